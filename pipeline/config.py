@@ -1,0 +1,254 @@
+"""The one validated configuration object of Heatwatch.
+
+Layers, lowest to highest precedence (later wins):
+
+1. defaults: ``configs/default.yaml`` shipped with the package;
+2. a user file: ``--config FILE`` (YAML, any subset of the sections);
+3. environment: ``HEATWATCH__SECTION__KEY=value`` (value parsed as YAML, so numbers and lists work);
+4. arguments: options given on the command line or passed as ``overrides``.
+
+Secrets (Sentinel Hub credentials) are never part of this object: they stay in the
+``sentinelhub`` client's own configuration (``SHConfig``), named here only by profile.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.errors import ConfigError
+
+ENV_PREFIX = "HEATWATCH__"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReaderConfig(_Section):
+    """How Landsat products are read and masked."""
+
+    plausible_min_k: float = Field(220.0, gt=0, lt=400)
+    plausible_max_k: float = Field(350.0, gt=0, lt=500)
+    no_qa_plausible_min_k: float = Field(250.0, gt=0, lt=400)
+    qa_mask_bits: tuple[int, ...] = (0, 1, 2, 3, 4)
+
+    @model_validator(mode="after")
+    def _check_range(self) -> ReaderConfig:
+        if self.plausible_min_k >= self.plausible_max_k:
+            raise ValueError("plausible_min_k must be below plausible_max_k")
+        if any(not 0 <= b <= 15 for b in self.qa_mask_bits):
+            raise ValueError("qa_mask_bits must be QA_PIXEL bit numbers between 0 and 15")
+        return self
+
+
+class GridConfig(_Section):
+    """The grid a site's time series is stacked on."""
+
+    resolution_m: float = Field(30.0, gt=0, le=1000)
+    margin_m: float = Field(3000.0, ge=0, le=50000)
+    max_site_area_km2: float = Field(100.0, gt=0)
+
+
+class AnomalyConfig(_Section):
+    """Background and anomaly: block-annulus median of clear pixels."""
+
+    block_m: float = Field(600.0, gt=0)
+    inner_blocks: int = Field(1, ge=0, le=10)
+    outer_blocks: int = Field(3, ge=1, le=20)
+    min_valid_fraction: float = Field(0.3, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _check_ring(self) -> AnomalyConfig:
+        if self.outer_blocks <= self.inner_blocks:
+            raise ValueError("outer_blocks must be larger than inner_blocks")
+        return self
+
+
+class DetectionConfig(_Section):
+    """Per-scene hotspot detection."""
+
+    min_anomaly_k: float = Field(2.5, gt=0)
+    min_z: float = Field(3.0, gt=0)
+    min_area_m2: float = Field(27000.0, ge=0)
+
+
+class PersistenceConfig(_Section):
+    """Site time series: clear looks, persistence and activity."""
+
+    min_clear_fraction: float = Field(0.8, gt=0, le=1)
+    min_looks: int = Field(4, ge=1)
+    candidate_min_looks: int = Field(3, ge=1)
+    integration_buffer_m: float = Field(150.0, ge=0)
+    background_inner_m: float = Field(300.0, ge=0)
+    background_outer_m: float = Field(1500.0, gt=0)
+    significance: float = Field(3.0, gt=0)
+    min_active_k_m2: float = Field(5.0e4, ge=0)
+
+
+class PowerConfig(_Section):
+    """Conversion of solar-decoupled excess (K m2) to heat (MW)."""
+
+    default_k_m2_per_mw: dict[str, float] = Field(
+        default_factory=lambda: {"dry": 4000.0, "hybrid": 2200.0, "evaporative": 800.0}
+    )
+    default_relative_uncertainty: float = Field(0.5, gt=0, lt=5)
+    default_cooling: Literal["dry", "hybrid", "evaporative"] = "dry"
+    min_candidate_mw: float = Field(50.0, ge=0)
+    min_calibration_sites: int = Field(2, ge=1)
+
+
+class SentinelHubConfig(_Section):
+    """Where and how imagery is fetched from Sentinel Hub (no secrets here)."""
+
+    profile: str | None = None
+    base_url: str = "https://services-uswest2.sentinel-hub.com"
+    token_url: str = "https://services.sentinel-hub.com/auth/realms/main/protocol/openid-connect/token"
+    max_cloud_cover: float = Field(60.0, ge=0, le=100)
+    collection: Literal["LANDSAT_OT_L2", "LANDSAT_OT_L1"] = "LANDSAT_OT_L2"
+    cache_dir: Path = Path("~/.cache/heatwatch/sentinelhub")
+    max_retries: int = Field(5, ge=0, le=20)
+    backoff_s: float = Field(1.0, ge=0)
+    timeout_s: float = Field(120.0, gt=0)
+
+
+class MonitorConfig(_Section):
+    """Monitoring of catalogued campuses."""
+
+    store: Path = Path("heatwatch-store.gpkg")
+    alerts: Path = Path("alerts.jsonl")
+    webhook_url: str | None = None
+    imagery_dir: Path | None = None
+    source: Literal["local", "sentinelhub"] = "local"
+
+
+class DiscoverConfig(_Section):
+    """Regional discovery of new sites."""
+
+    tile_size_m: float = Field(20000.0, gt=0)
+    tile_overlap_m: float = Field(2000.0, ge=0)
+    n_workers: int = Field(2, ge=1)
+    scheduler_address: str | None = None
+    exclusion_radius_m: float = Field(2000.0, ge=0)
+
+
+class Config(_Section):
+    """All of Heatwatch's settings; build with :func:`load_config`."""
+
+    reader: ReaderConfig = ReaderConfig()
+    grid: GridConfig = GridConfig()
+    anomaly: AnomalyConfig = AnomalyConfig()
+    detection: DetectionConfig = DetectionConfig()
+    persistence: PersistenceConfig = PersistenceConfig()
+    power: PowerConfig = PowerConfig()
+    sentinelhub: SentinelHubConfig = SentinelHubConfig()
+    monitor: MonitorConfig = MonitorConfig()
+    discover: DiscoverConfig = DiscoverConfig()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the configuration as plain JSON-compatible data (for ``run.json``)."""
+        return self.model_dump(mode="json")
+
+
+def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; pass a YAML configuration file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections, not {type(data).__name__}")
+    return data
+
+
+def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
+        if not keys:
+            continue
+        node = layer
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = yaml.safe_load(raw)
+    return layer
+
+
+def default_config_path() -> Path:
+    """Return the path of the shipped ``configs/default.yaml``."""
+    return Path(str(resources.files("configs").joinpath("default.yaml")))
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the validated configuration from defaults, a file, the environment and overrides.
+
+    Parameters
+    ----------
+    path
+        Optional YAML file with any subset of the sections.
+    overrides
+        Nested mapping of values that win over everything else (command-line options).
+    environ
+        Environment to read ``HEATWATCH__SECTION__KEY`` variables from (default ``os.environ``).
+
+    Returns
+    -------
+    Config
+        The frozen, validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        If a file cannot be read or a value is unknown or out of range.
+
+    Examples
+    --------
+    >>> cfg = load_config(overrides={"power": {"min_candidate_mw": 80}}, environ={})
+    >>> cfg.power.min_candidate_mw
+    80.0
+    """
+    data = _read_yaml(default_config_path())
+    if path is not None:
+        data = _deep_merge(data, _read_yaml(Path(path)))
+    data = _deep_merge(data, _env_layer(os.environ if environ is None else environ))
+    if overrides:
+        data = _deep_merge(data, overrides)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        where = f" (from {path})" if path else ""
+        raise ConfigError(
+            f"invalid configuration{where}: {problems}. Fix the value or remove it to use "
+            f"the default in {default_config_path()}"
+        ) from exc
