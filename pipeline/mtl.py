@@ -1,0 +1,278 @@
+"""Landsat Collection 2 MTL metadata: parse (txt/ODL, JSON, XML), validate, and write.
+
+The three formats USGS delivers hold the same groups and keys. They are parsed into one nested
+mapping ``{group: {key: text}}`` and then into a :class:`SceneMetadata` value object, which
+carries what the pipeline needs: product identity, acquisition time, sun geometry, cloud cover,
+the thermal calibration constants of *this* scene, and the grid of the product.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import MetadataError
+
+ROOT = "LANDSAT_METADATA_FILE"
+MTL_SUFFIXES = ("_MTL.json", "_MTL.txt", "_MTL.xml")
+_ODL_LINE = re.compile(r'^\s*(\w+)\s*=\s*"?(.*?)"?\s*$')
+_PRODUCT_ID = re.compile(
+    r"^L[COTEM]0[89]_(L1TP|L1GT|L1GS|L2SP|L2SR)_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT)$"
+)
+
+Groups = dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class ThermalCalibration:
+    """Calibration constants of band 10, as the scene's MTL gives them.
+
+    Level-2: ``kelvin = DN * st_mult + st_add``. Level-1: ``L = DN * radiance_mult +
+    radiance_add`` then ``T = k2 / ln(k1 / L + 1)``.
+    """
+
+    level: str
+    st_mult: float | None = None
+    st_add: float | None = None
+    radiance_mult: float | None = None
+    radiance_add: float | None = None
+    k1: float | None = None
+    k2: float | None = None
+
+
+@dataclass(frozen=True)
+class SceneMetadata:
+    """What the pipeline needs from one product's MTL."""
+
+    product_id: str
+    spacecraft: str
+    processing_level: str
+    acquired: datetime
+    sun_elevation: float
+    sun_azimuth: float
+    cloud_cover: float
+    utm_zone: int
+    ul_x: float
+    ul_y: float
+    lines: int
+    samples: int
+    cell_size: float
+    calibration: ThermalCalibration
+    path: Path | None = None
+    wrs_path: int | None = None
+    wrs_row: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def level(self) -> str:
+        """``"L2"`` for surface temperature products, ``"L1"`` for Level-1 counts."""
+        return self.calibration.level
+
+    def attrs(self) -> dict[str, Any]:
+        """Return the metadata as flat, netCDF-safe attributes."""
+        return {
+            "product_id": self.product_id,
+            "spacecraft": self.spacecraft,
+            "processing_level": self.processing_level,
+            "acquisition_time": self.acquired.isoformat(),
+            "sun_elevation": self.sun_elevation,
+            "sun_azimuth": self.sun_azimuth,
+            "cloud_cover": self.cloud_cover,
+        }
+
+
+# Parsing -------------------------------------------------------------------------------------
+
+
+def _parse_odl(text: str) -> Groups:
+    groups: Groups = {}
+    stack: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line == "END":
+            continue
+        m = _ODL_LINE.match(line)
+        if not m:
+            raise ValueError(f"unexpected line {raw!r}")
+        key, value = m.group(1), m.group(2)
+        if key == "GROUP":
+            stack.append(value)
+            if value != ROOT:
+                groups.setdefault(value, {})
+        elif key == "END_GROUP":
+            if not stack or stack.pop() != value:
+                raise ValueError(f"END_GROUP {value} does not close the open group")
+        elif len(stack) >= 2:
+            groups[stack[-1]][key] = value
+    if stack:
+        raise ValueError(f"group {stack[-1]} is never closed (truncated file?)")
+    return groups
+
+
+def _parse_json(text: str) -> Groups:
+    data = json.loads(text)
+    root = data.get(ROOT) if isinstance(data, dict) else None
+    if not isinstance(root, dict):
+        raise ValueError(f"no {ROOT} object")
+    return {g: {k: str(v) for k, v in d.items()} for g, d in root.items() if isinstance(d, dict)}
+
+
+def _parse_xml(text: str) -> Groups:
+    root = ET.fromstring(text)
+    if root.tag != ROOT:
+        raise ValueError(f"root element is {root.tag}, not {ROOT}")
+    return {g.tag: {c.tag: (c.text or "").strip() for c in g} for g in root}
+
+
+def read_mtl_groups(path: str | Path) -> Groups:
+    """Parse an MTL file in any of its three formats into ``{group: {key: text}}``.
+
+    Raises
+    ------
+    MetadataError
+        If the file cannot be read or parsed.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MetadataError(f"cannot read metadata file {path}: {exc}") from exc
+    parser = {".json": _parse_json, ".xml": _parse_xml}.get(path.suffix.lower(), _parse_odl)
+    try:
+        groups = parser(text)
+    except (ValueError, ET.ParseError, json.JSONDecodeError) as exc:
+        raise MetadataError(
+            f"{path} is not a valid Landsat MTL file ({exc}); download the product's MTL again"
+        ) from exc
+    if "PRODUCT_CONTENTS" not in groups:
+        raise MetadataError(f"{path} has no PRODUCT_CONTENTS group; is it a Landsat C2 MTL?")
+    return groups
+
+
+def _get(groups: Groups, path: Path, key: str, *group_names: str) -> str:
+    for g in group_names:
+        if key in groups.get(g, {}):
+            return groups[g][key]
+    raise MetadataError(f"{path} lacks {key} (looked in {', '.join(group_names)})")
+
+
+def _num(groups: Groups, path: Path, key: str, *group_names: str) -> float:
+    text = _get(groups, path, key, *group_names)
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise MetadataError(f"{path}: {key} = {text!r} is not a number") from exc
+
+
+def _acquired(groups: Groups, path: Path) -> datetime:
+    date = _get(groups, path, "DATE_ACQUIRED", "IMAGE_ATTRIBUTES")
+    clock = _get(groups, path, "SCENE_CENTER_TIME", "IMAGE_ATTRIBUTES").rstrip("Z")
+    clock = clock.split(".")[0]
+    try:
+        return datetime.fromisoformat(f"{date}T{clock}").replace(tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise MetadataError(f"{path}: bad acquisition date/time {date} {clock}") from exc
+
+
+def _calibration(groups: Groups, path: Path, level: str) -> ThermalCalibration:
+    if level.startswith("L2"):
+        return ThermalCalibration(
+            level="L2",
+            st_mult=_num(groups, path, "TEMPERATURE_MULT_BAND_ST_B10",
+                         "LEVEL2_SURFACE_TEMPERATURE_PARAMETERS"),
+            st_add=_num(groups, path, "TEMPERATURE_ADD_BAND_ST_B10",
+                        "LEVEL2_SURFACE_TEMPERATURE_PARAMETERS"),
+        )
+    rescale = ("LEVEL1_RADIOMETRIC_RESCALING", "RADIOMETRIC_RESCALING")
+    consts = ("LEVEL1_THERMAL_CONSTANTS", "TIRS_THERMAL_CONSTANTS")
+    return ThermalCalibration(
+        level="L1",
+        radiance_mult=_num(groups, path, "RADIANCE_MULT_BAND_10", *rescale),
+        radiance_add=_num(groups, path, "RADIANCE_ADD_BAND_10", *rescale),
+        k1=_num(groups, path, "K1_CONSTANT_BAND_10", *consts),
+        k2=_num(groups, path, "K2_CONSTANT_BAND_10", *consts),
+    )
+
+
+def read_mtl(path: str | Path) -> SceneMetadata:
+    """Read an MTL file (txt, JSON or XML) into :class:`SceneMetadata`.
+
+    Examples
+    --------
+    >>> meta = read_mtl("LC09_L1TP_063046_20230714_20230714_02_T1_MTL.txt")  # doctest: +SKIP
+    >>> meta.calibration.k1  # doctest: +SKIP
+    799.0284
+    """
+    path = Path(path)
+    groups = read_mtl_groups(path)
+    pc = ("PRODUCT_CONTENTS",)
+    product_id = _get(groups, path, "LANDSAT_PRODUCT_ID", *pc)
+    if not _PRODUCT_ID.match(product_id):
+        raise MetadataError(f"{path}: {product_id!r} is not a Landsat Collection 2 product id")
+    level = _get(groups, path, "PROCESSING_LEVEL", *pc)
+    proj = ("PROJECTION_ATTRIBUTES", "LEVEL1_PROJECTION_PARAMETERS")
+    ia = ("IMAGE_ATTRIBUTES",)
+    try:
+        wrs = (int(groups["IMAGE_ATTRIBUTES"]["WRS_PATH"]), int(groups["IMAGE_ATTRIBUTES"]["WRS_ROW"]))
+    except (KeyError, ValueError):
+        wrs = (None, None)  # type: ignore[assignment]
+    return SceneMetadata(
+        product_id=product_id,
+        spacecraft=_get(groups, path, "SPACECRAFT_ID", *ia),
+        processing_level=level,
+        acquired=_acquired(groups, path),
+        sun_elevation=_num(groups, path, "SUN_ELEVATION", *ia),
+        sun_azimuth=_num(groups, path, "SUN_AZIMUTH", *ia),
+        cloud_cover=_num(groups, path, "CLOUD_COVER", *ia),
+        utm_zone=int(_num(groups, path, "UTM_ZONE", *proj)),
+        ul_x=_num(groups, path, "CORNER_UL_PROJECTION_X_PRODUCT", *proj),
+        ul_y=_num(groups, path, "CORNER_UL_PROJECTION_Y_PRODUCT", *proj),
+        lines=int(_num(groups, path, "THERMAL_LINES", *proj)),
+        samples=int(_num(groups, path, "THERMAL_SAMPLES", *proj)),
+        cell_size=_num(groups, path, "GRID_CELL_SIZE_THERMAL", *proj),
+        calibration=_calibration(groups, path, level),
+        path=path,
+        wrs_path=wrs[0],
+        wrs_row=wrs[1],
+    )
+
+
+# Writing ------------------------------------------------------------------------------------
+
+
+def write_mtl(groups: Groups, path: str | Path) -> Path:
+    """Write groups as an MTL file; the format follows the suffix (``.json``, ``.txt``, ``.xml``)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        text = json.dumps({ROOT: groups}, indent=2)
+    elif suffix == ".xml":
+        root = ET.Element(ROOT)
+        for g, items in groups.items():
+            ge = ET.SubElement(root, g)
+            for k, v in items.items():
+                ET.SubElement(ge, k).text = str(v)
+        ET.indent(root)
+        text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+    else:
+        lines = [f"GROUP = {ROOT}"]
+        for g, items in groups.items():
+            lines.append(f"  GROUP = {g}")
+            for k, v in items.items():
+                v = str(v)
+                quoted = not re.fullmatch(r"-?[\d.E+-]+", v) or k in ("SCENE_CENTER_TIME",)
+                lines.append(f'    {k} = "{v}"' if quoted and not _is_date(v) else f"    {k} = {v}")
+            lines.append(f"  END_GROUP = {g}")
+        lines += [f"END_GROUP = {ROOT}", "END", ""]
+        text = "\n".join(lines)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _is_date(v: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", v))
