@@ -1,0 +1,115 @@
+"""The grid value object: CRS, affine transform and shape, derived once and validated.
+
+A site's time series is stacked on one grid: the site's UTM *north* zone (as USGS uses
+everywhere, so southern sites have negative northings), 30 m, the site's bounds plus a margin,
+snapped outward to whole pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from affine import Affine
+from pyproj import CRS as ProjCRS
+from rasterio.crs import CRS
+from rasterio.warp import transform_bounds
+from shapely.geometry.base import BaseGeometry
+
+from pipeline.errors import ConfigError
+
+Bounds = tuple[float, float, float, float]
+
+
+def utm_north_crs(lon: float) -> CRS:
+    """Return the WGS84 UTM north zone (EPSG:326xx) for a longitude, as USGS Landsat uses.
+
+    Examples
+    --------
+    >>> utm_north_crs(-90.16).to_epsg()
+    32615
+    """
+    if not -180.0 <= lon <= 180.0:
+        raise ConfigError(f"longitude {lon} is outside [-180, 180]")
+    zone = min(int((lon + 180.0) // 6) + 1, 60)
+    return CRS.from_epsg(32600 + zone)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up raster grid."""
+
+    crs: CRS
+    transform: Affine
+    shape: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        if self.shape[0] <= 0 or self.shape[1] <= 0:
+            raise ConfigError(f"grid shape {self.shape} must be positive")
+        if self.transform.b != 0 or self.transform.d != 0 or self.transform.e >= 0:
+            raise ConfigError("only north-up grids without rotation are supported")
+
+    @classmethod
+    def from_bounds(cls, crs: CRS | str | int, bounds: Bounds, resolution: float) -> Grid:
+        """Build a grid covering ``bounds``, snapped outward to multiples of ``resolution``."""
+        left, bottom, right, top = bounds
+        if not (right > left and top > bottom):
+            raise ConfigError(f"empty bounds {bounds}")
+        left = math.floor(left / resolution) * resolution
+        bottom = math.floor(bottom / resolution) * resolution
+        right = math.ceil(right / resolution) * resolution
+        top = math.ceil(top / resolution) * resolution
+        width = round((right - left) / resolution)
+        height = round((top - bottom) / resolution)
+        return cls(CRS.from_user_input(crs), Affine(resolution, 0, left, 0, -resolution, top),
+                   (height, width))
+
+    @classmethod
+    def around(cls, geometry_4326: BaseGeometry, *, margin_m: float, resolution: float,
+               crs: CRS | None = None) -> Grid:
+        """Grid around a lon/lat geometry plus a margin, in its UTM north zone by default."""
+        crs = crs or utm_north_crs(geometry_4326.centroid.x)
+        b = transform_bounds("EPSG:4326", crs, *geometry_4326.bounds, densify_pts=21)
+        return cls.from_bounds(crs, (b[0] - margin_m, b[1] - margin_m, b[2] + margin_m,
+                                     b[3] + margin_m), resolution)
+
+    @property
+    def resolution(self) -> float:
+        """Pixel size in CRS units (metres for UTM)."""
+        return float(self.transform.a)
+
+    @property
+    def pixel_area(self) -> float:
+        """Area of one pixel in square CRS units."""
+        return float(abs(self.transform.a * self.transform.e))
+
+    @property
+    def bounds(self) -> Bounds:
+        """``(left, bottom, right, top)``."""
+        h, w = self.shape
+        left, top = self.transform.c, self.transform.f
+        return (left, top + h * self.transform.e, left + w * self.transform.a, top)
+
+    def coords(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel-centre coordinates ``(y, x)``."""
+        h, w = self.shape
+        x = self.transform.c + (np.arange(w) + 0.5) * self.transform.a
+        y = self.transform.f + (np.arange(h) + 0.5) * self.transform.e
+        return y, x
+
+    def bounds_in(self, crs: CRS) -> Bounds:
+        """This grid's bounds expressed in another CRS."""
+        if ProjCRS.from_user_input(crs) == ProjCRS.from_user_input(self.crs):
+            return self.bounds
+        return transform_bounds(self.crs, crs, *self.bounds, densify_pts=21)
+
+    def aligned_with(self, crs: CRS, transform: Affine) -> bool:
+        """True when another grid has this CRS and resolution and whole-pixel offsets."""
+        if CRS.from_user_input(crs) != self.crs:
+            return False
+        if not np.allclose([transform.a, transform.e], [self.transform.a, self.transform.e]):
+            return False
+        dx = (transform.c - self.transform.c) / self.transform.a
+        dy = (transform.f - self.transform.f) / self.transform.e
+        return bool(abs(dx - round(dx)) < 1e-6 and abs(dy - round(dy)) < 1e-6)

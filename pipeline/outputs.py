@@ -1,0 +1,114 @@
+"""Writing outputs safely: every file is written to a temporary name and renamed into place.
+
+An interrupted run (signal, kill, full disk) therefore never leaves a half-written output:
+either the old file or the new one is there. Disk-full and permission errors become
+:class:`~pipeline.errors.OutputError` with the path and what to do.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from pipeline.errors import OutputError
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> target.read_text()
+    'hello'
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        os.close(fd)
+    except OSError as exc:
+        raise _output_error(path, exc) from exc
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise _output_error(path, exc) from exc
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _output_error(path: Path, exc: OSError) -> OutputError:
+    if exc.errno == errno.ENOSPC:
+        hint = "the disk is full; free space or choose another --out folder"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "permission denied; choose a folder you can write to"
+    else:
+        hint = exc.strerror or str(exc)
+    return OutputError(f"cannot write {path}: {hint}")
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write text atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write JSON atomically (numpy scalars, paths and dates are converted)."""
+    return write_text(path, json.dumps(data, indent=2, default=_json_default, allow_nan=False))
+
+
+def write_cog(path: str | Path, data: xr.DataArray | xr.Dataset) -> Path:
+    """Write a Cloud Optimized GeoTIFF atomically (rioxarray, GDAL's COG driver)."""
+    with atomic_path(path) as tmp:
+        data.rio.to_raster(tmp, driver="COG", compress="DEFLATE")
+    return Path(path)
+
+
+def write_geojson(path: str | Path, gdf: Any) -> Path:
+    """Write a GeoDataFrame as GeoJSON (EPSG:4326) atomically."""
+    with atomic_path(path) as tmp:
+        text = gdf.to_crs(4326).to_json(na="null", drop_id=True) if len(gdf) else json.dumps(
+            {"type": "FeatureCollection", "features": []})
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Return the hex sha256 of a file."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,280 @@
+"""Local imagery source: a folder of Landsat Collection 2 products, as USGS delivers them.
+
+A product is band 10 (Level-2 ``*_ST_B10.TIF`` or Level-1 ``*_B10.TIF``), its ``*_MTL.json``,
+``*_MTL.txt`` or ``*_MTL.xml``, and ``*_QA_PIXEL.TIF`` when present. :func:`read_scene` turns one
+product into an :class:`xarray.Dataset` with a ``temperature`` variable (K, NaN where masked)
+and a ``flags`` variable (see :mod:`pipeline.masking`), with CRS and transform written by
+rioxarray, optionally resampled onto a target :class:`~pipeline.grid.Grid`.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rioxarray  # noqa: F401 - registers the .rio accessor
+import xarray as xr
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.errors import RasterioError
+from rasterio.warp import Resampling, reproject
+from rasterio.windows import Window, from_bounds
+
+from pipeline.calibrate import to_kelvin
+from pipeline.config import ReaderConfig
+from pipeline.errors import MetadataError, NoDataError, QAMissingWarning, SceneReadError
+from pipeline.grid import Grid
+from pipeline.masking import FLAG_ATTRS, MASKING, Flag, build_flags
+from pipeline.mtl import MTL_SUFFIXES, SceneMetadata, read_mtl
+
+_BAND = re.compile(r"^(?P<pid>L[COTEM]0\d_\w+?_\d{2}_(?:T1|T2|RT))_(?P<kind>ST_B10|B10)\.tiff?$",
+                   re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ProductFiles:
+    """The files of one product found in a folder."""
+
+    product_id: str
+    band: Path
+    mtl: Path
+    qa: Path | None
+    level: str
+
+    @property
+    def files(self) -> list[Path]:
+        """All files of the product (for provenance)."""
+        return [p for p in (self.band, self.qa, self.mtl) if p is not None]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file that could not be used, and why."""
+
+    path: Path
+    message: str
+
+
+def _find_mtl(band: Path, pid: str) -> Path | None:
+    for suffix in MTL_SUFFIXES:
+        for cand in (band.parent / f"{pid}{suffix}", band.parent / f"{pid}{suffix.lower()}"):
+            if cand.is_file():
+                return cand
+    return None
+
+
+def discover_products(folder: str | Path) -> tuple[list[ProductFiles], list[Problem]]:
+    """Find Landsat C2 thermal products below ``folder``.
+
+    Returns the products found (sorted by product id) and the problems met: TIFFs that are not
+    Landsat band 10 files are ignored silently only when they are other Landsat bands; band 10
+    files without an MTL are reported.
+
+    Raises
+    ------
+    SceneReadError
+        If ``folder`` does not exist or is not a directory.
+    """
+    root = Path(folder)
+    if not root.exists():
+        raise SceneReadError(f"imagery folder {root} does not exist; check the path")
+    if not root.is_dir():
+        raise SceneReadError(f"{root} is a file; pass the folder that holds the Landsat products")
+    products: dict[str, ProductFiles] = {}
+    problems: list[Problem] = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in (".tif", ".tiff") or not path.is_file():
+            continue
+        m = _BAND.match(path.name)
+        if not m:
+            if not re.match(r"^L[COTEM]0\d_", path.name):
+                problems.append(Problem(path, "not a Landsat Collection 2 file name; skipped"))
+            continue
+        pid, kind = m.group("pid"), m.group("kind").upper()
+        if kind == "B10" and "_L2S" in pid:
+            continue
+        mtl = _find_mtl(path, pid)
+        if mtl is None:
+            problems.append(Problem(path, f"no {pid}_MTL.json/.txt/.xml beside it; download the "
+                                          "product's MTL file too"))
+            continue
+        qa = next((q for q in (path.parent / f"{pid}_QA_PIXEL.TIF",
+                               path.parent / f"{pid}_QA_PIXEL.tif") if q.is_file()), None)
+        if pid in products:
+            problems.append(Problem(path, f"product {pid} found twice; using {products[pid].band}"))
+            continue
+        products[pid] = ProductFiles(pid, path, mtl, qa, "L2" if kind == "ST_B10" else "L1")
+    return [products[k] for k in sorted(products)], problems
+
+
+def _georef(src: rasterio.io.DatasetReader, meta: SceneMetadata) -> tuple[CRS, Affine]:
+    """The raster's CRS and transform, rebuilt from the MTL when the TIFF has no geotags."""
+    if src.crs is not None and not src.transform.is_identity:
+        return src.crs, src.transform
+    if meta.utm_zone <= 0:
+        raise MetadataError(f"{src.name} has no georeferencing and its MTL no UTM zone")
+    # MTL corners are pixel centres; the MTL grid may be coarser/finer than the raster.
+    cell_x = meta.cell_size * meta.samples / src.width
+    cell_y = meta.cell_size * meta.lines / src.height
+    left = meta.ul_x - meta.cell_size / 2
+    top = meta.ul_y + meta.cell_size / 2
+    return CRS.from_epsg(32600 + meta.utm_zone), Affine(cell_x, 0, left, 0, -cell_y, top)
+
+
+def _check_extent(path: Path, meta: SceneMetadata, width: int, height: int, tr: Affine) -> None:
+    """The raster must cover the product extent the MTL describes (within one pixel)."""
+    mtl_left, mtl_top = meta.ul_x - meta.cell_size / 2, meta.ul_y + meta.cell_size / 2
+    mtl_w, mtl_h = meta.samples * meta.cell_size, meta.lines * meta.cell_size
+    tol = 1.01 * max(abs(tr.a), abs(tr.e), meta.cell_size)
+    got = (tr.c, tr.f, width * abs(tr.a), height * abs(tr.e))
+    want = (mtl_left, mtl_top, mtl_w, mtl_h)
+    if any(abs(g - w) > tol for g, w in zip(got, want)):
+        raise MetadataError(
+            f"{path.name} does not match its MTL {meta.path.name if meta.path else ''}: raster "
+            f"origin/size {got[0]:.0f},{got[1]:.0f} {got[2]:.0f}x{got[3]:.0f} m, MTL "
+            f"{want[0]:.0f},{want[1]:.0f} {want[2]:.0f}x{want[3]:.0f} m; the MTL belongs to "
+            "another product or the raster was cropped: use the MTL delivered with this file"
+        )
+
+
+def _read_band(path: Path, window: Window | None) -> np.ndarray:
+    try:
+        with rasterio.open(path) as src:
+            return src.read(1, window=window)
+    except (RasterioError, ValueError, MemoryError) as exc:
+        raise SceneReadError(f"cannot read {path} ({exc}); the file is truncated or corrupt, "
+                             "download it again") from exc
+
+
+def _window(grid: Grid | None, crs: CRS, tr: Affine, width: int, height: int) -> Window:
+    full = Window(0, 0, width, height)
+    if grid is None:
+        return full
+    left, bottom, right, top = grid.bounds_in(crs)
+    pad = 2 * max(abs(tr.a), abs(tr.e))
+    win = from_bounds(left - pad, bottom - pad, right + pad, top + pad, transform=tr)
+    win = win.round_offsets(op="floor").round_lengths(op="ceil")
+    try:
+        return win.intersection(full)
+    except (RasterioError, ValueError) as exc:
+        raise NoDataError("scene does not overlap the area of interest") from exc
+
+
+def read_scene(
+    product: ProductFiles, *, config: ReaderConfig | None = None, grid: Grid | None = None
+) -> xr.Dataset:
+    """Read, calibrate and mask one product, optionally resampled onto ``grid``.
+
+    Parameters
+    ----------
+    product
+        Files of the product (from :func:`discover_products`).
+    config
+        Reader settings (plausible temperature range, QA bits to mask).
+    grid
+        Target grid. Scenes on the same grid are copied exactly; others are resampled
+        (bilinear for temperature, nearest for flags; masked pixels never contribute).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``temperature`` (y, x) float32 in K with NaN where masked, ``flags`` (y, x) uint8,
+        CRS and transform through ``.rio``, and the scene metadata as attributes.
+
+    Raises
+    ------
+    SceneReadError
+        If a file is unreadable, not Landsat band 10, or inconsistent with its MTL.
+    NoDataError
+        If the scene does not overlap ``grid``.
+    """
+    config = config or ReaderConfig()
+    meta = read_mtl(product.mtl)
+    if meta.product_id != product.product_id:
+        raise MetadataError(f"{product.mtl.name} describes {meta.product_id}, not "
+                            f"{product.product_id}; put the matching MTL beside the raster")
+    if meta.level != product.level:
+        raise MetadataError(f"{product.band.name} is {product.level} but its MTL says "
+                            f"{meta.processing_level}")
+    try:
+        with rasterio.open(product.band) as src:
+            if src.count < 1 or src.dtypes[0] != "uint16":
+                raise SceneReadError(f"{product.band} is not a Landsat band 10 GeoTIFF (dtype "
+                                     f"{src.dtypes[0]}, {src.count} bands); check the file")
+            crs, tr = _georef(src, meta)
+            width, height = src.width, src.height
+    except RasterioError as exc:
+        raise SceneReadError(f"cannot open {product.band} ({exc}); the file is truncated or "
+                             "corrupt, download it again") from exc
+    _check_extent(product.band, meta, width, height, tr)
+    win = _window(grid, crs, tr, width, height)
+    if win.width < 1 or win.height < 1:
+        raise NoDataError(f"{product.product_id} does not overlap the area of interest")
+    dn = _read_band(product.band, win)
+    qa = None
+    if product.qa is not None:
+        qa = _read_band(product.qa, win)
+        if qa.shape != dn.shape:
+            raise SceneReadError(f"{product.qa.name} and {product.band.name} differ in size")
+    else:
+        warnings.warn(f"{product.product_id} has no QA_PIXEL band: clouds are masked only by the "
+                      f"plausible temperature range (>= {config.no_qa_plausible_min_k} K)",
+                      QAMissingWarning, stacklevel=2)
+    kelvin = to_kelvin(dn, meta.calibration)
+    low = config.plausible_min_k if qa is not None else max(config.plausible_min_k,
+                                                            config.no_qa_plausible_min_k)
+    flags = build_flags(kelvin, qa, qa_mask_bits=config.qa_mask_bits,
+                        plausible=(low, config.plausible_max_k))
+    kelvin[(flags & MASKING) != 0] = np.nan
+    win_tr = rasterio.windows.transform(win, tr)
+    if grid is not None:
+        kelvin, flags = _resample(kelvin, flags, crs, win_tr, grid)
+        crs, win_tr = grid.crs, grid.transform
+    return scene_dataset(kelvin, flags, crs=crs, transform=win_tr, meta=meta)
+
+
+def _resample(kelvin: np.ndarray, flags: np.ndarray, crs: CRS, tr: Affine,
+              grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    aligned = grid.aligned_with(crs, tr)
+    out_k = np.full(grid.shape, np.nan, dtype=np.float32)
+    out_f = np.full(grid.shape, Flag.FILL, dtype=np.uint8)
+    reproject(kelvin, out_k, src_transform=tr, src_crs=crs, dst_transform=grid.transform,
+              dst_crs=grid.crs, src_nodata=np.nan, dst_nodata=np.nan,
+              resampling=Resampling.nearest if aligned else Resampling.bilinear)
+    reproject(flags, out_f, src_transform=tr, src_crs=crs, dst_transform=grid.transform,
+              dst_crs=grid.crs, resampling=Resampling.nearest, init_dest_nodata=False)
+    out_k[(out_f & MASKING) != 0] = np.nan
+    out_f[~np.isfinite(out_k) & ((out_f & MASKING) == 0)] |= Flag.FILL
+    return out_k, out_f
+
+
+def scene_dataset(kelvin: np.ndarray, flags: np.ndarray, *, crs: CRS, transform: Affine,
+                  meta: SceneMetadata) -> xr.Dataset:
+    """Wrap calibrated arrays as a CF-attributed Dataset with CRS and transform."""
+    h, w = kelvin.shape
+    x = transform.c + (np.arange(w) + 0.5) * transform.a
+    y = transform.f + (np.arange(h) + 0.5) * transform.e
+    level2 = meta.level == "L2"
+    ds = xr.Dataset(
+        {
+            "temperature": (("y", "x"), kelvin.astype(np.float32), {
+                "units": "K",
+                "standard_name": "surface_temperature" if level2 else "toa_brightness_temperature",
+                "long_name": "Landsat band 10 " + ("surface temperature" if level2 else
+                                                   "top-of-atmosphere brightness temperature"),
+            }),
+            "flags": (("y", "x"), flags.astype(np.uint8), dict(FLAG_ATTRS)),
+        },
+        coords={
+            "x": ("x", x, {"standard_name": "projection_x_coordinate", "units": "m"}),
+            "y": ("y", y, {"standard_name": "projection_y_coordinate", "units": "m"}),
+        },
+        attrs=meta.attrs(),
+    )
+    ds = ds.rio.write_crs(crs).rio.write_transform(transform)
+    ds["temperature"].rio.write_nodata(np.nan, encoded=False, inplace=True)
+    return ds
