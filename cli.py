@@ -59,14 +59,288 @@ def _main(
 # Commands are added below, one section each. ---------------------------------------------------
 
 
+# energy -----------------------------------------------------------------------------------------
+def _energy_value(value: object, unit: str) -> str:
+    if not isinstance(value, int | float):
+        return ""
+    if unit in {"FLOP/s", "OP/s", "FLOP"}:
+        return f"{value:.3g}"
+    if unit in {"count", "H100e"}:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if unit in {"x", "kW"} else f"{value:,.1f}"
+
+
+@app.command()
+def energy(
+    accelerator: Annotated[
+        list[str] | None,
+        typer.Option("--accelerator", "-a", help="Accelerator name (repeat for a mix)."),
+    ] = None,
+    count: Annotated[
+        list[int] | None, typer.Option("--count", "-n", help="Number of accelerators (forward).")
+    ] = None,
+    heat_mw: Annotated[float | None, typer.Option(help="Observed heat, MW (inverse).")] = None,
+    heat_low: Annotated[float | None, typer.Option(help="Lower bound of the heat, MW.")] = None,
+    heat_high: Annotated[float | None, typer.Option(help="Upper bound of the heat, MW.")] = None,
+    cooling: Annotated[
+        str | None, typer.Option(help="dry, evaporative or hybrid (default: unknown).")
+    ] = None,
+    pue: Annotated[float | None, typer.Option(help="Fix the PUE (default: sourced range).")] = None,
+    utilization: Annotated[
+        float | None, typer.Option(help="Fix the training power fraction (default: range).")
+    ] = None,
+    days: Annotated[float | None, typer.Option(help="Operating period, days (FLOP total).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Energy model: accelerators -> power and heat, or observed heat -> implied accelerators."""
+    import json
+
+    from rich.table import Table
+
+    from models.energy import ForwardResult, Interval, InverseResult, forward, inverse
+    from pipeline.errors import EnergyModelError
+
+    names = accelerator or ["h100"]
+    try:
+        if (heat_mw is None) == (not count):
+            raise EnergyModelError("give either --count (forward) or --heat-mw (inverse)")
+        if heat_mw is None and (heat_low is not None or heat_high is not None):
+            raise EnergyModelError("--heat-low and --heat-high need --heat-mw")
+        result: ForwardResult | InverseResult
+        if count:
+            if len(names) != len(count) or len(set(names)) != len(names):
+                raise EnergyModelError("give one distinct --accelerator for each --count")
+            hours = None if days is None else days * 24
+            result = forward(
+                dict(zip(names, count, strict=True)),
+                utilization=utilization,
+                pue=pue,
+                cooling=cooling,
+                hours=hours,
+            )
+            title = "Forward: " + ", ".join(f"{n:,} {a}" for a, n in result.cluster.counts.items())
+        else:
+            if len(names) != 1:
+                raise EnergyModelError("the inverse takes a single --accelerator")
+            assert heat_mw is not None
+            low = heat_mw if heat_low is None else heat_low
+            high = heat_mw if heat_high is None else heat_high
+            result = inverse(
+                Interval(heat_mw, low, high),
+                accelerator=names[0],
+                cooling=cooling,
+                active_days=days,
+                pue=pue,
+                utilization=utilization,
+            )
+            title = f"Inverse: {heat_mw:g} MW of heat as {result.accelerator}"
+    except HeatwatchError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    title += f" ({result.parameters.cooling} cooling)"
+    table = Table(title=title, caption="low/high: every parameter at its extreme together")
+    for col in ("quantity", "central", "low", "high", "unit"):
+        table.add_column(col, justify="left" if col in {"quantity", "unit"} else "right")
+    for label, value, unit in result.rows():
+        iv = value if isinstance(value, Interval) else Interval.point(value)
+        bounds = (iv.low, iv.high) if iv.low != iv.high else (None, None)
+        table.add_row(label, *(_energy_value(v, unit) for v in (iv.central, *bounds)), unit)
+    Console().print(table)
+
+
+# sites ------------------------------------------------------------------------------------------
+sites_app = typer.Typer(
+    help="List, show and edit site catalogs (default: the shipped Epoch AI campus catalog).",
+    no_args_is_help=True,
+)
+app.add_typer(sites_app, name="sites")
+
+SitesCatalogOpt = Annotated[
+    Path | None,
+    typer.Option("--catalog", help="User catalog file (default: the shipped Epoch catalog)."),
+]
+SitesUserCatalogOpt = Annotated[
+    Path,
+    typer.Option("--catalog", help="User catalog GeoJSON to update (created if absent)."),
+]
+SitesRadiusOpt = Annotated[
+    float, typer.Option("--radius-m", help="Footprint radius around points, metres.")
+]
+
+
+def _sites_fail(exc: HeatwatchError) -> typer.Exit:
+    # Site ids and names are untrusted: escape rich markup before the shared one-line error.
+    from rich.markup import escape
+
+    return _fail(type(exc)(escape(str(exc))))
+
+
+def _sites_cell(value: object, fmt: str = "{}") -> object:
+    from rich.text import Text
+
+    if value is None or (isinstance(value, float) and value != value):
+        return Text("-", style="dim")
+    return Text(fmt.format(value))
+
+
+@sites_app.command("list")
+def sites_list(catalog: SitesCatalogOpt = None) -> None:
+    """List the sites of a catalog: id, name, operator, power, H100e, cooling."""
+    from rich.table import Table
+
+    from aoi.catalog import catalog_credit, load_catalog
+
+    try:
+        sites = load_catalog(catalog)
+    except HeatwatchError as exc:
+        raise _sites_fail(exc) from exc
+    table = Table(title=f"{len(sites)} site(s)", caption=catalog_credit(sites))
+    for header in ("id", "name", "operator"):
+        table.add_column(header, overflow="fold")
+    for header in ("power MW", "H100e"):
+        table.add_column(header, justify="right")
+    table.add_column("cooling")
+    h100e = sites["h100e"] if "h100e" in sites.columns else [None] * len(sites)
+    for row, h in zip(sites.itertuples(), h100e, strict=True):
+        table.add_row(
+            _sites_cell(row.site_id),
+            _sites_cell(row.name),
+            _sites_cell(row.operator),
+            _sites_cell(row.reported_power_mw, "{:,.0f}"),
+            _sites_cell(h, "{:,.0f}"),
+            _sites_cell(row.cooling),
+        )
+    Console().print(table)
+
+
+@sites_app.command("show")
+def sites_show(
+    site_id: Annotated[str, typer.Argument(help="Site id, as in `heatwatch sites list`.")],
+    catalog: SitesCatalogOpt = None,
+) -> None:
+    """Show one site: its attributes, footprint and dated timeline."""
+    from rich.table import Table
+
+    from aoi.catalog import catalog_credit, catalog_timeline, load_catalog
+    from aoi.sites import select_site
+    from aoi.utm import area_km2
+
+    try:
+        sites = load_catalog(catalog)
+        site = select_site(sites, site_id)
+        timeline = catalog_timeline(site_id, sites)
+    except HeatwatchError as exc:
+        raise _sites_fail(exc) from exc
+    out = Console()
+    info = Table(show_header=False, title=str(site["name"]), caption=catalog_credit(sites))
+    info.add_column("field", style="bold")
+    info.add_column("value", overflow="fold")
+    for key, value in site.items():
+        if key not in ("geometry", "timeline", "sources"):
+            info.add_row(str(key), _sites_cell(value))
+    centre = site.geometry.centroid
+    where = f"{area_km2(site.geometry):.2f} km² around lat {centre.y:.5f}, lon {centre.x:.5f}"
+    info.add_row("footprint", where)
+    out.print(info)
+    if timeline.empty:
+        out.print("no timeline")
+        return
+    tl = Table(title="timeline")
+    for header in ("date", "power MW", "H100e", "water MGD", "status"):
+        tl.add_column(header, justify="left" if header in ("date", "status") else "right")
+    for e in timeline.itertuples():
+        tl.add_row(
+            f"{e.date:%Y-%m-%d}",
+            _sites_cell(e.power_mw, "{:,.0f}"),
+            _sites_cell(e.h100e, "{:,.0f}"),
+            _sites_cell(e.water_mgd, "{:.3g}"),
+            _sites_cell(e.status),
+        )
+    out.print(tl)
+
+
+@sites_app.command("add")
+def sites_add(
+    site_id: Annotated[str, typer.Option("--id", help="Unique id of the new site.")],
+    name: Annotated[str, typer.Option("--name", help="Display name.")],
+    lat: Annotated[float, typer.Option("--lat", help="Latitude, decimal degrees.")],
+    lon: Annotated[float, typer.Option("--lon", help="Longitude, decimal degrees.")],
+    catalog: SitesUserCatalogOpt,
+    radius_m: SitesRadiusOpt = 1000.0,
+    power_mw: Annotated[
+        float | None, typer.Option("--power-mw", help="Reported facility power, MW.")
+    ] = None,
+    operator: Annotated[str | None, typer.Option("--operator", help="Operator.")] = None,
+    cooling: Annotated[
+        str | None, typer.Option("--cooling", help="dry, evaporative or hybrid.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Add one site, a circle of --radius-m around --lat/--lon, to a user catalog."""
+    from aoi.sites import site_from_point, update_site_file
+
+    try:
+        limit = _config(config).grid.max_site_area_km2
+        new = site_from_point(
+            site_id,
+            lon,
+            lat,
+            radius_m=radius_m,
+            name=name,
+            operator=operator,
+            reported_power_mw=power_mw,
+            cooling=cooling,
+            max_area_km2=limit,
+        )
+        n = len(update_site_file(catalog, new, max_area_km2=limit))
+    except HeatwatchError as exc:
+        raise _sites_fail(exc) from exc
+    console.print(f"added {site_id!r} to {catalog} ({n} site(s))", markup=False)
+
+
+@sites_app.command("import")
+def sites_import(
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage or CSV (lat/lon) sites.")],
+    catalog: SitesUserCatalogOpt,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace sites whose ids are already present.")
+    ] = False,
+    buffer_points: Annotated[
+        bool, typer.Option("--buffer-points", help="Accept Point features; buffer them.")
+    ] = False,
+    radius_m: SitesRadiusOpt = 1000.0,
+    layer: Annotated[str | None, typer.Option("--layer", help="GeoPackage layer.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Validate a site file and merge it into a user catalog."""
+    from aoi.sites import read_sites, update_site_file
+
+    try:
+        limit = _config(config).grid.max_site_area_km2
+        new = read_sites(
+            file,
+            max_area_km2=limit,
+            default_buffer_m=radius_m,
+            buffer_points=buffer_points,
+            layer=layer,
+        )
+        n = len(update_site_file(catalog, new, replace=replace, max_area_km2=limit))
+    except HeatwatchError as exc:
+        raise _sites_fail(exc) from exc
+    console.print(
+        f"imported {len(new)} site(s) from {file} into {catalog} ({n} site(s))", markup=False
+    )
+
+
 # thermal ----------------------------------------------------------------------------------------
 #: Exit code when the job finished but some inputs were skipped (reported on stderr).
 EXIT_PARTIAL = 3
 
 
-def _progress() -> "Progress":
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn)
+def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, transient=False)
@@ -110,6 +384,130 @@ def thermal(
         raise typer.Exit(code=2)
     if problems:
         raise typer.Exit(code=EXIT_PARTIAL)
+
+
+# scan -------------------------------------------------------------------------------------------
+def _print_sites(sites) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table(title="Heatwatch scan")
+    for col in ("site", "status", "heat MW [90%]", "first seen", "last seen", "persist.",
+                "clear", "declared MW"):
+        table.add_column(col)
+    for s in sites.to_dict("records"):
+        heat = "-" if s["heat_mw"] is None else (
+            f"{s['heat_mw']:.0f} [{s['heat_mw_low']:.0f}-{s['heat_mw_high']:.0f}]")
+        rep = s.get("reported_power_mw")
+        table.add_row(str(s["site_id"]), s["status"], heat, s["first_seen"] or "-",
+                      s["last_seen"] or "-", "-" if s["persistence"] is None
+                      else f"{s['persistence']:.2f}", str(s["n_clear"]),
+                      "-" if rep is None or rep != rep else f"{rep:.0f}")
+    Console().print(table)
+
+
+def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | None,
+                figures: bool = True):  # type: ignore[no-untyped-def]
+    """Run the scan with a progress bar and write its outputs (shared by scan and demo)."""
+    from pipeline.scan import run_scan
+    from pipeline.scan_output import write_scan
+
+    sites = None
+    if sites_path is not None:
+        from aoi.sites import read_sites
+
+        sites = read_sites(sites_path, max_area_km2=cfg.grid.max_site_area_km2)
+    with _progress() as progress:
+        task = progress.add_task("scan", total=None)
+        result = run_scan(imagery_dir, cfg, sites=sites,
+                          on_total=lambda n: progress.update(task, total=n),
+                          progress=lambda pid: progress.update(task, advance=1,
+                                                               description=pid[:25]))
+        progress.update(task, description="scan done")
+    result.run["sites_file"] = None if sites_path is None else str(sites_path)
+    if sites_path is not None:
+        from pipeline.outputs import sha256_file
+
+        result.run["sites_sha256"] = sha256_file(sites_path)
+    write_scan(result, out, figures=figures)
+    return result
+
+
+@app.command()
+def scan(
+    imagery_dir: Annotated[Path, typer.Argument(help="Folder of Landsat C2 products.")],
+    out: OutOpt,
+    sites: Annotated[Path | None, typer.Option(help="Site catalog (GeoJSON/GPKG/CSV).")] = None,
+    config: ConfigOpt = None,
+    min_candidate_mw: Annotated[float | None, typer.Option(
+        help="Report new sites from this heat (MW) up.")] = None,
+) -> None:
+    """Find persistent compute heat: site status, heat (MW) with interval, new candidates."""
+    overrides = {} if min_candidate_mw is None else {"power": {"min_candidate_mw": min_candidate_mw}}
+    try:
+        cfg = _config(config, overrides)
+        result = scan_folder(imagery_dir, out, cfg, sites)
+    except HeatwatchError as exc:
+        raise _fail(exc) from exc
+    _print_sites(result.sites)
+    skipped = result.run.get("skipped", [])
+    for s in skipped:
+        console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}")
+    console.print(f"outputs in {out}; calibration: {result.run['calibration']['method']}")
+    if skipped:
+        raise typer.Exit(code=EXIT_PARTIAL)
+
+
+# demo -------------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("demo-out"),
+    config: ConfigOpt = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the synthetic world.")] = None,
+) -> None:
+    """Generate a synthetic year of Landsat scenes with known campuses, then scan it."""
+    from models.world import demo_spec, generate_world
+
+    try:
+        cfg = _config(config)
+        spec = demo_spec() if seed is None else demo_spec().model_copy(update={"seed": seed})
+        world_dir = out / "imagery"
+        with _progress() as progress:
+            task = progress.add_task("generating world", total=spec.n_acquisitions)
+            truth = generate_world(spec, world_dir,
+                                   progress=lambda i, n: progress.update(task, completed=i))
+        result = scan_folder(world_dir, out, cfg, world_dir / "sites.geojson")
+        if (world_dir / "exclusions.geojson").exists():
+            result.run["exclusions_file"] = str(world_dir / "exclusions.geojson")
+    except HeatwatchError as exc:
+        raise _fail(exc) from exc
+    _print_sites(result.sites)
+    _print_truth(truth, result.sites)
+    console.print(f"outputs in {out} (evidence PNGs in {out / 'evidence'})")
+
+
+def _print_truth(truth, sites) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table(title="Demo: scan against the world's truth")
+    for col in ("campus", "in catalog", "true MW", "true status", "found as", "heat MW",
+                "ratio"):
+        table.add_column(col)
+    by_id = {s["site_id"]: s for s in sites.to_dict("records")}
+    for c in truth.campuses:
+        found = by_id.get(c.site_id)
+        if found is None:
+            found = next((s for s in by_id.values() if not s["in_catalog"]
+                          and _overlaps(s["geometry"], c.footprint)), None)
+        heat = None if found is None else found["heat_mw"]
+        ratio = "-" if not heat or not c.power_mw else f"{heat / c.power_mw:.2f}"
+        table.add_row(c.site_id, "yes" if c.in_catalog else "no", f"{c.power_mw:.0f}",
+                      c.status_at_end, "-" if found is None else f"{found['site_id']} "
+                      f"({found['status']})", "-" if heat is None else f"{heat:.0f}", ratio)
+    Console().print(table)
+
+
+def _overlaps(a, b) -> bool:  # type: ignore[no-untyped-def]
+    return bool(a is not None and b is not None and a.intersects(b))
 
 
 def main() -> None:  # pragma: no cover - console entry

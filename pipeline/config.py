@@ -90,6 +90,7 @@ class PersistenceConfig(_Section):
     background_outer_m: float = Field(1500.0, gt=0)
     significance: float = Field(3.0, gt=0)
     min_active_k_m2: float = Field(5.0e4, ge=0)
+    baseline_offset_k: float = Field(0.2, ge=0)
 
 
 class PowerConfig(_Section):
@@ -102,6 +103,7 @@ class PowerConfig(_Section):
     default_cooling: Literal["dry", "hybrid", "evaporative"] = "dry"
     min_candidate_mw: float = Field(50.0, ge=0)
     min_calibration_sites: int = Field(2, ge=1)
+    assumed_accelerator: str = "h100"
 
 
 class SentinelHubConfig(_Section):
@@ -116,6 +118,10 @@ class SentinelHubConfig(_Section):
     max_retries: int = Field(5, ge=0, le=20)
     backoff_s: float = Field(1.0, ge=0)
     timeout_s: float = Field(120.0, gt=0)
+    #: A cached catalog search whose end date was less than this many days old when it was
+    #: made is searched again on the next fetch (new and reprocessed products still appear);
+    #: older searches are settled and answered from the cache.
+    catalog_refresh_days: int = Field(30, ge=0, le=3650)
 
 
 class MonitorConfig(_Section):

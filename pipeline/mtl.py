@@ -9,6 +9,7 @@ the thermal calibration constants of *this* scene, and the grid of the product.
 from __future__ import annotations
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from pipeline.errors import MetadataError
 
 ROOT = "LANDSAT_METADATA_FILE"
 MTL_SUFFIXES = ("_MTL.json", "_MTL.txt", "_MTL.xml")
+#: Real MTL files are 10-25 kB; anything far larger is not one (and is not read into memory).
+MAX_MTL_BYTES = 1 << 20
 _ODL_LINE = re.compile(r'^\s*(\w+)\s*=\s*"?(.*?)"?\s*$')
 _PRODUCT_ID = re.compile(
     r"^L[COTEM]0[89]_(L1TP|L1GT|L1GS|L2SP|L2SR)_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT)$"
@@ -101,6 +104,8 @@ def _parse_odl(text: str) -> Groups:
             raise ValueError(f"unexpected line {raw!r}")
         key, value = m.group(1), m.group(2)
         if key == "GROUP":
+            if value == ROOT and stack:
+                raise ValueError(f"{ROOT} opened again inside group {stack[-1]}")
             stack.append(value)
             if value != ROOT:
                 groups.setdefault(value, {})
@@ -139,13 +144,18 @@ def read_mtl_groups(path: str | Path) -> Groups:
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_MTL_BYTES:
+            raise MetadataError(f"{path} is {size} bytes, far larger than any Landsat MTL file; "
+                                "download the product's MTL again")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MetadataError(f"cannot read metadata file {path}: {exc}") from exc
     parser = {".json": _parse_json, ".xml": _parse_xml}.get(path.suffix.lower(), _parse_odl)
     try:
         groups = parser(text)
-    except (ValueError, ET.ParseError, json.JSONDecodeError) as exc:
+    except (ValueError, ET.ParseError, RecursionError) as exc:
+        # RecursionError: absurdly nested JSON; json.JSONDecodeError is a ValueError.
         raise MetadataError(
             f"{path} is not a valid Landsat MTL file ({exc}); download the product's MTL again"
         ) from exc
@@ -161,12 +171,27 @@ def _get(groups: Groups, path: Path, key: str, *group_names: str) -> str:
     raise MetadataError(f"{path} lacks {key} (looked in {', '.join(group_names)})")
 
 
-def _num(groups: Groups, path: Path, key: str, *group_names: str) -> float:
+def _num(groups: Groups, path: Path, key: str, *group_names: str, positive: bool = False) -> float:
     text = _get(groups, path, key, *group_names)
     try:
-        return float(text)
+        value = float(text)
     except ValueError as exc:
         raise MetadataError(f"{path}: {key} = {text!r} is not a number") from exc
+    if not math.isfinite(value) or (positive and value <= 0):
+        kind = "a positive number" if positive else "a finite number"
+        raise MetadataError(f"{path}: {key} = {text!r} is not {kind}; the MTL is corrupt, "
+                            "download it again")
+    return value
+
+
+def _whole(groups: Groups, path: Path, key: str, *group_names: str, high: int | None = None) -> int:
+    """A whole number >= 1 (and <= ``high``): sizes and the UTM zone."""
+    value = _num(groups, path, key, *group_names)
+    if value != round(value) or value < 1 or (high is not None and value > high):
+        limits = f"between 1 and {high}" if high is not None else "at least 1"
+        raise MetadataError(f"{path}: {key} = {value:g} is not a whole number {limits}; "
+                            "the MTL is corrupt, download it again")
+    return int(value)
 
 
 def _acquired(groups: Groups, path: Path) -> datetime:
@@ -184,7 +209,7 @@ def _calibration(groups: Groups, path: Path, level: str) -> ThermalCalibration:
         return ThermalCalibration(
             level="L2",
             st_mult=_num(groups, path, "TEMPERATURE_MULT_BAND_ST_B10",
-                         "LEVEL2_SURFACE_TEMPERATURE_PARAMETERS"),
+                         "LEVEL2_SURFACE_TEMPERATURE_PARAMETERS", positive=True),
             st_add=_num(groups, path, "TEMPERATURE_ADD_BAND_ST_B10",
                         "LEVEL2_SURFACE_TEMPERATURE_PARAMETERS"),
         )
@@ -192,10 +217,10 @@ def _calibration(groups: Groups, path: Path, level: str) -> ThermalCalibration:
     consts = ("LEVEL1_THERMAL_CONSTANTS", "TIRS_THERMAL_CONSTANTS")
     return ThermalCalibration(
         level="L1",
-        radiance_mult=_num(groups, path, "RADIANCE_MULT_BAND_10", *rescale),
+        radiance_mult=_num(groups, path, "RADIANCE_MULT_BAND_10", *rescale, positive=True),
         radiance_add=_num(groups, path, "RADIANCE_ADD_BAND_10", *rescale),
-        k1=_num(groups, path, "K1_CONSTANT_BAND_10", *consts),
-        k2=_num(groups, path, "K2_CONSTANT_BAND_10", *consts),
+        k1=_num(groups, path, "K1_CONSTANT_BAND_10", *consts, positive=True),
+        k2=_num(groups, path, "K2_CONSTANT_BAND_10", *consts, positive=True),
     )
 
 
@@ -229,12 +254,12 @@ def read_mtl(path: str | Path) -> SceneMetadata:
         sun_elevation=_num(groups, path, "SUN_ELEVATION", *ia),
         sun_azimuth=_num(groups, path, "SUN_AZIMUTH", *ia),
         cloud_cover=_num(groups, path, "CLOUD_COVER", *ia),
-        utm_zone=int(_num(groups, path, "UTM_ZONE", *proj)),
+        utm_zone=_whole(groups, path, "UTM_ZONE", *proj, high=60),
         ul_x=_num(groups, path, "CORNER_UL_PROJECTION_X_PRODUCT", *proj),
         ul_y=_num(groups, path, "CORNER_UL_PROJECTION_Y_PRODUCT", *proj),
-        lines=int(_num(groups, path, "THERMAL_LINES", *proj)),
-        samples=int(_num(groups, path, "THERMAL_SAMPLES", *proj)),
-        cell_size=_num(groups, path, "GRID_CELL_SIZE_THERMAL", *proj),
+        lines=_whole(groups, path, "THERMAL_LINES", *proj),
+        samples=_whole(groups, path, "THERMAL_SAMPLES", *proj),
+        cell_size=_num(groups, path, "GRID_CELL_SIZE_THERMAL", *proj, positive=True),
         calibration=_calibration(groups, path, level),
         path=path,
         wrs_path=wrs[0],

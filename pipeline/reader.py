@@ -120,6 +120,11 @@ def _georef(src: rasterio.io.DatasetReader, meta: SceneMetadata) -> tuple[CRS, A
     # MTL corners are pixel centres; the MTL grid may be coarser/finer than the raster.
     cell_x = meta.cell_size * meta.samples / src.width
     cell_y = meta.cell_size * meta.lines / src.height
+    if not 0.5 < cell_x / cell_y < 2.0:
+        raise MetadataError(
+            f"{src.name} has no georeferencing and its MTL grid ({meta.samples} x {meta.lines}) "
+            f"does not fit its {src.width} x {src.height} pixels; use the MTL delivered with it"
+        )
     left = meta.ul_x - meta.cell_size / 2
     top = meta.ul_y + meta.cell_size / 2
     return CRS.from_epsg(32600 + meta.utm_zone), Affine(cell_x, 0, left, 0, -cell_y, top)
@@ -144,6 +149,10 @@ def _check_extent(path: Path, meta: SceneMetadata, width: int, height: int, tr: 
 def _read_band(path: Path, window: Window | None) -> np.ndarray:
     try:
         with rasterio.open(path) as src:
+            if src.count < 1 or src.dtypes[0] != "uint16":
+                raise SceneReadError(f"{path} is not a Landsat uint16 band (dtype "
+                                     f"{src.dtypes[0] if src.count else None}, {src.count} "
+                                     "bands); check the file")
             return src.read(1, window=window)
     except (RasterioError, ValueError, MemoryError) as exc:
         raise SceneReadError(f"cannot read {path} ({exc}); the file is truncated or corrupt, "
@@ -207,7 +216,8 @@ def read_scene(
                                      f"{src.dtypes[0]}, {src.count} bands); check the file")
             crs, tr = _georef(src, meta)
             width, height = src.width, src.height
-    except RasterioError as exc:
+    except (RasterioError, ValueError) as exc:
+        # ValueError: GDAL hands rasterio garbled tags (e.g. a CRS that is not UTF-8).
         raise SceneReadError(f"cannot open {product.band} ({exc}); the file is truncated or "
                              "corrupt, download it again") from exc
     _check_extent(product.band, meta, width, height, tr)

@@ -1,0 +1,1 @@
+"""Data files shipped with :mod:`aoi` (the Epoch campus catalog)."""

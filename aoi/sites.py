@@ -1,0 +1,683 @@
+"""Site files: read, validate and write the footprints Heatwatch watches.
+
+A *site* is one row of a GeoDataFrame in EPSG:4326 with the columns :data:`SITE_COLUMNS`
+(``site_id``, ``name``, ``operator``, ``reported_power_mw``, ``cooling``) plus ``geometry``
+(Polygon or MultiPolygon) and any further attributes of the source. Every way in, a file
+(:func:`read_sites`), a GeoDataFrame (:func:`sites_from_frame`) or a point
+(:func:`site_from_point`), runs the same validation once:
+
+* at least one site; every ``site_id`` present, text, unique;
+* footprints are Polygon/MultiPolygon. Points are accepted, and buffered to a circle in the
+  local UTM zone, only from CSV files (``lat``/``lon`` columns, optional ``radius_m`` column),
+  from :func:`site_from_point`, or when ``buffer_points=True`` is passed;
+* GeoJSON rings closed and coordinates numeric (checked on the raw JSON);
+* longitudes in [-180, 180], latitudes in [-90, 90], with a hint when they look swapped;
+* polygons valid (no self-intersection);
+* polygons across the antimeridian written with a longitude span over 180° are split into a
+  MultiPolygon at ±180° (see :func:`aoi.utm.split_antimeridian`);
+* area at most ``max_area_km2`` (measured in the site's UTM zone);
+* other CRSs (GeoPackage, GeoDataFrame) are reprojected to EPSG:4326.
+
+Site ids are untrusted: use :func:`safe_name` to turn one into a file name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from shapely.geometry import MultiPolygon, Point, Polygon, mapping
+from shapely.geometry.base import BaseGeometry
+from shapely.geometry.polygon import orient
+
+from aoi._io import atomic_write, atomic_write_text
+from aoi._readers import RawSite, clean_value, frame_sites, read_csv, read_geojson, read_vector
+from aoi.utm import (
+    DEFAULT_RADIUS_M,
+    area_km2,
+    buffer_lonlat,
+    site_utm_crs,
+    split_antimeridian,
+    utm_crs_for,
+)
+from pipeline.errors import OutputError, SiteError
+
+__all__ = [
+    "COOLING_TYPES",
+    "DEFAULT_RADIUS_M",
+    "JSON_COLUMNS",
+    "SITE_COLUMNS",
+    "merge_sites",
+    "read_sites",
+    "safe_name",
+    "select_site",
+    "site_from_point",
+    "site_utm_crs",
+    "sites_from_frame",
+    "update_site_file",
+    "utm_crs_for",
+    "write_sites",
+]
+
+SITE_COLUMNS = ("site_id", "name", "operator", "reported_power_mw", "cooling")
+"""Columns every site table has, in this order, before extra attributes and ``geometry``."""
+
+COOLING_TYPES = ("dry", "evaporative", "hybrid")
+"""Allowed values of ``cooling`` (or missing)."""
+
+JSON_COLUMNS = ("timeline", "sources", "users")
+"""Columns holding JSON text that :func:`write_sites` writes back as JSON structures."""
+
+DEFAULT_MAX_AREA_KM2 = 100.0
+_GEOJSON_SUFFIXES = (".geojson", ".json")
+_MAX_ID_LENGTH = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# Safe names -------------------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^a-z0-9.-]+")
+_WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"{p}{i}" for p in ("com", "lpt") for i in range(10)]
+)
+_MAX_SLUG = 64
+
+
+def safe_name(site_id: str) -> str:
+    r"""Map any site id to a readable, file-name-safe slug that cannot leave its folder.
+
+    The slug keeps ASCII letters (lower-cased), digits, ``-`` and single inner dots; accents
+    are dropped, every other run of characters becomes ``-``; it never starts or ends with a
+    dot or dash, holds no ``/``, ``\``, ``..`` or NUL, is at most 64 characters before the
+    suffix and is not a reserved Windows device name. When the slug differs from the id, ``_``
+    and 10 hex digits of the id's SHA-256 are appended; ``_`` never occurs otherwise, so
+    distinct ids give distinct names.
+
+    Parameters
+    ----------
+    site_id
+        Any text.
+
+    Returns
+    -------
+    str
+        A name to use as one path component (file or folder name).
+
+    Examples
+    --------
+    >>> safe_name("xai-colossus-1")
+    'xai-colossus-1'
+    >>> safe_name("../../etc/passwd")
+    'etc-passwd_3754d6cb3a'
+    """
+    text = str(site_id)
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = _UNSAFE.sub("-", folded.lower())
+    # Every run of dots and dashes becomes one character: no "..", no "--".
+    slug = re.sub(r"[.-]+", lambda m: "." if "." in m.group() else "-", slug).strip(".-")
+    slug = slug[:_MAX_SLUG].rstrip(".-")
+    reserved = slug.split(".")[0] in _WINDOWS_RESERVED
+    if slug and slug == text and not reserved:
+        return slug
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{slug or 'site'}_{digest}"
+
+
+# Validation ------------------------------------------------------------------------------------
+
+
+def _site_id(props: dict[str, Any], where: str) -> str:
+    raw = props.get("site_id")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise SiteError(f"{where} has no site_id; give every site a unique, non-empty site_id")
+    if not isinstance(raw, str):
+        raise SiteError(f"{where} has a site_id that is not text ({raw!r}); use a string id")
+    sid = raw.strip()
+    if _CONTROL.search(sid) or len(sid) > _MAX_ID_LENGTH:
+        raise SiteError(
+            f"{where}: site_id {sid[:40]!r} has control characters or more than "
+            f"{_MAX_ID_LENGTH} characters; use a short printable id"
+        )
+    return sid
+
+
+def _range_hint(x: np.ndarray, y: np.ndarray, fmt: str) -> str:
+    if (np.abs(y) > 90).any() and (np.abs(x) <= 90).all():
+        if fmt == "csv":
+            return "; the lat and lon columns look swapped"
+        if fmt == "geojson":
+            return "; coordinates look like lat/lon; GeoJSON is lon/lat: swap each pair"
+        return "; coordinates look like lat/lon: x must be the longitude"
+    if (x > 180).any() and (x >= 0).all() and (x <= 360).all():
+        return "; longitudes look like 0..360: subtract 360 from those above 180"
+    return ""
+
+
+def _check_coordinates(geom: BaseGeometry, where: str, fmt: str) -> None:
+    xy = shapely.get_coordinates(geom)
+    if not np.isfinite(xy).all():
+        raise SiteError(f"{where}: coordinates include NaN or infinity; fix the geometry")
+    x, y = xy[:, 0], xy[:, 1]
+    if (np.abs(x) <= 180).all() and (np.abs(y) <= 90).all():
+        return
+    raise SiteError(
+        f"{where}: coordinates out of range (longitude must be in [-180, 180], latitude in "
+        f"[-90, 90]; found longitudes {x.min():g}..{x.max():g}, latitudes "
+        f"{y.min():g}..{y.max():g}){_range_hint(x, y, fmt)}"
+    )
+
+
+def _footprint(raw: RawSite, where: str, fmt: str) -> Polygon | MultiPolygon:
+    geom = raw.geometry
+    if geom is None or geom.is_empty:
+        raise SiteError(f"{where} has no geometry; give a Polygon or MultiPolygon footprint")
+    _check_coordinates(geom, where, fmt)
+    if isinstance(geom, Point):
+        if raw.radius_m is None:
+            raise SiteError(
+                f"{where} is a Point; sites must be Polygon or MultiPolygon footprints. Draw "
+                "the footprint, give points as a CSV with lat/lon columns (buffered to a "
+                "circle), or pass buffer_points=True (CLI: --buffer-points)"
+            )
+        return buffer_lonlat(geom.x, geom.y, raw.radius_m)
+    if not isinstance(geom, (Polygon, MultiPolygon)):
+        raise SiteError(
+            f"{where} is a {geom.geom_type}; sites must be Polygon or MultiPolygon footprints"
+        )
+    if not geom.is_valid:
+        raise SiteError(
+            f"{where}: polygon is invalid ({shapely.is_valid_reason(geom)}); fix the ring "
+            "(a self-intersecting ring often has two vertices out of order) or repair it with "
+            "shapely.make_valid(geometry) and check the result"
+        )
+    return split_antimeridian(geom)
+
+
+def _number_or_nan(value: Any, what: str, where: str) -> float:
+    if value is None:
+        return math.nan
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SiteError(f"{where}: {what} {value!r} is not a number") from None
+    if math.isnan(number):
+        return math.nan
+    if not math.isfinite(number) or number < 0:
+        raise SiteError(f"{where}: {what} {value!r} must be a non-negative number or empty")
+    return number
+
+
+def _cooling(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text not in COOLING_TYPES:
+        raise SiteError(
+            f"{where}: cooling {value!r} is not one of {', '.join(COOLING_TYPES)}; "
+            "fix it or leave it empty"
+        )
+    return text
+
+
+def _validate_one(
+    raw: RawSite, source: str, fmt: str, max_area_km2: float
+) -> tuple[dict[str, Any], BaseGeometry]:
+    where = f"{source}: {raw.label}"
+    props = dict(raw.properties)
+    sid = _site_id(props, where)
+    where = f"{where} (site_id {sid!r})"
+    geom = _footprint(raw, where, fmt)
+    area = area_km2(geom)
+    if area > max_area_km2:
+        raise SiteError(
+            f"{where} covers {area:.1f} km², more than the limit of {max_area_km2:g} km²; draw "
+            "a tighter footprint or raise grid.max_site_area_km2 in your configuration"
+        )
+    if "geometry" in props:
+        raise SiteError(f"{where}: 'geometry' is reserved; rename that property")
+    if isinstance(raw.geometry, Point):
+        props.setdefault("footprint_source", "buffer_from_point")
+        props.setdefault("footprint_radius_m", raw.radius_m)
+        props.setdefault("lat", raw.geometry.y)
+        props.setdefault("lon", raw.geometry.x)
+    row = {
+        **props,
+        "site_id": sid,
+        "name": str(props["name"]) if props.get("name") is not None else sid,
+        "operator": str(props["operator"]) if props.get("operator") is not None else None,
+        "reported_power_mw": _number_or_nan(
+            props.get("reported_power_mw"), "reported_power_mw", where
+        ),
+        "cooling": _cooling(props.get("cooling"), where),
+    }
+    return row, geom
+
+
+def _validate(raws: list[RawSite], source: str, fmt: str, max_area_km2: float) -> gpd.GeoDataFrame:
+    if not raws:
+        raise SiteError(f"{source} holds no sites; add at least one feature or row with a site_id")
+    rows: list[dict[str, Any]] = []
+    geoms: list[BaseGeometry] = []
+    seen: dict[str, str] = {}
+    for raw in raws:
+        row, geom = _validate_one(raw, source, fmt, max_area_km2)
+        sid = row["site_id"]
+        if sid in seen:
+            raise SiteError(
+                f"{source}: site_id {sid!r} is used by both {seen[sid]} and {raw.label}; "
+                "site ids must be unique: rename or remove one"
+            )
+        seen[sid] = raw.label
+        rows.append(row)
+        geoms.append(geom)
+    return _frame(rows, geoms)
+
+
+def _frame(rows: list[dict[str, Any]], geoms: list[BaseGeometry]) -> gpd.GeoDataFrame:
+    extras: dict[str, None] = {}
+    for row in rows:
+        extras.update((k, None) for k in row if k not in SITE_COLUMNS)
+    data: dict[str, Any] = {}
+    for col in (*SITE_COLUMNS, *extras):
+        data[col] = _column([row.get(col) for row in rows], numeric=col == "reported_power_mw")
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
+
+
+def _column(values: list[Any], *, numeric: bool = False) -> pd.Series:
+    """Numbers (with gaps) become float64, anything else stays object so ``None`` is kept."""
+    present = [v for v in values if v is not None]
+    if numeric or (
+        present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
+    ):
+        return pd.Series([math.nan if v is None else v for v in values], dtype=float)
+    return pd.Series(values, dtype=object)
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in _GEOJSON_SUFFIXES:
+        return "geojson"
+    return "csv" if suffix == ".csv" else "vector"
+
+
+def _check_input_file(path: Path) -> None:
+    if path.is_dir():
+        raise SiteError(f"{path} is a folder; give a site file (GeoJSON, GeoPackage or CSV)")
+    if not path.exists():
+        raise SiteError(f"site file {path} does not exist; check the path")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SiteError(f"cannot read site file {path}: {exc.strerror or exc}") from exc
+    if size == 0:
+        raise SiteError(f"site file {path} is empty; add at least one site")
+
+
+# Public API -------------------------------------------------------------------------------------
+
+
+def read_sites(
+    path: str | Path,
+    *,
+    max_area_km2: float = DEFAULT_MAX_AREA_KM2,
+    default_buffer_m: float = DEFAULT_RADIUS_M,
+    buffer_points: bool = False,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    r"""Read and validate a site file: GeoJSON, GeoPackage (or other GDAL vector) or CSV.
+
+    Parameters
+    ----------
+    path
+        ``.geojson``/``.json`` (read by hand, RFC 7946), ``.csv`` (columns ``site_id``,
+        ``lat``, ``lon`` and optionally ``name``, ``operator``, ``reported_power_mw``,
+        ``cooling``, ``radius_m``) or a GDAL vector file such as ``.gpkg`` (any CRS).
+    max_area_km2
+        Largest allowed footprint (``grid.max_site_area_km2`` in the configuration).
+    default_buffer_m
+        Radius of the circle drawn around point sites (CSV rows without ``radius_m``, and
+        Point features when ``buffer_points`` is true).
+    buffer_points
+        Accept Point features in GeoJSON/GeoPackage files and buffer them.
+    layer
+        Layer to read from a multi-layer GeoPackage.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Sites in EPSG:4326: :data:`SITE_COLUMNS`, extra attributes (lists and mappings as JSON
+        text), ``geometry``.
+
+    Raises
+    ------
+    SiteError
+        With the file, the feature and what to do, for any of the checks in the module notes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> csv = pathlib.Path(tempfile.mkdtemp()) / "sites.csv"
+    >>> _ = csv.write_text("site_id,lat,lon\ncolossus-1,35.0597,-90.1564\n")
+    >>> sites = read_sites(csv)
+    >>> sites.loc[0, "site_id"], round(float(sites.loc[0, "footprint_radius_m"]))
+    ('colossus-1', 1000)
+    """
+    path = Path(path)
+    _check_input_file(path)
+    fmt = _format_of(path)
+    point_radius = default_buffer_m if buffer_points else None
+    if fmt == "geojson":
+        raws = read_geojson(path, radius_m=point_radius)
+    elif fmt == "csv":
+        raws = read_csv(path, radius_m=default_buffer_m)
+    else:
+        raws = read_vector(path, layer=layer, radius_m=point_radius)
+    return _validate(raws, str(path), fmt, max_area_km2)
+
+
+def sites_from_frame(
+    gdf: gpd.GeoDataFrame,
+    *,
+    max_area_km2: float = DEFAULT_MAX_AREA_KM2,
+    default_buffer_m: float = DEFAULT_RADIUS_M,
+    buffer_points: bool = False,
+    source: str = "<GeoDataFrame>",
+) -> gpd.GeoDataFrame:
+    """Validate in-memory sites (any CRS) the same way as :func:`read_sites`.
+
+    Parameters
+    ----------
+    gdf
+        Sites with at least ``site_id`` and ``geometry``; its CRS must be set.
+    max_area_km2, default_buffer_m, buffer_points
+        As in :func:`read_sites`.
+    source
+        Name used in error messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A new, validated site table in EPSG:4326.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> gdf = gpd.GeoDataFrame({"site_id": ["a"]}, geometry=[box(10, 50, 10.01, 50.01)], crs=4326)
+    >>> list(sites_from_frame(gdf).columns)
+    ['site_id', 'name', 'operator', 'reported_power_mw', 'cooling', 'geometry']
+    """
+    radius = default_buffer_m if buffer_points else None
+    return _validate(frame_sites(gdf, source, radius_m=radius), source, "frame", max_area_km2)
+
+
+def site_from_point(
+    site_id: str,
+    lon: float,
+    lat: float,
+    *,
+    radius_m: float = DEFAULT_RADIUS_M,
+    name: str | None = None,
+    operator: str | None = None,
+    reported_power_mw: float | None = None,
+    cooling: str | None = None,
+    max_area_km2: float = DEFAULT_MAX_AREA_KM2,
+) -> gpd.GeoDataFrame:
+    """Make a one-site table from a point, buffered to a circle in its UTM zone.
+
+    Parameters
+    ----------
+    site_id
+        Unique id of the new site.
+    lon, lat
+        Centre in decimal degrees.
+    radius_m
+        Footprint radius in metres.
+    name, operator, reported_power_mw, cooling
+        Optional attributes (see :data:`SITE_COLUMNS`).
+    max_area_km2
+        As in :func:`read_sites`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One validated site.
+
+    Examples
+    --------
+    >>> site = site_from_point("colossus-1", -90.1564, 35.0597, radius_m=500)
+    >>> site.loc[0, "name"], site.loc[0, "footprint_source"]
+    ('colossus-1', 'buffer_from_point')
+    """
+    props = {
+        "site_id": site_id,
+        "name": name,
+        "operator": operator,
+        "reported_power_mw": reported_power_mw,
+        "cooling": cooling,
+    }
+    raw = RawSite(f"point (lon {lon}, lat {lat})", Point(lon, lat), props, radius_m)
+    return _validate([raw], "new site", "point", max_area_km2)
+
+
+def select_site(sites: gpd.GeoDataFrame, site_id: str) -> pd.Series:
+    """Return the row of ``site_id``, or raise a :class:`SiteError` naming close matches.
+
+    Examples
+    --------
+    >>> s = site_from_point("abc", 10.0, 50.0)
+    >>> select_site(s, "abc")["site_id"]
+    'abc'
+    """
+    hits = sites[sites["site_id"] == site_id]
+    if len(hits):
+        return hits.iloc[0]
+    ids = [str(s) for s in sites["site_id"]]
+    close = [s for s in ids if site_id.lower() in s.lower()][:3]
+    close = close or difflib.get_close_matches(site_id, ids, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; list the ids with `sites list`"
+    raise SiteError(f"no site with id {site_id!r}{hint}")
+
+
+def merge_sites(
+    base: gpd.GeoDataFrame, new: gpd.GeoDataFrame, *, replace: bool = False
+) -> gpd.GeoDataFrame:
+    """Add the sites of ``new`` to ``base``; ids present in both are an error unless replaced.
+
+    Parameters
+    ----------
+    base, new
+        Validated site tables.
+    replace
+        Replace sites of ``base`` whose ids occur in ``new`` instead of failing.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``base`` (minus replaced sites) followed by ``new``.
+
+    Raises
+    ------
+    SiteError
+        If ids collide and ``replace`` is false.
+
+    Examples
+    --------
+    >>> a, b = site_from_point("a", 10.0, 50.0), site_from_point("b", 11.0, 50.0)
+    >>> list(merge_sites(a, b)["site_id"])
+    ['a', 'b']
+    """
+    clash = sorted(set(base["site_id"]) & set(new["site_id"]))
+    if clash and not replace:
+        shown = ", ".join(repr(s) for s in clash[:10]) + (" ..." if len(clash) > 10 else "")
+        raise SiteError(
+            f"{len(clash)} site id(s) already in the catalog: {shown}; rename them, or replace "
+            "the existing sites (replace=True, CLI: --replace)"
+        )
+    keep = base[~base["site_id"].isin(new["site_id"])]
+    merged = pd.concat([keep, new], ignore_index=True)
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)
+
+
+def update_site_file(
+    path: str | Path,
+    new: gpd.GeoDataFrame,
+    *,
+    replace: bool = False,
+    max_area_km2: float = DEFAULT_MAX_AREA_KM2,
+) -> gpd.GeoDataFrame:
+    """Merge validated sites into a site file (created if absent) and write it atomically.
+
+    Parameters
+    ----------
+    path
+        User catalog (``.geojson`` or ``.gpkg``); read and validated first when it exists.
+    new
+        Validated sites to add.
+    replace
+        Replace existing sites with the same ids instead of failing (see :func:`merge_sites`).
+    max_area_km2
+        As in :func:`read_sites`, for the existing file.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The sites now in the file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "mine.geojson"
+    >>> _ = update_site_file(out, site_from_point("a", 10.0, 50.0))
+    >>> list(update_site_file(out, site_from_point("b", 11.0, 50.0))["site_id"])
+    ['a', 'b']
+    """
+    path = Path(path)
+    merged = new
+    if path.exists():
+        merged = merge_sites(read_sites(path, max_area_km2=max_area_km2), new, replace=replace)
+    write_sites(merged, path)
+    return merged
+
+
+# Writing ----------------------------------------------------------------------------------------
+
+
+def _round_coords(coords: Any, decimals: int) -> Any:
+    if isinstance(coords[0], (int, float)):
+        return [round(float(v), decimals) for v in coords]
+    return [_round_coords(c, decimals) for c in coords]
+
+
+def geojson_geometry(geom: BaseGeometry, *, decimals: int = 7) -> dict[str, Any]:
+    """Return a GeoJSON geometry with counter-clockwise exteriors and rounded coordinates.
+
+    Examples
+    --------
+    >>> ring = geojson_geometry(Polygon([(0, 0), (0, 1), (1, 1)]))["coordinates"][0]
+    >>> ring, Polygon(ring).exterior.is_ccw
+    ([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]], True)
+    """
+    if isinstance(geom, Polygon):
+        geom = orient(geom, sign=1.0)
+    elif isinstance(geom, MultiPolygon):
+        geom = MultiPolygon([orient(p, sign=1.0) for p in geom.geoms])
+    out = dict(mapping(geom))
+    out["coordinates"] = _round_coords(out["coordinates"], decimals)
+    return out
+
+
+def _property(name: str, value: Any, json_columns: Iterable[str]) -> Any:
+    value = clean_value(value)
+    if name in json_columns and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def sites_to_geojson(sites: gpd.GeoDataFrame, *, json_columns: Iterable[str] = JSON_COLUMNS) -> str:
+    """Serialise validated sites as RFC 7946 GeoJSON text (deterministic).
+
+    Examples
+    --------
+    >>> text = sites_to_geojson(site_from_point("a", 10.0, 50.0))
+    >>> json.loads(text)["features"][0]["properties"]["site_id"]
+    'a'
+    """
+    json_columns = tuple(json_columns)
+    geom_col = sites.geometry.name
+    features = []
+    for row, geom in zip(
+        sites.drop(columns=geom_col).to_dict("records"), sites.geometry, strict=True
+    ):
+        props = {str(k): _property(str(k), v, json_columns) for k, v in row.items()}
+        features.append(
+            {"type": "Feature", "properties": props, "geometry": geojson_geometry(geom)}
+        )
+    fc = {"type": "FeatureCollection", "features": features}
+    return json.dumps(fc, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+
+
+def write_sites(
+    sites: gpd.GeoDataFrame, path: str | Path, *, json_columns: Iterable[str] = JSON_COLUMNS
+) -> Path:
+    """Validate and write sites atomically as GeoJSON (``.geojson``/``.json``) or GeoPackage.
+
+    The file is written to a temporary file in the same folder and moved over ``path`` with
+    :func:`os.replace`, so a crash never leaves a half-written catalog.
+
+    Parameters
+    ----------
+    sites
+        Site table (any CRS; validated and reprojected to EPSG:4326 first, area not limited).
+    path
+        Destination; the suffix picks the format.
+    json_columns
+        Columns whose JSON text is written as JSON structures in GeoJSON output.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    SiteError
+        If the sites do not validate.
+    OutputError
+        If the suffix is unsupported or the file cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "mine.geojson"
+    >>> list(read_sites(write_sites(site_from_point("a", 10.0, 50.0), out))["site_id"])
+    ['a']
+    """
+    path = Path(path)
+    sites = sites_from_frame(sites, max_area_km2=math.inf, source="sites to write")
+    suffix = path.suffix.lower()
+    if suffix in _GEOJSON_SUFFIXES:
+        return atomic_write_text(path, sites_to_geojson(sites, json_columns=json_columns))
+    if suffix == ".gpkg":
+        return atomic_write(
+            path, lambda tmp: pyogrio.write_dataframe(sites, tmp, layer="sites", driver="GPKG")
+        )
+    raise OutputError(f"cannot write sites to {path}: use a .geojson or .gpkg file name")

@@ -1,0 +1,159 @@
+"""Value objects of the energy model: :class:`Interval` and :class:`ClusterSpec`.
+
+Both are frozen and validated once at construction; the model functions in
+:mod:`models.energy` accept the convenient input forms and normalise them here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from models.energy_data import Range, load_facts
+from pipeline.errors import EnergyModelError
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A value with its lower and upper bound, ``low <= central <= high``.
+
+    Examples
+    --------
+    >>> Interval(150.0, 100.0, 200.0).scaled(2).high
+    400.0
+    >>> Interval.coerce(42).low
+    42.0
+    """
+
+    central: float
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        values = (self.central, self.low, self.high)
+        if not all(math.isfinite(v) for v in values):
+            raise EnergyModelError(f"interval values must be finite numbers, got {values}")
+        tol = 1e-9 * max(abs(v) for v in values)
+        if not self.low - tol <= self.central <= self.high + tol:
+            raise EnergyModelError(
+                f"interval needs low <= central <= high, got low={self.low}, "
+                f"central={self.central}, high={self.high}"
+            )
+
+    @classmethod
+    def point(cls, value: float) -> Interval:
+        """Return a zero-width interval at ``value``."""
+        v = float(value)
+        return cls(v, v, v)
+
+    @classmethod
+    def coerce(cls, value: Interval | float | tuple[float, float, float]) -> Interval:
+        """Accept an :class:`Interval`, a number, or a ``(central, low, high)`` tuple."""
+        if isinstance(value, Interval):
+            return value
+        try:
+            if isinstance(value, tuple):
+                if len(value) != 3:
+                    raise EnergyModelError("an interval tuple must be (central, low, high)")
+                return cls(*(float(v) for v in value))
+            if isinstance(value, bool):
+                raise TypeError
+            return cls.point(float(value))
+        except (TypeError, ValueError) as exc:
+            raise EnergyModelError(
+                f"expected a number of MW or (central, low, high), got {value!r}"
+            ) from exc
+
+    @classmethod
+    def from_range(cls, rng: Range) -> Interval:
+        """Build an interval from a sourced parameter range."""
+        return cls(rng.central, rng.low, rng.high)
+
+    def scaled(self, factor: float) -> Interval:
+        """Multiply by a non-negative number."""
+        return Interval(self.central * factor, self.low * factor, self.high * factor)
+
+    def contains(self, value: float, *, rtol: float = 1e-9) -> bool:
+        """Return whether ``value`` lies within the bounds (with a relative tolerance)."""
+        tol = rtol * max(abs(self.low), abs(self.high), abs(value))
+        return self.low - tol <= value <= self.high + tol
+
+    def as_dict(self) -> dict[str, float]:
+        """Return ``{"central", "low", "high"}`` for JSON."""
+        return {"central": self.central, "low": self.low, "high": self.high}
+
+    def __mul__(self, other: Interval) -> Interval:
+        # Products of non-negative intervals: bounds multiply bound by bound.
+        return Interval(self.central * other.central, self.low * other.low, self.high * other.high)
+
+    def __add__(self, other: Interval) -> Interval:
+        return Interval(self.central + other.central, self.low + other.low, self.high + other.high)
+
+    def __truediv__(self, other: Interval) -> Interval:
+        # Quotient of non-negative intervals: the low end divides by the largest denominator.
+        return Interval(self.central / other.central, self.low / other.high, self.high / other.low)
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterSpec:
+    """A mix of accelerators: canonical accelerator name -> count (positive integers).
+
+    Names are resolved once (``"H100"``, ``"nvidia_h100_sxm5"`` -> ``"h100"``); entries naming
+    the same accelerator are added together.
+
+    Examples
+    --------
+    >>> ClusterSpec({"H100": 150_000, "h200": 50_000}).total
+    200000
+    >>> ClusterSpec.of("gb200", 72).counts["gb200"]
+    72
+    """
+
+    counts: Mapping[str, int]
+
+    def __post_init__(self) -> None:
+        facts = load_facts()
+        merged: dict[str, int] = {}
+        if not isinstance(self.counts, Mapping) or not self.counts:
+            raise EnergyModelError("a cluster needs at least one accelerator name and count")
+        for name, count in self.counts.items():
+            key = facts.accelerator(name).key
+            merged[key] = merged.get(key, 0) + _positive_count(count, key)
+        object.__setattr__(self, "counts", MappingProxyType(dict(sorted(merged.items()))))
+
+    @classmethod
+    def of(cls, accelerator: str, count: int) -> ClusterSpec:
+        """Return a cluster of a single accelerator type."""
+        return cls({accelerator: count})
+
+    @classmethod
+    def coerce(cls, value: ClusterSpec | Mapping[str, int]) -> ClusterSpec:
+        """Accept a :class:`ClusterSpec` or a mapping of names to counts."""
+        return value if isinstance(value, ClusterSpec) else cls(value)
+
+    @property
+    def total(self) -> int:
+        """Total number of accelerators."""
+        return sum(self.counts.values())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClusterSpec) and dict(self.counts) == dict(other.counts)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.counts.items()))
+
+    def __repr__(self) -> str:
+        return f"ClusterSpec({dict(self.counts)!r})"
+
+
+def _positive_count(count: Any, name: str) -> int:
+    if isinstance(count, bool) or not isinstance(count, int | float):
+        raise EnergyModelError(f"count of {name} must be a positive whole number, got {count!r}")
+    if not math.isfinite(count) or count <= 0 or count != int(count):
+        raise EnergyModelError(
+            f"count of {name} must be a positive whole number of accelerators, got {count!r}"
+        )
+    return int(count)

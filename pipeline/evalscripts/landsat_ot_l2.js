@@ -1,0 +1,20 @@
+//VERSION=3
+// Heatwatch: one Landsat 8/9 Collection 2 Level-2 acquisition (collection landsat-ot-l2).
+//
+// One FLOAT32 GeoTIFF with three bands, in this order:
+//   1. B10      surface temperature in kelvin (the band's default unit on Sentinel Hub),
+//   2. BQA      the USGS QA_PIXEL bit field (uint16, exact in float32 since it is < 2^24),
+//   3. dataMask 1 where the acquisition has data, 0 outside the scene or where it has none.
+// Heatwatch writes these back as a Collection 2 product (ST_B10 digital numbers with the USGS
+// scale, QA_PIXEL, MTL); see pipeline/sentinelhub_source.py. Changing this file changes the
+// request, so cached answers of the old script are not reused.
+function setup() {
+  return {
+    input: [{ bands: ["B10", "BQA", "dataMask"] }],
+    output: { id: "default", bands: 3, sampleType: "FLOAT32" },
+  };
+}
+
+function evaluatePixel(sample) {
+  return [sample.B10, sample.BQA, sample.dataMask];
+}

@@ -1,0 +1,460 @@
+"""The scan: from a folder of thermal scenes and a site catalog to site verdicts.
+
+One pass streams the scenes onto the scan grid (one scene in memory at a time; calibrated
+temperatures are kept in a disk-backed array for the second step) and records per-scene
+hotspots, per-pixel persistence, and the integrated excess of every catalogued site. Persistent
+hotspots outside the catalog become candidate footprints and are measured from the kept
+temperatures. Every site's series then goes through the solar-decoupled activity model
+(:mod:`pipeline.activity`), the excess-to-MW calibration (:mod:`pipeline.power`), and the energy
+model's cross-reference. This module wires compute to IO; the compute lives in the modules it
+calls.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS as ProjCRS
+from rasterio.crs import CRS
+from rasterio.warp import transform_bounds
+
+from pipeline import __version__
+from pipeline.activity import ActivityFit, fit_activity
+from pipeline.anomaly import anomaly
+from pipeline.config import Config
+from pipeline.detect import hotspot_mask, hotspot_table, persistent_regions
+from pipeline.errors import HeatwatchError, NoDataError
+from pipeline.footprint import Look, SiteMasks, measure_look, site_masks
+from pipeline.grid import Grid
+from pipeline.mtl import read_mtl
+from pipeline.power import CalibrationSite, calibrate, heat_mw
+from pipeline.reader import ProductFiles, discover_products
+from pipeline.solar import clear_sky_irradiance
+from pipeline.stack import SceneLog, iter_scenes
+
+SITE_COLUMNS = ["site_id", "name", "operator", "reported_power_mw", "cooling"]
+
+
+@dataclass
+class SceneRecord:
+    """Per-scene facts the series need."""
+
+    product_id: str
+    date: str
+    spacecraft: str
+    sun_elevation: float
+    solar: float
+    clear_fraction: float
+
+
+@dataclass
+class ScanState:
+    """Everything accumulated while streaming the scenes."""
+
+    grid: Grid
+    scenes: list[SceneRecord] = field(default_factory=list)
+    looks: dict[str, list[Look]] = field(default_factory=dict)
+    hotspots: list[gpd.GeoDataFrame] = field(default_factory=list)
+    present: np.ndarray | None = None
+    clear_count: np.ndarray | None = None
+    anomaly_sum: np.ndarray | None = None
+    temps: np.ndarray | None = None
+    water: np.ndarray | None = None
+
+
+@dataclass
+class ScanResult:
+    """What a scan produced, before it is written."""
+
+    sites: gpd.GeoDataFrame
+    hotspots: gpd.GeoDataFrame
+    series: dict[str, pd.DataFrame]
+    state: ScanState
+    fits: dict[str, ActivityFit]
+    masks: dict[str, SiteMasks]
+    run: dict[str, Any]
+
+
+# Grid ------------------------------------------------------------------------------------------
+
+
+def _scene_bounds(product: ProductFiles) -> tuple[CRS, tuple[float, float, float, float]]:
+    m = read_mtl(product.mtl)
+    half = m.cell_size / 2
+    left, top = m.ul_x - half, m.ul_y + half
+    return CRS.from_epsg(32600 + m.utm_zone), (left, top - m.lines * m.cell_size,
+                                               left + m.samples * m.cell_size, top)
+
+
+def scan_grid(products: list[ProductFiles], config: Config,
+              sites: gpd.GeoDataFrame | None = None) -> Grid:
+    """The scan grid: union of the scenes' extents in their most common CRS.
+
+    With ``sites``, the grid is limited to the sites' bounds plus ``grid.margin_m``... unless
+    the scenes are smaller, whichever is smaller.
+    """
+    extents = []
+    for p in products:
+        try:
+            extents.append(_scene_bounds(p))
+        except HeatwatchError:
+            continue
+    if not extents:
+        raise NoDataError("no readable scene in the imagery folder; see the problems listed")
+    crs_list = [c.to_epsg() for c, _ in extents]
+    crs = CRS.from_epsg(max(set(crs_list), key=crs_list.count))
+    boxes = [b if ProjCRS(c) == ProjCRS(crs) else transform_bounds(c, crs, *b) for c, b in extents]
+    arr = np.array(boxes)
+    bounds = (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
+    if sites is not None and len(sites) and config.grid.margin_m > 0:
+        sb = sites.to_crs(crs).total_bounds
+        m = config.grid.margin_m
+        clip = (sb[0] - m, sb[1] - m, sb[2] + m, sb[3] + m)
+        inter = (max(bounds[0], clip[0]), max(bounds[1], clip[1]),
+                 min(bounds[2], clip[2]), min(bounds[3], clip[3]))
+        if inter[2] > inter[0] and inter[3] > inter[1]:
+            bounds = inter
+    return Grid.from_bounds(crs, bounds, config.grid.resolution_m)
+
+
+# Pass 1 ----------------------------------------------------------------------------------------
+
+
+def _accumulate(state: ScanState, idx: int, ds: Any, masks: list[SiteMasks],
+                catalog_zone: np.ndarray, config: Config) -> None:
+    grid = state.grid
+    t = ds["temperature"].values
+    flags = ds["flags"].values
+    an = anomaly(ds["temperature"], config.anomaly, exclude=catalog_zone)
+    a, z = an["anomaly"].values, an["zscore"].values
+    hot = hotspot_mask(a, z, config.detection, grid.pixel_area)
+    clear = np.isfinite(t)
+    assert state.present is not None and state.clear_count is not None
+    assert state.anomaly_sum is not None and state.temps is not None and state.water is not None
+    state.present += hot
+    state.clear_count += clear
+    state.anomaly_sum += np.where(clear, np.nan_to_num(a), 0.0)
+    state.temps[idx] = t
+    state.water |= (flags & 32) != 0
+    elev = float(ds.attrs["sun_elevation"])
+    rec = SceneRecord(str(ds.attrs["product_id"]), str(ds.attrs["acquisition_time"])[:10],
+                      str(ds.attrs["spacecraft"]), elev,
+                      float(clear_sky_irradiance(elev)) / 1000.0, float(ds.attrs["clear_fraction"]))
+    state.scenes.append(rec)
+    if hot.any():
+        table = hotspot_table(hot, a, grid)
+        table["date"] = rec.date
+        table["product_id"] = rec.product_id
+        state.hotspots.append(table)
+    for m in masks:
+        state.looks.setdefault(m.site_id, []).append(measure_look(
+            t, flags, m, pixel_area=grid.pixel_area,
+            min_clear_fraction=config.persistence.min_clear_fraction))
+
+
+def _stream(products: list[ProductFiles], grid: Grid, masks: list[SiteMasks], config: Config,
+            log: SceneLog, workdir: Path,
+            progress: Callable[[str], None] | None) -> ScanState:
+    state = ScanState(grid=grid)
+    h, w = grid.shape
+    state.present = np.zeros(grid.shape, dtype=np.int32)
+    state.clear_count = np.zeros(grid.shape, dtype=np.int32)
+    state.anomaly_sum = np.zeros(grid.shape, dtype=np.float64)
+    state.water = np.zeros(grid.shape, dtype=bool)
+    state.temps = np.lib.format.open_memmap(workdir / "temps.npy", mode="w+", dtype=np.float32,
+                                            shape=(max(len(products), 1), h, w))
+    catalog_zone = np.logical_or.reduce([m.integration for m in masks]) if masks else None
+    scenes = iter_scenes(products, grid, config=config.reader, log=log,
+                         on_scene=(lambda p: progress(p.product_id)) if progress else None)
+    for idx, ds in enumerate(scenes):
+        _accumulate(state, idx, ds, masks, catalog_zone if catalog_zone is not None
+                    else np.zeros(grid.shape, dtype=bool), config)
+    return state
+
+
+# Sites -----------------------------------------------------------------------------------------
+
+
+def _candidate_sites(state: ScanState, catalog_zone: np.ndarray, config: Config) -> gpd.GeoDataFrame:
+    assert state.present is not None
+    grow = int(np.ceil(config.persistence.background_inner_m / state.grid.resolution))
+    from scipy import ndimage
+
+    keep_out = ndimage.binary_dilation(catalog_zone, iterations=grow) if catalog_zone.any() \
+        else catalog_zone
+    regions = persistent_regions(state.present, min_looks=config.persistence.candidate_min_looks,
+                                 grid=state.grid, min_area_m2=config.detection.min_area_m2,
+                                 exclude=keep_out)
+    order = np.argsort(-regions.geometry.area.to_numpy(), kind="stable")
+    regions = regions.iloc[order].reset_index(drop=True)
+    regions["site_id"] = [f"candidate-{i + 1}" for i in range(len(regions))]
+    for col in SITE_COLUMNS[1:]:
+        regions[col] = None
+    return regions
+
+
+def _looks_from_temps(state: ScanState, masks: list[SiteMasks], config: Config) -> None:
+    assert state.temps is not None and state.water is not None
+    flags = np.where(state.water, 32, 0).astype(np.uint8)
+    for m in masks:
+        state.looks[m.site_id] = [
+            measure_look(state.temps[i], flags, m, pixel_area=state.grid.pixel_area,
+                         min_clear_fraction=config.persistence.min_clear_fraction)
+            for i in range(len(state.scenes))]
+
+
+def _series(state: ScanState, site_id: str) -> pd.DataFrame:
+    looks = state.looks.get(site_id, [])
+    return pd.DataFrame({
+        "date": [s.date for s in state.scenes],
+        "product_id": [s.product_id for s in state.scenes],
+        "spacecraft": [s.spacecraft for s in state.scenes],
+        "sun_elevation": [s.sun_elevation for s in state.scenes],
+        "solar_loading": [s.solar for s in state.scenes],
+        "clear_fraction": [lk.clear_fraction for lk in looks],
+        "background_k": [lk.background_k for lk in looks],
+        "mean_excess_k": [lk.mean_excess_k for lk in looks],
+        "excess_k_m2": [lk.excess_k_m2 for lk in looks],
+    })
+
+
+def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config) -> ActivityFit:
+    clear = series[np.isfinite(series["excess_k_m2"])]
+    p = config.persistence
+    return fit_activity(clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
+                        area_m2=masks.integration_area_px * pixel_area, min_looks=p.min_looks,
+                        significance=p.significance, min_active_k_m2=p.min_active_k_m2,
+                        baseline_offset_k=p.baseline_offset_k)
+
+
+def _annotate(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
+    series = series.copy()
+    clear_idx = np.flatnonzero(np.isfinite(series["excess_k_m2"].to_numpy()))
+    series["clear"] = False
+    series.loc[clear_idx, "clear"] = True
+    series["active"] = False
+    series["solar_part_k_m2"] = series["solar_loading"] * (fit.solar_k_m2 if np.isfinite(
+        fit.solar_k_m2) else np.nan)
+    series["residual_heat_k_m2"] = np.nan
+    if fit.n_clear and fit.residual_heat.size == clear_idx.size:
+        series.loc[clear_idx, "residual_heat_k_m2"] = fit.residual_heat
+    if fit.ever_active and fit.start is not None and fit.stop is not None:
+        series.loc[clear_idx[fit.start:fit.stop], "active"] = True
+    return series
+
+
+def _status(fit: ActivityFit) -> str:
+    if fit.pattern == "insufficient":
+        return "insufficient_data"
+    return "active" if fit.active_at_end else "inactive"
+
+
+# Run -------------------------------------------------------------------------------------------
+
+
+def run_scan(
+    imagery_dir: Path,
+    config: Config,
+    *,
+    sites: gpd.GeoDataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> ScanResult:
+    """Scan a folder of Landsat C2 products for persistent compute heat.
+
+    Parameters
+    ----------
+    imagery_dir
+        Folder of products (see :func:`pipeline.reader.discover_products`).
+    config
+        The validated configuration.
+    sites
+        Optional catalog (EPSG:4326 polygons with ``site_id`` and optionally ``name``,
+        ``operator``, ``reported_power_mw``, ``cooling``).
+    progress, on_total
+        Callbacks for a progress bar: called with each product id, and once with the total.
+
+    Returns
+    -------
+    ScanResult
+        Site table, hotspots, per-site series and provenance, ready to be written.
+    """
+    t0 = time.perf_counter()
+    products, problems = discover_products(imagery_dir)
+    if not products:
+        raise NoDataError(f"no Landsat C2 band 10 product in {imagery_dir}; expected files like "
+                          "LC08_L2SP_..._ST_B10.TIF with their _MTL.json/.txt/.xml")
+    if on_total is not None:
+        on_total(len(products))
+    catalog = _catalog(sites)
+    grid = scan_grid(products, config, catalog if len(catalog) else None)
+    log = SceneLog(skipped=list(problems))
+    masks = site_masks(catalog, grid, config.persistence) if len(catalog) else []
+    with tempfile.TemporaryDirectory(prefix="heatwatch-scan-") as tmp:
+        state = _stream(products, grid, masks, config, log, Path(tmp), progress)
+        if not state.scenes:
+            raise NoDataError("no usable scene over the area: every scene was skipped "
+                              f"({len(log.skipped)} problem(s)); see the messages above")
+        catalog_zone = np.logical_or.reduce([m.integration for m in masks]) if masks else \
+            np.zeros(grid.shape, dtype=bool)
+        candidates = _candidate_sites(state, catalog_zone, config)
+        cand_masks = site_masks(candidates, grid, config.persistence) if len(candidates) else []
+        _looks_from_temps(state, cand_masks, config)
+        state.temps = None
+    all_masks = {m.site_id: m for m in masks + cand_masks}
+    result = _assemble(state, catalog, candidates, all_masks, config)
+    result.run.update(_provenance(imagery_dir, products, log, config, grid, time.perf_counter() - t0))
+    return result
+
+
+def _catalog(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    if sites is None or not len(sites):
+        return gpd.GeoDataFrame({c: [] for c in SITE_COLUMNS}, geometry=[], crs=4326)
+    out = sites.copy()
+    for col in SITE_COLUMNS:
+        if col not in out:
+            out[col] = None
+    return out
+
+
+def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
+              masks: dict[str, SiteMasks], config: Config) -> ScanResult:
+    pa = state.grid.pixel_area
+    series, fits = {}, {}
+    for sid, m in masks.items():
+        raw = _series(state, sid)
+        fits[sid] = _fit(raw, m, pa, config)
+        series[sid] = _annotate(raw, fits[sid])
+    cal_sites = []
+    for row in catalog.itertuples():
+        f = fits.get(str(row.site_id))
+        rep = row.reported_power_mw
+        if f is not None and f.ever_active and rep is not None and np.isfinite(float(rep)):
+            cal_sites.append(CalibrationSite(str(row.site_id), f.heat_k_m2, float(rep),
+                                             row.cooling or config.power.default_cooling))
+    calibration = calibrate(cal_sites, config.power)
+    rows = []
+    for frame, in_catalog in ((catalog, True), (candidates.to_crs(4326), False)):
+        for row in frame.itertuples():
+            rows.append(_site_row(row, in_catalog, fits[str(row.site_id)], series[str(row.site_id)],
+                                  calibration, config))
+    table = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else \
+        gpd.GeoDataFrame({"site_id": []}, geometry=[], crs=4326)
+    rejected = table[(~table["in_catalog"]) & (table["status"] != "candidate")] if len(table) \
+        else table
+    table = table.drop(rejected.index) if len(rejected) else table
+    hotspots = pd.concat(state.hotspots, ignore_index=True) if state.hotspots else \
+        gpd.GeoDataFrame({"date": []}, geometry=[], crs=state.grid.crs)
+    hotspots = gpd.GeoDataFrame(hotspots, geometry="geometry", crs=state.grid.crs).to_crs(4326)
+    run = {"calibration": calibration.as_dict(),
+           "rejected_candidates": [
+               {k: r[k] for k in ("site_id", "rejected_because", "heat_mw", "persistence")}
+               for _, r in rejected.iterrows()]}
+    return ScanResult(table, hotspots, series, state, fits, masks, run)
+
+
+def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
+              calibration: Any, config: Config) -> dict[str, Any]:
+    cooling = getattr(row, "cooling", None) or config.power.default_cooling
+    k_dry = calibration.loo_k.get(str(row.site_id)) if in_catalog else None
+    est = heat_mw(fit.heat_k_m2 if fit.ever_active else 0.0, fit.heat_se_k_m2, cooling=cooling,
+                  calibration=calibration, config=config.power, k_dry=k_dry)
+    active_dates = series.loc[series["active"], "date"]
+    status = _status(fit)
+    rejected = None
+    if not in_catalog:
+        if not fit.ever_active:
+            rejected = "excess follows the sun (sunlit roof or bare ground), no compute heat"
+        elif est.mw < config.power.min_candidate_mw:
+            rejected = f"heat {est.mw:.0f} MW below min_candidate_mw"
+        else:
+            status = "candidate"
+    rep = getattr(row, "reported_power_mw", None)
+    rep = None if rep is None or not np.isfinite(float(rep)) else float(rep)
+    energy = _energy(est, rep, cooling, series, config)
+    return {
+        "site_id": str(row.site_id),
+        "name": getattr(row, "name", None),
+        "operator": getattr(row, "operator", None),
+        "in_catalog": in_catalog,
+        "status": status,
+        "pattern": fit.pattern,
+        "persistence": _round(fit.persistence, 3),
+        "stability": _round(fit.stability, 3),
+        "n_clear": int(fit.n_clear),
+        "n_looks": len(series),
+        "excess_k_m2": _round(fit.heat_k_m2 if fit.ever_active else 0.0, 0),
+        "excess_se_k_m2": _round(fit.heat_se_k_m2, 0),
+        "solar_k_m2": _round(fit.solar_k_m2, 0),
+        "heat_mw": _round(est.mw, 1),
+        "heat_mw_low": _round(est.low, 1),
+        "heat_mw_high": _round(est.high, 1),
+        "heat_calibration": calibration.method,
+        "cooling": cooling,
+        "first_seen": active_dates.iloc[0] if len(active_dates) else None,
+        "last_seen": active_dates.iloc[-1] if len(active_dates) else None,
+        "reported_power_mw": rep,
+        **energy,
+        "rejected_because": rejected,
+        "geometry": row.geometry,
+    }
+
+
+def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFrame,
+            config: Config) -> dict[str, Any]:
+    """Energy-model cross-reference: implied H100-equivalents, FLOP/s and FLOP, verdict."""
+    from models.energy import inverse
+    from models.energy_check import cross_reference
+    from models.energy_types import Interval
+
+    if not all(np.isfinite(v) for v in (est.mw, est.low, est.high)):
+        return {"implied_h100e": None, "implied_h100e_low": None, "implied_h100e_high": None,
+                "implied_flops": None, "implied_flop_total": None, "verdict": "inconclusive"}
+    heat = Interval(est.mw, est.low, max(est.high, est.mw))
+    props = cross_reference(heat, declared_power_mw=reported_mw, cooling=cooling,
+                            accelerator=config.power.assumed_accelerator).as_properties()
+    active = series.loc[series["active"], "date"]
+    days = ((pd.Timestamp(active.iloc[-1]) - pd.Timestamp(active.iloc[0])).days
+            if len(active) > 1 else 0)
+    total = inverse(heat, accelerator=config.power.assumed_accelerator, cooling=cooling,
+                    active_days=days or None)
+    flop = total.flop_bf16
+    out = {k: (_round(v, 0) if k.startswith("implied_h100e") else v) for k, v in props.items()}
+    out["implied_flop_total"] = None if flop is None else float(flop.central)
+    return out
+
+
+def _round(v: float, nd: int) -> float | None:
+    return None if v is None or not np.isfinite(v) else round(float(v), nd)
+
+
+def _provenance(imagery_dir: Path, products: list[ProductFiles], log: SceneLog, config: Config,
+                grid: Grid, seconds: float) -> dict[str, Any]:
+    from pipeline.outputs import sha256_file
+
+    used = {u["product_id"] for u in log.used}
+    inputs = []
+    for p in products:
+        for f in p.files:
+            inputs.append({"path": str(f.relative_to(imagery_dir) if f.is_relative_to(imagery_dir)
+                                       else f), "sha256": sha256_file(f),
+                           "product_id": p.product_id, "used": p.product_id in used})
+    return {
+        "software": {"name": "heatwatch", "version": __version__},
+        "imagery_dir": str(imagery_dir),
+        "inputs": inputs,
+        "scenes": log.used,
+        "skipped": [{"path": str(s.path), "message": s.message} for s in log.skipped],
+        "grid": {"crs": grid.crs.to_string(), "transform": list(grid.transform)[:6],
+                 "shape": list(grid.shape)},
+        "config": config.as_dict(),
+        "seconds": round(seconds, 2),
+    }
