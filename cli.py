@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from pipeline import __version__
 from pipeline.config import Config, load_config
@@ -43,7 +44,7 @@ def _config(path: Path | None, overrides: dict | None = None) -> Config:
 
 
 def _fail(exc: HeatwatchError) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {exc}")
+    console.print(f"[bold red]error:[/] {escape(str(exc))}")
     return typer.Exit(code=2)
 
 
@@ -515,7 +516,7 @@ def main() -> None:  # pragma: no cover - console entry
     try:
         app()
     except HeatwatchError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(2)
 
 

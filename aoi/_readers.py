@@ -195,6 +195,8 @@ def read_geojson(path: Path, *, radius_m: float | None) -> list[RawSite]:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise SiteError(f"{path} is not UTF-8 text; save the GeoJSON as UTF-8") from exc
+    except OSError as exc:
+        raise SiteError(f"cannot read site file {path}: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:
         raise SiteError(
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
@@ -262,7 +264,7 @@ def read_csv(path: Path, *, radius_m: float) -> list[RawSite]:
         )
     except pd.errors.EmptyDataError:
         return []
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise SiteError(f"{path} cannot be read as CSV: {exc}") from exc
     columns = {str(c).strip().lower(): str(c) for c in df.columns}
     lat_col, lon_col = _find_column(columns, _LAT_NAMES), _find_column(columns, _LON_NAMES)

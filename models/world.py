@@ -293,7 +293,9 @@ def _static_world(spec: WorldSpec, grid: _Grid) -> _Static:
     construction = []
     for r in spec.construction:
         win = grid.window(r.extent_m())
-        response[win], water[win] = r.ground_response_k, False
+        bare = r.built is not None
+        response[win] = r.ground_response_k if bare else r.roof_response_k
+        water[win] = False
         construction.append((r, win))
     plants = []
     for p in spec.power_plants:
@@ -389,7 +391,7 @@ def _sky(spec: WorldSpec, slot: _Slot, rng: np.random.Generator, t_air: float) -
         thr = np.quantile(field, 1.0 - coverage)
         cloud = field > thr
         thick = np.clip((field - thr) / (field.max() - thr + 1e-6), 0, 1)
-        top = np.clip(t_air - 8.0 - 40.0 * thick, 228.0, t_air - 3.0).astype(np.float32)
+        top = np.clip(t_air - 8.0 - 40.0 * np.sqrt(thick), 228.0, t_air - 3.0).astype(np.float32)
     dilated = binary_dilation(cloud, iterations=3) & ~cloud if cloud.any() else none
     shadow = none
     if cloud.any():
@@ -413,7 +415,7 @@ def _sky(spec: WorldSpec, slot: _Slot, rng: np.random.Generator, t_air: float) -
 
 
 def _surface(world: _Static, day: date, t_air: float, sun: float, weather: F32,
-             shadow: Mask, excess: list[float], pixel_area: float) -> F32:
+             shadow: Mask, excess: list[float]) -> F32:
     """Surface temperature before the sensor, with the campuses' compute ``excess`` (K m2)."""
     surf = (t_air + sun * world.response + world.static + weather).astype(np.float32)
     for r, win in world.construction:
@@ -423,7 +425,7 @@ def _surface(world: _Static, day: date, t_air: float, sun: float, weather: F32,
         surf[shadow] -= SHADOW_SOLAR_LOSS * sun * np.maximum(world.response[shadow], 0.0)
     for c, integral in zip(world.campuses, excess, strict=True):
         if integral:
-            surf[c.win][c.yard] += integral / c.yard_area * pixel_area
+            surf[c.win][c.yard] += integral / c.yard_area
     for p, win in world.plants:
         surf[win] += p.delta_k
     for f, win, disk in world.fires:
@@ -619,8 +621,7 @@ def _acquire(spec: WorldSpec, grid: _Grid, world: _Static, slot: _Slot,
     weather = 0.3 * _smooth(rng, spec.size_px, 1800.0 / spec.pixel_m)
     sky = _sky(spec, slot, rng, t_air)
     excess = _excess(spec, world, slot)
-    surf = _surface(world, day, t_air, s_t * factor, weather, sky.shadow, excess,
-                    spec.pixel_m**2)
+    surf = _surface(world, day, t_air, s_t * factor, weather, sky.shadow, excess)
     kelvin = _observe(spec, slot, surf, sky, noise)
     fill = sky.fill
     qa = encode(fill=fill, cloud=sky.cloud & ~fill, dilated=sky.dilated & ~fill,

@@ -226,6 +226,11 @@ class WorldSpec(_Frozen):
         for kind, items in (("warehouse", self.warehouses), ("construction", self.construction),
                             ("fire", self.fires), ("power plant", self.power_plants)):
             boxes += [(f"{kind} {o.name}", o.extent_m(), 30.0) for o in items]
+        for c in self.campuses:
+            if min(c.size_m()) < 3 * self.pixel_m:
+                raise ValueError(f"campus {c.site_id} is {min(c.size_m()):.0f} m across, under "
+                                 f"3 pixels of {self.pixel_m:.0f} m; raise its power_mw or lower "
+                                 "its aspect")
         for label, e, buf in boxes:
             g = _grow(e, buf)
             if min(g[0], g[1]) < -limit or max(g[2], g[3]) > limit:
@@ -457,17 +462,19 @@ def random_spec(
     lat = float(rng.uniform(25, 50) * rng.choice([-1, 1]))
     lon = float(rng.uniform(-125, 145))
     start = date(2023, 1, 1) + timedelta(days=int(rng.integers(0, 365)))
+    drawn_cloudiness = float(rng.uniform(0.2, 0.6))
+    k_dry = float(rng.uniform(3000, 5500))
     span = (n_acquisitions - 1) * 8
     limit = size_px * 30.0 / 2 - EDGE_MARGIN_M - 1.0
     taken: list[Extent] = []
     campuses = []
     for i in range(n_campuses):
-        power = float(np.exp(rng.uniform(np.log(40), np.log(400))))
-        kw = {"power_density_w_m2": float(rng.uniform(300, 450)),
-              "aspect": float(rng.uniform(1, 2)),
-              "orientation": str(rng.choice(["ew", "ns"])),
-              "cooling": str(rng.choice(["dry", "hybrid", "evaporative"], p=[0.6, 0.25, 0.15]))}
-        probe = CampusSpec(site_id="probe", name="probe", x_km=0, y_km=0, power_mw=power, **kw)
+        probe = CampusSpec(
+            site_id=f"S{i + 1}", name=f"Campus {i + 1}", x_km=0, y_km=0,
+            power_mw=float(np.exp(rng.uniform(np.log(40), np.log(400)))),
+            power_density_w_m2=float(rng.uniform(300, 450)), aspect=float(rng.uniform(1, 2)),
+            orientation="ew" if rng.random() < 0.5 else "ns",
+            cooling=_COOLINGS[int(rng.choice(3, p=[0.6, 0.25, 0.15]))])
         pos = _place(rng, probe.size_m(), taken, limit, CAMPUS_BUFFER_M)
         if pos is None:
             continue
@@ -477,40 +484,48 @@ def random_spec(
         elif i >= 2 and rng.random() < 0.3:
             shutdown = start + timedelta(days=int(rng.uniform(0.5, 0.9) * span))
         in_catalog = not (i == 1 and rng.random() < 0.5)
-        reported = power * float(1 + rng.normal(0, 0.05)) if in_catalog and rng.random() < 0.7 \
-            else None
-        campuses.append(CampusSpec(site_id=f"S{i + 1}", name=f"Campus {i + 1}", x_km=pos[0],
-                                   y_km=pos[1], power_mw=power, onset=onset, shutdown=shutdown,
-                                   in_catalog=in_catalog, reported_power_mw=reported, **kw))
-    extras: dict[str, tuple] = {}
-    if confusers:
-        extras = _random_confusers(rng, start, n_acquisitions, span, taken, limit)
+        reported = None
+        if in_catalog and rng.random() < 0.7:
+            reported = probe.power_mw * float(1 + rng.normal(0, 0.05))
+        campuses.append(probe.model_copy(update={
+            "x_km": pos[0], "y_km": pos[1], "onset": onset, "shutdown": shutdown,
+            "in_catalog": in_catalog, "reported_power_mw": reported}))
+    warehouses, construction, fires, plants = (
+        _random_confusers(rng, start, n_acquisitions, span, taken, limit) if confusers
+        else ((), (), (), ()))
     return WorldSpec(
         seed=seed, name=f"random-{seed}", center_lat=lat, center_lon=lon, size_px=size_px,
-        start=start, n_acquisitions=n_acquisitions, cloudiness=cloudiness if cloudiness
-        is not None else float(rng.uniform(0.2, 0.6)), noise_k=noise_k,
-        edge_fill_probability=edge_fill_probability,
-        k_m2_per_mw_dry=float(rng.uniform(3000, 5500)), campuses=tuple(campuses), **extras)
+        start=start, n_acquisitions=n_acquisitions,
+        cloudiness=drawn_cloudiness if cloudiness is None else cloudiness, noise_k=noise_k,
+        edge_fill_probability=edge_fill_probability, k_m2_per_mw_dry=k_dry,
+        campuses=tuple(campuses), warehouses=warehouses, construction=construction,
+        fires=fires, power_plants=plants)
 
 
-def _random_confusers(rng: np.random.Generator, start: date, n: int, span: int,
-                      taken: list[Extent], limit: float) -> dict[str, tuple]:
-    out: dict[str, tuple] = {"warehouses": (), "construction": (), "fires": (),
-                             "power_plants": ()}
+_COOLINGS: tuple[Cooling, ...] = ("dry", "hybrid", "evaporative")
+
+
+def _random_confusers(
+    rng: np.random.Generator, start: date, n: int, span: int, taken: list[Extent], limit: float
+) -> tuple[tuple[RoofSpec, ...], tuple[RoofSpec, ...], tuple[FireSpec, ...],
+           tuple[PlantSpec, ...]]:
+    warehouses: tuple[RoofSpec, ...] = ()
+    construction: tuple[RoofSpec, ...] = ()
+    fires: tuple[FireSpec, ...] = ()
+    plants: tuple[PlantSpec, ...] = ()
     size = (float(rng.uniform(200, 400)), float(rng.uniform(100, 200)))
     if (pos := _place(rng, size, taken, limit, 60.0)) is not None:
-        out["warehouses"] = (RoofSpec(name="Warehouse", x_km=pos[0], y_km=pos[1],
-                                      length_m=size[0], width_m=size[1],
-                                      roof_response_k=float(rng.uniform(15, 20))),)
+        warehouses = (RoofSpec(name="Warehouse", x_km=pos[0], y_km=pos[1], length_m=size[0],
+                               width_m=size[1], roof_response_k=float(rng.uniform(15, 20))),)
     if rng.random() < 0.5 and (pos := _place(rng, (300.0, 200.0), taken, limit, 60.0)):
         built = start + timedelta(days=int(rng.uniform(0.3, 0.8) * span))
-        out["construction"] = (RoofSpec(name="Construction", x_km=pos[0], y_km=pos[1],
-                                        length_m=300, width_m=200, built=built),)
+        construction = (RoofSpec(name="Construction", x_km=pos[0], y_km=pos[1], length_m=300,
+                                 width_m=200, built=built),)
     if (pos := _place(rng, (120.0, 120.0), taken, limit, 60.0)) is not None:
         on = start + timedelta(days=8 * int(rng.integers(0, n)))
-        out["fires"] = (FireSpec(name="Fire", x_km=pos[0], y_km=pos[1], on=on,
-                                 delta_k=float(rng.uniform(30, 60))),)
+        fires = (FireSpec(name="Fire", x_km=pos[0], y_km=pos[1], on=on,
+                          delta_k=float(rng.uniform(30, 60))),)
     if rng.random() < 0.5 and (pos := _place(rng, (230.0, 230.0), taken, limit, 60.0)):
-        out["power_plants"] = (PlantSpec(name="Power plant", x_km=pos[0], y_km=pos[1],
-                                         delta_k=float(rng.uniform(20, 30))),)
-    return out
+        plants = (PlantSpec(name="Power plant", x_km=pos[0], y_km=pos[1],
+                            delta_k=float(rng.uniform(20, 30))),)
+    return warehouses, construction, fires, plants

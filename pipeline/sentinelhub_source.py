@@ -7,9 +7,12 @@ USGS download, so nothing downstream can tell the two sources apart.
 
 Per site:
 
-1. **Grid.** :meth:`pipeline.grid.Grid.around` of the footprint plus the margin at 30 m, in the
-   WGS84 UTM *north* zone of its centroid, snapped outward to the 30 m lattice: the grid the
-   scan stacks on, so fetched pixels need no resampling.
+1. **Grid.** The scan's grid (:meth:`pipeline.grid.Grid.around`: footprint plus margin, WGS84
+   UTM *north* zone of the centroid, 30 m) widened by two pixels and snapped outward to the
+   Landsat Collection 2 pixel lattice, whose pixel centres lie on multiples of 30 m (edges at
+   15 m modulo 30; see :func:`fetch_grid`). Sentinel Hub then returns the USGS pixels without
+   resampling them (same UTM zone), the product is a true crop of the USGS one, and the reader
+   puts fetched and downloaded products onto the scan grid by the same code path.
 2. **Catalog.** One ``SentinelHubCatalog.search`` over the grid's bbox and the time range with
    ``eo:cloud_cover <= max_cloud_cover``. Items of one pass (same spacecraft, at most two
    minutes apart: adjacent WRS rows) form one acquisition, named after the item covering most of
@@ -49,6 +52,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,9 +64,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import requests
+from affine import Affine
 from dateutil.parser import isoparse
 from geopandas import GeoDataFrame
-from oauthlib.oauth2 import OAuth2Error
+from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 from rasterio.errors import RasterioError
 from rasterio.io import MemoryFile
 from sentinelhub import CRS as SHCRS
@@ -98,6 +103,10 @@ LOG = logging.getLogger(__name__)
 
 #: Output pixel size: the 30 m grid of Collection 2 thermal products.
 RESOLUTION_M = 30.0
+#: Pixel edges of Collection 2 products sit at this offset modulo 30 m in their UTM zone (the
+#: pixel centres on multiples of 30 m), e.g. both shared real samples (Liverpool LC08 L2SP:
+#: x0 = 487005 m; Lahaina LC09 L1TP: x0 = 113985 m).
+LATTICE_OFFSET_M = 15.0
 #: Largest output side the Process API accepts, in pixels.
 MAX_PIXELS = 2500
 #: Items of one spacecraft closer in time than this are one pass (adjacent WRS rows).
@@ -282,6 +291,30 @@ def brightness_temperature_to_counts(
     return np.where(ok, np.clip(np.nan_to_num(q), 1, 65535), 0).astype(np.uint16)
 
 
+def fetch_grid(geometry: BaseGeometry, *, margin_m: float) -> Grid:
+    """Return the grid a site is fetched on: the scan grid, padded, on the Landsat lattice.
+
+    The scan grid (:meth:`Grid.around` at 30 m) is widened by two pixels on each side, as the
+    reader pads its reading window, and snapped outward so that pixel edges sit at
+    :data:`LATTICE_OFFSET_M` modulo 30 m like those of USGS products. It therefore covers the
+    scan grid with the neighbours bilinear resampling needs.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> g = fetch_grid(box(-75.0, 36.13, -74.99, 36.14), margin_m=300.0)
+    >>> g.crs.to_epsg(), g.transform.c % 30, g.transform.f % 30
+    (32618, 15.0, 15.0)
+    """
+    scan = Grid.around(geometry, margin_m=margin_m, resolution=RESOLUTION_M)
+    left, bottom, right, top = scan.bounds
+    pad, res, off = 2 * RESOLUTION_M, RESOLUTION_M, LATTICE_OFFSET_M
+    x0, y0 = math.floor((left - pad - off) / res) * res + off, math.floor((bottom - pad - off) / res) * res + off
+    x1, y1 = math.ceil((right + pad - off) / res) * res + off, math.ceil((top + pad - off) / res) * res + off
+    return Grid(scan.crs, Affine(res, 0.0, x0, 0.0, -res, y1),
+                (round((y1 - y0) / res), round((x1 - x0) / res)))
+
+
 def _header(headers: dict[str, Any], name: str) -> Any:
     return next((v for k, v in headers.items() if k.lower() == name), None)
 
@@ -433,6 +466,9 @@ class _Fetcher:
         self.report.n_requests += 1
         try:
             return fn()
+        except InsecureTransportError:
+            raise ConfigError(f"sentinelhub.token_url {self.sh.sh_token_url} is not https, which "
+                              "OAuth2 forbids; use the https URL of the deployment") from None
         except (OAuth2Error, BaseSentinelHubException, requests.RequestException) as exc:
             if isinstance(exc, BaseSentinelHubException) and not isinstance(
                     exc, DownloadFailedException):
@@ -505,7 +541,7 @@ class _Fetcher:
     def plan(self, site_id: str, geometry: BaseGeometry, folder: Path, start: date, end: date,
              margin_m: float) -> list[_Acquisition]:
         """Return the acquisitions to fetch over one site."""
-        grid = Grid.around(geometry, margin_m=margin_m, resolution=RESOLUTION_M)
+        grid = fetch_grid(geometry, margin_m=margin_m)
         if max(grid.shape) > MAX_PIXELS:
             raise SiteError(f"site {site_id!r} plus a {margin_m:g} m margin is {grid.shape[1]}x"
                             f"{grid.shape[0]} pixels, above the Process API limit of "

@@ -12,6 +12,7 @@ import yaml
 from shapely.geometry import Point
 
 from aoi import catalog as cat
+from aoi import epoch
 from aoi.catalog import (
     EPOCH_CREDIT,
     build_catalog,
@@ -160,13 +161,13 @@ def test_parse_dms_and_tags() -> None:
 
 def write_epoch(folder: Path, timeline_handle: str = "Tiny Campus") -> Path:
     folder.mkdir()
-    head = ",".join(cat._CAMPUS_COLUMNS)
+    head = ",".join(epoch._CAMPUS_COLUMNS)
     (folder / "data_centers.csv").write_text(
         f"{head}\n"
         'Tiny Campus,Tiny,Proj #confident,"1 Road",'
         '"10°00\'00""N"," 20°00\'00""E",Op #speculative,"A #likely, B",100.4,12\n'
     )
-    cols = ",".join(f'"{c}"' for c in ("Data center", *cat._TIMELINE_SOURCE.values()))
+    cols = ",".join(f'"{c}"' for c in ("Data center", *epoch._TIMELINE_SOURCE.values()))
     (folder / "data_center_timelines.csv").write_text(
         f"{cols}\n{timeline_handle},2025-01-01,Built,12,100.4,1,,4000000,0.5\n"
     )

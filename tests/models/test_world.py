@@ -1,0 +1,309 @@
+"""The synthetic world generator: files, determinism, and the physics the scan relies on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from pydantic import ValidationError
+from scipy.ndimage import binary_dilation
+
+from models.world import WorldSpec, WorldTruth, demo_spec, generate_world, random_spec
+from models.world_spec import CampusSpec, FireSpec, PlantSpec, RoofSpec
+from pipeline.c2write import ST_ADD, ST_MULT
+from pipeline.errors import OutputError
+from pipeline.mtl import read_mtl
+from pipeline.qa import QABit, bit_set
+
+CAMPUS = CampusSpec(site_id="S1", name="One", operator="Op", x_km=0.2, y_km=-0.1,
+                    power_mw=150, reported_power_mw=140)
+
+
+def make_spec(**kw) -> WorldSpec:
+    """A small cloud-free, noise-free world with one isolated dry campus."""
+    base = dict(seed=7, name="t", center_lat=40.0, center_lon=-100.0, size_px=96,
+                start=date(2024, 6, 1), n_acquisitions=4, cloudiness=0.0,
+                edge_fill_probability=0.0, noise_k=0.0, heat_jitter=0.0, campuses=(CAMPUS,))
+    base.update(kw)
+    return WorldSpec(**base)
+
+
+def kelvin(folder: Path, pid: str) -> np.ndarray:
+    with rasterio.open(folder / f"{pid}_ST_B10.TIF") as src:
+        dn = src.read(1)
+    k = dn * ST_MULT + ST_ADD
+    k[dn == 0] = np.nan
+    return k
+
+
+def qa_pixel(folder: Path, pid: str) -> np.ndarray:
+    with rasterio.open(folder / f"{pid}_QA_PIXEL.TIF") as src:
+        return src.read(1)
+
+
+def pixel_window(truth: WorldTruth, bounds, buffer_m: float = 0.0) -> tuple[slice, slice]:
+    a, _, ox, _, e, oy = truth.grid.transform
+    x0, y0, x1, y1 = bounds
+    return (slice(round((oy - y1 - buffer_m) / -e), round((oy - y0 + buffer_m) / -e)),
+            slice(round((x0 - buffer_m - ox) / a), round((x1 + buffer_m - ox) / a)))
+
+
+def sha256_tree(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+# Files -----------------------------------------------------------------------------------------
+
+
+def test_same_spec_gives_byte_identical_files(tmp_path):
+    spec = random_spec(11, size_px=80, n_acquisitions=4, cloudiness=1.0,
+                       edge_fill_probability=0.5)
+    generate_world(spec, tmp_path / "a")
+    generate_world(spec, tmp_path / "b")
+    a, b = sha256_tree(tmp_path / "a"), sha256_tree(tmp_path / "b")
+    assert len(a) == 4 * 3 + 3
+    assert a == b
+
+
+def test_southern_world_files_read_back_as_usgs_products(tmp_path):
+    spec = make_spec(center_lat=-33.9, center_lon=151.0, n_acquisitions=3)
+    truth = generate_world(spec, tmp_path)
+    assert truth.grid.epsg == 32656  # UTM *north* zone 56, as USGS delivers
+    assert [a.mtl_format for a in truth.acquisitions] == ["json", "txt", "xml"]
+    for acq in truth.acquisitions:
+        for band in ("ST_B10", "QA_PIXEL"):
+            with rasterio.open(tmp_path / f"{acq.product_id}_{band}.TIF") as src:
+                assert src.dtypes[0] == "uint16"
+                assert src.crs.to_epsg() == 32656
+                assert (src.width, src.height) == (96, 96)
+                tr = src.transform
+                assert (tr.a, tr.e) == (30.0, -30.0)
+                assert tr.f < 0  # negative northing south of the equator
+                assert (tr.c + 15) % 30 == 0 and (tr.f - 15) % 30 == 0  # centres on 30 m
+        meta = read_mtl(tmp_path / f"{acq.product_id}_MTL.{acq.mtl_format}")
+        assert meta.utm_zone == 56
+        assert meta.sun_elevation == pytest.approx(acq.sun_elevation, abs=1e-6)
+        assert meta.acquired.date() == acq.date
+        assert meta.spacecraft == acq.spacecraft
+        assert meta.calibration.st_mult == ST_MULT
+    # Landsat 8 and 9 alternate, 8 days apart, at ~10:30 local solar time (UTC+10 here)
+    assert [a.spacecraft for a in truth.acquisitions] == ["LANDSAT_8", "LANDSAT_9", "LANDSAT_8"]
+    assert (truth.acquisitions[1].date - truth.acquisitions[0].date).days == 8
+    assert truth.acquisitions[0].product_id.startswith("LC08_L2SP_")
+    assert truth.acquisitions[0].acquired.hour == 0
+
+
+def test_sites_exclusions_and_truth_files(tmp_path):
+    hidden = CampusSpec(site_id="H1", name="Hidden", x_km=-1.1, y_km=1.2, power_mw=60,
+                        in_catalog=False)
+    spec = make_spec(size_px=140, campuses=(CAMPUS, hidden),
+                     power_plants=(PlantSpec(name="Plant", x_km=1.3, y_km=1.3),))
+    truth = generate_world(spec, tmp_path)
+    sites = json.loads((tmp_path / "sites.geojson").read_text())
+    assert sites["type"] == "FeatureCollection"
+    assert [f["properties"] for f in sites["features"]] == [
+        {"site_id": "S1", "name": "One", "operator": "Op", "reported_power_mw": 140,
+         "cooling": "dry"}]
+    ring = sites["features"][0]["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and len(ring) == 5
+    lon, lat = np.array(ring).T
+    assert abs(lon.mean() - (-100.0)) < 0.05 and abs(lat.mean() - 40.0) < 0.05
+    excl = json.loads((tmp_path / "exclusions.geojson").read_text())
+    assert excl["features"][0]["properties"] == {"kind": "gas_power_plant", "name": "Plant"}
+    assert WorldTruth.read(tmp_path) == truth
+    s1 = truth.campus("S1")
+    assert s1.area_m2 == pytest.approx(150e6 / 375, rel=0.1)
+    assert 0.25 < s1.roof_area_m2 / s1.area_m2 < 0.35
+    assert 0.12 < s1.yard_area_m2 / s1.area_m2 < 0.19
+
+
+# Physics ---------------------------------------------------------------------------------------
+
+
+def test_integrated_excess_of_active_campus_equals_k_times_heat(tmp_path):
+    on = generate_world(make_spec(), tmp_path / "on")
+    later = date(2030, 1, 1)
+    off = generate_world(make_spec(campuses=(CAMPUS.model_copy(update={"onset": later}),)),
+                         tmp_path / "off")
+    camp = on.campus("S1")
+    assert camp.k_m2_per_mw == pytest.approx(off.campus("S1").k_m2_per_mw)
+    assert 0.7 * 4000 <= camp.k_m2_per_mw <= 1.3 * 4000
+    win = pixel_window(on, camp.footprint_utm, buffer_m=300.0)
+    for a_on, a_off, look in zip(on.acquisitions, off.acquisitions, camp.looks, strict=True):
+        diff = kelvin(tmp_path / "on", a_on.product_id) - kelvin(tmp_path / "off", a_off.product_id)
+        integral = float(diff[win].sum()) * 30.0**2
+        assert look.active and look.excess_k_m2 == pytest.approx(camp.expected_excess_k_m2)
+        assert integral == pytest.approx(camp.k_m2_per_mw * 150.0, rel=0.05)
+        assert abs(float(diff.sum()) * 900.0 - integral) < 0.01 * integral  # nothing leaks out
+
+
+def test_cooling_type_scales_the_coefficient(tmp_path):
+    evap = CAMPUS.model_copy(update={"cooling": "evaporative"})
+    truth = generate_world(make_spec(n_acquisitions=1, campuses=(evap,)), tmp_path)
+    assert 0.2 * 0.7 * 4000 <= truth.campus("S1").k_m2_per_mw <= 0.2 * 1.3 * 4000
+
+
+def test_onset_and_shutdown_set_activity(tmp_path):
+    camp = CAMPUS.model_copy(update={"onset": date(2024, 6, 5), "shutdown": date(2024, 6, 20)})
+    truth = generate_world(make_spec(campuses=(camp,)), tmp_path)
+    looks = truth.campus("S1").looks
+    assert [lk.active for lk in looks] == [False, True, True, False]
+    assert [lk.excess_k_m2 > 0 for lk in looks] == [False, True, True, False]
+
+
+def test_landsat9_scenes_carry_the_calibration_offset(tmp_path):
+    with_off = generate_world(make_spec(l9_offset_k=0.6), tmp_path / "a")
+    without = generate_world(make_spec(l9_offset_k=0.0), tmp_path / "b")
+    for a, b in zip(with_off.acquisitions, without.acquisitions, strict=True):
+        diff = kelvin(tmp_path / "a", a.product_id) - kelvin(tmp_path / "b", b.product_id)
+        expected = 0.6 if a.spacecraft == "LANDSAT_9" else 0.0
+        assert a.calibration_offset_k == expected
+        assert np.allclose(diff, expected, atol=ST_MULT)
+
+
+def test_fire_only_on_its_date(tmp_path):
+    fire = FireSpec(name="F", x_km=-0.9, y_km=0.9, on=date(2024, 6, 9), delta_k=50)
+    burning = generate_world(make_spec(fires=(fire,)), tmp_path / "fire")
+    calm = generate_world(make_spec(), tmp_path / "calm")
+    assert burning.fires[0].dates == [date(2024, 6, 9)]
+    for a, b in zip(burning.acquisitions, calm.acquisitions, strict=True):
+        diff = kelvin(tmp_path / "fire", a.product_id) - kelvin(tmp_path / "calm", b.product_id)
+        if a.date == fire.on:
+            assert diff.max() > 10.0
+            near = pixel_window(burning, burning.fires[0].footprint_utm, buffer_m=200.0)
+            assert float(diff[near].sum()) == pytest.approx(float(diff.sum()), rel=1e-3)
+        else:
+            assert np.abs(diff).max() < ST_MULT
+
+
+def test_construction_site_turns_from_ground_to_hotter_roof(tmp_path):
+    site = RoofSpec(name="C", x_km=-0.8, y_km=0.9, length_m=240, width_m=150,
+                    roof_response_k=20, ground_response_k=13, built=date(2024, 6, 12))
+    late = generate_world(make_spec(construction=(site,)), tmp_path / "a")
+    always = generate_world(make_spec(construction=(site.model_copy(update={"built": None}),)),
+                            tmp_path / "b")
+    win = pixel_window(late, late.construction[0].footprint_utm)
+    for a, b in zip(late.acquisitions, always.acquisitions, strict=True):
+        diff = kelvin(tmp_path / "a", a.product_id) - kelvin(tmp_path / "b", b.product_id)
+        if a.date < site.built:
+            assert diff[win].mean() < -0.5 * 7 * a.solar_loading * a.solar_factor
+        else:
+            assert np.abs(diff).max() < ST_MULT
+
+
+def test_clouds_have_qa_bits_and_real_quirks(tmp_path):
+    spec = make_spec(cloudiness=1.0, edge_fill_probability=1.0, n_acquisitions=3, seed=3)
+    truth = generate_world(spec, tmp_path)
+    for acq in truth.acquisitions:
+        qa = qa_pixel(tmp_path, acq.product_id)
+        with rasterio.open(tmp_path / f"{acq.product_id}_ST_B10.TIF") as src:
+            dn = src.read(1)
+        fill, cloud = bit_set(qa, QABit.FILL), bit_set(qa, QABit.CLOUD)
+        dilated, shadow = bit_set(qa, QABit.DILATED_CLOUD), bit_set(qa, QABit.CLOUD_SHADOW)
+        assert fill.any() and np.all(qa[fill] == 1) and np.all(dn[fill] == 0)
+        assert cloud.any() and not (cloud & fill).any()
+        assert acq.cloud_cover == pytest.approx(100 * cloud.sum() / (~fill).sum(), abs=0.01)
+        k = dn * ST_MULT + ST_ADD
+        quirk_150k, quirk_zero = dn == 293, dn == 0
+        assert np.all(cloud[quirk_150k])  # 150.0 K only under clouds
+        assert 0.005 < quirk_150k[cloud].mean() < 0.05
+        assert 0.005 < (quirk_zero & cloud)[cloud].mean() < 0.05
+        cold = cloud & ~quirk_150k & ~quirk_zero
+        assert np.all(k[cold] < acq.air_temperature_k - 2.0)
+        # The dilated ring hugs the clouds; shadows and the clear bit never sit on a cloud.
+        assert not (dilated & cloud).any()
+        assert np.all(binary_dilation(cloud, iterations=3)[dilated & ~fill])
+        assert not (shadow & cloud).any()
+        assert not (bit_set(qa, QABit.CLEAR) & (cloud | dilated | shadow | fill)).any()
+        for look in truth.campus("S1").looks:
+            if look.product_id == acq.product_id:
+                win = pixel_window(truth, truth.campus("S1").footprint_utm)
+                assert look.cloud_fraction == pytest.approx(cloud[win].mean())
+
+
+def test_water_is_flagged(tmp_path):
+    truth = generate_world(make_spec(size_px=160, n_acquisitions=1, campuses=()), tmp_path)
+    qa = qa_pixel(tmp_path, truth.acquisitions[0].product_id)
+    water = bit_set(qa, QABit.WATER)
+    k = kelvin(tmp_path, truth.acquisitions[0].product_id)
+    assert 0.005 < water.mean() < 0.1
+    assert np.median(k[water]) < np.median(k[~water]) - 3.0  # summer morning: lakes are cool
+
+
+def test_low_sun_slots_have_no_product(tmp_path):
+    spec = make_spec(center_lat=56.0, start=date(2023, 12, 10), n_acquisitions=3,
+                     campuses=(), cloudiness=0.0)
+    truth = generate_world(spec, tmp_path)
+    assert truth.skipped and not truth.acquisitions
+    assert all(s.sun_elevation < 14.0 for s in truth.skipped)
+    assert not list(tmp_path.glob("*_ST_B10.TIF"))
+
+
+def test_progress_and_foreign_folder(tmp_path):
+    calls = []
+    generate_world(make_spec(n_acquisitions=2), tmp_path,
+                   progress=lambda i, n: calls.append((i, n)))
+    assert calls == [(1, 2), (2, 2)]
+    generate_world(make_spec(n_acquisitions=2), tmp_path)  # same world again: fine
+    other = make_spec(n_acquisitions=2, start=date(2024, 7, 1))
+    with pytest.raises(OutputError, match="another world"):
+        generate_world(other, tmp_path)
+    generate_world(other, tmp_path, overwrite=True)
+    assert len(list(tmp_path.glob("*_ST_B10.TIF"))) == 2
+
+
+# Specs -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"campuses": (CAMPUS, CAMPUS.model_copy(update={"site_id": "S2", "x_km": 0.5}))},
+         "overlap"),
+        ({"campuses": (CAMPUS.model_copy(update={"x_km": 1.3}),)}, "does not fit"),
+        ({"fires": (FireSpec(name="F", x_km=-1, y_km=1, on=date(2024, 6, 3)),)}, "no acquisition"),
+        ({"campuses": (CAMPUS, CAMPUS.model_copy(update={"x_km": -1}))}, "unique"),
+    ],
+)
+def test_invalid_specs_are_refused(change, message):
+    with pytest.raises(ValidationError, match=message):
+        make_spec(**change)
+
+
+def test_campus_dates_are_checked():
+    with pytest.raises(ValidationError, match="not after"):
+        CampusSpec(**{**CAMPUS.model_dump(), "onset": date(2024, 5, 1),
+                      "shutdown": date(2024, 5, 1)})
+
+
+def test_demo_spec_holds_what_the_readme_promises():
+    spec = demo_spec()
+    assert spec.size_px == 400 and spec.n_acquisitions == 46 and 30 <= spec.center_lat <= 50
+    reported = [c for c in spec.campuses if c.in_catalog and c.reported_power_mw]
+    assert len(reported) >= 3
+    assert all(40 <= c.power_mw <= 600 for c in spec.campuses)
+    new = [c for c in spec.campuses if not c.in_catalog]
+    times = spec.acquisition_times
+    assert any(c.power_mw >= 100 and c.onset and times[10].date() < c.onset < times[-10].date()
+               for c in new)
+    assert any(c.shutdown for c in spec.campuses)
+    assert any(c.cooling == "evaporative" for c in spec.campuses)
+    assert len(spec.warehouses) == 2 and len(spec.fires) == 1 and len(spec.power_plants) == 1
+    assert len(spec.construction) == 1 and spec.construction[0].built is not None
+
+
+def test_random_specs_vary_and_are_valid():
+    specs = [random_spec(s) for s in range(12)]
+    lats = np.array([s.center_lat for s in specs])
+    assert (lats > 0).any() and (lats < 0).any()
+    assert np.all((np.abs(lats) >= 25) & (np.abs(lats) <= 50))
+    assert all(0.2 <= s.cloudiness <= 0.6 and 3000 <= s.k_m2_per_mw_dry <= 5500 for s in specs)
+    assert len({s.start.month for s in specs}) >= 4
+    assert all(len(s.campuses) == 3 for s in specs)
+    assert all(s.campuses[1].onset is not None for s in specs)
+    assert random_spec(5) == random_spec(5) and random_spec(5) != random_spec(6)
