@@ -64,7 +64,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from affine import Affine
@@ -112,7 +112,8 @@ MIN_SUN_ELEVATION_DEG = 14.0
 #: ST DN that real products hold under some clouds (149 + 293 * 0.00341802 = 150.0 K).
 CLOUD_QUIRK_DN = 293
 SHADOW_SOLAR_LOSS = 0.5
-MTL_FORMATS = ("json", "txt", "xml")
+MtlFormat = Literal["json", "txt", "xml"]
+MTL_FORMATS: tuple[MtlFormat, ...] = ("json", "txt", "xml")
 _PRODUCT_FILE = re.compile(r"^L[CO]0[89]_L2SP_\d{6}_\d{8}_\d{8}_02_T[12]_")
 
 # Random streams: default_rng([seed, STREAM, ...]).
@@ -323,7 +324,7 @@ class _Slot:
     pid: str
     elevation: float
     azimuth: float
-    fmt: str
+    fmt: MtlFormat
 
     @property
     def written(self) -> bool:
@@ -631,7 +632,7 @@ def _acquire(spec: WorldSpec, grid: _Grid, world: _Static, slot: _Slot,
     write_l2_product(out, pid=slot.pid, kelvin=kelvin, transform=grid.transform, crs=grid.epsg,
                      acquired=slot.acquired, sun_elevation=slot.elevation,
                      sun_azimuth=slot.azimuth, cloud_cover=cover, qa_pixel=qa,
-                     mtl_format=slot.fmt)  # type: ignore[arg-type]
+                     mtl_format=slot.fmt)
     craft = f"LANDSAT_{slot.spacecraft}"
     acq = AcquisitionTruth(
         index=slot.index, product_id=slot.pid, spacecraft=craft, acquired=slot.acquired,

@@ -15,13 +15,13 @@ Every size and rate here is taken from ``shared/data/energy_facts.yaml`` and
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from functools import cached_property
 from itertools import combinations
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from shapely.geometry import Polygon
 
 from pipeline.solar import landsat_overpass_utc
 
@@ -200,17 +200,19 @@ class WorldSpec(_Frozen):
         """Half the scene width, metres."""
         return self.size_px * self.pixel_m / 2.0
 
-    @cached_property
+    def acquisition_time(self, index: int) -> datetime:
+        """Return the UTC time of slot ``index`` (``start + index * revisit_days``, 10:30 LMST)."""
+        return landsat_overpass_utc(self.start + timedelta(days=index * self.revisit_days),
+                                    self.center_lon)
+
+    @property
     def acquisition_times(self) -> tuple[datetime, ...]:
-        """UTC acquisition times: every ``revisit_days`` from ``start`` at 10:30 local solar."""
-        return tuple(
-            landsat_overpass_utc(self.start + timedelta(days=i * self.revisit_days),
-                                 self.center_lon)
-            for i in range(self.n_acquisitions))
+        """UTC times of all acquisition slots."""
+        return tuple(self.acquisition_time(i) for i in range(self.n_acquisitions))
 
     def spacecraft(self, index: int) -> int:
         """Return 8 or 9: they alternate (8 on even indices); only Landsat 8 before 2021-10-31."""
-        if self.acquisition_times[index].date() < LANDSAT9_START:
+        if self.acquisition_time(index).date() < LANDSAT9_START:
             return 8
         return 8 if index % 2 == 0 else 9
 
@@ -326,6 +328,16 @@ class CampusTruth(_Frozen):
     roof_area_m2: float
     yard_area_m2: float
     looks: list[CampusLook]
+
+    @property
+    def footprint(self) -> Polygon:
+        """The footprint as a shapely polygon in lon/lat (EPSG:4326)."""
+        return Polygon(self.footprint_lonlat)
+
+    @property
+    def status_at_end(self) -> Literal["active", "inactive"]:
+        """Whether the campus rejects compute heat on the last acquisition date."""
+        return "active" if self.looks and self.looks[-1].active else "inactive"
 
 
 class FeatureTruth(_Frozen):

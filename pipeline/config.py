@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -132,6 +133,12 @@ class MonitorConfig(_Section):
     webhook_url: str | None = None
     imagery_dir: Path | None = None
     source: Literal["local", "sentinelhub"] = "local"
+    #: Seconds to wait for the webhook before reporting it unreachable.
+    webhook_timeout_s: float = Field(10.0, gt=0, le=300)
+    #: Sentinel Hub source: first day fetched (default: a year before today).
+    fetch_start: date | None = None
+    #: Sentinel Hub source: folder the fetched products are written to (one folder a site).
+    fetch_dir: Path = Path("heatwatch-imagery")
 
 
 class DiscoverConfig(_Section):

@@ -1,4 +1,13 @@
-"""Evidence figures: per-site anomaly map and excess time series (PNG, matplotlib Agg)."""
+"""Evidence figures: per-site anomaly map and excess time series (print-quality PNG, Agg).
+
+The map panel shows the mean clear-sky anomaly (K) over a grey temperature basemap, with the
+site outline, the hotspot outlines, a scale bar, a north arrow, projected and geographic
+coordinates, the looks it is made of and the heat estimate with its interval. The series
+panel shows the integrated excess of every look (clear looks as dots, cloudy ones as crosses),
+the solar-decoupled excess, the heat estimate with its interval band over the active period,
+first and last seen, and the declared power when known. Everything is drawn from the files a
+scan writes, so ``heatwatch report`` redraws it without rescanning.
+"""
 
 from __future__ import annotations
 
@@ -9,96 +18,239 @@ import matplotlib
 import matplotlib.dates
 
 matplotlib.use("Agg")
+import geopandas as gpd
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import xarray as xr
 from matplotlib.figure import Figure
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
 
-from pipeline.grid import Grid
 from pipeline.outputs import atomic_path
 
 EPOCH_CREDIT = "Site data: Epoch AI, 'Data on Frontier AI Data Centers' (CC-BY 4.0)"
+#: Map padding around the site, metres.
+PAD_M = 1500.0
+#: Anomalies smaller than this (K) are left transparent over the basemap.
+SHOW_ABOVE_K = 0.5
 
 
-def _window(mask: np.ndarray, pad: int) -> tuple[slice, slice]:
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
-        return slice(0, mask.shape[0]), slice(0, mask.shape[1])
-    return (slice(max(rows.min() - pad, 0), rows.max() + pad + 1),
-            slice(max(cols.min() - pad, 0), cols.max() + pad + 1))
+def heat_text(site: dict[str, Any]) -> str:
+    """One-line heat estimate with its 90 % interval and calibration.
+
+    Examples
+    --------
+    >>> heat_text({"heat_mw": 50.0, "heat_mw_low": 30.0, "heat_mw_high": 80.0,
+    ...            "heat_calibration": "default"})
+    'heat 50 MW [30, 80] (90 %, default calibration)'
+    """
+    heat = site.get("heat_mw")
+    if heat is None or not np.isfinite(heat):
+        return "heat n/a"
+    return (f"heat {heat:.0f} MW [{site['heat_mw_low']:.0f}, {site['heat_mw_high']:.0f}] "
+            f"(90 %, {site.get('heat_calibration') or '?'} calibration)")
 
 
-def _map_panel(ax: Any, composite: np.ndarray, footprint: np.ndarray, grid: Grid,
-               site: dict[str, Any]) -> None:
-    pad = int(round(1500 / grid.resolution))
-    ys, xs = _window(footprint, pad)
-    sub = composite[ys, xs]
-    left = grid.transform.c + xs.start * grid.resolution
-    top = grid.transform.f - ys.start * grid.resolution
-    extent = (0, sub.shape[1] * grid.resolution / 1000, -sub.shape[0] * grid.resolution / 1000, 0)
-    lim = max(2.0, float(np.nanpercentile(np.abs(sub), 99.5)) if np.isfinite(sub).any() else 2.0)
-    im = ax.imshow(sub, cmap="RdBu_r", vmin=-lim, vmax=lim, extent=extent, interpolation="nearest")
-    cx = (np.arange(sub.shape[1]) + 0.5) * grid.resolution / 1000
-    cy = -(np.arange(sub.shape[0]) + 0.5) * grid.resolution / 1000
-    ax.contour(cx, cy, footprint[ys, xs].astype(float), levels=[0.5], colors="k",
-               linewidths=1.2)
-    ax.set_xlabel(f"km east of {left:.0f} m E")
-    ax.set_ylabel(f"km north of {top:.0f} m N")
-    ax.set_title("mean clear-sky anomaly over all looks")
-    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.82), xycoords="axes fraction",
-                ha="center", arrowprops={"arrowstyle": "-|>", "color": "k"}, fontsize=10)
-    bar = 1.0
-    x0, y0 = extent[0] + 0.05 * extent[1], extent[2] * 0.93
-    ax.plot([x0, x0 + bar], [y0, y0], color="k", lw=3)
-    ax.text(x0 + bar / 2, y0 * 0.97, "1 km", ha="center", va="bottom", fontsize=8)
+def _in_crs(geom: BaseGeometry, crs: Any) -> BaseGeometry:
+    return gpd.GeoSeries([geom], crs=4326).to_crs(crs).iloc[0]
+
+
+def _window(da: xr.DataArray, bounds: tuple[float, float, float, float]) -> xr.DataArray:
+    x0, y0, x1, y1 = bounds
+    sub = da.sel(x=slice(x0 - PAD_M, x1 + PAD_M), y=slice(y1 + PAD_M, y0 - PAD_M))
+    return sub if sub.size else da
+
+
+def _extent_km(da: xr.DataArray) -> tuple[float, float, float, float]:
+    x, y = da["x"].values, da["y"].values
+    rx = abs(float(x[1] - x[0])) if x.size > 1 else 30.0
+    ry = abs(float(y[1] - y[0])) if y.size > 1 else 30.0
+    return ((x.min() - rx / 2) / 1e3, (x.max() + rx / 2) / 1e3,
+            (y.min() - ry / 2) / 1e3, (y.max() + ry / 2) / 1e3)
+
+
+def _outline(ax: Any, geom: BaseGeometry, **style: Any) -> None:
+    polys = getattr(geom, "geoms", [geom])
+    for p in polys:
+        if p.is_empty or not hasattr(p, "exterior"):
+            continue
+        x, y = p.exterior.xy
+        ax.plot(np.asarray(x) / 1e3, np.asarray(y) / 1e3, **style)
+
+
+def _scale_bar(ax: Any, extent: tuple[float, float, float, float]) -> None:
+    width = extent[1] - extent[0]
+    bar = next((b for b in (10, 5, 2, 1, 0.5, 0.2, 0.1) if b <= width / 4), 0.1)
+    x0 = extent[0] + 0.05 * width
+    y0 = extent[2] + 0.06 * (extent[3] - extent[2])
+    ax.plot([x0, x0 + bar], [y0, y0], color="k", lw=4, solid_capstyle="butt")
+    ax.plot([x0, x0 + bar], [y0, y0], color="w", lw=1.5, solid_capstyle="butt")
+    ax.text(x0 + bar / 2, y0 + 0.015 * (extent[3] - extent[2]), f"{bar:g} km", ha="center",
+            va="bottom", fontsize=8, bbox={"fc": "w", "ec": "none", "alpha": 0.7, "pad": 1})
+
+
+def _north_arrow(ax: Any) -> None:
+    ax.annotate("N", xy=(0.93, 0.95), xytext=(0.93, 0.80), xycoords="axes fraction",
+                ha="center", va="center", fontsize=11, fontweight="bold",
+                arrowprops={"arrowstyle": "-|>", "color": "k", "lw": 1.5},
+                bbox={"fc": "w", "ec": "none", "alpha": 0.7, "pad": 1})
+
+
+def _corner_lonlat(ax: Any, da: xr.DataArray, extent: tuple[float, float, float, float]) -> None:
+    to_ll = Transformer.from_crs(da.rio.crs, 4326, always_xy=True)
+    lon0, lat0 = to_ll.transform(extent[0] * 1e3, extent[2] * 1e3)
+    lon1, lat1 = to_ll.transform(extent[1] * 1e3, extent[3] * 1e3)
+    ax.text(0.01, 0.99, f"{lat1:.4f}°N {lon0:.4f}°E", transform=ax.transAxes, va="top",
+            fontsize=7, bbox={"fc": "w", "ec": "none", "alpha": 0.7, "pad": 1})
+    ax.text(0.99, 0.01, f"{lat0:.4f}°N {lon1:.4f}°E", transform=ax.transAxes, ha="right",
+            va="bottom", fontsize=7, bbox={"fc": "w", "ec": "none", "alpha": 0.7, "pad": 1})
+
+
+def _map_panel(ax: Any, site: dict[str, Any], anomaly: xr.DataArray,
+               basemap: xr.DataArray | None, hotspots: gpd.GeoDataFrame | None) -> None:
+    crs = anomaly.rio.crs
+    geom = _in_crs(site["geometry"], crs)
+    sub = _window(anomaly, geom.bounds)
+    extent = _extent_km(sub)
+    if basemap is not None:
+        base = _window(basemap, geom.bounds).values
+        if np.isfinite(base).any():
+            lo, hi = np.nanpercentile(base, [2, 98])
+            ax.imshow(base, cmap="gray", vmin=lo, vmax=max(hi, lo + 0.1), extent=extent,
+                      interpolation="nearest")
+    a = sub.values
+    lim = max(2.0, float(np.nanpercentile(np.abs(a), 99.5)) if np.isfinite(a).any() else 2.0)
+    shown = np.ma.masked_where(~np.isfinite(a) | (np.abs(a) < SHOW_ABOVE_K), a)
+    im = ax.imshow(shown, cmap="RdBu_r", vmin=-lim, vmax=lim, extent=extent, alpha=0.75,
+                   interpolation="nearest")
+    if hotspots is not None and len(hotspots):
+        hs = hotspots.to_crs(crs).cx[extent[0] * 1e3:extent[1] * 1e3,
+                                     extent[2] * 1e3:extent[3] * 1e3]
+        if len(hs):
+            _outline(ax, hs.union_all(), color="gold", lw=0.9)
+            ax.plot([], [], color="gold", lw=0.9, label=f"hotspots ({hs['date'].nunique()} looks)"
+                    if "date" in hs else "hotspots")
+    _outline(ax, geom, color="w", lw=2.6)
+    _outline(ax, geom, color="k", lw=1.2)
+    ax.plot([], [], color="k", lw=1.2, label="site outline")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"easting (km), {crs.to_string()}")
+    ax.set_ylabel("northing (km)")
+    ax.ticklabel_format(useOffset=False, style="plain")
+    _scale_bar(ax, extent)
+    _north_arrow(ax)
+    _corner_lonlat(ax, sub, extent)
+    ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 0.06))
+    ax.set_title(anomaly.attrs.get("long_name", "mean clear-sky anomaly"), fontsize=9)
     plt.colorbar(im, ax=ax, label="anomaly (K)", shrink=0.8)
+
+
+def _mw_per_k_m2(site: dict[str, Any]) -> float | None:
+    heat, ex = site.get("heat_mw"), site.get("excess_k_m2")
+    if heat is None or not ex or not np.isfinite(heat) or not np.isfinite(ex):
+        return None
+    return float(heat) / float(ex)
+
+
+def _heat_band(ax: Any, d: pd.Series, act: np.ndarray, site: dict[str, Any],
+               mw_per: float | None) -> None:
+    if not act.any():
+        return
+    t0, t1 = d[act].min(), d[act].max()
+    ax.axvspan(t0, t1, color="C3", alpha=0.06, label="active period")
+    ex = site.get("excess_k_m2")
+    if ex is None:
+        return
+    ax.hlines(ex / 1e3, t0, t1, color="C3", lw=1.5, label="solar-decoupled heat")
+    if mw_per:
+        lo, hi = site["heat_mw_low"] / mw_per / 1e3, site["heat_mw_high"] / mw_per / 1e3
+        ax.fill_between([t0, t1], lo, hi, color="C3", alpha=0.15, label="90 % heat interval")
+
+
+def _seen_lines(ax: Any, site: dict[str, Any]) -> None:
+    for key, label in (("first_seen", "first seen"), ("last_seen", "last seen")):
+        val = site.get(key)
+        if val:
+            t = pd.Timestamp(str(val)[:10])
+            ax.axvline(t, color="k", ls=":", lw=0.8)
+            ax.text(t, 1.0, f" {label} {str(val)[:10]}", transform=ax.get_xaxis_transform(),
+                    rotation=90, va="top", ha="right", fontsize=7)
 
 
 def _series_panel(ax: Any, series: pd.DataFrame, site: dict[str, Any]) -> None:
     d = pd.to_datetime(series["date"])
     clear = series["clear"].to_numpy(dtype=bool)
-    mw_per = (site["heat_mw"] / site["excess_k_m2"]) if site.get("excess_k_m2") else None
-    ax.plot(d[clear], series.loc[clear, "excess_k_m2"] / 1e3, "o", color="0.5", ms=4,
-            label="integrated excess (clear looks)")
-    ax.plot(d[clear], series.loc[clear, "residual_heat_k_m2"] / 1e3, "o", color="C3", ms=4,
-            label="solar-decoupled excess")
-    ax.plot(d[~clear], np.zeros((~clear).sum()), "x", color="0.7", ms=4, label="cloudy / no look")
     act = series["active"].to_numpy(dtype=bool)
-    if act.any():
-        ax.axvspan(d[act].min(), d[act].max(), color="C3", alpha=0.08, label="active period")
-        ax.axhline(site["excess_k_m2"] / 1e3, color="C3", lw=1)
+    mw_per = _mw_per_k_m2(site)
+    ax.plot(d[clear], series.loc[clear, "excess_k_m2"] / 1e3, "o", color="0.45", ms=4,
+            label="integrated excess (clear look)")
+    ax.plot(d[clear], series.loc[clear, "residual_heat_k_m2"] / 1e3, "o", mfc="none",
+            color="C3", ms=5, label="solar-decoupled excess")
+    ax.plot(d[~clear], np.zeros((~clear).sum()), "x", color="0.6", ms=5,
+            label="cloudy / no clear look")
+    _heat_band(ax, d, act, site, mw_per)
+    rep = site.get("reported_power_mw")
+    if mw_per and rep is not None and np.isfinite(rep):
+        ax.axhline(rep / mw_per / 1e3, color="C0", ls="--", label=f"declared {rep:.0f} MW")
+    _seen_lines(ax, site)
+    ax.axhline(0, color="k", lw=0.5)
     ax.set_ylabel("excess (10³ K m²)")
+    if mw_per:
+        sec = ax.secondary_yaxis("right", functions=(lambda v: v * 1e3 * mw_per,
+                                                     lambda v: v / 1e3 / mw_per))
+        sec.set_ylabel("heat (MW, central calibration)")
     locator = matplotlib.dates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
-    ax.axhline(0, color="k", lw=0.5)
-    if mw_per and site.get("reported_power_mw"):
-        ax.axhline(site["reported_power_mw"] / mw_per / 1e3, color="C0", ls="--",
-                   label=f"declared {site['reported_power_mw']:.0f} MW")
     ax.legend(fontsize=7, loc="upper left")
-    ax.set_title("excess over time")
+    ax.set_title(f"excess over time: {int(clear.sum())} clear of {len(series)} looks",
+                 fontsize=9)
 
 
-def site_figure(site: dict[str, Any], series: pd.DataFrame, composite: np.ndarray,
-                footprint: np.ndarray, grid: Grid) -> Figure:
-    """Two-panel evidence figure: anomaly map with outline, and the excess time series."""
-    fig, (ax_map, ax_ts) = plt.subplots(1, 2, figsize=(13, 5.2),
-                                        gridspec_kw={"width_ratios": [1, 1.5]})
-    _map_panel(ax_map, composite, footprint, grid, site)
+def site_figure(site: dict[str, Any], series: pd.DataFrame, anomaly: xr.DataArray, *,
+                basemap: xr.DataArray | None = None,
+                hotspots: gpd.GeoDataFrame | None = None) -> Figure:
+    """Two-panel evidence figure: anomaly map over a grey basemap, and the excess series.
+
+    Parameters
+    ----------
+    site
+        One site record as in ``sites.geojson`` (``geometry`` a lon/lat shapely geometry).
+    series
+        The site's series (``series/<site>.csv``).
+    anomaly
+        Anomaly raster (K) on the scan grid, with CRS (e.g. ``rasters/anomaly_mean.tif``).
+    basemap
+        Optional grey basemap on the same grid (``rasters/temperature_median.tif``).
+    hotspots
+        Optional hotspot polygons (``hotspots.geojson``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Save it with :func:`save_figure`.
+    """
+    fig, (ax_map, ax_ts) = plt.subplots(1, 2, figsize=(14, 5.8),
+                                        gridspec_kw={"width_ratios": [1, 1.45]})
+    _map_panel(ax_map, site, anomaly, basemap, hotspots)
     _series_panel(ax_ts, series, site)
-    heat = site.get("heat_mw")
-    heat_txt = (f"heat {heat:.0f} MW [{site['heat_mw_low']:.0f}, {site['heat_mw_high']:.0f}] "
-                f"({site['heat_calibration']})" if heat is not None else "heat n/a")
-    fig.suptitle(f"{site['site_id']} {site.get('name') or ''}: {site['status']}, {heat_txt}, "
-                 f"first {site.get('first_seen') or '-'}, last {site.get('last_seen') or '-'}, "
-                 f"{site['n_clear']} clear looks", fontsize=10)
-    fig.text(0.01, 0.01, f"Landsat 8/9 TIRS (USGS). Grid {grid.crs.to_string()}. "
-             "Generated by Heatwatch.", fontsize=7, color="0.4")
+    name = f" ({site['name']})" if site.get("name") else ""
+    fig.suptitle(f"{site['site_id']}{name}: {site['status']}, {heat_text(site)}; "
+                 f"first seen {str(site.get('first_seen') or '-')[:10]}, "
+                 f"last seen {str(site.get('last_seen') or '-')[:10]}", fontsize=10)
+    clear = series[series["clear"].astype(bool)]
+    looks = (f"{clear['date'].iloc[0]} to {clear['date'].iloc[-1]}; last clear look "
+             f"{clear['product_id'].iloc[-1]}" if len(clear) else "no clear look")
+    fig.text(0.01, 0.01, f"Landsat 8/9 TIRS band 10 (USGS), looks {looks}. Generated by "
+             "Heatwatch.", fontsize=7, color="0.3")
     fig.tight_layout(rect=(0, 0.03, 1, 0.95))
     return fig
 
 
-def save_figure(fig: Figure, path: Path, dpi: int = 150) -> Path:
+def save_figure(fig: Figure, path: Path, dpi: int = 200) -> Path:
     """Save a figure atomically as PNG and close it."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)

@@ -184,11 +184,12 @@ def _num(groups: Groups, path: Path, key: str, *group_names: str, positive: bool
     return value
 
 
-def _whole(groups: Groups, path: Path, key: str, *group_names: str, high: int | None = None) -> int:
-    """A whole number >= 1 (and <= ``high``): sizes and the UTM zone."""
+def _whole(groups: Groups, path: Path, key: str, *group_names: str, low: int = 1,
+           high: int | None = None) -> int:
+    """A whole number in ``[low, high]``: sizes and the UTM zone."""
     value = _num(groups, path, key, *group_names)
-    if value != round(value) or value < 1 or (high is not None and value > high):
-        limits = f"between 1 and {high}" if high is not None else "at least 1"
+    if value != round(value) or value < low or (high is not None and value > high):
+        limits = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise MetadataError(f"{path}: {key} = {value:g} is not a whole number {limits}; "
                             "the MTL is corrupt, download it again")
     return int(value)
@@ -254,7 +255,7 @@ def read_mtl(path: str | Path) -> SceneMetadata:
         sun_elevation=_num(groups, path, "SUN_ELEVATION", *ia),
         sun_azimuth=_num(groups, path, "SUN_AZIMUTH", *ia),
         cloud_cover=_num(groups, path, "CLOUD_COVER", *ia),
-        utm_zone=_whole(groups, path, "UTM_ZONE", *proj, high=60),
+        utm_zone=_whole(groups, path, "UTM_ZONE", *proj, low=0, high=60),  # 0: not UTM
         ul_x=_num(groups, path, "CORNER_UL_PROJECTION_X_PRODUCT", *proj),
         ul_y=_num(groups, path, "CORNER_UL_PROJECTION_Y_PRODUCT", *proj),
         lines=_whole(groups, path, "THERMAL_LINES", *proj),

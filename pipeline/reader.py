@@ -19,6 +19,7 @@ import rasterio
 import rioxarray  # noqa: F401 - registers the .rio accessor
 import xarray as xr
 from affine import Affine
+from rasterio._err import CPLE_BaseError
 from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 from rasterio.warp import Resampling, reproject
@@ -114,6 +115,9 @@ def discover_products(folder: str | Path) -> tuple[list[ProductFiles], list[Prob
 def _georef(src: rasterio.io.DatasetReader, meta: SceneMetadata) -> tuple[CRS, Affine]:
     """The raster's CRS and transform, rebuilt from the MTL when the TIFF has no geotags."""
     if src.crs is not None and not src.transform.is_identity:
+        if not src.crs.is_projected:
+            raise MetadataError(f"{src.name} has a CRS that is not a map projection "
+                                f"({src.crs.to_string()[:80]}); Landsat products are in UTM")
         return src.crs, src.transform
     if meta.utm_zone <= 0:
         raise MetadataError(f"{src.name} has no georeferencing and its MTL no UTM zone")
@@ -163,7 +167,11 @@ def _window(grid: Grid | None, crs: CRS, tr: Affine, width: int, height: int) ->
     full = Window(0, 0, width, height)
     if grid is None:
         return full
-    left, bottom, right, top = grid.bounds_in(crs)
+    try:
+        left, bottom, right, top = grid.bounds_in(crs)
+    except (CPLE_BaseError, RasterioError, ValueError) as exc:
+        raise SceneReadError(f"the scene's CRS cannot be related to the grid's {grid.crs} "
+                             f"({exc}); check the product's georeferencing") from exc
     pad = 2 * max(abs(tr.a), abs(tr.e))
     win = from_bounds(left - pad, bottom - pad, right + pad, top + pad, transform=tr)
     win = win.round_offsets(op="floor").round_lengths(op="ceil")

@@ -309,10 +309,32 @@ def fetch_grid(geometry: BaseGeometry, *, margin_m: float) -> Grid:
     scan = Grid.around(geometry, margin_m=margin_m, resolution=RESOLUTION_M)
     left, bottom, right, top = scan.bounds
     pad, res, off = 2 * RESOLUTION_M, RESOLUTION_M, LATTICE_OFFSET_M
-    x0, y0 = math.floor((left - pad - off) / res) * res + off, math.floor((bottom - pad - off) / res) * res + off
-    x1, y1 = math.ceil((right + pad - off) / res) * res + off, math.ceil((top + pad - off) / res) * res + off
+
+    def down(v: float) -> float:
+        return math.floor((v - pad - off) / res) * res + off
+
+    def up(v: float) -> float:
+        return math.ceil((v + pad - off) / res) * res + off
+
+    x0, y0, x1, y1 = down(left), down(bottom), up(right), up(top)
     return Grid(scan.crs, Affine(res, 0.0, x0, 0.0, -res, y1),
                 (round((y1 - y0) / res), round((x1 - x0) / res)))
+
+
+def _server_message(response: requests.Response | None) -> str:
+    """Return the service's own words from an error answer (Sentinel Hub or OAuth JSON)."""
+    if response is None:
+        return ""
+    try:
+        body = response.json()
+    except ValueError:
+        return decode_sentinelhub_err_msg(response)
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        return str(err.get("message") or err.get("reason") or json.dumps(err))
+    if isinstance(err, str):
+        return str(body.get("error_description") or err)
+    return json.dumps(body)[:300]
 
 
 def _header(headers: dict[str, Any], name: str) -> Any:
@@ -447,13 +469,13 @@ class _Fetcher:
         response = getattr(req, "response", None)
         status = getattr(response, "status_code", None)
         if status in (401, 403):
-            return self._auth_error(status, url, self._scrub(decode_sentinelhub_err_msg(response)))
+            return self._auth_error(status, url, self._scrub(_server_message(response)))
         if isinstance(req, requests.ConnectionError):
             return _Unreachable(f"cannot reach {url} after {self.sh.max_download_attempts} "
                                 "attempts; check the network, sentinelhub.base_url and "
                                 "sentinelhub.token_url (answers so far are cached)")
         if status is not None:
-            detail = self._scrub(decode_sentinelhub_err_msg(response))[:300]
+            detail = self._scrub(_server_message(response))[:300]
             return FetchError(f"{url} answered HTTP {status}: {detail or 'no message'}")
         return FetchError(self._scrub(f"request to {url} failed: {type(exc).__name__}: {exc}"))
 

@@ -117,6 +117,8 @@ def test_sites_exclusions_and_truth_files(tmp_path):
     assert excl["features"][0]["properties"] == {"kind": "gas_power_plant", "name": "Plant"}
     assert WorldTruth.read(tmp_path) == truth
     s1 = truth.campus("S1")
+    assert s1.status_at_end == "active" and truth.campus("H1").in_catalog is False
+    assert s1.footprint.is_valid and s1.footprint.contains(truth.campus("S1").footprint.centroid)
     assert s1.area_m2 == pytest.approx(150e6 / 375, rel=0.1)
     assert 0.25 < s1.roof_area_m2 / s1.area_m2 < 0.35
     assert 0.12 < s1.yard_area_m2 / s1.area_m2 < 0.19
@@ -154,6 +156,7 @@ def test_onset_and_shutdown_set_activity(tmp_path):
     looks = truth.campus("S1").looks
     assert [lk.active for lk in looks] == [False, True, True, False]
     assert [lk.excess_k_m2 > 0 for lk in looks] == [False, True, True, False]
+    assert truth.campus("S1").status_at_end == "inactive"
 
 
 def test_landsat9_scenes_carry_the_calibration_offset(tmp_path):
@@ -307,3 +310,32 @@ def test_random_specs_vary_and_are_valid():
     assert all(len(s.campuses) == 3 for s in specs)
     assert all(s.campuses[1].onset is not None for s in specs)
     assert random_spec(5) == random_spec(5) and random_spec(5) != random_spec(6)
+
+
+def test_seasons_follow_the_hemisphere(tmp_path):
+    def air(lat: float, start: date) -> float:
+        spec = make_spec(center_lat=lat, start=start, n_acquisitions=1, weather_k=0.0)
+        return generate_world(spec, tmp_path / f"{lat}{start}").acquisitions[0].air_temperature_k
+
+    assert air(35.0, date(2024, 7, 15)) > air(35.0, date(2024, 1, 15)) + 8
+    assert air(-35.0, date(2024, 1, 15)) > air(-35.0, date(2024, 7, 15)) + 8
+
+
+def test_demo_world_shows_what_the_demo_needs(tmp_path):
+    truth = generate_world(demo_spec(), tmp_path)
+    assert len(truth.acquisitions) == 46 and not truth.skipped
+    assert len(list(tmp_path.glob("*_ST_B10.TIF"))) == 46
+
+    def clear(site_id: str) -> list[bool]:
+        return [lk.masked_fraction < 0.2 for lk in truth.campus(site_id).looks]
+
+    new = truth.campus("NEW-1")
+    before = [c for c, lk in zip(clear("NEW-1"), new.looks, strict=True) if not lk.active]
+    after = [c for c, lk in zip(clear("NEW-1"), new.looks, strict=True) if lk.active]
+    assert sum(before) >= 5 and sum(after) >= 5
+    gone = truth.campus("DC-E")
+    assert sum(c for c, lk in zip(clear("DC-E"), gone.looks, strict=True) if not lk.active) >= 5
+    fire_day = truth.fires[0].dates[0]
+    acq = next(a for a in truth.acquisitions if a.date == fire_day)
+    qa = qa_pixel(tmp_path, acq.product_id)
+    assert not bit_set(qa, QABit.CLOUD)[pixel_window(truth, truth.fires[0].footprint_utm)].any()

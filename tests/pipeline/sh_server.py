@@ -135,6 +135,7 @@ class FakeSentinelHub:
         self._tokens: set[str] = set()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._port: int | None = None
 
     # lifecycle
 
@@ -142,8 +143,9 @@ class FakeSentinelHub:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         server.fake = self  # type: ignore[attr-defined]
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self._server = server
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
+                         daemon=True).start()
+        self._server, self._port = server, server.server_address[1]
         return self
 
     def stop(self) -> None:
@@ -160,8 +162,9 @@ class FakeSentinelHub:
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "server not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        """URL of the service (kept after :meth:`stop`, when nothing answers there any more)."""
+        assert self._port is not None, "server never started"
+        return f"http://127.0.0.1:{self._port}"
 
     @property
     def token_url(self) -> str:
@@ -182,6 +185,7 @@ class FakeSentinelHub:
         return [r for r in self.requests if r.path == path]
 
     def clear(self) -> None:
+        """Forget the recorded requests and processing units (faults stay)."""
         with self._lock:
             self.requests.clear()
             self.processing_units.clear()
@@ -212,8 +216,9 @@ class FakeSentinelHub:
 
     def _token(self, rec: Recorded) -> tuple[int, dict[str, str], bytes]:
         form = rec.form
-        if (form.get("grant_type") != "client_credentials" or form.get("client_id") != self.client_id
-                or form.get("client_secret") != self.client_secret):
+        expected = {"grant_type": "client_credentials", "client_id": self.client_id,
+                    "client_secret": self.client_secret}
+        if any(form.get(k) != v for k, v in expected.items()):
             return _json(401, {"error": "invalid_client",
                                "error_description": "Invalid client or Invalid client "
                                                     "credentials"})
@@ -293,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(content)
 
-    do_GET = do_POST = _serve  # noqa: N815
+    do_GET = do_POST = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -1,0 +1,450 @@
+"""Monitoring: scan what is new, append it to the history store, raise and deliver alerts.
+
+A monitoring run over a folder of scenes (local, or fetched from Sentinel Hub into one folder a
+site):
+
+1. finds the products that are *new*: not yet observed for every catalogued site they cover
+   (and not recorded as skipped). Without any, the run adds nothing; it only delivers alerts
+   left pending by an interrupted run;
+2. otherwise scans **all** the folder's products, not only the new ones: the activity model
+   (:func:`pipeline.activity.fit_activity`) needs a site's whole series, and a new look can
+   revise the onset, the baseline and the heat of the past. The per-site observations of every
+   scene are therefore *upserted* (the newest fit wins);
+3. replays the site status *as of* each acquisition date from the earliest new one on: the
+   model fitted to the scenes up to that date (:func:`statuses_as_of`). A status depends only
+   on the scenes up to its date, so the status sequence, and the alerts derived from
+   consecutive statuses (:mod:`pipeline.alerts`), do not depend on how the scenes were split
+   between runs: two runs on the halves of a folder give the same store and alerts as one run
+   on all of it;
+4. writes scenes, observations, detections, statuses and alerts in one transaction
+   (:meth:`pipeline.store.HistoryStore.commit_run`): a killed run leaves the store unchanged
+   and the next run redoes it;
+5. delivers the alerts not yet delivered: JSON-lines file, console, webhook.
+
+Test hooks (for the tests that kill a real process; never set them in production):
+``HEATWATCH_TEST_PAUSE_BEFORE_COMMIT=seconds`` sleeps inside the store transaction right before
+its commit, ``HEATWATCH_TEST_PAUSE_BEFORE_NOTIFY=seconds`` after the commit and before the
+alerts are delivered; each prints a ``heatwatch-test: ...`` line to stderr first.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from rasterio.warp import transform_bounds
+from shapely.geometry import box
+from shapely.ops import unary_union
+
+from pipeline.alerts import Alert, Delivery, alert_sequence, deliver
+from pipeline.config import Config
+from pipeline.errors import ConfigError, HeatwatchError, NoDataError
+from pipeline.mtl import read_mtl
+from pipeline.power import CalibrationSite, calibrate, cooling_ratio
+from pipeline.reader import ProductFiles, discover_products
+from pipeline.store import HistoryStore, RunRecord
+
+PAUSE_BEFORE_COMMIT_ENV = "HEATWATCH_TEST_PAUSE_BEFORE_COMMIT"
+PAUSE_BEFORE_NOTIFY_ENV = "HEATWATCH_TEST_PAUSE_BEFORE_NOTIFY"
+
+STATUS_KEYS = ("status", "pattern", "heat_mw", "heat_mw_low", "heat_mw_high", "first_seen",
+               "last_seen", "verdict", "reported_power_mw", "n_clear")
+
+
+@dataclass
+class MonitorReport:
+    """What a monitoring run did."""
+
+    run_id: str | None
+    store: Path
+    alerts_file: Path
+    new_products: list[str] = field(default_factory=list)
+    n_scenes_scanned: int = 0
+    alerts: list[Alert] = field(default_factory=list)
+    delivery: Delivery = field(default_factory=Delivery)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    uncovered_sites: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_new(self) -> bool:
+        """Whether the run found no new product."""
+        return not self.new_products
+
+
+@dataclass
+class _Batch:
+    """One folder of products and the sites to monitor in it."""
+
+    folder: Path
+    sites: gpd.GeoDataFrame
+
+
+# Status replay (pure compute) ------------------------------------------------------------------
+
+
+def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
+                   dates: list[str]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Return each catalogued site's status as of each date, from one full scan.
+
+    The status as of a date is the activity model, the excess-to-MW calibration and the
+    energy model's verdict applied to the site series truncated at that date, i.e. what a scan
+    of the scenes up to that date would report for the catalogued sites.
+
+    Parameters
+    ----------
+    result
+        A :class:`pipeline.scan.ScanResult` over all the scenes.
+    catalog
+        The catalogued sites of the scan.
+    config
+        The configuration of the scan.
+    dates
+        Acquisition dates (``YYYY-MM-DD``), ascending.
+
+    Returns
+    -------
+    statuses : list of dict
+        One row a site and date (keys ``site_id``, ``as_of_date`` and :data:`STATUS_KEYS`),
+        ordered by date then site.
+    k_m2_per_mw : dict
+        The excess-to-MW coefficient of each site at the last date (to express each look's
+        residual heat in MW).
+    """
+    from pipeline.scan import _annotate, _catalog, _fit, _site_row
+
+    cat = _catalog(catalog)
+    pixel_area = result.state.grid.pixel_area
+    out: list[dict[str, Any]] = []
+    coeffs: dict[str, float] = {}
+    for day in dates:
+        fitted = []
+        for row in cat.itertuples():
+            sid = str(row.site_id)
+            full = result.series[sid]
+            raw = full[full["date"] <= day].reset_index(drop=True)
+            fit = _fit(raw, result.masks[sid], pixel_area, config)
+            fitted.append((row, fit, _annotate(raw, fit)))
+        cal = calibrate([CalibrationSite(str(r.site_id), f.heat_k_m2, float(r.reported_power_mw),
+                                         r.cooling or config.power.default_cooling)
+                         for r, f, _ in fitted if f.ever_active and _finite(r.reported_power_mw)],
+                        config.power)
+        for row, fit, series in fitted:
+            site = _site_row(row, True, fit, series, cal, config)
+            out.append({"site_id": site["site_id"], "as_of_date": day,
+                        **{k: site.get(k) for k in STATUS_KEYS}})
+            sid = str(row.site_id)
+            coeffs[sid] = (cal.loo_k.get(sid) or cal.k_dry_k_m2_per_mw) * cooling_ratio(
+                site["cooling"], config.power)
+    return out, coeffs
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return value is not None and bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+# Rows for the store ----------------------------------------------------------------------------
+
+
+def _product_date(pid: str) -> str:
+    parts = pid.split("_")
+    raw = parts[3] if len(parts) > 3 and len(parts[3]) == 8 and parts[3].isdigit() else None
+    return f"{raw[:4]}-{raw[4:6]}-{raw[6:]}" if raw else "unknown"
+
+
+def _scene_rows(result: Any, new: set[str], run_id: str) -> list[dict[str, Any]]:
+    rows = []
+    used = set()
+    for s in result.run["scenes"]:
+        used.add(s["product_id"])
+        if s["product_id"] in new:
+            rows.append({"product_id": s["product_id"], "date": str(s["acquisition_time"])[:10],
+                         "spacecraft": s.get("spacecraft"),
+                         "clear_fraction": s.get("clear_fraction"), "used": 1,
+                         "first_run_id": run_id})
+    rows += [{"product_id": p, "date": _product_date(p), "spacecraft": None,
+              "clear_fraction": None, "used": 0, "first_run_id": run_id}
+             for p in sorted(new - used)]
+    return rows
+
+
+def _observation_rows(result: Any, site_ids: list[str],
+                      coeffs: dict[str, float]) -> list[dict[str, Any]]:
+    rows = []
+    for sid in site_ids:
+        s = result.series[sid]
+        k = coeffs.get(sid, np.nan)
+        for r in s.itertuples():
+            resid = float(r.residual_heat_k_m2)
+            rows.append({"site_id": sid, "product_id": r.product_id, "date": r.date,
+                         "clear_fraction": r.clear_fraction, "clear": bool(r.clear),
+                         "excess_k_m2": r.excess_k_m2, "residual_heat_k_m2": resid,
+                         "heat_mw": resid / k if np.isfinite(resid) and k > 0 else None,
+                         "active": bool(r.active)})
+    return rows
+
+
+def _detection_rows(result: Any, new: set[str]) -> list[dict[str, Any]]:
+    hs = result.hotspots
+    if not len(hs) or "product_id" not in hs:
+        return []
+    hs = hs[hs["product_id"].isin(new)]
+    index = hs.groupby("product_id").cumcount()
+    return [{"product_id": r.product_id, "hotspot_index": int(i), "date": r.date,
+             "area_m2": r.area_m2, "mean_anomaly_k": r.mean_anomaly_k,
+             "max_anomaly_k": r.max_anomaly_k, "excess_k_m2": r.excess_k_m2,
+             "wkt": r.geometry.wkt} for r, i in zip(hs.itertuples(), index, strict=True)]
+
+
+# Batches ---------------------------------------------------------------------------------------
+
+
+def _footprint(products: list[ProductFiles]) -> Any:
+    boxes = []
+    for p in products:
+        try:
+            m = read_mtl(p.mtl)
+        except HeatwatchError:
+            continue
+        half = m.cell_size / 2
+        left, top = m.ul_x - half, m.ul_y + half
+        bounds = (left, top - m.lines * m.cell_size, left + m.samples * m.cell_size, top)
+        boxes.append(box(*transform_bounds(f"EPSG:{32600 + m.utm_zone}", "EPSG:4326", *bounds)))
+    return unary_union(boxes) if boxes else None
+
+
+def _new_products(store: HistoryStore, products: list[ProductFiles],
+                  site_ids: list[str]) -> set[str]:
+    ids = {p.product_id for p in products}
+    return ids - store.unused_products() - store.observed_products(site_ids)
+
+
+@dataclass
+class _BatchOutcome:
+    new: set[str] = field(default_factory=set)
+    n_scanned: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    uncovered: list[str] = field(default_factory=list)
+
+
+def _run_batch(batch: _Batch, config: Config, store: HistoryStore, record: RunRecord,
+               progress: Callable[[str], None] | None) -> _BatchOutcome:
+    from pipeline.scan import run_scan
+
+    outcome = _BatchOutcome()
+    products, _ = discover_products(batch.folder)
+    if not products:
+        return outcome
+    area = _footprint(products)
+    sites = batch.sites.to_crs(4326)
+    covered = sites[sites.intersects(area)] if area is not None else sites[:0]
+    outcome.uncovered = sorted(set(map(str, batch.sites["site_id"])) -
+                               set(map(str, covered["site_id"])))
+    site_ids = [str(s) for s in covered["site_id"]]
+    outcome.new = _new_products(store, products, site_ids)
+    if not outcome.new:
+        return outcome
+    if not site_ids:
+        record.scenes += [{"product_id": p, "date": _product_date(p), "spacecraft": None,
+                           "clear_fraction": None, "used": 0, "first_run_id": record.run_id}
+                          for p in sorted(outcome.new)]
+        return outcome
+    result = run_scan(batch.folder, config, sites=covered.reset_index(drop=True),
+                      progress=progress)
+    outcome.n_scanned = len(result.run["scenes"])
+    outcome.skipped = list(result.run.get("skipped", []))
+    new_dates = [str(s["acquisition_time"])[:10] for s in result.run["scenes"]
+                 if s["product_id"] in outcome.new]
+    record.scenes += _scene_rows(result, outcome.new, record.run_id)
+    record.detections += _detection_rows(result, outcome.new)
+    if not new_dates:
+        return outcome
+    all_dates = sorted({str(d) for d in result.series[site_ids[0]]["date"]})
+    dates = [d for d in all_dates if d >= min(new_dates)]
+    statuses, coeffs = statuses_as_of(result, covered, config, dates)
+    record.observations += _observation_rows(result, site_ids, coeffs)
+    for s in statuses:
+        s["run_id"] = record.run_id
+    record.site_status += statuses
+    for sid in site_ids:
+        prev = store.latest_status(sid, before=dates[0])
+        seq = [s for s in statuses if s["site_id"] == sid]
+        record.alerts += [a.row(record.run_id) for a in alert_sequence(prev, seq)]
+    return outcome
+
+
+def _local_batches(config: Config, imagery_dir: Path | None,
+                   sites: gpd.GeoDataFrame) -> list[_Batch]:
+    folder = imagery_dir or config.monitor.imagery_dir
+    if folder is None:
+        raise ConfigError("no imagery folder: set monitor.imagery_dir in the configuration or "
+                          "pass --imagery DIR")
+    return [_Batch(Path(folder).expanduser(), sites)]
+
+
+def _sentinelhub_batches(config: Config, sites: gpd.GeoDataFrame, now: datetime,
+                         problems: list[str]) -> list[_Batch]:
+    try:
+        from pipeline.sentinelhub_source import fetch_sites
+    except ImportError as exc:
+        raise ConfigError("monitor.source is 'sentinelhub' but the Sentinel Hub source is not "
+                          f"available in this installation ({exc}); use source: local with "
+                          "monitor.imagery_dir") from exc
+    end = now.date()
+    start = config.monitor.fetch_start or default_fetch_start(now)
+    report = fetch_sites(sites, start=start, end=end, out_dir=config.monitor.fetch_dir.expanduser(),
+                         config=config.sentinelhub, margin_m=config.grid.margin_m)
+    problems += [f"fetch {sid} {pid or ''}: {msg}" for sid, pid, msg in report.failures]
+    batches = []
+    for sid, folder in report.site_dirs.items():
+        if Path(folder).is_dir():
+            batches.append(_Batch(Path(folder), sites[sites["site_id"].astype(str) == sid]))
+    return batches
+
+
+# Run -------------------------------------------------------------------------------------------
+
+
+def _pause(env: str, what: str) -> None:
+    seconds = os.environ.get(env)
+    if not seconds:
+        return
+    sys.stderr.write(f"heatwatch-test: paused {what}\n")
+    sys.stderr.flush()
+    time.sleep(float(seconds))
+
+
+def _default_sites() -> gpd.GeoDataFrame:
+    from aoi.catalog import load_catalog
+
+    return load_catalog()
+
+
+def run_monitor(
+    config: Config,
+    *,
+    imagery_dir: Path | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    store_path: Path | None = None,
+    alerts_path: Path | None = None,
+    now: datetime | None = None,
+    echo: Callable[[Alert], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> MonitorReport:
+    """Run one monitoring pass: scan what is new, store it, raise and deliver alerts.
+
+    Parameters
+    ----------
+    config
+        The validated configuration; its ``monitor`` section gives the defaults below.
+    imagery_dir
+        Local folder of products (default ``monitor.imagery_dir``); ignored for the
+        ``sentinelhub`` source, which fetches into ``monitor.fetch_dir``.
+    sites
+        Catalogued sites (default: the shipped Epoch catalog). Sites outside every scene are
+        reported in :attr:`MonitorReport.uncovered_sites`.
+    store_path, alerts_path
+        History store and JSON-lines alert file (default ``monitor.store``, ``monitor.alerts``).
+    now
+        The run's clock (start time, Sentinel Hub end date); default the current UTC time.
+    echo
+        Called with each alert delivered (the console sink).
+    progress
+        Called with each product id scanned.
+
+    Returns
+    -------
+    MonitorReport
+        New products, alerts raised by this run, delivery results, latest statuses.
+
+    Raises
+    ------
+    StoreError
+        If the store is unreadable (the message says how to rebuild it).
+    ConfigError, NoDataError, FetchError
+        On a missing imagery folder, an unavailable source or a failed fetch.
+
+    Examples
+    --------
+    >>> report = run_monitor(load_config("configs/monitor.yaml"),
+    ...                      imagery_dir=Path("imagery"))  # doctest: +SKIP
+    >>> [a.kind for a in report.alerts]  # doctest: +SKIP
+    ['turned_active']
+    """
+    now = now or datetime.now(timezone.utc)
+    mon = config.monitor
+    store_path = Path(store_path or mon.store).expanduser()
+    alerts_path = Path(alerts_path or mon.alerts).expanduser()
+    sites = _default_sites() if sites is None else sites
+    if not len(sites):
+        raise NoDataError("no site to monitor: the catalog is empty; pass --sites FILE")
+    run_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    report = MonitorReport(run_id=None, store=store_path, alerts_file=alerts_path)
+    with HistoryStore(store_path) as store:
+        batches = (_sentinelhub_batches(config, sites, now, report.problems)
+                   if mon.source == "sentinelhub" else _local_batches(config, imagery_dir, sites))
+        record = RunRecord(run_id=run_id, started=now.isoformat())
+        for batch in batches:
+            out = _run_batch(batch, config, store, record, progress)
+            report.new_products += sorted(out.new)
+            report.n_scenes_scanned += out.n_scanned
+            report.skipped += out.skipped
+            report.uncovered_sites += out.uncovered
+        if report.new_products:
+            known = store.alert_ids()
+            report.alerts = [Alert.from_row(a) for a in record.alerts
+                             if a["alert_id"] not in known]
+            record.finished = datetime.now(timezone.utc).isoformat()
+            store.commit_run(record, before_commit=lambda: _pause(PAUSE_BEFORE_COMMIT_ENV,
+                                                                  "before commit"))
+            report.run_id = run_id
+            _pause(PAUSE_BEFORE_NOTIFY_ENV, "before notify")
+        report.statuses = [s for sid in sorted(set(map(str, sites["site_id"])))
+                           if (s := store.latest_status(sid)) is not None]
+        pending = [Alert.from_row(a) for a in store.pending_alerts()]
+        report.delivery = deliver(pending, jsonl=alerts_path, webhook_url=mon.webhook_url,
+                                  webhook_timeout=mon.webhook_timeout_s, echo=echo)
+        store.mark_notified(a.alert_id for a in pending)
+    report.problems += report.delivery.problems
+    return report
+
+
+def history_frame(store: HistoryStore, site_id: str) -> pd.DataFrame:
+    """Return a site's time series from the store: one row a look, with the status as of it.
+
+    Columns: ``date``, ``product_id``, ``clear``, ``clear_fraction``, ``excess_k_m2``,
+    ``residual_heat_k_m2``, ``heat_mw`` (the look's residual heat), ``active``, and the status
+    as of that date: ``status``, ``status_heat_mw``, ``heat_mw_low``, ``heat_mw_high``,
+    ``verdict``.
+    """
+    obs = store.table("observations", site_id=site_id)
+    st = store.table("site_status", site_id=site_id)
+    if obs.empty and st.empty:
+        from pipeline.errors import StoreError
+
+        known = ", ".join(store.site_ids()[:20]) or "none yet"
+        raise StoreError(f"site {site_id!r} has no history in {store.path} (sites: {known}); "
+                         "run `heatwatch monitor` first or check the id")
+    st = st.rename(columns={"as_of_date": "date", "heat_mw": "status_heat_mw"})
+    keep = ["date", "status", "status_heat_mw", "heat_mw_low", "heat_mw_high", "verdict"]
+    out = obs.drop(columns=["site_id"]).merge(st[keep], on="date", how="outer")
+    return out.sort_values(["date", "product_id"], na_position="last").reset_index(drop=True)
+
+
+def default_fetch_start(now: datetime) -> date:
+    """Return the first day fetched when ``monitor.fetch_start`` is not set (a year back)."""
+    return now.date() - timedelta(days=365)

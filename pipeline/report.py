@@ -1,0 +1,377 @@
+"""Site reports a third party can verify, rebuilt from a finished scan's files only.
+
+``build_report(OUT)`` reads what :func:`pipeline.scan_output.write_scan` wrote
+(``sites.geojson``, ``hotspots.geojson``, ``series/<site>.csv``, ``run.json``,
+``rasters/*.tif``) and writes:
+
+- ``evidence/<site>.png``: the print-quality evidence figure (:mod:`pipeline.evidence`);
+- ``reports/<site>.html``: one self-contained page per site: verdict, evidence figure,
+  energy-model cross-reference, method and parameters, and provenance (every product with its
+  date and clear fraction, the sha256 of every input file, software version, config), with the
+  same provenance as machine-readable JSON in ``<script id="provenance">``;
+- ``map.html``: the interactive page of the run (:mod:`pipeline.webmap`).
+
+Site ids, names and operators are untrusted: every string is escaped with :func:`html.escape`
+and every file name comes from :func:`pipeline.scan_output.safe_filename`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import xarray as xr
+from shapely.geometry import shape
+
+from pipeline.errors import OutputError
+from pipeline.outputs import sha256_file, write_text
+
+REPORT_DIR = "reports"
+EVIDENCE_DIR = "evidence"
+MAP_FILE = "map.html"
+#: Config sections shown as parameter tables (the rest is in the full config below them).
+METHOD_SECTIONS = ("reader", "grid", "anomaly", "detection", "persistence", "power")
+_REDACT = {"webhook_url"}
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:1em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0;font-size:13px}
+td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}
+th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums}
+code,pre{font-size:12px} pre{background:#f7f7f7;padding:.5em;overflow:auto;max-height:30em}
+.verdict{font-size:1.15em;padding:.5em;border-left:4px solid #c33;background:#fbf3f3}
+img{max-width:100%} .small{color:#666;font-size:12px}
+"""
+
+
+@dataclass
+class ScanFiles:
+    """A finished scan as read back from its output folder."""
+
+    out_dir: Path
+    records: list[dict[str, Any]]
+    hotspots: gpd.GeoDataFrame
+    series: dict[str, pd.DataFrame]
+    run: dict[str, Any]
+    rasters: dict[str, Any] = field(default_factory=dict)
+
+    def raster(self, rel: str | None) -> xr.DataArray | None:
+        """Read a raster named relative to the output folder (None when absent)."""
+        from pipeline.rasters import read_raster
+
+        if not rel:
+            return None
+        path = inside(self.out_dir, rel)
+        return read_raster(path) if path.is_file() else None
+
+
+def inside(out_dir: Path, rel: str) -> Path:
+    """Resolve ``rel`` under ``out_dir``; refuse paths that would leave it.
+
+    Examples
+    --------
+    >>> inside(Path("/tmp/out"), "rasters/a.tif").as_posix()
+    '/tmp/out/rasters/a.tif'
+    """
+    base = out_dir.resolve()
+    path = (base / rel).resolve()
+    if not path.is_relative_to(base):
+        raise OutputError(f"{rel!r} in run.json points outside {out_dir}; refusing to read it")
+    return path
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise OutputError(f"{path} is missing; run `heatwatch scan ... --out "
+                          f"{path.parent}` first") from exc
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"cannot read {path}: {exc}") from exc
+
+
+def load_scan(out_dir: Path) -> ScanFiles:
+    """Read a finished scan's outputs (no recomputation).
+
+    Parameters
+    ----------
+    out_dir
+        The folder ``heatwatch scan --out`` wrote.
+
+    Returns
+    -------
+    ScanFiles
+        Site records (properties plus lon/lat ``geometry``), hotspots, series, run.json.
+
+    Raises
+    ------
+    OutputError
+        If ``run.json`` or ``sites.geojson`` is missing or unreadable.
+    """
+    from pipeline.scan_output import safe_filename
+
+    run = _read_json(out_dir / "run.json")
+    features = _read_json(out_dir / "sites.geojson").get("features", [])
+    records = [{**f["properties"], "geometry": shape(f["geometry"])} for f in features]
+    hs_path = out_dir / "hotspots.geojson"
+    hotspots = gpd.read_file(hs_path) if hs_path.is_file() else gpd.GeoDataFrame(
+        geometry=[], crs=4326)
+    series = {}
+    for rec in records:
+        path = out_dir / "series" / f"{safe_filename(str(rec['site_id']))}.csv"
+        if path.is_file():
+            series[str(rec["site_id"])] = pd.read_csv(path, dtype={"date": str})
+    rasters = run.get("outputs", {}).get("rasters") or {}
+    return ScanFiles(out_dir, records, hotspots, series, run, rasters)
+
+
+# HTML pieces -------------------------------------------------------------------------------------
+
+
+class Safe(str):
+    """Text that is already escaped HTML (passed through :func:`fmt` unchanged)."""
+
+    __slots__ = ()
+
+
+def fmt(value: Any, nd: int = 1) -> str:
+    """Format a number or text for a table cell, escaped; ``-`` for missing values.
+
+    Examples
+    --------
+    >>> fmt(1234.56), fmt(None), fmt("<b>")
+    ('1,234.6', '-', '&lt;b&gt;')
+    """
+    if isinstance(value, Safe):
+        return str(value)
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        if value != 0 and (abs(value) >= 1e9 or abs(value) < 1e-3):
+            return f"{value:.3g}"
+        return f"{value:,.{nd}f}"
+    return escape(str(value))
+
+
+def table(rows: list[list[Any]], header: list[str] | None = None) -> str:
+    """An HTML table from rows of values (each cell goes through :func:`fmt`)."""
+    head = "" if header is None else "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) \
+        + "</tr>"
+    body = "".join("<tr>" + "".join(
+        f"<td class=num>{fmt(c)}</td>" if isinstance(c, int | float) and not isinstance(c, bool)
+        else f"<td>{fmt(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table>{head}{body}</table>"
+
+
+def _interval(site: dict[str, Any], key: str, unit: str, nd: int = 0) -> Safe:
+    c, lo, hi = site.get(key), site.get(f"{key}_low"), site.get(f"{key}_high")
+    if c is None:
+        return Safe("-")
+    return Safe(f"{fmt(c, nd)} {unit} [{fmt(lo, nd)}, {fmt(hi, nd)}]".replace(" [", "&nbsp;["))
+
+
+def verdict_text(site: dict[str, Any]) -> str:
+    """The one-paragraph summary verdict of a site, escaped HTML."""
+    parts = [f"<b>{fmt(site['site_id'])}</b> is <b>{fmt(site.get('status'))}</b> "
+             f"(pattern {fmt(site.get('pattern'))}, persistence {fmt(site.get('persistence'), 2)},"
+             f" {fmt(site.get('n_clear'))} clear of {fmt(site.get('n_looks'))} looks)."]
+    if site.get("heat_mw") is not None:
+        parts.append(f"Heat rejected: {_interval(site, 'heat_mw', 'MW')} (90 % interval, "
+                     f"{fmt(site.get('heat_calibration'))} calibration, "
+                     f"{fmt(site.get('cooling'))} cooling).")
+    parts.append(f"First seen {fmt(site.get('first_seen'))}, last seen "
+                 f"{fmt(site.get('last_seen'))}.")
+    if site.get("reported_power_mw") is not None:
+        parts.append(f"Declared power {fmt(site['reported_power_mw'], 0)} MW; energy-model "
+                     f"verdict: <b>{fmt(site.get('verdict'))}</b>.")
+    if site.get("rejected_because"):
+        parts.append(f"Not reported as a candidate: {fmt(site['rejected_because'])}.")
+    return " ".join(parts)
+
+
+def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
+    acc = run.get("config", {}).get("power", {}).get("assumed_accelerator", "h100")
+    rows = [
+        ["heat (MW, 90 % interval)", _interval(site, "heat_mw", "")],
+        [f"implied {acc} equivalents", _interval(site, "implied_h100e", "")],
+        ["implied compute (FLOP/s, central)", site.get("implied_flops")],
+        ["implied FLOP over the active period (central)", site.get("implied_flop_total")],
+        ["declared power (MW)", site.get("reported_power_mw")],
+        ["energy-model verdict", site.get("verdict")],
+    ]
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{fmt(v)}</td></tr>" for k, v in rows)
+    return ("<h2>Energy-model cross-reference</h2><table>" + body + "</table><p class=small>"
+            "Implied accelerators invert the energy model (models.energy): heat = IT power x PUE "
+            "(less what evaporative cooling carries away as water); the interval takes every "
+            "parameter at its extremes together.</p>")
+
+
+def _method_section(run: dict[str, Any]) -> str:
+    cfg = run.get("config", {})
+    shown = {k: ("(set, not shown)" if k in _REDACT and v else v) for k, v in
+             cfg.get("monitor", {}).items()}
+    cfg = {**cfg, "monitor": shown} if "monitor" in cfg else cfg
+    tables = "".join(f"<h3>{escape(sec)}</h3>" + table([[k, json.dumps(v) if isinstance(
+        v, dict | list) else v] for k, v in cfg.get(sec, {}).items()])
+        for sec in METHOD_SECTIONS if sec in cfg)
+    cal = run.get("calibration", {})
+    cal_rows = [[k, json.dumps(v) if isinstance(v, dict | list) else v] for k, v in cal.items()]
+    return (
+        "<h2>Method and parameters</h2><p>Each Landsat band 10 scene is calibrated from its "
+        "own MTL, masked with QA_PIXEL and a plausible-temperature range, and put on the scan "
+        "grid. The anomaly is the temperature minus a block-annulus median background; "
+        "hotspots need both an anomaly and a robust z-score threshold. A site's integrated "
+        "excess (K m²) is summed over its buffered footprint against a ring background for "
+        "every clear look. The series is fitted as E = a·s + b + H·A (s: clear-sky solar "
+        "loading at the scene's sun elevation, A: activity pattern) by weighted least squares "
+        "with BIC model choice; H, the solar-decoupled heat, is converted to MW with the "
+        "calibration below.</p>" + tables + "<h3>calibration (excess to MW)</h3>"
+        + table(cal_rows) + "<details><summary>full configuration (run.json)</summary><pre>"
+        + escape(json.dumps(cfg, indent=2)) + "</pre></details>")
+
+
+def _products_rows(series: pd.DataFrame | None, run: dict[str, Any]) -> list[list[Any]]:
+    scenes = {s.get("product_id"): s for s in run.get("scenes", [])}
+    if series is None:
+        return [[str(s.get("acquisition_time", ""))[:10], pid, s.get("clear_fraction"), None,
+                 None] for pid, s in scenes.items()]
+    return [[r.date, r.product_id, scenes.get(r.product_id, {}).get("clear_fraction"),
+             r.clear_fraction, None if pd.isna(r.excess_k_m2) else float(r.excess_k_m2)]
+            for r in series.itertuples()]
+
+
+def provenance(site: dict[str, Any], scan: ScanFiles) -> dict[str, Any]:
+    """Machine-readable provenance of one site's numbers (embedded in its report).
+
+    Holds the software, the imagery folder and every input file with its sha256, the site
+    catalog file and its sha256, the grid, the full config, the scenes used, the sha256 of the
+    output files the report is drawn from, and the numbers themselves.
+    """
+    from pipeline.scan_output import safe_filename
+
+    run = scan.run
+    outs = {"sites.geojson": scan.out_dir / "sites.geojson", "run.json": scan.out_dir / "run.json",
+            f"series/{safe_filename(str(site['site_id']))}.csv":
+                scan.out_dir / "series" / f"{safe_filename(str(site['site_id']))}.csv"}
+    keys = ("status", "heat_mw", "heat_mw_low", "heat_mw_high", "excess_k_m2", "excess_se_k_m2",
+            "first_seen", "last_seen", "n_clear", "implied_h100e", "implied_h100e_low",
+            "implied_h100e_high")
+    return {
+        "site_id": site["site_id"],
+        "software": run.get("software"),
+        "imagery_dir": run.get("imagery_dir"),
+        "inputs": run.get("inputs", []),
+        "sites_file": run.get("sites_file"),
+        "sites_sha256": run.get("sites_sha256"),
+        "scenes": run.get("scenes", []),
+        "skipped": run.get("skipped", []),
+        "grid": run.get("grid"),
+        "config": run.get("config"),
+        "outputs_sha256": {k: sha256_file(p) for k, p in outs.items() if p.is_file()},
+        "numbers": {k: site.get(k) for k in keys},
+    }
+
+
+def _provenance_section(site: dict[str, Any], scan: ScanFiles, prov: dict[str, Any]) -> str:
+    sw = prov.get("software") or {}
+    head = table([
+        ["software", f"{sw.get('name', 'heatwatch')} {sw.get('version', '?')}"],
+        ["imagery folder", prov.get("imagery_dir")],
+        ["site catalog", prov.get("sites_file")],
+        ["site catalog sha256", prov.get("sites_sha256")],
+        ["grid", json.dumps(prov.get("grid"))],
+    ])
+    products = table(_products_rows(scan.series.get(str(site["site_id"])), scan.run),
+                     ["date", "product id", "scene clear fraction", "site clear fraction",
+                      "excess (K m²)"])
+    inputs = table([[i.get("path"), i.get("product_id"), i.get("used"), i.get("sha256")]
+                    for i in prov["inputs"]], ["file", "product id", "used", "sha256"])
+    outs = table([[k, v] for k, v in prov["outputs_sha256"].items()], ["output file", "sha256"])
+    skipped = table([[s.get("path"), s.get("message")] for s in prov.get("skipped", [])],
+                    ["skipped", "why"]) if prov.get("skipped") else "<p>No input was skipped.</p>"
+    blob = json.dumps(prov, default=str).replace("<", "\\u003c").replace(">", "\\u003e") \
+        .replace("&", "\\u0026")
+    return ("<h2>Provenance</h2>" + head + "<h3>Products (this site's looks)</h3>" + products
+            + "<h3>Input files</h3>" + inputs + skipped + "<h3>Output files this report is "
+            "drawn from</h3>" + outs + "<h3>Reproduce</h3><p>Check every sha256 above, then "
+            "<code>heatwatch scan IMAGERY --sites CATALOG --config CONFIG.yaml --out OUT</code> "
+            "with the configuration above (or <code>Config.model_validate(config)</code> and "
+            "<code>pipeline.scan.run_scan</code>), and compare the site's numbers. The same "
+            "provenance is embedded as JSON in this page (<code>script#provenance</code>).</p>"
+            f'<script type="application/json" id="provenance">{blob}</script>')
+
+
+def _png_tag(path: Path, alt: str) -> str:
+    if not path.is_file():
+        return "<p>(no evidence figure: the scan wrote no rasters)</p>"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def site_report_html(site: dict[str, Any], scan: ScanFiles, *, figure: Path | None) -> str:
+    """The self-contained HTML report of one site (every untrusted string escaped)."""
+    title = f"{site['site_id']}" + (f" ({site['name']})" if site.get("name") else "")
+    numbers = table([[k, v] for k, v in site.items() if k != "geometry"], ["property", "value"])
+    c = site["geometry"].centroid
+    prov = provenance(site, scan)
+    return (
+        f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        f'<link rel="icon" href="data:,"><title>Heatwatch: {escape(title)}</title>'
+        f"<style>{CSS}</style></head><body>"
+        f'<p class=small><a href="../{MAP_FILE}">back to the map of the run</a></p>'
+        f"<h1>{escape(title)}</h1><p class=small>operator: {fmt(site.get('operator'))}; "
+        f"centre {c.y:.5f}°N {c.x:.5f}°E; "
+        f"{'catalogued site' if site.get('in_catalog') else 'candidate found by the scan'}</p>"
+        f'<p class="verdict">{verdict_text(site)}</p>'
+        f"<h2>Evidence</h2>{_png_tag(figure, f'evidence for {title}') if figure else ''}"
+        f"{_energy_section(site, scan.run)}<h2>All numbers</h2>{numbers}"
+        f"{_method_section(scan.run)}{_provenance_section(site, scan, prov)}</body></html>")
+
+
+def build_report(out_dir: Path, *, evidence: bool = True) -> dict[str, Any]:
+    """(Re)build evidence PNGs, site reports and the interactive map from a finished scan.
+
+    Parameters
+    ----------
+    out_dir
+        The scan's output folder.
+    evidence
+        Redraw ``evidence/<site>.png`` (needs ``rasters/anomaly_mean.tif``).
+
+    Returns
+    -------
+    dict
+        Paths written: ``evidence`` and ``reports`` (site id -> path) and ``map``.
+
+    Examples
+    --------
+    >>> build_report(Path("OUT"))  # doctest: +SKIP
+    """
+    from pipeline.evidence import save_figure, site_figure
+    from pipeline.scan_output import safe_filename
+    from pipeline.webmap import write_webmap
+
+    scan = load_scan(out_dir)
+    anomaly = scan.raster(scan.rasters.get("anomaly_mean"))
+    basemap = scan.raster(scan.rasters.get("temperature_median"))
+    written: dict[str, Any] = {"evidence": {}, "reports": {}}
+    for site in scan.records:
+        sid = str(site["site_id"])
+        name = safe_filename(sid)
+        png = out_dir / EVIDENCE_DIR / f"{name}.png"
+        if evidence and anomaly is not None and sid in scan.series:
+            fig = site_figure(site, scan.series[sid], anomaly, basemap=basemap,
+                              hotspots=scan.hotspots)
+            written["evidence"][sid] = save_figure(fig, png)
+        page = site_report_html(site, scan, figure=png)
+        written["reports"][sid] = write_text(out_dir / REPORT_DIR / f"{name}.html", page)
+    written["map"] = write_webmap(scan, out_dir / MAP_FILE, report_dir=REPORT_DIR)
+    return written
