@@ -61,6 +61,130 @@ def _main(
 # Commands are added below, one section each. ---------------------------------------------------
 
 
+# report -----------------------------------------------------------------------------------------
+@app.command()
+def report(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of a finished scan (run.json).")],
+    no_evidence: Annotated[bool, typer.Option(
+        "--no-evidence", help="Keep the evidence PNGs; rebuild only the HTML pages.")] = False,
+) -> None:
+    """(Re)build evidence maps, site reports and the interactive map from a finished scan."""
+    from pipeline.report import build_report
+
+    try:
+        written = build_report(out_dir, evidence=not no_evidence)
+    except HeatwatchError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{len(written['reports'])} site report(s) in {out_dir / 'reports'}, "
+                  f"{len(written['evidence'])} evidence figure(s), map: {written['map']}",
+                  markup=False)
+
+
+# monitor, history -------------------------------------------------------------------------------
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="History store (default: monitor.store of the configuration)."),
+]
+
+
+def _alert_line(alert) -> None:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
+
+    Console().print(f"[bold yellow]alert[/] {escape(alert.kind)}: {escape(alert.message)}")
+
+
+@app.command()
+def monitor(
+    config: ConfigOpt = None,
+    imagery: Annotated[Path | None, typer.Option(
+        "--imagery", help="Local folder of products (default: monitor.imagery_dir).")] = None,
+    sites: Annotated[Path | None, typer.Option(
+        "--sites", help="Site catalog (default: the shipped Epoch catalog).")] = None,
+) -> None:
+    """Scan new scenes of the catalog sites into the history store and raise alerts."""
+    from pipeline.monitor import run_monitor
+
+    try:
+        cfg = _config(config)
+        table = None
+        if sites is not None:
+            from aoi.sites import read_sites
+
+            table = read_sites(sites, max_area_km2=cfg.grid.max_site_area_km2)
+        with _progress() as progress:
+            task = progress.add_task("monitor", total=None)
+            report = run_monitor(cfg, imagery_dir=imagery, sites=table, echo=_alert_line,
+                                 progress=lambda pid: progress.update(task, advance=1,
+                                                                      description=pid[:25]))
+            progress.update(task, description="monitor done")
+    except HeatwatchError as exc:
+        raise _fail(exc) from exc
+    for s in report.skipped:
+        console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}", markup=False)
+    for p in report.problems:
+        console.print(f"problem: {p}", markup=False)
+    if report.uncovered_sites:
+        console.print(f"{len(report.uncovered_sites)} site(s) outside every scene", markup=False)
+    if report.nothing_new:
+        console.print(f"no new scene; store {report.store} unchanged", markup=False)
+    else:
+        console.print(f"run {report.run_id}: {len(report.new_products)} new product(s), "
+                      f"{report.n_scenes_scanned} scene(s) scanned, {len(report.alerts)} new "
+                      f"alert(s); store {report.store}, alerts {report.alerts_file}", markup=False)
+    if report.skipped or report.problems:
+        raise typer.Exit(code=EXIT_PARTIAL)
+
+
+@app.command()
+def history(
+    site_id: Annotated[str, typer.Argument(help="Site id, as in the history store.")],
+    store: StoreOpt = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also write a PNG here.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Print a site's time series from the history store (and plot it with --plot)."""
+    from rich.table import Table
+
+    from pipeline.errors import StoreError
+    from pipeline.monitor import history_frame, write_history_plot
+    from pipeline.store import HistoryStore, store_exists
+
+    try:
+        path = store or _config(config).monitor.store
+        if not store_exists(path):
+            raise StoreError(f"no history store at {path}; run `heatwatch monitor` first or "
+                             "pass --store FILE")
+        with HistoryStore(path) as st:
+            frame = history_frame(st, site_id)
+        if plot is not None:
+            write_history_plot(frame, site_id, plot)
+    except HeatwatchError as exc:
+        raise _sites_fail(exc) from exc
+    table = Table(title=f"{site_id}: {len(frame)} look(s)",
+                  caption="heat MW: the look's residual heat; status: as of the look's date")
+    for col in ("date", "clear", "excess K m²", "heat MW", "active", "status",
+                "status MW [90%]", "verdict"):
+        table.add_column(col, justify="right" if "MW" in col or "K" in col else "left")
+    for r in frame.to_dict("records"):
+        table.add_row(str(r["date"]), "yes" if r["clear"] == 1 else "no",
+                      _sites_cell(r["excess_k_m2"], "{:,.0f}"), _sites_cell(r["heat_mw"], "{:.0f}"),
+                      "yes" if r["active"] == 1 else "", _sites_cell(r["status"]),
+                      _history_band(r), _sites_cell(r["verdict"]))
+    Console().print(table)
+    if plot is not None:
+        console.print(f"plot written to {plot}", markup=False)
+
+
+def _history_band(r: dict) -> str:
+    def num(v: object) -> str:
+        return f"{v:.0f}" if isinstance(v, int | float) and v == v else "?"
+
+    heat = r["status_heat_mw"]
+    if not isinstance(heat, int | float) or heat != heat:
+        return "-"
+    return f"{num(r['status_heat_mw'])} [{num(r['heat_mw_low'])}-{num(r['heat_mw_high'])}]"
+
+
 # fetch ------------------------------------------------------------------------------------------
 @app.command()
 def fetch(
@@ -75,10 +199,11 @@ def fetch(
 ) -> None:
     """Fetch Landsat 8/9 thermal imagery over sites from Sentinel Hub, as Collection 2 products.
 
-    One folder per site below OUT (readable by `thermal` and `scan`), a content-addressed cache
-    (sentinelhub.cache_dir) so a re-run fetches nothing it has, and OUT/fetch.json with the
-    requests sent, answers from the cache, processing units spent and failures. Credentials come
-    from sentinelhub's own configuration (SH_CLIENT_ID/SH_CLIENT_SECRET or sentinelhub.profile).
+    Writes one product folder per site below OUT and OUT/fetch.json (requests, PU, failures).
+
+    Answers are cached in sentinelhub.cache_dir: a re-run fetches nothing it already has.
+
+    Credentials: SH_CLIENT_ID/SH_CLIENT_SECRET or the sentinelhub profile (never printed).
     """
     from aoi.sites import read_sites
     from pipeline.outputs import write_json
@@ -439,26 +564,34 @@ def thermal(
 
 
 # scan -------------------------------------------------------------------------------------------
+def _cell(value: object, fmt: str = "{}") -> str:
+    """Table cell text: '-' for missing values (None/NaN), else formatted."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return fmt.format(value)
+
+
 def _print_sites(sites) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
     table = Table(title="Heatwatch scan")
     for col in ("site", "status", "heat MW [90%]", "first seen", "last seen", "persist.",
-                "clear", "declared MW"):
+                "clear", "declared MW", "verdict"):
         table.add_column(col)
     for s in sites.to_dict("records"):
-        heat = "-" if s["heat_mw"] is None else (
-            f"{s['heat_mw']:.0f} [{s['heat_mw_low']:.0f}-{s['heat_mw_high']:.0f}]")
-        rep = s.get("reported_power_mw")
-        table.add_row(str(s["site_id"]), s["status"], heat, s["first_seen"] or "-",
-                      s["last_seen"] or "-", "-" if s["persistence"] is None
-                      else f"{s['persistence']:.2f}", str(s["n_clear"]),
-                      "-" if rep is None or rep != rep else f"{rep:.0f}")
+        heat = _cell(s.get("heat_mw"), "{:.0f}")
+        if heat != "-":
+            heat += f" [{_cell(s.get('heat_mw_low'), '{:.0f}')}-{_cell(s.get('heat_mw_high'), '{:.0f}')}]"
+        table.add_row(escape(str(s["site_id"])), s["status"], heat, _cell(s.get("first_seen")),
+                      _cell(s.get("last_seen")), _cell(s.get("persistence"), "{:.2f}"),
+                      _cell(s.get("n_clear")), _cell(s.get("reported_power_mw"), "{:.0f}"),
+                      _cell(s.get("verdict")))
     Console().print(table)
 
 
 def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | None,
-                figures: bool = True):  # type: ignore[no-untyped-def]
+                figures: bool = True,
+                exclusions_path: Path | None = None):  # type: ignore[no-untyped-def]
     """Run the scan with a progress bar and write its outputs (shared by scan and demo)."""
     from pipeline.scan import run_scan
     from pipeline.scan_output import write_scan
@@ -468,14 +601,18 @@ def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | No
         from aoi.sites import read_sites
 
         sites = read_sites(sites_path, max_area_km2=cfg.grid.max_site_area_km2)
+    exclusions = None
+    if exclusions_path is not None:
+        exclusions = _read_exclusions(exclusions_path)
     with _progress() as progress:
         task = progress.add_task("scan", total=None)
-        result = run_scan(imagery_dir, cfg, sites=sites,
+        result = run_scan(imagery_dir, cfg, sites=sites, exclusions=exclusions,
                           on_total=lambda n: progress.update(task, total=n),
                           progress=lambda pid: progress.update(task, advance=1,
                                                                description=pid[:25]))
         progress.update(task, description="scan done")
     result.run["sites_file"] = None if sites_path is None else str(sites_path)
+    result.run["exclusions_file"] = None if exclusions_path is None else str(exclusions_path)
     if sites_path is not None:
         from pipeline.outputs import sha256_file
 
@@ -484,11 +621,27 @@ def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | No
     return result
 
 
+def _read_exclusions(path: Path):  # type: ignore[no-untyped-def]
+    import geopandas as gpd
+
+    from pipeline.errors import SiteError
+
+    if not path.is_file():
+        raise SiteError(f"exclusion layer {path} is not a file; pass a GeoJSON of known heat "
+                        "sources (power plants, smelters) with name and kind properties")
+    try:
+        return gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - any GDAL/pyogrio failure is a bad input file
+        raise SiteError(f"cannot read exclusion layer {path}: {exc}") from exc
+
+
 @app.command()
 def scan(
     imagery_dir: Annotated[Path, typer.Argument(help="Folder of Landsat C2 products.")],
     out: OutOpt,
     sites: Annotated[Path | None, typer.Option(help="Site catalog (GeoJSON/GPKG/CSV).")] = None,
+    exclusions: Annotated[Path | None, typer.Option(
+        help="GeoJSON of known non-datacenter heat sources; nearby candidates are labelled.")] = None,
     config: ConfigOpt = None,
     min_candidate_mw: Annotated[float | None, typer.Option(
         help="Report new sites from this heat (MW) up.")] = None,
@@ -497,7 +650,7 @@ def scan(
     overrides = {} if min_candidate_mw is None else {"power": {"min_candidate_mw": min_candidate_mw}}
     try:
         cfg = _config(config, overrides)
-        result = scan_folder(imagery_dir, out, cfg, sites)
+        result = scan_folder(imagery_dir, out, cfg, sites, exclusions_path=exclusions)
     except HeatwatchError as exc:
         raise _fail(exc) from exc
     _print_sites(result.sites)
@@ -527,9 +680,8 @@ def demo(
             task = progress.add_task("generating world", total=spec.n_acquisitions)
             truth = generate_world(spec, world_dir,
                                    progress=lambda i, n: progress.update(task, completed=i))
-        result = scan_folder(world_dir, out, cfg, world_dir / "sites.geojson")
-        if (world_dir / "exclusions.geojson").exists():
-            result.run["exclusions_file"] = str(world_dir / "exclusions.geojson")
+        result = scan_folder(world_dir, out, cfg, world_dir / "sites.geojson",
+                             exclusions_path=world_dir / "exclusions.geojson")
     except HeatwatchError as exc:
         raise _fail(exc) from exc
     _print_sites(result.sites)

@@ -12,8 +12,11 @@ more) and compared by BIC: never active; active all series; active from an onset
 shutdown; active between an onset and a shutdown. ``b`` (a static offset of the footprint
 against its surroundings) is identifiable only when the series holds inactive looks as a
 baseline; for a site active all series it is taken as zero, and the prior
-``baseline_offset_k`` x area widens the heat interval instead. A pattern with heat is kept only if
-``H`` is positive, ``significance`` standard errors from zero, and above ``min_active_k_m2``.
+``baseline_offset_k`` x area widens the heat interval instead, and a pattern whose fitted
+baseline exceeds twice that prior is rejected (such an offset is heat that ran all along). A
+pattern with heat is kept only if ``H`` is positive, ``significance`` standard errors from zero,
+above ``min_active_k_m2``, and its active period holds at least ``min_looks`` clear looks (a
+one-off event is not a site).
 """
 
 from __future__ import annotations
@@ -62,17 +65,20 @@ class _Candidate:
     with_baseline: bool
 
 
-def _candidates(n: int) -> list[_Candidate]:
+def _candidates(n: int, min_active: int) -> list[_Candidate]:
     on = np.ones(n)
+    idx = np.arange(n)
     cands = [_Candidate("never", None, None, np.zeros(n), False),
              _Candidate("always", 0, n, on, False)]
     for k in range(MIN_SEGMENT, n - MIN_SEGMENT + 1):
-        a = (np.arange(n) >= k).astype(float)
-        cands.append(_Candidate("onset", k, n, a, True))
-        cands.append(_Candidate("shutdown", 0, k, 1.0 - a, True))
-    for k in range(MIN_SEGMENT, n - 2 * MIN_SEGMENT + 1):
-        for j in range(k + MIN_SEGMENT, n - MIN_SEGMENT + 1):
-            a = ((np.arange(n) >= k) & (np.arange(n) < j)).astype(float)
+        a = (idx >= k).astype(float)
+        if n - k >= min_active:
+            cands.append(_Candidate("onset", k, n, a, True))
+        if k >= min_active:
+            cands.append(_Candidate("shutdown", 0, k, 1.0 - a, True))
+    for k in range(MIN_SEGMENT, n - min_active - MIN_SEGMENT + 1):
+        for j in range(k + min_active, n - MIN_SEGMENT + 1):
+            a = ((idx >= k) & (idx < j)).astype(float)
             cands.append(_Candidate("window", k, j, a, True))
     return cands
 
@@ -153,9 +159,12 @@ def fit_activity(
     best: tuple[float, _Candidate, np.ndarray, np.ndarray] | None = None
     never: tuple[float, _Candidate, np.ndarray, np.ndarray] | None = None
     scale = max(float(np.median(np.abs(e))), 1.0)
-    for cand in _candidates(n):
+    max_baseline = 2.0 * baseline_offset_k * area_m2
+    for cand in _candidates(n, min_looks):
         x = _design(s, cand)
         coef, cov, wrss = _wls(x, e, w)
+        if cand.with_baseline and abs(coef[2]) > max_baseline:
+            continue  # an offset this large is heat running before/after, not a static offset
         # relative floor keeps BIC finite for noise-free synthetic inputs
         bic = n * np.log(wrss / n + (1e-6 * scale) ** 2) + _n_params(cand) * np.log(n)
         if cand.pattern == "never":

@@ -264,12 +264,14 @@ def post_webhook(url: str, alert: Alert, *, timeout: float = 10.0) -> str | None
     >>> post_webhook("http://127.0.0.1:9/hook", a, timeout=0.5) is not None
     True
     """
+    if not url.lower().startswith(("http://", "https://")):
+        return f"webhook URL {url!r} is not http(s); fix monitor.webhook_url"
     body = json.dumps(alert.as_dict(), sort_keys=True).encode()
     req = urllib.request.Request(url, data=body, method="POST",
                                  headers={"Content-Type": "application/json",
                                           "User-Agent": "heatwatch-monitor"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - configured URL
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             if not 200 <= resp.status < 300:
                 return f"webhook answered HTTP {resp.status}"
     except urllib.error.HTTPError as exc:

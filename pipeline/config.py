@@ -92,6 +92,8 @@ class PersistenceConfig(_Section):
     significance: float = Field(3.0, gt=0)
     min_active_k_m2: float = Field(5.0e4, ge=0)
     baseline_offset_k: float = Field(0.2, ge=0)
+    solar_index: Literal["scene_contrast", "clear_sky"] = "scene_contrast"
+    min_contrast_pixels: int = Field(2000, ge=10)
 
 
 class PowerConfig(_Section):
@@ -148,7 +150,7 @@ class DiscoverConfig(_Section):
     tile_overlap_m: float = Field(2000.0, ge=0)
     n_workers: int = Field(2, ge=1)
     scheduler_address: str | None = None
-    exclusion_radius_m: float = Field(2000.0, ge=0)
+    exclusion_radius_m: float = Field(500.0, ge=0)
 
 
 class Config(_Section):

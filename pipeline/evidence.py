@@ -52,6 +52,31 @@ def heat_text(site: dict[str, Any]) -> str:
             f"(90 %, {site.get('heat_calibration') or '?'} calibration)")
 
 
+def grey_levels(values: np.ndarray) -> np.ndarray:
+    """Temperatures scaled to light grey levels (0.3 to 0.95) by their 2-98 % range.
+
+    Examples
+    --------
+    >>> grey_levels(np.array([280.0, 290.0, np.nan])).round(2).tolist()[:2]
+    [0.31, 0.94]
+    """
+    if not np.isfinite(values).any():
+        return np.full(values.shape, np.nan)
+    lo, hi = np.nanpercentile(values, [2, 98])
+    return 0.3 + 0.65 * np.clip((values - lo) / max(hi - lo, 0.1), 0, 1)
+
+
+def lat_lon_text(lat: float, lon: float) -> str:
+    """Latitude and longitude with hemispheres, e.g. ``36.1324°N 92.9849°W``.
+
+    Examples
+    --------
+    >>> lat_lon_text(-1.5, -92.25)
+    '1.5000°S 92.2500°W'
+    """
+    return f"{abs(lat):.4f}°{'N' if lat >= 0 else 'S'} {abs(lon):.4f}°{'E' if lon >= 0 else 'W'}"
+
+
 def _in_crs(geom: BaseGeometry, crs: Any) -> BaseGeometry:
     return gpd.GeoSeries([geom], crs=4326).to_crs(crs).iloc[0]
 
@@ -101,9 +126,9 @@ def _corner_lonlat(ax: Any, da: xr.DataArray, extent: tuple[float, float, float,
     to_ll = Transformer.from_crs(da.rio.crs, 4326, always_xy=True)
     lon0, lat0 = to_ll.transform(extent[0] * 1e3, extent[2] * 1e3)
     lon1, lat1 = to_ll.transform(extent[1] * 1e3, extent[3] * 1e3)
-    ax.text(0.01, 0.99, f"{lat1:.4f}°N {lon0:.4f}°E", transform=ax.transAxes, va="top",
+    ax.text(0.01, 0.99, lat_lon_text(lat1, lon0), transform=ax.transAxes, va="top",
             fontsize=7, bbox={"fc": "w", "ec": "none", "alpha": 0.7, "pad": 1})
-    ax.text(0.99, 0.01, f"{lat0:.4f}°N {lon1:.4f}°E", transform=ax.transAxes, ha="right",
+    ax.text(0.99, 0.01, lat_lon_text(lat0, lon1), transform=ax.transAxes, ha="right",
             va="bottom", fontsize=7, bbox={"fc": "w", "ec": "none", "alpha": 0.7, "pad": 1})
 
 
@@ -114,11 +139,8 @@ def _map_panel(ax: Any, site: dict[str, Any], anomaly: xr.DataArray,
     sub = _window(anomaly, geom.bounds)
     extent = _extent_km(sub)
     if basemap is not None:
-        base = _window(basemap, geom.bounds).values
-        if np.isfinite(base).any():
-            lo, hi = np.nanpercentile(base, [2, 98])
-            ax.imshow(base, cmap="gray", vmin=lo, vmax=max(hi, lo + 0.1), extent=extent,
-                      interpolation="nearest")
+        base = grey_levels(_window(basemap, geom.bounds).values)
+        ax.imshow(base, cmap="gray", vmin=0, vmax=1, extent=extent, interpolation="nearest")
     a = sub.values
     lim = max(2.0, float(np.nanpercentile(np.abs(a), 99.5)) if np.isfinite(a).any() else 2.0)
     shown = np.ma.masked_where(~np.isfinite(a) | (np.abs(a) < SHOW_ABOVE_K), a)
@@ -205,7 +227,8 @@ def _series_panel(ax: Any, series: pd.DataFrame, site: dict[str, Any]) -> None:
     locator = matplotlib.dates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=4,
+              frameon=False)
     ax.set_title(f"excess over time: {int(clear.sum())} clear of {len(series)} looks",
                  fontsize=9)
 

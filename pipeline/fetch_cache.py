@@ -168,12 +168,8 @@ class FetchCache:
         """
         key = request_key(request)
         response_path, request_path = self._paths(key, suffix)
-        record = {
-            "key": key,
-            "request": request,
-            "response_suffix": suffix,
-            "info": {"stored_at": datetime.now(timezone.utc).isoformat(), **dict(info or {})},
-        }
+        facts = {"stored_at": datetime.now(timezone.utc).isoformat(), **dict(info or {})}
+        record = {"key": key, "request": request, "response_suffix": suffix, "info": facts}
         try:
             response_path.parent.mkdir(parents=True, exist_ok=True)
             _atomic_write(response_path, content)
@@ -183,4 +179,4 @@ class FetchCache:
             raise FetchError(f"cannot write the fetch cache in {response_path.parent} "
                              f"({exc.strerror or exc}); check cache_dir in the sentinelhub "
                              "configuration section") from exc
-        return CacheEntry(key, response_path, request_path, dict(record["info"]))
+        return CacheEntry(key, response_path, request_path, facts)

@@ -228,9 +228,10 @@ def _footprint(products: list[ProductFiles]) -> Any:
 
 
 def _new_products(store: HistoryStore, products: list[ProductFiles],
-                  site_ids: list[str]) -> set[str]:
-    ids = {p.product_id for p in products}
-    return ids - store.unused_products() - store.observed_products(site_ids)
+                  site_ids: list[str]) -> dict[str, set[str]]:
+    """Return, per site, the products not yet observed for it (nor recorded as skipped)."""
+    ids = {p.product_id for p in products} - store.unused_products()
+    return {sid: ids - seen for sid, seen in store.observed_products(site_ids).items()}
 
 
 @dataclass
@@ -255,34 +256,37 @@ def _run_batch(batch: _Batch, config: Config, store: HistoryStore, record: RunRe
     outcome.uncovered = sorted(set(map(str, batch.sites["site_id"])) -
                                set(map(str, covered["site_id"])))
     site_ids = [str(s) for s in covered["site_id"]]
-    outcome.new = _new_products(store, products, site_ids)
-    if not outcome.new:
-        return outcome
-    if not site_ids:
+    new_for = _new_products(store, products, site_ids)
+    outcome.new = set().union(*new_for.values()) if new_for else set()
+    if not site_ids:  # nothing to watch in these scenes: remember them, do not scan
+        outcome.new = {p.product_id for p in products} - store.unused_products() - \
+            store.known_products()
         record.scenes += [{"product_id": p, "date": _product_date(p), "spacecraft": None,
                            "clear_fraction": None, "used": 0, "first_run_id": record.run_id}
                           for p in sorted(outcome.new)]
+        return outcome
+    if not outcome.new:
         return outcome
     result = run_scan(batch.folder, config, sites=covered.reset_index(drop=True),
                       progress=progress)
     outcome.n_scanned = len(result.run["scenes"])
     outcome.skipped = list(result.run.get("skipped", []))
-    new_dates = [str(s["acquisition_time"])[:10] for s in result.run["scenes"]
-                 if s["product_id"] in outcome.new]
     record.scenes += _scene_rows(result, outcome.new, record.run_id)
     record.detections += _detection_rows(result, outcome.new)
-    if not new_dates:
+    used = {str(s["product_id"]): str(s["acquisition_time"])[:10] for s in result.run["scenes"]}
+    starts = {sid: min(used[p] for p in new_for[sid] if p in used)
+              for sid in site_ids if any(p in used for p in new_for[sid])}
+    if not starts:
         return outcome
-    all_dates = sorted({str(d) for d in result.series[site_ids[0]]["date"]})
-    dates = [d for d in all_dates if d >= min(new_dates)]
-    statuses, coeffs = statuses_as_of(result, covered, config, dates)
-    record.observations += _observation_rows(result, site_ids, coeffs)
-    for s in statuses:
-        s["run_id"] = record.run_id
-    record.site_status += statuses
-    for sid in site_ids:
-        prev = store.latest_status(sid, before=dates[0])
-        seq = [s for s in statuses if s["site_id"] == sid]
+    all_dates = sorted(set(used.values()))
+    statuses, coeffs = statuses_as_of(result, covered, config,
+                                      [d for d in all_dates if d >= min(starts.values())])
+    record.observations += _observation_rows(result, sorted(starts), coeffs)
+    for sid, start in starts.items():
+        seq = [{**s, "run_id": record.run_id} for s in statuses
+               if s["site_id"] == sid and s["as_of_date"] >= start]
+        record.site_status += seq
+        prev = store.latest_status(sid, before=start)
         record.alerts += [a.row(record.run_id) for a in alert_sequence(prev, seq)]
     return outcome
 
@@ -448,3 +452,44 @@ def history_frame(store: HistoryStore, site_id: str) -> pd.DataFrame:
 def default_fetch_start(now: datetime) -> date:
     """Return the first day fetched when ``monitor.fetch_start`` is not set (a year back)."""
     return now.date() - timedelta(days=365)
+
+
+def write_history_plot(frame: pd.DataFrame, site_id: str, path: str | Path) -> Path:
+    """Write a PNG of a site's history (from :func:`history_frame`) atomically.
+
+    Top: each clear look's excess and residual heat (K m2), active looks filled. Bottom: the
+    status heat as of each date with its 90% interval (MW).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pipeline.outputs import atomic_path
+
+    when = pd.to_datetime(frame["date"], errors="coerce")
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 5.5))
+    try:
+        active = frame["active"].fillna(0).astype(bool)
+        top.plot(when, frame["excess_k_m2"], "o", mfc="none", color="0.4", label="excess")
+        top.plot(when, frame["residual_heat_k_m2"], ".-", color="tab:red", lw=0.8,
+                 label="residual heat")
+        top.plot(when[active], frame["residual_heat_k_m2"][active], "o", color="tab:red",
+                 label="active look")
+        top.set_ylabel("K m²")
+        top.legend(fontsize=8, loc="upper left")
+        top.set_title(f"{site_id}: history")
+        heat = frame["status_heat_mw"].astype(float)
+        bottom.fill_between(when, frame["heat_mw_low"].astype(float),
+                            frame["heat_mw_high"].astype(float), color="tab:orange", alpha=0.3,
+                            label="90% interval")
+        bottom.plot(when, heat, "-", color="tab:orange", label="heat as of date")
+        bottom.set_ylabel("MW")
+        bottom.legend(fontsize=8, loc="upper left")
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+    finally:
+        plt.close(fig)
+    return Path(path)

@@ -30,6 +30,7 @@ import xarray as xr
 from shapely.geometry import shape
 
 from pipeline.errors import OutputError
+from pipeline.evidence import lat_lon_text
 from pipeline.outputs import sha256_file, write_text
 
 REPORT_DIR = "reports"
@@ -145,8 +146,8 @@ def fmt(value: Any, nd: int = 1) -> str:
 
     Examples
     --------
-    >>> fmt(1234.56), fmt(None), fmt("<b>")
-    ('1,234.6', '-', '&lt;b&gt;')
+    >>> fmt(1234.56), fmt(12), fmt(None), fmt("<b>")
+    ('1,234.6', '12', '-', '&lt;b&gt;')
     """
     if isinstance(value, Safe):
         return str(value)
@@ -154,7 +155,9 @@ def fmt(value: Any, nd: int = 1) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
         if value != 0 and (abs(value) >= 1e9 or abs(value) < 1e-3):
             return f"{value:.3g}"
         return f"{value:,.{nd}f}"
@@ -328,7 +331,7 @@ def site_report_html(site: dict[str, Any], scan: ScanFiles, *, figure: Path | No
         f"<style>{CSS}</style></head><body>"
         f'<p class=small><a href="../{MAP_FILE}">back to the map of the run</a></p>'
         f"<h1>{escape(title)}</h1><p class=small>operator: {fmt(site.get('operator'))}; "
-        f"centre {c.y:.5f}°N {c.x:.5f}°E; "
+        f"centre {lat_lon_text(c.y, c.x)}; "
         f"{'catalogued site' if site.get('in_catalog') else 'candidate found by the scan'}</p>"
         f'<p class="verdict">{verdict_text(site)}</p>'
         f"<h2>Evidence</h2>{_png_tag(figure, f'evidence for {title}') if figure else ''}"

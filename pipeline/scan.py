@@ -51,6 +51,8 @@ class SceneRecord:
     date: str
     spacecraft: str
     sun_elevation: float
+    irradiance: float
+    contrast_k: float
     solar: float
     clear_fraction: float
 
@@ -125,6 +127,21 @@ def scan_grid(products: list[ProductFiles], config: Config,
     return Grid.from_bounds(crs, bounds, config.grid.resolution_m)
 
 
+def scene_contrast(temperature: np.ndarray, *, usable: np.ndarray, min_pixels: int) -> float:
+    """Empirical solar loading of a scene: inter-quartile range (K) of its clear land pixels.
+
+    Daytime land-surface contrasts (bare ground and roofs against vegetation) are made by the
+    sun, so the spread of clear land temperatures over the scan area follows the day's actual
+    solar heating, weather included, better than clear-sky irradiance from the sun elevation.
+    NaN when fewer than ``min_pixels`` are usable.
+    """
+    vals = temperature[usable]
+    if vals.size < min_pixels:
+        return float("nan")
+    q25, q75 = np.percentile(vals, [25, 75])
+    return float(q75 - q25)
+
+
 # Pass 1 ----------------------------------------------------------------------------------------
 
 
@@ -145,9 +162,13 @@ def _accumulate(state: ScanState, idx: int, ds: Any, masks: list[SiteMasks],
     state.temps[idx] = t
     state.water |= (flags & 32) != 0
     elev = float(ds.attrs["sun_elevation"])
+    irr = float(clear_sky_irradiance(elev)) / 1000.0
+    contrast = scene_contrast(t, usable=clear & ~catalog_zone & ((flags & 32) == 0),
+                              min_pixels=config.persistence.min_contrast_pixels)
+    solar = contrast if config.persistence.solar_index == "scene_contrast" else irr
     rec = SceneRecord(str(ds.attrs["product_id"]), str(ds.attrs["acquisition_time"])[:10],
-                      str(ds.attrs["spacecraft"]), elev,
-                      float(clear_sky_irradiance(elev)) / 1000.0, float(ds.attrs["clear_fraction"]))
+                      str(ds.attrs["spacecraft"]), elev, irr, contrast, solar,
+                      float(ds.attrs["clear_fraction"]))
     state.scenes.append(rec)
     if hot.any():
         table = hotspot_table(hot, a, grid)
@@ -218,6 +239,8 @@ def _series(state: ScanState, site_id: str) -> pd.DataFrame:
         "product_id": [s.product_id for s in state.scenes],
         "spacecraft": [s.spacecraft for s in state.scenes],
         "sun_elevation": [s.sun_elevation for s in state.scenes],
+        "clear_sky_irradiance": [s.irradiance for s in state.scenes],
+        "scene_contrast_k": [s.contrast_k for s in state.scenes],
         "solar_loading": [s.solar for s in state.scenes],
         "clear_fraction": [lk.clear_fraction for lk in looks],
         "background_k": [lk.background_k for lk in looks],
@@ -227,7 +250,7 @@ def _series(state: ScanState, site_id: str) -> pd.DataFrame:
 
 
 def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config) -> ActivityFit:
-    clear = series[np.isfinite(series["excess_k_m2"])]
+    clear = series[np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])]
     p = config.persistence
     return fit_activity(clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
                         area_m2=masks.integration_area_px * pixel_area, min_looks=p.min_looks,
@@ -237,7 +260,8 @@ def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Conf
 
 def _annotate(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
     series = series.copy()
-    clear_idx = np.flatnonzero(np.isfinite(series["excess_k_m2"].to_numpy()))
+    clear_idx = np.flatnonzero(np.isfinite(series["excess_k_m2"].to_numpy())
+                               & np.isfinite(series["solar_loading"].to_numpy()))
     series["clear"] = False
     series.loc[clear_idx, "clear"] = True
     series["active"] = False
@@ -265,6 +289,7 @@ def run_scan(
     config: Config,
     *,
     sites: gpd.GeoDataFrame | None = None,
+    exclusions: gpd.GeoDataFrame | None = None,
     progress: Callable[[str], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> ScanResult:
@@ -279,6 +304,10 @@ def run_scan(
     sites
         Optional catalog (EPSG:4326 polygons with ``site_id`` and optionally ``name``,
         ``operator``, ``reported_power_mw``, ``cooling``).
+    exclusions
+        Optional known non-datacenter heat sources (power plants, smelters, ...) with ``name``
+        and ``kind``; candidates within ``discover.exclusion_radius_m`` of one get the status
+        ``excluded`` and an ``exclusion`` label instead of being reported as new sites.
     progress, on_total
         Callbacks for a progress bar: called with each product id, and once with the total.
 
@@ -310,9 +339,26 @@ def run_scan(
         _looks_from_temps(state, cand_masks, config)
         state.temps = None
     all_masks = {m.site_id: m for m in masks + cand_masks}
+    if exclusions is not None and len(candidates):
+        candidates = label_exclusions(candidates, exclusions, config.discover.exclusion_radius_m)
     result = _assemble(state, catalog, candidates, all_masks, config)
     result.run.update(_provenance(imagery_dir, products, log, config, grid, time.perf_counter() - t0))
     return result
+
+
+def label_exclusions(candidates: gpd.GeoDataFrame, exclusions: gpd.GeoDataFrame,
+                     radius_m: float) -> gpd.GeoDataFrame:
+    """Label candidates lying within ``radius_m`` of a known non-datacenter heat source."""
+    out = candidates.copy()
+    excl = exclusions.to_crs(out.crs)
+    labels = []
+    for geom in out.geometry:
+        near = excl[excl.distance(geom) <= radius_m]
+        labels.append(None if near.empty else "; ".join(
+            f"{r.get('name', 'unnamed')} ({r.get('kind', 'heat source')})"
+            for _, r in near.iterrows()))
+    out["exclusion"] = labels
+    return out
 
 
 def _catalog(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -348,8 +394,8 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
                                   calibration, config))
     table = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else \
         gpd.GeoDataFrame({"site_id": []}, geometry=[], crs=4326)
-    rejected = table[(~table["in_catalog"]) & (table["status"] != "candidate")] if len(table) \
-        else table
+    rejected = table[(~table["in_catalog"]) & ~table["status"].isin(["candidate", "excluded"])] \
+        if len(table) else table
     table = table.drop(rejected.index) if len(rejected) else table
     hotspots = pd.concat(state.hotspots, ignore_index=True) if state.hotspots else \
         gpd.GeoDataFrame({"date": []}, geometry=[], crs=state.grid.crs)
@@ -370,8 +416,12 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     active_dates = series.loc[series["active"], "date"]
     status = _status(fit)
     rejected = None
+    exclusion = getattr(row, "exclusion", None)
+    exclusion = exclusion if isinstance(exclusion, str) and exclusion else None
     if not in_catalog:
-        if not fit.ever_active:
+        if exclusion:
+            status = "excluded"
+        elif not fit.ever_active:
             rejected = "excess follows the sun (sunlit roof or bare ground), no compute heat"
         elif est.mw < config.power.min_candidate_mw:
             rejected = f"heat {est.mw:.0f} MW below min_candidate_mw"
@@ -404,6 +454,7 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "reported_power_mw": rep,
         **energy,
         "rejected_because": rejected,
+        "exclusion": exclusion,
         "geometry": row.geometry,
     }
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from pipeline.evidence import save_figure, site_figure
 from pipeline.outputs import write_geojson, write_json, write_text
 from pipeline.scan import ScanResult
 
@@ -24,26 +21,30 @@ def safe_filename(site_id: str) -> str:
 
 
 def write_scan(result: ScanResult, out_dir: Path, *, figures: bool = True) -> dict[str, Any]:
-    """Write every output of a scan into ``out_dir`` (atomically, file by file)."""
+    """Write every output of a scan into ``out_dir`` (atomically, file by file).
+
+    Data first (sites, hotspots, series, report rasters, run.json); then, with ``figures``,
+    the evidence PNGs, site reports and interactive map are built from those files alone by
+    :func:`pipeline.report.build_report`, exactly as ``heatwatch report OUT/`` rebuilds them.
+    """
+    from pipeline.rasters import write_rasters
+    from pipeline.report import EVIDENCE_DIR, MAP_FILE, REPORT_DIR, build_report
+
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Any] = {}
     written["sites"] = write_geojson(out_dir / "sites.geojson", result.sites)
     written["hotspots"] = write_geojson(out_dir / "hotspots.geojson", result.hotspots)
-    series_dir = out_dir / "series"
-    state = result.state
-    composite = (state.anomaly_sum / np.maximum(state.clear_count, 1)).astype(np.float32)
-    composite[state.clear_count == 0] = np.nan
-    figs = {}
-    for site in result.sites.to_dict("records"):
-        sid = site["site_id"]
-        name = safe_filename(sid)
-        write_text(series_dir / f"{name}.csv", result.series[sid].to_csv(index=False))
-        if figures:
-            fig = site_figure(site, result.series[sid], composite, result.masks[sid].footprint,
-                              state.grid)
-            figs[sid] = str(save_figure(fig, out_dir / "evidence" / f"{name}.png")
-                            .relative_to(out_dir))
-    result.run["outputs"] = {"sites": "sites.geojson", "hotspots": "hotspots.geojson",
-                             "series": "series/", "evidence": figs}
+    names = {str(sid): safe_filename(str(sid)) for sid in result.sites["site_id"]}
+    for sid, name in names.items():
+        write_text(out_dir / "series" / f"{name}.csv", result.series[sid].to_csv(index=False))
+    outputs: dict[str, Any] = {"sites": "sites.geojson", "hotspots": "hotspots.geojson",
+                               "series": "series/", "rasters": write_rasters(result, out_dir)}
+    if figures:
+        outputs["evidence"] = {s: f"{EVIDENCE_DIR}/{n}.png" for s, n in names.items()}
+        outputs["reports"] = {s: f"{REPORT_DIR}/{n}.html" for s, n in names.items()}
+        outputs["map"] = MAP_FILE
+    result.run["outputs"] = outputs
     written["run"] = write_json(out_dir / "run.json", result.run)
+    if figures:
+        written.update(build_report(out_dir))
     return written

@@ -31,7 +31,8 @@ What Sentinel Hub returns for ``B10`` and how it is written back:
   sentinelhub-py lists it as ``BRIGHTNESS_TEMPERATURE``), not the Level-1 counts. It is turned
   back into counts with the published band 10 constants of the spacecraft
   (:data:`TIRS_B10`) and written as a Level-1 product carrying those constants, so the reader's
-  ``T = K2 / ln(K1 / L + 1)`` reproduces Sentinel Hub's brightness temperature to < 0.002 K.
+  ``T = K2 / ln(K1 / L + 1)`` reproduces Sentinel Hub's brightness temperature to half a count
+  (about 0.001 K at 300 K, 0.003 K at 220 K).
   The counts are an exact encoding of that temperature; they equal the USGS counts only in so far
   as Sentinel Hub used the same (per-instrument, fixed in Collection 2) constants.
 
@@ -284,8 +285,9 @@ def brightness_temperature_to_counts(
     >>> brightness_temperature_to_counts(np.array([300.0, np.nan]), **TIRS_B10[9]).tolist()
     [25071, 0]
     """
-    rad = brightness_temperature_to_radiance(np.asarray(kelvin, dtype=np.float64), k1=k1, k2=k2)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        t = np.asarray(kelvin, dtype=np.float64)
+        rad = brightness_temperature_to_radiance(np.where(t > 0, t, np.nan), k1=k1, k2=k2)
         q = np.rint((rad - radiance_add) / radiance_mult)
     ok = np.isfinite(q)
     return np.where(ok, np.clip(np.nan_to_num(q), 1, 65535), 0).astype(np.uint16)
@@ -418,9 +420,10 @@ def _write_product(acq: _Acquisition, bands: np.ndarray, collection: str) -> lis
     try:
         if collection == "LANDSAT_OT_L2":
             return write_l2_product(acq.folder, kelvin=kelvin, **common)
-        consts = TIRS_B10[int(acq.product_id[3])]
-        counts = brightness_temperature_to_counts(kelvin, **consts)
-        return write_l1_product(acq.folder, counts=counts, **consts, **common)
+        c = TIRS_B10[int(acq.product_id[3])]
+        return write_l1_product(acq.folder, counts=brightness_temperature_to_counts(kelvin, **c),
+                                radiance_mult=c["radiance_mult"], radiance_add=c["radiance_add"],
+                                k1=c["k1"], k2=c["k2"], **common)
     except (OSError, RasterioError) as exc:
         raise OutputError(f"cannot write {acq.product_id} into {acq.folder}: {exc}") from exc
 
@@ -506,7 +509,8 @@ class _Fetcher:
         """Return the catalog items over the grid (cached; unsettled searches are repeated)."""
         if self._catalog is None:
             self._catalog = SentinelHubCatalog(config=self.sh)
-        bbox = BBox(grid.bounds, crs=SHCRS(grid.crs.to_epsg()))
+        # The catalog takes WGS84; transform here (densified edges) rather than in sentinelhub.
+        bbox = BBox(grid.bounds_in("EPSG:4326"), crs=SHCRS.WGS84)
         it = self._catalog.search(self.collection, time=(start, end), bbox=bbox,
                                   filter=f"eo:cloud_cover <= {self.config.max_cloud_cover:g}")
         request = {"method": "POST", "path": urlsplit(it.url).path, "body": it.params}
@@ -516,10 +520,10 @@ class _Fetcher:
             return list(json.loads(entry.read())["features"])
         try:
             features = self._call(lambda: list(it), it.url)
-        except _Unreachable:
-            if entry is None:
+        except FetchError as exc:
+            if entry is None or isinstance(exc, AuthenticationError):
                 raise
-            LOG.warning("%s unreachable; using the catalog answer cached at %s", it.url,
+            LOG.warning("catalog search failed (%s); using its answer cached at %s", exc,
                         entry.info.get("stored_at"))
             self.report.n_cached += 1
             return list(json.loads(entry.read())["features"])
@@ -573,12 +577,17 @@ class _Fetcher:
         kept = []
         for item in items:
             m = _PID.match(str(item.get("id", "")))
-            cloud = item.get("properties", {}).get("eo:cloud_cover")
-            cloud = None if cloud is None else float(cloud)
+            try:
+                _when(item)
+                cloud = item["properties"].get("eo:cloud_cover")
+                cloudy = cloud is not None and float(cloud) > self.config.max_cloud_cover
+            except (KeyError, TypeError, ValueError, AttributeError):
+                m, cloudy = None, True
             if m is None:
-                self.report.failures.append((site_id, str(item.get("id")), "catalog item id is "
-                                             "not a Landsat Collection 2 product id; skipped"))
-            elif m["level"] in levels and (cloud is None or cloud <= self.config.max_cloud_cover):
+                self.report.failures.append((site_id, str(item.get("id")), "catalog item is not "
+                                             "a Landsat Collection 2 product with a datetime; "
+                                             "skipped"))
+            elif m["level"] in levels and not cloudy:
                 kept.append(item)
         centre = geometry.centroid
         plans = []

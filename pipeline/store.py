@@ -197,15 +197,16 @@ class HistoryStore:
         """Return the product ids recorded as skipped or dropped (never retried)."""
         return {r[0] for r in self._query("SELECT product_id FROM scenes WHERE used = 0")}
 
-    def observed_products(self, site_ids: list[str]) -> set[str]:
-        """Return the product ids observed for every one of ``site_ids``."""
+    def observed_products(self, site_ids: list[str]) -> dict[str, set[str]]:
+        """Return, for each of ``site_ids``, the product ids observed for that site."""
+        out: dict[str, set[str]] = {sid: set() for sid in site_ids}
         if not site_ids:
-            return set()
+            return out
         marks = ", ".join("?" for _ in site_ids)
-        rows = self._query(f"SELECT product_id FROM observations WHERE site_id IN ({marks}) "
-                           "GROUP BY product_id HAVING COUNT(DISTINCT site_id) = ?",
-                           [*site_ids, len(set(site_ids))])
-        return {r[0] for r in rows}
+        for sid, pid in self._query(f"SELECT site_id, product_id FROM observations "
+                                    f"WHERE site_id IN ({marks})", site_ids):
+            out[sid].add(pid)
+        return out
 
     def alert_ids(self) -> set[str]:
         """Return the ids of every stored alert."""

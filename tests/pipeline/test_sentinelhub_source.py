@@ -422,6 +422,9 @@ def test_unsettled_catalog_search_is_repeated_and_process_answers_reused(server,
     report = run(server, tmp_path, catalog_refresh_days=3650)
     assert [r.path for r in server.requests] == [CATALOG_PATH]  # the token is still valid
     assert (report.n_requests, report.n_cached) == (1, 2)
+    server.stop()  # offline: the last catalog answer stands in for the search
+    offline = run(server, tmp_path, catalog_refresh_days=3650, max_retries=0)
+    assert offline.failures == [] and offline.n_cached == 3 and len(offline.products) == 2
 
 
 def test_changed_evalscript_or_grid_is_a_new_request(server, tmp_path):
@@ -458,12 +461,12 @@ def test_503_after_all_retries_is_recorded_and_the_rest_goes_on(server, tmp_path
 
 
 def test_429_waits_for_retry_after_milliseconds(server, tmp_path):
-    server.fail(PROCESS_PATH, 429, times=1, headers={"Retry-After": "300"},
+    server.fail(PROCESS_PATH, 429, times=1, headers={"Retry-After": "150"},
                 body='{"error": {"message": "rate limit"}}')
     t0 = time.monotonic()
     with pytest.warns(SHRateLimitWarning):
         report = run(server, tmp_path)
-    assert time.monotonic() - t0 >= 0.3
+    assert time.monotonic() - t0 >= 0.15  # Sentinel Hub gives Retry-After in milliseconds
     assert report.failures == [] and len(server.requests_to(PROCESS_PATH)) == 3
 
 
@@ -633,7 +636,9 @@ def test_fetch_command(server, tmp_path, monkeypatch):
     assert again.exit_code == 0
     assert json.loads((out / "fetch.json").read_text())["n_requests"] == 0
 
-    server.client_secret = "changed"
-    result = CliRunner().invoke(app, [*args[:-2], "--config", str(cfg), "--start", "2023-01-01"])
-    assert result.exit_code == 2 and "error:" in result.output
+    server.client_secret = "changed"  # a new search (2023) needs a new token, refused
+    SentinelHubDownloadClient.clear_cache()
+    args[args.index("2024-01-01")] = "2023-01-01"
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "HTTP 401" in result.output
     assert CLIENT_SECRET not in result.output

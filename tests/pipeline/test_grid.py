@@ -1,0 +1,81 @@
+"""The grid value object: UTM north zones, snapping, validation, alignment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from affine import Affine
+from rasterio.crs import CRS
+from shapely.geometry import Point, box
+
+from pipeline.errors import ConfigError
+from pipeline.grid import Grid, utm_north_crs
+
+
+@pytest.mark.parametrize(
+    ("lon", "epsg"),
+    [(-180.0, 32601), (-177.0, 32601), (-174.0, 32602), (-90.16, 32615), (-3.0, 32630),
+     (0.0, 32631), (156.7, 32657), (179.99, 32660), (180.0, 32660)],
+)
+def test_utm_north_zone(lon: float, epsg: int) -> None:
+    assert utm_north_crs(lon).to_epsg() == epsg
+
+
+@pytest.mark.parametrize("lon", [-180.1, 181.0, float("nan")])
+def test_utm_zone_needs_a_longitude(lon: float) -> None:
+    with pytest.raises(ConfigError):
+        utm_north_crs(lon)
+
+
+def test_from_bounds_snaps_outward() -> None:
+    g = Grid.from_bounds(32618, (100.0, 200.0, 170.0, 290.0), 30.0)
+    assert g.bounds == (90.0, 180.0, 180.0, 300.0)
+    assert g.shape == (4, 3)
+    assert g.resolution == 30.0 and g.pixel_area == 900.0
+    y, x = g.coords()
+    np.testing.assert_array_equal(x, [105.0, 135.0, 165.0])
+    np.testing.assert_array_equal(y, [285.0, 255.0, 225.0, 195.0])
+
+
+def test_negative_northings_snap_outward() -> None:
+    g = Grid.from_bounds(32623, (300_010.0, -2_500_050.0, 300_100.0, -2_499_990.0), 30.0)
+    assert g.bounds == (300_000.0, -2_500_050.0, 300_120.0, -2_499_990.0)
+    assert g.shape == (2, 4)
+
+
+@pytest.mark.parametrize(
+    ("shape", "transform"),
+    [((0, 4), Affine(30, 0, 0, 0, -30, 0)), ((4, 4), Affine(30, 0, 0, 0, 30, 0)),
+     ((4, 4), Affine(30, 1, 0, 0, -30, 0))],
+)
+def test_invalid_grids(shape: tuple[int, int], transform: Affine) -> None:
+    with pytest.raises(ConfigError):
+        Grid(CRS.from_epsg(32618), transform, shape)
+
+
+def test_empty_bounds() -> None:
+    with pytest.raises(ConfigError, match="empty bounds"):
+        Grid.from_bounds(32618, (10.0, 10.0, 10.0, 20.0), 30.0)
+
+
+def test_around_a_southern_site_uses_the_north_zone() -> None:
+    site = box(-46.70, -23.55, -46.68, -23.53)  # Sao Paulo
+    g = Grid.around(site, margin_m=1000.0, resolution=30.0)
+    assert g.crs.to_epsg() == 32623
+    left, bottom, right, top = g.bounds
+    assert top < 0 and bottom < 0  # north zone: negative northings south of the equator
+    assert left % 30 == 0 and top % 30 == 0
+    # about 2 km of site plus 2 x 1 km margin each way
+    assert 3900 < right - left < 4300 and 4000 < top - bottom < 4500
+
+
+def test_bounds_in_another_crs_and_alignment() -> None:
+    g = Grid.around(Point(-3.0, 53.45).buffer(0.01), margin_m=0.0, resolution=30.0)
+    assert g.bounds_in(g.crs) == g.bounds
+    lon_lat = g.bounds_in(CRS.from_epsg(4326))
+    assert lon_lat[0] < -3.0 < lon_lat[2] and lon_lat[1] < 53.45 < lon_lat[3]
+    shifted = g.transform * Affine.translation(5, -7)
+    assert g.aligned_with(g.crs, shifted)
+    assert not g.aligned_with(g.crs, g.transform * Affine.translation(0.5, 0))
+    assert not g.aligned_with(CRS.from_epsg(32629), g.transform)
+    assert not g.aligned_with(g.crs, Affine(60, 0, g.transform.c, 0, -60, g.transform.f))

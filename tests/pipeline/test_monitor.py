@@ -1,0 +1,394 @@
+"""Monitoring: incremental runs, two halves == one run, killed runs, alerts and their sinks."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from affine import Affine
+from scipy.ndimage import gaussian_filter
+from shapely.geometry import box
+
+from aoi.sites import read_sites
+from pipeline.alerts import (
+    Alert,
+    alert_id,
+    alert_sequence,
+    append_jsonl,
+    derive_alerts,
+    heat_step,
+    post_webhook,
+    read_jsonl,
+)
+from pipeline.c2write import product_id, write_l2_product
+from pipeline.config import Config, load_config
+from pipeline.errors import ConfigError, StoreError
+from pipeline.monitor import run_monitor
+from pipeline.qa import encode
+from pipeline.store import HistoryStore
+
+REPO = Path(__file__).resolve().parents[2]
+N_SCENES = 16
+SIZE = 160
+TRANSFORM = Affine(30, 0, 500000, 0, -30, 4000000)
+
+
+def write_world(folder: Path, *, n_scenes: int = N_SCENES, seed: int = 0) -> Path:
+    """Write a tiny seeded world: a sunlit warehouse roof and a campus that starts at scene 6.
+
+    Products go to ``folder/imagery``, the two sites (``campus`` declared at 60 MW, ``wh``) to
+    ``folder/sites.geojson``; returns ``folder``.
+    """
+    rng = np.random.default_rng(seed)
+    out = folder / "imagery"
+    for i in range(n_scenes):
+        when = datetime(2024, 1, 5, 16, 30, tzinfo=timezone.utc) + timedelta(days=16 * i)
+        doy = when.timetuple().tm_yday
+        elev = 45 + 25 * np.sin(2 * np.pi * (doy - 80) / 365)
+        s = np.sin(np.radians(elev))
+        t = np.full((SIZE, SIZE), 285 + 10 * np.sin(2 * np.pi * (doy - 110) / 365)) + 4 * s
+        t += rng.normal(0, 0.1, (SIZE, SIZE))
+        t[40:60, 40:60] += 14 * s  # warehouse roof: follows the sun
+        if i >= 6:
+            t[100:115, 100:115] += 10.0  # campus yard: constant heat from scene 6
+        t[95:120, 95:120] += 12 * s * 0.3
+        pid = product_id(spacecraft=8 if i % 2 else 9, level="L2SP", wrs_path=23, wrs_row=35,
+                         acquired=when)
+        write_l2_product(out, pid=pid, kelvin=gaussian_filter(t, 1.4), transform=TRANSFORM,
+                         crs=32615, acquired=when, sun_elevation=elev,
+                         qa_pixel=encode(shape=(SIZE, SIZE)))
+
+    def cell_box(r0: int, r1: int, c0: int, c1: int) -> object:
+        return box(500000 + c0 * 30, 4000000 - r1 * 30, 500000 + c1 * 30, 4000000 - r0 * 30)
+
+    sites = gpd.GeoDataFrame({"site_id": ["campus", "wh"], "reported_power_mw": [60.0, None]},
+                             geometry=[cell_box(95, 120, 95, 120), cell_box(40, 60, 40, 60)],
+                             crs=32615).to_crs(4326)
+    sites.to_file(folder / "sites.geojson")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_world(tmp_path_factory.mktemp("world"))
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config(environ={})
+
+
+@pytest.fixture(scope="module")
+def sites(world: Path) -> gpd.GeoDataFrame:
+    return read_sites(world / "sites.geojson")
+
+
+def products(imagery: Path) -> list[str]:
+    return sorted({p.name.split("_MTL")[0] for p in imagery.glob("*_MTL.json")},
+                  key=lambda pid: pid.split("_")[3])
+
+
+def copy_products(src: Path, dst: Path, pids: list[str]) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for pid in pids:
+        for f in src.glob(f"{pid}_*"):
+            shutil.copy2(f, dst / f.name)
+
+
+def snapshot(store_path: Path) -> dict[str, pd.DataFrame]:
+    """The store's content that must not depend on how runs were batched (no run ids)."""
+    with HistoryStore(store_path) as store:
+        assert store.integrity_ok()
+        return {
+            "scenes": store.table("scenes").drop(columns="first_run_id"),
+            "observations": store.table("observations"),
+            "detections": store.table("detections"),
+            "site_status": store.table("site_status").drop(columns="run_id"),
+            "alerts": store.table("alerts").drop(columns="run_id"),
+        }
+
+
+def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], obj=name)
+
+
+def monitor(config: Config, imagery: Path, sites: gpd.GeoDataFrame, out: Path, **kw: object):
+    return run_monitor(config, imagery_dir=imagery, sites=sites, store_path=out / "store.sqlite",
+                       alerts_path=out / "alerts.jsonl", **kw)
+
+
+@pytest.fixture(scope="module")
+def one_run(world: Path, config: Config, sites: gpd.GeoDataFrame,
+            tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("one")
+    report = monitor(config, world / "imagery", sites, out)
+    assert len(report.new_products) == N_SCENES and report.run_id is not None
+    return out
+
+
+# Incremental runs ------------------------------------------------------------------------------
+
+
+def test_one_run_fills_every_table(one_run: Path) -> None:
+    snap = snapshot(one_run / "store.sqlite")
+    assert len(snap["scenes"]) == N_SCENES and snap["scenes"]["used"].eq(1).all()
+    assert len(snap["observations"]) == 2 * N_SCENES
+    assert len(snap["site_status"]) == 2 * N_SCENES
+    assert len(snap["detections"]) > 0
+    kinds = set(snap["alerts"]["kind"])
+    assert {"turned_active", "declared_mismatch"} <= kinds
+    campus = snap["site_status"].query("site_id == 'campus'").iloc[-1]
+    assert campus["status"] == "active" and campus["first_seen"] == "2024-04-10"
+    assert campus["verdict"] == "under-reported"
+    # every stored alert reached the JSON-lines file once, and is marked notified
+    lines = read_jsonl(one_run / "alerts.jsonl")
+    assert sorted(a.alert_id for a in lines) == sorted(snap["alerts"]["alert_id"])
+    assert snap["alerts"]["notified"].eq(1).all()
+
+
+def test_rerun_adds_nothing(world: Path, config: Config, sites: gpd.GeoDataFrame,
+                            one_run: Path, tmp_path: Path) -> None:
+    shutil.copytree(one_run, tmp_path, dirs_exist_ok=True)
+    before = snapshot(tmp_path / "store.sqlite")
+    text = (tmp_path / "alerts.jsonl").read_text()
+    report = monitor(config, world / "imagery", sites, tmp_path)
+    assert report.nothing_new and report.run_id is None and report.alerts == []
+    assert report.delivery.written == []
+    assert_same(before, snapshot(tmp_path / "store.sqlite"))
+    assert (tmp_path / "alerts.jsonl").read_text() == text
+    with HistoryStore(tmp_path / "store.sqlite") as store:
+        assert len(store.table("runs")) == 1
+
+
+def test_two_halves_equal_one_run(world: Path, config: Config, sites: gpd.GeoDataFrame,
+                                  one_run: Path, tmp_path: Path) -> None:
+    pids = products(world / "imagery")
+    imagery = tmp_path / "imagery"
+    copy_products(world / "imagery", imagery, pids[: N_SCENES // 2])
+    first = monitor(config, imagery, sites, tmp_path)
+    assert len(first.new_products) == N_SCENES // 2
+    copy_products(world / "imagery", imagery, pids[N_SCENES // 2:])
+    second = monitor(config, imagery, sites, tmp_path)
+    assert sorted(second.new_products) == sorted(pids[N_SCENES // 2:])
+    assert_same(snapshot(one_run / "store.sqlite"), snapshot(tmp_path / "store.sqlite"))
+    halves = [a.alert_id for a in read_jsonl(tmp_path / "alerts.jsonl")]
+    assert sorted(halves) == sorted(a.alert_id for a in read_jsonl(one_run / "alerts.jsonl"))
+    assert len(halves) == len(set(halves))
+    assert {a.alert_id for a in first.alerts}.isdisjoint(a.alert_id for a in second.alerts)
+
+
+def test_new_site_gets_its_whole_history(world: Path, config: Config, sites: gpd.GeoDataFrame,
+                                         one_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "grow"
+    monitor(config, world / "imagery", sites[sites["site_id"] == "wh"], out)
+    report = monitor(config, world / "imagery", sites, out)
+    assert len(report.new_products) == N_SCENES
+    assert {a.site_id for a in report.alerts} == {"campus"}
+    one = snapshot(one_run / "store.sqlite")
+    grown = snapshot(out / "store.sqlite")
+    for name in ("observations", "site_status"):
+        pd.testing.assert_frame_equal(one[name], grown[name], obj=name)
+
+
+def test_sites_outside_the_scenes_are_reported(world: Path, config: Config,
+                                               sites: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    far = gpd.GeoDataFrame({"site_id": ["far"]}, geometry=[box(10.0, 50.0, 10.01, 50.01)],
+                           crs=4326)
+    both = pd.concat([sites[sites["site_id"] == "wh"], far], ignore_index=True)
+    report = monitor(config, world / "imagery", gpd.GeoDataFrame(both, crs=4326), tmp_path)
+    assert report.uncovered_sites == ["far"]
+    assert [s["site_id"] for s in report.statuses] == ["wh"]
+
+
+def test_missing_imagery_folder_is_a_config_error(config: Config, sites: gpd.GeoDataFrame,
+                                                  tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="imagery_dir"):
+        run_monitor(config, sites=sites, store_path=tmp_path / "s.sqlite",
+                    alerts_path=tmp_path / "a.jsonl")
+
+
+def test_corrupt_store_is_a_store_error(world: Path, config: Config, sites: gpd.GeoDataFrame,
+                                        tmp_path: Path) -> None:
+    (tmp_path / "store.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="move it aside"):
+        monitor(config, world / "imagery", sites, tmp_path)
+
+
+# Killed runs (real subprocess) -----------------------------------------------------------------
+
+_CHILD = """
+import sys
+from pathlib import Path
+from aoi.sites import read_sites
+from pipeline.config import load_config
+from pipeline.monitor import run_monitor
+imagery, sites, out = map(Path, sys.argv[1:4])
+run_monitor(load_config(environ={}), imagery_dir=imagery, sites=read_sites(sites),
+            store_path=out / "store.sqlite", alerts_path=out / "alerts.jsonl")
+"""
+
+
+def run_and_kill(env_var: str, imagery: Path, sites_file: Path, out: Path) -> None:
+    """Start a monitoring run in a child process and SIGKILL it at the test hook."""
+    env = {**os.environ, env_var: "60", "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(imagery), str(sites_file),
+                             str(out)], stderr=subprocess.PIPE, env=env, cwd=REPO)
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 60
+        for line in proc.stderr:
+            if b"heatwatch-test: paused" in line:
+                break
+            assert time.monotonic() < deadline, "the child never reached the test hook"
+        else:
+            pytest.fail(f"child exited with {proc.wait()} before the test hook")
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_killed_before_commit_loses_and_duplicates_nothing(
+        world: Path, config: Config, sites: gpd.GeoDataFrame, one_run: Path,
+        tmp_path: Path) -> None:
+    pids = products(world / "imagery")
+    imagery = tmp_path / "imagery"
+    copy_products(world / "imagery", imagery, pids[: N_SCENES // 2])
+    monitor(config, imagery, sites, tmp_path)
+    first = snapshot(tmp_path / "store.sqlite")
+    copy_products(world / "imagery", imagery, pids[N_SCENES // 2:])
+    run_and_kill("HEATWATCH_TEST_PAUSE_BEFORE_COMMIT", imagery, world / "sites.geojson",
+                 tmp_path)
+    assert_same(first, snapshot(tmp_path / "store.sqlite"))  # the killed run left no trace
+    report = monitor(config, imagery, sites, tmp_path)
+    assert len(report.new_products) == N_SCENES // 2
+    assert_same(snapshot(one_run / "store.sqlite"), snapshot(tmp_path / "store.sqlite"))
+    ids = [a.alert_id for a in read_jsonl(tmp_path / "alerts.jsonl")]
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(a.alert_id for a in read_jsonl(one_run / "alerts.jsonl"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_killed_after_commit_delivers_pending_alerts_once(
+        world: Path, config: Config, sites: gpd.GeoDataFrame, one_run: Path,
+        tmp_path: Path) -> None:
+    run_and_kill("HEATWATCH_TEST_PAUSE_BEFORE_NOTIFY", world / "imagery",
+                 world / "sites.geojson", tmp_path)
+    with HistoryStore(tmp_path / "store.sqlite") as store:
+        assert len(store.pending_alerts()) == len(store.table("alerts")) > 0
+    assert not (tmp_path / "alerts.jsonl").exists()
+    report = monitor(config, world / "imagery", sites, tmp_path)
+    assert report.nothing_new and report.alerts == []
+    assert len(report.delivery.written) > 0
+    ids = [a.alert_id for a in read_jsonl(tmp_path / "alerts.jsonl")]
+    assert sorted(ids) == sorted(a.alert_id for a in read_jsonl(one_run / "alerts.jsonl"))
+    assert_same(snapshot(one_run / "store.sqlite"), snapshot(tmp_path / "store.sqlite"))
+
+
+# Alerts ----------------------------------------------------------------------------------------
+
+
+def status(day: str, state: str, heat: float | None = None, low: float | None = None,
+           high: float | None = None, verdict: str = "consistent") -> dict[str, object]:
+    return {"site_id": "s", "as_of_date": day, "status": state, "heat_mw": heat,
+            "heat_mw_low": low, "heat_mw_high": high, "first_seen": "2024-01-01",
+            "last_seen": day, "verdict": verdict, "reported_power_mw": 100.0}
+
+
+def test_alert_kinds_along_a_status_sequence() -> None:
+    seq = [status("2024-01-01", "insufficient_data"),
+           status("2024-02-01", "active", 100, 80, 120),
+           status("2024-03-01", "active", 110, 85, 135),          # within the uncertainty
+           status("2024-04-01", "active", 300, 250, 360, "under-reported"),
+           status("2024-05-01", "active", 310, 260, 370, "under-reported"),
+           status("2024-06-01", "inactive", 0, 0, 0, "over-declared")]
+    alerts = alert_sequence(None, seq)
+    assert [(a.as_of_date, a.kind) for a in alerts] == [
+        ("2024-02-01", "turned_active"), ("2024-04-01", "heat_step"),
+        ("2024-04-01", "declared_mismatch"), ("2024-06-01", "turned_inactive"),
+        ("2024-06-01", "declared_mismatch")]
+    assert alerts[1].payload["delta_mw"] == 190.0
+    # alerts are a function of the statuses: the same sequence gives the same ids
+    assert [a.alert_id for a in alert_sequence(None, seq)] == [a.alert_id for a in alerts]
+    assert alerts[0].alert_id == alert_id("turned_active", "s", "2024-02-01")
+
+
+def test_heat_step_needs_finite_estimates() -> None:
+    assert heat_step(status("d", "active", 100, 80, 120), status("e", "active")) is None
+    assert derive_alerts(status("d", "active"), status("e", "active", 500, 400, 600)) == []
+
+
+def test_jsonl_sink_writes_each_alert_once_and_survives_a_torn_line(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    a, b = (Alert(alert_id(k, "s", "2024-01-01"), "s", k, "2024-01-01", k)
+            for k in ("turned_active", "heat_step"))
+    assert append_jsonl(path, [a]) == [a]
+    with open(path, "ab") as f:
+        f.write(b'{"alert_id": "torn')  # a crash in the middle of a line
+    assert append_jsonl(path, [a, b]) == [b]
+    assert [x.alert_id for x in read_jsonl(path)] == [a.alert_id, b.alert_id]
+    assert path.read_text().endswith("\n")
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    received: list[dict[str, object]] = []
+    status = 200
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append(json.loads(body))
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def webhook() -> Iterator[tuple[str, type[_Hook]]]:
+    handler = type("Hook", (_Hook,), {"received": [], "status": 200})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_webhook_receives_every_new_alert(world: Path, sites: gpd.GeoDataFrame, tmp_path: Path,
+                                          webhook: tuple[str, type[_Hook]]) -> None:
+    url, handler = webhook
+    cfg = load_config(overrides={"monitor": {"webhook_url": url}}, environ={})
+    report = monitor(cfg, world / "imagery", sites, tmp_path)
+    assert report.delivery.posted == len(report.alerts) > 0 and not report.problems
+    assert sorted(h["alert_id"] for h in handler.received) == sorted(
+        a.alert_id for a in report.alerts)
+    assert {"site_id", "kind", "as_of_date", "message", "payload"} <= set(handler.received[0])
+
+
+def test_webhook_errors_are_reported_not_raised(webhook: tuple[str, type[_Hook]]) -> None:
+    url, handler = webhook
+    handler.status = 500
+    a = Alert("x", "s", "turned_active", "2024-01-01", "m")
+    assert post_webhook(url, a, timeout=5) == "webhook answered HTTP 500"
+    assert "unreachable" in str(post_webhook("http://127.0.0.1:9/none", a, timeout=1))
+    assert "not http" in str(post_webhook("file:///etc/passwd", a))
