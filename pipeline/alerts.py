@@ -105,10 +105,10 @@ def heat_step(prev: Mapping[str, Any], new: Mapping[str, Any]) -> float | None:
     >>> heat_step(a, {**b, "heat_mw": 130.0, "heat_mw_low": 60.0}) is None
     True
     """
-    h1, h2 = prev.get("heat_mw"), new.get("heat_mw")
-    if not _finite(h1, h2, prev.get("heat_mw_low"), prev.get("heat_mw_high"),
-                   new.get("heat_mw_low"), new.get("heat_mw_high")):
+    if not _finite(prev.get("heat_mw"), new.get("heat_mw"), prev.get("heat_mw_low"),
+                   prev.get("heat_mw_high"), new.get("heat_mw_low"), new.get("heat_mw_high")):
         return None
+    h1, h2 = float(prev["heat_mw"]), float(new["heat_mw"])
     up = h2 > h1
     u1 = (prev["heat_mw_high"] - h1) if up else (h1 - prev["heat_mw_low"])
     u2 = (h2 - new["heat_mw_low"]) if up else (new["heat_mw_high"] - h2)
@@ -243,7 +243,7 @@ def _last_byte(path: Path) -> bytes:
 
 def read_jsonl(path: str | Path) -> list[Alert]:
     """Read the alerts of a JSON-lines file (torn lines are skipped)."""
-    out = []
+    out: list[Alert] = []
     p = Path(path)
     if not p.exists():
         return out

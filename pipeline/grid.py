@@ -52,14 +52,20 @@ class Grid:
 
     @classmethod
     def from_bounds(cls, crs: CRS | str | int, bounds: Bounds, resolution: float) -> Grid:
-        """Build a grid covering ``bounds``, snapped outward to multiples of ``resolution``."""
+        """Build a grid covering ``bounds`` on the USGS Landsat lattice.
+
+        Pixel *centres* sit on multiples of ``resolution`` (USGS Collection 2 products have
+        their MTL corner centres on whole 30 m, so pixel edges at 15 m modulo 30); the bounds
+        are snapped outward to that lattice, so products read onto the grid are copied exactly.
+        """
         left, bottom, right, top = bounds
         if not (right > left and top > bottom):
             raise ConfigError(f"empty bounds {bounds}")
-        left = math.floor(left / resolution) * resolution
-        bottom = math.floor(bottom / resolution) * resolution
-        right = math.ceil(right / resolution) * resolution
-        top = math.ceil(top / resolution) * resolution
+        half = resolution / 2
+        left = math.floor((left - half) / resolution) * resolution + half
+        bottom = math.floor((bottom - half) / resolution) * resolution + half
+        right = math.ceil((right - half) / resolution) * resolution + half
+        top = math.ceil((top - half) / resolution) * resolution + half
         width = round((right - left) / resolution)
         height = round((top - bottom) / resolution)
         return cls(CRS.from_user_input(crs), Affine(resolution, 0, left, 0, -resolution, top),

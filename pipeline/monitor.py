@@ -3,19 +3,21 @@
 A monitoring run over a folder of scenes (local, or fetched from Sentinel Hub into one folder a
 site):
 
-1. finds the products that are *new*: not yet observed for every catalogued site they cover
-   (and not recorded as skipped). Without any, the run adds nothing; it only delivers alerts
-   left pending by an interrupted run;
+1. finds, for each catalogued site the scenes cover, the products not yet observed for it
+   (products recorded as skipped are not retried). Without any, the run adds nothing; it only
+   delivers alerts left pending by an interrupted run. A site added to the catalog therefore
+   gets its whole history on the next run, and sites with nothing new are left untouched;
 2. otherwise scans **all** the folder's products, not only the new ones: the activity model
    (:func:`pipeline.activity.fit_activity`) needs a site's whole series, and a new look can
-   revise the onset, the baseline and the heat of the past. The per-site observations of every
-   scene are therefore *upserted* (the newest fit wins);
-3. replays the site status *as of* each acquisition date from the earliest new one on: the
-   model fitted to the scenes up to that date (:func:`statuses_as_of`). A status depends only
-   on the scenes up to its date, so the status sequence, and the alerts derived from
+   revise the onset, the baseline and the heat of the past. The observations of every scene
+   are therefore *upserted* (the newest fit wins) for the sites with something new;
+3. replays the site status *as of* each acquisition date from the site's earliest new one on:
+   the model fitted to the scenes up to that date (:func:`statuses_as_of`). A status depends
+   only on the scenes up to its date (for a given set of catalogued sites, which fixes the scan
+   grid and the heat calibration), so the status sequence, and the alerts derived from
    consecutive statuses (:mod:`pipeline.alerts`), do not depend on how the scenes were split
    between runs: two runs on the halves of a folder give the same store and alerts as one run
-   on all of it;
+   on all of it. A first run replays the whole history, so it raises the past transitions too;
 4. writes scenes, observations, detections, statuses and alerts in one transaction
    (:meth:`pipeline.store.HistoryStore.commit_run`): a killed run leaves the store unchanged
    and the next run redoes it;
@@ -258,12 +260,8 @@ def _run_batch(batch: _Batch, config: Config, store: HistoryStore, record: RunRe
     site_ids = [str(s) for s in covered["site_id"]]
     new_for = _new_products(store, products, site_ids)
     outcome.new = set().union(*new_for.values()) if new_for else set()
-    if not site_ids:  # nothing to watch in these scenes: remember them, do not scan
-        outcome.new = {p.product_id for p in products} - store.unused_products() - \
-            store.known_products()
-        record.scenes += [{"product_id": p, "date": _product_date(p), "spacecraft": None,
-                           "clear_fraction": None, "used": 0, "first_run_id": record.run_id}
-                          for p in sorted(outcome.new)]
+    if not site_ids:  # no catalogued site in these scenes: nothing to scan or remember
+        outcome.new = set()
         return outcome
     if not outcome.new:
         return outcome

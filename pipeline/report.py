@@ -165,7 +165,7 @@ def fmt(value: Any, nd: int = 1) -> str:
 
 
 def table(rows: list[list[Any]], header: list[str] | None = None) -> str:
-    """An HTML table from rows of values (each cell goes through :func:`fmt`)."""
+    """Build an HTML table from rows of values (each cell goes through :func:`fmt`)."""
     head = "" if header is None else "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) \
         + "</tr>"
     body = "".join("<tr>" + "".join(
@@ -178,11 +178,11 @@ def _interval(site: dict[str, Any], key: str, unit: str, nd: int = 0) -> Safe:
     c, lo, hi = site.get(key), site.get(f"{key}_low"), site.get(f"{key}_high")
     if c is None:
         return Safe("-")
-    return Safe(f"{fmt(c, nd)} {unit} [{fmt(lo, nd)}, {fmt(hi, nd)}]".replace(" [", "&nbsp;["))
+    return Safe(f"{fmt(c, nd)} {unit} [{fmt(lo, nd)}, {fmt(hi, nd)}]".replace("  ", " "))
 
 
 def verdict_text(site: dict[str, Any]) -> str:
-    """The one-paragraph summary verdict of a site, escaped HTML."""
+    """Write the one-paragraph summary verdict of a site, as escaped HTML."""
     parts = [f"<b>{fmt(site['site_id'])}</b> is <b>{fmt(site.get('status'))}</b> "
              f"(pattern {fmt(site.get('pattern'))}, persistence {fmt(site.get('persistence'), 2)},"
              f" {fmt(site.get('n_clear'))} clear of {fmt(site.get('n_looks'))} looks)."]
@@ -320,7 +320,7 @@ def _png_tag(path: Path, alt: str) -> str:
 
 
 def site_report_html(site: dict[str, Any], scan: ScanFiles, *, figure: Path | None) -> str:
-    """The self-contained HTML report of one site (every untrusted string escaped)."""
+    """Build the self-contained HTML report of one site (every untrusted string escaped)."""
     title = f"{site['site_id']}" + (f" ({site['name']})" if site.get("name") else "")
     numbers = table([[k, v] for k, v in site.items() if k != "geometry"], ["property", "value"])
     c = site["geometry"].centroid

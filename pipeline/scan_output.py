@@ -10,7 +10,7 @@ from pipeline.scan import ScanResult
 
 
 def safe_filename(site_id: str) -> str:
-    """A file-name-safe form of an untrusted site id (no path separators or dot-dot)."""
+    """Return a file-name-safe form of an untrusted site id (no path separators or dot-dot)."""
     try:
         from aoi.sites import safe_name
 

@@ -103,7 +103,7 @@ def _asset(name: str) -> str:
 
 
 def leaflet_assets() -> tuple[str, str]:
-    """The vendored Leaflet JS and CSS, ready to inline.
+    """Return the vendored Leaflet JS and CSS, ready to inline.
 
     CSS ``url(images/...)`` references (layer-control and marker icons, unused here) are
     dropped so the page never asks for a file that is not there.
@@ -145,7 +145,7 @@ def _bounds_latlon(da: xr.DataArray) -> list[list[float]]:
 
 def image_overlay(da: xr.DataArray, *, cmap: str, vmin: float, vmax: float,
                   hide_below: float | None = None, opacity: float = 1.0) -> dict[str, Any]:
-    """A raster as a Leaflet image overlay: PNG data URI and lat/lon bounds.
+    """Turn a raster into a Leaflet image overlay: PNG data URI and lat/lon bounds.
 
     Parameters
     ----------
@@ -196,8 +196,9 @@ def _site_html(site: dict[str, Any], link: str) -> str:
         ("calibration", escape(str(site.get("heat_calibration")))),
         ("first / last seen", f"{_num(site.get('first_seen'))} / {_num(site.get('last_seen'))}"),
         ("clear looks", f"{_num(site.get('n_clear'))} of {_num(site.get('n_looks'))}"),
-        ("implied H100e", f"{_num(site.get('implied_h100e'))} [{_num(site.get('implied_h100e_low'))}"
-                          f", {_num(site.get('implied_h100e_high'))}]"),
+        ("implied H100e", f"{_num(site.get('implied_h100e'))} "
+                          f"[{_num(site.get('implied_h100e_low'))}, "
+                          f"{_num(site.get('implied_h100e_high'))}]"),
         ("declared MW", _num(site.get("reported_power_mw"))),
         ("verdict", escape(str(site.get("verdict")))),
     ]
@@ -284,7 +285,7 @@ def _side_table(scan: ScanFiles, report_dir: str) -> str:
 
 
 def webmap_html(scan: ScanFiles, *, report_dir: str = "reports") -> str:
-    """The interactive page of a run as one self-contained HTML string.
+    """Build the interactive page of a run as one self-contained HTML string.
 
     Parameters
     ----------

@@ -1,0 +1,90 @@
+"""``heatwatch monitor`` and ``heatwatch history`` through the real typer app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cli import app
+from pipeline.alerts import read_jsonl
+from tests.pipeline.test_monitor import write_world
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "250"}
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), env=WIDE)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_world(tmp_path_factory.mktemp("cliworld"), n_scenes=12)
+
+
+@pytest.fixture()
+def config_file(world: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump({"monitor": {
+        "source": "local", "imagery_dir": str(world / "imagery"),
+        "store": str(tmp_path / "store.sqlite"), "alerts": str(tmp_path / "alerts.jsonl")}}))
+    return path
+
+
+def test_monitor_then_history(world: Path, config_file: Path, tmp_path: Path) -> None:
+    first = run("monitor", "--config", str(config_file), "--sites", str(world / "sites.geojson"))
+    assert first.exit_code == 0, first.output
+    assert "alert turned_active: campus turned active" in one_line(first.output)
+    assert "12 new product(s)" in one_line(first.output)
+    n_alerts = len(read_jsonl(tmp_path / "alerts.jsonl"))
+    assert n_alerts > 0
+
+    again = run("monitor", "--config", str(config_file), "--sites", str(world / "sites.geojson"))
+    assert again.exit_code == 0, again.output
+    assert "no new scene" in again.output and "alert " not in again.output
+    assert len(read_jsonl(tmp_path / "alerts.jsonl")) == n_alerts
+
+    png = tmp_path / "plots" / "campus.png"
+    hist = run("history", "campus", "--store", str(tmp_path / "store.sqlite"), "--plot", str(png))
+    assert hist.exit_code == 0, hist.output
+    assert "campus: 12 look(s)" in hist.output and "2024-04-10" in hist.output
+    assert "under-reported" in hist.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(png.parent.glob(".*.part"))
+
+    by_config = run("history", "wh", "--config", str(config_file))
+    assert by_config.exit_code == 0, by_config.output
+
+
+def test_monitor_defaults_to_the_epoch_catalog(config_file: Path) -> None:
+    result = run("monitor", "--config", str(config_file))
+    assert result.exit_code == 0, result.output
+    # the synthetic world lies far from every Epoch campus
+    assert "17 site(s) outside every scene" in one_line(result.output)
+    assert "no new scene" in result.output
+
+
+def test_monitor_errors_are_one_line(config_file: Path, tmp_path: Path) -> None:
+    missing = run("monitor", "--config", str(config_file), "--imagery", str(tmp_path / "none"))
+    assert missing.exit_code == 2
+    assert "error:" in missing.output and "does not exist" in one_line(missing.output)
+    (tmp_path / "store.sqlite").write_bytes(b"not a database" * 100)
+    corrupt = run("monitor", "--config", str(config_file))
+    assert corrupt.exit_code == 2 and "move it aside" in one_line(corrupt.output)
+    assert "Traceback" not in corrupt.output
+
+
+def test_history_errors(config_file: Path, world: Path, tmp_path: Path) -> None:
+    none = run("history", "campus", "--store", str(tmp_path / "absent.sqlite"))
+    assert none.exit_code == 2 and "run `heatwatch monitor` first" in one_line(none.output)
+    assert not (tmp_path / "absent.sqlite").exists()
+    run("monitor", "--config", str(config_file), "--sites", str(world / "sites.geojson"))
+    unknown = run("history", "[red]x", "--store", str(tmp_path / "store.sqlite"))
+    assert unknown.exit_code == 2 and "'[red]x' has no history" in one_line(unknown.output)

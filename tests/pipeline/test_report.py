@@ -1,0 +1,164 @@
+"""Site reports, evidence figures and ``heatwatch report``, on a tiny scanned world."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from typer.testing import CliRunner
+
+from cli import app
+from pipeline.errors import OutputError
+from pipeline.evidence import site_figure
+from pipeline.outputs import sha256_file
+from pipeline.rasters import overlay_products
+from pipeline.report import build_report, inside, load_scan
+from pipeline.scan_output import safe_filename
+from tests.pipeline.report_world import CAMPUS, CAMPUS_NAME, ROOF, shared_scan
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_scan(tmp_path_factory)
+
+
+def _report(out: Path, sid: str) -> str:
+    return (out / "reports" / f"{safe_filename(sid)}.html").read_text(encoding="utf-8")
+
+
+def test_outputs_stay_inside_out_and_use_safe_names(out: Path) -> None:
+    for sub, ext in (("reports", "html"), ("evidence", "png"), ("series", "csv")):
+        names = sorted(p.name for p in (out / sub).iterdir())
+        assert names == sorted(f"{safe_filename(s)}.{ext}" for s in (CAMPUS, ROOF))
+    assert all(p.resolve().is_relative_to(out.resolve()) for p in out.rglob("*"))
+    assert not (out.parent / "etc").exists() and not (out.parent.parent / "etc").exists()
+    assert (out / "map.html").is_file()
+
+
+def test_rasters_are_small_float_cogs_on_the_scan_grid(out: Path) -> None:
+    run = json.loads((out / "run.json").read_text())
+    rasters = run["outputs"]["rasters"]
+    paths = [rasters["anomaly_mean"], rasters["temperature_median"]]
+    paths += [d["path"] for d in rasters["anomaly_dates"]]
+    assert 1 <= len(rasters["anomaly_dates"]) <= 6
+    for rel in paths:
+        with rasterio.open(out / rel) as src:
+            assert src.dtypes[0] == "float32" and src.crs.to_epsg() == 32615
+            assert src.shape == tuple(run["grid"]["shape"])
+            assert src.tags(1).get("units") == "K" or "units" in src.tags()
+    with rasterio.open(out / rasters["temperature_median"]) as src:
+        t = src.read(1, masked=True)
+    assert 270 < float(np.ma.median(t)) < 310
+
+
+def test_untrusted_strings_are_escaped_everywhere(out: Path) -> None:
+    pages = [_report(out, CAMPUS), _report(out, ROOF), (out / "map.html").read_text()]
+    for page in pages:
+        assert "<script>alert(1)</script>" not in page
+        assert "<img src=x" not in page
+        assert "Warehouse & <b>roof</b>" not in page
+    assert escape(CAMPUS_NAME) in pages[0]
+    assert escape("Evil <img src=x onerror=alert(2)> Corp") in pages[0]
+    # Every <script> in a report is ours: the provenance JSON only.
+    assert pages[0].count("<script") == 1
+
+
+def test_report_holds_verdict_energy_method_and_provenance(out: Path) -> None:
+    page = _report(out, CAMPUS)
+    run = json.loads((out / "run.json").read_text())
+    site = next(f["properties"] for f in json.loads((out / "sites.geojson").read_text())
+                ["features"] if f["properties"]["site_id"] == CAMPUS)
+    assert f"{site['heat_mw']:,.0f} MW [{site['heat_mw_low']:,.0f}" in page
+    assert f"{site['implied_h100e_low']:,.0f}, {site['implied_h100e_high']:,.0f}]" in page
+    assert "data:image/png;base64," in page  # the evidence figure is embedded
+    for needle in ("Energy-model cross-reference", "Method and parameters", "Provenance",
+                   "min_anomaly_k", run["software"]["version"], run["sites_sha256"]):
+        assert needle in page
+    for item in run["inputs"]:
+        assert item["sha256"] in page and escape(item["path"]) in page
+    series = pd.read_csv(out / "series" / f"{safe_filename(CAMPUS)}.csv", dtype={"date": str})
+    for row in series.itertuples():
+        assert row.product_id in page and row.date in page
+
+
+def test_report_rebuilds_from_files_without_rescanning(
+    out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    before = {p: sha256_file(copy / p) for p in ("sites.geojson", "run.json", "map.html")}
+    shutil.rmtree(copy / "reports")
+    shutil.rmtree(copy / "evidence")
+    (copy / "map.html").unlink()
+
+    def boom(*a: object, **k: object) -> None:
+        raise AssertionError("report must not rescan or read imagery")
+
+    monkeypatch.setattr("pipeline.scan.run_scan", boom)
+    monkeypatch.setattr("pipeline.reader.discover_products", boom)
+    monkeypatch.setattr("pipeline.stack.iter_scenes", boom)
+    result = runner.invoke(app, ["report", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert (copy / "evidence" / f"{safe_filename(CAMPUS)}.png").stat().st_size > 50_000
+    assert (copy / "reports" / f"{safe_filename(ROOF)}.html").is_file()
+    after = {p: sha256_file(copy / p) for p in before}
+    assert after == before  # data untouched; the map is rebuilt byte for byte
+
+
+def test_report_command_on_a_folder_without_scan_fails_in_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", str(tmp_path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    assert "run.json is missing" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_paths_from_run_json_cannot_leave_out(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="outside"):
+        inside(tmp_path, "../../etc/passwd")
+    assert inside(tmp_path, "rasters/a.tif") == tmp_path.resolve() / "rasters" / "a.tif"
+
+
+def test_evidence_figure_has_the_print_elements(out: Path) -> None:
+    scan = load_scan(out)
+    site = next(s for s in scan.records if s["site_id"] == CAMPUS)
+    fig = site_figure(site, scan.series[CAMPUS], scan.raster(scan.rasters["anomaly_mean"]),
+                      basemap=scan.raster(scan.rasters["temperature_median"]),
+                      hotspots=scan.hotspots)
+    ax_map, ax_ts = fig.axes[0], fig.axes[1]
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [fig._suptitle.get_text()]
+    assert any(t.endswith(" km") for t in texts)  # scale bar
+    assert "N" in texts  # north arrow
+    assert any("°N" in t and "°W" in t for t in texts)  # coordinates
+    assert any("MW [" in t and "90 %" in t for t in texts)  # heat interval in the title
+    assert any(a.get_ylabel() == "anomaly (K)" for a in fig.axes)  # colour bar with units
+    assert len(ax_map.images) == 2  # grey basemap + anomaly overlay
+    labels = [h.get_label() for h in ax_ts.get_legend().legend_handles]
+    assert {"integrated excess (clear look)", "cloudy / no clear look", "solar-decoupled heat",
+            "90 % heat interval", "declared 60 MW"} <= set(labels)
+    assert any(t.startswith(" first seen") for t in (x.get_text() for x in ax_ts.texts))
+    foot = " ".join(t.get_text() for t in fig.texts)
+    assert "LC0" in foot  # product id of the last clear look
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_overlay_products_are_bounded_and_include_the_last_look() -> None:
+    def series(n: int, start: int) -> pd.DataFrame:
+        return pd.DataFrame({"date": [f"2024-01-{i + 1:02d}" for i in range(n)],
+                             "product_id": [f"P{i:02d}" for i in range(n)],
+                             "clear": True, "active": [i >= start for i in range(n)],
+                             "clear_fraction": [0.9 + 0.001 * (i == start + 1) for i in range(n)]})
+
+    many = {f"s{k}": series(20, k) for k in range(10)}
+    picked = overlay_products(many, max_dates=4)
+    assert len(picked) == 4 and "P19" in picked and picked == sorted(picked)
+    assert overlay_products({"a": series(5, 1)}) == ["P02", "P04"]

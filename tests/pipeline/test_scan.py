@@ -1,0 +1,105 @@
+"""End-to-end scan on generated worlds (other seeds than the demo) and on the real samples."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Polygon
+
+from aoi.sites import read_sites
+from models.world import demo_spec, generate_world
+from pipeline.config import load_config
+from pipeline.scan import run_scan
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "landsat"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    spec = demo_spec().model_copy(update={"seed": 20261123})
+    out = tmp_path_factory.mktemp("world")
+    truth = generate_world(spec, out)
+    cfg = load_config(environ={})
+    result = run_scan(out, cfg, sites=read_sites(out / "sites.geojson"),
+                      exclusions=gpd.read_file(out / "exclusions.geojson"))
+    return truth, result
+
+
+def _dates(truth):
+    return [a.date for a in truth.acquisitions]
+
+
+def _shape(feature):
+    return Polygon(feature.footprint_lonlat)
+
+
+def _index_of(dates, day):
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return min(range(len(dates)), key=lambda i: abs((dates[i] - day).days))
+
+
+def test_new_campus_is_a_candidate_with_onset_within_two_acquisitions(world):
+    truth, result = world
+    new = truth.campus("NEW-1")
+    found = result.sites[(~result.sites["in_catalog"])
+                         & result.sites.intersects(new.footprint)]
+    assert len(found) == 1
+    row = found.iloc[0]
+    assert row["status"] == "candidate"
+    dates = _dates(truth)
+    assert abs(_index_of(dates, row["first_seen"]) - _index_of(dates, new.onset)) <= 2
+
+
+def test_shutdown_campus_is_inactive_with_last_seen_within_one_acquisition(world):
+    truth, result = world
+    dc_e = truth.campus("DC-E")
+    row = result.sites.set_index("site_id").loc["DC-E"]
+    assert row["status"] == "inactive"
+    dates = _dates(truth)
+    last_active = max(i for i, d in enumerate(dates) if d < dc_e.shutdown)
+    assert abs(_index_of(dates, row["last_seen"]) - last_active) <= 1
+
+
+def test_confusers_are_not_candidates(world):
+    truth, result = world
+    cands = result.sites[result.sites["status"] == "candidate"]
+    for fire in truth.fires:
+        assert not cands.intersects(_shape(fire)).any(), "a one-day fire became a candidate"
+    for wh in truth.warehouses:
+        assert not cands.intersects(_shape(wh)).any(), "a sunlit warehouse became a candidate"
+    excluded = result.sites[result.sites["status"] == "excluded"]
+    for plant in truth.power_plants:
+        assert excluded.intersects(_shape(plant)).any(), "the power plant was not labelled"
+
+
+def test_catalog_campuses_are_found_active(world):
+    truth, result = world
+    by_id = result.sites.set_index("site_id")
+    for campus in truth.campuses:
+        if campus.in_catalog and campus.status_at_end == "active" and campus.cooling == "dry":
+            assert by_id.loc[campus.site_id, "status"] == "active", campus.site_id
+
+
+def test_outputs_carry_provenance(world):
+    _, result = world
+    assert result.run["inputs"] and all(len(i["sha256"]) == 64 for i in result.run["inputs"])
+    assert result.run["calibration"]["method"] == "fitted"
+    assert {"heat_mw", "heat_mw_low", "heat_mw_high", "implied_h100e", "verdict"} <= set(
+        result.sites.columns)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared/data/landsat not beside the project")
+@pytest.mark.parametrize("folder", ["colombia_cloudy_l8_l2sp_512px", "lahaina_l9_l1tp",
+                                    "liverpool_l8_l2sp"])
+def test_real_samples_scan_without_candidates(folder):
+    import warnings
+
+    from pipeline.errors import QAMissingWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QAMissingWarning)
+        result = run_scan(SHARED / folder, load_config(environ={}))
+    assert not (result.sites["status"] == "candidate").any() if len(result.sites) else True
