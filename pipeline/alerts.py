@@ -216,9 +216,10 @@ def append_jsonl(path: str | Path, alerts: Iterable[Alert]) -> list[Alert]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        seen = _ids_in(path)
         written = []
         with open(path, "ab") as f:
+            _lock(f)  # two runs delivering at once must not both write an alert
+            seen = _ids_in(path)
             if f.tell() and _last_byte(path) != b"\n":
                 f.write(b"\n")
             for a in alerts:
@@ -233,6 +234,14 @@ def append_jsonl(path: str | Path, alerts: Iterable[Alert]) -> list[Alert]:
         raise OutputError(f"cannot append alerts to {path}: {exc.strerror or exc}; check the "
                           "monitor.alerts path") from exc
     return written
+
+
+def _lock(f: Any) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # released when the file is closed
 
 
 def _last_byte(path: Path) -> bytes:

@@ -186,8 +186,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is a directory; pass a YAML configuration file")
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror or exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ConfigError(f"cannot read configuration file {path}: {reason}") from exc
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -208,7 +209,14 @@ def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
         node = layer
         for key in keys[:-1]:
             node = node.setdefault(key, {})
-        node[keys[-1]] = yaml.safe_load(raw)
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name} sets a key inside {key}, which another "
+                                  f"{ENV_PREFIX} variable sets to a value; unset one of them")
+        try:
+            node[keys[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"environment variable {name} is not a valid YAML value "
+                              f"({str(exc).splitlines()[0]}); fix or unset it") from exc
     return layer
 
 

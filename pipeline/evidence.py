@@ -58,7 +58,7 @@ def grey_levels(values: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> grey_levels(np.array([280.0, 290.0, np.nan])).round(2).tolist()[:2]
-    [0.31, 0.94]
+    [0.3, 0.95]
     """
     if not np.isfinite(values).any():
         return np.full(values.shape, np.nan)

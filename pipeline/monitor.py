@@ -269,7 +269,7 @@ def _run_batch(batch: _Batch, config: Config, store: HistoryStore, record: RunRe
                       progress=progress)
     outcome.n_scanned = len(result.run["scenes"])
     outcome.skipped = list(result.run.get("skipped", []))
-    record.scenes += _scene_rows(result, outcome.new, record.run_id)
+    record.scenes += _scene_rows(result, outcome.new - store.known_products(), record.run_id)
     record.detections += _detection_rows(result, outcome.new)
     used = {str(s["product_id"]): str(s["acquisition_time"])[:10] for s in result.run["scenes"]}
     starts = {sid: min(used[p] for p in new_for[sid] if p in used)
@@ -402,7 +402,7 @@ def run_monitor(
         record = RunRecord(run_id=run_id, started=now.isoformat())
         for batch in batches:
             out = _run_batch(batch, config, store, record, progress)
-            report.new_products += sorted(out.new)
+            report.new_products = sorted(set(report.new_products) | out.new)
             report.n_scenes_scanned += out.n_scanned
             report.skipped += out.skipped
             report.uncovered_sites += out.uncovered

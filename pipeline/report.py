@@ -202,13 +202,13 @@ def verdict_text(site: dict[str, Any]) -> str:
 
 def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
     acc = run.get("config", {}).get("power", {}).get("assumed_accelerator", "h100")
-    rows = [
-        ["heat (MW, 90 % interval)", _interval(site, "heat_mw", "")],
-        [f"implied {acc} equivalents", _interval(site, "implied_h100e", "")],
-        ["implied compute (FLOP/s, central)", site.get("implied_flops")],
-        ["implied FLOP over the active period (central)", site.get("implied_flop_total")],
-        ["declared power (MW)", site.get("reported_power_mw")],
-        ["energy-model verdict", site.get("verdict")],
+    rows: list[tuple[str, Any]] = [
+        ("heat (MW, 90 % interval)", _interval(site, "heat_mw", "")),
+        (f"implied {acc} equivalents", _interval(site, "implied_h100e", "")),
+        ("implied compute (FLOP/s, central)", site.get("implied_flops")),
+        ("implied FLOP over the active period (central)", site.get("implied_flop_total")),
+        ("declared power (MW)", site.get("reported_power_mw")),
+        ("energy-model verdict", site.get("verdict")),
     ]
     body = "".join(f"<tr><th>{escape(k)}</th><td>{fmt(v)}</td></tr>" for k, v in rows)
     return ("<h2>Energy-model cross-reference</h2><table>" + body + "</table><p class=small>"

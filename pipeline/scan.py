@@ -165,7 +165,7 @@ def _accumulate(state: ScanState, idx: int, ds: Any, masks: list[SiteMasks],
     irr = float(clear_sky_irradiance(elev)) / 1000.0
     contrast = scene_contrast(t, usable=clear & ~catalog_zone & ((flags & 32) == 0),
                               min_pixels=config.persistence.min_contrast_pixels)
-    solar = contrast if config.persistence.solar_index == "scene_contrast" else irr
+    solar = irr  # replaced by the scene contrast in choose_solar_index when it is informative
     rec = SceneRecord(str(ds.attrs["product_id"]), str(ds.attrs["acquisition_time"])[:10],
                       str(ds.attrs["spacecraft"]), elev, irr, contrast, solar,
                       float(ds.attrs["clear_fraction"]))
@@ -371,9 +371,30 @@ def _catalog(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     return out
 
 
+def choose_solar_index(scenes: list[SceneRecord], preferred: str,
+                       min_correlation: float = 0.5) -> str:
+    """Use the scene contrast as solar loading only where it tracks the clear-sky irradiance.
+
+    A scene whose land has no solar-driven contrast (water, uniform cover) gives a contrast
+    that is noise; then, or with fewer than four scenes, the clear-sky irradiance at the
+    scene's sun elevation is used for every look. Sets ``SceneRecord.solar`` accordingly.
+    """
+    irr = np.array([s.irradiance for s in scenes])
+    con = np.array([s.contrast_k for s in scenes])
+    ok = np.isfinite(con) & np.isfinite(irr)
+    choice = "clear_sky"
+    if preferred == "scene_contrast" and ok.sum() >= 4 and np.std(con[ok]) > 0 and \
+            np.corrcoef(irr[ok], con[ok])[0, 1] >= min_correlation:
+        choice = "scene_contrast"
+    for s in scenes:
+        s.solar = s.contrast_k if choice == "scene_contrast" else s.irradiance
+    return choice
+
+
 def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
               masks: dict[str, SiteMasks], config: Config) -> ScanResult:
     pa = state.grid.pixel_area
+    solar_index = choose_solar_index(state.scenes, config.persistence.solar_index)
     series, fits = {}, {}
     for sid, m in masks.items():
         raw = _series(state, sid)
@@ -400,7 +421,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     hotspots = pd.concat(state.hotspots, ignore_index=True) if state.hotspots else \
         gpd.GeoDataFrame({"date": []}, geometry=[], crs=state.grid.crs)
     hotspots = gpd.GeoDataFrame(hotspots, geometry="geometry", crs=state.grid.crs).to_crs(4326)
-    run = {"calibration": calibration.as_dict(),
+    run = {"calibration": calibration.as_dict(), "solar_index": solar_index,
            "rejected_candidates": [
                {k: r[k] for k in ("site_id", "rejected_because", "heat_mw", "persistence")}
                for _, r in rejected.iterrows()]}

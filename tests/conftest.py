@@ -34,7 +34,7 @@ L8_B10 = {"radiance_mult": 3.342e-4, "radiance_add": 0.1, "k1": 774.8853, "k2": 
 #: Default synthetic grid: UTM 18N, 30 m, 64 x 64 pixels.
 SIZE = 64
 RES = 30.0
-ORIGIN = (500_010.0, 4_000_020.0)  # whole multiples of 30 m
+ORIGIN = (499_995.0, 4_000_035.0)  # USGS lattice: pixel centres on whole multiples of 30 m
 CRS_UTM18N = CRS.from_epsg(32618)
 
 

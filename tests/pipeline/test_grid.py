@@ -28,19 +28,20 @@ def test_utm_zone_needs_a_longitude(lon: float) -> None:
 
 
 def test_from_bounds_snaps_outward() -> None:
+    # USGS lattice: pixel centres on whole multiples of 30 m, so edges at 15 m modulo 30.
     g = Grid.from_bounds(32618, (100.0, 200.0, 170.0, 290.0), 30.0)
-    assert g.bounds == (90.0, 180.0, 180.0, 300.0)
-    assert g.shape == (4, 3)
+    assert g.bounds == (75.0, 195.0, 195.0, 315.0)
+    assert g.shape == (4, 4)
     assert g.resolution == 30.0 and g.pixel_area == 900.0
     y, x = g.coords()
-    np.testing.assert_array_equal(x, [105.0, 135.0, 165.0])
-    np.testing.assert_array_equal(y, [285.0, 255.0, 225.0, 195.0])
+    np.testing.assert_array_equal(x, [90.0, 120.0, 150.0, 180.0])
+    np.testing.assert_array_equal(y, [300.0, 270.0, 240.0, 210.0])
 
 
 def test_negative_northings_snap_outward() -> None:
     g = Grid.from_bounds(32623, (300_010.0, -2_500_050.0, 300_100.0, -2_499_990.0), 30.0)
-    assert g.bounds == (300_000.0, -2_500_050.0, 300_120.0, -2_499_990.0)
-    assert g.shape == (2, 4)
+    assert g.bounds == (299_985.0, -2_500_065.0, 300_105.0, -2_499_975.0)
+    assert g.shape == (3, 4)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +65,7 @@ def test_around_a_southern_site_uses_the_north_zone() -> None:
     assert g.crs.to_epsg() == 32623
     left, bottom, right, top = g.bounds
     assert top < 0 and bottom < 0  # north zone: negative northings south of the equator
-    assert left % 30 == 0 and top % 30 == 0
+    assert (left - 15) % 30 == 0 and (top - 15) % 30 == 0  # centres on whole 30 m
     # about 2 km of site plus 2 x 1 km margin each way
     assert 3900 < right - left < 4300 and 4000 < top - bottom < 4500
 

@@ -397,3 +397,38 @@ def test_webhook_errors_are_reported_not_raised(webhook: tuple[str, type[_Hook]]
     assert post_webhook(url, a, timeout=5) == "webhook answered HTTP 500"
     assert "unreachable" in str(post_webhook("http://127.0.0.1:9/none", a, timeout=1))
     assert "not http" in str(post_webhook("file:///etc/passwd", a))
+
+
+# Sentinel Hub source ---------------------------------------------------------------------------
+
+
+def test_sentinelhub_source_scans_each_site_folder(world: Path, sites: gpd.GeoDataFrame,
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.sentinelhub_source as shs
+    from aoi.sites import safe_name
+
+    calls = []
+
+    def fake_fetch(sites: gpd.GeoDataFrame, **kw: object) -> shs.FetchReport:
+        calls.append(kw)
+        report = shs.FetchReport(collection="LANDSAT_OT_L2", base_url="http://127.0.0.1")
+        for sid in sites["site_id"]:
+            folder = Path(str(kw["out_dir"])) / safe_name(sid)
+            copy_products(world / "imagery", folder, products(world / "imagery"))
+            report.site_dirs[sid] = folder
+        return report
+
+    monkeypatch.setattr(shs, "fetch_sites", fake_fetch)
+    cfg = load_config(overrides={"monitor": {"source": "sentinelhub", "fetch_dir": str(
+        tmp_path / "fetched"), "fetch_start": "2024-01-01"}}, environ={})
+    now = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    first = monitor(cfg, None, sites, tmp_path, now=now)  # type: ignore[arg-type]
+    assert calls[0]["start"] == datetime(2024, 1, 1).date() and calls[0]["end"] == now.date()
+    assert [s["site_id"] for s in first.statuses] == ["campus", "wh"]
+    assert len(first.new_products) == N_SCENES  # the same products, one folder a site
+    again = monitor(cfg, None, sites, tmp_path, now=now)  # type: ignore[arg-type]
+    assert again.nothing_new and again.alerts == []
+    with HistoryStore(tmp_path / "store.sqlite") as store:
+        assert len(store.table("scenes")) == N_SCENES  # same product ids, recorded once
+        assert len(store.table("observations")) == 2 * N_SCENES

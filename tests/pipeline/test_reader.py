@@ -165,14 +165,14 @@ def _expected_on(grid: Grid, src_crs: int, origin: tuple[float, float]) -> np.nd
 
 def test_southern_hemisphere_negative_northings(make_product, only_product) -> None:
     # USGS keeps the UTM north zone south of the equator: northings are negative.
-    origin = (300_000.0, -2_500_020.0)
+    origin = (299_985.0, -2_500_005.0)  # pixel centres on whole 30 m (USGS lattice)
     made = _linear_product(make_product, crs=32623, origin=origin)
     product = only_product(made.folder)
     ds = read_scene(product)
     assert float(ds.y.max()) < 0
     np.testing.assert_allclose(ds["temperature"].values, made.array, atol=QUANT)
     # the same ground in the south-zone convention (northing + 10,000 km), at 60 m
-    left, top = 300_360.0, 7_499_640.0  # northing -2,500,360 + 10,000 km; multiples of 60 m
+    left, top = 300_390.0, 7_499_670.0  # northing + 10,000 km; edges at 30 m modulo 60 m
     south = Grid.from_bounds(32723, (left, top - 1200.0, left + 1200.0, top), 60.0)
     on_south = read_scene(product, grid=south)
     assert on_south.rio.crs == CRS.from_epsg(32723)

@@ -18,7 +18,7 @@ from pipeline.errors import OutputError
 from pipeline.evidence import site_figure
 from pipeline.outputs import sha256_file
 from pipeline.rasters import overlay_products
-from pipeline.report import build_report, inside, load_scan
+from pipeline.report import inside, load_scan
 from pipeline.scan_output import safe_filename
 from tests.pipeline.report_world import CAMPUS, CAMPUS_NAME, ROOF, shared_scan
 
@@ -140,7 +140,7 @@ def test_evidence_figure_has_the_print_elements(out: Path) -> None:
     assert any("MW [" in t and "90 %" in t for t in texts)  # heat interval in the title
     assert any(a.get_ylabel() == "anomaly (K)" for a in fig.axes)  # colour bar with units
     assert len(ax_map.images) == 2  # grey basemap + anomaly overlay
-    labels = [h.get_label() for h in ax_ts.get_legend().legend_handles]
+    labels = [t.get_text() for t in ax_ts.get_legend().get_texts()]
     assert {"integrated excess (clear look)", "cloudy / no clear look", "solar-decoupled heat",
             "90 % heat interval", "declared 60 MW"} <= set(labels)
     assert any(t.startswith(" first seen") for t in (x.get_text() for x in ax_ts.texts))
