@@ -541,20 +541,23 @@ def thermal(
         with _progress() as progress:
             task = progress.add_task("thermal", total=n)
 
+            reported: list[Problem] = []
+
             def report(product, result) -> None:  # type: ignore[no-untyped-def]
                 if isinstance(result, Problem):
-                    progress.console.print(f"[yellow]skipped[/] {result.path.name}: {result.message}")
+                    reported.append(result)
+                    progress.console.print(f"[yellow]skipped[/] {escape(result.path.name)}: "
+                                           f"{escape(result.message)}")
                 else:
-                    progress.console.print(result.line())
+                    progress.console.print(escape(result.line()))
                 progress.advance(task)
 
             done, problems = run_thermal(imagery_dir, out, cfg, on_result=report)
     except HeatwatchError as exc:
         raise _fail(exc) from exc
-    for p in problems:
-        if not p.message.endswith("skipped"):
-            continue
-        console.print(f"[yellow]ignored[/] {p.path}: {p.message}")
+    for p in problems:  # files met while discovering (no MTL, duplicates, strays)
+        if p not in reported:
+            console.print(f"[yellow]ignored[/] {escape(str(p.path))}: {escape(p.message)}")
     console.print(f"{len(done)} scene(s) written to {out}, {len(problems)} problem(s)")
     if not done:
         console.print("[bold red]error:[/] no scene could be processed")

@@ -36,7 +36,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -124,18 +124,23 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
         The excess-to-MW coefficient of each site at the last date (to express each look's
         residual heat in MW).
     """
-    from pipeline.scan import _annotate, _catalog, _fit, _site_row
+    from pipeline.scan import _annotate, _catalog, _fit, _site_row, choose_solar_index
 
     cat = _catalog(catalog)
     pixel_area = result.state.grid.pixel_area
+    scenes = result.state.scenes
     out: list[dict[str, Any]] = []
     coeffs: dict[str, float] = {}
     for day in dates:
+        # the scan chooses its solar index from the scenes it sees: choose on the prefix too
+        n = sum(1 for s in scenes if s.date <= day)
+        prefix = [replace(s) for s in scenes[:n]]
+        choose_solar_index(prefix, config.persistence.solar_index)
         fitted = []
         for row in cat.itertuples():
             sid = str(row.site_id)
-            full = result.series[sid]
-            raw = full[full["date"] <= day].reset_index(drop=True)
+            raw = result.series[sid].iloc[:n].reset_index(drop=True)
+            raw["solar_loading"] = [s.solar for s in prefix]
             fit = _fit(raw, result.masks[sid], pixel_area, config)
             fitted.append((row, fit, _annotate(raw, fit)))
         cal = calibrate([CalibrationSite(str(r.site_id), f.heat_k_m2, float(r.reported_power_mw),

@@ -88,7 +88,8 @@ class ScanResult:
 # Grid ------------------------------------------------------------------------------------------
 
 
-def _scene_bounds(product: ProductFiles) -> tuple[CRS, tuple[float, float, float, float]]:
+def scene_bounds(product: ProductFiles) -> tuple[CRS, tuple[float, float, float, float]]:
+    """CRS and ``(left, bottom, right, top)`` of a product, from its MTL (no raster read)."""
     m = read_mtl(product.mtl)
     half = m.cell_size / 2
     left, top = m.ul_x - half, m.ul_y + half
@@ -106,7 +107,7 @@ def scan_grid(products: list[ProductFiles], config: Config,
     extents = []
     for p in products:
         try:
-            extents.append(_scene_bounds(p))
+            extents.append(scene_bounds(p))
         except HeatwatchError:
             continue
     if not extents:
@@ -290,6 +291,7 @@ def run_scan(
     *,
     sites: gpd.GeoDataFrame | None = None,
     exclusions: gpd.GeoDataFrame | None = None,
+    grid: Grid | None = None,
     progress: Callable[[str], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> ScanResult:
@@ -308,6 +310,9 @@ def run_scan(
         Optional known non-datacenter heat sources (power plants, smelters, ...) with ``name``
         and ``kind``; candidates within ``discover.exclusion_radius_m`` of one get the status
         ``excluded`` and an ``exclusion`` label instead of being reported as new sites.
+    grid
+        Scan grid (e.g. one tile of a region); default: the scenes' extent, limited to the
+        sites plus ``grid.margin_m`` when sites are given (see :func:`scan_grid`).
     progress, on_total
         Callbacks for a progress bar: called with each product id, and once with the total.
 
@@ -324,7 +329,7 @@ def run_scan(
     if on_total is not None:
         on_total(len(products))
     catalog = _catalog(sites)
-    grid = scan_grid(products, config, catalog if len(catalog) else None)
+    grid = grid or scan_grid(products, config, catalog if len(catalog) else None)
     log = SceneLog(skipped=list(problems))
     masks = site_masks(catalog, grid, config.persistence) if len(catalog) else []
     with tempfile.TemporaryDirectory(prefix="heatwatch-scan-") as tmp:

@@ -43,7 +43,7 @@ from pipeline.qa import encode
 from pipeline.store import HistoryStore
 
 REPO = Path(__file__).resolve().parents[2]
-N_SCENES = 16
+N_SCENES = 12
 SIZE = 160
 TRANSFORM = Affine(30, 0, 500000, 0, -30, 4000000)
 
