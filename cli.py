@@ -66,13 +66,14 @@ def _main(
 def report(
     out_dir: Annotated[Path, typer.Argument(help="Output folder of a finished scan (run.json).")],
     no_evidence: Annotated[bool, typer.Option(
-        "--no-evidence", help="Keep the evidence PNGs; rebuild only the HTML pages.")] = False,
+        "--no-evidence", help="Keep the evidence PNGs; rebuild only the reports and map.")] = False,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF reports.")] = False,
 ) -> None:
     """(Re)build evidence maps, site reports and the interactive map from a finished scan."""
     from pipeline.report import build_report
 
     try:
-        written = build_report(out_dir, evidence=not no_evidence)
+        written = build_report(out_dir, evidence=not no_evidence, pdf=not no_pdf)
     except HeatwatchError as exc:
         raise _fail(exc) from exc
     console.print(f"{len(written['reports'])} site report(s) in {out_dir / 'reports'}, "
@@ -125,6 +126,18 @@ def monitor(
         console.print(f"problem: {p}", markup=False)
     if report.uncovered_sites:
         console.print(f"{len(report.uncovered_sites)} site(s) outside every scene", markup=False)
+    if report.statuses:
+        from rich.table import Table
+
+        table = Table(title="Heatwatch monitor: latest status")
+        for col in ("site", "as of", "status", "heat MW [90%]", "first seen", "last seen",
+                    "verdict"):
+            table.add_column(col)
+        for s in report.statuses:
+            table.add_row(_sites_cell(s["site_id"]), s["as_of_date"], s["status"],
+                          _history_band({**s, "status_heat_mw": s["heat_mw"]}),
+                          s["first_seen"] or "-", s["last_seen"] or "-", s["verdict"] or "-")
+        Console().print(table)
     if report.nothing_new:
         console.print(f"no new scene; store {report.store} unchanged", markup=False)
     else:

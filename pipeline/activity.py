@@ -120,6 +120,7 @@ def fit_activity(
     significance: float = 3.0,
     min_active_k_m2: float = 5.0e4,
     baseline_offset_k: float = 0.2,
+    change_bic_margin: float = 10.0,
 ) -> ActivityFit:
     """Select the activity pattern of a site from its clear looks (time-ordered).
 
@@ -138,6 +139,9 @@ def fit_activity(
     baseline_offset_k
         Prior on a static temperature offset of the footprint (K), used when no inactive
         baseline exists.
+    change_bic_margin
+        How much lower the BIC of a pattern with a change point must be than the best steady
+        pattern (never / always) to be chosen; 10 is "very strong" evidence.
 
     Examples
     --------
@@ -156,8 +160,9 @@ def fit_activity(
                            None, None, n, float("nan"), float("nan"), np.full(n, np.nan))
     w = 1.0 / np.maximum(s, 0.05) ** 2
     w = w / w.mean()
-    best: tuple[float, _Candidate, np.ndarray, np.ndarray] | None = None
-    never: tuple[float, _Candidate, np.ndarray, np.ndarray] | None = None
+    Fit = tuple[float, _Candidate, np.ndarray, np.ndarray]
+    steady: list[Fit] = []  # never / always: no change point
+    changes: list[Fit] = []
     scale = max(float(np.median(np.abs(e))), 1.0)
     max_baseline = 2.0 * baseline_offset_k * area_m2
     for cand in _candidates(n, min_looks):
@@ -167,16 +172,17 @@ def fit_activity(
             continue  # an offset this large is heat running before/after, not a static offset
         # relative floor keeps BIC finite for noise-free synthetic inputs
         bic = n * np.log(wrss / n + (1e-6 * scale) ** 2) + _n_params(cand) * np.log(n)
-        if cand.pattern == "never":
-            never = (bic, cand, coef, cov)
-            continue
-        heat, se = coef[1], float(np.sqrt(max(cov[1, 1], 0.0)))
-        if not (heat > 0 and heat > significance * se and heat >= min_active_k_m2):
-            continue
-        if best is None or bic < best[0]:
-            best = (bic, cand, coef, cov)
-    assert never is not None
-    chosen = best if best is not None and best[0] < never[0] else never
+        if cand.pattern != "never":
+            heat, se = coef[1], float(np.sqrt(max(cov[1, 1], 0.0)))
+            if not (heat > 0 and heat > significance * se and heat >= min_active_k_m2):
+                continue
+        (steady if cand.pattern in ("never", "always") else changes).append((bic, cand, coef, cov))
+    chosen = min(steady, key=lambda f: f[0])
+    if changes:
+        change = min(changes, key=lambda f: f[0])
+        # A change point must be strongly supported (Kass & Raftery 1995: BIC difference > 10)
+        if change[0] < chosen[0] - change_bic_margin:
+            chosen = change
     return _result(chosen[1], chosen[2], chosen[3], e, s, area_m2, baseline_offset_k)
 
 

@@ -147,12 +147,12 @@ def derive_alerts(prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> lis
     out: list[tuple[str, str, dict[str, Any]]] = []
     heat = {k: new.get(k) for k in ("heat_mw", "heat_mw_low", "heat_mw_high")}
     if status == "active" and before != "active":
-        out.append(("turned_active", f"{site} turned active (first seen {new.get('first_seen')}, "
-                    f"{_fmt_heat(new)}) as of {when}",
+        seen = f"first seen {new['first_seen']}, " if new.get("first_seen") else ""
+        out.append(("turned_active", f"{site} turned active ({seen}{_fmt_heat(new)}) as of {when}",
                     {"previous_status": before, "first_seen": new.get("first_seen"), **heat}))
     if status == "inactive" and before == "active":
-        out.append(("turned_inactive", f"{site} turned inactive (last seen "
-                    f"{new.get('last_seen')}) as of {when}",
+        seen = f" (last seen {new['last_seen']})" if new.get("last_seen") else ""
+        out.append(("turned_inactive", f"{site} turned inactive{seen} as of {when}",
                     {"previous_status": before, "last_seen": new.get("last_seen"), **heat}))
     if status == "active" and before == "active" and prev is not None:
         delta = heat_step(prev, new)

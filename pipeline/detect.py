@@ -10,6 +10,8 @@ rejected there because their excess follows the sun).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import geopandas as gpd
 import numpy as np
 from rasterio.features import shapes
@@ -81,3 +83,55 @@ def persistent_regions(
     if not rows:
         return gpd.GeoDataFrame({"present_looks": []}, geometry=[], crs=grid.crs)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs)
+
+
+def nonsolar_excess(
+    anomalies: Iterable[tuple[np.ndarray, float]], shape: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-pixel solar-decoupled excess: intercept of ``anomaly = alpha * s + beta`` over looks.
+
+    Streams ``(anomaly, s)`` pairs (NaN = not clear) and fits, for every pixel, a weighted
+    least-squares line against the solar loading ``s`` with weights ``1 / s**2`` (low-sun looks
+    weigh more), from running sums, so only one scene is in memory at a time. Sunlit roofs and
+    bare ground have ``beta`` near zero; heat that does not follow the sun shows as ``beta > 0``.
+
+    Returns
+    -------
+    beta, se, n
+        Intercept (K), its standard error (K), and the number of clear looks per pixel
+        (``beta`` is NaN where fewer than 4 looks).
+
+    Examples
+    --------
+    >>> s = [0.3, 0.5, 0.7, 0.9, 0.4]
+    >>> looks = [(np.full((2, 2), 10.0 * si + 2.0), si) for si in s]
+    >>> beta, se, n = nonsolar_excess(looks, (2, 2))
+    >>> np.round(beta, 6).tolist(), int(n[0, 0])
+    ([[2.0, 2.0], [2.0, 2.0]], 5)
+    """
+    sums = {k: np.zeros(shape, dtype=np.float64) for k in ("w", "ws", "wss", "wa", "wsa", "waa")}
+    n = np.zeros(shape, dtype=np.int32)
+    for a, s in anomalies:
+        if not np.isfinite(s) or s <= 0:
+            continue
+        ok = np.isfinite(a)
+        av = np.where(ok, a, 0.0)
+        w = np.where(ok, 1.0 / max(s, 0.05) ** 2, 0.0)
+        sums["w"] += w
+        sums["ws"] += w * s
+        sums["wss"] += w * s * s
+        sums["wa"] += w * av
+        sums["wsa"] += w * s * av
+        sums["waa"] += w * av * av
+        n += ok
+    det = sums["w"] * sums["wss"] - sums["ws"] ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = (sums["wss"] * sums["wa"] - sums["ws"] * sums["wsa"]) / det
+        alpha = (sums["w"] * sums["wsa"] - sums["ws"] * sums["wa"]) / det
+        rss = sums["waa"] - beta * sums["wa"] - alpha * sums["wsa"]
+        sigma2 = np.maximum(rss, 0.0) / np.maximum(n - 2, 1)
+        se = np.sqrt(sigma2 * sums["wss"] / det)
+    bad = (n < 4) | ~(det > 0)
+    beta[bad] = np.nan
+    se[bad] = np.nan
+    return beta, se, n

@@ -263,7 +263,8 @@ def site_figure(site: dict[str, Any], series: pd.DataFrame, anomaly: xr.DataArra
     name = f" ({site['name']})" if site.get("name") else ""
     fig.suptitle(f"{site['site_id']}{name}: {site['status']}, {heat_text(site)}; "
                  f"first seen {str(site.get('first_seen') or '-')[:10]}, "
-                 f"last seen {str(site.get('last_seen') or '-')[:10]}", fontsize=10)
+                 f"last seen {str(site.get('last_seen') or '-')[:10]}", fontsize=10,
+                 parse_math=False)  # ids and names are untrusted: no mathtext
     clear = series[series["clear"].astype(bool)]
     looks = (f"{clear['date'].iloc[0]} to {clear['date'].iloc[-1]}; last clear look "
              f"{clear['product_id'].iloc[-1]}" if len(clear) else "no clear look")

@@ -51,7 +51,6 @@ from shapely.ops import unary_union
 from pipeline.alerts import Alert, Delivery, alert_sequence, deliver
 from pipeline.config import Config
 from pipeline.errors import ConfigError, HeatwatchError, NoDataError
-from pipeline.mtl import read_mtl
 from pipeline.power import CalibrationSite, calibrate, cooling_ratio
 from pipeline.reader import ProductFiles, discover_products
 from pipeline.store import HistoryStore, RunRecord
@@ -221,16 +220,16 @@ def _detection_rows(result: Any, new: set[str]) -> list[dict[str, Any]]:
 
 
 def _footprint(products: list[ProductFiles]) -> Any:
+    """Union of the products' extents in EPSG:4326 (``None`` if no MTL is readable)."""
+    from pipeline.scan import scene_bounds
+
     boxes = []
     for p in products:
         try:
-            m = read_mtl(p.mtl)
+            crs, bounds = scene_bounds(p)
         except HeatwatchError:
             continue
-        half = m.cell_size / 2
-        left, top = m.ul_x - half, m.ul_y + half
-        bounds = (left, top - m.lines * m.cell_size, left + m.samples * m.cell_size, top)
-        boxes.append(box(*transform_bounds(f"EPSG:{32600 + m.utm_zone}", "EPSG:4326", *bounds)))
+        boxes.append(box(*transform_bounds(crs, "EPSG:4326", *bounds)))
     return unary_union(boxes) if boxes else None
 
 
@@ -263,11 +262,10 @@ def _run_batch(batch: _Batch, config: Config, store: HistoryStore, record: RunRe
     outcome.uncovered = sorted(set(map(str, batch.sites["site_id"])) -
                                set(map(str, covered["site_id"])))
     site_ids = [str(s) for s in covered["site_id"]]
-    new_for = _new_products(store, products, site_ids)
-    outcome.new = set().union(*new_for.values()) if new_for else set()
     if not site_ids:  # no catalogued site in these scenes: nothing to scan or remember
-        outcome.new = set()
         return outcome
+    new_for = _new_products(store, products, site_ids)
+    outcome.new = set().union(*new_for.values())
     if not outcome.new:
         return outcome
     result = run_scan(batch.folder, config, sites=covered.reset_index(drop=True),

@@ -186,7 +186,7 @@ def _num(groups: Groups, path: Path, key: str, *group_names: str, positive: bool
 
 def _whole(groups: Groups, path: Path, key: str, *group_names: str, low: int = 1,
            high: int | None = None) -> int:
-    """A whole number in ``[low, high]``: sizes and the UTM zone."""
+    """Return a whole number in ``[low, high]`` (sizes, the UTM zone) or raise."""
     value = _num(groups, path, key, *group_names)
     if value != round(value) or value < low or (high is not None and value > high):
         limits = f"between {low} and {high}" if high is not None else f"at least {low}"
@@ -244,7 +244,8 @@ def read_mtl(path: str | Path) -> SceneMetadata:
     proj = ("PROJECTION_ATTRIBUTES", "LEVEL1_PROJECTION_PARAMETERS")
     ia = ("IMAGE_ATTRIBUTES",)
     try:
-        wrs = (int(groups["IMAGE_ATTRIBUTES"]["WRS_PATH"]), int(groups["IMAGE_ATTRIBUTES"]["WRS_ROW"]))
+        attrs = groups["IMAGE_ATTRIBUTES"]
+        wrs = (int(attrs["WRS_PATH"]), int(attrs["WRS_ROW"]))
     except (KeyError, ValueError):
         wrs = (None, None)  # type: ignore[assignment]
     return SceneMetadata(
@@ -272,7 +273,7 @@ def read_mtl(path: str | Path) -> SceneMetadata:
 
 
 def write_mtl(groups: Groups, path: str | Path) -> Path:
-    """Write groups as an MTL file; the format follows the suffix (``.json``, ``.txt``, ``.xml``)."""
+    """Write groups as an MTL file; the suffix (``.json``, ``.txt``, ``.xml``) sets the format."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".json":

@@ -113,7 +113,7 @@ def discover_products(folder: str | Path) -> tuple[list[ProductFiles], list[Prob
 
 
 def _georef(src: rasterio.io.DatasetReader, meta: SceneMetadata) -> tuple[CRS, Affine]:
-    """The raster's CRS and transform, rebuilt from the MTL when the TIFF has no geotags."""
+    """Return the raster's CRS and transform, rebuilt from the MTL if the TIFF has no geotags."""
     if src.crs is not None and not src.transform.is_identity:
         if not src.crs.is_projected:
             raise MetadataError(f"{src.name} has a CRS that is not a map projection "
@@ -135,13 +135,13 @@ def _georef(src: rasterio.io.DatasetReader, meta: SceneMetadata) -> tuple[CRS, A
 
 
 def _check_extent(path: Path, meta: SceneMetadata, width: int, height: int, tr: Affine) -> None:
-    """The raster must cover the product extent the MTL describes (within one pixel)."""
+    """Check that the raster covers the product extent the MTL describes (within one pixel)."""
     mtl_left, mtl_top = meta.ul_x - meta.cell_size / 2, meta.ul_y + meta.cell_size / 2
     mtl_w, mtl_h = meta.samples * meta.cell_size, meta.lines * meta.cell_size
     tol = 1.01 * max(abs(tr.a), abs(tr.e), meta.cell_size)
     got = (tr.c, tr.f, width * abs(tr.a), height * abs(tr.e))
     want = (mtl_left, mtl_top, mtl_w, mtl_h)
-    if any(abs(g - w) > tol for g, w in zip(got, want)):
+    if any(abs(g - w) > tol for g, w in zip(got, want, strict=True)):
         raise MetadataError(
             f"{path.name} does not match its MTL {meta.path.name if meta.path else ''}: raster "
             f"origin/size {got[0]:.0f},{got[1]:.0f} {got[2]:.0f}x{got[3]:.0f} m, MTL "

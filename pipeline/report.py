@@ -9,6 +9,7 @@
   energy-model cross-reference, method and parameters, and provenance (every product with its
   date and clear fraction, the sha256 of every input file, software version, config), with the
   same provenance as machine-readable JSON in ``<script id="provenance">``;
+- ``reports/<site>.pdf``: the same report as PDF (:mod:`pipeline.report_pdf`, matplotlib);
 - ``map.html``: the interactive page of the run (:mod:`pipeline.webmap`).
 
 Site ids, names and operators are untrusted: every string is escaped with :func:`html.escape`
@@ -141,13 +142,16 @@ class Safe(str):
     __slots__ = ()
 
 
-def fmt(value: Any, nd: int = 1) -> str:
+def fmt(value: Any, nd: int | None = None) -> str:
     """Format a number or text for a table cell, escaped; ``-`` for missing values.
+
+    Without ``nd`` a float keeps every digit it has (a verifier compares exact values); with
+    ``nd`` it is rounded to that many decimals.
 
     Examples
     --------
-    >>> fmt(1234.56), fmt(12), fmt(None), fmt("<b>")
-    ('1,234.6', '12', '-', '&lt;b&gt;')
+    >>> fmt(1234.5678), fmt(1234.5678, 1), fmt(2.0e6), fmt(12), fmt(None), fmt("<b>")
+    ('1,234.5678', '1,234.6', '2,000,000', '12', '-', '&lt;b&gt;')
     """
     if isinstance(value, Safe):
         return str(value)
@@ -158,9 +162,11 @@ def fmt(value: Any, nd: int = 1) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        if value != 0 and (abs(value) >= 1e9 or abs(value) < 1e-3):
-            return f"{value:.3g}"
-        return f"{value:,.{nd}f}"
+        if value != 0 and (abs(value) >= 1e12 or abs(value) < 1e-4):
+            return f"{value:.6g}" if nd is None else f"{value:.3g}"
+        if nd is not None:
+            return f"{value:,.{nd}f}"
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,}"
     return escape(str(value))
 
 
@@ -241,7 +247,8 @@ def _method_section(run: dict[str, Any]) -> str:
         + escape(json.dumps(cfg, indent=2)) + "</pre></details>")
 
 
-def _products_rows(series: pd.DataFrame | None, run: dict[str, Any]) -> list[list[Any]]:
+def product_rows(series: pd.DataFrame | None, run: dict[str, Any]) -> list[list[Any]]:
+    """Rows of date, product id, scene and site clear fraction, and excess, one per look."""
     scenes = {s.get("product_id"): s for s in run.get("scenes", [])}
     if series is None:
         return [[str(s.get("acquisition_time", ""))[:10], pid, s.get("clear_fraction"), None,
@@ -292,7 +299,7 @@ def _provenance_section(site: dict[str, Any], scan: ScanFiles, prov: dict[str, A
         ["site catalog sha256", prov.get("sites_sha256")],
         ["grid", json.dumps(prov.get("grid"))],
     ])
-    products = table(_products_rows(scan.series.get(str(site["site_id"])), scan.run),
+    products = table(product_rows(scan.series.get(str(site["site_id"])), scan.run),
                      ["date", "product id", "scene clear fraction", "site clear fraction",
                       "excess (K m²)"])
     inputs = table([[i.get("path"), i.get("product_id"), i.get("used"), i.get("sha256")]
@@ -319,12 +326,13 @@ def _png_tag(path: Path, alt: str) -> str:
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def site_report_html(site: dict[str, Any], scan: ScanFiles, *, figure: Path | None) -> str:
+def site_report_html(site: dict[str, Any], scan: ScanFiles, *, figure: Path | None,
+                     prov: dict[str, Any] | None = None) -> str:
     """Build the self-contained HTML report of one site (every untrusted string escaped)."""
     title = f"{site['site_id']}" + (f" ({site['name']})" if site.get("name") else "")
     numbers = table([[k, v] for k, v in site.items() if k != "geometry"], ["property", "value"])
     c = site["geometry"].centroid
-    prov = provenance(site, scan)
+    prov = prov if prov is not None else provenance(site, scan)
     return (
         f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         f'<link rel="icon" href="data:,"><title>Heatwatch: {escape(title)}</title>'
@@ -339,7 +347,7 @@ def site_report_html(site: dict[str, Any], scan: ScanFiles, *, figure: Path | No
         f"{_method_section(scan.run)}{_provenance_section(site, scan, prov)}</body></html>")
 
 
-def build_report(out_dir: Path, *, evidence: bool = True) -> dict[str, Any]:
+def build_report(out_dir: Path, *, evidence: bool = True, pdf: bool = True) -> dict[str, Any]:
     """(Re)build evidence PNGs, site reports and the interactive map from a finished scan.
 
     Parameters
@@ -348,24 +356,27 @@ def build_report(out_dir: Path, *, evidence: bool = True) -> dict[str, Any]:
         The scan's output folder.
     evidence
         Redraw ``evidence/<site>.png`` (needs ``rasters/anomaly_mean.tif``).
+    pdf
+        Also write ``reports/<site>.pdf`` (:mod:`pipeline.report_pdf`).
 
     Returns
     -------
     dict
-        Paths written: ``evidence`` and ``reports`` (site id -> path) and ``map``.
+        Paths written: ``evidence``, ``reports`` and ``pdf`` (site id -> path) and ``map``.
 
     Examples
     --------
     >>> build_report(Path("OUT"))  # doctest: +SKIP
     """
     from pipeline.evidence import save_figure, site_figure
+    from pipeline.report_pdf import write_site_pdf
     from pipeline.scan_output import safe_filename
     from pipeline.webmap import write_webmap
 
     scan = load_scan(out_dir)
     anomaly = scan.raster(scan.rasters.get("anomaly_mean"))
     basemap = scan.raster(scan.rasters.get("temperature_median"))
-    written: dict[str, Any] = {"evidence": {}, "reports": {}}
+    written: dict[str, Any] = {"evidence": {}, "reports": {}, "pdf": {}}
     for site in scan.records:
         sid = str(site["site_id"])
         name = safe_filename(sid)
@@ -374,7 +385,12 @@ def build_report(out_dir: Path, *, evidence: bool = True) -> dict[str, Any]:
             fig = site_figure(site, scan.series[sid], anomaly, basemap=basemap,
                               hotspots=scan.hotspots)
             written["evidence"][sid] = save_figure(fig, png)
-        page = site_report_html(site, scan, figure=png)
+        prov = provenance(site, scan)
+        page = site_report_html(site, scan, figure=png, prov=prov)
         written["reports"][sid] = write_text(out_dir / REPORT_DIR / f"{name}.html", page)
+        if pdf:
+            written["pdf"][sid] = write_site_pdf(
+                site, scan, figure=png, verdict_html=verdict_text(site), prov=prov,
+                path=out_dir / REPORT_DIR / f"{name}.pdf")
     written["map"] = write_webmap(scan, out_dir / MAP_FILE, report_dir=REPORT_DIR)
     return written

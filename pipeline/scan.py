@@ -29,8 +29,8 @@ from rasterio.warp import transform_bounds
 from pipeline import __version__
 from pipeline.activity import ActivityFit, fit_activity
 from pipeline.anomaly import anomaly
-from pipeline.config import Config
-from pipeline.detect import hotspot_mask, hotspot_table, persistent_regions
+from pipeline.config import Config, DetectionConfig
+from pipeline.detect import hotspot_mask, hotspot_table, nonsolar_excess, persistent_regions
 from pipeline.errors import HeatwatchError, NoDataError
 from pipeline.footprint import Look, SiteMasks, measure_look, site_masks
 from pipeline.grid import Grid
@@ -69,7 +69,9 @@ class ScanState:
     clear_count: np.ndarray | None = None
     anomaly_sum: np.ndarray | None = None
     temps: np.ndarray | None = None
+    anomalies: np.ndarray | None = None
     water: np.ndarray | None = None
+    nonsolar_k: np.ndarray | None = None
 
 
 @dataclass
@@ -161,6 +163,8 @@ def _accumulate(state: ScanState, idx: int, ds: Any, masks: list[SiteMasks],
     state.clear_count += clear
     state.anomaly_sum += np.where(clear, np.nan_to_num(a), 0.0)
     state.temps[idx] = t
+    assert state.anomalies is not None
+    state.anomalies[idx] = np.where(clear, a, np.nan)
     state.water |= (flags & 32) != 0
     elev = float(ds.attrs["sun_elevation"])
     irr = float(clear_sky_irradiance(elev)) / 1000.0
@@ -193,6 +197,8 @@ def _stream(products: list[ProductFiles], grid: Grid, masks: list[SiteMasks], co
     state.water = np.zeros(grid.shape, dtype=bool)
     state.temps = np.lib.format.open_memmap(workdir / "temps.npy", mode="w+", dtype=np.float32,
                                             shape=(max(len(products), 1), h, w))
+    state.anomalies = np.lib.format.open_memmap(workdir / "anomalies.npy", mode="w+",
+                                                dtype=np.float32, shape=state.temps.shape)
     catalog_zone = np.logical_or.reduce([m.integration for m in masks]) if masks else None
     scenes = iter_scenes(products, grid, config=config.reader, log=log,
                          on_scene=(lambda p: progress(p.product_id)) if progress else None)
@@ -212,7 +218,14 @@ def _candidate_sites(state: ScanState, catalog_zone: np.ndarray, config: Config)
 
     keep_out = ndimage.binary_dilation(catalog_zone, iterations=grow) if catalog_zone.any() \
         else catalog_zone
-    regions = persistent_regions(state.present, min_looks=config.persistence.candidate_min_looks,
+    # Candidate pixels: present in enough per-scene hotspots, or with a significant
+    # solar-decoupled excess (heat that stands out in low-sun looks even when summer
+    # contrasts hide it in any single scene).
+    min_looks = config.persistence.candidate_min_looks
+    present = state.present.copy()
+    if state.nonsolar_k is not None:
+        present[state.nonsolar_k] = np.maximum(present[state.nonsolar_k], min_looks)
+    regions = persistent_regions(present, min_looks=min_looks,
                                  grid=state.grid, min_area_m2=config.detection.min_area_m2,
                                  exclude=keep_out)
     order = np.argsort(-regions.geometry.area.to_numpy(), kind="stable")
@@ -221,6 +234,19 @@ def _candidate_sites(state: ScanState, catalog_zone: np.ndarray, config: Config)
     for col in SITE_COLUMNS[1:]:
         regions[col] = None
     return regions
+
+
+def _nonsolar_hot(state: ScanState, config: Config) -> np.ndarray:
+    """Pixels whose solar-decoupled excess is large and significant (see detect.nonsolar_excess)."""
+    assert state.anomalies is not None
+    looks = ((state.anomalies[i], rec.solar) for i, rec in enumerate(state.scenes))
+    beta, se, _ = nonsolar_excess(looks, state.grid.shape)
+    d = config.detection
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hot = (beta >= d.nonsolar_min_k) & (beta / se >= d.min_z)
+    return hotspot_mask(np.where(hot, 1.0, 0.0), np.where(hot, np.inf, 0.0),
+                        DetectionConfig(min_anomaly_k=0.5, min_z=1.0, min_area_m2=d.min_area_m2),
+                        state.grid.pixel_area)
 
 
 def _looks_from_temps(state: ScanState, masks: list[SiteMasks], config: Config) -> None:
@@ -256,7 +282,8 @@ def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Conf
     return fit_activity(clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
                         area_m2=masks.integration_area_px * pixel_area, min_looks=p.min_looks,
                         significance=p.significance, min_active_k_m2=p.min_active_k_m2,
-                        baseline_offset_k=p.baseline_offset_k)
+                        baseline_offset_k=p.baseline_offset_k,
+                        change_bic_margin=p.change_bic_margin)
 
 
 def _annotate(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
@@ -339,10 +366,12 @@ def run_scan(
                               f"({len(log.skipped)} problem(s)); see the messages above")
         catalog_zone = np.logical_or.reduce([m.integration for m in masks]) if masks else \
             np.zeros(grid.shape, dtype=bool)
+        choose_solar_index(state.scenes, config.persistence.solar_index)
+        state.nonsolar_k = _nonsolar_hot(state, config)
         candidates = _candidate_sites(state, catalog_zone, config)
         cand_masks = site_masks(candidates, grid, config.persistence) if len(candidates) else []
         _looks_from_temps(state, cand_masks, config)
-        state.temps = None
+        state.temps = state.anomalies = None
     all_masks = {m.site_id: m for m in masks + cand_masks}
     if exclusions is not None and len(candidates):
         candidates = label_exclusions(candidates, exclusions, config.discover.exclusion_radius_m)

@@ -11,7 +11,7 @@ import numpy as np
 
 from pipeline.anomaly import anomaly
 from pipeline.config import Config
-from pipeline.errors import HeatwatchError, QAMissingWarning
+from pipeline.errors import HeatwatchError, OutputError, QAMissingWarning
 from pipeline.outputs import write_cog
 from pipeline.reader import Problem, ProductFiles, discover_products, read_scene
 
@@ -62,7 +62,11 @@ def run_thermal(
 ) -> tuple[list[SceneSummary], list[Problem]]:
     """Run :func:`thermal_scene` over every product in ``imagery_dir``; bad ones are skipped."""
     products, problems = discover_products(imagery_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}; "
+                          "choose another --out") from exc
     done: list[SceneSummary] = []
     for product in products:
         result: SceneSummary | Problem

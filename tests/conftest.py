@@ -98,7 +98,7 @@ class ProductFactory:
         self, *, kelvin: np.ndarray | None = None, spacecraft: int = 8,
         acquired: datetime = datetime(2024, 6, 1, 15, 30, 0), wrs: tuple[int, int] = (12, 31),
         origin: tuple[float, float] = ORIGIN, res: float = RES, crs: CRS | int = CRS_UTM18N,
-        qa: np.ndarray | None | bool = True, mtl_format: str = "json",
+        qa: np.ndarray | bool | None = True, mtl_format: str = "json",
         folder: str | Path | None = None, seed: int = 0, cloud_cover: float = 0.0,
     ) -> Made:
         """Write an L2SP product; ``qa=True`` writes an all-clear QA band, ``None`` none."""
@@ -122,7 +122,7 @@ class ProductFactory:
         self, *, counts: np.ndarray | None = None, spacecraft: int = 9,
         acquired: datetime = datetime(2024, 6, 2, 15, 30, 0), wrs: tuple[int, int] = (12, 31),
         origin: tuple[float, float] = ORIGIN, res: float = RES, crs: CRS | int = CRS_UTM18N,
-        constants: dict[str, float] | None = None, qa: np.ndarray | None | bool = True,
+        constants: dict[str, float] | None = None, qa: np.ndarray | bool | None = True,
         mtl_format: str = "txt", folder: str | Path | None = None, seed: int = 0,
     ) -> Made:
         """Write an L1TP product of band 10 counts (default: L9 constants, ~300 K)."""

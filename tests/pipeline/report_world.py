@@ -27,6 +27,8 @@ TRANSFORM = Affine(30, 0, X0, 0, -30, Y0)
 CAMPUS = "../../etc"
 CAMPUS_NAME = "<script>alert(1)</script>"
 ROOF = "roof"
+#: Markup and a broken mathtext expression: must reach HTML escaped and figures verbatim.
+ROOF_NAME = "Warehouse & <b>roof</b> $\\undefinedmacro{x}$"
 
 
 def _pixel_box(r0: int, r1: int, c0: int, c1: int):  # type: ignore[no-untyped-def]
@@ -57,7 +59,7 @@ def make_world(root: Path, *, n_looks: int = 10) -> tuple[Path, Path]:
                          acquired=when, sun_elevation=float(elev),
                          qa_pixel=encode(cloud=cloud, shape=(N, N)))
     sites = gpd.GeoDataFrame(
-        {"site_id": [CAMPUS, ROOF], "name": [CAMPUS_NAME, "Warehouse & <b>roof</b>"],
+        {"site_id": [CAMPUS, ROOF], "name": [CAMPUS_NAME, ROOF_NAME],
          "operator": ["Evil <img src=x onerror=alert(2)> Corp", None],
          "reported_power_mw": [60.0, None], "cooling": ["dry", None]},
         geometry=[_pixel_box(60, 75, 60, 75), _pixel_box(20, 35, 20, 35)], crs=32615,

@@ -65,7 +65,7 @@ def test_out_of_range_or_unknown_values_name_the_key(overrides: dict, names: str
 
 
 def test_bad_value_in_the_environment_names_the_key() -> None:
-    with pytest.raises(ConfigError, match="detection.min_z"):
+    with pytest.raises(ConfigError, match=r"detection\.min_z"):
         load_config(environ={"HEATWATCH__DETECTION__MIN_Z": "-1"})
 
 

@@ -38,8 +38,9 @@ from pipeline.alerts import (
 from pipeline.c2write import product_id, write_l2_product
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError, StoreError
-from pipeline.monitor import run_monitor
+from pipeline.monitor import run_monitor, statuses_as_of
 from pipeline.qa import encode
+from pipeline.scan import run_scan
 from pipeline.store import HistoryStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,13 +49,17 @@ SIZE = 160
 TRANSFORM = Affine(30, 0, 500000, 0, -30, 4000000)
 
 
-def write_world(folder: Path, *, n_scenes: int = N_SCENES, seed: int = 0) -> Path:
+def write_world(folder: Path, *, n_scenes: int = N_SCENES, seed: int = 0,
+                texture: bool = False) -> Path:
     """Write a tiny seeded world: a sunlit warehouse roof and a campus that starts at scene 6.
 
     Products go to ``folder/imagery``, the two sites (``campus`` declared at 60 MW, ``wh``) to
-    ``folder/sites.geojson``; returns ``folder``.
+    ``folder/sites.geojson``; returns ``folder``. With ``texture``, the land heats unevenly in
+    the sun, so the scene contrast tracks the irradiance (the scan's preferred solar index).
     """
     rng = np.random.default_rng(seed)
+    land = gaussian_filter(rng.random((SIZE, SIZE)), 3)
+    land = (land - land.min()) / np.ptp(land)
     out = folder / "imagery"
     for i in range(n_scenes):
         when = datetime(2024, 1, 5, 16, 30, tzinfo=timezone.utc) + timedelta(days=16 * i)
@@ -63,6 +68,8 @@ def write_world(folder: Path, *, n_scenes: int = N_SCENES, seed: int = 0) -> Pat
         s = np.sin(np.radians(elev))
         t = np.full((SIZE, SIZE), 285 + 10 * np.sin(2 * np.pi * (doy - 110) / 365)) + 4 * s
         t += rng.normal(0, 0.1, (SIZE, SIZE))
+        if texture:
+            t += 6 * s * land
         t[40:60, 40:60] += 14 * s  # warehouse roof: follows the sun
         if i >= 6:
             t[100:115, 100:115] += 10.0  # campus yard: constant heat from scene 6
@@ -233,6 +240,31 @@ def test_corrupt_store_is_a_store_error(world: Path, config: Config, sites: gpd.
         monitor(config, world / "imagery", sites, tmp_path)
 
 
+def test_status_as_of_a_date_is_what_a_scan_up_to_it_reports(
+        config: Config, tmp_path: Path) -> None:
+    world = write_world(tmp_path, texture=True)
+    sites = read_sites(world / "sites.geojson")
+    full = run_scan(world / "imagery", config, sites=sites)
+    assert full.run["solar_index"] == "scene_contrast"
+    pids = products(world / "imagery")
+    copy_products(world / "imagery", tmp_path / "part", pids[:5])
+    part = run_scan(tmp_path / "part", config, sites=sites)
+    days = [_day(pids[4]), _day(pids[-1])]
+    statuses, _ = statuses_as_of(full, sites, config, days)
+    keys = ["status", "heat_mw", "heat_mw_low", "heat_mw_high", "first_seen", "last_seen",
+            "verdict"]
+    for day, scan in zip(days, (part, full), strict=True):
+        got = pd.DataFrame([s for s in statuses if s["as_of_date"] == day])[["site_id", *keys]]
+        want = pd.DataFrame(scan.sites.query("in_catalog"))[["site_id", *keys]]
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True),
+                                      obj=day)
+
+
+def _day(pid: str) -> str:
+    raw = pid.split("_")[3]
+    return f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
+
+
 # Killed runs (real subprocess) -----------------------------------------------------------------
 
 _CHILD = """
@@ -241,7 +273,7 @@ from pathlib import Path
 from typing import ClassVar
 from aoi.sites import read_sites
 from pipeline.config import load_config
-from pipeline.monitor import run_monitor
+from pipeline.monitor import run_monitor, statuses_as_of
 imagery, sites, out = map(Path, sys.argv[1:4])
 run_monitor(load_config(environ={}), imagery_dir=imagery, sites=read_sites(sites),
             store_path=out / "store.sqlite", alerts_path=out / "alerts.jsonl")

@@ -116,7 +116,8 @@ GOOD_GROUPS = {
 
 @pytest.mark.parametrize("suffix", ["txt", "json", "xml"])
 def test_write_read_round_trip(tmp_path: Path, suffix: str) -> None:
-    path = write_mtl(GOOD_GROUPS, tmp_path / f"LC08_L2SP_012031_20240601_20240601_02_T1_MTL.{suffix}")
+    name = f"LC08_L2SP_012031_20240601_20240601_02_T1_MTL.{suffix}"
+    path = write_mtl(GOOD_GROUPS, tmp_path / name)
     assert read_mtl_groups(path) == GOOD_GROUPS
     meta = read_mtl(path)
     assert meta.acquired == datetime(2024, 6, 1, 15, 30, 0, tzinfo=timezone.utc)
@@ -186,8 +187,8 @@ def test_hostile_inputs_are_metadata_errors(tmp_path: Path) -> None:
     with pytest.raises(MetadataError):
         read_mtl(deep)
     nested = tmp_path / "nested_MTL.txt"
-    nested.write_text("GROUP = LANDSAT_METADATA_FILE\n  GROUP = A\n    GROUP = LANDSAT_METADATA_FILE\n"
-                      "      K = 1\n")
+    nested.write_text("GROUP = LANDSAT_METADATA_FILE\n  GROUP = A\n"
+                      "    GROUP = LANDSAT_METADATA_FILE\n      K = 1\n")
     with pytest.raises(MetadataError):
         read_mtl(nested)
     big = tmp_path / "big_MTL.txt"

@@ -65,7 +65,8 @@ def test_disk_full_while_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert _leftovers(tmp_path) == [] and not (tmp_path / "a.txt").exists()
 
 
-def test_read_only_folder_is_an_output_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_folder_is_an_output_error(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
 
@@ -95,7 +96,8 @@ def test_json_of_numpy_values(tmp_path: Path) -> None:
 def test_write_cog(tmp_path: Path) -> None:
     h, w = 64, 64
     da = xr.DataArray(np.full((h, w), 300.0, np.float32), dims=("y", "x"),
-                      coords={"y": 4e6 - (np.arange(h) + 0.5) * 30, "x": 5e5 + (np.arange(w) + 0.5) * 30})
+                      coords={"y": 4e6 - (np.arange(h) + 0.5) * 30,
+                              "x": 5e5 + (np.arange(w) + 0.5) * 30})
     da = da.rio.write_crs(32618)
     da.rio.write_nodata(np.nan, encoded=False, inplace=True)
     path = write_cog(tmp_path / "t.tif", da)

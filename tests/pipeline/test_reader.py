@@ -73,7 +73,8 @@ def test_discovery_needs_a_folder(tmp_path: Path, make: str) -> None:
     target = tmp_path / "imagery"
     if make == "file":
         target.write_text("not a folder")
-    with pytest.raises(SceneReadError, match="does not exist" if make == "missing" else "is a file"):
+    expected = "does not exist" if make == "missing" else "is a file"
+    with pytest.raises(SceneReadError, match=expected):
         discover_products(target)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from html import escape
 from pathlib import Path
@@ -18,7 +19,7 @@ from pipeline.errors import OutputError
 from pipeline.evidence import site_figure
 from pipeline.outputs import sha256_file
 from pipeline.rasters import overlay_products
-from pipeline.report import inside, load_scan
+from pipeline.report import build_report, inside, load_scan
 from pipeline.scan_output import safe_filename
 from tests.pipeline.report_world import CAMPUS, CAMPUS_NAME, ROOF, shared_scan
 
@@ -35,9 +36,10 @@ def _report(out: Path, sid: str) -> str:
 
 
 def test_outputs_stay_inside_out_and_use_safe_names(out: Path) -> None:
-    for sub, ext in (("reports", "html"), ("evidence", "png"), ("series", "csv")):
+    for sub, exts in (("reports", ("html", "pdf")), ("evidence", ("png",)),
+                      ("series", ("csv",))):
         names = sorted(p.name for p in (out / sub).iterdir())
-        assert names == sorted(f"{safe_filename(s)}.{ext}" for s in (CAMPUS, ROOF))
+        assert names == sorted(f"{safe_filename(s)}.{e}" for s in (CAMPUS, ROOF) for e in exts)
     assert all(p.resolve().is_relative_to(out.resolve()) for p in out.rglob("*"))
     assert not (out.parent / "etc").exists() and not (out.parent.parent / "etc").exists()
     assert (out / "map.html").is_file()
@@ -162,3 +164,20 @@ def test_overlay_products_are_bounded_and_include_the_last_look() -> None:
     picked = overlay_products(many, max_dates=4)
     assert len(picked) == 4 and "P19" in picked and picked == sorted(picked)
     assert overlay_products({"a": series(5, 1)}) == ["P02", "P04"]
+
+
+def test_pdf_twin_of_each_report(out: Path) -> None:
+    for sid in (CAMPUS, ROOF):
+        pdf = (out / "reports" / f"{safe_filename(sid)}.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+        # page 1: verdict and evidence figure; then the tables and provenance
+        assert len(re.findall(rb"/Type /Page\b(?!s)", pdf)) >= 2
+
+
+def test_scan_without_rasters_still_gets_reports_and_a_map(out: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "old"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("rasters", "evidence", "reports"))
+    written = build_report(copy, pdf=False)
+    assert written["evidence"] == {} and set(written["reports"]) == {CAMPUS, ROOF}
+    assert "no evidence figure" in _report(copy, CAMPUS)
+    assert escape(CAMPUS) in (copy / "map.html").read_text()

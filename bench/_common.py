@@ -1,0 +1,170 @@
+"""Shared helpers of the benchmarks: machine description, timing, and result files.
+
+Both benchmarks (:mod:`bench.accuracy`, :mod:`bench.throughput`) record the machine they ran on
+(platform, CPU count, load average before and after, Python and library versions) beside their
+figures, because a timing without its machine and load is not a figure. Results are written
+atomically as JSON under ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "numpy": np.__version__}
+    for name in ("scipy", "rasterio", "xarray", "geopandas", "skimage"):
+        try:
+            out[name] = str(__import__(name).__version__)
+        except (ImportError, AttributeError):
+            out[name] = "absent"
+    try:
+        from pipeline import __version__ as hw
+
+        out["heatwatch"] = hw
+    except ImportError:
+        out["heatwatch"] = "absent"
+    return out
+
+
+def machine_info() -> dict[str, Any]:
+    """Describe the machine: platform, CPU, cores, memory, load average and versions."""
+    mem_gb = None
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        mem_gb = round(pages * size / 1e9, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "memory_gb": mem_gb,
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "versions": _versions(),
+    }
+
+
+def git_revision() -> str | None:
+    """Return the checked-out commit (read from ``.git``, no subprocess), or None."""
+    head = ROOT / ".git" / "HEAD"
+    try:
+        ref = head.read_text().strip()
+        if ref.startswith("ref: "):
+            target = ROOT / ".git" / ref[5:]
+            if target.is_file():
+                return target.read_text().strip()
+            packed = ROOT / ".git" / "packed-refs"
+            for line in packed.read_text().splitlines():
+                if line.endswith(ref[5:]):
+                    return line.split()[0]
+            return None
+        return ref
+    except OSError:
+        return None
+
+
+def envelope(name: str, *, command: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Start a result document: benchmark name, UTC time, command, settings and machine."""
+    return {
+        "benchmark": name,
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "git_revision": git_revision(),
+        "settings": config,
+        "machine": machine_info(),
+    }
+
+
+def finish(doc: dict[str, Any], started: float) -> dict[str, Any]:
+    """Record the wall time of the run and the load average at its end."""
+    doc["wall_seconds"] = round(time.perf_counter() - started, 1)
+    doc["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return doc
+
+
+def _clean(obj: Any) -> Any:
+    """Make ``obj`` JSON-safe: numpy scalars to Python, NaN/inf to None."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _clean(obj.tolist())
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return None if not math.isfinite(v) else v
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def write_json(doc: dict[str, Any], path: str | Path) -> Path:
+    """Write ``doc`` as indented JSON atomically (NaN becomes null); return the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    tmp.write_text(json.dumps(_clean(doc), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, p)
+    return p
+
+
+@contextmanager
+def timer() -> Iterator[dict[str, float]]:
+    """Measure wall and process CPU seconds of a block: ``with timer() as t: ...; t["wall"]``."""
+    out: dict[str, float] = {}
+    w0, c0 = time.perf_counter(), time.process_time()
+    try:
+        yield out
+    finally:
+        out["wall"] = time.perf_counter() - w0
+        out["cpu"] = time.process_time() - c0
+
+
+def log(msg: str) -> None:
+    """Print a progress line to stderr (the figures go to stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def quantile(values: list[float] | np.ndarray, q: float) -> float:
+    """Quantile of the finite values, NaN when there are none."""
+    a = np.asarray(values, dtype=float)
+    a = a[np.isfinite(a)]
+    return float(np.quantile(a, q)) if a.size else float("nan")
+
+
+def markdown_table(headers: list[str], rows: list[list[Any]], align: str | None = None) -> str:
+    """Render a Markdown table; ``align`` is one character per column (``l`` or ``r``)."""
+    align = align or "l" + "r" * (len(headers) - 1)
+    sep = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(sep) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""Solar-decoupled activity model on analytic series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.activity import fit_activity
+
+AREA = 5.0e5
+
+
+def _solar(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.3, 0.95, n)
+
+
+def test_sunlit_roof_is_never_active() -> None:
+    s = _solar(30)
+    rng = np.random.default_rng(1)
+    e = 1.2e6 * s * (1 + rng.normal(0, 0.03, s.size))  # excess that follows the sun
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert fit.pattern == "never" and not fit.ever_active
+    assert fit.solar_k_m2 == pytest.approx(1.2e6, rel=0.05)
+
+
+def test_constant_heat_is_recovered_as_always() -> None:
+    s = _solar(30)
+    rng = np.random.default_rng(2)
+    e = 6e5 * s + 4e5 + rng.normal(0, 1e4, s.size)
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert fit.pattern == "always" and fit.active_at_end
+    assert fit.heat_k_m2 == pytest.approx(4e5, rel=0.05)
+    # no inactive baseline: the static-offset prior (0.2 K x area) widens the error
+    assert fit.heat_se_k_m2 >= 0.2 * AREA * 0.99
+
+
+@pytest.mark.parametrize("onset", [8, 15, 22])
+def test_onset_is_located(onset: int) -> None:
+    s = _solar(30, seed=onset)
+    rng = np.random.default_rng(onset)
+    active = np.arange(30) >= onset
+    e = 6e5 * s + 3e5 * active + rng.normal(0, 1e4, 30)
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert fit.pattern == "onset" and fit.start == onset
+    assert fit.heat_k_m2 == pytest.approx(3e5, rel=0.1)
+
+
+def test_shutdown_is_located_and_inactive_at_end() -> None:
+    s = _solar(30, seed=3)
+    rng = np.random.default_rng(3)
+    e = 6e5 * s + 3e5 * (np.arange(30) < 18) + rng.normal(0, 1e4, 30)
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert fit.pattern == "shutdown" and fit.stop == 18
+    assert fit.ever_active and not fit.active_at_end
+
+
+def test_one_off_event_is_not_a_site() -> None:
+    s = _solar(30, seed=4)
+    e = 6e5 * s
+    e[12] += 2e6  # a fire on one date
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert not fit.ever_active
+
+
+def test_too_few_looks_is_insufficient() -> None:
+    fit = fit_activity(np.array([1.0, 2.0]), np.array([0.5, 0.6]), area_m2=AREA, min_looks=4)
+    assert fit.pattern == "insufficient"
