@@ -597,7 +597,9 @@ def _print_sites(sites) -> None:  # type: ignore[no-untyped-def]
     for s in sites.to_dict("records"):
         heat = _cell(s.get("heat_mw"), "{:.0f}")
         if heat != "-":
-            heat += f" [{_cell(s.get('heat_mw_low'), '{:.0f}')}-{_cell(s.get('heat_mw_high'), '{:.0f}')}]"
+            low = _cell(s.get("heat_mw_low"), "{:.0f}")
+            high = _cell(s.get("heat_mw_high"), "{:.0f}")
+            heat += f" [{low}-{high}]"
         table.add_row(escape(str(s["site_id"])), s["status"], heat, _cell(s.get("first_seen")),
                       _cell(s.get("last_seen")), _cell(s.get("persistence"), "{:.2f}"),
                       _cell(s.get("n_clear")), _cell(s.get("reported_power_mw"), "{:.0f}"),
@@ -647,7 +649,7 @@ def _read_exclusions(path: Path):  # type: ignore[no-untyped-def]
                         "sources (power plants, smelters) with name and kind properties")
     try:
         return gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any GDAL/pyogrio failure is a bad input file
+    except Exception as exc:
         raise SiteError(f"cannot read exclusion layer {path}: {exc}") from exc
 
 
@@ -657,13 +659,15 @@ def scan(
     out: OutOpt,
     sites: Annotated[Path | None, typer.Option(help="Site catalog (GeoJSON/GPKG/CSV).")] = None,
     exclusions: Annotated[Path | None, typer.Option(
-        help="GeoJSON of known non-datacenter heat sources; nearby candidates are labelled.")] = None,
+        help="GeoJSON of known non-datacenter heat sources; nearby candidates are labelled.",
+    )] = None,
     config: ConfigOpt = None,
     min_candidate_mw: Annotated[float | None, typer.Option(
         help="Report new sites from this heat (MW) up.")] = None,
 ) -> None:
     """Find persistent compute heat: site status, heat (MW) with interval, new candidates."""
-    overrides = {} if min_candidate_mw is None else {"power": {"min_candidate_mw": min_candidate_mw}}
+    overrides = ({} if min_candidate_mw is None
+                 else {"power": {"min_candidate_mw": min_candidate_mw}})
     try:
         cfg = _config(config, overrides)
         result = scan_folder(imagery_dir, out, cfg, sites, exclusions_path=exclusions)
@@ -730,8 +734,16 @@ def _overlaps(a, b) -> bool:  # type: ignore[no-untyped-def]
     return bool(a is not None and b is not None and a.intersects(b))
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C: atomic writers remove their temporary files on the way out.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:  # pragma: no cover - console entry
     """Run the CLI, turning Heatwatch errors into a clean message and exit code 2."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except HeatwatchError as exc:

@@ -1,0 +1,1 @@
+"""Shipped configuration files (``default.yaml``, ``monitor.yaml``)."""

@@ -147,7 +147,7 @@ def anomaly(
     """
     config = config or AnomalyConfig()
     res = _resolution(temperature)
-    block_px = max(1, int(round(config.block_m / res)))
+    block_px = max(1, round(config.block_m / res))
     t = temperature.values.astype(np.float64)
     bg = background_array(t, block_px=block_px, inner_blocks=config.inner_blocks,
                           outer_blocks=config.outer_blocks,

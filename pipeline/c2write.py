@@ -45,7 +45,8 @@ def kelvin_to_st_dn(kelvin: np.ndarray) -> np.ndarray:
     return dn.astype(np.uint16)
 
 
-def _write_tif(path: Path, array: np.ndarray, transform: Affine, crs: CRS, nodata: int | None) -> None:
+def _write_tif(path: Path, array: np.ndarray, transform: Affine, crs: CRS,
+               nodata: int | None) -> None:
     profile = {
         "driver": "GTiff", "height": array.shape[0], "width": array.shape[1], "count": 1,
         "dtype": str(array.dtype), "crs": crs, "transform": transform, "nodata": nodata,

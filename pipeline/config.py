@@ -94,7 +94,7 @@ class PersistenceConfig(_Section):
     min_active_k_m2: float = Field(5.0e4, ge=0)
     baseline_offset_k: float = Field(0.2, ge=0)
     change_bic_margin: float = Field(10.0, ge=0)
-    solar_index: Literal["scene_contrast", "clear_sky"] = "scene_contrast"
+    solar_index: Literal["scene_contrast", "pattern", "clear_sky"] = "scene_contrast"
     min_contrast_pixels: int = Field(2000, ge=10)
 
 

@@ -73,7 +73,7 @@ def site_masks(sites: gpd.GeoDataFrame, grid: Grid, config: PersistenceConfig) -
     integ = [_burn(g.buffer(config.integration_buffer_m), grid) for g in local.geometry]
     any_site = np.logical_or.reduce(integ) if integ else np.zeros(grid.shape, dtype=bool)
     out = []
-    for sid, geom, region in zip(local["site_id"], local.geometry, integ):
+    for sid, geom, region in zip(local["site_id"], local.geometry, integ, strict=True):
         outer = _burn(geom.buffer(config.background_outer_m), grid)
         inner = _burn(geom.buffer(config.background_inner_m), grid)
         ring = outer & ~inner & ~any_site

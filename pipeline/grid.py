@@ -105,13 +105,13 @@ class Grid:
         return y, x
 
     def bounds_in(self, crs: CRS) -> Bounds:
-        """This grid's bounds expressed in another CRS."""
+        """Return this grid's bounds expressed in another CRS."""
         if ProjCRS.from_user_input(crs) == ProjCRS.from_user_input(self.crs):
             return self.bounds
         return transform_bounds(self.crs, crs, *self.bounds, densify_pts=21)
 
     def aligned_with(self, crs: CRS, transform: Affine) -> bool:
-        """True when another grid has this CRS and resolution and whole-pixel offsets."""
+        """Tell whether another grid has this CRS, resolution and whole-pixel offsets."""
         if CRS.from_user_input(crs) != self.crs:
             return False
         if not np.allclose([transform.a, transform.e], [self.transform.a, self.transform.e]):

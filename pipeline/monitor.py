@@ -123,7 +123,7 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
         The excess-to-MW coefficient of each site at the last date (to express each look's
         residual heat in MW).
     """
-    from pipeline.scan import _annotate, _catalog, _fit, _site_row, choose_solar_index
+    from pipeline.scan import _annotate, _catalog, _fit, _site_row, apply_solar_index
 
     cat = _catalog(catalog)
     pixel_area = result.state.grid.pixel_area
@@ -134,7 +134,7 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
         # the scan chooses its solar index from the scenes it sees: choose on the prefix too
         n = sum(1 for s in scenes if s.date <= day)
         prefix = [replace(s) for s in scenes[:n]]
-        choose_solar_index(prefix, config.persistence.solar_index)
+        apply_solar_index(prefix, config.persistence.solar_index)
         fitted = []
         for row in cat.itertuples():
             sid = str(row.site_id)

@@ -62,7 +62,8 @@ def calibrate(sites: Sequence[CalibrationSite], config: PowerConfig) -> Calibrat
     Examples
     --------
     >>> cfg = PowerConfig()
-    >>> sites = [CalibrationSite("a", 4.2e5, 100.0, "dry"), CalibrationSite("b", 8.0e5, 200.0, "dry"),
+    >>> sites = [CalibrationSite("a", 4.2e5, 100.0, "dry"),
+    ...          CalibrationSite("b", 8.0e5, 200.0, "dry"),
     ...          CalibrationSite("c", 1.2e6, 300.0, "dry")]
     >>> cal = calibrate(sites, cfg)
     >>> cal.method, round(cal.k_dry_k_m2_per_mw)

@@ -38,6 +38,7 @@ from pipeline.mtl import read_mtl
 from pipeline.power import CalibrationSite, calibrate, heat_mw
 from pipeline.reader import ProductFiles, discover_products
 from pipeline.solar import clear_sky_irradiance
+from pipeline.solar_index import choose_index, pattern_loading, pattern_mask, scene_contrast
 from pipeline.stack import SceneLog, iter_scenes
 
 SITE_COLUMNS = ["site_id", "name", "operator", "reported_power_mw", "cooling"]
@@ -55,6 +56,7 @@ class SceneRecord:
     contrast_k: float
     solar: float
     clear_fraction: float
+    pattern: float = float("nan")
 
 
 @dataclass
@@ -101,10 +103,10 @@ def scene_bounds(product: ProductFiles) -> tuple[CRS, tuple[float, float, float,
 
 def scan_grid(products: list[ProductFiles], config: Config,
               sites: gpd.GeoDataFrame | None = None) -> Grid:
-    """The scan grid: union of the scenes' extents in their most common CRS.
+    """Return the scan grid: union of the scenes' extents in their most common CRS.
 
-    With ``sites``, the grid is limited to the sites' bounds plus ``grid.margin_m``... unless
-    the scenes are smaller, whichever is smaller.
+    With ``sites``, the grid is limited to the sites' bounds plus ``grid.margin_m`` (where
+    that box overlaps the scenes).
     """
     extents = []
     for p in products:
@@ -128,21 +130,6 @@ def scan_grid(products: list[ProductFiles], config: Config,
         if inter[2] > inter[0] and inter[3] > inter[1]:
             bounds = inter
     return Grid.from_bounds(crs, bounds, config.grid.resolution_m)
-
-
-def scene_contrast(temperature: np.ndarray, *, usable: np.ndarray, min_pixels: int) -> float:
-    """Empirical solar loading of a scene: inter-quartile range (K) of its clear land pixels.
-
-    Daytime land-surface contrasts (bare ground and roofs against vegetation) are made by the
-    sun, so the spread of clear land temperatures over the scan area follows the day's actual
-    solar heating, weather included, better than clear-sky irradiance from the sun elevation.
-    NaN when fewer than ``min_pixels`` are usable.
-    """
-    vals = temperature[usable]
-    if vals.size < min_pixels:
-        return float("nan")
-    q25, q75 = np.percentile(vals, [25, 75])
-    return float(q75 - q25)
 
 
 # Pass 1 ----------------------------------------------------------------------------------------
@@ -211,7 +198,8 @@ def _stream(products: list[ProductFiles], grid: Grid, masks: list[SiteMasks], co
 # Sites -----------------------------------------------------------------------------------------
 
 
-def _candidate_sites(state: ScanState, catalog_zone: np.ndarray, config: Config) -> gpd.GeoDataFrame:
+def _candidate_sites(state: ScanState, catalog_zone: np.ndarray,
+                     config: Config) -> gpd.GeoDataFrame:
     assert state.present is not None
     grow = int(np.ceil(config.persistence.background_inner_m / state.grid.resolution))
     from scipy import ndimage
@@ -366,7 +354,7 @@ def run_scan(
                               f"({len(log.skipped)} problem(s)); see the messages above")
         catalog_zone = np.logical_or.reduce([m.integration for m in masks]) if masks else \
             np.zeros(grid.shape, dtype=bool)
-        choose_solar_index(state.scenes, config.persistence.solar_index)
+        solar_index = choose_solar_index(state, catalog_zone, config)
         state.nonsolar_k = _nonsolar_hot(state, config)
         candidates = _candidate_sites(state, catalog_zone, config)
         cand_masks = site_masks(candidates, grid, config.persistence) if len(candidates) else []
@@ -376,7 +364,9 @@ def run_scan(
     if exclusions is not None and len(candidates):
         candidates = label_exclusions(candidates, exclusions, config.discover.exclusion_radius_m)
     result = _assemble(state, catalog, candidates, all_masks, config)
-    result.run.update(_provenance(imagery_dir, products, log, config, grid, time.perf_counter() - t0))
+    result.run["solar_index"] = solar_index
+    elapsed = time.perf_counter() - t0
+    result.run.update(_provenance(imagery_dir, products, log, config, grid, elapsed))
     return result
 
 
@@ -405,30 +395,41 @@ def _catalog(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     return out
 
 
-def choose_solar_index(scenes: list[SceneRecord], preferred: str,
-                       min_correlation: float = 0.5) -> str:
-    """Use the scene contrast as solar loading only where it tracks the clear-sky irradiance.
+_INDEX_ORDER = {"pattern": ["pattern", "scene_contrast"], "scene_contrast": ["scene_contrast"],
+                "clear_sky": []}
 
-    A scene whose land has no solar-driven contrast (water, uniform cover) gives a contrast
-    that is noise; then, or with fewer than four scenes, the clear-sky irradiance at the
-    scene's sun elevation is used for every look. Sets ``SceneRecord.solar`` accordingly.
+
+def apply_solar_index(scenes: list[SceneRecord], preferred: str) -> str:
+    """Set each scene's ``solar`` from the best index that tracks the irradiance; return its name.
+
+    Uses only the records given, so a scan of the first N scenes and a replay of a longer scan
+    truncated at N choose alike (the ``pattern`` values, when used, come from the full scan).
     """
-    irr = np.array([s.irradiance for s in scenes])
-    con = np.array([s.contrast_k for s in scenes])
-    ok = np.isfinite(con) & np.isfinite(irr)
-    choice = "clear_sky"
-    if preferred == "scene_contrast" and ok.sum() >= 4 and np.std(con[ok]) > 0 and \
-            np.corrcoef(irr[ok], con[ok])[0, 1] >= min_correlation:
-        choice = "scene_contrast"
-    for s in scenes:
-        s.solar = s.contrast_k if choice == "scene_contrast" else s.irradiance
-    return choice
+    cands = {"scene_contrast": [s.contrast_k for s in scenes],
+             "pattern": [s.pattern for s in scenes]}
+    name, values = choose_index([s.irradiance for s in scenes], cands, _INDEX_ORDER[preferred])
+    for rec, v in zip(scenes, values, strict=True):
+        rec.solar = float(v)
+    return name
+
+
+def choose_solar_index(state: ScanState, catalog_zone: np.ndarray, config: Config) -> str:
+    """Compute the pattern index if configured, then apply the best index (see solar_index)."""
+    if config.persistence.solar_index == "pattern" and state.anomalies is not None:
+        assert state.anomaly_sum is not None and state.clear_count is not None
+        assert state.water is not None
+        pattern = state.anomaly_sum / np.maximum(state.clear_count, 1)
+        pattern[state.clear_count == 0] = np.nan
+        usable = pattern_mask(pattern, ~catalog_zone & ~state.water)
+        for i, rec in enumerate(state.scenes):
+            rec.pattern = pattern_loading(state.anomalies[i], pattern, usable=usable,
+                                          min_pixels=config.persistence.min_contrast_pixels)
+    return apply_solar_index(state.scenes, config.persistence.solar_index)
 
 
 def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
               masks: dict[str, SiteMasks], config: Config) -> ScanResult:
     pa = state.grid.pixel_area
-    solar_index = choose_solar_index(state.scenes, config.persistence.solar_index)
     series, fits = {}, {}
     for sid, m in masks.items():
         raw = _series(state, sid)
@@ -455,7 +456,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     hotspots = pd.concat(state.hotspots, ignore_index=True) if state.hotspots else \
         gpd.GeoDataFrame({"date": []}, geometry=[], crs=state.grid.crs)
     hotspots = gpd.GeoDataFrame(hotspots, geometry="geometry", crs=state.grid.crs).to_crs(4326)
-    run = {"calibration": calibration.as_dict(), "solar_index": solar_index,
+    run = {"calibration": calibration.as_dict(),
            "rejected_candidates": [
                {k: r[k] for k in ("site_id", "rejected_because", "heat_mw", "persistence")}
                for _, r in rejected.iterrows()]}

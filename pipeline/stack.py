@@ -79,7 +79,8 @@ def iter_scenes(
             log.skip(product, product.band, "no clear pixel over the area (all cloud or fill)")
             continue
         if pending is not None and _day(pending) == _day(ds):
-            keep, drop = (pending, ds) if pending.attrs["clear_fraction"] >= clear else (ds, pending)
+            pending_wins = pending.attrs["clear_fraction"] >= clear
+            keep, drop = (pending, ds) if pending_wins else (ds, pending)
             log.skip(None, drop.attrs["product_id"],
                      f"same day as {keep.attrs['product_id']}, which has more clear pixels")
             pending = keep

@@ -150,8 +150,9 @@ def _zone_tiles(part: BaseGeometry, band: BaseGeometry, crs: CRS, zone: int, siz
     local = _project(part.segmentize(0.01), fwd)
     left, bottom, right, top = local.bounds
     left, top = _snap_edge(left, resolution), _snap_edge(top, resolution)
-    n_cols = max(1, math.ceil((right - left) / size - 1e-9))
-    n_rows = max(1, math.ceil((top - bottom) / size - 1e-9))
+    # a region reaching less than half a pixel past the lattice gets no extra tile
+    n_cols = max(1, math.ceil((right - left - resolution / 2) / size))
+    n_rows = max(1, math.ceil((top - bottom - resolution / 2) / size))
     out = []
     for r in range(n_rows):
         for c in range(n_cols):

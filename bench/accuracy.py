@@ -1,0 +1,571 @@
+"""Detection accuracy of ``scan`` on generated worlds whose truth is known.
+
+Run from the repository root::
+
+    python bench/accuracy.py            # full suite (24 worlds), writes bench/results/accuracy.*
+    python bench/accuracy.py --quick    # 4 small worlds, about a minute
+
+The suite mixes two kinds of world (:func:`suite`):
+
+* **Ladder worlds** (:func:`ladder_spec`): six campuses of 10, 20, 40, 100, 300 and 1000 MW,
+  cooling types rotated from world to world, every other one in the catalog with a reported
+  power (so the excess-to-MW calibration has sites to fit on), one campus starting and one
+  shutting down during the series, plus two sunlit warehouses, a construction site roofed
+  mid-series, a one-day fire and a gas power plant. Latitude, season, cloudiness and the
+  truth coefficient change from world to world.
+* **Random worlds** from :func:`models.world_spec.random_spec` (campuses of 40-400 MW).
+
+Every world is generated as Landsat Collection 2 files, scanned with
+:func:`pipeline.scan.run_scan` (catalog and exclusion layer as the world writes them, default
+configuration), and matched to its truth as in ``tests/pipeline/test_scan.py``: catalogued
+campuses by ``site_id``, uncatalogued ones to the candidates whose footprint intersects theirs.
+
+Definitions
+-----------
+recall
+    Among campuses that reject heat on at least one acquisition: share detected. A campus
+    running at the end is detected when its row is ``active`` (catalog) or a ``candidate``
+    intersects it (uncatalogued). A campus shut down during the series is detected when its row
+    is ``inactive`` with heat (pattern ``shutdown``/``window`` or heat > 0), or a candidate.
+false candidates per 1,000 km2
+    Candidates intersecting no campus, over the scanned area (the scan grid), labelled by the
+    confuser they sit on (warehouse, construction, fire, power plant, none).
+heat ratio
+    Estimated heat MW / true power MW of detected campuses (the candidates on one campus are
+    summed), split by whether the campus's reported power was given (calibrated, leave-one-out
+    coefficient) or not. "Within 1.4x" is the accuracy bar of Epoch AI's optical method.
+onset / shutdown error
+    In acquisitions: index of ``first_seen`` minus index of the first active acquisition, and
+    index of ``last_seen`` minus index of the last active acquisition, for detected campuses
+    whose onset or shutdown falls inside the series.
+smallest campus at 90% recall
+    The smallest ladder size whose recall, and that of every larger ladder size, is >= 90%.
+
+The benchmark reports what it finds; it does not tune the detector.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import (
+    RESULTS,
+    envelope,
+    finish,
+    log,
+    markdown_table,
+    quantile,
+    write_json,
+)
+
+#: Campus sizes of a ladder world, MW.
+LADDER_MW: tuple[float, ...] = (10.0, 20.0, 40.0, 100.0, 300.0, 1000.0)
+#: Size classes of the recall table, MW: [low, high).
+SIZE_CLASSES: tuple[tuple[float, float], ...] = ((10, 40), (40, 100), (100, 300), (300, 1001))
+COOLINGS = ("dry", "hybrid", "evaporative")
+#: Epoch AI's optical method: estimates within a factor 1.4 of the truth.
+EPOCH_FACTOR = 1.4
+_LATS = (33.0, 47.0, -28.0, 12.0, 55.0, -40.0, 25.0, 40.0, -15.0, 52.0, 5.0, -50.0)
+_CLOUDS = (0.2, 0.45, 0.35, 0.6, 0.3, 0.5)
+
+
+# Suite -----------------------------------------------------------------------------------------
+
+
+def _box(x: float, y: float, w: float, h: float, grow: float) -> tuple[float, float, float, float]:
+    return (x - w / 2 - grow, y - h / 2 - grow, x + w / 2 + grow, y + h / 2 + grow)
+
+
+def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _placer(rng: np.random.Generator, limit_m: float) -> Any:
+    taken: list[tuple[float, float, float, float]] = []
+
+    def place(w: float, h: float, grow: float) -> tuple[float, float]:
+        for _ in range(2000):
+            x, y = rng.uniform(-limit_m, limit_m, size=2)
+            box = _box(x, y, w, h, grow)
+            if min(box[0], box[1]) < -limit_m or max(box[2], box[3]) > limit_m:
+                continue
+            if not any(_overlaps(box, t) for t in taken):
+                taken.append(box)
+                return float(x) / 1000.0, float(y) / 1000.0
+        raise ValueError(f"cannot place a {w:.0f} x {h:.0f} m object; enlarge size_px")
+
+    return place
+
+
+def ladder_spec(index: int, *, size_px: int = 320, n_acquisitions: int = 46) -> Any:
+    """Return ladder world ``index``: campuses of :data:`LADDER_MW` plus every confuser.
+
+    Cooling, catalog membership, onset/shutdown, latitude, season and cloudiness rotate with
+    ``index`` so that a suite of 12 worlds gives each size every cooling type four times.
+    """
+    from models.world_spec import CampusSpec, FireSpec, PlantSpec, RoofSpec, WorldSpec
+
+    seed = 1000 + index
+    rng = np.random.default_rng([seed, 4242])
+    start = date(2023, 1, 1) + timedelta(days=int((index * 97) % 365))
+    span = (n_acquisitions - 1) * 8
+    limit = size_px * 30.0 / 2 - 150.0 - 1.0
+    place = _placer(rng, limit)
+    campuses = []
+    onset_j, shut_j = index % len(LADDER_MW), (index + 3) % len(LADDER_MW)
+    order = sorted(range(len(LADDER_MW)), key=lambda j: -LADDER_MW[j])
+    for j in order:
+        mw = LADDER_MW[j]
+        probe = CampusSpec(
+            site_id=f"L{j + 1}-{int(mw)}MW", name=f"Ladder {int(mw)} MW", x_km=0, y_km=0,
+            power_mw=mw, cooling=COOLINGS[(index + j) % 3],
+            power_density_w_m2=float(rng.uniform(300, 450)), aspect=float(rng.uniform(1.0, 1.8)),
+            orientation="ew" if rng.random() < 0.5 else "ns")
+        w, h = probe.size_m()
+        x, y = place(w, h, 300.0 + 150.0)
+        in_catalog = (index + j) % 2 == 0
+        onset = start + timedelta(days=int(rng.uniform(0.3, 0.7) * span)) if j == onset_j else None
+        shutdown = (start + timedelta(days=int(rng.uniform(0.5, 0.85) * span))
+                    if j == shut_j else None)
+        campuses.append(probe.model_copy(update={
+            "x_km": x, "y_km": y, "in_catalog": in_catalog, "onset": onset, "shutdown": shutdown,
+            "reported_power_mw": mw * float(1 + rng.normal(0, 0.05)) if in_catalog else None}))
+    warehouses = []
+    for k in range(2):
+        w, h = float(rng.uniform(250, 400)), float(rng.uniform(120, 200))
+        x, y = place(w, h, 150.0)
+        warehouses.append(RoofSpec(name=f"Warehouse {k + 1}", x_km=x, y_km=y, length_m=w,
+                                   width_m=h, roof_response_k=float(rng.uniform(15, 20))))
+    x, y = place(350.0, 220.0, 150.0)
+    built = start + timedelta(days=int(rng.uniform(0.3, 0.8) * span))
+    construction = (RoofSpec(name="Construction", x_km=x, y_km=y, length_m=350, width_m=220,
+                             built=built),)
+    x, y = place(120.0, 120.0, 150.0)
+    fire = FireSpec(name="Fire", x_km=x, y_km=y,
+                    on=start + timedelta(days=8 * int(rng.integers(0, n_acquisitions))),
+                    delta_k=float(rng.uniform(30, 60)))
+    x, y = place(230.0, 230.0, 700.0)
+    plant = PlantSpec(name="Power plant", x_km=x, y_km=y, delta_k=float(rng.uniform(20, 30)))
+    return WorldSpec(
+        seed=seed, name=f"ladder-{index}", center_lat=_LATS[index % len(_LATS)],
+        center_lon=float(-120 + (index * 53) % 240), size_px=size_px, start=start,
+        n_acquisitions=n_acquisitions, cloudiness=_CLOUDS[index % len(_CLOUDS)],
+        k_m2_per_mw_dry=float(rng.uniform(3000, 5500)), campuses=tuple(campuses),
+        warehouses=tuple(warehouses), construction=construction, fires=(fire,),
+        power_plants=(plant,))
+
+
+def suite(*, quick: bool = False) -> list[Any]:
+    """The benchmark worlds: 12 ladder + 12 random (full) or 2 + 2 smaller ones (quick)."""
+    from models.world_spec import random_spec
+
+    if quick:
+        return ([ladder_spec(i, size_px=300, n_acquisitions=30) for i in range(2)]
+                + [random_spec(s, size_px=200, n_acquisitions=30, n_campuses=3)
+                   for s in (11, 12)])
+    return ([ladder_spec(i) for i in range(12)]
+            + [random_spec(s, size_px=250, n_acquisitions=40, n_campuses=4)
+               for s in range(11, 23)])
+
+
+# One world -------------------------------------------------------------------------------------
+
+
+def scan_world(spec: Any, workdir: Path, config: Any) -> tuple[Any, Any, dict[str, float]]:
+    """Generate ``spec`` under ``workdir`` and scan it; return truth, scan result and seconds."""
+    import geopandas as gpd
+
+    from aoi.sites import read_sites
+    from models.world import generate_world
+    from pipeline.scan import run_scan
+
+    out = workdir / spec.name
+    t0 = time.perf_counter()
+    truth = generate_world(spec, out, overwrite=True)
+    t1 = time.perf_counter()
+    sites = read_sites(out / "sites.geojson") if any(c.in_catalog for c in truth.campuses) \
+        else None
+    exclusions = gpd.read_file(out / "exclusions.geojson") if truth.power_plants else None
+    result = run_scan(out, config, sites=sites, exclusions=exclusions)
+    t2 = time.perf_counter()
+    return truth, result, {"generate_s": t1 - t0, "scan_s": t2 - t1}
+
+
+def _nearest_index(dates: list[date], day: Any) -> int | None:
+    if day is None or (isinstance(day, float) and not np.isfinite(day)):
+        return None
+    d = date.fromisoformat(str(day)[:10])
+    return min(range(len(dates)), key=lambda i: abs((dates[i] - d).days))
+
+
+def _campus_record(c: Any, sites: Any, dates: list[date]) -> dict[str, Any]:
+    active = [lk.active for lk in c.looks]
+    ever = any(active)
+    at_end = c.status_at_end == "active"
+    rec: dict[str, Any] = {
+        "site_id": c.site_id, "power_mw": c.power_mw, "cooling": c.cooling,
+        "in_catalog": c.in_catalog, "reported": c.reported_power_mw is not None,
+        "eligible": ever, "shut_down": ever and not at_end,
+        "onset_in_series": ever and not active[0],
+    }
+    if c.in_catalog:
+        rows = sites[sites["site_id"] == c.site_id]
+    else:
+        rows = sites[(~sites["in_catalog"]) & (sites["status"] == "candidate")
+                     & sites.intersects(c.footprint)]
+    rec["n_rows"] = len(rows)
+    if not len(rows):
+        rec.update(detected=False, status=None, pattern=None, heat_mw=None)
+        return rec
+    heat = float(np.nansum(rows["heat_mw"].astype(float)))
+    status, pattern = str(rows["status"].iloc[0]), str(rows["pattern"].iloc[0])
+    if not c.in_catalog:
+        detected = True
+    elif at_end:
+        detected = status == "active"
+    else:
+        detected = status == "inactive" and (pattern in ("shutdown", "window") or heat > 0)
+    rec.update(detected=bool(ever and detected), status=status, pattern=pattern, heat_mw=heat,
+               heat_calibration=str(rows["heat_calibration"].iloc[0]))
+    if rec["detected"]:
+        rec["heat_ratio"] = heat / c.power_mw if heat > 0 else None
+        first = [_nearest_index(dates, d) for d in rows["first_seen"]]
+        last = [_nearest_index(dates, d) for d in rows["last_seen"]]
+        first = [i for i in first if i is not None]
+        last = [i for i in last if i is not None]
+        if rec["onset_in_series"] and first:
+            rec["onset_error_acq"] = min(first) - active.index(True)
+        if rec["shut_down"] and last:
+            rec["shutdown_error_acq"] = max(last) - (len(active) - 1 - active[::-1].index(True))
+    return rec
+
+
+def _confuser_of(geom: Any, truth: Any) -> str:
+    from shapely.geometry import Polygon
+
+    for kind, items in (("power_plant", truth.power_plants), ("fire", truth.fires),
+                        ("warehouse", truth.warehouses), ("construction", truth.construction)):
+        if any(geom.intersects(Polygon(f.footprint_lonlat)) for f in items):
+            return kind
+    return "none"
+
+
+def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
+    """Match one scan result to its world's truth: per-campus records and false candidates."""
+    from shapely.geometry import Polygon
+
+    sites = result.sites
+    dates = [a.date for a in truth.acquisitions]
+    campuses = [_campus_record(c, sites, dates) for c in truth.campuses]
+    cands = sites[(~sites["in_catalog"]) & (sites["status"] == "candidate")] if len(sites) \
+        else sites
+    false = []
+    for _, row in cands.iterrows():
+        if not any(row.geometry.intersects(c.footprint) for c in truth.campuses):
+            false.append({"site_id": row["site_id"], "heat_mw": row["heat_mw"],
+                          "on": _confuser_of(row.geometry, truth)})
+    excluded = sites[sites["status"] == "excluded"] if len(sites) else sites
+    plants_labelled = sum(bool(excluded.intersects(Polygon(p.footprint_lonlat)).any())
+                          for p in truth.power_plants)
+    shape = result.run["grid"]["shape"]
+    res = abs(result.run["grid"]["transform"][0])
+    cal = result.run["calibration"]
+    return {
+        "world": truth.spec.name, "lat": truth.spec.center_lat, "start": str(truth.spec.start),
+        "cloudiness": truth.spec.cloudiness, "n_acquisitions": len(truth.acquisitions),
+        "n_scenes_used": len(result.run["scenes"]), "size_px": truth.spec.size_px,
+        "area_km2": shape[0] * shape[1] * res * res / 1e6,
+        "calibration": cal.get("method"), "k_fitted": cal.get("k_dry_k_m2_per_mw"),
+        "k_truth": truth.spec.k_m2_per_mw_dry, "campuses": campuses,
+        "false_candidates": false, "power_plants": len(truth.power_plants),
+        "power_plants_labelled": plants_labelled,
+    }
+
+
+# Summary ---------------------------------------------------------------------------------------
+
+
+def _class_label(lo: float, hi: float) -> str:
+    return f"{lo:g}-{min(hi, 1000):g} MW"
+
+
+def _recall(recs: list[dict[str, Any]]) -> tuple[int, int, float]:
+    n = len(recs)
+    k = sum(r["detected"] for r in recs)
+    return n, k, (k / n if n else float("nan"))
+
+
+def _bootstrap(worlds: list[list[dict[str, Any]]], *, draws: int = 1000,
+               seed: int = 0) -> tuple[float, float]:
+    """90% interval of pooled recall when the worlds are resampled (world-to-world spread)."""
+    rng = np.random.default_rng(seed)
+    counts = np.array([[len(w), sum(r["detected"] for r in w)] for w in worlds], dtype=float)
+    if not len(counts) or counts[:, 0].sum() == 0:
+        return float("nan"), float("nan")
+    picks = rng.integers(0, len(counts), size=(draws, len(counts)))
+    n, k = counts[picks, 0].sum(axis=1), counts[picks, 1].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = k / n
+    return quantile(r, 0.05), quantile(r, 0.95)
+
+
+def _recall_table(worlds: list[dict[str, Any]], keep: Any) -> dict[str, Any]:
+    out = {}
+    for lo, hi in SIZE_CLASSES:
+        per_world = [[r for r in w["campuses"] if r["eligible"] and lo <= r["power_mw"] < hi
+                      and keep(r)] for w in worlds]
+        pooled = [r for w in per_world for r in w]
+        n, k, rec = _recall(pooled)
+        low, high = _bootstrap([w for w in per_world if w])
+        out[_class_label(lo, hi)] = {"n": n, "detected": k, "recall": rec,
+                                     "recall_low90": low, "recall_high90": high}
+    return out
+
+
+def _ratio_stats(ratios: list[float]) -> dict[str, Any]:
+    r = np.array([x for x in ratios if x is not None and x > 0], dtype=float)
+    if not r.size:
+        return {"n": 0}
+    factor = np.maximum(r, 1 / r)
+    return {"n": int(r.size), "median": quantile(r, 0.5), "p10": quantile(r, 0.1),
+            "p90": quantile(r, 0.9), "p90_error_factor": quantile(factor, 0.9),
+            "within_1.4x": float(np.mean(factor <= EPOCH_FACTOR))}
+
+
+def _date_stats(errors: list[int]) -> dict[str, Any]:
+    e = np.array(errors, dtype=float)
+    if not e.size:
+        return {"n": 0}
+    a = np.abs(e)
+    return {"n": int(e.size), "median_abs": quantile(a, 0.5), "p90_abs": quantile(a, 0.9),
+            "mean_signed": float(e.mean()), "within_1": float(np.mean(a <= 1)),
+            "within_2": float(np.mean(a <= 2))}
+
+
+def _smallest_at_90(worlds: list[dict[str, Any]], keep: Any) -> float | None:
+    recs = [r for w in worlds if w["world"].startswith("ladder") for r in w["campuses"]
+            if r["eligible"] and keep(r)]
+    best = None
+    for mw in sorted(LADDER_MW, reverse=True):
+        n, _, rec = _recall([r for r in recs if r["power_mw"] == mw])
+        if not n or rec < 0.9:
+            break
+        best = mw
+    return best
+
+
+def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pool the per-world records into the benchmark's figures."""
+    camp = [r for w in worlds for r in w["campuses"] if r["eligible"]]
+    detected = [r for r in camp if r["detected"]]
+    area = sum(w["area_km2"] for w in worlds)
+    false = [f for w in worlds for f in w["false_candidates"]]
+    by_kind: dict[str, int] = {}
+    for f in false:
+        by_kind[f["on"]] = by_kind.get(f["on"], 0) + 1
+    n, k, rec = _recall(camp)
+    return {
+        "n_worlds": len(worlds), "n_campuses": len(camp), "recall_overall": rec,
+        "recall_by_size": _recall_table(worlds, lambda r: True),
+        "recall_by_size_and_cooling": {c: _recall_table(worlds, lambda r, c=c: r["cooling"] == c)
+                                       for c in COOLINGS},
+        "recall_by_catalog": {
+            "catalogued": _recall([r for r in camp if r["in_catalog"]])[2],
+            "uncatalogued": _recall([r for r in camp if not r["in_catalog"]])[2]},
+        "smallest_mw_at_90pct_recall": {
+            "all_cooling": _smallest_at_90(worlds, lambda r: True),
+            **{c: _smallest_at_90(worlds, lambda r, c=c: r["cooling"] == c) for c in COOLINGS}},
+        "false_candidates": {"count": len(false), "area_km2": area,
+                             "per_1000_km2": 1000 * len(false) / area if area else None,
+                             "by_confuser": by_kind},
+        "power_plants_labelled": [sum(w["power_plants_labelled"] for w in worlds),
+                                  sum(w["power_plants"] for w in worlds)],
+        "heat_ratio": {
+            "all": _ratio_stats([r.get("heat_ratio") for r in detected]),
+            "calibrated": _ratio_stats([r.get("heat_ratio") for r in detected if r["reported"]]),
+            "uncalibrated": _ratio_stats([r.get("heat_ratio") for r in detected
+                                          if not r["reported"]]),
+            **{f"uncalibrated_{c}": _ratio_stats([r.get("heat_ratio") for r in detected
+                                                  if not r["reported"] and r["cooling"] == c])
+               for c in COOLINGS}},
+        "onset_error_acq": _date_stats([r["onset_error_acq"] for r in detected
+                                        if "onset_error_acq" in r]),
+        "shutdown_error_acq": _date_stats([r["shutdown_error_acq"] for r in detected
+                                           if "shutdown_error_acq" in r]),
+        "onset_campuses_detected": [sum(1 for r in detected if r["onset_in_series"]),
+                                    sum(1 for r in camp if r["onset_in_series"])],
+        "shutdown_campuses_detected": [sum(1 for r in detected if r["shut_down"]),
+                                       sum(1 for r in camp if r["shut_down"])],
+        "split_campuses": sum(1 for r in detected if not r["in_catalog"] and r["n_rows"] > 1),
+        "detected_campuses": k, "eligible_campuses": n,
+    }
+
+
+# Run -------------------------------------------------------------------------------------------
+
+
+def benchmark(specs: list[Any], *, workdir: Path, config: Any = None) -> dict[str, Any]:
+    """Generate, scan and score every world of ``specs``; return the result document."""
+    from pipeline.config import load_config
+
+    config = config or load_config(environ={})
+    started = time.perf_counter()
+    doc = envelope("accuracy", command="python bench/accuracy.py",
+                   config={"worlds": [{"name": s.name, "size_px": s.size_px,
+                                       "n_acquisitions": s.n_acquisitions,
+                                       "campuses": len(s.campuses)} for s in specs],
+                           "scan_config": "defaults (load_config(environ={}))"})
+    worlds = []
+    for i, spec in enumerate(specs):
+        truth, result, secs = scan_world(spec, workdir, config)
+        w = evaluate_world(truth, result)
+        w.update({k: round(v, 2) for k, v in secs.items()})
+        worlds.append(w)
+        got = sum(r["detected"] for r in w["campuses"] if r["eligible"])
+        log(f"world {i + 1}/{len(specs)} {spec.name}: {got}/"
+            f"{sum(r['eligible'] for r in w['campuses'])} campuses, "
+            f"{len(w['false_candidates'])} false candidates, scan {secs['scan_s']:.1f} s")
+    doc["summary"] = summarise(worlds)
+    doc["worlds"] = worlds
+    return finish(doc, started)
+
+
+def _fmt(v: Any, spec: str = ".2f") -> str:
+    return "-" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, spec)
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The README-ready tables of an accuracy result document."""
+    s = doc["summary"]
+    rows = []
+    for label, v in s["recall_by_size"].items():
+        cells = [label, v["n"], f"{_fmt(v['recall'], '.0%')} "
+                 f"({_fmt(v['recall_low90'], '.0%')}-{_fmt(v['recall_high90'], '.0%')})"]
+        for c in COOLINGS:
+            vc = s["recall_by_size_and_cooling"][c][label]
+            cells.append(f"{_fmt(vc['recall'], '.0%')} ({vc['detected']}/{vc['n']})")
+        rows.append(cells)
+    out = [markdown_table(["Campus size", "n", "Recall (90% CI over worlds)", "dry", "hybrid",
+                           "evaporative"], rows, "lrrrrr")]
+    hr = s["heat_ratio"]
+    rows = [[name, v["n"], _fmt(v.get("median")), f"{_fmt(v.get('p10'))}-{_fmt(v.get('p90'))}",
+             _fmt(v.get("p90_error_factor")), _fmt(v.get("within_1.4x"), ".0%")]
+            for name, v in hr.items()]
+    out.append(markdown_table(["Heat estimate / truth", "n", "median", "p10-p90",
+                               "p90 error factor", "within 1.4x"], rows, "lrrrrr"))
+    fc, small = s["false_candidates"], s["smallest_mw_at_90pct_recall"]
+    on, off = s["onset_error_acq"], s["shutdown_error_acq"]
+    out.append(markdown_table(["Figure", "Value"], [
+        ["Campuses detected (all sizes)", f"{s['detected_campuses']}/{s['eligible_campuses']} "
+                                          f"({_fmt(s['recall_overall'], '.0%')})"],
+        ["Smallest campus at 90% recall (all cooling / dry / hybrid / evaporative)",
+         " / ".join(_fmt(small[k], ".0f") + (" MW" if small[k] else "")
+                    for k in ("all_cooling", *COOLINGS))],
+        ["False candidates per 1,000 km2", f"{_fmt(fc['per_1000_km2'], '.1f')} "
+                                           f"({fc['count']} in {fc['area_km2']:.0f} km2: "
+                                           + (", ".join(f"{k} {v}" for k, v in
+                                                        sorted(fc['by_confuser'].items()))
+                                              or "none") + ")"],
+        ["Power plants labelled `excluded`", "{}/{}".format(*s["power_plants_labelled"])],
+        ["Onset error, acquisitions (median / p90 abs, within 2)",
+         f"{_fmt(on.get('median_abs'), '.1f')} / {_fmt(on.get('p90_abs'), '.1f')}, "
+         f"{_fmt(on.get('within_2'), '.0%')} (n={on['n']}, "
+         f"bias {_fmt(on.get('mean_signed'), '+.1f')})"],
+        ["Shutdown error, acquisitions (median / p90 abs, within 2)",
+         f"{_fmt(off.get('median_abs'), '.1f')} / {_fmt(off.get('p90_abs'), '.1f')}, "
+         f"{_fmt(off.get('within_2'), '.0%')} (n={off['n']}, "
+         f"bias {_fmt(off.get('mean_signed'), '+.1f')})"],
+        ["Uncatalogued campuses split into several candidates", str(s["split_campuses"])],
+    ], "lr"))
+    return "\n\n".join(out)
+
+
+def plot(doc: dict[str, Any], path: Path) -> Path:
+    """Recall by size class (bootstrap 90% intervals) and the heat-ratio distribution."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = doc["summary"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    labels = list(s["recall_by_size"])
+    x = np.arange(len(labels))
+    series = [("all", s["recall_by_size"], "k", "o")] + [
+        (c, s["recall_by_size_and_cooling"][c], col, m)
+        for c, col, m in zip(COOLINGS, ("tab:red", "tab:orange", "tab:blue"), "s^v",
+                             strict=True)]
+    for i, (name, table, col, marker) in enumerate(series):
+        r = np.array([table[lab]["recall"] for lab in labels], dtype=float)
+        lo = np.array([table[lab]["recall_low90"] for lab in labels], dtype=float)
+        hi = np.array([table[lab]["recall_high90"] for lab in labels], dtype=float)
+        err = np.vstack([np.nan_to_num(r - lo), np.nan_to_num(hi - r)])
+        ax1.errorbar(x + (i - 1.5) * 0.08, r, yerr=err, color=col, marker=marker, capsize=3,
+                     lw=2 if name == "all" else 1, label=name)
+    ax1.axhline(0.9, color="grey", ls=":", lw=1)
+    ax1.set_xticks(x, labels)
+    ax1.set_ylim(-0.05, 1.05)
+    ax1.set_ylabel("recall")
+    ax1.set_title("Recall by campus size (90% interval over worlds)")
+    ax1.legend(fontsize=8, loc="lower right")
+    ratios = {k: [r.get("heat_ratio") for w in doc["worlds"] for r in w["campuses"]
+                  if r["eligible"] and r["detected"] and r.get("heat_ratio")
+                  and r["reported"] == (k == "calibrated")]
+              for k in ("calibrated", "uncalibrated")}
+    bins = np.logspace(np.log10(0.1), np.log10(10), 41)
+    for (name, vals), col in zip(ratios.items(), ("tab:green", "tab:purple"), strict=True):
+        if vals:
+            ax2.hist(np.clip(vals, 0.1, 10), bins=bins, alpha=0.6, color=col,
+                     label=f"{name} (n={len(vals)})")
+    ax2.axvspan(1 / EPOCH_FACTOR, EPOCH_FACTOR, color="grey", alpha=0.15, label="within 1.4x")
+    ax2.axvline(1.0, color="k", lw=1)
+    ax2.set_xscale("log")
+    ax2.set_xlabel("estimated heat / true power")
+    ax2.set_ylabel("campuses")
+    ax2.set_title("Heat estimate of detected campuses")
+    ax2.legend(fontsize=8)
+    fig.suptitle(f"Heatwatch accuracy, {s['n_worlds']} worlds, {doc['measured_at'][:10]}",
+                 fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run the suite, print the tables, write JSON and PNG."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="4 small worlds (about a minute)")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="folder for accuracy.json/.png")
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="where worlds are generated (default: a temporary folder)")
+    args = ap.parse_args(argv)
+    specs = suite(quick=args.quick)
+    with tempfile.TemporaryDirectory(prefix="heatwatch-bench-") as tmp:
+        doc = benchmark(specs, workdir=args.workdir or Path(tmp))
+    doc["command"] = "python bench/accuracy.py" + (" --quick" if args.quick else "")
+    name = "accuracy-quick" if args.quick else "accuracy"
+    write_json(doc, args.out / f"{name}.json")
+    plot(doc, args.out / f"{name}.png")
+    print(markdown(doc))
+    print(f"\n{doc['measured_at']} on {doc['machine']['cpu_model']} "
+          f"({doc['machine']['cpu_count']} cores), load {doc['machine']['loadavg']} -> "
+          f"{doc['machine']['loadavg_at_end']}, {doc['wall_seconds']} s; wrote "
+          f"{args.out / (name + '.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
