@@ -10,6 +10,10 @@ z-score divides the anomaly by 1.4826 x the median absolute deviation of the sce
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import rioxarray  # noqa: F401 - registers the .rio accessor
 import xarray as xr
@@ -39,18 +43,12 @@ def _block_medians(t: np.ndarray, bp: int, min_valid: float) -> np.ndarray:
     return med
 
 
-class _quiet:
+@contextmanager
+def _quiet() -> Iterator[None]:
     """Silence numpy's all-NaN slice warnings inside a block."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._cm = warnings.catch_warnings()
-        self._cm.__enter__()
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._cm.__exit__(*exc)
+        yield
 
 
 def _ring_median(med: np.ndarray, inner: int, outer: int) -> np.ndarray:

@@ -42,7 +42,7 @@ def hotspot_table(hot: np.ndarray, anomaly: np.ndarray, grid: Grid) -> gpd.GeoDa
     """One polygon per hotspot region with area (m2), mean/max anomaly (K), excess (K m2)."""
     labels = label(hot, connectivity=2)
     rows = []
-    geoms = {}
+    geoms: dict[int, list] = {}
     for geom, value in shapes(labels.astype(np.int32), mask=labels > 0,
                               transform=grid.transform, connectivity=8):
         geoms.setdefault(int(value), []).append(shape(geom))

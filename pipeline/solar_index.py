@@ -23,7 +23,7 @@ An empirical index is used only when it tracks the clear-sky irradiance across t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -80,7 +80,7 @@ def pattern_mask(pattern: np.ndarray, base: np.ndarray, *, clip_percentile: floa
     return ok & (pattern <= hi)
 
 
-def choose_index(irradiance: Sequence[float], candidates: dict[str, Sequence[float]],
+def choose_index(irradiance: Sequence[float], candidates: Mapping[str, Sequence[float]],
                  preferred: Sequence[str], min_correlation: float = 0.5
                  ) -> tuple[str, np.ndarray]:
     """Pick the first index in ``preferred`` that tracks the irradiance; else clear-sky.

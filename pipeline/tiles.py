@@ -72,10 +72,11 @@ def _zones(geom: BaseGeometry) -> list[int]:
     return list(range(first, last + 1))
 
 
-def _snap_edge(v: float, resolution: float) -> float:
-    """Nearest pixel edge of the USGS lattice (centres on multiples, edges at half)."""
-    half = resolution / 2
-    return round((v - half) / resolution) * resolution + half
+def _snap_edges(left: float, top: float, resolution: float) -> tuple[float, float]:
+    """Snap the north-west corner outward to USGS lattice pixel edges (mm tolerance)."""
+    half, tol = resolution / 2, 1e-3 / resolution
+    return (math.floor((left - half) / resolution + tol) * resolution + half,
+            math.ceil((top - half) / resolution - tol) * resolution + half)
 
 
 def _project(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
@@ -149,7 +150,7 @@ def _zone_tiles(part: BaseGeometry, band: BaseGeometry, crs: CRS, zone: int, siz
     inv = Transformer.from_crs(crs, 4326, always_xy=True)
     local = _project(part.segmentize(0.01), fwd)
     left, bottom, right, top = local.bounds
-    left, top = _snap_edge(left, resolution), _snap_edge(top, resolution)
+    left, top = _snap_edges(left, top, resolution)
     # a region reaching less than half a pixel past the lattice gets no extra tile
     n_cols = max(1, math.ceil((right - left - resolution / 2) / size))
     n_rows = max(1, math.ceil((top - bottom - resolution / 2) / size))
@@ -158,7 +159,7 @@ def _zone_tiles(part: BaseGeometry, band: BaseGeometry, crs: CRS, zone: int, siz
         for c in range(n_cols):
             x0, y1 = left + c * size, top - r * size
             core_local = _densified_box(x0, y1 - size, x0 + size, y1)
-            if not core_local.intersects(local):
+            if core_local.intersection(local).area < resolution**2:  # touches or grazes it
                 continue
             core = _project(core_local, inv).intersection(band)
             if core.is_empty or core.area == 0:

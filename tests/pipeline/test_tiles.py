@@ -21,15 +21,15 @@ def _utm_region(epsg: int, bounds: tuple[float, float, float, float]) -> gpd.Geo
 
 
 def test_count_overlap_and_lattice_in_one_zone():
-    # 12 km x 8 km in UTM 14N, whole pixels from a pixel edge: 3 x 2 tiles of 4 km
+    # 10.8 km x 7.2 km in UTM 14N, whole pixels from a pixel edge: 3 x 2 tiles of 3.6 km
     x0, y1 = 600_015.0, 4_300_005.0
-    region = _utm_region(32614, (x0, y1 - 8000, x0 + 12000, y1))
-    tiles = tile_region(region, tile_size_m=4000, overlap_m=900, resolution=RES)
+    region = _utm_region(32614, (x0, y1 - 7200, x0 + 10800, y1))
+    tiles = tile_region(region, tile_size_m=3600, overlap_m=900, resolution=RES)
     assert len(tiles) == 6
     assert [t.tile_id for t in tiles] == [f"z14-r{r}-c{c}" for r in (0, 1) for c in (0, 1, 2)]
     for t in tiles:
         assert t.epsg == 32614
-        assert t.grid.shape == (round((4000 + 1800) / RES),) * 2
+        assert t.grid.shape == (round((3600 + 1800) / RES),) * 2
         # pixel centres on whole multiples of 30 m (USGS lattice): edges at 15 m
         assert t.grid.transform.c % RES == pytest.approx(15.0)
         assert t.grid.transform.f % RES == pytest.approx(15.0)
@@ -72,9 +72,9 @@ def test_southern_region_has_negative_northings():
 def test_tiles_missing_the_region_are_dropped():
     # an L-shaped region: the tile in the empty corner is not made
     x0, y1 = 600_015.0, 4_300_005.0
-    geom = box(x0, y1 - 8000, x0 + 4000, y1).union(box(x0, y1 - 8000, x0 + 8000, y1 - 4000))
+    geom = box(x0, y1 - 7200, x0 + 3600, y1).union(box(x0, y1 - 7200, x0 + 7200, y1 - 3600))
     region = gpd.GeoDataFrame(geometry=[geom.segmentize(200.0)], crs=32614).to_crs(4326)
-    tiles = tile_region(region, tile_size_m=4000, overlap_m=500)
+    tiles = tile_region(region, tile_size_m=3600, overlap_m=500)
     assert sorted(t.tile_id for t in tiles) == ["z14-r0-c0", "z14-r1-c0", "z14-r1-c1"]
 
 
@@ -96,8 +96,8 @@ def test_empty_region_is_a_config_error():
 @pytest.fixture(scope="module")
 def two_tiles() -> list[Tile]:
     x0, y1 = 600_015.0, 4_300_005.0
-    region = _utm_region(32614, (x0, y1 - 4000, x0 + 8000, y1))
-    tiles = tile_region(region, tile_size_m=4000, overlap_m=1500)
+    region = _utm_region(32614, (x0, y1 - 3600, x0 + 7200, y1))
+    tiles = tile_region(region, tile_size_m=3600, overlap_m=1500)
     assert len(tiles) == 2
     return tiles
 
@@ -116,7 +116,7 @@ def _frame(tile_id: str, rows: list[tuple[str, object, float]]) -> gpd.GeoDataFr
 
 def test_a_campus_on_a_border_is_kept_once_from_the_tile_owning_it(two_tiles):
     left, right = two_tiles
-    x_border = 600_015.0 + 4000
+    x_border = 600_015.0 + 3600
     on_border = _campus(x_border + 60, 4_298_000)  # centre 60 m inside the right core
     a = _frame(left.tile_id, [("candidate-1", on_border, 180.0),
                               ("candidate-2", _campus(601_500, 4_298_500), 90.0)])
@@ -138,8 +138,8 @@ def test_when_no_copy_is_in_its_own_core_the_larger_is_kept(two_tiles):
     merged = merge_candidates([part], two_tiles)
     assert len(merged) == 1  # the only sighting is kept, not silently dropped
     # two partial sightings, neither in its own core: larger area wins, deterministically
-    small = _frame(left.tile_id, [("candidate-1", _campus(606_500, 4_298_000, w=300), 50.0)])
-    large = _frame(right.tile_id, [("candidate-1", _campus(606_500, 4_298_000, w=500), 70.0)])
+    small = _frame(left.tile_id, [("candidate-1", _campus(605_500, 4_298_000, w=300), 50.0)])
+    large = _frame(right.tile_id, [("candidate-1", _campus(605_500, 4_298_000, w=500), 70.0)])
     # left tile: that point lies in the right core, so the left copy is out of its core;
     # the right copy is in its core and wins regardless of size
     assert merge_candidates([small, large], two_tiles).iloc[0]["heat_mw"] == 70.0
