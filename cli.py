@@ -61,6 +61,97 @@ def _main(
 # Commands are added below, one section each. ---------------------------------------------------
 
 
+# discover ---------------------------------------------------------------------------------------
+def _read_region(path: Path):  # type: ignore[no-untyped-def]
+    import geopandas as gpd
+
+    from pipeline.errors import ConfigError
+
+    if not path.is_file():
+        raise ConfigError(f"region {path} is not a file; pass a GeoJSON polygon of the area")
+    try:
+        return gpd.read_file(path)
+    except Exception as exc:  # any GDAL/pyogrio failure is a bad input file
+        raise ConfigError(f"cannot read region {path}: {exc}") from exc
+
+
+def _print_candidates(cands) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table(title="Heatwatch discover: ranked candidates")
+    for col in ("rank", "site", "tile", "status", "heat MW [90%]", "persist.", "first seen",
+                "last seen", "exclusion"):
+        table.add_column(col)
+    for s in cands.to_dict("records"):
+        heat = _cell(s.get("heat_mw"), "{:.0f}")
+        low, high = _cell(s.get("heat_mw_low"), "{:.0f}"), _cell(s.get("heat_mw_high"), "{:.0f}")
+        heat += f" [{low}-{high}]" if heat != "-" else ""
+        table.add_row(str(s["rank"]), s["site_id"], s["tile_id"], s["status"], heat,
+                      _cell(s.get("persistence"), "{:.2f}"), _cell(s.get("first_seen")),
+                      _cell(s.get("last_seen")), escape(str(s.get("exclusion") or "-")))
+    Console().print(table)
+
+
+@app.command()
+def discover(
+    region: Annotated[Path, typer.Option(help="GeoJSON polygon(s) of the region to search.")],
+    imagery: Annotated[Path, typer.Option(help="Folder of Landsat C2 products over the region.")],
+    out: OutOpt,
+    start: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="First acquisition date used (from each MTL).")] = None,
+    end: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="Last acquisition date used (inclusive).")] = None,
+    sites: Annotated[Path | None, typer.Option(
+        help="Site catalog (GeoJSON/GPKG/CSV); catalogued sites are not reported.")] = None,
+    exclusions: Annotated[Path | None, typer.Option(
+        help="GeoJSON of known non-datacenter heat sources; nearby candidates are labelled.",
+    )] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=0, help="Local Dask worker processes (0: run in this process, no Dask).")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Address of a running dask.distributed scheduler, e.g. tcp://host:8786.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Flag new large sites over a region: tiles scanned in parallel, merged and ranked."""
+    from pipeline.discover import run_discover
+
+    overrides: dict = {"discover": {}}
+    if workers:
+        overrides["discover"]["n_workers"] = workers
+    if scheduler:
+        overrides["discover"]["scheduler_address"] = scheduler
+    try:
+        cfg = _config(config, overrides)
+        area = _read_region(region)
+        catalog = None
+        if sites is not None:
+            from aoi.sites import read_sites
+
+            catalog = read_sites(sites, max_area_km2=cfg.grid.max_site_area_km2)
+        excl = None if exclusions is None else _read_exclusions(exclusions)
+        with _progress() as progress:
+            task = progress.add_task("tiles", total=None)
+            result = run_discover(
+                imagery, area, cfg, out_dir=out, sites=catalog, exclusions=excl,
+                start=start.date() if start else None, end=end.date() if end else None,
+                client=False if workers == 0 and not scheduler else None,
+                on_total=lambda n: progress.update(task, total=n),
+                progress=lambda o: progress.update(task, advance=1,
+                                                   description=f"{o.tile_id} {o.status}"))
+            progress.update(task, description="tiles done")
+    except HeatwatchError as exc:
+        raise _fail(exc) from exc
+    _print_candidates(result.candidates)
+    failed = [o for o in result.outcomes if o.status == "failed"]
+    for o in failed:
+        console.print(f"[yellow]tile failed[/] {o.tile_id}: {escape(o.message or '')}")
+    resumed = sum(o.status == "resumed" for o in result.outcomes)
+    console.print(f"{len(result.tiles)} tile(s), {resumed} resumed; outputs in {out}",
+                  markup=False)
+    if failed:
+        raise typer.Exit(code=EXIT_PARTIAL)
+
+
 # report -----------------------------------------------------------------------------------------
 @app.command()
 def report(

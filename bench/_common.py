@@ -71,16 +71,16 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def git_revision() -> str | None:
-    """Return the checked-out commit (read from ``.git``, no subprocess), or None."""
-    head = ROOT / ".git" / "HEAD"
+def git_revision(root: Path = ROOT) -> str | None:
+    """Return the checked-out commit of ``root`` (read from ``.git``), or None."""
+    head = root / ".git" / "HEAD"
     try:
         ref = head.read_text().strip()
         if ref.startswith("ref: "):
-            target = ROOT / ".git" / ref[5:]
+            target = root / ".git" / ref[5:]
             if target.is_file():
                 return target.read_text().strip()
-            packed = ROOT / ".git" / "packed-refs"
+            packed = root / ".git" / "packed-refs"
             for line in packed.read_text().splitlines():
                 if line.endswith(ref[5:]):
                     return line.split()[0]
@@ -90,13 +90,40 @@ def git_revision() -> str | None:
         return None
 
 
+def code_info() -> dict[str, Any]:
+    """Which Heatwatch code is measured: its folder, commit, and uncommitted library changes.
+
+    A clean export (``git archive``) carries its commit in a ``REVISION`` file; a checkout is
+    asked for modified library files (``git status --porcelain``, read only).
+    """
+    import subprocess
+
+    import pipeline
+
+    root = Path(pipeline.__file__).resolve().parents[1]
+    rev_file = root / "REVISION"
+    out: dict[str, Any] = {"path": str(root), "revision": None, "modified": None}
+    if rev_file.is_file():
+        out.update(revision=rev_file.read_text().strip(), modified=[], source="clean export")
+        return out
+    out["revision"] = git_revision(root)
+    out["source"] = "working tree"
+    try:
+        res = subprocess.run(["git", "status", "--porcelain", "--", "pipeline", "models", "aoi",
+                              "configs"], cwd=root, capture_output=True, text=True, timeout=30)
+        out["modified"] = [ln[3:] for ln in res.stdout.splitlines() if ln.strip()]
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
+
+
 def envelope(name: str, *, command: str, config: dict[str, Any]) -> dict[str, Any]:
     """Start a result document: benchmark name, UTC time, command, settings and machine."""
     return {
         "benchmark": name,
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": command,
-        "git_revision": git_revision(),
+        "code": code_info(),
         "settings": config,
         "machine": machine_info(),
     }

@@ -167,16 +167,20 @@ def ladder_spec(index: int, *, size_px: int = 320, n_acquisitions: int = 46) -> 
 
 
 def suite(*, quick: bool = False) -> list[Any]:
-    """The benchmark worlds: 12 ladder + 12 random (full) or 2 + 2 smaller ones (quick)."""
+    """The benchmark worlds: 24 ladder + 16 random (full) or 2 + 2 smaller ones (quick).
+
+    Full: ladder worlds of 320 px (9.6 km) x 46 dates (a year), random worlds of 250 px x 46
+    dates with four campuses. Quick: 300 px and 200 px worlds of 30 dates.
+    """
     from models.world_spec import random_spec
 
     if quick:
         return ([ladder_spec(i, size_px=300, n_acquisitions=30) for i in range(2)]
                 + [random_spec(s, size_px=200, n_acquisitions=30, n_campuses=3)
                    for s in (11, 12)])
-    return ([ladder_spec(i) for i in range(12)]
-            + [random_spec(s, size_px=250, n_acquisitions=40, n_campuses=4)
-               for s in range(11, 23)])
+    return ([ladder_spec(i) for i in range(24)]
+            + [random_spec(s, size_px=250, n_acquisitions=46, n_campuses=4)
+               for s in range(11, 27)])
 
 
 # One world -------------------------------------------------------------------------------------
@@ -353,6 +357,20 @@ def _date_stats(errors: list[int]) -> dict[str, Any]:
             "within_2": float(np.mean(a <= 2))}
 
 
+def _ladder_recall(worlds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Recall per ladder size, all cooling types and per cooling type."""
+    recs = [r for w in worlds if w["world"].startswith("ladder") for r in w["campuses"]
+            if r["eligible"]]
+    out = {}
+    for mw in LADDER_MW:
+        at = [r for r in recs if r["power_mw"] == mw]
+        row = {"all": _recall(at)}
+        row.update({c: _recall([r for r in at if r["cooling"] == c]) for c in COOLINGS})
+        out[f"{mw:g}"] = {k: {"n": n, "detected": d, "recall": rec}
+                          for k, (n, d, rec) in row.items()}
+    return out
+
+
 def _smallest_at_90(worlds: list[dict[str, Any]], keep: Any) -> float | None:
     recs = [r for w in worlds if w["world"].startswith("ladder") for r in w["campuses"]
             if r["eligible"] and keep(r)]
@@ -383,6 +401,7 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
         "recall_by_catalog": {
             "catalogued": _recall([r for r in camp if r["in_catalog"]])[2],
             "uncatalogued": _recall([r for r in camp if not r["in_catalog"]])[2]},
+        "recall_by_ladder_size": _ladder_recall(worlds),
         "smallest_mw_at_90pct_recall": {
             "all_cooling": _smallest_at_90(worlds, lambda r: True),
             **{c: _smallest_at_90(worlds, lambda r, c=c: r["cooling"] == c) for c in COOLINGS}},
@@ -458,6 +477,11 @@ def markdown(doc: dict[str, Any]) -> str:
         rows.append(cells)
     out = [markdown_table(["Campus size", "n", "Recall (90% CI over worlds)", "dry", "hybrid",
                            "evaporative"], rows, "lrrrrr")]
+    rows = [[f"{mw} MW"] + [f"{_fmt(v[k]['recall'], '.0%')} ({v[k]['detected']}/{v[k]['n']})"
+                            for k in ("all", *COOLINGS)]
+            for mw, v in s["recall_by_ladder_size"].items()]
+    out.append(markdown_table(["Ladder campus", "Recall, all", "dry", "hybrid", "evaporative"],
+                              rows, "lrrrr"))
     hr = s["heat_ratio"]
     rows = [[name, v["n"], _fmt(v.get("median")), f"{_fmt(v.get('p10'))}-{_fmt(v.get('p90'))}",
              _fmt(v.get("p90_error_factor")), _fmt(v.get("within_1.4x"), ".0%")]

@@ -7,7 +7,9 @@ ground make excess that follows the sun; compute heat does not. The model is
     E_i = a * s_i + b + H * A_i
 
 with ``A_i`` the activity indicator (1 while the site runs). Candidate activity patterns are
-fitted by weighted least squares (weights ``1 / s_i**2``: winter looks, with less sun, weigh
+fitted by weighted least squares, against a nuisance pattern without heat whose solar
+response changes once (``E_i = a * s_i + a' * s_i * R_i``: a roof built on a construction site
+adds excess that follows the sun, which must not read as compute heat). They are fitted (weights ``1 / s_i**2``: winter looks, with less sun, weigh
 more) and compared by BIC: never active; active all series; active from an onset; active until a
 shutdown; active between an onset and a shutdown. ``b`` (a static offset of the footprint
 against its surroundings) is identifiable only when the series holds inactive looks as a
@@ -25,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Smallest number of looks on each side of a change point.
-MIN_SEGMENT = 2
+#: Fewest clear looks in an inactive segment (the baseline before an onset or after a shutdown).
+MIN_SEGMENT = 3
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def _candidates(n: int, min_active: int) -> list[_Candidate]:
              _Candidate("always", 0, n, on, False)]
     for k in range(MIN_SEGMENT, n - MIN_SEGMENT + 1):
         a = (idx >= k).astype(float)
+        cands.append(_Candidate("roof", None, None, a, False))
         if n - k >= min_active:
             cands.append(_Candidate("onset", k, n, a, True))
         if k >= min_active:
@@ -84,11 +87,14 @@ def _candidates(n: int, min_active: int) -> list[_Candidate]:
 
 
 def _n_params(c: _Candidate) -> int:
-    # a, (+H), (+b), plus one per change point
-    return {"never": 1, "always": 2, "onset": 4, "shutdown": 4, "window": 6}[c.pattern]
+    # a, (+H), (+b), plus one per change point; "roof": a, a', change point
+    return {"never": 1, "always": 2, "onset": 4, "shutdown": 4, "window": 6, "roof": 3}[c.pattern]
 
 
 def _design(s: np.ndarray, c: _Candidate) -> np.ndarray:
+    if c.pattern == "roof":
+        # no heat: the solar response changes once (a roof built on a construction site)
+        return np.column_stack([s, s * c.active])
     cols = [s]
     if c.pattern != "never":
         cols.append(c.active)
@@ -172,7 +178,7 @@ def fit_activity(
             continue  # an offset this large is heat running before/after, not a static offset
         # relative floor keeps BIC finite for noise-free synthetic inputs
         bic = n * np.log(wrss / n + (1e-6 * scale) ** 2) + _n_params(cand) * np.log(n)
-        if cand.pattern != "never":
+        if cand.pattern not in ("never", "roof"):
             heat, se = coef[1], float(np.sqrt(max(cov[1, 1], 0.0)))
             if not (heat > 0 and heat > significance * se and heat >= min_active_k_m2):
                 continue
@@ -183,6 +189,9 @@ def fit_activity(
         # A change point must be strongly supported (Kass & Raftery 1995: BIC difference > 10)
         if change[0] < chosen[0] - change_bic_margin:
             chosen = change
+    if chosen[1].pattern == "roof":
+        never = next(f for f in steady if f[1].pattern == "never")
+        return _result(never[1], never[2], never[3], e, s, area_m2, baseline_offset_k)
     return _result(chosen[1], chosen[2], chosen[3], e, s, area_m2, baseline_offset_k)
 
 

@@ -113,8 +113,8 @@ def tile_region(
     Returns
     -------
     list of Tile
-        Tiles whose core intersects the region, ordered west to east by zone, then north to
-        south, west to east; ids ``z<zone>-r<row>-c<col>``.
+        Tiles whose core overlaps the region by at least one pixel, ordered west to east by
+        zone, then north to south, west to east; ids ``z<zone>-r<row>-c<col>``.
 
     Raises
     ------

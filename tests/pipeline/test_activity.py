@@ -66,3 +66,12 @@ def test_one_off_event_is_not_a_site() -> None:
 def test_too_few_looks_is_insufficient() -> None:
     fit = fit_activity(np.array([1.0, 2.0]), np.array([0.5, 0.6]), area_m2=AREA, min_looks=4)
     assert fit.pattern == "insufficient"
+
+
+def test_roof_built_mid_series_is_not_compute_heat() -> None:
+    # a construction site gets a dark roof at look 14: its excess jumps in proportion to the sun
+    s = _solar(30, seed=5)
+    rng = np.random.default_rng(5)
+    e = 3e5 * s + 6e5 * s * (np.arange(30) >= 14) + rng.normal(0, 1e4, 30)
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert not fit.ever_active

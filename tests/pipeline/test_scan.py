@@ -70,9 +70,32 @@ def test_confusers_are_not_candidates(world):
         assert not cands.intersects(_shape(fire)).any(), "a one-day fire became a candidate"
     for wh in truth.warehouses:
         assert not cands.intersects(_shape(wh)).any(), "a sunlit warehouse became a candidate"
+    active = result.sites[result.sites["status"].isin(["active", "candidate"])]
+    for site in truth.construction:
+        assert not active.intersects(_shape(site)).any(), "a construction site came out active"
     excluded = result.sites[result.sites["status"] == "excluded"]
     for plant in truth.power_plants:
         assert excluded.intersects(_shape(plant)).any(), "the power plant was not labelled"
+
+
+def test_heat_of_uncalibrated_sites_with_a_baseline_within_1_4(world):
+    # Sites that change during the series carry their own pre-/post-operation baseline;
+    # their heat must come within a factor 1.4 of the truth.
+    truth, result = world
+    by_id = result.sites.set_index("site_id")
+    checked = 0
+    for campus in truth.campuses:
+        if campus.reported_power_mw is not None or (campus.onset is None and campus.shutdown is None):
+            continue
+        if campus.in_catalog:
+            row = by_id.loc[campus.site_id]
+        else:
+            row = result.sites[(~result.sites["in_catalog"])
+                               & result.sites.intersects(campus.footprint)].iloc[0]
+        assert 1 / 1.4 <= row["heat_mw"] / campus.power_mw <= 1.4, campus.site_id
+        assert row["heat_mw_low"] <= campus.power_mw <= row["heat_mw_high"], campus.site_id
+        checked += 1
+    assert checked >= 2
 
 
 def test_catalog_campuses_are_found_active(world):

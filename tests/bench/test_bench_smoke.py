@@ -1,0 +1,67 @@
+"""Smoke test of the benchmarks: the smallest configuration runs and writes the documented JSON.
+
+No timing is asserted: the figures depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # ``bench`` is a folder of scripts, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from bench import accuracy, throughput  # noqa: E402
+from bench._common import write_json  # noqa: E402
+
+
+def _roundtrip(doc: dict, path: Path) -> dict:
+    write_json(doc, path)
+    return json.loads(path.read_text())
+
+
+def test_accuracy_smallest_suite_writes_the_documented_keys(tmp_path):
+    from models.world_spec import random_spec
+
+    spec = random_spec(3, size_px=120, n_acquisitions=8, n_campuses=1)
+    doc = _roundtrip(accuracy.benchmark([spec], workdir=tmp_path / "worlds"),
+                     tmp_path / "accuracy.json")
+    assert {"benchmark", "measured_at", "machine", "code", "settings", "summary", "worlds",
+            "wall_seconds"} <= set(doc)
+    assert {"cpu_count", "loadavg", "platform", "versions"} <= set(doc["machine"])
+    s = doc["summary"]
+    assert {"recall_by_size", "recall_by_size_and_cooling", "false_candidates", "heat_ratio",
+            "onset_error_acq", "shutdown_error_acq", "smallest_mw_at_90pct_recall"} <= set(s)
+    assert list(s["recall_by_size"]) == ["10-40 MW", "40-100 MW", "100-300 MW", "300-1000 MW"]
+    assert {"calibrated", "uncalibrated"} <= set(s["heat_ratio"])
+    assert s["false_candidates"]["area_km2"] > 0
+    assert len(doc["worlds"]) == 1 and len(doc["worlds"][0]["campuses"]) == len(spec.campuses)
+    assert accuracy.markdown(doc).count("|") > 20
+    assert accuracy.plot(doc, tmp_path / "accuracy.png").stat().st_size > 0
+
+
+def test_ladder_worlds_are_valid_and_hold_every_size():
+    spec = accuracy.ladder_spec(0, size_px=300, n_acquisitions=30)
+    assert sorted(c.power_mw for c in spec.campuses) == list(accuracy.LADDER_MW)
+    assert spec.warehouses and spec.construction and spec.fires and spec.power_plants
+    assert 0 < sum(c.in_catalog for c in spec.campuses) < len(spec.campuses)
+
+
+def test_throughput_smallest_run_writes_the_documented_keys(tmp_path):
+    doc = _roundtrip(throughput.benchmark(
+        workdir=tmp_path, tile_px=120, sites_n=[1], dates_t=[4], memory_tile_px=120,
+        memory_t=[4], stage_px=200, repeats=1), tmp_path / "throughput.json")
+    assert {"benchmark", "measured_at", "machine", "scan_vs_read", "memory_vs_dates",
+            "stages", "summary"} <= set(doc)
+    (row,) = doc["scan_vs_read"]
+    assert row["sites"] == 1 and row["dates"] == 4
+    assert row["read_s"] > 0 and row["scan_s"] > 0 and row["ratio"] > 0
+    (mem,) = doc["memory_vs_dates"]
+    assert mem["dates"] == 4 and mem["tracemalloc_peak_mb"] > 0
+    assert set(doc["stages"]["stages"]) == {"calibration (to_kelvin)", "masking (build_flags)",
+                                            "anomaly (anomaly)", "detection (hotspot_mask)"}
+    assert all(v["mpx_per_s"] > 0 for v in doc["stages"]["stages"].values())
+    assert throughput.markdown(doc).count("|") > 20
+    assert throughput.plot(doc, tmp_path / "throughput.png").stat().st_size > 0
