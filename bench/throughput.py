@@ -67,6 +67,9 @@ def write_world(workdir: Path, *, tile_px: int, n_dates: int) -> Any:
     if tile_px >= demo.size_px:
         spec = demo.model_copy(update={"size_px": tile_px, "n_acquisitions": n_dates,
                                        "name": f"throughput-{tile_px}"})
+        days = [t.date() for t in spec.acquisition_times]
+        spec = spec.model_copy(update={"fires": tuple(
+            f for f in spec.fires if any(f.burning(d) for d in days))})
     else:
         spec = random_spec(5, size_px=tile_px, n_acquisitions=n_dates, n_campuses=1,
                            confusers=False, cloudiness=0.0)

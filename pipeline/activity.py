@@ -1,24 +1,26 @@
 """Solar-decoupled activity of one site over its clear looks.
 
 Each clear look ``i`` gives the site's integrated excess ``E_i`` (K m2) and the solar loading
-``s_i`` (clear-sky irradiance at the scene's sun elevation / 1000 W m-2). Sunlit roofs and bare
-ground make excess that follows the sun; compute heat does not. The model is
+``s_i`` of the scene (see :mod:`pipeline.solar_index`). Sunlit roofs and bare ground make
+excess that follows the sun; compute heat does not. The model is
 
     E_i = a * s_i + b + H * A_i
 
-with ``A_i`` the activity indicator (1 while the site runs). Candidate activity patterns are
-fitted by weighted least squares, against a nuisance pattern without heat whose solar
-response changes once (``E_i = a * s_i + a' * s_i * R_i``: a roof built on a construction site
-adds excess that follows the sun, which must not read as compute heat). They are fitted (weights ``1 / s_i**2``: winter looks, with less sun, weigh
-more) and compared by BIC: never active; active all series; active from an onset; active until a
-shutdown; active between an onset and a shutdown. ``b`` (a static offset of the footprint
-against its surroundings) is identifiable only when the series holds inactive looks as a
-baseline; for a site active all series it is taken as zero, and the prior
-``baseline_offset_k`` x area widens the heat interval instead, and a pattern whose fitted
-baseline exceeds twice that prior is rejected (such an offset is heat that ran all along). A
-pattern with heat is kept only if ``H`` is positive, ``significance`` standard errors from zero,
-above ``min_active_k_m2``, and its active period holds at least ``min_looks`` clear looks (a
-one-off event is not a site).
+with ``A_i`` the activity indicator (1 while the site runs). Activity patterns (never active;
+active all series; from an onset; until a shutdown; between an onset and a shutdown) are
+fitted by weighted least squares (weights ``1 / s_i**2``: winter looks, with less sun, weigh
+more) and compared by BIC, together with a nuisance pattern without heat whose solar response
+changes once (``E_i = a * s_i + a' * s_i * R_i``: a roof built on a construction site adds
+excess that follows the sun, which must not read as compute heat). A change point must beat
+the best steady pattern by ``change_bic_margin``.
+
+``b`` (a static offset of the footprint against its surroundings) is identifiable only when
+the series holds inactive looks as a baseline; for a site active all series it is taken as
+zero, and the prior ``baseline_offset_k`` x area widens the heat interval instead; a pattern
+whose fitted baseline exceeds twice that prior is rejected (such an offset is heat that ran
+all along). A pattern with heat is kept only if ``H`` is positive, ``significance`` standard
+errors from zero, above ``min_active_k_m2``, and its active period holds at least
+``min_looks`` clear looks (a one-off event is not a site).
 """
 
 from __future__ import annotations

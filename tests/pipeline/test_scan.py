@@ -85,7 +85,8 @@ def test_heat_of_uncalibrated_sites_with_a_baseline_within_1_4(world):
     by_id = result.sites.set_index("site_id")
     checked = 0
     for campus in truth.campuses:
-        if campus.reported_power_mw is not None or (campus.onset is None and campus.shutdown is None):
+        changes = campus.onset is not None or campus.shutdown is not None
+        if campus.reported_power_mw is not None or not changes:
             continue
         if campus.in_catalog:
             row = by_id.loc[campus.site_id]
