@@ -702,9 +702,13 @@ def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | No
                 figures: bool = True,
                 exclusions_path: Path | None = None):  # type: ignore[no-untyped-def]
     """Run the scan with a progress bar and write its outputs (shared by scan and demo)."""
+    from pipeline.errors import OutputError
     from pipeline.scan import run_scan
     from pipeline.scan_output import write_scan
 
+    if out.exists() and not out.is_dir():  # fail before the scan, not after it
+        raise OutputError(f"output folder {out} is a file; pass a folder with --out "
+                          "(it is created if absent)")
     sites = None
     if sites_path is not None:
         from aoi.sites import read_sites

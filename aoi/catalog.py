@@ -28,7 +28,6 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from aoi._io import atomic_write_text
 from aoi.epoch import (
     EPOCH_CREDIT,
     LATENT_WATER_GAL_PER_DAY_PER_MW,
@@ -42,6 +41,7 @@ from aoi.epoch import (
 from aoi.sites import DEFAULT_MAX_AREA_KM2, read_sites, select_site
 from aoi.utm import DEFAULT_RADIUS_M
 from pipeline.errors import HeatwatchError
+from pipeline.outputs import write_text
 
 __all__ = [
     "CATALOG_FILE",
@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             default_radius_m=args.default_radius_m,
             use_site_area=not args.no_site_area,
         )
-        atomic_write_text(args.out, dumps_catalog(collection))
+        write_text(args.out, dumps_catalog(collection), fsync=True)
     except HeatwatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

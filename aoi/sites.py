@@ -40,7 +40,6 @@ from shapely.geometry import MultiPolygon, Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
-from aoi._io import atomic_write, atomic_write_text
 from aoi._readers import RawSite, clean_value, frame_sites, read_csv, read_geojson, read_vector
 from aoi._validate import COOLING_TYPES, SITE_COLUMNS, validate_raw_sites
 from aoi.utm import (
@@ -49,6 +48,7 @@ from aoi.utm import (
     utm_crs_for,
 )
 from pipeline.errors import OutputError, SiteError
+from pipeline.outputs import atomic_path, write_text
 
 __all__ = [
     "COOLING_TYPES",
@@ -491,9 +491,9 @@ def write_sites(
     sites = sites_from_frame(sites, max_area_km2=math.inf, source="sites to write")
     suffix = path.suffix.lower()
     if suffix in _GEOJSON_SUFFIXES:
-        return atomic_write_text(path, sites_to_geojson(sites, json_columns=json_columns))
+        return write_text(path, sites_to_geojson(sites, json_columns=json_columns), fsync=True)
     if suffix == ".gpkg":
-        return atomic_write(
-            path, lambda tmp: pyogrio.write_dataframe(sites, tmp, layer="sites", driver="GPKG")
-        )
+        with atomic_path(path) as tmp:
+            pyogrio.write_dataframe(sites, tmp, layer="sites", driver="GPKG")
+        return path
     raise OutputError(f"cannot write sites to {path}: use a .geojson or .gpkg file name")

@@ -426,6 +426,8 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
                                     sum(1 for r in camp if r["onset_in_series"])],
         "shutdown_campuses_detected": [sum(1 for r in detected if r["shut_down"]),
                                        sum(1 for r in camp if r["shut_down"])],
+        "worlds_by_calibration": {m: sum(1 for w in worlds if w["calibration"] == m)
+                                  for m in sorted({str(w["calibration"]) for w in worlds})},
         "split_campuses": sum(1 for r in detected if not r["in_catalog"] and r["n_rows"] > 1),
         "detected_campuses": k, "eligible_campuses": n,
     }
@@ -511,6 +513,8 @@ def markdown(doc: dict[str, Any]) -> str:
          f"{_fmt(off.get('within_2'), '.0%')} (n={off['n']}, "
          f"bias {_fmt(off.get('mean_signed'), '+.1f')})"],
         ["Uncatalogued campuses split into several candidates", str(s["split_campuses"])],
+        ["Worlds by excess-to-MW calibration", ", ".join(
+            f"{k} {v}" for k, v in s["worlds_by_calibration"].items())],
     ], "lr"))
     return "\n\n".join(out)
 

@@ -58,7 +58,6 @@ byte-identical files, and changing one campus's dates leaves every other pixel u
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +90,7 @@ from models.world_spec import (
 )
 from pipeline.c2write import ST_ADD, ST_MULT, product_id, write_l2_product
 from pipeline.errors import OutputError
+from pipeline.outputs import write_text
 from pipeline.qa import any_bits, encode
 from pipeline.solar import clear_sky_irradiance, sun_position
 
@@ -469,9 +469,7 @@ def _observe(spec: WorldSpec, slot: _Slot, surf: F32, sky: _Sky,
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=1, default=str) + "\n")
 
 
 def _check_out_dir(out: Path, slots: list[_Slot], overwrite: bool) -> None:
@@ -534,9 +532,7 @@ def _write_vectors(out: Path, truth: WorldTruth) -> None:
               for p in truth.power_plants]
     _write_json(out / "sites.geojson", _geojson(sites))
     _write_json(out / "exclusions.geojson", _geojson(plants))
-    tmp = out / ".truth.json.tmp"
-    tmp.write_text(truth.model_dump_json(indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "truth.json")
+    write_text(out / "truth.json", truth.model_dump_json(indent=1) + "\n")
 
 
 # Public ---------------------------------------------------------------------------------------

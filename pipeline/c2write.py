@@ -6,8 +6,6 @@ pipeline reads goes through the one local reader, exactly as a USGS download wou
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -18,6 +16,7 @@ from affine import Affine
 from rasterio.crs import CRS
 
 from pipeline.mtl import write_mtl
+from pipeline.outputs import atomic_path
 
 #: Level-2 ST_B10 scale and offset published by USGS for Collection 2 (LSDS-1619, section 6).
 ST_MULT = 0.00341802
@@ -54,15 +53,8 @@ def _write_tif(path: Path, array: np.ndarray, transform: Affine, crs: CRS,
     }
     if profile["tiled"]:
         profile.update(blockxsize=256, blockysize=256)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(array, 1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(array, 1)
 
 
 def _groups(

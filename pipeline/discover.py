@@ -44,7 +44,7 @@ from pipeline.grid import Grid
 from pipeline.mtl import read_mtl
 from pipeline.outputs import write_geojson, write_json, write_text
 from pipeline.reader import ProductFiles, discover_products
-from pipeline.tiles import Tile, merge_candidates, tile_region
+from pipeline.tiles import Tile, merge_candidates, region_geometry, tile_region
 
 TILES_DIR = "tiles"
 #: Columns of ``candidates.csv``, in order.
@@ -443,13 +443,14 @@ def plot_overview(result: DiscoverResult, region: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     from pipeline.outputs import atomic_path
-    from pipeline.tiles import _region_geometry
-
-    geom = _region_geometry(region)
+    geom = region_geometry(region)
     fig, ax = plt.subplots(figsize=(8, 8))
     gpd.GeoSeries([geom], crs=4326).boundary.plot(ax=ax, color="black", linewidth=1.2)
     gpd.GeoSeries([t.core_4326 for t in result.tiles], crs=4326).boundary.plot(
         ax=ax, color="0.6", linewidth=0.5, linestyle="--")
+    for t in result.tiles:
+        p = t.core_4326.representative_point()
+        ax.annotate(t.tile_id, (p.x, p.y), ha="center", fontsize=6, color="0.6")
     c = result.candidates
     if len(c):
         heat = pd.to_numeric(c["heat_mw"], errors="coerce").fillna(0.0)
@@ -476,13 +477,11 @@ def _provenance(imagery_dir: Path, region: Any, products: Sequence[ProductFiles]
                 problems: Sequence[Any], tiles: Sequence[Tile], outcomes: Sequence[TileOutcome],
                 config: Config, start: date | None, end: date | None, client: Any,
                 n_found: int, n_catalog: int, seconds: float) -> dict[str, Any]:
-    from pipeline.tiles import _region_geometry
-
     status = {o.tile_id: o for o in outcomes}
     return {
         "software": {"name": "heatwatch", "version": __version__},
         "imagery_dir": str(imagery_dir),
-        "region": {"bounds_4326": list(_region_geometry(region).bounds)},
+        "region": {"bounds_4326": list(region_geometry(region).bounds)},
         "period": {"start": start, "end": end},
         "products": [p.product_id for p in products],
         "problems": [{"path": str(p.path), "message": p.message} for p in problems],

@@ -48,7 +48,10 @@ def heat_text(site: dict[str, Any]) -> str:
     heat = site.get("heat_mw")
     if heat is None or not np.isfinite(heat):
         return "heat n/a"
-    return (f"heat {heat:.0f} MW [{site['heat_mw_low']:.0f}, {site['heat_mw_high']:.0f}] "
+    low, high = (site.get(k) for k in ("heat_mw_low", "heat_mw_high"))
+    # a bound is None when the site has no clear look (e.g. it lies outside every scene)
+    low, high = ("?" if v is None or not np.isfinite(v) else f"{v:.0f}" for v in (low, high))
+    return (f"heat {heat:.0f} MW [{low}, {high}] "
             f"(90 %, {site.get('heat_calibration') or '?'} calibration)")
 
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import FetchError
+from pipeline.outputs import write_bytes
 
 REQUEST_SUFFIX = ".request.json"
 
@@ -56,16 +55,7 @@ def request_key(request: Mapping[str, Any]) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_bytes(path, data, fsync=True)
 
 
 @dataclass(frozen=True)

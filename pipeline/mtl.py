@@ -149,6 +149,9 @@ def read_mtl_groups(path: str | Path) -> Groups:
             raise MetadataError(f"{path} is {size} bytes, far larger than any Landsat MTL file; "
                                 "download the product's MTL again")
         text = path.read_text(encoding="utf-8")
+    except PermissionError as exc:
+        raise MetadataError(f"cannot read metadata file {path}: permission denied; make the "
+                            "file readable (chmod/chown) and run again") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise MetadataError(f"cannot read metadata file {path}: {exc}") from exc
     parser = {".json": _parse_json, ".xml": _parse_xml}.get(path.suffix.lower(), _parse_odl)

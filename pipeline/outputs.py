@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,18 @@ from pipeline.errors import OutputError
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
+    """Yield a temporary path beside ``path``; move it to ``path`` if the block succeeds.
+
+    The temporary file sits in a private hidden folder next to ``path`` (same file system) and
+    keeps ``path``'s name, so format drivers that look at the suffix (GeoPackage, COG) behave.
+    It is moved over ``path`` with :func:`os.replace` only when the block returns, so readers
+    see the old file or the new one, never a half-written one; on any exception (including
+    Ctrl-C and SIGTERM, which the CLI turns into ``SystemExit``) the temporary folder is removed.
+
+    Raises
+    ------
+    OutputError
+        If ``path`` is a folder, or the file system refuses the write (disk full, permission).
 
     Examples
     --------
@@ -36,16 +48,17 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     'hello'
     """
     path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give a file name to write to")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        os.close(fd)
+        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     except OSError as exc:
         raise _output_error(path, exc) from exc
-    tmp = Path(tmp_name)
+    tmp = tmp_dir / path.name
     try:
         yield tmp
-        # mkstemp creates owner-only files; outputs are meant to be shared: honour the umask
+        # mkstemp-style private files are owner-only; outputs are meant to be shared
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -53,8 +66,17 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except OSError as exc:
         raise _output_error(path, exc) from exc
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def write_bytes(path: str | Path, data: bytes, *, fsync: bool = False) -> Path:
+    """Write bytes atomically (optionally fsynced before the rename)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
+    return Path(path)
 
 
 def _output_error(path: Path, exc: OSError) -> OutputError:
@@ -67,11 +89,9 @@ def _output_error(path: Path, exc: OSError) -> OutputError:
     return OutputError(f"cannot write {path}: {hint}")
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    """Write text atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(path)
+def write_text(path: str | Path, text: str, *, fsync: bool = False) -> Path:
+    """Write UTF-8 text atomically (optionally fsynced before the rename)."""
+    return write_bytes(path, text.encode("utf-8"), fsync=fsync)
 
 
 def _json_default(obj: Any) -> Any:

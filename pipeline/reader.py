@@ -93,7 +93,9 @@ def discover_products(folder: str | Path) -> tuple[list[ProductFiles], list[Prob
         m = _BAND.match(path.name)
         if not m:
             if not re.match(r"^L[COTEM]0\d_", path.name):
-                problems.append(Problem(path, "not a Landsat Collection 2 file name; skipped"))
+                problems.append(Problem(path, "not a Landsat Collection 2 file name (expected "
+                                              "<product id>_ST_B10.TIF or _B10.TIF as USGS names "
+                                              "them); skipped: move it out of the imagery folder"))
             continue
         pid, kind = m.group("pid"), m.group("kind").upper()
         if kind == "B10" and "_L2S" in pid:
@@ -106,7 +108,8 @@ def discover_products(folder: str | Path) -> tuple[list[ProductFiles], list[Prob
         qa = next((q for q in (path.parent / f"{pid}_QA_PIXEL.TIF",
                                path.parent / f"{pid}_QA_PIXEL.tif") if q.is_file()), None)
         if pid in products:
-            problems.append(Problem(path, f"product {pid} found twice; using {products[pid].band}"))
+            problems.append(Problem(path, f"product {pid} found twice; using "
+                                          f"{products[pid].band}: delete the other copy"))
             continue
         products[pid] = ProductFiles(pid, path, mtl, qa, "L2" if kind == "ST_B10" else "L1")
     return [products[k] for k in sorted(products)], problems
@@ -150,6 +153,15 @@ def _check_extent(path: Path, meta: SceneMetadata, width: int, height: int, tr: 
         )
 
 
+def _unreadable(path: Path, exc: Exception, verb: str = "read") -> SceneReadError:
+    """A SceneReadError naming ``path``, with advice that fits the cause."""
+    if isinstance(exc, PermissionError) or "permission denied" in str(exc).lower():
+        hint = "permission denied; make the file readable (chmod/chown) and run again"
+    else:
+        hint = f"({exc}); the file is truncated or corrupt, download it again"
+    return SceneReadError(f"cannot {verb} {path}: {hint}")
+
+
 def _read_band(path: Path, window: Window | None) -> np.ndarray:
     try:
         with rasterio.open(path) as src:
@@ -158,9 +170,10 @@ def _read_band(path: Path, window: Window | None) -> np.ndarray:
                                      f"{src.dtypes[0] if src.count else None}, {src.count} "
                                      "bands); check the file")
             return src.read(1, window=window)
-    except (RasterioError, ValueError, MemoryError) as exc:
-        raise SceneReadError(f"cannot read {path} ({exc}); the file is truncated or corrupt, "
-                             "download it again") from exc
+    except SceneReadError:
+        raise
+    except (RasterioError, ValueError, MemoryError, OSError) as exc:
+        raise _unreadable(path, exc) from exc
 
 
 def _window(grid: Grid | None, crs: CRS, tr: Affine, width: int, height: int) -> Window:
@@ -224,10 +237,12 @@ def read_scene(
                                      f"{src.dtypes[0]}, {src.count} bands); check the file")
             crs, tr = _georef(src, meta)
             width, height = src.width, src.height
-    except (RasterioError, ValueError) as exc:
-        # ValueError: GDAL hands rasterio garbled tags (e.g. a CRS that is not UTF-8).
-        raise SceneReadError(f"cannot open {product.band} ({exc}); the file is truncated or "
-                             "corrupt, download it again") from exc
+    except SceneReadError:
+        raise
+    except (RasterioError, ValueError, OSError) as exc:
+        # ValueError: GDAL hands rasterio garbled tags (e.g. a CRS that is not UTF-8);
+        # OSError: the file cannot be opened at all (permission denied).
+        raise _unreadable(product.band, exc, "open") from exc
     _check_extent(product.band, meta, width, height, tr)
     win = _window(grid, crs, tr, width, height)
     if win.width < 1 or win.height < 1:

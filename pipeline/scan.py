@@ -551,8 +551,12 @@ def _provenance(imagery_dir: Path, products: list[ProductFiles], log: SceneLog, 
     inputs = []
     for p in products:
         for f in p.files:
+            try:
+                digest: str | None = sha256_file(f)
+            except OSError:  # unreadable input: already skipped and reported by the reader
+                digest = None
             inputs.append({"path": str(f.relative_to(imagery_dir) if f.is_relative_to(imagery_dir)
-                                       else f), "sha256": sha256_file(f),
+                                       else f), "sha256": digest,
                            "product_id": p.product_id, "used": p.product_id in used})
     return {
         "software": {"name": "heatwatch", "version": __version__},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import OutputError
 from pipeline.outputs import write_geojson, write_json, write_text
 from pipeline.scan import ScanResult
 
@@ -30,7 +31,11 @@ def write_scan(result: ScanResult, out_dir: Path, *, figures: bool = True) -> di
     from pipeline.rasters import write_rasters
     from pipeline.report import EVIDENCE_DIR, MAP_FILE, REPORT_DIR, build_report
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, permission denied, disk full
+        raise OutputError(f"cannot create output folder {out_dir}: "
+                          f"{exc.strerror or exc}; choose another --out folder") from exc
     written: dict[str, Any] = {}
     written["sites"] = write_geojson(out_dir / "sites.geojson", result.sites)
     written["hotspots"] = write_geojson(out_dir / "hotspots.geojson", result.hotspots)

@@ -58,6 +58,7 @@ def iter_scenes(
     """
     log = log if log is not None else SceneLog()
     pending: xr.Dataset | None = None
+    pending_product: ProductFiles | None = None
     for product in order_products(products, log):
         if on_scene is not None:
             on_scene(product)
@@ -76,19 +77,23 @@ def iter_scenes(
         clear = float(np.isfinite(ds["temperature"].values).mean())
         ds.attrs["clear_fraction"] = clear
         if clear == 0.0:
-            log.skip(product, product.band, "no clear pixel over the area (all cloud or fill)")
+            log.skip(product, product.band, "no clear pixel over the area (all cloud or fill); "
+                     "the scene adds no look, nothing to do")
             continue
         if pending is not None and _day(pending) == _day(ds):
             pending_wins = pending.attrs["clear_fraction"] >= clear
             keep, drop = (pending, ds) if pending_wins else (ds, pending)
-            log.skip(None, drop.attrs["product_id"],
-                     f"same day as {keep.attrs['product_id']}, which has more clear pixels")
-            pending = keep
+            # name the dropped product's file, not just its id, so users can find it
+            log.skip(product if pending_wins else pending_product, drop.attrs["product_id"],
+                     f"same day as {keep.attrs['product_id']}, which has more clear pixels; "
+                     "kept that one, nothing to do")
+            if not pending_wins:
+                pending, pending_product = ds, product
             continue
         if pending is not None:
             log.used.append(_summary(pending))
             yield pending
-        pending = ds
+        pending, pending_product = ds, product
     if pending is not None:
         log.used.append(_summary(pending))
         yield pending

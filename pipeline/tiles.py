@@ -46,7 +46,8 @@ class Tile:
         return int(self.grid.crs.to_epsg())
 
 
-def _region_geometry(region: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry) -> BaseGeometry:
+def region_geometry(region: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry) -> BaseGeometry:
+    """Return the region as one lon/lat geometry (frames are reprojected and united)."""
     if isinstance(region, gpd.GeoDataFrame | gpd.GeoSeries):
         if region.crs is None:
             raise ConfigError("the region has no CRS; save it as GeoJSON (EPSG:4326)")
@@ -131,7 +132,7 @@ def tile_region(
     if tile_size_m < resolution or overlap_m < 0:
         raise ConfigError(f"tile_size_m ({tile_size_m}) must be at least one pixel "
                           f"({resolution} m) and overlap_m ({overlap_m}) not negative")
-    geom = _region_geometry(region_4326)
+    geom = region_geometry(region_4326)
     size = max(1, round(tile_size_m / resolution)) * resolution
     tiles: list[Tile] = []
     for zone in _zones(geom):

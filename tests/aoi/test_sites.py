@@ -326,8 +326,12 @@ def test_write_round_trip_is_atomic(tmp_path: Path, suffix: str) -> None:
 
 def test_write_errors(tmp_path: Path) -> None:
     site = site_from_point("a", 10.0, 50.0)
-    with pytest.raises(OutputError, match="does not exist"):
-        write_sites(site, tmp_path / "missing" / "x.geojson")
+    # a missing folder is created, as for every other Heatwatch output
+    written = write_sites(site, tmp_path / "new" / "x.geojson")
+    assert read_sites(written)["site_id"].tolist() == ["a"]
+    (tmp_path / "taken.geojson").mkdir()
+    with pytest.raises(OutputError, match="is a folder"):
+        write_sites(site, tmp_path / "taken.geojson")
     with pytest.raises(OutputError, match=r"\.geojson or \.gpkg"):
         write_sites(site, tmp_path / "x.shp")
 

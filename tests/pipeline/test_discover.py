@@ -177,21 +177,25 @@ def test_date_filter_uses_the_mtl(border_world):
     assert len(filter_dates(products)) == len(products)
 
 
+@pytest.mark.slow
 def test_local_cluster_of_two_workers_gives_the_same_candidates(discovered, border_world,
                                                                inputs, tmp_path):
     distributed = pytest.importorskip("distributed")
     result, _, _ = discovered
     folder, truth = border_world
-    cfg = load_config(environ={}, overrides=TILES)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+                                  dashboard_address=None) as cluster:
+        # an existing scheduler, named by address in the configuration: no code change
+        cfg = load_config(environ={}, overrides={"discover": {
+            **TILES["discover"], "scheduler_address": cluster.scheduler_address}})
         seen = []
         parallel = run_discover(folder, world_region(truth), cfg, out_dir=tmp_path,
-                                client=client, progress=seen.append, **inputs)
+                                progress=seen.append, **inputs)
     assert sorted(o.tile_id for o in seen) == [t.tile_id for t in result.tiles]
+    assert {o.status for o in seen} == {"done"}
     cols = ["site_id", "tile_id", "status", "heat_mw", "heat_mw_low", "heat_mw_high",
             "persistence", "first_seen", "last_seen", "exclusion"]
     pd.testing.assert_frame_equal(pd.DataFrame(parallel.candidates[cols]),
                                   pd.DataFrame(result.candidates[cols]))
     assert parallel.candidates.geometry.geom_equals(result.candidates.geometry).all()
+    assert parallel.run["scheduler"] == cluster.scheduler_address
