@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python bench/accuracy.py            # full suite (24 worlds), writes bench/results/accuracy.*
-    python bench/accuracy.py --quick    # 4 small worlds, about a minute
+    python bench/accuracy.py            # full suite (40 worlds), writes bench/results/accuracy.*
+    python bench/accuracy.py --quick    # 4 small worlds, about 10 seconds
 
 The suite mixes two kinds of world (:func:`suite`):
 
@@ -575,7 +575,7 @@ def plot(doc: dict[str, Any], path: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the suite, print the tables, write JSON and PNG."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="4 small worlds (about a minute)")
+    ap.add_argument("--quick", action="store_true", help="4 small worlds (about 10 seconds)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for accuracy.json/.png")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where worlds are generated (default: a temporary folder)")

@@ -400,7 +400,7 @@ def markdown(doc: dict[str, Any]) -> str:
     rows = [[r["sites"] or "0 (discovery)", r["dates"], f"{r['grid_px'][0]}x{r['grid_px'][1]}",
              f"{r['megapixels']:.1f}", f"{r['read_s']:.3f}", f"{r['scan_s']:.2f}",
              f"{r['ratio']:.0f}x", f"{r['scan_mpx_per_s']:.2f}"] for r in doc["scan_vs_read"]]
-    out = [markdown_table(["Sites N", "Dates T", "Grid px", "MP (N x T)", "Plain read s",
+    out = [markdown_table(["Sites N", "Dates T", "Grid px", "MP (grid x T)", "Plain read s",
                            "Scan s", "Scan / read", "Scan MP/s"], rows)]
     rows = [[m["dates"], f"{m['grid_px'][0]}x{m['grid_px'][1]}",
              f"{m['tracemalloc_peak_mb']:.0f}", _f(m["rss_anon_before_scan_mb"]),

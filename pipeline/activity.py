@@ -105,10 +105,30 @@ def _design(s: np.ndarray, c: _Candidate) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    sw = np.sqrt(w)
-    coef, *_ = np.linalg.lstsq(x * sw[:, None], y * sw, rcond=None)
-    resid = (y - x @ coef) * sw
+#: Huber tuning constant (in robust standard deviations) of the reweighting.
+HUBER_C = 2.0
+
+
+def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray,
+         robust_iterations: int = 2) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted least squares, Huber-reweighted.
+
+    One odd look (a missed cloud edge) then cannot make or hide a change point.
+    """
+    w_eff = w
+    for it in range(robust_iterations + 1):
+        sw = np.sqrt(w_eff)
+        coef, *_ = np.linalg.lstsq(x * sw[:, None], y * sw, rcond=None)
+        if it == robust_iterations:
+            break
+        r = (y - x @ coef) * np.sqrt(w)
+        scale = 1.4826 * float(np.median(np.abs(r - np.median(r))))
+        if scale <= 0:
+            break
+        a = np.abs(r) / (HUBER_C * scale)
+        w_eff = w * np.where(a > 1, 1 / np.maximum(a, 1e-12), 1.0)
+    w = w_eff
+    resid = (y - x @ coef) * np.sqrt(w)
     wrss = float(resid @ resid)
     dof = max(len(y) - x.shape[1], 1)
     sigma2 = wrss / dof

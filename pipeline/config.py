@@ -79,6 +79,7 @@ class DetectionConfig(_Section):
     min_z: float = Field(3.0, gt=0)
     min_area_m2: float = Field(27000.0, ge=0)
     nonsolar_min_k: float = Field(2.0, gt=0)
+    candidate_buffer_m: float = Field(150.0, ge=0)
 
 
 class PersistenceConfig(_Section):
@@ -87,9 +88,9 @@ class PersistenceConfig(_Section):
     min_clear_fraction: float = Field(0.8, gt=0, le=1)
     min_looks: int = Field(4, ge=1)
     candidate_min_looks: int = Field(2, ge=1)
-    integration_buffer_m: float = Field(150.0, ge=0)
-    background_inner_m: float = Field(300.0, ge=0)
-    background_outer_m: float = Field(1500.0, gt=0)
+    integration_buffer_m: float = Field(90.0, ge=0)
+    background_inner_m: float = Field(150.0, ge=0)
+    background_outer_m: float = Field(800.0, gt=0)
     significance: float = Field(3.0, gt=0)
     min_active_k_m2: float = Field(5.0e4, ge=0)
     baseline_offset_k: float = Field(0.2, ge=0)

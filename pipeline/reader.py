@@ -154,7 +154,7 @@ def _check_extent(path: Path, meta: SceneMetadata, width: int, height: int, tr: 
 
 
 def _unreadable(path: Path, exc: Exception, verb: str = "read") -> SceneReadError:
-    """A SceneReadError naming ``path``, with advice that fits the cause."""
+    """Return a SceneReadError naming ``path``, with advice that fits the cause."""
     if isinstance(exc, PermissionError) or "permission denied" in str(exc).lower():
         hint = "permission denied; make the file readable (chmod/chown) and run again"
     else:

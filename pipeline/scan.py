@@ -35,7 +35,7 @@ from pipeline.errors import HeatwatchError, NoDataError
 from pipeline.footprint import Look, SiteMasks, measure_look, site_masks
 from pipeline.grid import Grid
 from pipeline.mtl import read_mtl
-from pipeline.power import CalibrationSite, calibrate, heat_mw
+from pipeline.power import CalibrationSite, HeatEstimate, calibrate, cooling_ratio, heat_mw
 from pipeline.reader import ProductFiles, discover_products
 from pipeline.solar import clear_sky_irradiance
 from pipeline.solar_index import choose_index, pattern_loading, pattern_mask, scene_contrast
@@ -218,6 +218,10 @@ def _candidate_sites(state: ScanState, catalog_zone: np.ndarray,
                                  exclude=keep_out)
     order = np.argsort(-regions.geometry.area.to_numpy(), kind="stable")
     regions = regions.iloc[order].reset_index(drop=True)
+    # hot pixels mark the cooling yards; the campus around them is measured too
+    grow_m = config.detection.candidate_buffer_m
+    if grow_m > 0 and len(regions):
+        regions["geometry"] = regions.geometry.buffer(grow_m, join_style="mitre")
     regions["site_id"] = [f"candidate-{i + 1}" for i in range(len(regions))]
     for col in SITE_COLUMNS[1:]:
         regions[col] = None
@@ -465,10 +469,21 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
 
 def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
               calibration: Any, config: Config) -> dict[str, Any]:
-    cooling = getattr(row, "cooling", None) or config.power.default_cooling
+    known = getattr(row, "cooling", None)
+    known = known if isinstance(known, str) and known else None
+    cooling = known or config.power.default_cooling
     k_dry = calibration.loo_k.get(str(row.site_id)) if in_catalog else None
-    est = heat_mw(fit.heat_k_m2 if fit.ever_active else 0.0, fit.heat_se_k_m2, cooling=cooling,
-                  calibration=calibration, config=config.power, k_dry=k_dry)
+    heat_term = fit.heat_k_m2 if fit.ever_active else 0.0
+    est = heat_mw(heat_term, fit.heat_se_k_m2, cooling=cooling, calibration=calibration,
+                  config=config.power, k_dry=k_dry)
+    if known is None:
+        # Cooling unknown: the central value assumes the default; the interval reaches up to
+        # what the least visible cooling type (evaporative towers) would imply.
+        worst = min(config.power.default_k_m2_per_mw,
+                    key=lambda c: cooling_ratio(c, config.power))
+        alt = heat_mw(heat_term, fit.heat_se_k_m2, cooling=worst, calibration=calibration,
+                      config=config.power, k_dry=k_dry)
+        est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
     active_dates = series.loc[series["active"], "date"]
     status = _status(fit)
     rejected = None
@@ -504,7 +519,7 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "heat_mw_low": _round(est.low, 1),
         "heat_mw_high": _round(est.high, 1),
         "heat_calibration": calibration.method,
-        "cooling": cooling,
+        "cooling": known or f"unknown ({cooling} assumed)",
         "first_seen": active_dates.iloc[0] if len(active_dates) else None,
         "last_seen": active_dates.iloc[-1] if len(active_dates) else None,
         "reported_power_mw": rep,

@@ -477,6 +477,11 @@ class _Fetcher:
             return _Unreachable(f"cannot reach {url} after {self.sh.max_download_attempts} "
                                 "attempts; check the network, sentinelhub.base_url and "
                                 "sentinelhub.token_url (answers so far are cached)")
+        if isinstance(req, requests.Timeout):
+            return FetchError(f"{url} did not answer within sentinelhub.timeout_s = "
+                              f"{self.config.timeout_s:g} s in {self.sh.max_download_attempts} "
+                              "attempts; run again later or raise sentinelhub.timeout_s "
+                              "(answers so far are cached)")
         if status is not None:
             detail = self._scrub(_server_message(response))[:300]
             return FetchError(f"{url} answered HTTP {status}: {detail or 'no message'}")
