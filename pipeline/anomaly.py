@@ -26,6 +26,22 @@ from pipeline.config import AnomalyConfig
 MIN_SCALE_K = 0.05
 
 
+def _nanmedian_last(a: np.ndarray) -> np.ndarray:
+    """Median over the last axis ignoring NaN (NaN where all are NaN).
+
+    Same result as ``np.nanmedian(a, axis=-1)``, but one vectorised sort instead of numpy's
+    per-row fallback when NaNs are present (cloudy scenes), which dominated the anomaly stage.
+    """
+    srt = np.sort(a, axis=-1)  # NaN sort last
+    n = np.isfinite(a).sum(axis=-1)
+    lo = np.clip((n - 1) // 2, 0, a.shape[-1] - 1)
+    hi = np.clip(n // 2, 0, a.shape[-1] - 1)
+    med = 0.5 * (np.take_along_axis(srt, lo[..., None], -1)[..., 0]
+                 + np.take_along_axis(srt, hi[..., None], -1)[..., 0])
+    med[n == 0] = np.nan
+    return med
+
+
 def _block_medians(t: np.ndarray, bp: int, min_valid: float) -> np.ndarray:
     h, w = t.shape
     nby, nbx = -(-h // bp), -(-w // bp)
@@ -37,8 +53,7 @@ def _block_medians(t: np.ndarray, bp: int, min_valid: float) -> np.ndarray:
     inside = np.zeros((nby * bp, nbx * bp), dtype=bool)
     inside[:h, :w] = True
     n_inside = inside.reshape(nby, bp, nbx, bp).sum(axis=(1, 3))
-    with np.errstate(invalid="ignore"), _quiet():
-        med = np.nanmedian(blocks, axis=2)
+    med = _nanmedian_last(blocks)
     med[valid < np.maximum(1, min_valid * n_inside)] = np.nan
     return med
 
@@ -57,8 +72,7 @@ def _ring_median(med: np.ndarray, inner: int, outer: int) -> np.ndarray:
     win = sliding_window_view(padded, (k, k)).copy()
     lo, hi = outer - inner, outer + inner + 1
     win[:, :, lo:hi, lo:hi] = np.nan
-    with _quiet():
-        return np.nanmedian(win.reshape(*win.shape[:2], k * k), axis=2)
+    return _nanmedian_last(win.reshape(*win.shape[:2], k * k))
 
 
 def _fill_nearest(a: np.ndarray) -> np.ndarray:
