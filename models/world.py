@@ -364,6 +364,8 @@ def _air_temperature(spec: WorldSpec, when: datetime, weather: float) -> float:
 def _shift(mask: Mask, dr: int, dc: int) -> Mask:
     out = np.zeros_like(mask)
     n0, n1 = mask.shape
+    if abs(dr) >= n0 or abs(dc) >= n1:
+        return out  # the shadow falls entirely outside the tile
     src = mask[max(0, -dr):n0 - max(0, dr), max(0, -dc):n1 - max(0, dc)]
     out[max(0, dr):max(0, dr) + src.shape[0], max(0, dc):max(0, dc) + src.shape[1]] = src
     return out

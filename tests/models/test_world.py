@@ -339,3 +339,12 @@ def test_demo_world_shows_what_the_demo_needs(tmp_path):
     acq = next(a for a in truth.acquisitions if a.date == fire_day)
     qa = qa_pixel(tmp_path, acq.product_id)
     assert not bit_set(qa, QABit.CLOUD)[pixel_window(truth, truth.fires[0].footprint_utm)].any()
+
+
+def test_shift_longer_than_the_tile_leaves_no_shadow() -> None:
+    from models.world import _shift
+
+    mask = np.ones((10, 12), dtype=bool)
+    assert not _shift(mask, 126, 3).any()
+    assert not _shift(mask, -2, -40).any()
+    assert _shift(mask, 2, 3)[2:, 3:].all() and not _shift(mask, 2, 3)[:2].any()

@@ -127,3 +127,23 @@ def test_real_samples_scan_without_candidates(folder):
         warnings.simplefilter("ignore", QAMissingWarning)
         result = run_scan(SHARED / folder, load_config(environ={}))
     assert not (result.sites["status"] == "candidate").any() if len(result.sites) else True
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_random_worlds_no_confuser_is_a_candidate(seed, tmp_path):
+    # other parameters than the demo: random latitude (both hemispheres), season, cloudiness
+    from models.world import random_spec
+
+    truth = generate_world(random_spec(seed, size_px=220, n_acquisitions=30), tmp_path)
+    result = run_scan(tmp_path, load_config(environ={}),
+                      sites=read_sites(tmp_path / "sites.geojson"),
+                      exclusions=gpd.read_file(tmp_path / "exclusions.geojson"))
+    cands = result.sites[result.sites["status"] == "candidate"]
+    for kind in ("warehouses", "construction", "fires"):
+        for feature in getattr(truth, kind):
+            assert not cands.intersects(_shape(feature)).any(), f"{kind} became a candidate"
+    by_id = result.sites.set_index("site_id")
+    for campus in truth.campuses:
+        if campus.in_catalog and campus.status_at_end == "active" and campus.cooling == "dry" \
+                and campus.power_mw >= 100:
+            assert by_id.loc[campus.site_id, "status"] == "active", campus.site_id
