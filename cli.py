@@ -709,11 +709,7 @@ def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | No
     if out.exists() and not out.is_dir():  # fail before the scan, not after it
         raise OutputError(f"output folder {out} is a file; pass a folder with --out "
                           "(it is created if absent)")
-    sites = None
-    if sites_path is not None:
-        from aoi.sites import read_sites
-
-        sites = read_sites(sites_path, max_area_km2=cfg.grid.max_site_area_km2)
+    sites = _load_sites(sites_path, cfg)
     exclusions = None
     if exclusions_path is not None:
         exclusions = _read_exclusions(exclusions_path)
@@ -732,6 +728,58 @@ def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | No
         result.run["sites_sha256"] = sha256_file(sites_path)
     write_scan(result, out, figures=figures)
     return result
+
+
+def _load_sites(sites_path: Path | None, cfg: Config):  # type: ignore[no-untyped-def]
+    if sites_path is None:
+        return None
+    from aoi.sites import read_sites
+
+    return read_sites(sites_path, max_area_km2=cfg.grid.max_site_area_km2)
+
+
+def _scan_sentinelhub(fetch_dir: Path, out: Path, cfg: Config, sites_path: Path | None,
+                      start: str | None, end: str | None,
+                      exclusions_path: Path | None):  # type: ignore[no-untyped-def]
+    """Fetch each site's acquisitions from Sentinel Hub into ``fetch_dir``, then scan each site.
+
+    Sentinel Hub products are per-site crops (one folder per site), so each site is scanned
+    on its own into ``OUT/<site>/`` and the site rows are merged into ``OUT/sites.geojson``.
+    With one site per scan there is no cross-site calibration: heat uses the configured default
+    coefficient unless the site file calibrates nothing anyway.
+    """
+    from datetime import date
+
+    import pandas as pd
+
+    from aoi.sites import safe_name
+    from pipeline.errors import ConfigError
+    from pipeline.outputs import write_geojson, write_json
+    from pipeline.sentinelhub_source import fetch_sites
+
+    if sites_path is None or start is None or end is None:
+        raise ConfigError("--source sentinelhub needs --sites, --start and --end "
+                          "(e.g. --start 2024-01-01 --end 2024-12-31)")
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as exc:
+        raise ConfigError(f"--start/--end must be dates like 2024-01-31 ({exc})") from exc
+    sites = _load_sites(sites_path, cfg)
+    report = fetch_sites(sites, start=first, end=last, out_dir=fetch_dir,
+                         config=cfg.sentinelhub, margin_m=cfg.grid.margin_m)
+    rows, results = [], []
+    for sid, folder in report.site_dirs.items():
+        one = sites[sites["site_id"] == sid]
+        site_file = folder / "site.geojson"
+        write_geojson(site_file, one)
+        result = scan_folder(folder, out / safe_name(sid), cfg, site_file,
+                             exclusions_path=exclusions_path)
+        rows.append(result.sites)
+        results.append(result)
+    merged = pd.concat(rows, ignore_index=True) if rows else sites.iloc[0:0]
+    write_geojson(out / "sites.geojson", merged)
+    write_json(out / "fetch.json", report.to_dict())
+    return merged, results, report
 
 
 def _read_exclusions(path: Path):  # type: ignore[no-untyped-def]
@@ -759,12 +807,30 @@ def scan(
     config: ConfigOpt = None,
     min_candidate_mw: Annotated[float | None, typer.Option(
         help="Report new sites from this heat (MW) up.")] = None,
+    source: Annotated[str, typer.Option(
+        help="'local': IMAGERY_DIR holds the products; 'sentinelhub': fetch into IMAGERY_DIR "
+             "first (needs --sites, --start, --end).")] = "local",
+    start: Annotated[str | None, typer.Option(help="First day to fetch (sentinelhub).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day to fetch (sentinelhub).")] = None,
 ) -> None:
     """Find persistent compute heat: site status, heat (MW) with interval, new candidates."""
     overrides = ({} if min_candidate_mw is None
                  else {"power": {"min_candidate_mw": min_candidate_mw}})
     try:
         cfg = _config(config, overrides)
+        if source == "sentinelhub":
+            merged, _, report = _scan_sentinelhub(imagery_dir, out, cfg, sites, start, end,
+                                                        exclusions)
+            _print_sites(merged)
+            for f in report.failures:
+                console.print(f"[yellow]fetch failed[/] {escape(str(f))}")
+            if report.failures:
+                raise typer.Exit(code=EXIT_PARTIAL)
+            return
+        if source != "local":
+            from pipeline.errors import ConfigError
+
+            raise ConfigError(f"--source {source!r}: use 'local' or 'sentinelhub'")
         result = scan_folder(imagery_dir, out, cfg, sites, exclusions_path=exclusions)
     except HeatwatchError as exc:
         raise _fail(exc) from exc

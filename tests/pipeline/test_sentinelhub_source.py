@@ -642,3 +642,32 @@ def test_fetch_command(server, tmp_path, monkeypatch):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "HTTP 401" in result.output
     assert CLIENT_SECRET not in result.output
+
+
+def test_scan_source_sentinelhub_fetches_then_scans_each_site(server, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    sites = tmp_path / "sites.geojson"
+    sites_frame(SITE_A, SITE_B).to_file(sites, driver="GeoJSON")
+    cfg = tmp_path / "hw.yaml"
+    cfg.write_text(f"sentinelhub:\n  base_url: {server.base_url}\n  token_url: {server.token_url}"
+                   f"\n  cache_dir: {tmp_path / 'cache'}\n  backoff_s: 0.001\n")
+    monkeypatch.setenv("SH_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("SH_CLIENT_SECRET", CLIENT_SECRET)
+    out = tmp_path / "out"
+    args = ["scan", str(tmp_path / "fetched"), "--source", "sentinelhub", "--sites", str(sites),
+            "--start", "2024-01-01", "--end", "2024-12-31", "--out", str(out),
+            "--config", str(cfg)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    merged = json.loads((out / "sites.geojson").read_text())
+    ids = sorted(f["properties"]["site_id"] for f in merged["features"])
+    assert ids == sorted([SITE_A[0], SITE_B[0]])
+    assert (out / "site-a" / "run.json").is_file() and (out / "fetch.json").is_file()
+    for path in out.rglob("*.json"):
+        assert CLIENT_SECRET not in path.read_text()
+    # a missing date range is a clear error, not a traceback
+    bad = CliRunner().invoke(app, [*args[:6], "--out", str(out), "--config", str(cfg)])
+    assert bad.exit_code == 2 and "--start" in bad.output
