@@ -195,3 +195,15 @@ def markdown_table(headers: list[str], rows: list[list[Any]], align: str | None 
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(sep) + " |"]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def publish(doc: dict[str, Any], *, name: str, out: Path, plot: Any, markdown: Any) -> int:
+    """Write ``doc`` as JSON and its plot into ``out``, print its tables and a closing line."""
+    write_json(doc, out / f"{name}.json")
+    plot(doc, out / f"{name}.png")
+    print(markdown(doc))
+    machine = doc["machine"]
+    print(f"\n{doc['measured_at']} on {machine['cpu_model']} ({machine['cpu_count']} cores), "
+          f"load {machine['loadavg']} -> {machine['loadavg_at_end']}, {doc['wall_seconds']} s; "
+          f"wrote {out / (name + '.json')}")
+    return 0

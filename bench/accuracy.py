@@ -65,8 +65,8 @@ from bench._common import (
     finish,
     log,
     markdown_table,
+    publish,
     quantile,
-    write_json,
 )
 
 #: Campus sizes of a ladder world, MW.
@@ -585,14 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = benchmark(specs, workdir=args.workdir or Path(tmp))
     doc["command"] = "python bench/accuracy.py" + (" --quick" if args.quick else "")
     name = "accuracy-quick" if args.quick else "accuracy"
-    write_json(doc, args.out / f"{name}.json")
-    plot(doc, args.out / f"{name}.png")
-    print(markdown(doc))
-    print(f"\n{doc['measured_at']} on {doc['machine']['cpu_model']} "
-          f"({doc['machine']['cpu_count']} cores), load {doc['machine']['loadavg']} -> "
-          f"{doc['machine']['loadavg_at_end']}, {doc['wall_seconds']} s; wrote "
-          f"{args.out / (name + '.json')}")
-    return 0
+    return publish(doc, name=name, out=args.out, plot=plot, markdown=markdown)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,15 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import RESULTS, envelope, finish, log, markdown_table, timer, write_json
+from bench._common import (
+    RESULTS,
+    envelope,
+    finish,
+    log,
+    markdown_table,
+    publish,
+    timer,
+)
 
 #: Target of the issue: scan within this factor of the plain read.
 TARGET_RATIO = 3.0
@@ -489,14 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = benchmark(workdir=Path(tmp), **kw)
     doc["command"] = "python bench/throughput.py" + (" --quick" if args.quick else "")
     name = "throughput-quick" if args.quick else "throughput"
-    write_json(doc, args.out / f"{name}.json")
-    plot(doc, args.out / f"{name}.png")
-    print(markdown(doc))
-    print(f"\n{doc['measured_at']} on {doc['machine']['cpu_model']} "
-          f"({doc['machine']['cpu_count']} cores), load {doc['machine']['loadavg']} -> "
-          f"{doc['machine']['loadavg_at_end']}, {doc['wall_seconds']} s; wrote "
-          f"{args.out / (name + '.json')}")
-    return 0
+    return publish(doc, name=name, out=args.out, plot=plot, markdown=markdown)
 
 
 if __name__ == "__main__":

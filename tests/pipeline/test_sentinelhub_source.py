@@ -609,11 +609,9 @@ def test_bad_time_range_and_sites():
 # Command line -----------------------------------------------------------------------------------
 
 
-def test_fetch_command(server, tmp_path, monkeypatch):
-    from typer.testing import CliRunner
-
-    from cli import app
-
+@pytest.fixture
+def cli_env(server, tmp_path, monkeypatch):
+    """Two sites, a config pointing at the fake server, credentials in the environment."""
     sites = tmp_path / "sites.geojson"
     sites_frame(SITE_A, SITE_B).to_file(sites, driver="GeoJSON")
     cfg = tmp_path / "hw.yaml"
@@ -621,6 +619,15 @@ def test_fetch_command(server, tmp_path, monkeypatch):
                    f"\n  cache_dir: {tmp_path / 'cache'}\n  backoff_s: 0.001\n")
     monkeypatch.setenv("SH_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("SH_CLIENT_SECRET", CLIENT_SECRET)
+    return sites, cfg
+
+
+def test_fetch_command(server, tmp_path, cli_env):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    sites, cfg = cli_env
     out = tmp_path / "imagery"
     args = ["fetch", "--sites", str(sites), "--start", "2024-01-01", "--end", "2024-12-31",
             "--out", str(out), "--config", str(cfg)]
@@ -644,18 +651,12 @@ def test_fetch_command(server, tmp_path, monkeypatch):
     assert CLIENT_SECRET not in result.output
 
 
-def test_scan_source_sentinelhub_fetches_then_scans_each_site(server, tmp_path, monkeypatch):
+def test_scan_source_sentinelhub_fetches_then_scans_each_site(tmp_path, cli_env):
     from typer.testing import CliRunner
 
     from cli import app
 
-    sites = tmp_path / "sites.geojson"
-    sites_frame(SITE_A, SITE_B).to_file(sites, driver="GeoJSON")
-    cfg = tmp_path / "hw.yaml"
-    cfg.write_text(f"sentinelhub:\n  base_url: {server.base_url}\n  token_url: {server.token_url}"
-                   f"\n  cache_dir: {tmp_path / 'cache'}\n  backoff_s: 0.001\n")
-    monkeypatch.setenv("SH_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv("SH_CLIENT_SECRET", CLIENT_SECRET)
+    sites, cfg = cli_env
     out = tmp_path / "out"
     args = ["scan", str(tmp_path / "fetched"), "--source", "sentinelhub", "--sites", str(sites),
             "--start", "2024-01-01", "--end", "2024-12-31", "--out", str(out),
