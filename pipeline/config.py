@@ -78,7 +78,7 @@ class DetectionConfig(_Section):
     min_anomaly_k: float = Field(2.5, gt=0)
     min_z: float = Field(3.0, gt=0)
     min_area_m2: float = Field(27000.0, ge=0)
-    nonsolar_min_k: float = Field(2.0, gt=0)
+    nonsolar_min_k: float = Field(1.0, gt=0)
     candidate_buffer_m: float = Field(150.0, ge=0)
 
 
