@@ -133,7 +133,7 @@ class SentinelHubConfig(_Section):
 class MonitorConfig(_Section):
     """Monitoring of catalogued campuses."""
 
-    store: Path = Path("heatwatch-store.gpkg")
+    store: Path = Path("heatwatch-store.sqlite")
     alerts: Path = Path("alerts.jsonl")
     webhook_url: str | None = None
     imagery_dir: Path | None = None
