@@ -179,8 +179,10 @@ def test_date_filter_uses_the_mtl(border_world):
 
 @pytest.mark.slow
 def test_local_cluster_of_two_workers_gives_the_same_candidates(discovered, border_world,
-                                                               inputs, tmp_path):
+                                                               inputs, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
+    # worker processes write library warnings to the terminal after pytest's capture ends
+    monkeypatch.setenv("PYTHONWARNINGS", "ignore")
     result, _, _ = discovered
     folder, truth = border_world
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
