@@ -8,6 +8,7 @@ that need them skip with a clear reason when that folder is absent.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +44,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "filterwarnings", "ignore:Use `@` matmul instead of `\\*` mul:PendingDeprecationWarning"
     )
+    # The same warning can fire from background threads after the session's filters are
+    # restored, printing after pytest's summary line: silence it process-wide as well.
+    warnings.filterwarnings("ignore", message="Use `@` matmul instead of",
+                            category=PendingDeprecationWarning)
 
 
 def shared_sample(name: str) -> Path:
