@@ -461,9 +461,8 @@ def _sites_fail(exc: HeatwatchError) -> typer.Exit:
 def _sites_cell(value: object, fmt: str = "{}") -> object:
     from rich.text import Text
 
-    if value is None or (isinstance(value, float) and value != value):
-        return Text("-", style="dim")
-    return Text(fmt.format(value))
+    text = _cell(value, fmt)  # Text, not markup: catalog values are untrusted
+    return Text(text, style="dim" if text == "-" else "")
 
 
 @sites_app.command("list")

@@ -10,10 +10,6 @@ z-score divides the anomaly by 1.4826 x the median absolute deviation of the sce
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import rioxarray  # noqa: F401 - registers the .rio accessor
 import xarray as xr
@@ -56,14 +52,6 @@ def _block_medians(t: np.ndarray, bp: int, min_valid: float) -> np.ndarray:
     med = _nanmedian_last(blocks)
     med[valid < np.maximum(1, min_valid * n_inside)] = np.nan
     return med
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence numpy's all-NaN slice warnings inside a block."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
 
 
 def _ring_median(med: np.ndarray, inner: int, outer: int) -> np.ndarray:

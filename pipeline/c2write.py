@@ -93,6 +93,33 @@ def _groups(
     }
 
 
+def _write_product(
+    out_dir: str | Path, *, pid: str, band: tuple[str, str, np.ndarray], level: str,
+    extra_files: dict[str, str], calibration: dict[str, dict[str, str]], transform: Affine,
+    crs: CRS | str | int, acquired: datetime, sun_elevation: float, sun_azimuth: float,
+    cloud_cover: float, qa_pixel: np.ndarray | None, mtl_format: str,
+) -> list[Path]:
+    """Write band 10 (``band`` = MTL key, file suffix, DN array), QA_PIXEL and the MTL."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    crs = CRS.from_user_input(crs)
+    key, suffix, dn = band
+    files = {key: f"{pid}_{suffix}.TIF"}
+    written = [out / files[key]]
+    _write_tif(written[0], dn, transform, crs, nodata=0)
+    if qa_pixel is not None:
+        files["FILE_NAME_QUALITY_L1_PIXEL"] = f"{pid}_QA_PIXEL.TIF"
+        written.append(out / files["FILE_NAME_QUALITY_L1_PIXEL"])
+        _write_tif(written[-1], np.asarray(qa_pixel, dtype=np.uint16), transform, crs, nodata=1)
+    files.update(extra_files)
+    groups = _groups(pid, level=level, shape=dn.shape, transform=transform, crs=crs,
+                     acquired=acquired, sun_elevation=sun_elevation, sun_azimuth=sun_azimuth,
+                     cloud_cover=cloud_cover, wrs_path=int(pid[10:13]), wrs_row=int(pid[13:16]),
+                     files=files, calibration=calibration)
+    written.append(write_mtl(groups, out / f"{pid}_MTL.{mtl_format}"))
+    return written
+
+
 def write_l2_product(
     out_dir: str | Path,
     *,
@@ -117,29 +144,18 @@ def write_l2_product(
     list of Path
         The files written, MTL last.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    crs = CRS.from_user_input(crs)
-    files = {"FILE_NAME_BAND_ST_B10": f"{pid}_ST_B10.TIF"}
-    written = [out / files["FILE_NAME_BAND_ST_B10"]]
-    _write_tif(written[0], kelvin_to_st_dn(kelvin), transform, crs, nodata=0)
-    if qa_pixel is not None:
-        files["FILE_NAME_QUALITY_L1_PIXEL"] = f"{pid}_QA_PIXEL.TIF"
-        written.append(out / files["FILE_NAME_QUALITY_L1_PIXEL"])
-        _write_tif(written[-1], np.asarray(qa_pixel, dtype=np.uint16), transform, crs, nodata=1)
-    files["FILE_NAME_METADATA_ODL"] = f"{pid}_MTL.txt"
+    files = {"FILE_NAME_METADATA_ODL": f"{pid}_MTL.txt"}
     cal = {"LEVEL2_SURFACE_TEMPERATURE_PARAMETERS": {
         "TEMPERATURE_MAXIMUM_BAND_ST_B10": "372.999941",
         "TEMPERATURE_MINIMUM_BAND_ST_B10": "149.003418",
         "QUANTIZE_CAL_MAXIMUM_BAND_ST_B10": "65535", "QUANTIZE_CAL_MINIMUM_BAND_ST_B10": "1",
         "TEMPERATURE_MULT_BAND_ST_B10": f"{ST_MULT}", "TEMPERATURE_ADD_BAND_ST_B10": f"{ST_ADD}",
     }}
-    groups = _groups(pid, level="L2SP", shape=np.shape(kelvin), transform=transform, crs=crs,  # type: ignore[arg-type]
-                     acquired=acquired, sun_elevation=sun_elevation, sun_azimuth=sun_azimuth,
-                     cloud_cover=cloud_cover, wrs_path=int(pid[10:13]), wrs_row=int(pid[13:16]),
-                     files=files, calibration=cal)
-    written.append(write_mtl(groups, out / f"{pid}_MTL.{mtl_format}"))
-    return written
+    return _write_product(
+        out_dir, pid=pid, band=("FILE_NAME_BAND_ST_B10", "ST_B10", kelvin_to_st_dn(kelvin)),
+        level="L2SP", extra_files=files, calibration=cal, transform=transform, crs=crs,
+        acquired=acquired, sun_elevation=sun_elevation, sun_azimuth=sun_azimuth,
+        cloud_cover=cloud_cover, qa_pixel=qa_pixel, mtl_format=mtl_format)
 
 
 def write_l1_product(
@@ -161,28 +177,14 @@ def write_l1_product(
     mtl_format: Literal["json", "txt", "xml"] = "txt",
 ) -> list[Path]:
     """Write a Level-1 ``<pid>_B10.TIF`` of counts with its MTL (radiance and K1/K2 constants)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    crs = CRS.from_user_input(crs)
-    files = {"FILE_NAME_BAND_10": f"{pid}_B10.TIF"}
-    written = [out / files["FILE_NAME_BAND_10"]]
-    _write_tif(written[0], np.asarray(counts, dtype=np.uint16), transform, crs, nodata=0)
-    if qa_pixel is not None:
-        files["FILE_NAME_QUALITY_L1_PIXEL"] = f"{pid}_QA_PIXEL.TIF"
-        written.append(out / files["FILE_NAME_QUALITY_L1_PIXEL"])
-        _write_tif(written[-1], np.asarray(qa_pixel, dtype=np.uint16), transform, crs, nodata=1)
     cal = {
         "LEVEL1_RADIOMETRIC_RESCALING": {"RADIANCE_MULT_BAND_10": f"{radiance_mult:.4E}",
                                          "RADIANCE_ADD_BAND_10": f"{radiance_add:.5f}"},
         "LEVEL1_THERMAL_CONSTANTS": {"K1_CONSTANT_BAND_10": f"{k1:.4f}",
                                      "K2_CONSTANT_BAND_10": f"{k2:.4f}"},
     }
-    level = pid.split("_")[1]
-    groups = _groups(pid, level=level, shape=np.shape(counts), transform=transform, crs=crs,  # type: ignore[arg-type]
-                     acquired=acquired, sun_elevation=sun_elevation, sun_azimuth=sun_azimuth,
-                     cloud_cover=cloud_cover, wrs_path=int(pid[10:13]), wrs_row=int(pid[13:16]),
-                     files=files, calibration=cal)
-    written.append(write_mtl(groups, out / f"{pid}_MTL.{mtl_format}"))
-    return written
-
-
+    return _write_product(
+        out_dir, pid=pid, band=("FILE_NAME_BAND_10", "B10", np.asarray(counts, dtype=np.uint16)),
+        level=pid.split("_")[1], extra_files={}, calibration=cal, transform=transform, crs=crs,
+        acquired=acquired, sun_elevation=sun_elevation, sun_azimuth=sun_azimuth,
+        cloud_cover=cloud_cover, qa_pixel=qa_pixel, mtl_format=mtl_format)

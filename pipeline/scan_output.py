@@ -5,20 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from aoi.sites import safe_name
 from pipeline.errors import OutputError
 from pipeline.outputs import write_geojson, write_json, write_text
 from pipeline.scan import ScanResult
 
 
 def safe_filename(site_id: str) -> str:
-    """Return a file-name-safe form of an untrusted site id (no path separators or dot-dot)."""
-    try:
-        from aoi.sites import safe_name
-
-        return safe_name(site_id)
-    except ImportError:  # pragma: no cover - aoi always ships with pipeline
-        keep = "".join(c if c.isalnum() or c in "-_" else "_" for c in site_id)
-        return keep.strip("._") or "site"
+    """Return a file-name-safe form of an untrusted site id (see :func:`aoi.sites.safe_name`)."""
+    return safe_name(site_id)
 
 
 def write_scan(result: ScanResult, out_dir: Path, *, figures: bool = True) -> dict[str, Any]:
