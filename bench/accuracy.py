@@ -213,7 +213,8 @@ def _nearest_index(dates: list[date], day: Any) -> int | None:
     return min(range(len(dates)), key=lambda i: abs((dates[i] - d).days))
 
 
-def _campus_record(c: Any, sites: Any, dates: list[date]) -> dict[str, Any]:
+def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
+                   lat: float) -> dict[str, Any]:
     active = [lk.active for lk in c.looks]
     ever = any(active)
     at_end = c.status_at_end == "active"
@@ -222,6 +223,8 @@ def _campus_record(c: Any, sites: Any, dates: list[date]) -> dict[str, Any]:
         "in_catalog": c.in_catalog, "reported": c.reported_power_mw is not None,
         "eligible": ever, "shut_down": ever and not at_end,
         "onset_in_series": ever and not active[0],
+        # heat the sensor can see, in MW of dry cooling (evaporative towers show ~0.2x)
+        "visible_mw": c.expected_excess_k_m2 / k_dry, "abs_lat": abs(lat),
     }
     if c.in_catalog:
         rows = sites[sites["site_id"] == c.site_id]
@@ -271,7 +274,8 @@ def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
 
     sites = result.sites
     dates = [a.date for a in truth.acquisitions]
-    campuses = [_campus_record(c, sites, dates) for c in truth.campuses]
+    campuses = [_campus_record(c, sites, dates, truth.spec.k_m2_per_mw_dry,
+                               truth.spec.center_lat) for c in truth.campuses]
     cands = sites[(~sites["in_catalog"]) & (sites["status"] == "candidate")] if len(sites) \
         else sites
     false = []
@@ -334,6 +338,33 @@ def _recall_table(worlds: list[dict[str, Any]], keep: Any) -> dict[str, Any]:
         low, high = _bootstrap([w for w in per_world if w])
         out[_class_label(lo, hi)] = {"n": n, "detected": k, "recall": rec,
                                      "recall_low90": low, "recall_high90": high}
+    return out
+
+
+#: Latitude below which the 10:30 sun elevation varies too little over a year to separate
+#: heat from sunlit surfaces well (see docs/benchmarks.md).
+TROPICS_DEG = 20.0
+
+#: Columns of the visible-heat table: name and which campuses they keep.
+VISIBLE_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("all", lambda r: True),
+    ("catalogued", lambda r: r["in_catalog"]),
+    ("uncatalogued", lambda r: not r["in_catalog"]),
+    (f"lat >= {TROPICS_DEG:g} deg N/S", lambda r: r["abs_lat"] >= TROPICS_DEG),
+    (f"tropics, lat < {TROPICS_DEG:g} deg", lambda r: r["abs_lat"] < TROPICS_DEG),
+)
+
+
+def _visible_recall(worlds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Recall by visible heat (dry-cooling MW equivalent), overall and by catalog and latitude."""
+    recs = [r for w in worlds for r in w["campuses"] if r["eligible"]]
+    out = {}
+    for lo, hi in ((0, 40), *SIZE_CLASSES[1:]):
+        at = [r for r in recs if lo <= r["visible_mw"] < hi]
+        out[_class_label(lo, hi)] = {
+            name: dict(zip(("n", "detected", "recall"), _recall([r for r in at if keep(r)]),
+                           strict=True))
+            for name, keep in VISIBLE_COLUMNS}
     return out
 
 
@@ -402,6 +433,7 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
             "catalogued": _recall([r for r in camp if r["in_catalog"]])[2],
             "uncatalogued": _recall([r for r in camp if not r["in_catalog"]])[2]},
         "recall_by_ladder_size": _ladder_recall(worlds),
+        "recall_by_visible_heat": _visible_recall(worlds),
         "smallest_mw_at_90pct_recall": {
             "all_cooling": _smallest_at_90(worlds, lambda r: True),
             **{c: _smallest_at_90(worlds, lambda r, c=c: r["cooling"] == c) for c in COOLINGS}},
@@ -484,6 +516,11 @@ def markdown(doc: dict[str, Any]) -> str:
             for mw, v in s["recall_by_ladder_size"].items()]
     out.append(markdown_table(["Ladder campus", "Recall, all", "dry", "hybrid", "evaporative"],
                               rows, "lrrrr"))
+    rows = [[label] + [f"{_fmt(v[k]['recall'], '.0%')} ({v[k]['detected']}/{v[k]['n']})"
+                       for k, _ in VISIBLE_COLUMNS]
+            for label, v in s["recall_by_visible_heat"].items()]
+    out.append(markdown_table(["Visible heat (dry-cooling MW)", *(k for k, _ in VISIBLE_COLUMNS)],
+                              rows, "lrrrrr"))
     hr = s["heat_ratio"]
     rows = [[name, v["n"], _fmt(v.get("median")), f"{_fmt(v.get('p10'))}-{_fmt(v.get('p90'))}",
              _fmt(v.get("p90_error_factor")), _fmt(v.get("within_1.4x"), ".0%")]

@@ -33,13 +33,32 @@ def test_accuracy_smallest_suite_writes_the_documented_keys(tmp_path):
     assert {"cpu_count", "loadavg", "platform", "versions"} <= set(doc["machine"])
     s = doc["summary"]
     assert {"recall_by_size", "recall_by_size_and_cooling", "false_candidates", "heat_ratio",
-            "onset_error_acq", "shutdown_error_acq", "smallest_mw_at_90pct_recall"} <= set(s)
+            "onset_error_acq", "shutdown_error_acq", "smallest_mw_at_90pct_recall",
+            "recall_by_visible_heat"} <= set(s)
     assert list(s["recall_by_size"]) == ["10-40 MW", "40-100 MW", "100-300 MW", "300-1000 MW"]
     assert {"calibrated", "uncalibrated"} <= set(s["heat_ratio"])
     assert s["false_candidates"]["area_km2"] > 0
     assert len(doc["worlds"]) == 1 and len(doc["worlds"][0]["campuses"]) == len(spec.campuses)
     assert accuracy.markdown(doc).count("|") > 20
     assert accuracy.plot(doc, tmp_path / "accuracy.png").stat().st_size > 0
+
+
+def test_recall_by_visible_heat_pools_campuses_by_dry_equivalent_mw():
+    def rec(visible, detected, in_catalog=True, lat=40.0):
+        return {"eligible": True, "visible_mw": visible, "detected": detected,
+                "in_catalog": in_catalog, "abs_lat": lat}
+
+    worlds = [{"campuses": [rec(500, True), rec(150, True), rec(150, False, in_catalog=False),
+                            rec(20, False), {**rec(900, True), "eligible": False}]},
+              {"campuses": [rec(60, True, lat=5.0), rec(60, False, lat=5.0)]}]
+    table = accuracy._visible_recall(worlds)
+    assert list(table) == ["0-40 MW", "40-100 MW", "100-300 MW", "300-1000 MW"]
+    assert table["300-1000 MW"]["all"] == {"n": 1, "detected": 1, "recall": 1.0}
+    assert table["100-300 MW"]["catalogued"]["recall"] == 1.0
+    assert table["100-300 MW"]["uncatalogued"]["recall"] == 0.0
+    assert table["40-100 MW"]["tropics, lat < 20 deg"] == {"n": 2, "detected": 1, "recall": 0.5}
+    assert table["40-100 MW"]["lat >= 20 deg N/S"]["n"] == 0
+    assert table["0-40 MW"]["all"]["detected"] == 0
 
 
 def test_ladder_worlds_are_valid_and_hold_every_size():
