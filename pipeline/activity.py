@@ -9,10 +9,13 @@ excess that follows the sun; compute heat does not. The model is
 with ``A_i`` the activity indicator (1 while the site runs). Activity patterns (never active;
 active all series; from an onset; until a shutdown; between an onset and a shutdown) are
 fitted by weighted least squares (weights ``1 / s_i**2``: winter looks, with less sun, weigh
-more) and compared by BIC, together with a nuisance pattern without heat whose solar response
-changes once (``E_i = a * s_i + a' * s_i * R_i``: a roof built on a construction site adds
-excess that follows the sun, which must not read as compute heat). A change point must beat
-the best steady pattern by ``change_bic_margin``.
+more; Huber-reweighted so one odd look cannot make or hide a change) and compared by BIC,
+together with nuisance patterns without heat whose solar response changes once
+(``E_i = a * s_i + a' * s_i * R_i``, with or without ``+ b``: a roof built on a construction
+site adds excess that follows the sun, which must not read as compute heat). A change point
+must beat the best steady pattern by ``change_bic_margin``. All patterns are compared on one
+robust loss at one noise scale (:func:`_deviance`); each fit's own Huber weights would favour
+the worse pattern, whose misfit looks they down-weight.
 
 ``b`` (a static offset of the footprint against its surroundings) is identifiable only when
 the series holds inactive looks as a baseline; for a site active all series it is taken as
@@ -77,6 +80,7 @@ def _candidates(n: int, min_active: int) -> list[_Candidate]:
     for k in range(MIN_SEGMENT, n - MIN_SEGMENT + 1):
         a = (idx >= k).astype(float)
         cands.append(_Candidate("roof", None, None, a, False))
+        cands.append(_Candidate("roof", None, None, a, True))
         if n - k >= min_active:
             cands.append(_Candidate("onset", k, n, a, True))
         if k >= min_active:
@@ -89,14 +93,18 @@ def _candidates(n: int, min_active: int) -> list[_Candidate]:
 
 
 def _n_params(c: _Candidate) -> int:
-    # a, (+H), (+b), plus one per change point; "roof": a, a', change point
-    return {"never": 1, "always": 2, "onset": 4, "shutdown": 4, "window": 6, "roof": 3}[c.pattern]
+    # a, (+H), (+b), plus one per change point; "roof": a, a', (+b), change point
+    if c.pattern == "roof":
+        return 4 if c.with_baseline else 3
+    return {"never": 1, "always": 2, "onset": 4, "shutdown": 4, "window": 6}[c.pattern]
 
 
 def _design(s: np.ndarray, c: _Candidate) -> np.ndarray:
     if c.pattern == "roof":
-        # no heat: the solar response changes once (a roof built on a construction site)
-        return np.column_stack([s, s * c.active])
+        # no heat: the solar response changes once (a roof built on a construction site),
+        # with or without a static offset of the footprint
+        cols = [s, s * c.active] + ([np.ones_like(s)] if c.with_baseline else [])
+        return np.column_stack(cols)
     cols = [s]
     if c.pattern != "never":
         cols.append(c.active)
@@ -105,15 +113,24 @@ def _design(s: np.ndarray, c: _Candidate) -> np.ndarray:
     return np.column_stack(cols)
 
 
+#: Most re-selections with the scale of the selected model.
+SCALE_ITERATIONS = 3
+
 #: Huber tuning constant (in robust standard deviations) of the reweighting.
 HUBER_C = 2.0
 
 
 def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray,
-         robust_iterations: int = 2) -> tuple[np.ndarray, np.ndarray, float]:
+         robust_iterations: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted least squares, Huber-reweighted.
 
     One odd look (a missed cloud edge) then cannot make or hide a change point.
+
+    Returns
+    -------
+    coef, cov, resid
+        Coefficients, their covariance, and the residuals scaled by ``sqrt(w)`` (the prior
+        weights, not the Huber ones: models are compared on these, see :func:`_deviance`).
     """
     w_eff = w
     for it in range(robust_iterations + 1):
@@ -127,16 +144,14 @@ def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray,
             break
         a = np.abs(r) / (HUBER_C * scale)
         w_eff = w * np.where(a > 1, 1 / np.maximum(a, 1e-12), 1.0)
-    w = w_eff
-    resid = (y - x @ coef) * np.sqrt(w)
-    wrss = float(resid @ resid)
+    resid = (y - x @ coef) * np.sqrt(w_eff)
     dof = max(len(y) - x.shape[1], 1)
-    sigma2 = wrss / dof
+    sigma2 = float(resid @ resid) / dof
     try:
-        cov = sigma2 * np.linalg.inv((x * w[:, None]).T @ x)
+        cov = sigma2 * np.linalg.inv((x * w_eff[:, None]).T @ x)
     except np.linalg.LinAlgError:
         cov = np.full((x.shape[1], x.shape[1]), np.inf)
-    return coef, cov, wrss
+    return coef, cov, (y - x @ coef) * np.sqrt(w)
 
 
 def fit_activity(
@@ -188,33 +203,71 @@ def fit_activity(
                            None, None, n, float("nan"), float("nan"), np.full(n, np.nan))
     w = 1.0 / np.maximum(s, 0.05) ** 2
     w = w / w.mean()
-    Fit = tuple[float, _Candidate, np.ndarray, np.ndarray]
-    steady: list[Fit] = []  # never / always: no change point
-    changes: list[Fit] = []
-    scale = max(float(np.median(np.abs(e))), 1.0)
+    fits: list[_Fit] = []
     max_baseline = 2.0 * baseline_offset_k * area_m2
     for cand in _candidates(n, min_looks):
         x = _design(s, cand)
-        coef, cov, wrss = _wls(x, e, w)
+        coef, cov, resid = _wls(x, e, w)
         if cand.with_baseline and abs(coef[2]) > max_baseline:
             continue  # an offset this large is heat running before/after, not a static offset
-        # relative floor keeps BIC finite for noise-free synthetic inputs
-        bic = n * np.log(wrss / n + (1e-6 * scale) ** 2) + _n_params(cand) * np.log(n)
         if cand.pattern not in ("never", "roof"):
             heat, se = coef[1], float(np.sqrt(max(cov[1, 1], 0.0)))
             if not (heat > 0 and heat > significance * se and heat >= min_active_k_m2):
                 continue
-        (steady if cand.pattern in ("never", "always") else changes).append((bic, cand, coef, cov))
-    chosen = min(steady, key=lambda f: f[0])
+        fits.append(_Fit(cand, coef, cov, resid))
+    # One loss and one scale for every model: start from the tightest fit's scale, then use
+    # the scale of the selected model until the selection settles (a relative floor keeps
+    # noise-free synthetic inputs finite).
+    floor = 1e-6 * max(float(np.median(np.abs(e))), 1.0)
+    chosen = _select(fits, max(min(_robust_scale(f.resid) for f in fits), floor), n,
+                     change_bic_margin)
+    for _ in range(SCALE_ITERATIONS):
+        again = _select(fits, max(_robust_scale(chosen.resid), floor), n, change_bic_margin)
+        if again is chosen:
+            break
+        chosen = again
+    steady = [f for f in fits if f.cand.pattern in ("never", "always")]
+    if chosen.cand.pattern == "roof":
+        chosen = next(f for f in steady if f.cand.pattern == "never")
+    return _result(chosen.cand, chosen.coef, chosen.cov, e, s, area_m2, baseline_offset_k)
+
+
+@dataclass(frozen=True)
+class _Fit:
+    cand: _Candidate
+    coef: np.ndarray
+    cov: np.ndarray
+    resid: np.ndarray
+
+
+def _robust_scale(resid: np.ndarray) -> float:
+    return 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+
+
+def _deviance(resid: np.ndarray, scale: float) -> float:
+    """Twice the Huber loss of the residuals at a fixed scale (chi-square for inliers).
+
+    Comparing models by the residual sum of squares under each model's own Huber weights
+    would favour the worse model, whose misfit looks it down-weights; a common loss and scale
+    make the comparison fair (robust Schwarz criterion, Machado 1993).
+    """
+    u = np.abs(resid) / scale
+    return float(np.sum(np.where(u <= HUBER_C, u * u, 2 * HUBER_C * u - HUBER_C**2)))
+
+
+def _select(fits: list[_Fit], scale: float, n: int, change_bic_margin: float) -> _Fit:
+    def bic(f: _Fit) -> float:
+        return _deviance(f.resid, scale) + _n_params(f.cand) * np.log(n)
+
+    steady = [f for f in fits if f.cand.pattern in ("never", "always")]
+    changes = [f for f in fits if f.cand.pattern not in ("never", "always")]
+    chosen = min(steady, key=bic)
     if changes:
-        change = min(changes, key=lambda f: f[0])
+        change = min(changes, key=bic)
         # A change point must be strongly supported (Kass & Raftery 1995: BIC difference > 10)
-        if change[0] < chosen[0] - change_bic_margin:
+        if bic(change) < bic(chosen) - change_bic_margin:
             chosen = change
-    if chosen[1].pattern == "roof":
-        never = next(f for f in steady if f[1].pattern == "never")
-        return _result(never[1], never[2], never[3], e, s, area_m2, baseline_offset_k)
-    return _result(chosen[1], chosen[2], chosen[3], e, s, area_m2, baseline_offset_k)
+    return chosen
 
 
 def _result(cand: _Candidate, coef: np.ndarray, cov: np.ndarray, e: np.ndarray, s: np.ndarray,

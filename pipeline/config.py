@@ -91,11 +91,14 @@ class PersistenceConfig(_Section):
     integration_buffer_m: float = Field(90.0, ge=0)
     background_inner_m: float = Field(150.0, ge=0)
     background_outer_m: float = Field(800.0, gt=0)
+    #: ``matched``: ring mean matched to the land cover of the whole ring and region
+    #: (footprint.matched_levels); ``median``: median of the clear ring pixels.
+    background_model: Literal["matched", "median"] = "matched"
     significance: float = Field(3.0, gt=0)
     min_active_k_m2: float = Field(5.0e4, ge=0)
     baseline_offset_k: float = Field(0.2, ge=0)
     change_bic_margin: float = Field(10.0, ge=0)
-    solar_index: Literal["scene_contrast", "pattern", "clear_sky"] = "scene_contrast"
+    solar_index: Literal["scene_contrast", "pattern", "clear_sky"] = "pattern"
     min_contrast_pixels: int = Field(2000, ge=10)
 
 

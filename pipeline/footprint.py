@@ -4,9 +4,12 @@ For each site three masks are rasterised on the scan grid: the footprint, the *i
 region (footprint buffered by ``integration_buffer_m``, since TIRS blurs heat over ~100 m), and
 the background *ring* (between ``background_inner_m`` and ``background_outer_m`` from the
 footprint, without other sites and without water). A look's integrated excess is
-``sum(T - median(ring)) * pixel area`` over the integration region, from the clear pixels, scaled
-to the whole region; a look with too few clear pixels in the region or the ring is not a clear
-look for that site.
+``(mean(T over the region) - background) * region area``. The background is either the median
+of the clear ring pixels, or (the default) the ring's mean level matched to its land cover
+(:func:`matched_levels`): in a patchwork of bare fields and vegetation, the median of whatever
+the clouds leave clear jumps between field types from look to look, and a median of a mixture
+does not scale with the sun, so a bare field could pass for heat. A look with too few clear
+pixels in the region or the ring is not a clear look for that site.
 """
 
 from __future__ import annotations
@@ -83,9 +86,15 @@ def site_masks(sites: gpd.GeoDataFrame, grid: Grid, config: PersistenceConfig) -
 
 def measure_look(
     temperature: np.ndarray, flags: np.ndarray, masks: SiteMasks, *, pixel_area: float,
-    min_clear_fraction: float,
+    min_clear_fraction: float, pattern: np.ndarray | None = None,
 ) -> Look:
-    """Integrated excess of one site in one scene (NaN when the look is not clear)."""
+    """Integrated excess of one site in one scene (NaN when the look is not clear).
+
+    Without ``pattern`` the background is the median of the clear ring pixels. With the
+    scan's mean anomaly ``pattern`` it is matched to the land cover (see
+    :func:`matched_levels`): clouds then cannot change the background by hiding one kind of
+    field in the ring, and the excess stays proportional to the sun for a site without heat.
+    """
     clear = np.isfinite(temperature)
     n = masks.integration_area_px
     if n == 0:
@@ -95,6 +104,54 @@ def measure_look(
     ring = masks.ring & clear & ((flags & Flag.WATER) == 0)
     if frac < min_clear_fraction or ring.sum() < MIN_RING_PIXELS:
         return Look(float("nan"), frac, float("nan"), float("nan"))
-    bg = float(np.median(temperature[ring]))
-    mean_excess = float(np.mean(temperature[inside]) - bg)
+    if pattern is None:
+        bg = float(np.median(temperature[ring]))
+        mean_inside = float(np.mean(temperature[inside]))
+    else:
+        dry_ring = masks.ring & ((flags & Flag.WATER) == 0)
+        mean_inside, bg = matched_levels(temperature, pattern, inside, masks.integration,
+                                         ring, dry_ring)
+    mean_excess = mean_inside - bg
     return Look(mean_excess * n * pixel_area, frac, bg, mean_excess)
+
+
+#: Ring pixels further than this many robust standard deviations from the land-cover line
+#: (other hot spots, cloud edges) are left out of the matched background.
+MATCH_CLIP = 4.0
+
+
+def matched_levels(temperature: np.ndarray, pattern: np.ndarray, inside: np.ndarray,
+                   region: np.ndarray, ring: np.ndarray, full_ring: np.ndarray
+                   ) -> tuple[float, float]:
+    """Mean temperature of the whole region and of the whole ring, from their clear pixels.
+
+    Within one scene, a pixel's temperature follows its land cover: ``T = c + b * P`` with
+    ``P`` the scan's mean anomaly at the pixel (dark roofs and bare fields high, vegetation
+    low) and ``b`` the day's solar contrast. The line is fitted through the clear ring pixels
+    (pixels off it by more than :data:`MATCH_CLIP` robust standard deviations dropped), and
+    each clear pixel is moved along it to the mean ``P`` of all pixels of its area, so the
+    two levels are those of the complete region and ring whatever the clouds hide. With every
+    pixel clear this is the plain mean, which is linear in the sun (a median of a mixture of
+    fields is not).
+    """
+    ok = ring & np.isfinite(pattern)
+    x, y = pattern[ok].astype(np.float64), temperature[ok].astype(np.float64)
+    keep = np.ones(x.size, dtype=bool)
+    b = 0.0
+    for _ in range(2):
+        if keep.sum() < MIN_RING_PIXELS or np.ptp(x[keep]) == 0:
+            break
+        b, c = np.polyfit(x[keep], y[keep], 1)
+        r = y - (b * x + c)
+        mad = 1.4826 * float(np.median(np.abs(r[keep] - np.median(r[keep]))))
+        keep = np.abs(r) <= MATCH_CLIP * mad if mad > 0 else keep
+
+    def level(clear_px: np.ndarray, everything: np.ndarray, use: np.ndarray | None) -> float:
+        px = clear_px & np.isfinite(pattern)
+        t, p = temperature[px].astype(np.float64), pattern[px].astype(np.float64)
+        if use is not None:
+            t, p = t[use], p[use]
+        target = float(np.mean(pattern[everything & np.isfinite(pattern)]))
+        return float(np.mean(t - b * (p - target)))
+
+    return level(inside, region, None), level(ring, full_ring, keep)

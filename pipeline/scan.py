@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,8 @@ def _accumulate(state: ScanState, idx: int, ds: Any, masks: list[SiteMasks],
         table["date"] = rec.date
         table["product_id"] = rec.product_id
         state.hotspots.append(table)
+    if config.persistence.background_model == "matched":
+        return  # measured after the stream, against the land-cover pattern (run_scan)
     for m in masks:
         state.looks.setdefault(m.site_id, []).append(measure_look(
             t, flags, m, pixel_area=grid.pixel_area,
@@ -241,14 +243,40 @@ def _nonsolar_hot(state: ScanState, config: Config) -> np.ndarray:
                         state.grid.pixel_area)
 
 
+def running_patterns(state: ScanState) -> Iterator[np.ndarray]:
+    """Yield, scene by scene in date order, the mean anomaly of each pixel so far.
+
+    Solar-driven anomalies are ``s_i * r_p``, so this is the land-cover pattern ``r_p`` up to
+    a factor (dark roofs and bare fields high, vegetation low; NaN where never clear yet).
+    Using only the scenes up to each date keeps every look independent of later scenes, so a
+    scan up to a date and the monitor's replay of a longer scan agree.
+    """
+    assert state.anomalies is not None
+    total = np.zeros(state.grid.shape, dtype=np.float64)
+    count = np.zeros(state.grid.shape, dtype=np.int32)
+    for i in range(len(state.scenes)):
+        a = state.anomalies[i]
+        ok = np.isfinite(a)
+        total += np.where(ok, a, 0.0)
+        count += ok
+        with np.errstate(invalid="ignore", divide="ignore"):
+            yield np.where(count > 0, total / count, np.nan)
+
+
 def _looks_from_temps(state: ScanState, masks: list[SiteMasks], config: Config) -> None:
+    """Measure every look of ``masks`` from the stored scenes (see footprint.measure_look)."""
     assert state.temps is not None and state.water is not None
     flags = np.where(state.water, 32, 0).astype(np.uint8)
-    for m in masks:
-        state.looks[m.site_id] = [
-            measure_look(state.temps[i], flags, m, pixel_area=state.grid.pixel_area,
-                         min_clear_fraction=config.persistence.min_clear_fraction)
-            for i in range(len(state.scenes))]
+    matched = config.persistence.background_model == "matched"
+    patterns = running_patterns(state) if matched else None
+    looks: dict[str, list[Look]] = {m.site_id: [] for m in masks}
+    for i in range(len(state.scenes)):
+        pattern = next(patterns) if patterns is not None else None
+        for m in masks:
+            looks[m.site_id].append(measure_look(
+                state.temps[i], flags, m, pixel_area=state.grid.pixel_area,
+                min_clear_fraction=config.persistence.min_clear_fraction, pattern=pattern))
+    state.looks.update(looks)
 
 
 def _series(state: ScanState, site_id: str) -> pd.DataFrame:
@@ -362,7 +390,8 @@ def run_scan(
         state.nonsolar_k = _nonsolar_hot(state, config)
         candidates = _candidate_sites(state, catalog_zone, config)
         cand_masks = site_masks(candidates, grid, config.persistence) if len(candidates) else []
-        _looks_from_temps(state, cand_masks, config)
+        matched = config.persistence.background_model == "matched"
+        _looks_from_temps(state, masks + cand_masks if matched else cand_masks, config)
         state.temps = state.anomalies = None
     all_masks = {m.site_id: m for m in masks + cand_masks}
     if exclusions is not None and len(candidates):
@@ -417,16 +446,25 @@ def apply_solar_index(scenes: list[SceneRecord], preferred: str) -> str:
     return name
 
 
+def _spread(pattern: np.ndarray, usable: np.ndarray) -> float:
+    """Inter-quartile range of the pattern: the loadings of a scan keep one unit as it grows."""
+    vals = pattern[usable & np.isfinite(pattern)]
+    if vals.size < 2:
+        return float("nan")
+    q25, q75 = np.percentile(vals, [25, 75])
+    return float(q75 - q25) if q75 > q25 else float("nan")
+
+
 def choose_solar_index(state: ScanState, catalog_zone: np.ndarray, config: Config) -> str:
     """Compute the pattern index if configured, then apply the best index (see solar_index)."""
     if config.persistence.solar_index == "pattern" and state.anomalies is not None:
-        assert state.anomaly_sum is not None and state.clear_count is not None
         assert state.water is not None
-        pattern = state.anomaly_sum / np.maximum(state.clear_count, 1)
-        pattern[state.clear_count == 0] = np.nan
-        usable = pattern_mask(pattern, ~catalog_zone & ~state.water)
-        for i, rec in enumerate(state.scenes):
-            rec.pattern = pattern_loading(state.anomalies[i], pattern, usable=usable,
+        base = ~catalog_zone & ~state.water
+        for i, (rec, pattern) in enumerate(zip(state.scenes, running_patterns(state),
+                                               strict=True)):
+            usable = pattern_mask(pattern, base)
+            rec.pattern = pattern_loading(state.anomalies[i], pattern / _spread(pattern, usable),
+                                          usable=usable,
                                           min_pixels=config.persistence.min_contrast_pixels)
     return apply_solar_index(state.scenes, config.persistence.solar_index)
 

@@ -9,9 +9,13 @@ site's excess that follows a per-scene solar loading ``s``. Three estimates, bes
     solar-driven anomalies ``a[i, p] ~ s_i * r_p`` (pixel response ``r_p``), the mean pattern is
     ``P_p ~ mean(s) * r_p`` and ``s_i = sum(a[i] * P) / sum(P * P)`` over the scene's clear land
     pixels. It uses every clear pixel, so it is insensitive to which part of a scene is cloudy,
-    and it includes the day's weather (wind, soil moisture), unlike the sun elevation.
+    and it includes the day's weather (wind, soil moisture), unlike the sun elevation. The
+    scan uses the mean pattern of the scenes up to each date (scaled to unit inter-quartile
+    range), so no look depends on later scenes.
 ``scene_contrast``
-    The inter-quartile range (K) of the scene's clear land temperatures.
+    The inter-quartile range (K) of the scene's clear land temperatures. It depends on which
+    fields the clouds leave clear: in a partly cloudy winter scene it can be off by half, and
+    winter looks weigh most in the site model.
 ``clear_sky``
     Clear-sky irradiance at the MTL sun elevation (Meinel model, :mod:`pipeline.solar`) /
     1000 W m-2: the fallback when the scene has no solar-driven contrast to measure.

@@ -75,3 +75,26 @@ def test_roof_built_mid_series_is_not_compute_heat() -> None:
     e = 3e5 * s + 6e5 * s * (np.arange(30) >= 14) + rng.normal(0, 1e4, 30)
     fit = fit_activity(e, s, area_m2=AREA)
     assert not fit.ever_active
+
+
+def test_patterns_are_compared_on_one_loss() -> None:
+    # A 1000 MW evaporative campus of a generated world (ladder-9, 19 clear looks): its sunlit
+    # excess is 20x its heat. Compared on each fit's own Huber weights, "never" won because it
+    # down-weights the looks it misfits; on one loss at one scale the heat is found.
+    e = 1e3 * np.array([18581, 18874, 16307, 16986, 18068, 14039, 15073, 13265, 12758, 12774,
+                        9890, 9725, 6436, 5176, 4263, 3509, 3481, 5816, 13168], dtype=float)
+    s = np.array([5.9, 6.01, 5.36, 5.22, 5.79, 4.59, 4.69, 4.29, 4.0, 4.02, 3.23, 2.82, 2.03,
+                  1.34, 1.35, 1.06, 0.88, 1.82, 3.69])
+    fit = fit_activity(e, s, area_m2=3.57e6)
+    assert fit.pattern == "always"
+    # true integrated excess of its heat: 9.1e5 K m2
+    assert 0.5 < fit.heat_k_m2 / 9.1e5 < 1.5
+
+
+def test_roof_on_a_site_with_a_static_offset_is_not_compute_heat() -> None:
+    # construction site cooler than its surroundings by a static 0.3 K, roofed at look 14
+    s = _solar(30, seed=6)
+    rng = np.random.default_rng(6)
+    e = -0.3 * AREA + 3e5 * s + 3e5 * s * (np.arange(30) >= 14) + rng.normal(0, 1e4, 30)
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert not fit.ever_active
