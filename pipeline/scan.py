@@ -231,13 +231,22 @@ def _candidate_sites(state: ScanState, catalog_zone: np.ndarray,
 
 
 def _nonsolar_hot(state: ScanState, config: Config) -> np.ndarray:
-    """Pixels whose solar-decoupled excess is large and significant (see detect.nonsolar_excess)."""
+    """Pixels whose solar-decoupled excess is large and significant (see detect.nonsolar_excess).
+
+    Tested over the whole series and over each half of it.
+    """
     assert state.anomalies is not None
-    looks = ((state.anomalies[i], rec.solar) for i, rec in enumerate(state.scenes))
-    beta, se, _ = nonsolar_excess(looks, state.grid.shape)
     d = config.detection
-    with np.errstate(invalid="ignore", divide="ignore"):
-        hot = (beta >= d.nonsolar_min_k) & (beta / se >= d.min_z)
+    n = len(state.scenes)
+    # the whole series, and each half: heat that ran for part of it (a campus that started or
+    # shut down) is diluted in a fit over all looks
+    spans = [(0, n), (0, n // 2), (n // 2, n)]
+    hot = np.zeros(state.grid.shape, dtype=bool)
+    for lo, hi in spans:
+        looks = ((state.anomalies[i], state.scenes[i].solar) for i in range(lo, hi))
+        beta, se, _ = nonsolar_excess(looks, state.grid.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hot |= (beta >= d.nonsolar_min_k) & (beta / se >= d.min_z)
     return hotspot_mask(np.where(hot, 1.0, 0.0), np.where(hot, np.inf, 0.0),
                         DetectionConfig(min_anomaly_k=0.5, min_z=1.0, min_area_m2=d.min_area_m2),
                         state.grid.pixel_area)

@@ -147,3 +147,30 @@ def test_random_worlds_no_confuser_is_a_candidate(seed, tmp_path):
         if campus.in_catalog and campus.status_at_end == "active" and campus.cooling == "dry" \
                 and campus.power_mw >= 100:
             assert by_id.loc[campus.site_id, "status"] == "active", campus.site_id
+
+
+def test_heat_of_part_of_the_series_marks_candidate_pixels():
+    # a campus that shut down half-way through the series: over all looks its
+    # solar-decoupled excess is diluted below nonsolar_min_k, over the first half it is not
+    import numpy as np
+
+    from pipeline.grid import Grid
+    from pipeline.scan import ScanState, SceneRecord, _nonsolar_hot
+
+    grid = Grid.from_bounds("EPSG:32633", (499985.0, 3999985.0, 501185.0, 4001185.0), 30.0)
+    rng = np.random.default_rng(7)
+    n = 24
+    sun = rng.uniform(0.3, 1.0, n)
+    fields = (rng.random(grid.shape) < 0.4) * 8.0  # bare fields 8 K per unit sun
+    block = np.zeros(grid.shape, bool)
+    block[10:20, 10:20] = True  # 0.09 km2
+    state = ScanState(grid=grid)
+    state.anomalies = np.stack([sun[i] * fields + np.where(block & (i < n // 2), 1.8, 0.0)
+                                + rng.normal(0, 0.1, grid.shape) for i in range(n)])
+    state.scenes = [SceneRecord(f"p{i}", "2024-01-01", "LANDSAT_8", 40.0, float(sun[i]),
+                                float("nan"), float(sun[i]), 1.0) for i in range(n)]
+    config = load_config(environ={})
+    assert 1.8 / 2 < config.detection.nonsolar_min_k  # diluted over the whole series
+    hot = _nonsolar_hot(state, config)
+    assert hot[block].mean() > 0.9
+    assert not hot[~block].any()
