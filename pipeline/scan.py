@@ -509,7 +509,8 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     hotspots = gpd.GeoDataFrame(hotspots, geometry="geometry", crs=state.grid.crs).to_crs(4326)
     run = {"calibration": calibration.as_dict(),
            "rejected_candidates": [
-               {k: r[k] for k in ("site_id", "rejected_because", "heat_mw", "persistence")}
+               {k: _json_value(r[k]) for k in ("site_id", "rejected_because", "heat_mw",
+                                                "persistence")}
                for _, r in rejected.iterrows()]}
     return ScanResult(table, hotspots, series, state, fits, masks, run)
 
@@ -539,6 +540,8 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     if not in_catalog:
         if exclusion:
             status = "excluded"
+        elif fit.pattern == "insufficient":
+            rejected = f"only {fit.n_clear} clear looks, fewer than min_looks"
         elif not fit.ever_active:
             rejected = "excess follows the sun (sunlit roof or bare ground), no compute heat"
         elif est.mw < config.power.min_candidate_mw:
@@ -599,6 +602,11 @@ def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFr
     out = {k: (_round(v, 0) if k.startswith("implied_h100e") else v) for k, v in props.items()}
     out["implied_flop_total"] = None if flop is None else float(flop.central)
     return out
+
+
+def _json_value(v: Any) -> Any:
+    """A table cell for JSON: missing numbers (NaN in a float column) become None."""
+    return None if isinstance(v, float) and not np.isfinite(v) else v
 
 
 def _round(v: float, nd: int) -> float | None:
