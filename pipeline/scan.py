@@ -605,7 +605,7 @@ def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFr
 
 
 def _json_value(v: Any) -> Any:
-    """A table cell for JSON: missing numbers (NaN in a float column) become None."""
+    """Return a table cell fit for JSON: a missing number (NaN in a float column) is None."""
     return None if isinstance(v, float) and not np.isfinite(v) else v
 
 
