@@ -34,7 +34,7 @@ def test_accuracy_smallest_suite_writes_the_documented_keys(tmp_path):
     s = doc["summary"]
     assert {"recall_by_size", "recall_by_size_and_cooling", "false_candidates", "heat_ratio",
             "onset_error_acq", "shutdown_error_acq", "smallest_mw_at_90pct_recall",
-            "recall_by_visible_heat"} <= set(s)
+            "recall_by_visible_heat", "onset_error_clear_acq", "shutdown_error_clear_acq"} <= set(s)
     assert list(s["recall_by_size"]) == ["10-40 MW", "40-100 MW", "100-300 MW", "300-1000 MW"]
     assert {"calibrated", "uncalibrated"} <= set(s["heat_ratio"])
     assert s["false_candidates"]["area_km2"] > 0
