@@ -98,3 +98,13 @@ def test_roof_on_a_site_with_a_static_offset_is_not_compute_heat() -> None:
     e = -0.3 * AREA + 3e5 * s + 3e5 * s * (np.arange(30) >= 14) + rng.normal(0, 1e4, 30)
     fit = fit_activity(e, s, area_m2=AREA)
     assert not fit.ever_active
+
+
+def test_heat_on_a_site_whose_roof_changed_is_still_heat() -> None:
+    # a running campus extended at look 14 (new halls: more sunlit roof), heat all series long
+    s = _solar(30, seed=8)
+    rng = np.random.default_rng(8)
+    e = 4e5 + 3e5 * s + 3e5 * s * (np.arange(30) >= 14) + rng.normal(0, 1e4, 30)
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert fit.pattern == "always" and fit.active_at_end
+    assert fit.heat_k_m2 == pytest.approx(4e5, rel=0.1)
