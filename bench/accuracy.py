@@ -373,9 +373,9 @@ def _visible_recall(worlds: list[dict[str, Any]]) -> dict[str, Any]:
     """Recall by visible heat (dry-cooling MW equivalent), overall and by catalog and latitude."""
     recs = [r for w in worlds for r in w["campuses"] if r["eligible"]]
     out = {}
-    for lo, hi in ((0, 40), *SIZE_CLASSES[1:]):
+    for lo, hi in ((0, 40), *SIZE_CLASSES[1:-1], (SIZE_CLASSES[-1][0], np.inf)):
         at = [r for r in recs if lo <= r["visible_mw"] < hi]
-        out[_class_label(lo, hi)] = {
+        out[_class_label(lo, hi) if np.isfinite(hi) else f"{lo:g}+ MW"] = {
             name: dict(zip(("n", "detected", "recall"), _recall([r for r in at if keep(r)]),
                            strict=True))
             for name, keep in VISIBLE_COLUMNS}

@@ -48,12 +48,13 @@ def test_recall_by_visible_heat_pools_campuses_by_dry_equivalent_mw():
         return {"eligible": True, "visible_mw": visible, "detected": detected,
                 "in_catalog": in_catalog, "abs_lat": lat}
 
-    worlds = [{"campuses": [rec(500, True), rec(150, True), rec(150, False, in_catalog=False),
+    worlds = [{"campuses": [rec(500, True), rec(1200, True), rec(150, True),
+                            rec(150, False, in_catalog=False),
                             rec(20, False), {**rec(900, True), "eligible": False}]},
               {"campuses": [rec(60, True, lat=5.0), rec(60, False, lat=5.0)]}]
     table = accuracy._visible_recall(worlds)
-    assert list(table) == ["0-40 MW", "40-100 MW", "100-300 MW", "300-1000 MW"]
-    assert table["300-1000 MW"]["all"] == {"n": 1, "detected": 1, "recall": 1.0}
+    assert list(table) == ["0-40 MW", "40-100 MW", "100-300 MW", "300+ MW"]
+    assert table["300+ MW"]["all"] == {"n": 2, "detected": 2, "recall": 1.0}
     assert table["100-300 MW"]["catalogued"]["recall"] == 1.0
     assert table["100-300 MW"]["uncatalogued"]["recall"] == 0.0
     assert table["40-100 MW"]["tropics, lat < 20 deg"] == {"n": 2, "detected": 1, "recall": 0.5}
