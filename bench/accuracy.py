@@ -4,6 +4,7 @@ Run from the repository root::
 
     python bench/accuracy.py            # full suite (40 worlds), writes bench/results/accuracy.*
     python bench/accuracy.py --quick    # 4 small worlds, about 10 seconds
+    python bench/accuracy.py --holdout  # 12 other worlds, never used to choose methods
 
 The suite mixes two kinds of world (:func:`suite`):
 
@@ -167,14 +168,20 @@ def ladder_spec(index: int, *, size_px: int = 320, n_acquisitions: int = 46) -> 
         power_plants=(plant,))
 
 
-def suite(*, quick: bool = False) -> list[Any]:
+def suite(*, quick: bool = False, holdout: bool = False) -> list[Any]:
     """The benchmark worlds: 24 ladder + 16 random (full) or 2 + 2 smaller ones (quick).
 
     Full: ladder worlds of 320 px (9.6 km) x 46 dates (a year), random worlds of 250 px x 46
-    dates with four campuses. Quick: 300 px and 200 px worlds of 30 dates.
+    dates with four campuses. Quick: 300 px and 200 px worlds of 30 dates. Holdout: 6 ladder
+    and 6 random worlds of the full sizes that the full suite does not hold; methods were
+    chosen on the full suite, so the holdout shows how far its figures generalise.
     """
     from models.world_spec import random_spec
 
+    if holdout:
+        return ([ladder_spec(i) for i in range(24, 30)]
+                + [random_spec(s, size_px=250, n_acquisitions=46, n_campuses=4)
+                   for s in range(40, 46)])
     if quick:
         return ([ladder_spec(i, size_px=300, n_acquisitions=30) for i in range(2)]
                 + [random_spec(s, size_px=200, n_acquisitions=30, n_campuses=3)
@@ -638,15 +645,20 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: run the suite, print the tables, write JSON and PNG."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="4 small worlds (about 10 seconds)")
+    ap.add_argument("--holdout", action="store_true",
+                    help="12 worlds outside the full suite (about 30 seconds)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for accuracy.json/.png")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where worlds are generated (default: a temporary folder)")
     args = ap.parse_args(argv)
-    specs = suite(quick=args.quick)
+    if args.quick and args.holdout:
+        ap.error("choose --quick or --holdout, not both")
+    specs = suite(quick=args.quick, holdout=args.holdout)
     with tempfile.TemporaryDirectory(prefix="heatwatch-bench-") as tmp:
         doc = benchmark(specs, workdir=args.workdir or Path(tmp))
-    doc["command"] = "python bench/accuracy.py" + (" --quick" if args.quick else "")
-    name = "accuracy-quick" if args.quick else "accuracy"
+    flag = " --quick" if args.quick else " --holdout" if args.holdout else ""
+    doc["command"] = "python bench/accuracy.py" + flag
+    name = "accuracy" + flag.replace(" --", "-")
     return publish(doc, name=name, out=args.out, plot=plot, markdown=markdown)
 
 

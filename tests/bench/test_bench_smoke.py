@@ -85,3 +85,12 @@ def test_throughput_smallest_run_writes_the_documented_keys(tmp_path):
     assert all(v["mpx_per_s"] > 0 for v in doc["stages"]["stages"].values())
     assert throughput.markdown(doc).count("|") > 20
     assert throughput.plot(doc, tmp_path / "throughput.png").stat().st_size > 0
+
+
+def test_holdout_worlds_are_not_in_the_suite():
+    def key(spec):
+        return spec.model_dump_json()
+
+    suite = {key(s) for s in accuracy.suite()}
+    holdout = accuracy.suite(holdout=True)
+    assert len(holdout) == 12 and not suite & {key(s) for s in holdout}
