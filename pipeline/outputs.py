@@ -11,7 +11,9 @@ import errno
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,13 +52,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path} is a folder; give a file name to write to")
+    tmp_dir: Path | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
-    except OSError as exc:
-        raise _output_error(path, exc) from exc
-    tmp = tmp_dir / path.name
-    try:
+        # a Ctrl-C or SIGTERM between creating the folder and owning it would leak it
+        with _signals_deferred():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part",
+                                            dir=path.parent))
+        tmp = tmp_dir / path.name
         yield tmp
         # mkstemp-style private files are owner-only; outputs are meant to be shared
         umask = os.umask(0)
@@ -66,7 +69,30 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except OSError as exc:
         raise _output_error(path, exc) from exc
     finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        if tmp_dir is not None:
+            with _signals_deferred():  # a signal must not cut the clean-up short
+                shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+#: Signals the CLI turns into ``SystemExit`` (see cli.py).
+_DEFERRED = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block is done; they are delivered right after it.
+
+    Only possible in the main thread on POSIX; elsewhere the block runs unprotected.
+    """
+    if not hasattr(signal, "pthread_sigmask") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def write_bytes(path: str | Path, data: bytes, *, fsync: bool = False) -> Path:

@@ -32,6 +32,34 @@ def test_writer_that_raises_leaves_no_partial_file(tmp_path: Path) -> None:
     assert _leftovers(target.parent) == []
 
 
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="POSIX only")
+def test_sigterm_just_after_the_temporary_folder_is_made_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+    import tempfile
+
+    real_mkdtemp = tempfile.mkdtemp
+
+    def mkdtemp_then_signal(*args: object, **kwargs: object) -> str:
+        made = real_mkdtemp(*args, **kwargs)  # type: ignore[call-overload]
+        os.kill(os.getpid(), signal.SIGTERM)  # the CLI's handler raises SystemExit
+        return made
+
+    def to_exit(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, to_exit)
+    monkeypatch.setattr(outputs.tempfile, "mkdtemp", mkdtemp_then_signal)
+    target = tmp_path / "report.json"
+    try:
+        with pytest.raises(SystemExit):
+            write_text(target, "{}")
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert not target.exists()
+    assert _leftovers(tmp_path) == []
+
+
 def test_failed_rewrite_keeps_the_old_file(tmp_path: Path) -> None:
     target = write_text(tmp_path / "a.txt", "old")
     with pytest.raises(KeyError), atomic_path(target) as tmp:
