@@ -223,6 +223,14 @@ def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
             "parameter at its extremes together.</p>")
 
 
+#: What the solar loading ``s`` of a scan was (run.json ``solar_index``).
+_SOLAR_INDEX = {
+    "pattern": "the scene's anomaly along the area's mean anomaly pattern of the scenes so far",
+    "scene_contrast": "the inter-quartile range of the scene's clear land temperatures",
+    "clear_sky": "clear-sky irradiance at the scene's sun elevation",
+}
+
+
 def _method_section(run: dict[str, Any]) -> str:
     cfg = run.get("config", {})
     shown = {k: ("(set, not shown)" if k in _REDACT and v else v) for k, v in
@@ -233,16 +241,18 @@ def _method_section(run: dict[str, Any]) -> str:
         for sec in METHOD_SECTIONS if sec in cfg)
     cal = run.get("calibration", {})
     cal_rows = [[k, json.dumps(v) if isinstance(v, dict | list) else v] for k, v in cal.items()]
+    index = _SOLAR_INDEX.get(str(run.get("solar_index")), "the scene's solar loading")
     return (
         "<h2>Method and parameters</h2><p>Each Landsat band 10 scene is calibrated from its "
         "own MTL, masked with QA_PIXEL and a plausible-temperature range, and put on the scan "
         "grid. The anomaly is the temperature minus a block-annulus median background; "
         "hotspots need both an anomaly and a robust z-score threshold. A site's integrated "
-        "excess (K m²) is summed over its buffered footprint against a ring background for "
-        "every clear look. The series is fitted as E = a·s + b + H·A (s: clear-sky solar "
-        "loading at the scene's sun elevation, A: activity pattern) by weighted least squares "
-        "with BIC model choice; H, the solar-decoupled heat, is converted to MW with the "
-        "calibration below.</p>" + tables + "<h3>calibration (excess to MW)</h3>"
+        "excess (K m²) is summed over its buffered footprint against a ring background (see "
+        "persistence.background_model) for every clear look. The series is fitted as "
+        f"E = a·s + b + H·A (s: {escape(index)}, A: activity pattern) by weighted least "
+        "squares with a robust BIC model choice, against patterns of roofs built mid-series; "
+        "H, the solar-decoupled heat, is converted to MW with the calibration below.</p>"
+        + tables + "<h3>calibration (excess to MW)</h3>"
         + table(cal_rows) + "<details><summary>full configuration (run.json)</summary><pre>"
         + escape(json.dumps(cfg, indent=2)) + "</pre></details>")
 
