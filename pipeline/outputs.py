@@ -55,10 +55,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_dir: Path | None = None
     try:
         # a Ctrl-C or SIGTERM between creating the folder and owning it would leak it
-        with _signals_deferred():
+        held = _hold_signals()
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part",
                                             dir=path.parent))
+        finally:
+            _release_signals(held)  # a signal held meanwhile is raised here, inside the try
         tmp = tmp_dir / path.name
         yield tmp
         # mkstemp-style private files are owner-only; outputs are meant to be shared
@@ -70,29 +73,34 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise _output_error(path, exc) from exc
     finally:
         if tmp_dir is not None:
-            with _signals_deferred():  # a signal must not cut the clean-up short
+            # a signal must not cut the clean-up short, even one arriving as it starts
+            cleanup_held: Any = None
+            try:
+                cleanup_held = _hold_signals()
+            finally:
                 shutil.rmtree(tmp_dir, ignore_errors=True)
+                _release_signals(cleanup_held)
 
 
 #: Signals the CLI turns into ``SystemExit`` (see cli.py).
-_DEFERRED = (signal.SIGINT, signal.SIGTERM)
+_HELD = (signal.SIGINT, signal.SIGTERM)
 
 
-@contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM until the block is done; they are delivered right after it.
+def _hold_signals() -> Any:
+    """Hold Ctrl-C and SIGTERM; return what :func:`_release_signals` needs (None: not held).
 
-    Only possible in the main thread on POSIX; elsewhere the block runs unprotected.
+    Only possible in the main thread on POSIX; elsewhere nothing is held.
     """
     if not hasattr(signal, "pthread_sigmask") or \
             threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+
+
+def _release_signals(held: Any) -> None:
+    """Restore the signal mask; a signal that arrived meanwhile is raised here."""
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def write_bytes(path: str | Path, data: bytes, *, fsync: bool = False) -> Path:

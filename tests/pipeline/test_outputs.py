@@ -60,6 +60,32 @@ def test_sigterm_just_after_the_temporary_folder_is_made_leaves_nothing(
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="POSIX only")
+def test_sigterm_as_the_clean_up_starts_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    real_replace = os.replace
+
+    def replace_then_signal(src: str | Path, dst: str | Path) -> None:
+        real_replace(src, dst)
+        os.kill(os.getpid(), signal.SIGTERM)  # handled at the next Python call: the clean-up
+
+    def to_exit(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, to_exit)
+    monkeypatch.setattr(outputs.os, "replace", replace_then_signal)
+    target = tmp_path / "report.json"
+    try:
+        with pytest.raises(SystemExit):
+            write_text(target, "{}")
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert json.loads(target.read_text()) == {}
+    assert _leftovers(tmp_path) == []
+
+
 def test_failed_rewrite_keeps_the_old_file(tmp_path: Path) -> None:
     target = write_text(tmp_path / "a.txt", "old")
     with pytest.raises(KeyError), atomic_path(target) as tmp:
