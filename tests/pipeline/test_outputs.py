@@ -32,56 +32,52 @@ def test_writer_that_raises_leaves_no_partial_file(tmp_path: Path) -> None:
     assert _leftovers(target.parent) == []
 
 
-@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="POSIX only")
-def test_sigterm_just_after_the_temporary_folder_is_made_leaves_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _write_hit_by_sigterm(target: Path, monkeypatch: pytest.MonkeyPatch, module: object,
+                          name: str) -> None:
+    """Write ``target`` while ``module.name`` sends SIGTERM once it has done its work.
+
+    The handler raises ``SystemExit``, as the CLI's does.
+    """
     import signal
-    import tempfile
 
-    real_mkdtemp = tempfile.mkdtemp
+    real = getattr(module, name)
 
-    def mkdtemp_then_signal(*args: object, **kwargs: object) -> str:
-        made = real_mkdtemp(*args, **kwargs)  # type: ignore[call-overload]
-        os.kill(os.getpid(), signal.SIGTERM)  # the CLI's handler raises SystemExit
-        return made
+    def then_signal(*args: object, **kwargs: object) -> object:
+        out = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return out
 
     def to_exit(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
     old = signal.signal(signal.SIGTERM, to_exit)
-    monkeypatch.setattr(outputs.tempfile, "mkdtemp", mkdtemp_then_signal)
-    target = tmp_path / "report.json"
+    monkeypatch.setattr(module, name, then_signal)
     try:
         with pytest.raises(SystemExit):
             write_text(target, "{}")
     finally:
         signal.signal(signal.SIGTERM, old)
+        monkeypatch.undo()
+
+
+POSIX_ONLY = pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"),
+                                reason="POSIX only")
+
+
+@POSIX_ONLY
+def test_sigterm_just_after_the_temporary_folder_is_made_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "report.json"
+    _write_hit_by_sigterm(target, monkeypatch, outputs.tempfile, "mkdtemp")
     assert not target.exists()
     assert _leftovers(tmp_path) == []
 
 
-@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="POSIX only")
+@POSIX_ONLY
 def test_sigterm_as_the_clean_up_starts_leaves_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import signal
-
-    real_replace = os.replace
-
-    def replace_then_signal(src: str | Path, dst: str | Path) -> None:
-        real_replace(src, dst)
-        os.kill(os.getpid(), signal.SIGTERM)  # handled at the next Python call: the clean-up
-
-    def to_exit(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    old = signal.signal(signal.SIGTERM, to_exit)
-    monkeypatch.setattr(outputs.os, "replace", replace_then_signal)
     target = tmp_path / "report.json"
-    try:
-        with pytest.raises(SystemExit):
-            write_text(target, "{}")
-    finally:
-        signal.signal(signal.SIGTERM, old)
+    _write_hit_by_sigterm(target, monkeypatch, outputs.os, "replace")
     assert json.loads(target.read_text()) == {}
     assert _leftovers(tmp_path) == []
 
