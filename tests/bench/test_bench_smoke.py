@@ -94,3 +94,28 @@ def test_holdout_worlds_are_not_in_the_suite():
     suite = {key(s) for s in accuracy.suite()}
     holdout = accuracy.suite(holdout=True)
     assert len(holdout) == 12 and not suite & {key(s) for s in holdout}
+
+
+def test_a_held_out_world_meets_the_scan_envelope(tmp_path):
+    # random world 40: outside the suite the methods were chosen on (see --holdout); it has a
+    # campus that starts, one that shuts down and three catalogued ones
+    from models.world_spec import random_spec
+    from pipeline.config import load_config
+
+    spec = random_spec(40, size_px=250, n_acquisitions=46, n_campuses=4)
+    assert spec.name not in {s.name for s in accuracy.suite()}
+    truth, result, _ = accuracy.scan_world(spec, tmp_path, load_config(environ={}))
+    world = accuracy.evaluate_world(truth, result)
+    assert world["false_candidates"] == []
+    checked = {"catalogued": 0, "onset": 0, "shutdown": 0}
+    for rec in world["campuses"]:
+        if rec["eligible"] and rec["in_catalog"] and rec["visible_mw"] >= 40:
+            assert rec["detected"], rec["site_id"]
+            checked["catalogued"] += 1
+        if rec["detected"] and "shutdown_error_acq" in rec:
+            assert abs(rec["shutdown_error_acq"]) <= 1, rec["site_id"]
+            checked["shutdown"] += 1
+        if rec["detected"] and "onset_error_clear_acq" in rec:
+            assert abs(rec["onset_error_clear_acq"]) <= 2, rec["site_id"]
+            checked["onset"] += 1
+    assert checked == {"catalogued": 3, "onset": 1, "shutdown": 1}
