@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.robust import sigma_mad
+
 #: Fewest clear looks in an inactive segment (the baseline before an onset or after a shutdown).
 MIN_SEGMENT = 3
 
@@ -139,7 +141,7 @@ def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray,
         if it == robust_iterations:
             break
         r = (y - x @ coef) * np.sqrt(w)
-        scale = 1.4826 * float(np.median(np.abs(r - np.median(r))))
+        scale = sigma_mad(r)
         if scale <= 0:
             break
         a = np.abs(r) / (HUBER_C * scale)
@@ -219,16 +221,15 @@ def fit_activity(
     # the scale of the selected model until the selection settles (a relative floor keeps
     # noise-free synthetic inputs finite).
     floor = 1e-6 * max(float(np.median(np.abs(e))), 1.0)
-    chosen = _select(fits, max(min(_robust_scale(f.resid) for f in fits), floor), n,
+    chosen = _select(fits, max(min(sigma_mad(f.resid) for f in fits), floor), n,
                      change_bic_margin)
     for _ in range(SCALE_ITERATIONS):
-        again = _select(fits, max(_robust_scale(chosen.resid), floor), n, change_bic_margin)
+        again = _select(fits, max(sigma_mad(chosen.resid), floor), n, change_bic_margin)
         if again is chosen:
             break
         chosen = again
-    steady = [f for f in fits if f.cand.pattern in ("never", "always")]
     if chosen.cand.pattern == "roof":
-        chosen = next(f for f in steady if f.cand.pattern == "never")
+        chosen = next(f for f in fits if f.cand.pattern == "never")
     return _result(chosen.cand, chosen.coef, chosen.cov, e, s, area_m2, baseline_offset_k)
 
 
@@ -238,10 +239,6 @@ class _Fit:
     coef: np.ndarray
     cov: np.ndarray
     resid: np.ndarray
-
-
-def _robust_scale(resid: np.ndarray) -> float:
-    return 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
 
 
 def _deviance(resid: np.ndarray, scale: float) -> float:
@@ -288,7 +285,7 @@ def _result(cand: _Candidate, coef: np.ndarray, cov: np.ndarray, e: np.ndarray, 
     act = cand.active.astype(bool)
     inside = resid_heat[act]
     persistence = float(np.mean(inside > 0.5 * heat)) if inside.size else 0.0
-    mad = float(np.median(np.abs(inside - np.median(inside)))) if inside.size else 0.0
-    stability = float(max(0.0, 1.0 - 1.4826 * mad / heat))
+    spread = sigma_mad(inside) if inside.size else 0.0
+    stability = float(max(0.0, 1.0 - spread / heat))
     return ActivityFit(cand.pattern, heat, se, a, base, cand.start, cand.stop, n, persistence,
                        stability, resid_heat)

@@ -17,6 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage, sparse
 
 from pipeline.config import AnomalyConfig
+from pipeline.robust import sigma_mad
 
 #: Floor of the robust scale (K): TIRS noise-equivalent temperature difference is ~0.05 K.
 MIN_SCALE_K = 0.05
@@ -134,8 +135,7 @@ def robust_scale(anomaly: np.ndarray, *, max_samples: int = 1_000_000) -> float:
     a = a[np.isfinite(a)]
     if a.size == 0:
         return float("nan")
-    mad = float(np.median(np.abs(a - np.median(a))))
-    return max(1.4826 * mad, MIN_SCALE_K)
+    return max(sigma_mad(a), MIN_SCALE_K)
 
 
 def anomaly(

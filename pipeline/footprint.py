@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from pipeline.config import PersistenceConfig
 from pipeline.grid import Grid
 from pipeline.masking import Flag
+from pipeline.robust import sigma_mad
 
 #: Fewest clear ring pixels for a background estimate.
 MIN_RING_PIXELS = 30
@@ -143,8 +144,8 @@ def matched_levels(temperature: np.ndarray, pattern: np.ndarray, inside: np.ndar
             break
         b, c = np.polyfit(x[keep], y[keep], 1)
         r = y - (b * x + c)
-        mad = 1.4826 * float(np.median(np.abs(r[keep] - np.median(r[keep]))))
-        keep = np.abs(r) <= MATCH_CLIP * mad if mad > 0 else keep
+        spread = sigma_mad(r[keep])
+        keep = np.abs(r) <= MATCH_CLIP * spread if spread > 0 else keep
 
     def level(clear_px: np.ndarray, everything: np.ndarray, use: np.ndarray | None) -> float:
         px = clear_px & np.isfinite(pattern)
