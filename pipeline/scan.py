@@ -455,15 +455,6 @@ def apply_solar_index(scenes: list[SceneRecord], preferred: str) -> str:
     return name
 
 
-def _spread(pattern: np.ndarray, usable: np.ndarray) -> float:
-    """Inter-quartile range of the pattern: the loadings of a scan keep one unit as it grows."""
-    vals = pattern[usable & np.isfinite(pattern)]
-    if vals.size < 2:
-        return float("nan")
-    q25, q75 = np.percentile(vals, [25, 75])
-    return float(q75 - q25) if q75 > q25 else float("nan")
-
-
 def choose_solar_index(state: ScanState, catalog_zone: np.ndarray, config: Config) -> str:
     """Compute the pattern index if configured, then apply the best index (see solar_index)."""
     if config.persistence.solar_index == "pattern" and state.anomalies is not None:
@@ -471,10 +462,13 @@ def choose_solar_index(state: ScanState, catalog_zone: np.ndarray, config: Confi
         base = ~catalog_zone & ~state.water
         for i, (rec, pattern) in enumerate(zip(state.scenes, running_patterns(state),
                                                strict=True)):
-            usable = pattern_mask(pattern, base)
-            rec.pattern = pattern_loading(state.anomalies[i], pattern / _spread(pattern, usable),
-                                          usable=usable,
-                                          min_pixels=config.persistence.min_contrast_pixels)
+            usable = pattern_mask(pattern, base)  # finite pixels only
+            # in units of its inter-quartile range, so the loadings keep one unit as the
+            # pattern of a growing scan changes
+            spread = scene_contrast(pattern, usable=usable, min_pixels=2)
+            rec.pattern = pattern_loading(
+                state.anomalies[i], pattern / spread, usable=usable,
+                min_pixels=config.persistence.min_contrast_pixels) if spread > 0 else np.nan
     return apply_solar_index(state.scenes, config.persistence.solar_index)
 
 
