@@ -70,6 +70,7 @@ from bench._common import (
     quantile,
 )
 from pipeline.config import PersistenceConfig
+from pipeline.outputs import write_png
 
 #: Campus sizes of a ladder world, MW.
 LADDER_MW: tuple[float, ...] = (10.0, 20.0, 40.0, 100.0, 300.0, 1000.0)
@@ -635,10 +636,7 @@ def plot(doc: dict[str, Any], path: Path) -> Path:
     fig.suptitle(f"Heatwatch accuracy, {s['n_worlds']} worlds, {doc['measured_at'][:10]}",
                  fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return write_png(path, fig, dpi=110)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,6 +54,7 @@ from bench._common import (
     publish,
     timer,
 )
+from pipeline.outputs import write_png
 
 #: Target of the issue: scan within this factor of the plain read.
 TARGET_RATIO = 3.0
@@ -471,10 +472,7 @@ def plot(doc: dict[str, Any], path: Path) -> Path:
     fig.suptitle(f"Heatwatch throughput, {doc['measured_at'][:10]}, {m['cpu_model']} "
                  f"({m['cpu_count']} cores), load {m['loadavg'][0]:.1f}", fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return write_png(path, fig, dpi=110)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,7 +42,7 @@ from pipeline.config import Config
 from pipeline.errors import HeatwatchError, NoDataError
 from pipeline.grid import Grid
 from pipeline.mtl import read_mtl
-from pipeline.outputs import write_geojson, write_json, write_text
+from pipeline.outputs import write_geojson, write_json, write_png, write_text
 from pipeline.reader import ProductFiles, discover_products
 from pipeline.tiles import Tile, merge_candidates, region_geometry, tile_region
 
@@ -442,7 +442,6 @@ def plot_overview(result: DiscoverResult, region: Any, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pipeline.outputs import atomic_path
     geom = region_geometry(region)
     fig, ax = plt.subplots(figsize=(8, 8))
     gpd.GeoSeries([geom], crs=4326).boundary.plot(ax=ax, color="black", linewidth=1.2)
@@ -467,10 +466,7 @@ def plot_overview(result: DiscoverResult, region: Any, path: Path) -> Path:
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.set_title(f"Heatwatch discover: {len(c)} candidate(s), {len(result.tiles)} tile(s)")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return write_png(path, fig, dpi=110, bbox_inches="tight")
 
 
 def _provenance(imagery_dir: Path, region: Any, products: Sequence[ProductFiles],

@@ -11,7 +11,6 @@ scan writes, so ``heatwatch report`` redraws it without rescanning.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -27,9 +26,11 @@ from matplotlib.figure import Figure
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
-from pipeline.outputs import atomic_path
-
 EPOCH_CREDIT = "Site data: Epoch AI, 'Data on Frontier AI Data Centers' (CC-BY 4.0)"
+
+#: Resolution of the evidence PNGs, dots per inch.
+EVIDENCE_DPI = 200
+
 #: Map padding around the site, metres.
 PAD_M = 1500.0
 #: Anomalies smaller than this (K) are left transparent over the basemap.
@@ -257,7 +258,7 @@ def site_figure(site: dict[str, Any], series: pd.DataFrame, anomaly: xr.DataArra
     Returns
     -------
     matplotlib.figure.Figure
-        Save it with :func:`save_figure`.
+        Save it with :func:`pipeline.outputs.write_png`.
     """
     fig, (ax_map, ax_ts) = plt.subplots(1, 2, figsize=(14, 5.8),
                                         gridspec_kw={"width_ratios": [1, 1.45]})
@@ -275,11 +276,3 @@ def site_figure(site: dict[str, Any], series: pd.DataFrame, anomaly: xr.DataArra
              "Heatwatch.", fontsize=7, color="0.3")
     fig.tight_layout(rect=(0, 0.03, 1, 0.95))
     return fig
-
-
-def save_figure(fig: Figure, path: Path, dpi: int = 200) -> Path:
-    """Save a figure atomically as PNG and close it."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
-    plt.close(fig)
-    return path

@@ -466,7 +466,7 @@ def write_history_plot(frame: pd.DataFrame, site_id: str, path: str | Path) -> P
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pipeline.outputs import atomic_path
+    from pipeline.outputs import write_png
 
     when = pd.to_datetime(frame["date"], errors="coerce")
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 5.5))
@@ -489,8 +489,6 @@ def write_history_plot(frame: pd.DataFrame, site_id: str, path: str | Path) -> P
         bottom.legend(fontsize=8, loc="upper left")
         fig.autofmt_xdate()
         fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=100)
+        return write_png(path, fig, dpi=100)
     finally:
-        plt.close(fig)
-    return Path(path)
+        plt.close(fig)  # also when plotting fails

@@ -145,6 +145,18 @@ def write_json(path: str | Path, data: Any) -> Path:
     return write_text(path, json.dumps(data, indent=2, default=_json_default, allow_nan=False))
 
 
+def write_png(path: str | Path, fig: Any, *, dpi: int, **savefig_kwargs: Any) -> Path:
+    """Save a matplotlib figure as PNG atomically and close it (even when saving fails)."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=dpi, **savefig_kwargs)
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
 def write_cog(path: str | Path, data: xr.DataArray | xr.Dataset) -> Path:
     """Write a Cloud Optimized GeoTIFF atomically (rioxarray, GDAL's COG driver)."""
     with atomic_path(path) as tmp:

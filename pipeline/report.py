@@ -378,7 +378,8 @@ def build_report(out_dir: Path, *, evidence: bool = True, pdf: bool = True) -> d
     --------
     >>> build_report(Path("OUT"))  # doctest: +SKIP
     """
-    from pipeline.evidence import save_figure, site_figure
+    from pipeline.evidence import EVIDENCE_DPI, site_figure
+    from pipeline.outputs import write_png
     from pipeline.report_pdf import write_site_pdf
     from pipeline.scan_output import safe_filename
     from pipeline.webmap import write_webmap
@@ -394,7 +395,7 @@ def build_report(out_dir: Path, *, evidence: bool = True, pdf: bool = True) -> d
         if evidence and anomaly is not None and sid in scan.series:
             fig = site_figure(site, scan.series[sid], anomaly, basemap=basemap,
                               hotspots=scan.hotspots)
-            written["evidence"][sid] = save_figure(fig, png)
+            written["evidence"][sid] = write_png(png, fig, dpi=EVIDENCE_DPI)
         prov = provenance(site, scan)
         page = site_report_html(site, scan, figure=png, prov=prov)
         written["reports"][sid] = write_text(out_dir / REPORT_DIR / f"{name}.html", page)
