@@ -99,6 +99,18 @@ class ProductFactory:
     def _where(self, folder: str | Path | None, pid: str) -> Path:
         return self.root / (folder if folder is not None else pid)
 
+    @staticmethod
+    def _layout(level: str, shape: tuple[int, ...], qa: np.ndarray | bool | None,
+                spacecraft: int, wrs: tuple[int, int], acquired: datetime,
+                origin: tuple[float, float], res: float, crs: CRS | int
+                ) -> tuple[np.ndarray | None, str, Affine, CRS]:
+        """QA band (True: all clear, False/None: none), product id, transform and CRS."""
+        qa_band = c2write_qa(shape) if qa is True else None if qa is False else qa
+        pid = c2write.product_id(spacecraft=spacecraft, level=level, wrs_path=wrs[0],
+                                 wrs_row=wrs[1], acquired=acquired)
+        return (qa_band, pid, Affine(res, 0, origin[0], 0, -res, origin[1]),
+                CRS.from_user_input(crs))
+
     def l2(
         self, *, kelvin: np.ndarray | None = None, spacecraft: int = 8,
         acquired: datetime = datetime(2024, 6, 1, 15, 30, 0), wrs: tuple[int, int] = (12, 31),
@@ -108,14 +120,8 @@ class ProductFactory:
     ) -> Made:
         """Write an L2SP product; ``qa=True`` writes an all-clear QA band, ``None`` none."""
         kelvin = smooth_field(seed=seed) if kelvin is None else np.asarray(kelvin)
-        if qa is True:
-            qa = c2write_qa(kelvin.shape)
-        elif qa is False:
-            qa = None
-        pid = c2write.product_id(spacecraft=spacecraft, level="L2SP", wrs_path=wrs[0],
-                                 wrs_row=wrs[1], acquired=acquired)
-        tr = Affine(res, 0, origin[0], 0, -res, origin[1])
-        crs = CRS.from_user_input(crs)
+        qa, pid, tr, crs = self._layout("L2SP", kelvin.shape, qa, spacecraft, wrs, acquired,
+                                        origin, res, crs)
         files = c2write.write_l2_product(
             self._where(folder, pid), pid=pid, kelvin=kelvin, transform=tr, crs=crs,
             acquired=acquired, sun_elevation=55.0, cloud_cover=cloud_cover,
@@ -134,14 +140,8 @@ class ProductFactory:
         if counts is None:
             rng = np.random.default_rng(seed)
             counts = rng.integers(26_000, 27_000, size=(SIZE, SIZE)).astype(np.uint16)
-        if qa is True:
-            qa = c2write_qa(np.shape(counts))
-        elif qa is False:
-            qa = None
-        pid = c2write.product_id(spacecraft=spacecraft, level="L1TP", wrs_path=wrs[0],
-                                 wrs_row=wrs[1], acquired=acquired)
-        tr = Affine(res, 0, origin[0], 0, -res, origin[1])
-        crs = CRS.from_user_input(crs)
+        qa, pid, tr, crs = self._layout("L1TP", np.shape(counts), qa, spacecraft, wrs,
+                                        acquired, origin, res, crs)
         files = c2write.write_l1_product(
             self._where(folder, pid), pid=pid, counts=counts, transform=tr, crs=crs,
             acquired=acquired, sun_elevation=55.0, qa_pixel=qa,

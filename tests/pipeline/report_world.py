@@ -35,17 +35,27 @@ def _pixel_box(r0: int, r1: int, c0: int, c1: int):  # type: ignore[no-untyped-d
     return box(X0 + c0 * 30, Y0 - r1 * 30, X0 + c1 * 30, Y0 - r0 * 30)
 
 
+def seasonal_look(when: datetime, shape: tuple[int, int], rng: np.random.Generator
+                  ) -> tuple[np.ndarray, float, float]:
+    """Plain land on ``when``: a seasonal air temperature, 4 K x solar loading, 0.1 K noise.
+
+    Returns the temperatures, the solar loading ``sin(elevation)`` and the sun elevation.
+    """
+    doy = when.timetuple().tm_yday
+    elev = 45 + 25 * np.sin(2 * np.pi * (doy - 80) / 365)
+    s = np.sin(np.radians(elev))
+    t = np.full(shape, 285 + 10 * np.sin(2 * np.pi * (doy - 110) / 365)) + 4 * s
+    t += rng.normal(0, 0.1, shape)
+    return t, s, elev
+
+
 def make_world(root: Path, *, n_looks: int = 10) -> tuple[Path, Path]:
     """Write the looks and the site catalog; return ``(imagery_dir, sites_path)``."""
     rng = np.random.default_rng(7)
     imagery = root / "imagery"
     for i in range(n_looks):
         when = datetime(2024, 1, 5, 16, 30, tzinfo=timezone.utc) + timedelta(days=32 * i)
-        doy = when.timetuple().tm_yday
-        elev = 45 + 25 * np.sin(2 * np.pi * (doy - 80) / 365)
-        s = np.sin(np.radians(elev))
-        t = np.full((N, N), 285 + 10 * np.sin(2 * np.pi * (doy - 110) / 365)) + 4 * s
-        t += rng.normal(0, 0.1, (N, N))
+        t, s, elev = seasonal_look(when, (N, N), rng)
         t[20:35, 20:35] += 12 * s  # warehouse roof: follows the sun
         if i >= 4:
             t[60:75, 60:75] += 10.0  # campus yard: constant heat once on

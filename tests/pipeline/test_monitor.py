@@ -42,6 +42,7 @@ from pipeline.monitor import run_monitor, statuses_as_of
 from pipeline.qa import encode
 from pipeline.scan import run_scan
 from pipeline.store import HistoryStore
+from tests.pipeline.report_world import seasonal_look
 
 REPO = Path(__file__).resolve().parents[2]
 N_SCENES = 12
@@ -63,11 +64,7 @@ def write_world(folder: Path, *, n_scenes: int = N_SCENES, seed: int = 0,
     out = folder / "imagery"
     for i in range(n_scenes):
         when = datetime(2024, 1, 5, 16, 30, tzinfo=timezone.utc) + timedelta(days=16 * i)
-        doy = when.timetuple().tm_yday
-        elev = 45 + 25 * np.sin(2 * np.pi * (doy - 80) / 365)
-        s = np.sin(np.radians(elev))
-        t = np.full((SIZE, SIZE), 285 + 10 * np.sin(2 * np.pi * (doy - 110) / 365)) + 4 * s
-        t += rng.normal(0, 0.1, (SIZE, SIZE))
+        t, s, elev = seasonal_look(when, (SIZE, SIZE), rng)
         if texture:
             t += 6 * s * land
         t[40:60, 40:60] += 14 * s  # warehouse roof: follows the sun
