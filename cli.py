@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -838,8 +838,19 @@ def scan(
     for s in skipped:
         console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}")
     console.print(f"outputs in {out}; calibration: {result.run['calibration']['method']}")
+    _print_coverage(result.run["grid"], cfg)
     if skipped:
         raise typer.Exit(code=EXIT_PARTIAL)
+
+
+def _print_coverage(grid: dict[str, Any], cfg: Config) -> None:
+    """Say so when new sites were searched in only part of the imagery."""
+    imagery, scanned = grid.get("imagery_km2"), grid.get("scanned_km2")
+    if imagery and scanned is not None and scanned < 0.99 * imagery:
+        console.print(
+            f"[yellow]note[/] new sites were searched in {scanned:,.0f} of {imagery:,.0f} km2 of "
+            f"imagery: the catalog's extent plus grid.margin_m = {cfg.grid.margin_m:g} m. To "
+            "search the rest, run `heatwatch discover` or raise grid.margin_m.")
 
 
 # demo -------------------------------------------------------------------------------------------

@@ -79,6 +79,8 @@ SIZE_CLASSES: tuple[tuple[float, float], ...] = ((10, 40), (40, 100), (100, 300)
 COOLINGS = ("dry", "hybrid", "evaporative")
 #: Epoch AI's optical method: estimates within a factor 1.4 of the truth.
 EPOCH_FACTOR = 1.4
+#: A campus counts as scanned when at least this share of its footprint lies in the scan grid.
+SCANNED_MIN = 0.5
 _LATS = (33.0, 47.0, -28.0, 12.0, 55.0, -40.0, 25.0, 40.0, -15.0, 52.0, 5.0, -50.0)
 _CLOUDS = (0.2, 0.45, 0.35, 0.6, 0.3, 0.5)
 
@@ -222,8 +224,17 @@ def _nearest_index(dates: list[date], day: Any) -> int | None:
     return min(range(len(dates)), key=lambda i: abs((dates[i] - d).days))
 
 
+def _scanned_fraction(footprint: Any, grid: Any) -> float:
+    """Share of a campus footprint (EPSG:4326) that lies inside the scan grid."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    fp = gpd.GeoSeries([footprint], crs="EPSG:4326").to_crs(grid.crs).iloc[0]
+    return float(fp.intersection(box(*grid.bounds)).area / fp.area) if fp.area else 0.0
+
+
 def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
-                   lat: float) -> dict[str, Any]:
+                   lat: float, grid: Any) -> dict[str, Any]:
     active = [lk.active for lk in c.looks]
     ever = any(active)
     at_end = c.status_at_end == "active"
@@ -234,6 +245,9 @@ def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
         "onset_in_series": ever and not active[0],
         # heat the sensor can see, in MW of dry cooling (evaporative towers show ~0.2x)
         "visible_mw": c.expected_excess_k_m2 / k_dry, "abs_lat": abs(lat),
+        # with a catalog, scan covers the catalog plus grid.margin_m; a campus beyond that
+        # is a job for `heatwatch discover`, not a miss of the detector
+        "scanned_fraction": _scanned_fraction(c.footprint, grid),
     }
     if c.in_catalog:
         rows = sites[sites["site_id"] == c.site_id]
@@ -293,7 +307,8 @@ def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
     sites = result.sites
     dates = [a.date for a in truth.acquisitions]
     campuses = [_campus_record(c, sites, dates, truth.spec.k_m2_per_mw_dry,
-                               truth.spec.center_lat) for c in truth.campuses]
+                               truth.spec.center_lat, result.state.grid)
+                for c in truth.campuses]
     cands = sites[(~sites["in_catalog"]) & (sites["status"] == "candidate")] if len(sites) \
         else sites
     false = []
@@ -436,6 +451,20 @@ def _smallest_at_90(worlds: list[dict[str, Any]], keep: Any) -> float | None:
     return best
 
 
+def _scan_grid_recall(camp: list[dict[str, Any]]) -> dict[str, Any]:
+    """Campuses outside the scan grid, and recall over the campuses inside it."""
+    inside = [r for r in camp if r.get("scanned_fraction", 1.0) >= SCANNED_MIN]
+    outside = [r for r in camp if r.get("scanned_fraction", 1.0) < SCANNED_MIN]
+    return {
+        "outside": len(outside),
+        "outside_detected": sum(r["detected"] for r in outside),
+        "recall_inside": _recall(inside)[2],
+        "recall_inside_uncatalogued": _recall([r for r in inside if not r["in_catalog"]])[2],
+        "uncatalogued_inside": [sum(r["detected"] for r in inside if not r["in_catalog"]),
+                                sum(1 for r in inside if not r["in_catalog"])],
+    }
+
+
 def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
     """Pool the per-world records into the benchmark's figures."""
     camp = [r for w in worlds for r in w["campuses"] if r["eligible"]]
@@ -454,6 +483,7 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
         "recall_by_catalog": {
             "catalogued": _recall([r for r in camp if r["in_catalog"]])[2],
             "uncatalogued": _recall([r for r in camp if not r["in_catalog"]])[2]},
+        "scan_grid": _scan_grid_recall(camp),
         "recall_by_ladder_size": _ladder_recall(worlds),
         "recall_by_visible_heat": _visible_recall(worlds),
         "smallest_mw_at_90pct_recall": {
@@ -525,6 +555,14 @@ def _fmt(v: Any, spec: str = ".2f") -> str:
     return "-" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, spec)
 
 
+def _scan_grid_line(g: dict[str, Any] | None) -> str:
+    if not g:
+        return "-"
+    return (f"{g['outside']} ({g['outside_detected']} found); {_fmt(g['recall_inside'], '.0%')}"
+            f" / {_fmt(g['recall_inside_uncatalogued'], '.0%')} "
+            "({}/{})".format(*g["uncatalogued_inside"]))
+
+
 def markdown(doc: dict[str, Any]) -> str:
     """The README-ready tables of an accuracy result document."""
     s = doc["summary"]
@@ -582,6 +620,8 @@ def markdown(doc: dict[str, Any]) -> str:
          f"{_fmt(on_c.get('within_1'), '.0%')}, {_fmt(on_c.get('within_2'), '.0%')} "
          f"(n={on_c['n']}) / {_fmt(off_c.get('within_1'), '.0%')}, "
          f"{_fmt(off_c.get('within_2'), '.0%')} (n={off_c['n']})"],
+        ["Campuses outside the scan grid (catalog + `grid.margin_m`); recall inside it, "
+         "all / uncatalogued", _scan_grid_line(s.get("scan_grid"))],
         ["Uncatalogued campuses split into several candidates", str(s["split_campuses"])],
         ["Worlds by excess-to-MW calibration", ", ".join(
             f"{k} {v}" for k, v in s["worlds_by_calibration"].items())],

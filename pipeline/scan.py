@@ -33,7 +33,7 @@ from pipeline.config import Config, DetectionConfig
 from pipeline.detect import hotspot_mask, hotspot_table, nonsolar_excess, persistent_regions
 from pipeline.errors import HeatwatchError, NoDataError
 from pipeline.footprint import Look, SiteMasks, measure_look, site_masks
-from pipeline.grid import Grid
+from pipeline.grid import Bounds, Grid
 from pipeline.mtl import read_mtl
 from pipeline.power import CalibrationSite, HeatEstimate, calibrate, cooling_ratio, heat_mw
 from pipeline.reader import ProductFiles, discover_products
@@ -92,7 +92,7 @@ class ScanResult:
 # Grid ------------------------------------------------------------------------------------------
 
 
-def scene_bounds(product: ProductFiles) -> tuple[CRS, tuple[float, float, float, float]]:
+def scene_bounds(product: ProductFiles) -> tuple[CRS, Bounds]:
     """CRS and ``(left, bottom, right, top)`` of a product, from its MTL (no raster read)."""
     m = read_mtl(product.mtl)
     half = m.cell_size / 2
@@ -101,13 +101,8 @@ def scene_bounds(product: ProductFiles) -> tuple[CRS, tuple[float, float, float,
                                                left + m.samples * m.cell_size, top)
 
 
-def scan_grid(products: list[ProductFiles], config: Config,
-              sites: gpd.GeoDataFrame | None = None) -> Grid:
-    """Return the scan grid: union of the scenes' extents in their most common CRS.
-
-    With ``sites``, the grid is limited to the sites' bounds plus ``grid.margin_m`` (where
-    that box overlaps the scenes).
-    """
+def imagery_bounds(products: list[ProductFiles]) -> tuple[CRS, Bounds]:
+    """CRS (the scenes' most common UTM zone) and bounds of the union of the scenes' extents."""
     extents = []
     for p in products:
         try:
@@ -120,7 +115,18 @@ def scan_grid(products: list[ProductFiles], config: Config,
     crs = CRS.from_epsg(max(set(crs_list), key=crs_list.count))
     boxes = [b if ProjCRS(c) == ProjCRS(crs) else transform_bounds(c, crs, *b) for c, b in extents]
     arr = np.array(boxes)
-    bounds = (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
+    return crs, (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
+
+
+def scan_grid(products: list[ProductFiles], config: Config,
+              sites: gpd.GeoDataFrame | None = None) -> Grid:
+    """Return the scan grid: union of the scenes' extents in their most common CRS.
+
+    With ``sites``, the grid is limited to the sites' bounds plus ``grid.margin_m`` (where
+    that box overlaps the scenes); new sites beyond it are not searched (see
+    :func:`coverage`).
+    """
+    crs, bounds = imagery_bounds(products)
     if sites is not None and len(sites) and config.grid.margin_m > 0:
         sb = sites.to_crs(crs).total_bounds
         m = config.grid.margin_m
@@ -130,6 +136,20 @@ def scan_grid(products: list[ProductFiles], config: Config,
         if inter[2] > inter[0] and inter[3] > inter[1]:
             bounds = inter
     return Grid.from_bounds(crs, bounds, config.grid.resolution_m)
+
+
+def coverage(products: list[ProductFiles], grid: Grid) -> dict[str, float]:
+    """Area of the imagery and the part of it the scan grid covers (km2).
+
+    Candidates are searched only inside the grid: with a catalog, the rest of the imagery
+    (beyond ``grid.margin_m``) needs ``heatwatch discover`` or a larger margin.
+    """
+    crs, (left, bottom, right, top) = imagery_bounds(products)
+    g = grid.bounds_in(crs)
+    w = max(0.0, min(right, g[2]) - max(left, g[0]))
+    h = max(0.0, min(top, g[3]) - max(bottom, g[1]))
+    return {"imagery_km2": round((right - left) * (top - bottom) / 1e6, 3),
+            "scanned_km2": round(w * h / 1e6, 3)}
 
 
 # Pass 1 ----------------------------------------------------------------------------------------
@@ -629,7 +649,7 @@ def _provenance(imagery_dir: Path, products: list[ProductFiles], log: SceneLog, 
         "scenes": log.used,
         "skipped": [{"path": str(s.path), "message": s.message} for s in log.skipped],
         "grid": {"crs": grid.crs.to_string(), "transform": list(grid.transform)[:6],
-                 "shape": list(grid.shape)},
+                 "shape": list(grid.shape), **coverage(products, grid)},
         "config": config.as_dict(),
         "seconds": round(seconds, 2),
     }

@@ -34,7 +34,9 @@ def test_accuracy_smallest_suite_writes_the_documented_keys(tmp_path):
     s = doc["summary"]
     assert {"recall_by_size", "recall_by_size_and_cooling", "false_candidates", "heat_ratio",
             "onset_error_acq", "shutdown_error_acq", "smallest_mw_at_90pct_recall",
-            "recall_by_visible_heat", "onset_error_clear_acq", "shutdown_error_clear_acq"} <= set(s)
+            "recall_by_visible_heat", "onset_error_clear_acq", "shutdown_error_clear_acq",
+            "scan_grid"} <= set(s)
+    assert all(0.0 <= c["scanned_fraction"] <= 1.0 for c in doc["worlds"][0]["campuses"])
     assert list(s["recall_by_size"]) == ["10-40 MW", "40-100 MW", "100-300 MW", "300-1000 MW"]
     assert {"calibrated", "uncalibrated"} <= set(s["heat_ratio"])
     assert s["false_candidates"]["area_km2"] > 0
@@ -60,6 +62,36 @@ def test_recall_by_visible_heat_pools_campuses_by_dry_equivalent_mw():
     assert table["40-100 MW"]["tropics, lat < 20 deg"] == {"n": 2, "detected": 1, "recall": 0.5}
     assert table["40-100 MW"]["lat >= 20 deg N/S"]["n"] == 0
     assert table["0-40 MW"]["all"]["detected"] == 0
+
+
+def test_campuses_outside_the_scan_grid_are_counted_apart():
+    def rec(detected, in_catalog, scanned):
+        return {"eligible": True, "detected": detected, "in_catalog": in_catalog,
+                "scanned_fraction": scanned}
+
+    camp = [rec(True, True, 1.0), rec(False, True, 1.0), rec(True, False, 0.6),
+            rec(False, False, 1.0), rec(False, False, 0.0), rec(False, False, 0.4)]
+    g = accuracy._scan_grid_recall(camp)
+    assert g["outside"] == 2 and g["outside_detected"] == 0
+    assert g["recall_inside"] == 0.5  # 2 of the 4 campuses at least half inside
+    assert g["uncatalogued_inside"] == [1, 2] and g["recall_inside_uncatalogued"] == 0.5
+
+
+def test_scanned_fraction_of_a_footprint_across_the_grid_edge():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from pipeline.grid import Grid
+
+    grid = Grid.from_bounds("EPSG:32631", (499_985.0, 4_999_985.0, 501_185.0, 5_001_185.0), 30.0)
+    _, bottom, right, top = grid.bounds
+
+    def lonlat(b):
+        return gpd.GeoSeries([box(*b)], crs=grid.crs).to_crs(4326).iloc[0]
+
+    half = lonlat((right - 300, bottom + 300, right + 300, bottom + 900))
+    assert abs(accuracy._scanned_fraction(half, grid) - 0.5) < 0.01
+    assert accuracy._scanned_fraction(lonlat((right + 100, bottom, right + 400, top)), grid) == 0.0
 
 
 def test_ladder_worlds_are_valid_and_hold_every_size():

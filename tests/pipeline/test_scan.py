@@ -174,3 +174,21 @@ def test_heat_of_part_of_the_series_marks_candidate_pixels():
     hot = _nonsolar_hot(state, config)
     assert hot[block].mean() > 0.9
     assert not hot[~block].any()
+
+
+def test_coverage_is_the_part_of_the_imagery_inside_the_grid(make_product):
+    from pipeline.grid import Grid
+    from pipeline.reader import discover_products
+    from pipeline.scan import coverage
+    from tests.conftest import CRS_UTM18N, ORIGIN, RES, SIZE
+
+    make_product.l2()
+    products, _ = discover_products(make_product.root)
+    left, top = ORIGIN[0] - RES / 2, ORIGIN[1] + RES / 2  # outer edge of the first pixel
+    side = SIZE * RES
+    inside = Grid.from_bounds(CRS_UTM18N, (left + 300, top - 900, left + 1260, top - 300), RES)
+    assert coverage(products, inside) == {"imagery_km2": round(side**2 / 1e6, 3),
+                                          "scanned_km2": round(960 * 600 / 1e6, 3)}
+    # a grid reaching past the scene's west edge covers only the part that overlaps it
+    across = Grid.from_bounds(CRS_UTM18N, (left - 600, top - 600, left + 600, top), RES)
+    assert coverage(products, across)["scanned_km2"] == round(600 * 600 / 1e6, 3)

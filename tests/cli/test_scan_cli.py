@@ -1,0 +1,39 @@
+"""``heatwatch scan`` through the real typer app: what it says about the area it searched."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from tests.conftest import RES, SIZE
+from tests.test_robustness import good_scenes, one_line, scan, site_file
+
+#: A 300 m square in the middle of the synthetic scenes (UTM 18N x 500 800-501 100,
+#: y 3 998 900-3 999 200).
+MIDDLE = [[-74.99111, 36.13480], [-74.98777, 36.13480], [-74.98777, 36.13750],
+          [-74.99111, 36.13750], [-74.99111, 36.13480]]
+
+
+def test_scan_says_when_new_sites_were_searched_in_part_of_the_imagery(make_product, tmp_path):
+    good_scenes(make_product, 4)
+    sites = site_file(tmp_path / "sites.geojson", MIDDLE)
+    config = tmp_path / "narrow.yaml"
+    config.write_text(yaml.safe_dump({"grid": {"margin_m": 300.0}}))
+    imagery_km2 = (SIZE * RES / 1000) ** 2  # the synthetic scenes: 64 px of 30 m
+
+    narrow = scan(make_product.root / "good", tmp_path / "narrow", "--sites", str(sites),
+                  "--config", str(config))
+    assert narrow.exit_code == 0, narrow.output
+    grid = json.loads((tmp_path / "narrow" / "run.json").read_text())["grid"]
+    assert abs(grid["imagery_km2"] - imagery_km2) < 1e-3  # km2 to 3 decimals
+    assert 0 < grid["scanned_km2"] < 0.5 * imagery_km2
+    text = one_line(narrow.output)
+    assert "new sites were searched in" in text and "grid.margin_m = 300 m" in text
+    assert "heatwatch discover" in text
+
+    wide = scan(make_product.root / "good", tmp_path / "wide", "--sites", str(sites))
+    assert wide.exit_code == 0, wide.output
+    grid = json.loads((tmp_path / "wide" / "run.json").read_text())["grid"]
+    assert abs(grid["scanned_km2"] - imagery_km2) < 1e-3  # 3 km margin: all of it
+    assert "new sites were searched in" not in one_line(wide.output)
