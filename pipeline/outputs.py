@@ -10,10 +10,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import secrets
 import shutil
-import signal
-import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,17 +52,24 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise OutputError(f"{path} is a folder; give a file name to write to")
     tmp_dir: Path | None = None
     try:
-        # a Ctrl-C or SIGTERM between creating the folder and owning it would leak it
-        held = _hold_signals()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part",
-                                            dir=path.parent))
-        finally:
-            _release_signals(held)  # a signal held meanwhile is raised here, inside the try
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Ctrl-C or SIGTERM (SystemExit from the CLI's handler) can surface between any two
+        # bytecodes, and blocking signals does not help when another thread receives them: so
+        # the folder's name is bound *before* the folder exists, and the clean-up below always
+        # knows it.
+        for _ in range(100):
+            tmp_dir = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
+            try:
+                os.mkdir(tmp_dir, 0o700)
+                break
+            except FileExistsError:
+                tmp_dir = None  # another writer's folder: not ours to remove
+        else:
+            raise OutputError(f"cannot create a temporary folder beside {path}; remove the "
+                              f".{path.name}.*.part folders there")
         tmp = tmp_dir / path.name
         yield tmp
-        # mkstemp-style private files are owner-only; outputs are meant to be shared
+        # private folders are owner-only; outputs are meant to be shared
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -73,34 +78,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise _output_error(path, exc) from exc
     finally:
         if tmp_dir is not None:
-            # a signal must not cut the clean-up short, even one arriving as it starts
-            cleanup_held: Any = None
-            try:
-                cleanup_held = _hold_signals()
-            finally:
-                shutil.rmtree(tmp_dir, ignore_errors=True)
-                _release_signals(cleanup_held)
+            _remove_tree(tmp_dir)
 
 
-#: Signals the CLI turns into ``SystemExit`` (see cli.py).
-_HELD = (signal.SIGINT, signal.SIGTERM)
-
-
-def _hold_signals() -> Any:
-    """Hold Ctrl-C and SIGTERM; return what :func:`_release_signals` needs (None: not held).
-
-    Only possible in the main thread on POSIX; elsewhere nothing is held.
-    """
-    if not hasattr(signal, "pthread_sigmask") or \
-            threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
-
-
-def _release_signals(held: Any) -> None:
-    """Restore the signal mask; a signal that arrived meanwhile is raised here."""
-    if held is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+def _remove_tree(folder: Path) -> None:
+    """Remove ``folder``; an exception raised meanwhile (a signal) finishes the job first."""
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def write_bytes(path: str | Path, data: bytes, *, fsync: bool = False) -> Path:
