@@ -81,6 +81,8 @@ COOLINGS = ("dry", "hybrid", "evaporative")
 EPOCH_FACTOR = 1.4
 #: A campus counts as scanned when at least this share of its footprint lies in the scan grid.
 SCANNED_MIN = 0.5
+#: Factor of the false declarations the verdict check is tested against (3x over and under).
+MISCLAIM = 3.0
 _LATS = (33.0, 47.0, -28.0, 12.0, 55.0, -40.0, 25.0, 40.0, -15.0, 52.0, 5.0, -50.0)
 _CLOUDS = (0.2, 0.45, 0.35, 0.6, 0.3, 0.5)
 
@@ -268,6 +270,14 @@ def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
         detected = status == "inactive" and (pattern in ("shutdown", "window") or heat > 0)
     rec.update(detected=bool(ever and detected), status=status, pattern=pattern, heat_mw=heat,
                heat_calibration=str(rows["heat_calibration"].iloc[0]))
+    if c.in_catalog and "verdict" in rows:
+        # the generator's declarations are honest (reported power within ~5% of the truth),
+        # so "over-declared" or "under-reported" is always a false accusation here; the same
+        # heat checked against a 3x over-claim and a 3x under-claim shows what the check catches
+        row = rows.iloc[0]
+        rec["verdict"] = str(row["verdict"])
+        rec["verdict_3x_declared"] = _verdict_for(row, MISCLAIM * c.power_mw)
+        rec["verdict_third_declared"] = _verdict_for(row, c.power_mw / MISCLAIM)
     if rec["detected"]:
         rec["heat_ratio"] = heat / c.power_mw if heat > 0 else None
         first = [_nearest_index(dates, d) for d in rows["first_seen"]]
@@ -288,6 +298,18 @@ def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
                 rec["shutdown_error_clear_acq"] = max(last) - (len(seen) - 1
                                                                - seen[::-1].index(True))
     return rec
+
+
+def _verdict_for(row: Any, declared_mw: float) -> str:
+    """The energy cross-reference verdict of a site's heat against a declared power."""
+    from models.energy_check import cross_reference
+    from models.energy_types import Interval
+
+    heat = [float(row[k]) for k in ("heat_mw", "heat_mw_low", "heat_mw_high")]
+    if not all(np.isfinite(heat)):
+        return "inconclusive"
+    return cross_reference(Interval(heat[0], heat[1], max(heat[2], heat[0])),
+                           declared_power_mw=declared_mw).verdict
 
 
 def _confuser_of(geom: Any, truth: Any) -> str:
@@ -451,6 +473,22 @@ def _smallest_at_90(worlds: list[dict[str, Any]], keep: Any) -> float | None:
     return best
 
 
+def _verdicts(camp: list[dict[str, Any]]) -> dict[str, Any]:
+    """Energy cross-reference verdicts of catalogued campuses with a declared (reported) power.
+
+    Every declaration in the generated worlds is honest, so a mismatch verdict is false.
+    """
+    rows = [r for r in camp if r["reported"] and r.get("verdict")]
+    got = [r["verdict"] for r in rows]
+    counts = {v: got.count(v) for v in sorted(set(got))}
+    false = sum(counts.get(v, 0) for v in ("over-declared", "under-reported"))
+    over = [r.get("verdict_3x_declared") == "over-declared" for r in rows]
+    under = [r.get("verdict_third_declared") == "under-reported" for r in rows]
+    return {"n": len(got), "counts": counts, "false_mismatch": false,
+            "caught_3x_over_claim": float(np.mean(over)) if over else None,
+            "caught_3x_under_claim": float(np.mean(under)) if under else None}
+
+
 def _scan_grid_recall(camp: list[dict[str, Any]]) -> dict[str, Any]:
     """Campuses outside the scan grid, and recall over the campuses inside it."""
     inside = [r for r in camp if r.get("scanned_fraction", 1.0) >= SCANNED_MIN]
@@ -484,6 +522,7 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
             "catalogued": _recall([r for r in camp if r["in_catalog"]])[2],
             "uncatalogued": _recall([r for r in camp if not r["in_catalog"]])[2]},
         "scan_grid": _scan_grid_recall(camp),
+        "declared_power_verdicts": _verdicts(camp),
         "recall_by_ladder_size": _ladder_recall(worlds),
         "recall_by_visible_heat": _visible_recall(worlds),
         "smallest_mw_at_90pct_recall": {
@@ -555,6 +594,15 @@ def _fmt(v: Any, spec: str = ".2f") -> str:
     return "-" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, spec)
 
 
+def _verdict_line(v: dict[str, Any] | None) -> str:
+    if not v:
+        return "-"
+    counts = ", ".join(f"{k} {n}" for k, n in v["counts"].items()) or "none"
+    return (f"{counts}; false mismatches {v['false_mismatch']} of {v['n']}; the same heat "
+            f"refutes a {MISCLAIM:g}x over-claim in {_fmt(v.get('caught_3x_over_claim'), '.0%')}"
+            f" and a {MISCLAIM:g}x under-claim in {_fmt(v.get('caught_3x_under_claim'), '.0%')}")
+
+
 def _scan_grid_line(g: dict[str, Any] | None) -> str:
     if not g:
         return "-"
@@ -622,6 +670,8 @@ def markdown(doc: dict[str, Any]) -> str:
          f"{_fmt(off_c.get('within_2'), '.0%')} (n={off_c['n']})"],
         ["Campuses outside the scan grid (catalog + `grid.margin_m`); recall inside it, "
          "all / uncatalogued", _scan_grid_line(s.get("scan_grid"))],
+        ["Declared-power verdicts of catalogued campuses (all declarations are honest)",
+         _verdict_line(s.get("declared_power_verdicts"))],
         ["Uncatalogued campuses split into several candidates", str(s["split_campuses"])],
         ["Worlds by excess-to-MW calibration", ", ".join(
             f"{k} {v}" for k, v in s["worlds_by_calibration"].items())],

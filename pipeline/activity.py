@@ -28,7 +28,7 @@ errors from zero, above ``min_active_k_m2``, and its active period holds at leas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -53,6 +53,11 @@ class ActivityFit:
     persistence: float
     stability: float
     residual_heat: np.ndarray
+    #: For a site without detected heat (``never``): the always-on heat term fitted anyway (K m2,
+    #: may be negative). With ``heat_se_k_m2`` (its standard error, static-offset prior included)
+    #: it bounds the heat the site could run undetected: a site below the detection limit is
+    #: "not seen", not "proven idle".
+    undetected_k_m2: float = 0.0
 
     @property
     def active_at_end(self) -> bool:
@@ -230,7 +235,13 @@ def fit_activity(
         chosen = again
     if chosen.cand.pattern == "roof":
         chosen = next(f for f in fits if f.cand.pattern == "never")
-    return _result(chosen.cand, chosen.coef, chosen.cov, e, s, area_m2, baseline_offset_k)
+    fit = _result(chosen.cand, chosen.coef, chosen.cov, e, s, area_m2, baseline_offset_k)
+    if fit.pattern == "never":
+        always = _Candidate("always", 0, n, np.ones(n), False)
+        coef, cov, _ = _wls(_design(s, always), e, w)
+        se = float(np.hypot(np.sqrt(max(cov[1, 1], 0.0)), baseline_offset_k * area_m2))
+        fit = replace(fit, heat_se_k_m2=se, undetected_k_m2=float(coef[1]))
+    return fit
 
 
 @dataclass(frozen=True)

@@ -45,15 +45,21 @@ def heat_text(site: dict[str, Any]) -> str:
     >>> heat_text({"heat_mw": 50.0, "heat_mw_low": 30.0, "heat_mw_high": 80.0,
     ...            "heat_calibration": "default"})
     'heat 50 MW [30, 80] (90 %, default calibration)'
+    >>> heat_text({"heat_mw": 0.0, "heat_mw_low": 0.0, "heat_mw_high": 47.6,
+    ...            "heat_calibration": "fitted"})
+    'no heat detected: below 48 MW (90 % upper limit, fitted calibration)'
     """
     heat = site.get("heat_mw")
     if heat is None or not np.isfinite(heat):
         return "heat n/a"
     low, high = (site.get(k) for k in ("heat_mw_low", "heat_mw_high"))
+    calibration = f"{site.get('heat_calibration') or '?'} calibration"
+    if heat == 0 and high is not None and np.isfinite(high) and high > 0:
+        # not seen is not proven idle: the heat it could run below the detection limit
+        return f"no heat detected: below {high:.0f} MW (90 % upper limit, {calibration})"
     # a bound is None when the site has no clear look (e.g. it lies outside every scene)
     low, high = ("?" if v is None or not np.isfinite(v) else f"{v:.0f}" for v in (low, high))
-    return (f"heat {heat:.0f} MW [{low}, {high}] "
-            f"(90 %, {site.get('heat_calibration') or '?'} calibration)")
+    return f"heat {heat:.0f} MW [{low}, {high}] (90 %, {calibration})"
 
 
 def grey_levels(values: np.ndarray) -> np.ndarray:

@@ -535,16 +535,13 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     known = known if isinstance(known, str) and known else None
     cooling = known or config.power.default_cooling
     k_dry = calibration.loo_k.get(str(row.site_id)) if in_catalog else None
-    heat_term = fit.heat_k_m2 if fit.ever_active else 0.0
-    est = heat_mw(heat_term, fit.heat_se_k_m2, cooling=cooling, calibration=calibration,
-                  config=config.power, k_dry=k_dry)
+    est = _heat(fit, cooling, calibration, config, k_dry)
     if known is None:
         # Cooling unknown: the central value assumes the default; the interval reaches up to
         # what the least visible cooling type (evaporative towers) would imply.
         worst = min(config.power.default_k_m2_per_mw,
                     key=lambda c: cooling_ratio(c, config.power))
-        alt = heat_mw(heat_term, fit.heat_se_k_m2, cooling=worst, calibration=calibration,
-                      config=config.power, k_dry=k_dry)
+        alt = _heat(fit, worst, calibration, config, k_dry)
         est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
     active_dates = series.loc[series["active"], "date"]
     status = _status(fit)
@@ -592,6 +589,22 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "exclusion": exclusion,
         "geometry": row.geometry,
     }
+
+
+def _heat(fit: ActivityFit, cooling: str, calibration: Any, config: Config,
+          k_dry: float | None) -> HeatEstimate:
+    """Heat (MW) of a site with its 90% interval.
+
+    A site without detected heat gets 0 MW with an upper limit: the heat an always-on term
+    could hide in its series (:attr:`ActivityFit.undetected_k_m2`), so "not seen" below the
+    detection limit never reads as "proven idle" against a declared power.
+    """
+    if fit.ever_active:
+        return heat_mw(fit.heat_k_m2, fit.heat_se_k_m2, cooling=cooling, calibration=calibration,
+                       config=config.power, k_dry=k_dry)
+    bound = heat_mw(max(fit.undetected_k_m2, 0.0), fit.heat_se_k_m2, cooling=cooling,
+                    calibration=calibration, config=config.power, k_dry=k_dry)
+    return HeatEstimate(0.0 if np.isfinite(bound.high) else float("nan"), 0.0, bound.high)
 
 
 def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFrame,

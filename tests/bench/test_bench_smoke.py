@@ -35,7 +35,7 @@ def test_accuracy_smallest_suite_writes_the_documented_keys(tmp_path):
     assert {"recall_by_size", "recall_by_size_and_cooling", "false_candidates", "heat_ratio",
             "onset_error_acq", "shutdown_error_acq", "smallest_mw_at_90pct_recall",
             "recall_by_visible_heat", "onset_error_clear_acq", "shutdown_error_clear_acq",
-            "scan_grid"} <= set(s)
+            "scan_grid", "declared_power_verdicts"} <= set(s)
     assert all(0.0 <= c["scanned_fraction"] <= 1.0 for c in doc["worlds"][0]["campuses"])
     assert list(s["recall_by_size"]) == ["10-40 MW", "40-100 MW", "100-300 MW", "300-1000 MW"]
     assert {"calibrated", "uncalibrated"} <= set(s["heat_ratio"])
@@ -75,6 +75,30 @@ def test_campuses_outside_the_scan_grid_are_counted_apart():
     assert g["outside"] == 2 and g["outside_detected"] == 0
     assert g["recall_inside"] == 0.5  # 2 of the 4 campuses at least half inside
     assert g["uncatalogued_inside"] == [1, 2] and g["recall_inside_uncatalogued"] == 0.5
+
+
+def test_mismatch_verdicts_on_honest_declarations_are_counted_as_false():
+    camp = [{"reported": True, "verdict": "consistent",
+             "verdict_3x_declared": "over-declared", "verdict_third_declared": "inconclusive"},
+            {"reported": True, "verdict": "over-declared"},
+            {"reported": True, "verdict": "under-reported"},
+            {"reported": True, "verdict": "inconclusive",
+             "verdict_3x_declared": "over-declared", "verdict_third_declared": "under-reported"},
+            {"reported": False, "verdict": "inconclusive"},  # nothing declared
+            {"reported": True}]  # not matched to a row
+    v = accuracy._verdicts(camp)
+    assert v["n"] == 4 and v["false_mismatch"] == 2
+    assert v["counts"] == {"consistent": 1, "inconclusive": 1, "over-declared": 1,
+                           "under-reported": 1}
+    assert v["caught_3x_over_claim"] == 0.5 and v["caught_3x_under_claim"] == 0.25
+
+
+def test_verdict_for_a_site_row_checks_heat_against_a_declaration():
+    row = {"heat_mw": 100.0, "heat_mw_low": 80.0, "heat_mw_high": 125.0}
+    assert accuracy._verdict_for(row, 300.0) == "over-declared"  # even peak draw exceeds it
+    assert accuracy._verdict_for(row, 33.0) == "under-reported"
+    assert accuracy._verdict_for(row, 110.0) == "consistent"
+    assert accuracy._verdict_for({**row, "heat_mw_high": float("nan")}, 300.0) == "inconclusive"
 
 
 def test_scanned_fraction_of_a_footprint_across_the_grid_edge():

@@ -108,3 +108,29 @@ def test_heat_on_a_site_whose_roof_changed_is_still_heat() -> None:
     fit = fit_activity(e, s, area_m2=AREA)
     assert fit.pattern == "always" and fit.active_at_end
     assert fit.heat_k_m2 == pytest.approx(4e5, rel=0.1)
+
+
+def test_heat_below_the_detection_limit_is_bounded_not_ruled_out() -> None:
+    # 3e4 K m2 of always-on heat (a 40 MW evaporative campus at 800 K m2/MW would show 3.2e4)
+    # is under min_active_k_m2: the site is "never", but its upper limit must cover the heat
+    s = _solar(30, seed=7)
+    rng = np.random.default_rng(7)
+    heat = 3.0e4
+    e = 6e5 * s + heat + rng.normal(0, 1e4, s.size)
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert fit.pattern == "never" and fit.heat_k_m2 == 0.0
+    # the static-offset prior alone (0.2 K over the area) bounds what a steady term can hide
+    assert fit.heat_se_k_m2 >= 0.2 * AREA * 0.99
+    assert fit.undetected_k_m2 == pytest.approx(heat, abs=3 * 1e4)
+    assert fit.undetected_k_m2 + 1.6449 * fit.heat_se_k_m2 > heat
+
+
+def test_pure_solar_series_has_an_upper_limit_near_the_offset_prior() -> None:
+    s = _solar(30, seed=8)
+    rng = np.random.default_rng(8)
+    e = 1.2e6 * s * (1 + rng.normal(0, 0.01, s.size))
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert fit.pattern == "never"
+    assert abs(fit.undetected_k_m2) < 0.1 * 0.2 * AREA
+    # se: the prior (1e5) and the regression's own error (small here), in quadrature
+    assert 0.2 * AREA <= fit.heat_se_k_m2 < 1.2 * 0.2 * AREA

@@ -177,6 +177,8 @@ def test_heat_of_part_of_the_series_marks_candidate_pixels():
 
 
 def test_coverage_is_the_part_of_the_imagery_inside_the_grid(make_product):
+    from shapely.geometry import box
+
     from pipeline.grid import Grid
     from pipeline.reader import discover_products
     from pipeline.scan import coverage
@@ -184,11 +186,49 @@ def test_coverage_is_the_part_of_the_imagery_inside_the_grid(make_product):
 
     make_product.l2()
     products, _ = discover_products(make_product.root)
-    left, top = ORIGIN[0] - RES / 2, ORIGIN[1] + RES / 2  # outer edge of the first pixel
-    side = SIZE * RES
+    left, top = ORIGIN  # the factory's transform origin: the scene's outer corner
+    scene = box(left, top - SIZE * RES, left + SIZE * RES, top)
+
+    def km2(grid: Grid) -> float:
+        return round(scene.intersection(box(*grid.bounds)).area / 1e6, 3)
+
     inside = Grid.from_bounds(CRS_UTM18N, (left + 300, top - 900, left + 1260, top - 300), RES)
-    assert coverage(products, inside) == {"imagery_km2": round(side**2 / 1e6, 3),
-                                          "scanned_km2": round(960 * 600 / 1e6, 3)}
+    assert coverage(products, inside) == {"imagery_km2": round(scene.area / 1e6, 3),
+                                          "scanned_km2": km2(inside)}
+    assert 0.5 < km2(inside) < 0.7  # about 960 m x 600 m, snapped to the Landsat lattice
     # a grid reaching past the scene's west edge covers only the part that overlaps it
     across = Grid.from_bounds(CRS_UTM18N, (left - 600, top - 600, left + 600, top), RES)
-    assert coverage(products, across)["scanned_km2"] == round(600 * 600 / 1e6, 3)
+    assert coverage(products, across)["scanned_km2"] == km2(across)
+    assert km2(across) < 0.5 * across.shape[0] * across.shape[1] * RES * RES / 1e6 + 0.05
+
+
+def test_site_below_the_detection_limit_is_not_called_over_declared():
+    import numpy as np
+
+    from models.energy_check import cross_reference
+    from models.energy_types import Interval
+    from pipeline.activity import fit_activity
+    from pipeline.power import calibrate
+    from pipeline.scan import _heat
+
+    cfg = load_config(environ={})
+    cal = calibrate([], cfg.power)  # the default dry coefficient, 4000 K m2/MW
+    rng = np.random.default_rng(3)
+    s = rng.uniform(0.3, 0.95, 30)
+    area = 2.5e5  # a 10 MW campus at ~400 W/m2
+    # running at 10 MW dry: 4e4 K m2, under min_active_k_m2 (5e4), so it is not detected
+    fit = fit_activity(7e5 * s + 4.0e4 + rng.normal(0, 5e3, s.size), s, area_m2=area)
+    assert fit.pattern == "never"
+    est = _heat(fit, "dry", cal, cfg, None)
+    assert est.mw == 0.0 and est.low == 0.0 and est.high >= 10.0
+    check = cross_reference(Interval(est.mw, est.low, est.high), declared_power_mw=10.4,
+                            cooling="dry")
+    assert check.verdict != "over-declared"
+    # what a 0 MW [0, 0] estimate used to say about the same declaration
+    assert cross_reference(Interval(0.0, 0.0, 0.0), declared_power_mw=10.4).verdict == \
+        "over-declared"
+    # an idle site cannot hide 300 MW: that declaration is still refuted
+    idle = fit_activity(7e5 * s + rng.normal(0, 5e3, s.size), s, area_m2=area)
+    bound = _heat(idle, "dry", cal, cfg, None)
+    assert cross_reference(Interval(bound.mw, bound.low, bound.high), declared_power_mw=300.0,
+                           cooling="dry").verdict == "over-declared"
