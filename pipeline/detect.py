@@ -22,6 +22,7 @@ from skimage.measure import label, regionprops
 
 from pipeline.config import DetectionConfig
 from pipeline.grid import Grid
+from pipeline.robust import critical_t
 
 
 def hotspot_mask(anomaly: np.ndarray, zscore: np.ndarray, config: DetectionConfig,
@@ -135,3 +136,23 @@ def nonsolar_excess(
     beta[bad] = np.nan
     se[bad] = np.nan
     return beta, se, n
+
+
+def significant_excess(beta: np.ndarray, se: np.ndarray, n_looks: np.ndarray, *, min_k: float,
+                       min_z: float) -> np.ndarray:
+    """Pixels whose solar-decoupled excess is at least ``min_k`` and significant.
+
+    Significant means ``beta / se`` above the Student-t critical value with the tail
+    probability of ``min_z`` normal sigmas and ``n_looks - 2`` degrees of freedom (see
+    :func:`pipeline.robust.critical_t`), so a pixel seen in few clear looks, whose standard
+    error is itself poorly known, needs more than ``min_z`` of them.
+
+    Examples
+    --------
+    >>> beta, se = np.array([2.0, 2.0, 0.5]), np.array([0.5, 0.5, 0.1])
+    >>> significant_excess(beta, se, np.array([40, 6, 40]), min_k=1.0, min_z=3.0).tolist()
+    [True, False, False]
+    """
+    critical = critical_t(min_z, np.asarray(n_looks) - 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (beta >= min_k) & (beta / se >= critical)

@@ -30,7 +30,13 @@ from pipeline import __version__
 from pipeline.activity import ActivityFit, fit_activity
 from pipeline.anomaly import anomaly
 from pipeline.config import Config, DetectionConfig
-from pipeline.detect import hotspot_mask, hotspot_table, nonsolar_excess, persistent_regions
+from pipeline.detect import (
+    hotspot_mask,
+    hotspot_table,
+    nonsolar_excess,
+    persistent_regions,
+    significant_excess,
+)
 from pipeline.errors import HeatwatchError, NoDataError
 from pipeline.footprint import Look, SiteMasks, measure_look, site_masks
 from pipeline.grid import Bounds, Grid
@@ -264,9 +270,8 @@ def _nonsolar_hot(state: ScanState, config: Config) -> np.ndarray:
     hot = np.zeros(state.grid.shape, dtype=bool)
     for lo, hi in spans:
         looks = ((state.anomalies[i], state.scenes[i].solar) for i in range(lo, hi))
-        beta, se, _ = nonsolar_excess(looks, state.grid.shape)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            hot |= (beta >= d.nonsolar_min_k) & (beta / se >= d.min_z)
+        beta, se, n_looks = nonsolar_excess(looks, state.grid.shape)
+        hot |= significant_excess(beta, se, n_looks, min_k=d.nonsolar_min_k, min_z=d.min_z)
     return hotspot_mask(np.where(hot, 1.0, 0.0), np.where(hot, np.inf, 0.0),
                         DetectionConfig(min_anomaly_k=0.5, min_z=1.0, min_area_m2=d.min_area_m2),
                         state.grid.pixel_area)

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from pipeline.config import DetectionConfig
-from pipeline.detect import hotspot_mask, hotspot_table, nonsolar_excess, persistent_regions
+from pipeline.detect import (
+    hotspot_mask,
+    hotspot_table,
+    nonsolar_excess,
+    persistent_regions,
+    significant_excess,
+)
 from pipeline.grid import Grid
 
 GRID = Grid.from_bounds(32615, (0.0, 0.0, 1800.0, 1800.0), 30.0)
@@ -50,3 +56,17 @@ def test_nonsolar_excess_needs_four_looks() -> None:
     looks = [(np.ones((2, 2)), 0.5), (np.ones((2, 2)), 0.6)]
     beta, _, _ = nonsolar_excess(looks, (2, 2))
     assert np.isnan(beta).all()
+
+
+def test_significant_excess_keeps_its_false_alarm_rate_on_a_short_series():
+    # 7 clear looks of pure noise (sd proportional to the solar loading, as the 1/s^2 weights
+    # assume): no pixel holds heat, so the share called significant is the false-alarm rate
+    rng = np.random.default_rng(5)
+    shape = (200, 200)
+    s = rng.uniform(1.0, 7.0, 7)
+    beta, se, n = nonsolar_excess(((rng.normal(0.0, 0.3 * si, shape), si) for si in s), shape)
+    nominal = 0.02275  # one-sided tail of 2 normal sigmas
+    rate = significant_excess(beta, se, n, min_k=0.0, min_z=2.0).mean()
+    assert abs(rate - nominal) < 0.005
+    # the plain 2-sigma cut on a t statistic with 5 degrees of freedom: about 0.051
+    assert (beta / se >= 2.0).mean() > 2 * nominal
