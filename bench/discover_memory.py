@@ -98,7 +98,8 @@ def one_run(folder: Path, tile_m: int, mode: str, out: Path) -> dict:
         row.update(n_tiles=len(tiles), tile_grid_px=list(grid.shape),
                    seconds=round(time.perf_counter() - t0, 1),
                    driver_peak_mb=round(_maxrss_mb(), 1), traced_peak_mb=round(traced / 2**20, 1),
-                   n_candidates=int((res_scan.sites["status"] == "candidate").sum()))
+                   **_candidate_counts(res_scan.sites[res_scan.sites["status"] == "candidate"],
+                                       folder))
         return row
     if mode == "dask":
         from distributed import Client, LocalCluster
@@ -115,8 +116,18 @@ def one_run(folder: Path, tile_m: int, mode: str, out: Path) -> dict:
     row["traced_peak_mb"] = round(traced / 2**20, 1)
     row.update(n_tiles=len(res.tiles), tile_grid_px=list(res.tiles[0].grid.shape),
                seconds=round(time.perf_counter() - t0, 1), driver_peak_mb=round(_maxrss_mb(), 1),
-               n_candidates=len(res.candidates))
+               **_candidate_counts(res.candidates, folder))
     return row
+
+
+def _candidate_counts(candidates, folder: Path) -> dict:  # type: ignore[no-untyped-def]
+    """Candidates reported, and how many of them lie on the world's one campus."""
+    from models.world_spec import WorldTruth
+
+    campus = WorldTruth.read(folder).campuses[0].footprint
+    on = candidates.to_crs(4326).intersects(campus) if len(candidates) else []
+    return {"n_candidates": len(candidates), "n_on_campus": int(sum(on)),
+            "n_false": int(len(candidates) - sum(on))}
 
 
 def main() -> None:
@@ -154,6 +165,7 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "code": _code_info(),
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
                     "cpu_count": os.cpu_count()},
         "settings": {"tile_overlap_m": OVERLAP_M, "n_acquisitions": N_ACQUISITIONS,
@@ -162,16 +174,26 @@ def main() -> None:
     print(f"written {RESULTS}")
 
 
+def _code_info() -> dict:
+    if str(Path(__file__).resolve().parents[1]) not in sys.path:  # run as a script
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench._common import code_info
+
+    return code_info()
+
+
 def _print_row(row: dict) -> None:
     if not getattr(_print_row, "header", False):
         print(f"{'tile m':>7} {'tiles':>5} {'region km':>9} {'mode':>10} {'grid px':>9} "
-              f"{'seconds':>7} {'idle MB':>8} {'peak MB':>8} {'traced MB':>9} {'worker MB':>9}")
+              f"{'seconds':>7} {'idle MB':>8} {'peak MB':>8} {'traced MB':>9} {'worker MB':>9} "
+              f"{'cand.':>5} {'false':>5}")
         _print_row.header = True  # type: ignore[attr-defined]
     grid = "x".join(str(v) for v in row["tile_grid_px"])
     print(f"{row['tile_size_m']:>7} {row['n_tiles']:>5} {row['region_km']:>9.1f} "
           f"{row['mode']:>10} {grid:>9} {row['seconds']:>7.1f} {row['idle_mb']:>8.1f} "
           f"{row['driver_peak_mb']:>8.1f} {row.get('traced_peak_mb', '-'):>9} "
-          f"{row.get('worker_peak_mb', '-'):>9}", flush=True)
+          f"{row.get('worker_peak_mb', '-'):>9} {row['n_candidates']:>5} {row['n_false']:>5}",
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ model refits thousands of times per site.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtr, stdtrit
 
 #: Normal-consistency factor of the median absolute deviation.
 MAD_TO_SIGMA = 1.4826
@@ -51,5 +51,6 @@ def critical_t(significance: float, dof: np.ndarray | float) -> np.ndarray | flo
     >>> round(critical_t(3.0, 10**6), 3)
     3.0
     """
-    crit = stats.t.ppf(stats.norm.cdf(significance), np.maximum(dof, 1))
+    # scipy.special, not scipy.stats: the same functions without ~0.7 s and tens of MB of import
+    crit = stdtrit(np.maximum(dof, 1), ndtr(significance))
     return float(crit) if np.ndim(crit) == 0 else crit
