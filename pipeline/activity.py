@@ -28,11 +28,12 @@ errors from zero, above ``min_active_k_m2``, and its active period holds at leas
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pipeline.robust import sigma_mad
+from pipeline.robust import MAD_TO_SIGMA, sigma_mad
 
 #: Fewest clear looks in an inactive segment (the baseline before an onset or after a shutdown).
 MIN_SEGMENT = 3
@@ -161,6 +162,56 @@ def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray,
     return coef, cov, (y - x @ coef) * np.sqrt(w)
 
 
+def _fit_all(cands: list[_Candidate], s: np.ndarray, e: np.ndarray, w: np.ndarray
+             ) -> Iterator[tuple[_Candidate, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """Fit every candidate pattern, designs of one width at a time (see :func:`_wls_batch`)."""
+    designs = [_design(s, c) for c in cands]
+    for width in sorted({x.shape[1] for x in designs}):
+        idx = [i for i, x in enumerate(designs) if x.shape[1] == width]
+        try:
+            coef, cov, resid = _wls_batch(np.stack([designs[i] for i in idx]), e, w)
+            results = [(coef[j], cov[j], resid[j]) for j in range(len(idx))]
+        except np.linalg.LinAlgError:  # a singular design (e.g. constant s): one at a time
+            results = [_wls(designs[i], e, w) for i in idx]
+        for i, res in zip(idx, results, strict=True):
+            yield cands[i], res
+
+
+def _wls_batch(x: np.ndarray, y: np.ndarray, w: np.ndarray,
+               robust_iterations: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_wls` for a stack of designs ``x`` (k, n, p) at once, by the normal equations.
+
+    Same weights, Huber steps and outputs as :func:`_wls`, one row per design; thousands of
+    small fits per site make a loop of :func:`numpy.linalg.lstsq` the slowest part of a scan.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If a design is singular (the caller then fits one design at a time).
+    """
+    k, n, p = x.shape
+    xt = x.transpose(0, 2, 1)
+    sw = np.sqrt(w)
+    w_eff = np.broadcast_to(w, (k, n)).copy()
+    for it in range(robust_iterations + 1):
+        normal = (xt * w_eff[:, None, :]) @ x
+        coef = np.linalg.solve(normal, ((xt * w_eff[:, None, :]) @ y)[..., None])[..., 0]
+        if it == robust_iterations:
+            break
+        r = (y - (x @ coef[..., None])[..., 0]) * sw
+        scale = MAD_TO_SIGMA * np.median(np.abs(r - np.median(r, axis=1, keepdims=True)),
+                                         axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.abs(r) / (HUBER_C * scale[:, None])
+        update = w * np.where(a > 1, 1 / np.maximum(a, 1e-12), 1.0)
+        w_eff = np.where((scale > 0)[:, None], update, w_eff)  # scale 0: weights stay
+    fitted = (x @ coef[..., None])[..., 0]
+    resid = (y - fitted) * np.sqrt(w_eff)
+    sigma2 = np.einsum("kn,kn->k", resid, resid) / max(n - p, 1)
+    cov = sigma2[:, None, None] * np.linalg.inv(normal)
+    return coef, cov, (y - fitted) * sw
+
+
 def fit_activity(
     excess_k_m2: np.ndarray,
     solar: np.ndarray,
@@ -212,9 +263,7 @@ def fit_activity(
     w = w / w.mean()
     fits: list[_Fit] = []
     max_baseline = 2.0 * baseline_offset_k * area_m2
-    for cand in _candidates(n, min_looks):
-        x = _design(s, cand)
-        coef, cov, resid = _wls(x, e, w)
+    for cand, (coef, cov, resid) in _fit_all(_candidates(n, min_looks), s, e, w):
         if cand.with_baseline and abs(coef[2]) > max_baseline:
             continue  # an offset this large is heat running before/after, not a static offset
         if cand.pattern not in ("never", "roof"):
