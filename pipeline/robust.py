@@ -52,5 +52,9 @@ def critical_t(significance: float, dof: np.ndarray | float) -> np.ndarray | flo
     3.0
     """
     # scipy.special, not scipy.stats: the same functions without ~0.7 s and tens of MB of import
-    crit = stdtrit(np.maximum(dof, 1), ndtr(significance))
-    return float(crit) if np.ndim(crit) == 0 else crit
+    p = ndtr(significance)
+    if np.ndim(dof) == 0:
+        return float(stdtrit(max(float(dof), 1.0), p))
+    # per pixel: a few distinct look counts, so invert the t distribution once for each
+    values, index = np.unique(np.maximum(dof, 1), return_inverse=True)
+    return np.asarray(stdtrit(values, p))[index].reshape(np.shape(dof))
