@@ -15,6 +15,7 @@ pixels in the region or the ring is not a clear look for that site.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
@@ -39,10 +40,21 @@ class SiteMasks:
     integration: np.ndarray
     ring: np.ndarray
 
-    @property
+    @cached_property
     def integration_area_px(self) -> int:
         """Number of pixels in the integration region."""
         return int(self.integration.sum())
+
+    @cached_property
+    def window(self) -> tuple[slice, slice]:
+        """Rows and columns of the grid holding the integration region and the ring.
+
+        A look is measured on this window only, not on the whole scan grid.
+        """
+        rows, cols = np.nonzero(self.integration | self.ring)
+        if not rows.size:
+            return slice(0, 0), slice(0, 0)
+        return slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1)
 
 
 @dataclass(frozen=True)
@@ -96,22 +108,24 @@ def measure_look(
     :func:`matched_levels`): clouds then cannot change the background by hiding one kind of
     field in the ring, and the excess stays proportional to the sun for a site without heat.
     """
-    clear = np.isfinite(temperature)
     n = masks.integration_area_px
     if n == 0:
         return Look(float("nan"), 0.0, float("nan"), float("nan"))
-    inside = masks.integration & clear
+    w = masks.window
+    temperature, flags, region = temperature[w], flags[w], masks.integration[w]
+    clear = np.isfinite(temperature)
+    inside = region & clear
     frac = float(inside.sum() / n)
-    ring = masks.ring & clear & ((flags & Flag.WATER) == 0)
+    dry_ring = masks.ring[w] & ((flags & Flag.WATER) == 0)
+    ring = dry_ring & clear
     if frac < min_clear_fraction or ring.sum() < MIN_RING_PIXELS:
         return Look(float("nan"), frac, float("nan"), float("nan"))
     if pattern is None:
         bg = float(np.median(temperature[ring]))
         mean_inside = float(np.mean(temperature[inside]))
     else:
-        dry_ring = masks.ring & ((flags & Flag.WATER) == 0)
-        mean_inside, bg = matched_levels(temperature, pattern, inside, masks.integration,
-                                         ring, dry_ring)
+        mean_inside, bg = matched_levels(temperature, pattern[w], inside, region, ring,
+                                         dry_ring)
     mean_excess = mean_inside - bg
     return Look(mean_excess * n * pixel_area, frac, bg, mean_excess)
 
