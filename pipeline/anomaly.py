@@ -189,7 +189,10 @@ def anomaly(
         coords=coords,
         attrs={"robust_scale_k": scale, "block_m": config.block_m},
     )
-    if temperature.rio.crs is not None:
+    grid_mapping = temperature.rio.grid_mapping
+    if grid_mapping in out.coords:  # the CRS came with the coordinates: point the data at it
+        out = out.rio.write_grid_mapping(grid_mapping)
+    elif temperature.rio.crs is not None:
         out = out.rio.write_crs(temperature.rio.crs)
     return out
 
