@@ -188,14 +188,29 @@ def _interval(site: dict[str, Any], key: str, unit: str, nd: int = 0) -> Safe:
 
 
 def verdict_text(site: dict[str, Any]) -> str:
-    """Write the one-paragraph summary verdict of a site, as escaped HTML."""
+    """Write the one-paragraph summary verdict of a site, as escaped HTML.
+
+    Examples
+    --------
+    >>> site = {"site_id": "S", "status": "inactive", "pattern": "never", "persistence": 0.0,
+    ...         "n_clear": 30, "n_looks": 46, "heat_mw": 0.0, "heat_mw_low": 0.0,
+    ...         "heat_mw_high": 47.6, "heat_calibration": "fitted", "cooling": "dry"}
+    >>> "up to 48 MW could run below the detection limit" in verdict_text(site)
+    True
+    """
     parts = [f"<b>{fmt(site['site_id'])}</b> is <b>{fmt(site.get('status'))}</b> "
              f"(pattern {fmt(site.get('pattern'))}, persistence {fmt(site.get('persistence'), 2)},"
              f" {fmt(site.get('n_clear'))} clear of {fmt(site.get('n_looks'))} looks)."]
-    if site.get("heat_mw") is not None:
+    basis = (f"{fmt(site.get('heat_calibration'))} calibration, "
+             f"{fmt(site.get('cooling'))} cooling")
+    high = site.get("heat_mw_high")
+    if site.get("heat_mw") == 0 and isinstance(high, int | float) and high > 0:
+        # not seen is not proven idle: say how much heat could have run undetected
+        parts.append(f"No compute heat detected; up to {fmt(high, 0)} MW could run below the "
+                     f"detection limit (90 % upper limit, {basis}).")
+    elif site.get("heat_mw") is not None:
         parts.append(f"Heat rejected: {_interval(site, 'heat_mw', 'MW')} (90 % interval, "
-                     f"{fmt(site.get('heat_calibration'))} calibration, "
-                     f"{fmt(site.get('cooling'))} cooling).")
+                     f"{basis}).")
     parts.append(f"First seen {fmt(site.get('first_seen'))}, last seen "
                  f"{fmt(site.get('last_seen'))}.")
     if site.get("reported_power_mw") is not None:
