@@ -161,8 +161,8 @@ def coverage(products: list[ProductFiles], grid: Grid) -> dict[str, float]:
 # Pass 1 ----------------------------------------------------------------------------------------
 
 
-def _accumulate(state: ScanState, idx: int, ds: Any, masks: list[SiteMasks],
-                catalog_zone: np.ndarray, config: Config) -> None:
+def _accumulate(state: ScanState, idx: int, ds: Any, catalog_zone: np.ndarray,
+                config: Config) -> None:
     grid = state.grid
     t = ds["temperature"].values
     flags = ds["flags"].values
@@ -193,12 +193,6 @@ def _accumulate(state: ScanState, idx: int, ds: Any, masks: list[SiteMasks],
         table["date"] = rec.date
         table["product_id"] = rec.product_id
         state.hotspots.append(table)
-    if config.persistence.background_model == "matched":
-        return  # measured after the stream, against the land-cover pattern (run_scan)
-    for m in masks:
-        state.looks.setdefault(m.site_id, []).append(measure_look(
-            t, flags, m, pixel_area=grid.pixel_area,
-            min_clear_fraction=config.persistence.min_clear_fraction))
 
 
 def _stream(products: list[ProductFiles], grid: Grid, masks: list[SiteMasks], config: Config,
@@ -218,7 +212,7 @@ def _stream(products: list[ProductFiles], grid: Grid, masks: list[SiteMasks], co
     scenes = iter_scenes(products, grid, config=config.reader, log=log,
                          on_scene=(lambda p: progress(p.product_id)) if progress else None)
     for idx, ds in enumerate(scenes):
-        _accumulate(state, idx, ds, masks, catalog_zone if catalog_zone is not None
+        _accumulate(state, idx, ds, catalog_zone if catalog_zone is not None
                     else np.zeros(grid.shape, dtype=bool), config)
     return state
 
@@ -424,8 +418,9 @@ def run_scan(
         state.nonsolar_k = _nonsolar_hot(state, config)
         candidates = _candidate_sites(state, catalog_zone, config)
         cand_masks = site_masks(candidates, grid, config.persistence) if len(candidates) else []
-        matched = config.persistence.background_model == "matched"
-        _looks_from_temps(state, masks + cand_masks if matched else cand_masks, config)
+        # every look is measured after the stream: the matched background needs the
+        # land-cover pattern of the scenes so far, and the candidates exist only now
+        _looks_from_temps(state, masks + cand_masks, config)
         state.temps = state.anomalies = None
     all_masks = {m.site_id: m for m in masks + cand_masks}
     if exclusions is not None and len(candidates):
