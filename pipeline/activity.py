@@ -130,64 +130,20 @@ HUBER_C = 2.0
 
 def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray,
          robust_iterations: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted least squares, Huber-reweighted.
+    """Weighted least squares of a stack of designs ``x`` (k, n, p) at once, Huber-reweighted.
 
-    One odd look (a missed cloud edge) then cannot make or hide a change point.
+    One odd look (a missed cloud edge) then cannot make or hide a change point. All designs
+    share ``y`` and the prior weights ``w``; each gets its own Huber weights. Solved by the
+    normal equations with a pseudo-inverse, so a singular design (constant ``s``) gets the
+    minimum-norm solution and an infinite covariance; thousands of small fits per site made a
+    loop of :func:`numpy.linalg.lstsq` the slowest part of a scan.
 
     Returns
     -------
     coef, cov, resid
-        Coefficients, their covariance, and the residuals scaled by ``sqrt(w)`` (the prior
-        weights, not the Huber ones: models are compared on these, see :func:`_deviance`).
-    """
-    w_eff = w
-    for it in range(robust_iterations + 1):
-        sw = np.sqrt(w_eff)
-        coef, *_ = np.linalg.lstsq(x * sw[:, None], y * sw, rcond=None)
-        if it == robust_iterations:
-            break
-        r = (y - x @ coef) * np.sqrt(w)
-        scale = sigma_mad(r)
-        if scale <= 0:
-            break
-        a = np.abs(r) / (HUBER_C * scale)
-        w_eff = w * np.where(a > 1, 1 / np.maximum(a, 1e-12), 1.0)
-    resid = (y - x @ coef) * np.sqrt(w_eff)
-    dof = max(len(y) - x.shape[1], 1)
-    sigma2 = float(resid @ resid) / dof
-    try:
-        cov = sigma2 * np.linalg.inv((x * w_eff[:, None]).T @ x)
-    except np.linalg.LinAlgError:
-        cov = np.full((x.shape[1], x.shape[1]), np.inf)
-    return coef, cov, (y - x @ coef) * np.sqrt(w)
-
-
-def _fit_all(cands: list[_Candidate], s: np.ndarray, e: np.ndarray, w: np.ndarray
-             ) -> Iterator[tuple[_Candidate, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-    """Fit every candidate pattern, designs of one width at a time (see :func:`_wls_batch`)."""
-    designs = [_design(s, c) for c in cands]
-    for width in sorted({x.shape[1] for x in designs}):
-        idx = [i for i, x in enumerate(designs) if x.shape[1] == width]
-        try:
-            coef, cov, resid = _wls_batch(np.stack([designs[i] for i in idx]), e, w)
-            results = [(coef[j], cov[j], resid[j]) for j in range(len(idx))]
-        except np.linalg.LinAlgError:  # a singular design (e.g. constant s): one at a time
-            results = [_wls(designs[i], e, w) for i in idx]
-        for i, res in zip(idx, results, strict=True):
-            yield cands[i], res
-
-
-def _wls_batch(x: np.ndarray, y: np.ndarray, w: np.ndarray,
-               robust_iterations: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_wls` for a stack of designs ``x`` (k, n, p) at once, by the normal equations.
-
-    Same weights, Huber steps and outputs as :func:`_wls`, one row per design; thousands of
-    small fits per site make a loop of :func:`numpy.linalg.lstsq` the slowest part of a scan.
-
-    Raises
-    ------
-    numpy.linalg.LinAlgError
-        If a design is singular (the caller then fits one design at a time).
+        Per design: coefficients (k, p), their covariance (k, p, p), and the residuals scaled
+        by ``sqrt(w)`` (k, n) (the prior weights, not the Huber ones: models are compared on
+        these, see :func:`_deviance`).
     """
     k, n, p = x.shape
     xt = x.transpose(0, 2, 1)
@@ -195,7 +151,8 @@ def _wls_batch(x: np.ndarray, y: np.ndarray, w: np.ndarray,
     w_eff = np.broadcast_to(w, (k, n)).copy()
     for it in range(robust_iterations + 1):
         normal = (xt * w_eff[:, None, :]) @ x
-        coef = np.linalg.solve(normal, ((xt * w_eff[:, None, :]) @ y)[..., None])[..., 0]
+        inverse = np.linalg.pinv(normal, hermitian=True)
+        coef = (inverse @ ((xt * w_eff[:, None, :]) @ y)[..., None])[..., 0]
         if it == robust_iterations:
             break
         r = (y - (x @ coef[..., None])[..., 0]) * sw
@@ -208,8 +165,20 @@ def _wls_batch(x: np.ndarray, y: np.ndarray, w: np.ndarray,
     fitted = (x @ coef[..., None])[..., 0]
     resid = (y - fitted) * np.sqrt(w_eff)
     sigma2 = np.einsum("kn,kn->k", resid, resid) / max(n - p, 1)
-    cov = sigma2[:, None, None] * np.linalg.inv(normal)
+    full_rank = np.linalg.matrix_rank(normal, hermitian=True) == p
+    cov = np.where(full_rank[:, None, None], sigma2[:, None, None] * inverse, np.inf)
     return coef, cov, (y - fitted) * sw
+
+
+def _fit_all(cands: list[_Candidate], s: np.ndarray, e: np.ndarray, w: np.ndarray
+             ) -> Iterator[tuple[_Candidate, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """Fit every candidate pattern, the designs of one width in one :func:`_wls` call."""
+    designs = [_design(s, c) for c in cands]
+    for width in sorted({x.shape[1] for x in designs}):
+        idx = [i for i, x in enumerate(designs) if x.shape[1] == width]
+        coef, cov, resid = _wls(np.stack([designs[i] for i in idx]), e, w)
+        for j, i in enumerate(idx):
+            yield cands[i], (coef[j], cov[j], resid[j])
 
 
 def fit_activity(
@@ -287,9 +256,9 @@ def fit_activity(
     fit = _result(chosen.cand, chosen.coef, chosen.cov, e, s, area_m2, baseline_offset_k)
     if fit.pattern == "never":
         always = _Candidate("always", 0, n, np.ones(n), False)
-        coef, cov, _ = _wls(_design(s, always), e, w)
-        se = float(np.hypot(np.sqrt(max(cov[1, 1], 0.0)), baseline_offset_k * area_m2))
-        fit = replace(fit, heat_se_k_m2=se, undetected_k_m2=float(coef[1]))
+        coef, cov, _ = _wls(_design(s, always)[None], e, w)
+        se = float(np.hypot(np.sqrt(max(cov[0, 1, 1], 0.0)), baseline_offset_k * area_m2))
+        fit = replace(fit, heat_se_k_m2=se, undetected_k_m2=float(coef[0, 1]))
     return fit
 
 
