@@ -181,7 +181,10 @@ def _map_panel(ax: Any, site: dict[str, Any], anomaly: xr.DataArray,
 
 
 def _mw_per_k_m2(site: dict[str, Any]) -> float | None:
-    heat, ex = site.get("heat_mw"), site.get("excess_k_m2")
+    k = site.get("k_m2_per_mw")
+    if k is not None and np.isfinite(k) and k > 0:
+        return 1.0 / float(k)
+    heat, ex = site.get("heat_mw"), site.get("excess_k_m2")  # scans from before k_m2_per_mw
     if heat is None or not ex or not np.isfinite(heat) or not np.isfinite(ex):
         return None
     return float(heat) / float(ex)
@@ -190,6 +193,12 @@ def _mw_per_k_m2(site: dict[str, Any]) -> float | None:
 def _heat_band(ax: Any, d: pd.Series, act: np.ndarray, site: dict[str, Any],
                mw_per: float | None) -> None:
     if not act.any():
+        high = site.get("heat_mw_high")
+        if mw_per and site.get("heat_mw") == 0 and high is not None and np.isfinite(high) \
+                and high > 0:
+            # nothing detected: show how much heat could hide below the detection limit
+            ax.axhline(high / mw_per / 1e3, color="C3", ls=":", lw=1.2,
+                       label=f"90 % upper limit ({high:.0f} MW)")
         return
     t0, t1 = d[act].min(), d[act].max()
     ax.axvspan(t0, t1, color="C3", alpha=0.06, label="active period")

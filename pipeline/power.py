@@ -96,6 +96,16 @@ class HeatEstimate:
     high: float
 
 
+def site_coefficient(cooling: str | None, calibration: Calibration, config: PowerConfig,
+                     k_dry: float | None = None) -> float:
+    """K m2 of solar-decoupled excess per MW of heat for a site of this cooling type.
+
+    ``k_dry`` overrides the calibration's dry coefficient (leave-one-out value for a site that
+    was itself used in the fit).
+    """
+    return (k_dry or calibration.k_dry_k_m2_per_mw) * cooling_ratio(cooling, config)
+
+
 def heat_mw(heat_k_m2: float, heat_se_k_m2: float, *, cooling: str | None,
             calibration: Calibration, config: PowerConfig,
             k_dry: float | None = None) -> HeatEstimate:
@@ -104,7 +114,7 @@ def heat_mw(heat_k_m2: float, heat_se_k_m2: float, *, cooling: str | None,
     ``k_dry`` overrides the calibration's coefficient (leave-one-out value for a site that was
     itself used in the fit).
     """
-    k = (k_dry or calibration.k_dry_k_m2_per_mw) * cooling_ratio(cooling, config)
+    k = site_coefficient(cooling, calibration, config, k_dry)
     if not np.isfinite(heat_k_m2) or heat_k_m2 <= 0:
         return HeatEstimate(0.0, 0.0, max(Z90 * heat_se_k_m2, 0.0) / k * math.exp(
             Z90 * calibration.sigma_log) if np.isfinite(heat_se_k_m2) else float("nan"))

@@ -41,7 +41,14 @@ from pipeline.errors import HeatwatchError, NoDataError
 from pipeline.footprint import Look, SiteMasks, measure_look, site_masks
 from pipeline.grid import Bounds, Grid
 from pipeline.mtl import read_mtl
-from pipeline.power import CalibrationSite, HeatEstimate, calibrate, cooling_ratio, heat_mw
+from pipeline.power import (
+    CalibrationSite,
+    HeatEstimate,
+    calibrate,
+    cooling_ratio,
+    heat_mw,
+    site_coefficient,
+)
 from pipeline.reader import ProductFiles, discover_products
 from pipeline.solar import clear_sky_irradiance
 from pipeline.solar_index import choose_index, pattern_loading, pattern_mask, scene_contrast
@@ -580,6 +587,8 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "heat_mw_low": _round(est.low, 1),
         "heat_mw_high": _round(est.high, 1),
         "heat_calibration": calibration.method,
+        # the central K m2 per MW behind heat_mw: a third party can redo the conversion
+        "k_m2_per_mw": _round(site_coefficient(cooling, calibration, config.power, k_dry), 1),
         "cooling": known or f"unknown ({cooling} assumed)",
         "first_seen": active_dates.iloc[0] if len(active_dates) else None,
         "last_seen": active_dates.iloc[-1] if len(active_dates) else None,

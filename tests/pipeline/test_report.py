@@ -181,3 +181,28 @@ def test_scan_without_rasters_still_gets_reports_and_a_map(out: Path, tmp_path: 
     assert written["evidence"] == {} and set(written["reports"]) == {CAMPUS, ROOF}
     assert "no evidence figure" in _report(copy, CAMPUS)
     assert escape(CAMPUS) in (copy / "map.html").read_text()
+
+
+def test_a_site_without_heat_shows_its_upper_limit(out: Path) -> None:
+    # an undetected site: the figure gives the heat that could hide below the detection
+    # limit, and the declared power against it, not "0 MW" as if it were proven idle. (This
+    # world's sunlit roof is not a clean case: without any land-cover contrast the solar index
+    # falls back to clear-sky irradiance and the roof comes out "always"; so the campus's
+    # record is turned into an undetected one here.)
+    scan = load_scan(out)
+    site = {**next(s for s in scan.records if s["site_id"] == CAMPUS), "status": "inactive",
+            "pattern": "never", "heat_mw": 0.0, "heat_mw_low": 0.0, "heat_mw_high": 40.0,
+            "excess_k_m2": 0.0, "first_seen": None, "last_seen": None}
+    series = scan.series[CAMPUS].assign(active=False)
+    fig = site_figure(site, series, scan.raster(scan.rasters["anomaly_mean"]),
+                      basemap=scan.raster(scan.rasters["temperature_median"]),
+                      hotspots=scan.hotspots)
+    assert "no heat detected: below 40 MW" in fig._suptitle.get_text()
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert {"90 % upper limit (40 MW)", "declared 60 MW"} <= set(labels)
+    line = next(ln for ln in fig.axes[1].get_lines() if ln.get_label().startswith("90 %"))
+    # drawn in excess units with the site's own coefficient: 40 MW x k_m2_per_mw
+    assert line.get_ydata()[0] == pytest.approx(40.0 * site["k_m2_per_mw"] / 1e3)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -257,3 +257,13 @@ def test_a_short_series_does_not_turn_land_into_candidates(tmp_path):
         false += int((~on).sum())
     assert found == 6
     assert false <= 1
+
+
+def test_each_site_carries_the_coefficient_behind_its_heat(world):
+    # a third party can redo the conversion: heat (MW) = excess (K m2) / k_m2_per_mw
+    _, result = world
+    rows = result.sites[result.sites["heat_mw"] > 0]
+    assert len(rows)
+    for _, row in rows.iterrows():
+        assert row["excess_k_m2"] / row["k_m2_per_mw"] == pytest.approx(row["heat_mw"], abs=0.1)
+    assert result.sites["k_m2_per_mw"].notna().all()
