@@ -224,6 +224,8 @@ def verdict_text(site: dict[str, Any]) -> str:
 def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
     acc = run.get("config", {}).get("power", {}).get("assumed_accelerator", "h100")
     rows: list[tuple[str, Any]] = [
+        ("solar-decoupled excess (K m²)", site.get("excess_k_m2")),
+        ("excess per MW of heat (K m² per MW, central)", site.get("k_m2_per_mw")),
         ("heat (MW, 90 % interval)", _interval(site, "heat_mw", "")),
         (f"implied {acc} equivalents", _interval(site, "implied_h100e", "")),
         ("implied compute (FLOP/s, central)", site.get("implied_flops")),
@@ -297,6 +299,7 @@ def provenance(site: dict[str, Any], scan: ScanFiles) -> dict[str, Any]:
             f"series/{safe_filename(str(site['site_id']))}.csv":
                 scan.out_dir / "series" / f"{safe_filename(str(site['site_id']))}.csv"}
     keys = ("status", "heat_mw", "heat_mw_low", "heat_mw_high", "excess_k_m2", "excess_se_k_m2",
+            "k_m2_per_mw",
             "first_seen", "last_seen", "n_clear", "implied_h100e", "implied_h100e_low",
             "implied_h100e_high")
     return {
