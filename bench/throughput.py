@@ -141,17 +141,18 @@ def time_scan_vs_read(world_dir: Path, truth: Any, *, sites_n: list[int], dates_
 
     from pipeline.config import load_config
     from pipeline.reader import discover_products
-    from pipeline.scan import run_scan, scan_grid
+    from pipeline.scan import imagery_bounds, run_scan, scan_grid
 
     config = load_config(environ={})
     rows = []
     for t in dates_t:
         folder = subset(world_dir, truth, t, workdir / f"T{t}")
         products, _ = discover_products(folder)
-        read_windows(folder, scan_grid(products, config))  # warm the page cache once
+        imagery = imagery_bounds(products)
+        read_windows(folder, scan_grid(imagery, config))  # warm the page cache once
         for n in sites_n:
             sites = _sites(world_dir, n)
-            grid = scan_grid(products, config, sites)
+            grid = scan_grid(imagery, config, sites)
             reads, scans, cpu = [], [], []
             for _ in range(repeats):
                 with timer() as tr:

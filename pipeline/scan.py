@@ -131,15 +131,15 @@ def imagery_bounds(products: list[ProductFiles]) -> tuple[CRS, Bounds]:
     return crs, (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
 
 
-def scan_grid(products: list[ProductFiles], config: Config,
+def scan_grid(imagery: tuple[CRS, Bounds], config: Config,
               sites: gpd.GeoDataFrame | None = None) -> Grid:
-    """Return the scan grid: union of the scenes' extents in their most common CRS.
+    """Return the scan grid over the ``imagery`` extent (see :func:`imagery_bounds`).
 
     With ``sites``, the grid is limited to the sites' bounds plus ``grid.margin_m`` (where
     that box overlaps the scenes); new sites beyond it are not searched (see
     :func:`coverage`).
     """
-    crs, bounds = imagery_bounds(products)
+    crs, bounds = imagery
     if sites is not None and len(sites) and config.grid.margin_m > 0:
         sb = sites.to_crs(crs).total_bounds
         m = config.grid.margin_m
@@ -151,13 +151,13 @@ def scan_grid(products: list[ProductFiles], config: Config,
     return Grid.from_bounds(crs, bounds, config.grid.resolution_m)
 
 
-def coverage(products: list[ProductFiles], grid: Grid) -> dict[str, float]:
-    """Area of the imagery and the part of it the scan grid covers (km2).
+def coverage(imagery: tuple[CRS, Bounds], grid: Grid) -> dict[str, float]:
+    """Area of the ``imagery`` extent and the part of it the scan grid covers (km2).
 
     Candidates are searched only inside the grid: with a catalog, the rest of the imagery
     (beyond ``grid.margin_m``) needs ``heatwatch discover`` or a larger margin.
     """
-    crs, (left, bottom, right, top) = imagery_bounds(products)
+    crs, (left, bottom, right, top) = imagery
     g = grid.bounds_in(crs)
     w = max(0.0, min(right, g[2]) - max(left, g[0]))
     h = max(0.0, min(top, g[3]) - max(bottom, g[1]))
@@ -411,7 +411,8 @@ def run_scan(
     if on_total is not None:
         on_total(len(products))
     catalog = _catalog(sites)
-    grid = grid or scan_grid(products, config, catalog if len(catalog) else None)
+    imagery = imagery_bounds(products)  # every MTL read once, for the grid and its coverage
+    grid = grid or scan_grid(imagery, config, catalog if len(catalog) else None)
     log = SceneLog(skipped=list(problems))
     masks = site_masks(catalog, grid, config.persistence) if len(catalog) else []
     with tempfile.TemporaryDirectory(prefix="heatwatch-scan-") as tmp:
@@ -436,6 +437,7 @@ def run_scan(
     result.run["solar_index"] = solar_index
     elapsed = time.perf_counter() - t0
     result.run.update(_provenance(imagery_dir, products, log, config, grid, elapsed))
+    result.run["grid"].update(coverage(imagery, grid))
     return result
 
 
@@ -671,7 +673,7 @@ def _provenance(imagery_dir: Path, products: list[ProductFiles], log: SceneLog, 
         "scenes": log.used,
         "skipped": [{"path": str(s.path), "message": s.message} for s in log.skipped],
         "grid": {"crs": grid.crs.to_string(), "transform": list(grid.transform)[:6],
-                 "shape": list(grid.shape), **coverage(products, grid)},
+                 "shape": list(grid.shape)},
         "config": config.as_dict(),
         "seconds": round(seconds, 2),
     }

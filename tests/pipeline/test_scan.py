@@ -181,11 +181,12 @@ def test_coverage_is_the_part_of_the_imagery_inside_the_grid(make_product):
 
     from pipeline.grid import Grid
     from pipeline.reader import discover_products
-    from pipeline.scan import coverage
+    from pipeline.scan import coverage, imagery_bounds
     from tests.conftest import CRS_UTM18N, ORIGIN, RES, SIZE
 
     make_product.l2()
     products, _ = discover_products(make_product.root)
+    imagery = imagery_bounds(products)
     left, top = ORIGIN  # the factory's transform origin: the scene's outer corner
     scene = box(left, top - SIZE * RES, left + SIZE * RES, top)
 
@@ -193,12 +194,12 @@ def test_coverage_is_the_part_of_the_imagery_inside_the_grid(make_product):
         return round(scene.intersection(box(*grid.bounds)).area / 1e6, 3)
 
     inside = Grid.from_bounds(CRS_UTM18N, (left + 300, top - 900, left + 1260, top - 300), RES)
-    assert coverage(products, inside) == {"imagery_km2": round(scene.area / 1e6, 3),
+    assert coverage(imagery, inside) == {"imagery_km2": round(scene.area / 1e6, 3),
                                           "scanned_km2": km2(inside)}
     assert 0.5 < km2(inside) < 0.7  # about 960 m x 600 m, snapped to the Landsat lattice
     # a grid reaching past the scene's west edge covers only the part that overlaps it
     across = Grid.from_bounds(CRS_UTM18N, (left - 600, top - 600, left + 600, top), RES)
-    assert coverage(products, across)["scanned_km2"] == km2(across)
+    assert coverage(imagery, across)["scanned_km2"] == km2(across)
     assert km2(across) < 0.5 * across.shape[0] * across.shape[1] * RES * RES / 1e6 + 0.05
 
 
