@@ -233,6 +233,8 @@ def fit_activity(
     fits: list[_Fit] = []
     max_baseline = 2.0 * baseline_offset_k * area_m2
     for cand, (coef, cov, resid) in _fit_all(_candidates(n, min_looks), s, e, w):
+        if cand.pattern == "always":
+            always = (coef, cov)  # kept even if not significant: it bounds undetected heat
         if cand.with_baseline and abs(coef[2]) > max_baseline:
             continue  # an offset this large is heat running before/after, not a static offset
         if cand.pattern not in ("never", "roof"):
@@ -255,10 +257,9 @@ def fit_activity(
         chosen = next(f for f in fits if f.cand.pattern == "never")
     fit = _result(chosen.cand, chosen.coef, chosen.cov, e, s, area_m2, baseline_offset_k)
     if fit.pattern == "never":
-        always = _Candidate("always", 0, n, np.ones(n), False)
-        coef, cov, _ = _wls(_design(s, always)[None], e, w)
-        se = float(np.hypot(np.sqrt(max(cov[0, 1, 1], 0.0)), baseline_offset_k * area_m2))
-        fit = replace(fit, heat_se_k_m2=se, undetected_k_m2=float(coef[0, 1]))
+        coef, cov = always
+        se = float(np.hypot(np.sqrt(max(cov[1, 1], 0.0)), baseline_offset_k * area_m2))
+        fit = replace(fit, heat_se_k_m2=se, undetected_k_m2=float(coef[1]))
     return fit
 
 
