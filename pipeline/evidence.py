@@ -37,6 +37,25 @@ PAD_M = 1500.0
 SHOW_ABOVE_K = 0.5
 
 
+def upper_limit(site: dict[str, Any]) -> float | None:
+    """Return the 90 % upper limit (MW) of a site without detected heat, else None.
+
+    Not seen is not proven idle: this is the heat it could run below the detection limit.
+
+    Examples
+    --------
+    >>> upper_limit({"heat_mw": 0.0, "heat_mw_low": 0.0, "heat_mw_high": 47.6})
+    47.6
+    >>> upper_limit({"heat_mw": 50.0, "heat_mw_low": 30.0, "heat_mw_high": 80.0}) is None
+    True
+    """
+    high = site.get("heat_mw_high")
+    if site.get("heat_mw") == 0 and isinstance(high, int | float) and np.isfinite(high) \
+            and high > 0:
+        return float(high)
+    return None
+
+
 def heat_text(site: dict[str, Any]) -> str:
     """One-line heat estimate with its 90 % interval and calibration.
 
@@ -52,11 +71,11 @@ def heat_text(site: dict[str, Any]) -> str:
     heat = site.get("heat_mw")
     if heat is None or not np.isfinite(heat):
         return "heat n/a"
-    low, high = (site.get(k) for k in ("heat_mw_low", "heat_mw_high"))
     calibration = f"{site.get('heat_calibration') or '?'} calibration"
-    if heat == 0 and high is not None and np.isfinite(high) and high > 0:
-        # not seen is not proven idle: the heat it could run below the detection limit
-        return f"no heat detected: below {high:.0f} MW (90 % upper limit, {calibration})"
+    limit = upper_limit(site)
+    if limit is not None:
+        return f"no heat detected: below {limit:.0f} MW (90 % upper limit, {calibration})"
+    low, high = (site.get(k) for k in ("heat_mw_low", "heat_mw_high"))
     # a bound is None when the site has no clear look (e.g. it lies outside every scene)
     low, high = ("?" if v is None or not np.isfinite(v) else f"{v:.0f}" for v in (low, high))
     return f"heat {heat:.0f} MW [{low}, {high}] (90 %, {calibration})"
@@ -193,12 +212,10 @@ def _mw_per_k_m2(site: dict[str, Any]) -> float | None:
 def _heat_band(ax: Any, d: pd.Series, act: np.ndarray, site: dict[str, Any],
                mw_per: float | None) -> None:
     if not act.any():
-        high = site.get("heat_mw_high")
-        if mw_per and site.get("heat_mw") == 0 and high is not None and np.isfinite(high) \
-                and high > 0:
-            # nothing detected: show how much heat could hide below the detection limit
-            ax.axhline(high / mw_per / 1e3, color="C3", ls=":", lw=1.2,
-                       label=f"90 % upper limit ({high:.0f} MW)")
+        limit = upper_limit(site)
+        if mw_per and limit is not None:
+            ax.axhline(limit / mw_per / 1e3, color="C3", ls=":", lw=1.2,
+                       label=f"90 % upper limit ({limit:.0f} MW)")
         return
     t0, t1 = d[act].min(), d[act].max()
     ax.axvspan(t0, t1, color="C3", alpha=0.06, label="active period")

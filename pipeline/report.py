@@ -31,7 +31,7 @@ import xarray as xr
 from shapely.geometry import shape
 
 from pipeline.errors import OutputError
-from pipeline.evidence import lat_lon_text
+from pipeline.evidence import lat_lon_text, upper_limit
 from pipeline.outputs import sha256_file, write_text
 
 REPORT_DIR = "reports"
@@ -203,10 +203,9 @@ def verdict_text(site: dict[str, Any]) -> str:
              f" {fmt(site.get('n_clear'))} clear of {fmt(site.get('n_looks'))} looks)."]
     basis = (f"{fmt(site.get('heat_calibration'))} calibration, "
              f"{fmt(site.get('cooling'))} cooling")
-    high = site.get("heat_mw_high")
-    if site.get("heat_mw") == 0 and isinstance(high, int | float) and high > 0:
-        # not seen is not proven idle: say how much heat could have run undetected
-        parts.append(f"No compute heat detected; up to {fmt(high, 0)} MW could run below the "
+    limit = upper_limit(site)
+    if limit is not None:
+        parts.append(f"No compute heat detected; up to {fmt(limit, 0)} MW could run below the "
                      f"detection limit (90 % upper limit, {basis}).")
     elif site.get("heat_mw") is not None:
         parts.append(f"Heat rejected: {_interval(site, 'heat_mw', 'MW')} (90 % interval, "
