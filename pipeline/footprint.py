@@ -149,7 +149,8 @@ def matched_levels(temperature: np.ndarray, pattern: np.ndarray, inside: np.ndar
     pixel clear this is the plain mean, which is linear in the sun (a median of a mixture of
     fields is not).
     """
-    ok = ring & np.isfinite(pattern)
+    known = np.isfinite(pattern)
+    ok = ring & known
     x, y = pattern[ok].astype(np.float64), temperature[ok].astype(np.float64)
     keep = np.ones(x.size, dtype=bool)
     b = 0.0
@@ -162,11 +163,11 @@ def matched_levels(temperature: np.ndarray, pattern: np.ndarray, inside: np.ndar
         keep = np.abs(r) <= MATCH_CLIP * spread if spread > 0 else keep
 
     def level(clear_px: np.ndarray, everything: np.ndarray, use: np.ndarray | None) -> float:
-        px = clear_px & np.isfinite(pattern)
+        px = clear_px & known
         t, p = temperature[px].astype(np.float64), pattern[px].astype(np.float64)
         if use is not None:
             t, p = t[use], p[use]
-        target = float(np.mean(pattern[everything & np.isfinite(pattern)]))
+        target = float(np.mean(pattern[everything & known]))
         return float(np.mean(t - b * (p - target)))
 
     return level(inside, region, None), level(ring, full_ring, keep)
