@@ -32,46 +32,40 @@ def test_writer_that_raises_leaves_no_partial_file(tmp_path: Path) -> None:
     assert _leftovers(target.parent) == []
 
 
-def _interrupted_after(monkeypatch: pytest.MonkeyPatch, module: object, name: str,
-                       times: int = 1) -> None:
-    """Make ``module.name`` do its work, then raise ``SystemExit`` (``times`` times).
+def _interrupted_after(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+    """Make ``module.name`` do its work, then raise ``SystemExit`` (once).
 
     That is what Ctrl-C or SIGTERM does under the CLI's handler, at the worst moment: Python
     runs the handler at the next bytecode in the main thread, and no signal mask stops that
     when another thread of the process received the signal.
     """
     real = getattr(module, name)
-    left = [times]
+    done = []
 
     def then_exit(*args: object, **kwargs: object) -> object:
         out = real(*args, **kwargs)
-        if left[0] > 0:
-            left[0] -= 1
+        if not done:
+            done.append(True)
             raise SystemExit(143)
         return out
 
     monkeypatch.setattr(module, name, then_exit)
 
 
-def test_signal_just_after_the_temporary_folder_is_made_leaves_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("call", "written"), [
+    ("mkdir", False),  # just after the temporary folder is made
+    ("replace", True),  # as the clean-up starts, the output already in place
+])
+def test_a_signal_right_after_a_step_of_the_write_leaves_nothing(
+        call: str, written: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "report.json"
-    _interrupted_after(monkeypatch, outputs.os, "mkdir")
+    _interrupted_after(monkeypatch, outputs.os, call)
     with pytest.raises(SystemExit):
         write_text(target, "{}")
     monkeypatch.undo()
-    assert not target.exists()
-    assert _leftovers(tmp_path) == []
-
-
-def test_signal_as_the_clean_up_starts_leaves_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "report.json"
-    _interrupted_after(monkeypatch, outputs.os, "replace")
-    with pytest.raises(SystemExit):
-        write_text(target, "{}")
-    monkeypatch.undo()
-    assert json.loads(target.read_text()) == {}
+    assert target.exists() == written
+    if written:
+        assert json.loads(target.read_text()) == {}
     assert _leftovers(tmp_path) == []
 
 
