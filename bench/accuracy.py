@@ -493,13 +493,13 @@ def _scan_grid_recall(camp: list[dict[str, Any]]) -> dict[str, Any]:
     """Campuses outside the scan grid, and recall over the campuses inside it."""
     inside = [r for r in camp if r.get("scanned_fraction", 1.0) >= SCANNED_MIN]
     outside = [r for r in camp if r.get("scanned_fraction", 1.0) < SCANNED_MIN]
+    n_unc, found_unc, recall_unc = _recall([r for r in inside if not r["in_catalog"]])
     return {
         "outside": len(outside),
         "outside_detected": sum(r["detected"] for r in outside),
         "recall_inside": _recall(inside)[2],
-        "recall_inside_uncatalogued": _recall([r for r in inside if not r["in_catalog"]])[2],
-        "uncatalogued_inside": [sum(r["detected"] for r in inside if not r["in_catalog"]),
-                                sum(1 for r in inside if not r["in_catalog"])],
+        "recall_inside_uncatalogued": recall_unc,
+        "uncatalogued_inside": [found_unc, n_unc],
     }
 
 
