@@ -134,12 +134,16 @@ class FakeSentinelHub:
         self._faults: dict[str, list[Fault]] = {}
         self._tokens: set[str] = set()
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # notified when a request is done
+        self._in_flight = 0
+        self._stopped = False
         self._server: ThreadingHTTPServer | None = None
         self._port: int | None = None
 
     # lifecycle
 
     def start(self) -> FakeSentinelHub:
+        self._stopped = False
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         server.fake = self  # type: ignore[attr-defined]
@@ -148,11 +152,23 @@ class FakeSentinelHub:
         self._server, self._port = server, server.server_address[1]
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop answering, then wait for the requests being handled to finish.
+
+        Handler threads must not outlive the test: one still mosaicking (rasterio) would run
+        during a later test, where its warnings land. Idle keep-alive connections are not
+        waited for; a request arriving on one after the stop is not answered.
+        """
+        with self._lock:
+            self._stopped = True
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout):
+                raise RuntimeError(f"{self._in_flight} request(s) still being handled "
+                                   f"{timeout:g} s after stop()")
 
     def __enter__(self) -> FakeSentinelHub:
         return self.start()
@@ -286,11 +302,25 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
+        fake: FakeSentinelHub = self.server.fake  # type: ignore[attr-defined]
+        with fake._lock:
+            if fake._stopped:  # a kept-alive connection after stop(): nothing answers
+                self.close_connection = True
+                return
+            fake._in_flight += 1
+        try:
+            self._answer(fake)
+        finally:
+            with fake._idle:
+                fake._in_flight -= 1
+                fake._idle.notify_all()
+
+    def _answer(self, fake: FakeSentinelHub) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         rec = Recorded(self.command, urlsplit(self.path).path,
                        {k.lower(): v for k, v in self.headers.items()}, body)
-        status, headers, content = self.server.fake.handle(rec)  # type: ignore[attr-defined]
+        status, headers, content = fake.handle(rec)
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)

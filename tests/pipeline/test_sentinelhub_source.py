@@ -7,11 +7,14 @@ very same pixels.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import threading
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
@@ -604,6 +607,48 @@ def test_bad_time_range_and_sites():
     with pytest.raises(Exception, match="used twice"):
         fetch_sites(dup, start=START, end=END, out_dir=Path("x"), config=cfg, margin_m=0,
                     sh_config=sh_credentials())
+
+
+# The fake service itself ------------------------------------------------------------------------
+
+
+def test_stop_waits_for_the_requests_being_handled():
+    """No handler outlives the test: its rasterio warnings would land in a later test."""
+    entered, release, done = threading.Event(), threading.Event(), []
+
+    class Held(FakeSentinelHub):
+        def handle(self, rec):  # type: ignore[no-untyped-def]
+            entered.set()
+            release.wait(10)
+            done.append(rec.path)
+            return super().handle(rec)
+
+    hub = Held().start()
+    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(hub.base_url).port, timeout=10)
+    conn.request("POST", TOKEN_PATH, body=b"")  # sent; the answer is read later
+    assert entered.wait(10)
+    stopper = threading.Thread(target=hub.stop, daemon=True)
+    stopper.start()
+    stopper.join(0.3)
+    assert stopper.is_alive(), "stop() returned while a request was still being handled"
+    release.set()
+    stopper.join(10)
+    assert not stopper.is_alive() and done == [TOKEN_PATH]
+    assert conn.getresponse().status == 401  # the request in flight is still answered
+    conn.close()
+
+
+def test_a_kept_alive_connection_gets_no_answer_after_stop():
+    hub = FakeSentinelHub().start()
+    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(hub.base_url).port, timeout=10)
+    conn.request("POST", TOKEN_PATH, body=b"")
+    assert conn.getresponse().read() and hub.requests_to(TOKEN_PATH)
+    hub.stop()
+    conn.request("POST", TOKEN_PATH, body=b"")  # same connection, its handler thread still up
+    with pytest.raises(ConnectionError):
+        conn.getresponse()
+    assert len(hub.requests) == 1
+    conn.close()
 
 
 # Command line -----------------------------------------------------------------------------------
