@@ -18,7 +18,7 @@ from rasterio.features import shapes
 from scipy import ndimage
 from shapely.geometry import shape
 from shapely.ops import unary_union
-from skimage.measure import label, regionprops
+from skimage.measure import label
 
 from pipeline.config import DetectionConfig
 from pipeline.grid import Grid
@@ -40,22 +40,45 @@ def hotspot_mask(anomaly: np.ndarray, zscore: np.ndarray, config: DetectionConfi
 
 
 def hotspot_table(hot: np.ndarray, anomaly: np.ndarray, grid: Grid) -> gpd.GeoDataFrame:
-    """One polygon per hotspot region with area (m2), mean/max anomaly (K), excess (K m2)."""
+    """One polygon per hotspot region with area (m2), mean/max anomaly (K), excess (K m2).
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from rasterio.crs import CRS
+    >>> g = Grid(CRS.from_epsg(32633), Affine(30, 0, 0, 0, -30, 90), (3, 4))
+    >>> a = np.array([[3.0, 5.0, 0, 0], [0, 0, 0, np.nan], [0, 0, 0, 4.0]])
+    >>> t = hotspot_table(a > 2, a, g)
+    >>> t[["area_m2", "mean_anomaly_k", "max_anomaly_k", "excess_k_m2"]].values.tolist()
+    [[1800.0, 4.0, 5.0, 7200.0], [900.0, 4.0, 4.0, 3600.0]]
+    """
     labels = label(hot, connectivity=2)
-    rows = []
+    n = int(labels.max())
     geoms: dict[int, list] = {}
     for geom, value in shapes(labels.astype(np.int32), mask=labels > 0,
                               transform=grid.transform, connectivity=8):
         geoms.setdefault(int(value), []).append(shape(geom))
-    for region in regionprops(labels, intensity_image=np.nan_to_num(anomaly)):
-        vals = anomaly[labels == region.label]
-        rows.append({
-            "area_m2": float(region.area * grid.pixel_area),
-            "mean_anomaly_k": float(np.nanmean(vals)),
-            "max_anomaly_k": float(np.nanmax(vals)),
-            "excess_k_m2": float(np.nansum(vals) * grid.pixel_area),
-            "geometry": unary_union(geoms[region.label]),
-        })
+    # per-region statistics from the hotspot pixels only (NaN pixels count in the area only)
+    inside = labels > 0
+    lab, val = labels[inside], anomaly[inside].astype(np.float64)
+    finite = np.isfinite(val)
+    area = np.bincount(lab, minlength=n + 1)[1:] * grid.pixel_area
+    count = np.bincount(lab, weights=finite, minlength=n + 1)[1:]
+    total = np.bincount(lab, weights=np.where(finite, val, 0.0), minlength=n + 1)[1:]
+    peak = np.full(n + 1, -np.inf)
+    np.maximum.at(peak, lab[finite], val[finite])
+    peak = peak[1:]
+    rows = []
+    for i in range(n):
+        parts = geoms[i + 1]
+        with np.errstate(invalid="ignore"):
+            rows.append({
+                "area_m2": float(area[i]),
+                "mean_anomaly_k": float(total[i] / count[i]) if count[i] else float("nan"),
+                "max_anomaly_k": float(peak[i]) if count[i] else float("nan"),
+                "excess_k_m2": float(total[i] * grid.pixel_area),
+                "geometry": parts[0] if len(parts) == 1 else unary_union(parts),
+            })
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs) if rows else \
         gpd.GeoDataFrame({"area_m2": [], "mean_anomaly_k": [], "max_anomaly_k": [],
                           "excess_k_m2": []}, geometry=[], crs=grid.crs)

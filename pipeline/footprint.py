@@ -130,6 +130,20 @@ def measure_look(
     return Look(mean_excess * n * pixel_area, frac, bg, mean_excess)
 
 
+def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope and intercept of ``y`` against ``x`` (``np.polyfit(x, y, 1)``).
+
+    Examples
+    --------
+    >>> _line(np.array([0.0, 1.0, 2.0]), np.array([1.0, 3.0, 5.0]))
+    (2.0, 1.0)
+    """
+    xm, ym = float(x.mean()), float(y.mean())
+    dx = x - xm
+    b = float(dx @ (y - ym) / (dx @ dx))
+    return b, ym - b * xm
+
+
 #: Ring pixels further than this many robust standard deviations from the land-cover line
 #: (other hot spots, cloud edges) are left out of the matched background.
 MATCH_CLIP = 4.0
@@ -157,7 +171,7 @@ def matched_levels(temperature: np.ndarray, pattern: np.ndarray, inside: np.ndar
     for _ in range(2):
         if keep.sum() < MIN_RING_PIXELS or np.ptp(x[keep]) == 0:
             break
-        b, c = np.polyfit(x[keep], y[keep], 1)
+        b, c = _line(x[keep], y[keep])
         r = y - (b * x + c)
         spread = sigma_mad(r[keep])
         keep = np.abs(r) <= MATCH_CLIP * spread if spread > 0 else keep

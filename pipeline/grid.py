@@ -116,6 +116,41 @@ class Grid:
             return False
         if not np.allclose([transform.a, transform.e], [self.transform.a, self.transform.e]):
             return False
+        if transform.b or transform.d:
+            return False
         dx = (transform.c - self.transform.c) / self.transform.a
         dy = (transform.f - self.transform.f) / self.transform.e
         return bool(abs(dx - round(dx)) < 1e-6 and abs(dy - round(dy)) < 1e-6)
+
+    def overlap(self, transform: Affine, shape: tuple[int, int],
+                ) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+        """Index the block an aligned raster shares with this grid.
+
+        Parameters
+        ----------
+        transform, shape
+            The other raster's transform (see :meth:`aligned_with`) and ``(rows, cols)``.
+
+        Returns
+        -------
+        tuple
+            ``(here, there)``: slices of this grid and of the raster that cover the same
+            pixels (empty slices when they do not overlap).
+
+        Examples
+        --------
+        >>> from rasterio.crs import CRS
+        >>> g = Grid(CRS.from_epsg(32633), Affine(30, 0, 0, 0, -30, 300), (10, 10))
+        >>> g.overlap(Affine(30, 0, 60, 0, -30, 330), (4, 20))
+        ((slice(0, 3, None), slice(2, 10, None)), (slice(1, 4, None), slice(0, 8, None)))
+        """
+        col = round((transform.c - self.transform.c) / self.transform.a)
+        row = round((transform.f - self.transform.f) / self.transform.e)
+        h, w = self.shape
+        rows = (max(row, 0), min(row + shape[0], h))
+        cols = (max(col, 0), min(col + shape[1], w))
+        rows = (rows[0], max(rows))
+        cols = (cols[0], max(cols))
+        here = (slice(*rows), slice(*cols))
+        there = (slice(rows[0] - row, rows[1] - row), slice(cols[0] - col, cols[1] - col))
+        return here, there

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +163,13 @@ def _unreadable(path: Path, exc: Exception, verb: str = "read") -> SceneReadErro
     return SceneReadError(f"cannot {verb} {path}: {hint}")
 
 
+def _read_window(src: rasterio.io.DatasetReader, window: Window | None) -> np.ndarray:
+    try:
+        return src.read(1, window=window)
+    except (RasterioError, ValueError, MemoryError, OSError) as exc:
+        raise _unreadable(Path(src.name), exc) from exc
+
+
 def _read_band(path: Path, window: Window | None) -> np.ndarray:
     try:
         with rasterio.open(path) as src:
@@ -169,7 +177,7 @@ def _read_band(path: Path, window: Window | None) -> np.ndarray:
                 raise SceneReadError(f"{path} is not a Landsat uint16 band (dtype "
                                      f"{src.dtypes[0] if src.count else None}, {src.count} "
                                      "bands); check the file")
-            return src.read(1, window=window)
+            return _read_window(src, window)
     except SceneReadError:
         raise
     except (RasterioError, ValueError, MemoryError, OSError) as exc:
@@ -236,18 +244,17 @@ def read_scene(
                 raise SceneReadError(f"{product.band} is not a Landsat band 10 GeoTIFF (dtype "
                                      f"{src.dtypes[0]}, {src.count} bands); check the file")
             crs, tr = _georef(src, meta)
-            width, height = src.width, src.height
-    except SceneReadError:
+            _check_extent(product.band, meta, src.width, src.height, tr)
+            win = _window(grid, crs, tr, src.width, src.height)
+            if win.width < 1 or win.height < 1:
+                raise NoDataError(f"{product.product_id} does not overlap the area of interest")
+            dn = _read_window(src, win)  # the band read through the handle already open
+    except (SceneReadError, NoDataError):
         raise
     except (RasterioError, ValueError, OSError) as exc:
         # ValueError: GDAL hands rasterio garbled tags (e.g. a CRS that is not UTF-8);
         # OSError: the file cannot be opened at all (permission denied).
         raise _unreadable(product.band, exc, "open") from exc
-    _check_extent(product.band, meta, width, height, tr)
-    win = _window(grid, crs, tr, width, height)
-    if win.width < 1 or win.height < 1:
-        raise NoDataError(f"{product.product_id} does not overlap the area of interest")
-    dn = _read_band(product.band, win)
     qa = None
     if product.qa is not None:
         qa = _read_band(product.qa, win)
@@ -272,14 +279,20 @@ def read_scene(
 
 def _resample(kelvin: np.ndarray, flags: np.ndarray, crs: CRS, tr: Affine,
               grid: Grid) -> tuple[np.ndarray, np.ndarray]:
-    aligned = grid.aligned_with(crs, tr)
     out_k = np.full(grid.shape, np.nan, dtype=np.float32)
     out_f = np.full(grid.shape, Flag.FILL, dtype=np.uint8)
-    reproject(kelvin, out_k, src_transform=tr, src_crs=crs, dst_transform=grid.transform,
-              dst_crs=grid.crs, src_nodata=np.nan, dst_nodata=np.nan,
-              resampling=Resampling.nearest if aligned else Resampling.bilinear)
-    reproject(flags, out_f, src_transform=tr, src_crs=crs, dst_transform=grid.transform,
-              dst_crs=grid.crs, resampling=Resampling.nearest, init_dest_nodata=False)
+    if grid.aligned_with(crs, tr):
+        # same CRS, resolution and whole-pixel offset: nearest resampling is an exact copy of
+        # the overlapping block, done here without a warp
+        dst, src = grid.overlap(tr, kelvin.shape)
+        out_k[dst] = kelvin[src]
+        out_f[dst] = flags[src]
+    else:
+        reproject(kelvin, out_k, src_transform=tr, src_crs=crs, dst_transform=grid.transform,
+                  dst_crs=grid.crs, src_nodata=np.nan, dst_nodata=np.nan,
+                  resampling=Resampling.bilinear)
+        reproject(flags, out_f, src_transform=tr, src_crs=crs, dst_transform=grid.transform,
+                  dst_crs=grid.crs, resampling=Resampling.nearest, init_dest_nodata=False)
     out_k[(out_f & MASKING) != 0] = np.nan
     out_f[~np.isfinite(out_k) & ((out_f & MASKING) == 0)] |= Flag.FILL
     return out_k, out_f
@@ -305,9 +318,24 @@ def scene_dataset(kelvin: np.ndarray, flags: np.ndarray, *, crs: CRS, transform:
         coords={
             "x": ("x", x, {"standard_name": "projection_x_coordinate", "units": "m"}),
             "y": ("y", y, {"standard_name": "projection_y_coordinate", "units": "m"}),
+            # what ds.rio.write_crs(crs).rio.write_transform(transform) writes, with the
+            # CRS's CF attributes converted once per CRS instead of once per scene
+            GRID_MAPPING: ((), 0, {**_grid_mapping_attrs(crs),
+                                   "GeoTransform": " ".join(map(str, transform.to_gdal()))}),
         },
         attrs=meta.attrs(),
     )
-    ds = ds.rio.write_crs(crs).rio.write_transform(transform)
+    for obj in (ds, ds["temperature"], ds["flags"]):
+        obj.encoding["grid_mapping"] = GRID_MAPPING
     ds["temperature"].rio.write_nodata(np.nan, encoded=False, inplace=True)
     return ds
+
+
+#: Name of the CF grid-mapping coordinate (rioxarray's default).
+GRID_MAPPING = "spatial_ref"
+
+
+@lru_cache(maxsize=32)
+def _grid_mapping_attrs(crs: CRS) -> dict[str, object]:
+    """CF grid-mapping attributes of ``crs``, as rioxarray writes them (cached per CRS)."""
+    return dict(xr.Dataset().rio.write_crs(crs)[GRID_MAPPING].attrs)

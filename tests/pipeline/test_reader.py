@@ -133,6 +133,26 @@ def test_synthetic_values_round_trip(make_product, only_product) -> None:
     assert ds.rio.crs == made.crs and ds.rio.transform() == made.transform
     assert np.isnan(ds["temperature"].rio.nodata)
     assert ds["flags"].attrs["flag_meanings"].split()[0] == "fill"
+    # the georeferencing is exactly what rioxarray writes for this CRS and transform
+    ref = ds.drop_vars("spatial_ref").rio.write_crs(made.crs).rio.write_transform(made.transform)
+    assert ds["spatial_ref"].attrs == ref["spatial_ref"].attrs
+    assert ds["temperature"].rio.grid_mapping == ds["flags"].rio.grid_mapping == "spatial_ref"
+
+
+def test_aligned_grid_past_the_scene_edge_is_copied_and_filled(make_product, only_product):
+    origin = (500_010.0, 4_000_020.0)
+    made = _linear_product(make_product, crs=32618, origin=origin)
+    product = only_product(made.folder)
+    # aligned, 5 pixels west and 3 north of the product: those rows/columns are off the scene
+    left, top = origin[0] - 5 * RES, origin[1] + 3 * RES
+    grid = Grid(CRS.from_epsg(32618), Affine(RES, 0, left, 0, -RES, top), (20, 20))
+    assert grid.aligned_with(made.crs, made.transform)
+    ds = read_scene(product, grid=grid)
+    t, f = ds["temperature"].values, ds["flags"].values
+    np.testing.assert_array_equal(t[3:, 5:], read_scene(product)["temperature"].values[:17, :15])
+    assert np.isnan(t[:3]).all() and np.isnan(t[:, :5]).all()
+    assert (f[:3] & Flag.FILL).all() and (f[:, :5] & Flag.FILL).all()
+    assert not (f[3:, 5:] & Flag.FILL).any()
 
 
 def test_level1_synthetic_product(make_product, only_product) -> None:
