@@ -8,6 +8,7 @@ as one clear line and turn into a non-zero exit code; anything else is a bug and
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -76,20 +77,17 @@ def _read_region(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _print_candidates(cands) -> None:  # type: ignore[no-untyped-def]
-    from rich.table import Table
-
-    table = Table(title="Heatwatch discover: ranked candidates")
-    for col in ("rank", "site", "tile", "status", "heat MW [90%]", "persist.", "first seen",
-                "last seen", "exclusion"):
-        table.add_column(col)
+    rows = []
     for s in cands.to_dict("records"):
-        heat = _cell(s.get("heat_mw"), "{:.0f}")
-        low, high = _cell(s.get("heat_mw_low"), "{:.0f}"), _cell(s.get("heat_mw_high"), "{:.0f}")
-        heat += f" [{low}-{high}]" if heat != "-" else ""
-        table.add_row(str(s["rank"]), s["site_id"], s["tile_id"], s["status"], heat,
-                      _cell(s.get("persistence"), "{:.2f}"), _cell(s.get("first_seen")),
-                      _cell(s.get("last_seen")), escape(str(s.get("exclusion") or "-")))
-    Console().print(table)
+        rows.append([str(s["rank"]), s["site_id"], s["tile_id"], s["status"],
+                     *_heat_cells(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")),
+                     _cell(s.get("persistence"), "{:.2f}"), _cell(s.get("first_seen")),
+                     _cell(s.get("last_seen")), str(s.get("exclusion") or "-")])
+    _print_table("Heatwatch discover: ranked candidates",
+                 ["rank", "site", "tile", "status", "heat MW", "[90%]", "persist.",
+                  "first seen", "last seen", "exclusion"], rows,
+                 right={"rank", "heat MW", "[90%]", "persist."},
+                 stack={"tile", "[90%]", "last seen"})
 
 
 @app.command()
@@ -218,17 +216,14 @@ def monitor(
     if report.uncovered_sites:
         console.print(f"{len(report.uncovered_sites)} site(s) outside every scene", markup=False)
     if report.statuses:
-        from rich.table import Table
-
-        table = Table(title="Heatwatch monitor: latest status")
-        for col in ("site", "as of", "status", "heat MW [90%]", "first seen", "last seen",
-                    "verdict"):
-            table.add_column(col)
-        for s in report.statuses:
-            table.add_row(_sites_cell(s["site_id"]), s["as_of_date"], s["status"],
-                          _history_band({**s, "status_heat_mw": s["heat_mw"]}),
-                          s["first_seen"] or "-", s["last_seen"] or "-", s["verdict"] or "-")
-        Console().print(table)
+        _print_table("Heatwatch monitor: latest status",
+                     ["site", "as of", "status", "heat MW", "[90%]", "first seen", "last seen",
+                      "verdict"],
+                     [[_sites_cell(s["site_id"]), s["as_of_date"], s["status"],
+                       *_heat_cells(s["heat_mw"], s["heat_mw_low"], s["heat_mw_high"]),
+                       s["first_seen"] or "-", s["last_seen"] or "-", s["verdict"] or "-"]
+                      for s in report.statuses],
+                     right={"heat MW", "[90%]"}, stack={"status", "[90%]", "last seen"})
     if report.nothing_new:
         console.print(f"no new scene; store {report.store} unchanged", markup=False)
     else:
@@ -247,8 +242,6 @@ def history(
     config: ConfigOpt = None,
 ) -> None:
     """Print a site's time series from the history store (and plot it with --plot)."""
-    from rich.table import Table
-
     from pipeline.errors import StoreError
     from pipeline.monitor import history_frame, write_history_plot
     from pipeline.store import HistoryStore, store_exists
@@ -264,29 +257,30 @@ def history(
             write_history_plot(frame, site_id, plot)
     except HeatwatchError as exc:
         raise _sites_fail(exc) from exc
-    table = Table(title=f"{site_id}: {len(frame)} look(s)",
-                  caption="heat MW: the look's residual heat; status: as of the look's date")
-    for col in ("date", "clear", "excess K m²", "heat MW", "active", "status",
-                "status MW [90%]", "verdict"):
-        table.add_column(col, justify="right" if "MW" in col or "K" in col else "left")
-    for r in frame.to_dict("records"):
-        table.add_row(str(r["date"]), "yes" if r["clear"] == 1 else "no",
-                      _sites_cell(r["excess_k_m2"], "{:,.0f}"), _sites_cell(r["heat_mw"], "{:.0f}"),
-                      "yes" if r["active"] == 1 else "", _sites_cell(r["status"]),
-                      _history_band(r), _sites_cell(r["verdict"]))
-    Console().print(table)
+    _print_table(
+        f"{site_id}: {len(frame)} look(s)",
+        ["date", "clear", "excess K m²", "heat MW", "active", "status", "status MW", "[90%]",
+         "verdict"],
+        [[str(r["date"]), "yes" if r["clear"] == 1 else "no",
+          _sites_cell(r["excess_k_m2"], "{:,.0f}"), _sites_cell(r["heat_mw"], "{:.0f}"),
+          "yes" if r["active"] == 1 else "", _sites_cell(r["status"]),
+          *_heat_cells(r["status_heat_mw"], r["heat_mw_low"], r["heat_mw_high"]),
+          _sites_cell(r["verdict"])] for r in frame.to_dict("records")],
+        right={"excess K m²", "heat MW", "status MW", "[90%]"},
+        stack={"active", "[90%]"},
+        caption="heat MW: the look's residual heat; status: as of the look's date")
     if plot is not None:
         console.print(f"plot written to {plot}", markup=False)
 
 
-def _history_band(r: dict) -> str:
+def _heat_cells(heat: object, low: object, high: object) -> list[str]:
+    """Cells of a heat figure and its interval: ``["497", "[232-966]"]`` (``"-"`` if none)."""
     def num(v: object) -> str:
         return f"{v:.0f}" if isinstance(v, int | float) and v == v else "?"
 
-    heat = r["status_heat_mw"]
     if not isinstance(heat, int | float) or heat != heat:
-        return "-"
-    return f"{num(r['status_heat_mw'])} [{num(r['heat_mw_low'])}-{num(r['heat_mw_high'])}]"
+        return ["-", "-"]
+    return [num(heat), f"[{num(low)}-{num(high)}]"]
 
 
 # fetch ------------------------------------------------------------------------------------------
@@ -378,8 +372,6 @@ def energy(
     """Energy model: accelerators -> power and heat, or observed heat -> implied accelerators."""
     import json
 
-    from rich.table import Table
-
     from models.energy import ForwardResult, Interval, InverseResult, forward, inverse
     from pipeline.errors import EnergyModelError
 
@@ -423,14 +415,14 @@ def energy(
         typer.echo(json.dumps(result.as_dict(), indent=2))
         return
     title += f" ({result.parameters.cooling} cooling)"
-    table = Table(title=title, caption="low/high: every parameter at its extreme together")
-    for col in ("quantity", "central", "low", "high", "unit"):
-        table.add_column(col, justify="left" if col in {"quantity", "unit"} else "right")
+    rows = []
     for label, value, unit in result.rows():
         iv = value if isinstance(value, Interval) else Interval.point(value)
         bounds = (iv.low, iv.high) if iv.low != iv.high else (None, None)
-        table.add_row(label, *(_energy_value(v, unit) for v in (iv.central, *bounds)), unit)
-    Console().print(table)
+        rows.append([label, *(_energy_value(v, unit) for v in (iv.central, *bounds)), unit])
+    _print_table(title, ["quantity", "central", "low", "high", "unit"], rows,
+                 right={"central", "low", "high"},
+                 caption="low/high: every parameter at its extreme together")
 
 
 # sites ------------------------------------------------------------------------------------------
@@ -468,31 +460,19 @@ def _sites_cell(value: object, fmt: str = "{}") -> object:
 @sites_app.command("list")
 def sites_list(catalog: SitesCatalogOpt = None) -> None:
     """List the sites of a catalog: id, name, operator, power, H100e, cooling."""
-    from rich.table import Table
-
     from aoi.catalog import catalog_credit, load_catalog
 
     try:
         sites = load_catalog(catalog)
     except HeatwatchError as exc:
         raise _sites_fail(exc) from exc
-    table = Table(title=f"{len(sites)} site(s)", caption=catalog_credit(sites))
-    for header in ("id", "name", "operator"):
-        table.add_column(header, overflow="fold")
-    for header in ("power MW", "H100e"):
-        table.add_column(header, justify="right")
-    table.add_column("cooling")
     h100e = sites["h100e"] if "h100e" in sites.columns else [None] * len(sites)
-    for row, h in zip(sites.itertuples(), h100e, strict=True):
-        table.add_row(
-            _sites_cell(row.site_id),
-            _sites_cell(row.name),
-            _sites_cell(row.operator),
-            _sites_cell(row.reported_power_mw, "{:,.0f}"),
-            _sites_cell(h, "{:,.0f}"),
-            _sites_cell(row.cooling),
-        )
-    Console().print(table)
+    _print_table(
+        f"{len(sites)} site(s)", ["id", "name", "operator", "power MW", "H100e", "cooling"],
+        [[_sites_cell(row.site_id), _sites_cell(row.name), _sites_cell(row.operator),
+          _sites_cell(row.reported_power_mw, "{:,.0f}"), _sites_cell(h, "{:,.0f}"),
+          _sites_cell(row.cooling)] for row, h in zip(sites.itertuples(), h100e, strict=True)],
+        right={"power MW", "H100e"}, stack={"operator"}, caption=catalog_credit(sites))
 
 
 @sites_app.command("show")
@@ -527,18 +507,12 @@ def sites_show(
     if timeline.empty:
         out.print("no timeline")
         return
-    tl = Table(title="timeline")
-    for header in ("date", "power MW", "H100e", "water MGD", "status"):
-        tl.add_column(header, justify="left" if header in ("date", "status") else "right")
-    for e in timeline.itertuples():
-        tl.add_row(
-            f"{e.date:%Y-%m-%d}",
-            _sites_cell(e.power_mw, "{:,.0f}"),
-            _sites_cell(e.h100e, "{:,.0f}"),
-            _sites_cell(e.water_mgd, "{:.3g}"),
-            _sites_cell(e.status),
-        )
-    out.print(tl)
+    _print_table(
+        "timeline", ["date", "power MW", "H100e", "water MGD", "status"],
+        [[f"{e.date:%Y-%m-%d}", _sites_cell(e.power_mw, "{:,.0f}"),
+          _sites_cell(e.h100e, "{:,.0f}"), _sites_cell(e.water_mgd, "{:.3g}"),
+          _sites_cell(e.status)] for e in timeline.itertuples()],
+        right={"power MW", "H100e", "water MGD"}, out=out)
 
 
 @sites_app.command("add")
@@ -670,6 +644,9 @@ def thermal(
 
 
 # scan -------------------------------------------------------------------------------------------
+
+
+# tables -----------------------------------------------------------------------------------------
 def _cell(value: object, fmt: str = "{}") -> str:
     """Table cell text: '-' for missing values (None/NaN), else formatted."""
     if value is None or (isinstance(value, float) and value != value):
@@ -677,24 +654,57 @@ def _cell(value: object, fmt: str = "{}") -> str:
     return fmt.format(value)
 
 
-def _print_sites(sites) -> None:  # type: ignore[no-untyped-def]
-    from rich.table import Table
+def _print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], *,
+                 right: Collection[str] = (), stack: Collection[str] = (),
+                 caption: str | None = None, out: Console | None = None) -> None:
+    """Print a table whole, on one line per row when it fits the terminal.
 
-    table = Table(title="Heatwatch scan")
-    for col in ("site", "status", "heat MW [90%]", "first seen", "last seen", "persist.",
-                "clear", "declared MW", "verdict"):
-        table.add_column(col)
+    Cells are literal text (no rich markup: site ids and names are untrusted) and fold
+    instead of being cut with an ellipsis. When the table is wider than the terminal (80
+    columns when the output is piped), each column named in ``stack`` goes under the column
+    before it, two lines per row.
+    """
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    out = out or Console()
+    cells = [[c if isinstance(c, Text) else Text(str(c)) for c in row] for row in rows]
+    heads = list(columns)
+
+    def build() -> Table:
+        table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False,
+                      collapse_padding=True)
+        for h in heads:
+            table.add_column(h, overflow="fold", justify="right" if h in right else "left")
+        for row in cells:
+            table.add_row(*row)
+        return table
+
+    table = build()
+    natural = out.measure(table, options=out.options.update(max_width=100_000)).maximum
+    if stack and natural > out.width:
+        starts = [i for i, h in enumerate(columns) if i == 0 or h not in stack]
+        groups = [range(a, b) for a, b in zip(starts, [*starts[1:], len(columns)], strict=True)]
+        heads = ["\n".join(columns[j] for j in g) for g in groups]
+        right = {h for h, g in zip(heads, groups, strict=True) if columns[g[0]] in right}
+        cells = [[Text("\n").join(row[j] for j in g) for g in groups] for row in cells]
+        table = build()
+    out.print(table)
+
+
+def _print_sites(sites) -> None:  # type: ignore[no-untyped-def]
+    rows = []
     for s in sites.to_dict("records"):
-        heat = _cell(s.get("heat_mw"), "{:.0f}")
-        if heat != "-":
-            low = _cell(s.get("heat_mw_low"), "{:.0f}")
-            high = _cell(s.get("heat_mw_high"), "{:.0f}")
-            heat += f" [{low}-{high}]"
-        table.add_row(escape(str(s["site_id"])), s["status"], heat, _cell(s.get("first_seen")),
-                      _cell(s.get("last_seen")), _cell(s.get("persistence"), "{:.2f}"),
-                      _cell(s.get("n_clear")), _cell(s.get("reported_power_mw"), "{:.0f}"),
-                      _cell(s.get("verdict")))
-    Console().print(table)
+        rows.append([s["site_id"], s["status"],
+                     *_heat_cells(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")),
+                     _cell(s.get("first_seen")), _cell(s.get("last_seen")),
+                     _cell(s.get("persistence"), "{:.2f}"), _cell(s.get("n_clear")),
+                     _cell(s.get("reported_power_mw"), "{:.0f}"), _cell(s.get("verdict"))])
+    _print_table("Heatwatch scan", ["site", "status", "heat MW", "[90%]", "first seen",
+                                    "last seen", "persist.", "clear", "declared MW", "verdict"],
+                 rows, right={"heat MW", "[90%]", "persist.", "clear", "declared MW"},
+                 stack={"[90%]", "last seen", "clear", "verdict"})
 
 
 def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | None,
@@ -881,13 +891,8 @@ def demo(
 
 
 def _print_truth(truth, sites) -> None:  # type: ignore[no-untyped-def]
-    from rich.table import Table
-
-    table = Table(title="Demo: scan against the world's truth")
-    for col in ("campus", "in catalog", "true MW", "true status", "found as", "heat MW",
-                "ratio"):
-        table.add_column(col)
     by_id = {s["site_id"]: s for s in sites.to_dict("records")}
+    rows = []
     for c in truth.campuses:
         found = by_id.get(c.site_id)
         if found is None:
@@ -895,10 +900,13 @@ def _print_truth(truth, sites) -> None:  # type: ignore[no-untyped-def]
                           and _overlaps(s["geometry"], c.footprint)), None)
         heat = None if found is None else found["heat_mw"]
         ratio = "-" if not heat or not c.power_mw else f"{heat / c.power_mw:.2f}"
-        table.add_row(c.site_id, "yes" if c.in_catalog else "no", f"{c.power_mw:.0f}",
-                      c.status_at_end, "-" if found is None else f"{found['site_id']} "
-                      f"({found['status']})", "-" if heat is None else f"{heat:.0f}", ratio)
-    Console().print(table)
+        rows.append([c.site_id, "yes" if c.in_catalog else "no", f"{c.power_mw:.0f}",
+                     c.status_at_end, "-" if found is None else found["site_id"],
+                     "-" if found is None else found["status"], _cell(heat, "{:.0f}"), ratio])
+    _print_table("Demo: scan against the world's truth",
+                 ["campus", "catalog", "true MW", "true status", "found as", "status",
+                  "heat MW", "ratio"], rows, right={"true MW", "heat MW", "ratio"},
+                 stack={"true status", "status", "ratio"})
 
 
 def _overlaps(a, b) -> bool:  # type: ignore[no-untyped-def]
