@@ -5,6 +5,7 @@ Run from the repository root::
     python bench/accuracy.py            # full suite (40 worlds), writes bench/results/accuracy.*
     python bench/accuracy.py --quick    # 4 small worlds, about 10 seconds
     python bench/accuracy.py --holdout  # 12 other worlds, never used to choose methods
+    python bench/accuracy.py --short    # 30 other worlds of 23, 30 or 46 dates
 
 The suite mixes two kinds of world (:func:`suite`):
 
@@ -173,16 +174,22 @@ def ladder_spec(index: int, *, size_px: int = 320, n_acquisitions: int = 46) -> 
         power_plants=(plant,))
 
 
-def suite(*, quick: bool = False, holdout: bool = False) -> list[Any]:
+def suite(*, quick: bool = False, holdout: bool = False, short: bool = False) -> list[Any]:
     """The benchmark worlds: 24 ladder + 16 random (full) or 2 + 2 smaller ones (quick).
 
     Full: ladder worlds of 320 px (9.6 km) x 46 dates (a year), random worlds of 250 px x 46
     dates with four campuses. Quick: 300 px and 200 px worlds of 30 dates. Holdout: 6 ladder
     and 6 random worlds of the full sizes that the full suite does not hold; methods were
-    chosen on the full suite, so the holdout shows how far its figures generalise.
+    chosen on the full suite, so the holdout shows how far its figures generalise. Short: 30
+    random worlds (seeds 100-129, none in the other sets) of 200 or 250 px with 3 or 4
+    campuses and series of 23, 30 or 46 dates in turn (about 6, 8 and 12 months), for what a
+    scan of a few months can and cannot tell.
     """
     from models.world_spec import random_spec
 
+    if short:
+        return [random_spec(s, size_px=(200, 250)[i % 2], n_acquisitions=(23, 30, 46)[i % 3],
+                            n_campuses=3 + i % 2) for i, s in enumerate(range(100, 130))]
     if holdout:
         return ([ladder_spec(i) for i in range(24, 30)]
                 + [random_spec(s, size_px=250, n_acquisitions=46, n_campuses=4)
@@ -503,6 +510,19 @@ def _scan_grid_recall(camp: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _by_series_length(worlds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Recall and false candidates per series length (acquisitions), when lengths differ."""
+    out: dict[str, Any] = {}
+    for n in sorted({w["n_acquisitions"] for w in worlds}):
+        group = [w for w in worlds if w["n_acquisitions"] == n]
+        total, found, recall = _recall([r for w in group for r in w["campuses"]
+                                        if r["eligible"]])
+        out[str(n)] = {"worlds": len(group), "campuses": [found, total], "recall": recall,
+                       "false_candidates": sum(len(w["false_candidates"]) for w in group),
+                       "area_km2": sum(w["area_km2"] for w in group)}
+    return out if len(out) > 1 else {}
+
+
 def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
     """Pool the per-world records into the benchmark's figures."""
     camp = [r for w in worlds for r in w["campuses"] if r["eligible"]]
@@ -558,6 +578,7 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
                                   for m in sorted({str(w["calibration"]) for w in worlds})},
         "split_campuses": sum(1 for r in detected if not r["in_catalog"] and r["n_rows"] > 1),
         "detected_campuses": k, "eligible_campuses": n,
+        "by_series_length": _by_series_length(worlds),
     }
 
 
@@ -627,8 +648,9 @@ def markdown(doc: dict[str, Any]) -> str:
     rows = [[f"{mw} MW"] + [f"{_fmt(v[k]['recall'], '.0%')} ({v[k]['detected']}/{v[k]['n']})"
                             for k in ("all", *COOLINGS)]
             for mw, v in s["recall_by_ladder_size"].items()]
-    out.append(markdown_table(["Ladder campus", "Recall, all", "dry", "hybrid", "evaporative"],
-                              rows, "lrrrr"))
+    if any(v["all"]["n"] for v in s["recall_by_ladder_size"].values()):  # none in --short
+        out.append(markdown_table(["Ladder campus", "Recall, all", "dry", "hybrid",
+                                   "evaporative"], rows, "lrrrr"))
     rows = [[label] + [f"{_fmt(v[k]['recall'], '.0%')} ({v[k]['detected']}/{v[k]['n']})"
                        for k, _ in VISIBLE_COLUMNS]
             for label, v in s["recall_by_visible_heat"].items()]
@@ -676,6 +698,13 @@ def markdown(doc: dict[str, Any]) -> str:
         ["Worlds by excess-to-MW calibration", ", ".join(
             f"{k} {v}" for k, v in s["worlds_by_calibration"].items())],
     ], "lr"))
+    lengths = s.get("by_series_length") or {}
+    if lengths:
+        out.append(markdown_table(
+            ["Series length (acquisitions)", "worlds", "recall", "false candidates"],
+            [[n, v["worlds"], f"{_fmt(v['recall'], '.0%')} ({v['campuses'][0]}/"
+              f"{v['campuses'][1]})", f"{v['false_candidates']} in {v['area_km2']:.0f} km2"]
+             for n, v in lengths.items()], "rrrr"))
     return "\n\n".join(out)
 
 
@@ -735,16 +764,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="4 small worlds (about 10 seconds)")
     ap.add_argument("--holdout", action="store_true",
                     help="12 worlds outside the full suite (about 30 seconds)")
+    ap.add_argument("--short", action="store_true",
+                    help="30 other worlds of 23, 30 or 46 dates (about a minute)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for accuracy.json/.png")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where worlds are generated (default: a temporary folder)")
     args = ap.parse_args(argv)
-    if args.quick and args.holdout:
-        ap.error("choose --quick or --holdout, not both")
-    specs = suite(quick=args.quick, holdout=args.holdout)
+    if args.quick + args.holdout + args.short > 1:
+        ap.error("choose one of --quick, --holdout and --short")
+    specs = suite(quick=args.quick, holdout=args.holdout, short=args.short)
     with tempfile.TemporaryDirectory(prefix="heatwatch-bench-") as tmp:
         doc = benchmark(specs, workdir=args.workdir or Path(tmp))
-    flag = " --quick" if args.quick else " --holdout" if args.holdout else ""
+    flag = next((f" --{k}" for k in ("quick", "holdout", "short") if getattr(args, k)), "")
     doc["command"] = "python bench/accuracy.py" + flag
     name = "accuracy" + flag.replace(" --", "-")
     return publish(doc, name=name, out=args.out, plot=plot, markdown=markdown)

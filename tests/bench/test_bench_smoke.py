@@ -148,8 +148,11 @@ def test_holdout_worlds_are_not_in_the_suite():
         return spec.model_dump_json()
 
     suite = {key(s) for s in accuracy.suite()}
-    holdout = accuracy.suite(holdout=True)
-    assert len(holdout) == 12 and not suite & {key(s) for s in holdout}
+    holdout = {key(s) for s in accuracy.suite(holdout=True)}
+    short = accuracy.suite(short=True)
+    assert len(holdout) == 12 and not suite & holdout
+    assert len(short) == 30 and not (suite | holdout) & {key(s) for s in short}
+    assert {s.n_acquisitions for s in short} == {23, 30, 46}
 
 
 def test_a_held_out_world_meets_the_scan_envelope(tmp_path):
