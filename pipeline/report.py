@@ -187,6 +187,13 @@ def _interval(site: dict[str, Any], key: str, unit: str, nd: int = 0) -> Safe:
     return Safe(f"{fmt(c, nd)} {unit} [{fmt(lo, nd)}, {fmt(hi, nd)}]".replace("  ", " "))
 
 
+_ALWAYS = ("Heat shows in every look, so the series has no look without it to compare with: a "
+           "static temperature offset of the footprint against its surroundings cannot be told "
+           "from heat, and the interval carries that prior (persistence.baseline_offset_k).")
+_ALWAYS_ZERO = (" The interval reaches 0 MW: the heat stands out of the looks' scatter, not "
+                "out of that prior; look for an onset in earlier imagery to settle it.")
+
+
 def verdict_text(site: dict[str, Any]) -> str:
     """Write the one-paragraph summary verdict of a site, as escaped HTML.
 
@@ -196,6 +203,9 @@ def verdict_text(site: dict[str, Any]) -> str:
     ...         "n_clear": 30, "n_looks": 46, "heat_mw": 0.0, "heat_mw_low": 0.0,
     ...         "heat_mw_high": 47.6, "heat_calibration": "fitted", "cooling": "dry"}
     >>> "up to 48 MW could run below the detection limit" in verdict_text(site)
+    True
+    >>> site.update(status="active", pattern="always", heat_mw=343.0, heat_mw_high=1276.0)
+    >>> "reaches 0 MW" in verdict_text(site)
     True
     """
     parts = [f"<b>{fmt(site['site_id'])}</b> is <b>{fmt(site.get('status'))}</b> "
@@ -210,6 +220,8 @@ def verdict_text(site: dict[str, Any]) -> str:
     elif site.get("heat_mw") is not None:
         parts.append(f"Heat rejected: {_interval(site, 'heat_mw', 'MW')} (90 % interval, "
                      f"{basis}).")
+        if site.get("pattern") == "always":
+            parts.append(_ALWAYS + (_ALWAYS_ZERO if site.get("heat_mw_low") == 0 else ""))
     parts.append(f"First seen {fmt(site.get('first_seen'))}, last seen "
                  f"{fmt(site.get('last_seen'))}.")
     if site.get("reported_power_mw") is not None:
