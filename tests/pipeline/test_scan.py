@@ -268,3 +268,40 @@ def test_each_site_carries_the_coefficient_behind_its_heat(world):
     for _, row in rows.iterrows():
         assert row["excess_k_m2"] / row["k_m2_per_mw"] == pytest.approx(row["heat_mw"], abs=0.1)
     assert result.sites["k_m2_per_mw"].notna().all()
+
+
+def test_the_stream_does_not_keep_past_scenes_alive(make_product, monkeypatch):
+    """Each scene's xarray objects hold reference cycles (cached .rio accessors); the stream
+    frees them scene by scene instead of leaving them to the cyclic collector's schedule."""
+    import gc
+    import weakref
+
+    import pipeline.scan as scan_module
+    import pipeline.stack as stack_module
+    from tests.test_robustness import good_scenes
+
+    good_scenes(make_product, 8)
+    read, alive_at_each_scene = [], []
+    read_scene, accumulate = stack_module.read_scene, scan_module._accumulate
+
+    def tracked(*args, **kwargs):  # type: ignore[no-untyped-def]
+        ds = read_scene(*args, **kwargs)
+        read.append(weakref.ref(ds["temperature"].data))  # the scene's pixels, not a wrapper
+        return ds
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        alive_at_each_scene.append(sum(r() is not None for r in read))
+        return accumulate(*args, **kwargs)
+
+    monkeypatch.setattr(stack_module, "read_scene", tracked)
+    monkeypatch.setattr(scan_module, "_accumulate", counting)
+    enabled = gc.isenabled()
+    gc.disable()  # only the scan's own collection may free a scene
+    try:
+        run_scan(make_product.root / "good", load_config(environ={}))
+    finally:
+        if enabled:
+            gc.enable()
+    assert len(alive_at_each_scene) == 8
+    # the scene being processed and the one read ahead (same-day merging), nothing older
+    assert max(alive_at_each_scene) <= 2, alive_at_each_scene
