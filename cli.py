@@ -87,7 +87,7 @@ def _print_candidates(cands) -> None:  # type: ignore[no-untyped-def]
                  ["rank", "site", "tile", "status", "heat MW", "[90%]", "persist.",
                   "first seen", "last seen", "exclusion"], rows,
                  right={"rank", "heat MW", "[90%]", "persist."},
-                 stack={"tile", "[90%]", "last seen"})
+                 stack={"tile", "[90%]", "last seen"}, empty="no candidate in the region")
 
 
 @app.command()
@@ -656,13 +656,14 @@ def _cell(value: object, fmt: str = "{}") -> str:
 
 def _print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], *,
                  right: Collection[str] = (), stack: Collection[str] = (),
-                 caption: str | None = None, out: Console | None = None) -> None:
+                 caption: str | None = None, empty: str = "none",
+                 out: Console | None = None) -> None:
     """Print a table whole, on one line per row when it fits the terminal.
 
     Cells are literal text (no rich markup: site ids and names are untrusted) and fold
     instead of being cut with an ellipsis. When the table is wider than the terminal (80
     columns when the output is piped), each column named in ``stack`` goes under the column
-    before it, two lines per row.
+    before it, two lines per row. Without rows, one line says ``title: empty``.
     """
     from rich import box
     from rich.table import Table
@@ -670,6 +671,9 @@ def _print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[obj
 
     out = out or Console()
     cells = [[c if isinstance(c, Text) else Text(str(c)) for c in row] for row in rows]
+    if not cells:
+        out.print(Text(f"{title}: {empty}"))
+        return
     heads = list(columns)
 
     def build() -> Table:
@@ -693,7 +697,7 @@ def _print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[obj
     out.print(table)
 
 
-def _print_sites(sites) -> None:  # type: ignore[no-untyped-def]
+def _print_sites(sites, rejected: int = 0) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for s in sites.to_dict("records"):
         rows.append([s["site_id"], s["status"],
@@ -704,7 +708,10 @@ def _print_sites(sites) -> None:  # type: ignore[no-untyped-def]
     _print_table("Heatwatch scan", ["site", "status", "heat MW", "[90%]", "first seen",
                                     "last seen", "persist.", "clear", "declared MW", "verdict"],
                  rows, right={"heat MW", "[90%]", "persist.", "clear", "declared MW"},
-                 stack={"[90%]", "last seen", "clear", "verdict"})
+                 stack={"[90%]", "last seen", "clear", "verdict"},
+                 empty="no catalogued site and no new-site candidate" + (
+                     f"; {rejected} rejected candidate(s), each with its reason in run.json"
+                     if rejected else ""))
 
 
 def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | None,
@@ -843,7 +850,7 @@ def scan(
         result = scan_folder(imagery_dir, out, cfg, sites, exclusions_path=exclusions)
     except HeatwatchError as exc:
         raise _fail(exc) from exc
-    _print_sites(result.sites)
+    _print_sites(result.sites, rejected=len(result.run.get("rejected_candidates", [])))
     skipped = result.run.get("skipped", [])
     for s in skipped:
         console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}")

@@ -37,3 +37,11 @@ def test_scan_says_when_new_sites_were_searched_in_part_of_the_imagery(make_prod
     grid = json.loads((tmp_path / "wide" / "run.json").read_text())["grid"]
     assert abs(grid["scanned_km2"] - imagery_km2) < 1e-3  # 3 km margin: all of it
     assert "new sites were searched in" not in one_line(wide.output)
+
+
+def test_scan_without_any_site_says_so_in_one_line(make_product, tmp_path):
+    good_scenes(make_product, 4)
+    result = scan(make_product.root / "good", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "Heatwatch scan: no catalogued site and no new-site candidate" in one_line(result.output)
+    assert "┃" not in result.output and "───" not in result.output  # no empty table drawn

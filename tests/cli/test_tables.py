@@ -66,3 +66,9 @@ def test_scan_table_at_the_piped_width(monkeypatch, capsys) -> None:
     for value in ("candidate-3", "inactive", "163", "[105-250]", "2024-01-04", "2024-09-08",
                   "1.00", "34", "inconclusive"):
         assert value in out, value
+
+
+def test_an_empty_table_is_one_line() -> None:
+    out = Console(width=80, record=True, file=io.StringIO())
+    _print_table("Heatwatch scan", COLUMNS, [], stack=STACK, empty="no site", out=out)
+    assert out.export_text().strip() == "Heatwatch scan: no site"
