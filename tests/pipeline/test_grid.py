@@ -80,3 +80,28 @@ def test_bounds_in_another_crs_and_alignment() -> None:
     assert not g.aligned_with(g.crs, g.transform * Affine.translation(0.5, 0))
     assert not g.aligned_with(CRS.from_epsg(32629), g.transform)
     assert not g.aligned_with(g.crs, Affine(60, 0, g.transform.c, 0, -60, g.transform.f))
+
+
+@pytest.mark.parametrize(("col", "row"), [(0, 0), (3, -2), (-4, 5), (-7, -6), (9, 2), (12, 0),
+                                          (-20, 0), (0, 11)])
+def test_overlap_copies_exactly_the_shared_pixels(col: int, row: int) -> None:
+    grid = Grid(CRS.from_epsg(32633), Affine(30, 0, 1000, 0, -30, 5000), (8, 10))
+    shape = (6, 7)
+    raster_tr = Affine(30, 0, 1000 + 30 * col, 0, -30, 5000 - 30 * row)
+    assert grid.aligned_with(grid.crs, raster_tr)
+    raster = np.arange(np.prod(shape), dtype=float).reshape(shape)
+    got = np.full(grid.shape, np.nan)
+    here, there = grid.overlap(raster_tr, shape)
+    got[here] = raster[there]
+    # pixel by pixel: grid pixel (r, c) lies on raster pixel (r - row, c - col)
+    want = np.full(grid.shape, np.nan)
+    for r in range(grid.shape[0]):
+        for c in range(grid.shape[1]):
+            if 0 <= r - row < shape[0] and 0 <= c - col < shape[1]:
+                want[r, c] = raster[r - row, c - col]
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_rotated_raster_is_not_aligned() -> None:
+    grid = Grid(CRS.from_epsg(32633), Affine(30, 0, 1000, 0, -30, 5000), (8, 10))
+    assert not grid.aligned_with(grid.crs, Affine(30, 0.5, 1000, 0, -30, 5000))
