@@ -643,9 +643,6 @@ def thermal(
         raise typer.Exit(code=EXIT_PARTIAL)
 
 
-# scan -------------------------------------------------------------------------------------------
-
-
 # tables -----------------------------------------------------------------------------------------
 def _cell(value: object, fmt: str = "{}") -> str:
     """Table cell text: '-' for missing values (None/NaN), else formatted."""
@@ -697,6 +694,7 @@ def _print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[obj
     out.print(table)
 
 
+# scan -------------------------------------------------------------------------------------------
 def _print_sites(sites, rejected: int = 0) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for s in sites.to_dict("records"):

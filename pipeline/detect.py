@@ -71,14 +71,13 @@ def hotspot_table(hot: np.ndarray, anomaly: np.ndarray, grid: Grid) -> gpd.GeoDa
     rows = []
     for i in range(n):
         parts = geoms[i + 1]
-        with np.errstate(invalid="ignore"):
-            rows.append({
-                "area_m2": float(area[i]),
-                "mean_anomaly_k": float(total[i] / count[i]) if count[i] else float("nan"),
-                "max_anomaly_k": float(peak[i]) if count[i] else float("nan"),
-                "excess_k_m2": float(total[i] * grid.pixel_area),
-                "geometry": parts[0] if len(parts) == 1 else unary_union(parts),
-            })
+        rows.append({
+            "area_m2": float(area[i]),
+            "mean_anomaly_k": float(total[i] / count[i]) if count[i] else float("nan"),
+            "max_anomaly_k": float(peak[i]) if count[i] else float("nan"),
+            "excess_k_m2": float(total[i] * grid.pixel_area),
+            "geometry": parts[0] if len(parts) == 1 else unary_union(parts),
+        })
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs) if rows else \
         gpd.GeoDataFrame({"area_m2": [], "mean_anomaly_k": [], "max_anomaly_k": [],
                           "excess_k_m2": []}, geometry=[], crs=grid.crs)
