@@ -147,10 +147,8 @@ class Grid:
         col = round((transform.c - self.transform.c) / self.transform.a)
         row = round((transform.f - self.transform.f) / self.transform.e)
         h, w = self.shape
-        rows = (max(row, 0), min(row + shape[0], h))
-        cols = (max(col, 0), min(col + shape[1], w))
-        rows = (rows[0], max(rows))
-        cols = (cols[0], max(cols))
-        here = (slice(*rows), slice(*cols))
-        there = (slice(rows[0] - row, rows[1] - row), slice(cols[0] - col, cols[1] - col))
+        r0, c0 = max(row, 0), max(col, 0)
+        r1, c1 = max(r0, min(row + shape[0], h)), max(c0, min(col + shape[1], w))
+        here = (slice(r0, r1), slice(c0, c1))
+        there = (slice(r0 - row, r1 - row), slice(c0 - col, c1 - col))
         return here, there
