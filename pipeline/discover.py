@@ -393,18 +393,35 @@ def _drop_catalogued(cands: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None
 
 
 def rank_candidates(cands: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Rank by heat (MW) then persistence, both descending; labelled (excluded) ones last.
+    """Rank by the low end of the heat interval, then heat, then persistence; labelled last.
 
-    Ids become ``candidate-N`` in rank order; each tile's own id is kept as ``tile_site_id``.
+    The low end (``heat_mw_low``) is the heat the evidence supports at 95 %: a candidate of
+    60 MW [40, 120] comes before one of 80 MW [0, 1900], whose heat the series cannot tell from
+    a static offset of its footprint (the benchmark's false candidates look like that). Ids
+    become ``candidate-N`` in rank order; each tile's own id is kept as ``tile_site_id``.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> c = gpd.GeoDataFrame({"site_id": ["a", "b", "c"], "tile_id": ["t", "t", "t"],
+    ...                       "status": ["candidate", "candidate", "excluded"],
+    ...                       "heat_mw": [80.0, 60.0, 300.0], "heat_mw_low": [0.0, 40.0, 200.0],
+    ...                       "persistence": [1.0, 1.0, 1.0]}, geometry=[Point(0, 0)] * 3)
+    >>> rank_candidates(c)[["site_id", "tile_site_id"]].values.tolist()
+    [['candidate-1', 'b'], ['candidate-2', 'a'], ['candidate-3', 'c']]
     """
     if not len(cands):
         return cands.assign(rank=pd.Series(dtype=int), tile_site_id=pd.Series(dtype=object))
     c = cands.copy()
-    heat = pd.to_numeric(c.get("heat_mw"), errors="coerce").fillna(-np.inf)
-    pers = pd.to_numeric(c.get("persistence"), errors="coerce").fillna(-np.inf)
+
+    def column(name: str) -> np.ndarray:
+        values = c[name] if name in c else pd.Series(np.nan, index=c.index)
+        return pd.to_numeric(values, errors="coerce").fillna(-np.inf).to_numpy()
+
     excluded = (c.get("status") == "excluded").to_numpy()
     order = np.lexsort((c["site_id"].astype(str).to_numpy(), c["tile_id"].astype(str).to_numpy(),
-                        -pers.to_numpy(), -heat.to_numpy(), excluded))
+                        -column("persistence"), -column("heat_mw"), -column("heat_mw_low"),
+                        excluded))
     c = c.iloc[order].reset_index(drop=True)
     c["tile_site_id"] = c["site_id"]
     c["rank"] = np.arange(1, len(c) + 1)
