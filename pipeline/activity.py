@@ -258,7 +258,7 @@ def fit_activity(
     fit = _result(chosen.cand, chosen.coef, chosen.cov, e, s, area_m2, baseline_offset_k)
     if fit.pattern == "never":
         coef, cov = always
-        se = float(np.hypot(np.sqrt(max(cov[1, 1], 0.0)), baseline_offset_k * area_m2))
+        se = _heat_se(cov, baseline_offset_k * area_m2)
         fit = replace(fit, heat_se_k_m2=se, undetected_k_m2=float(coef[1]))
     return fit
 
@@ -297,6 +297,17 @@ def _select(fits: list[_Fit], scale: float, n: int, change_bic_margin: float) ->
     return chosen
 
 
+def _heat_se(cov: np.ndarray, offset_prior_k_m2: float) -> float:
+    """Return the heat term's standard error (K m2), the static-offset prior added in quadrature.
+
+    Examples
+    --------
+    >>> _heat_se(np.diag([1.0, 9.0e4]), 400.0)
+    500.0
+    """
+    return float(np.hypot(np.sqrt(max(cov[1, 1], 0.0)), offset_prior_k_m2))
+
+
 def _result(cand: _Candidate, coef: np.ndarray, cov: np.ndarray, e: np.ndarray, s: np.ndarray,
             area_m2: float, baseline_offset_k: float) -> ActivityFit:
     n = e.size
@@ -307,10 +318,9 @@ def _result(cand: _Candidate, coef: np.ndarray, cov: np.ndarray, e: np.ndarray, 
         return ActivityFit("never", 0.0, 0.0, a, 0.0, None, None, n,
                            float(np.mean(resid > thr)), float("nan"), resid)
     heat = float(coef[1])
-    se = float(np.sqrt(max(cov[1, 1], 0.0)))
     base = float(coef[2]) if cand.with_baseline else 0.0
-    if not cand.with_baseline:
-        se = float(np.hypot(se, baseline_offset_k * area_m2))
+    # without a fitted baseline, a static offset of the footprint is a prior on the heat
+    se = _heat_se(cov, 0.0 if cand.with_baseline else baseline_offset_k * area_m2)
     resid_heat = e - a * s - base
     act = cand.active.astype(bool)
     inside = resid_heat[act]
