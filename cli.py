@@ -710,6 +710,12 @@ def _print_sites(sites, rejected: int = 0) -> None:  # type: ignore[no-untyped-d
                  empty="no catalogued site and no new-site candidate" + (
                      f"; {rejected} rejected candidate(s), each with its reason in run.json"
                      if rejected else ""))
+    for s in sites.to_dict("records"):
+        since = s.get("possible_shutdown_since")
+        if isinstance(since, str) and since:
+            console.print(f"possible shutdown: {s['site_id']}'s clear looks since {since} show "
+                          "less than a third of its heat; too few to call it, the next clear "
+                          "looks will tell", markup=False)
 
 
 def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | None,

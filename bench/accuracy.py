@@ -277,6 +277,12 @@ def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
         detected = status == "inactive" and (pattern in ("shutdown", "window") or heat > 0)
     rec.update(detected=bool(ever and detected), status=status, pattern=pattern, heat_mw=heat,
                heat_calibration=str(rows["heat_calibration"].iloc[0]))
+    since = rows["possible_shutdown_since"].iloc[0] if "possible_shutdown_since" in rows else None
+    if isinstance(since, str) and since:
+        # right when the campus had really stopped by the first flagged look
+        at = _nearest_index(dates, since)
+        rec["possible_shutdown_since"] = since
+        rec["possible_shutdown_right"] = bool(at is not None and not active[at])
     if c.in_catalog and "verdict" in rows:
         # the generator's declarations are honest (reported power within ~5% of the truth),
         # so "over-declared" or "under-reported" is always a false accusation here; the same
@@ -523,6 +529,16 @@ def _by_series_length(worlds: list[dict[str, Any]]) -> dict[str, Any]:
     return out if len(out) > 1 else {}
 
 
+def _possible_shutdowns(camp: list[dict[str, Any]]) -> dict[str, int]:
+    """Flags of a possible shutdown, right or wrong, and shut-down campuses reported running."""
+    flagged = [r for r in camp if "possible_shutdown_since" in r]
+    running = [r for r in camp if r["shut_down"] and r["pattern"] in ("always", "onset")]
+    return {"flagged": len(flagged),
+            "right": sum(1 for r in flagged if r["possible_shutdown_right"]),
+            "shut_down_reported_running": len(running),
+            "of_which_flagged": sum(1 for r in running if "possible_shutdown_since" in r)}
+
+
 def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
     """Pool the per-world records into the benchmark's figures."""
     camp = [r for w in worlds for r in w["campuses"] if r["eligible"]]
@@ -577,6 +593,7 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
         "worlds_by_calibration": {m: sum(1 for w in worlds if w["calibration"] == m)
                                   for m in sorted({str(w["calibration"]) for w in worlds})},
         "split_campuses": sum(1 for r in detected if not r["in_catalog"] and r["n_rows"] > 1),
+        "possible_shutdown": _possible_shutdowns(camp),
         "detected_campuses": k, "eligible_campuses": n,
         "by_series_length": _by_series_length(worlds),
     }
@@ -622,6 +639,13 @@ def _verdict_line(v: dict[str, Any] | None) -> str:
     return (f"{counts}; false mismatches {v['false_mismatch']} of {v['n']}; the same heat "
             f"refutes a {MISCLAIM:g}x over-claim in {_fmt(v.get('caught_3x_over_claim'), '.0%')}"
             f" and a {MISCLAIM:g}x under-claim in {_fmt(v.get('caught_3x_under_claim'), '.0%')}")
+
+
+def _possible_line(p: dict[str, int] | None) -> str:
+    if not p:
+        return "-"
+    return (f"{p['flagged']} ({p['right']} right); {p['shut_down_reported_running']} "
+            f"({p['of_which_flagged']})")
 
 
 def _scan_grid_line(g: dict[str, Any] | None) -> str:
@@ -695,6 +719,8 @@ def markdown(doc: dict[str, Any]) -> str:
         ["Declared-power verdicts of catalogued campuses (all declarations are honest)",
          _verdict_line(s.get("declared_power_verdicts"))],
         ["Uncatalogued campuses split into several candidates", str(s["split_campuses"])],
+        ["Possible shutdowns flagged (right); shut-down campuses still reported running "
+         "(flagged)", _possible_line(s.get("possible_shutdown"))],
         ["Worlds by excess-to-MW calibration", ", ".join(
             f"{k} {v}" for k, v in s["worlds_by_calibration"].items())],
     ], "lr"))

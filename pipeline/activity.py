@@ -24,6 +24,10 @@ whose fitted baseline exceeds twice that prior is rejected (such an offset is he
 all along). A pattern with heat is kept only if ``H`` is positive, ``significance`` standard
 errors from zero, above ``min_active_k_m2``, and its active period holds at least
 ``min_looks`` clear looks (a one-off event is not a site).
+
+A shutdown needs ``MIN_SEGMENT`` clear looks after it. A site that stopped one or two clear
+looks before the end is still fitted as running; :func:`unconfirmed_stop` flags it when its
+last clear looks all show clearly less than a third of its heat.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ from pipeline.robust import MAD_TO_SIGMA, sigma_mad
 
 #: Fewest clear looks in an inactive segment (the baseline before an onset or after a shutdown).
 MIN_SEGMENT = 3
+
+#: A clear look shows no heat when its residual heat is below this share of the site's heat.
+NO_HEAT_SHARE = 1.0 / 3.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,10 @@ class ActivityFit:
     #: it bounds the heat the site could run undetected: a site below the detection limit is
     #: "not seen", not "proven idle".
     undetected_k_m2: float = 0.0
+    #: For a site running at the end: index (among the clear looks) of the first of the last
+    #: clear looks that all show no heat, too few to make a shutdown (see
+    #: :func:`unconfirmed_stop`); None when the last clear look shows heat.
+    unconfirmed_stop: int | None = None
 
     @property
     def active_at_end(self) -> bool:
@@ -260,7 +271,46 @@ def fit_activity(
         coef, cov = always
         se = _heat_se(cov, baseline_offset_k * area_m2)
         fit = replace(fit, heat_se_k_m2=se, undetected_k_m2=float(coef[1]))
-    return fit
+    return replace(fit, unconfirmed_stop=unconfirmed_stop(fit, significance=significance,
+                                                          min_looks=min_looks))
+
+
+def unconfirmed_stop(fit: ActivityFit, *, significance: float, min_looks: int) -> int | None:
+    """Return where a shutdown may have begun that the series cannot confirm yet.
+
+    A shutdown needs :data:`MIN_SEGMENT` clear looks after it; a campus that stopped one or two
+    clear looks before the end of the series is still fitted as running. This finds that case:
+    the last clear looks of a site running at the end all show less than
+    :data:`NO_HEAT_SHARE` of its heat, each by more than ``significance`` times the robust
+    scatter of the residual heat of the looks before them (at least ``min_looks`` of them).
+
+    Returns
+    -------
+    int or None
+        Index, among the clear looks, of the first look of that run; None when the site is not
+        running at the end or its last clear look shows heat.
+
+    Examples
+    --------
+    >>> r = np.array([5.0, 5.2, 4.8, 5.1, 4.9, 5.0, 0.3])
+    >>> fit = ActivityFit("always", 5.0, 0.5, 0.0, 0.0, 0, 7, 7, 1.0, 1.0, r)
+    >>> unconfirmed_stop(fit, significance=3.0, min_looks=4)
+    6
+    >>> r[-1] = 2.0  # 40% of the heat: not "no heat"
+    >>> unconfirmed_stop(replace(fit, residual_heat=r), significance=3.0, min_looks=4) is None
+    True
+    """
+    if not fit.active_at_end or fit.start is None or not fit.heat_k_m2 > 0:
+        return None
+    r = fit.residual_heat
+    first = r.size
+    while first > fit.start and r[first - 1] < NO_HEAT_SHARE * fit.heat_k_m2:
+        first -= 1
+    before = r[fit.start:first]
+    if first == r.size or before.size < min_looks:
+        return None
+    scatter = sigma_mad(before)
+    return first if bool(np.all(fit.heat_k_m2 - r[first:] > significance * scatter)) else None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ Kinds:
     interval on the side facing the other estimate.
 ``declared_mismatch``
     The energy model's verdict became ``under-reported`` or ``over-declared``.
+``possible_shutdown``
+    Still ``active``, but the clear looks since a date all show less than a third of its heat,
+    too few to call a shutdown (:func:`pipeline.activity.unconfirmed_stop`). Dated with the
+    first of those looks, so the statuses that follow with the same date raise it once.
 
 Sinks: a JSON-lines file (one alert a line, appended and fsynced, alerts already in the file are
 not written again), the console, and an optional webhook (JSON ``POST``; failures are reported,
@@ -40,7 +44,8 @@ from typing import Any
 
 from pipeline.errors import OutputError
 
-KINDS = ("turned_active", "turned_inactive", "heat_step", "declared_mismatch")
+KINDS = ("turned_active", "turned_inactive", "heat_step", "declared_mismatch",
+         "possible_shutdown")
 MISMATCH_VERDICTS = ("under-reported", "over-declared")
 
 
@@ -167,18 +172,28 @@ def derive_alerts(prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> lis
                     f"the declared {new.get('reported_power_mw')} MW as of {when}",
                     {"verdict": verdict, "reported_power_mw": new.get("reported_power_mw"),
                      **heat}))
-    return [Alert(alert_id(k, site, when), site, k, when, msg, payload)
-            for k, msg, payload in out]
+    alerts = [Alert(alert_id(k, site, when), site, k, when, msg, payload)
+              for k, msg, payload in out]
+    since = new.get("possible_shutdown_since")
+    if status == "active" and isinstance(since, str) and since:
+        alerts.append(Alert(alert_id("possible_shutdown", site, str(since)), site,
+                            "possible_shutdown", str(since),
+                            f"{site} may have shut down: the clear looks since {since} show less "
+                            f"than a third of its heat {_fmt_heat(new)} (to be confirmed by the "
+                            f"next clear looks; as of {when})",
+                            {"possible_shutdown_since": since, "as_of": when, **heat}))
+    return alerts
 
 
 def alert_sequence(prev: Mapping[str, Any] | None,
                    statuses: Iterable[Mapping[str, Any]]) -> list[Alert]:
     """Return the alerts along one site's statuses in date order, starting from ``prev``."""
-    alerts: list[Alert] = []
+    alerts: dict[str, Alert] = {}
     for status in statuses:
-        alerts += derive_alerts(prev, status)
+        for alert in derive_alerts(prev, status):
+            alerts.setdefault(alert.alert_id, alert)  # a possible shutdown is raised once
         prev = status
-    return alerts
+    return list(alerts.values())
 
 
 # Sinks -----------------------------------------------------------------------------------------

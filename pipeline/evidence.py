@@ -236,6 +236,13 @@ def _seen_lines(ax: Any, site: dict[str, Any]) -> None:
             ax.axvline(t, color="k", ls=":", lw=0.8)
             ax.text(t, 1.0, f" {label} {str(val)[:10]}", transform=ax.get_xaxis_transform(),
                     rotation=90, va="top", ha="right", fontsize=7)
+    since = site.get("possible_shutdown_since")
+    if isinstance(since, str) and since:
+        # often the last seen date too: its label stands at the foot of the line instead
+        t = pd.Timestamp(since[:10])
+        ax.axvline(t, color="C1", ls="--", lw=0.9)
+        ax.text(t, 0.0, f"possible shutdown {since[:10]} ", transform=ax.get_xaxis_transform(),
+                rotation=90, va="bottom", ha="left", fontsize=7, color="C1")
 
 
 def _series_panel(ax: Any, series: pd.DataFrame, site: dict[str, Any]) -> None:
@@ -299,7 +306,10 @@ def site_figure(site: dict[str, Any], series: pd.DataFrame, anomaly: xr.DataArra
     name = f" ({site['name']})" if site.get("name") else ""
     fig.suptitle(f"{site['site_id']}{name}: {site['status']}, {heat_text(site)}; "
                  f"first seen {str(site.get('first_seen') or '-')[:10]}, "
-                 f"last seen {str(site.get('last_seen') or '-')[:10]}", fontsize=10,
+                 f"last seen {str(site.get('last_seen') or '-')[:10]}"
+                 + (f"; possible shutdown since {since[:10]}"
+                    if isinstance(since := site.get("possible_shutdown_since"), str) else ""),
+                 fontsize=10,
                  parse_math=False)  # ids and names are untrusted: no mathtext
     clear = series[series["clear"].astype(bool)]
     looks = (f"{clear['date'].iloc[0]} to {clear['date'].iloc[-1]}; last clear look "

@@ -59,7 +59,7 @@ PAUSE_BEFORE_COMMIT_ENV = "HEATWATCH_TEST_PAUSE_BEFORE_COMMIT"
 PAUSE_BEFORE_NOTIFY_ENV = "HEATWATCH_TEST_PAUSE_BEFORE_NOTIFY"
 
 STATUS_KEYS = ("status", "pattern", "heat_mw", "heat_mw_low", "heat_mw_high", "first_seen",
-               "last_seen", "verdict", "reported_power_mw", "n_clear")
+               "last_seen", "verdict", "reported_power_mw", "n_clear", "possible_shutdown_since")
 
 
 @dataclass

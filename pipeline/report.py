@@ -194,6 +194,12 @@ _ALWAYS_ZERO = (" The interval reaches 0 MW: the heat stands out of the looks' s
                 "out of that prior; look for an onset in earlier imagery to settle it.")
 
 
+_POSSIBLE_SHUTDOWN = ("<b>Possible shutdown:</b> the clear looks since {since} show less than a "
+                      "third of this heat. They are too few to call a shutdown (that takes 3 "
+                      "clear looks), so the site is still reported as running; the next clear "
+                      "looks will tell.")
+
+
 def verdict_text(site: dict[str, Any]) -> str:
     """Write the one-paragraph summary verdict of a site, as escaped HTML.
 
@@ -224,6 +230,8 @@ def verdict_text(site: dict[str, Any]) -> str:
             parts.append(_ALWAYS + (_ALWAYS_ZERO if site.get("heat_mw_low") == 0 else ""))
     parts.append(f"First seen {fmt(site.get('first_seen'))}, last seen "
                  f"{fmt(site.get('last_seen'))}.")
+    if isinstance(site.get("possible_shutdown_since"), str):
+        parts.append(_POSSIBLE_SHUTDOWN.format(since=fmt(site["possible_shutdown_since"])))
     if site.get("reported_power_mw") is not None:
         parts.append(f"Declared power {fmt(site['reported_power_mw'], 0)} MW; energy-model "
                      f"verdict: <b>{fmt(site.get('verdict'))}</b>.")
@@ -311,7 +319,8 @@ def provenance(site: dict[str, Any], scan: ScanFiles) -> dict[str, Any]:
                 scan.out_dir / "series" / f"{safe_filename(str(site['site_id']))}.csv"}
     keys = ("status", "heat_mw", "heat_mw_low", "heat_mw_high", "excess_k_m2", "excess_se_k_m2",
             "k_m2_per_mw",
-            "first_seen", "last_seen", "n_clear", "implied_h100e", "implied_h100e_low",
+            "first_seen", "last_seen", "possible_shutdown_since", "n_clear", "implied_h100e",
+            "implied_h100e_low",
             "implied_h100e_high")
     return {
         "site_id": site["site_id"],

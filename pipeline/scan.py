@@ -561,6 +561,8 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         alt = _heat(fit, worst, calibration, config, k_dry)
         est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
     active_dates = series.loc[series["active"], "date"]
+    clear_dates = series.loc[series["clear"], "date"]
+    stop = fit.unconfirmed_stop
     status = _status(fit)
     rejected = None
     exclusion = getattr(row, "exclusion", None)
@@ -602,6 +604,8 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "cooling": known or f"unknown ({cooling} assumed)",
         "first_seen": active_dates.iloc[0] if len(active_dates) else None,
         "last_seen": active_dates.iloc[-1] if len(active_dates) else None,
+        # running at the end, but its last clear looks show no heat: too few to call a shutdown
+        "possible_shutdown_since": clear_dates.iloc[stop] if stop is not None else None,
         "reported_power_mw": rep,
         **energy,
         "rejected_because": rejected,

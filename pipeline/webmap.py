@@ -195,6 +195,8 @@ def _site_html(site: dict[str, Any], link: str) -> str:
                            f"{_num(site.get('heat_mw_high'))}]"),
         ("calibration", escape(str(site.get("heat_calibration")))),
         ("first / last seen", f"{_num(site.get('first_seen'))} / {_num(site.get('last_seen'))}"),
+        *([("possible shutdown since", _num(site["possible_shutdown_since"]))]
+          if isinstance(site.get("possible_shutdown_since"), str) else []),
         ("clear looks", f"{_num(site.get('n_clear'))} of {_num(site.get('n_looks'))}"),
         ("implied H100e", f"{_num(site.get('implied_h100e'))} "
                           f"[{_num(site.get('implied_h100e_low'))}, "

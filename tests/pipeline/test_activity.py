@@ -46,13 +46,15 @@ def test_onset_is_located(onset: int) -> None:
     assert fit.heat_k_m2 == pytest.approx(3e5, rel=0.1)
 
 
-def test_shutdown_is_located_and_inactive_at_end() -> None:
-    s = _solar(30, seed=3)
-    rng = np.random.default_rng(3)
-    e = 6e5 * s + 3e5 * (np.arange(30) < 18) + rng.normal(0, 1e4, 30)
+@pytest.mark.parametrize(("seed", "stop"), [(3, 18), (9, 27)])  # 27: 3 looks after, the fewest
+def test_shutdown_is_located_and_inactive_at_end(seed: int, stop: int) -> None:
+    s = _solar(30, seed=seed)
+    rng = np.random.default_rng(seed)
+    e = 6e5 * s + 3e5 * (np.arange(30) < stop) + rng.normal(0, 1e4, 30)
     fit = fit_activity(e, s, area_m2=AREA)
-    assert fit.pattern == "shutdown" and fit.stop == 18
+    assert fit.pattern == "shutdown" and fit.stop == stop
     assert fit.ever_active and not fit.active_at_end
+    assert fit.unconfirmed_stop is None  # a called shutdown is not "possible"
 
 
 def test_one_off_event_is_not_a_site() -> None:
@@ -134,3 +136,40 @@ def test_pure_solar_series_has_an_upper_limit_near_the_offset_prior() -> None:
     assert abs(fit.undetected_k_m2) < 0.1 * 0.2 * AREA
     # se: the prior (1e5) and the regression's own error (small here), in quadrature
     assert 0.2 * AREA <= fit.heat_se_k_m2 < 1.2 * 0.2 * AREA
+
+
+@pytest.mark.parametrize("seed", [9, 12, 13])
+def test_a_stop_before_the_last_look_is_flagged_not_called(seed: int) -> None:
+    # heat stops before the last clear look: one look is too few for a shutdown pattern
+    # (MIN_SEGMENT = 3), so the site is still fitted as running, but the stop is flagged at
+    # that look (with two looks off, the model already calls a shutdown one look early)
+    s = _solar(30, seed=seed)
+    rng = np.random.default_rng(seed)
+    e = 6e5 * s + 3e5 * (np.arange(30) < 29) + rng.normal(0, 3e4, 30)
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert fit.pattern == "always" and fit.active_at_end
+    assert fit.unconfirmed_stop == 29
+
+
+@pytest.mark.parametrize(("last_share", "noise", "flagged"), [
+    (0.0, 3e4, True),     # no heat at all in the last look
+    (0.5, 3e4, False),    # half the heat: a dip, not "no heat" (threshold 1/3)
+    (0.0, 1.5e5, False),  # no heat, but the looks scatter by half the heat: within the noise
+])
+def test_the_flag_needs_a_last_look_clearly_without_heat(last_share: float, noise: float,
+                                                         flagged: bool) -> None:
+    s = _solar(30, seed=10)
+    rng = np.random.default_rng(10)
+    heat = np.full(30, 3e5)
+    heat[-1] *= last_share
+    e = 6e5 * s + heat + rng.normal(0, noise, 30)
+    e[-1] = 6e5 * s[-1] + heat[-1]  # the last look exactly at its share (no noise draw)
+    fit = fit_activity(e, s, area_m2=AREA)
+    assert fit.pattern == "always"
+    assert (fit.unconfirmed_stop == 29) is flagged
+
+
+def test_a_site_without_heat_is_never_flagged() -> None:
+    s = _solar(30, seed=11)
+    fit = fit_activity(6e5 * s, s, area_m2=AREA)
+    assert fit.pattern == "never" and fit.unconfirmed_stop is None

@@ -364,6 +364,24 @@ def test_alert_kinds_along_a_status_sequence() -> None:
     assert alerts[0].alert_id == alert_id("turned_active", "s", "2024-02-01")
 
 
+def test_a_possible_shutdown_is_raised_once_dated_by_its_first_look() -> None:
+    flagged = {"possible_shutdown_since": "2024-05-01"}
+    seq = [status("2024-04-01", "active", 100, 80, 120),
+           {**status("2024-05-01", "active", 100, 80, 120), **flagged},
+           {**status("2024-05-09", "active", 100, 80, 120), **flagged},  # still pending
+           status("2024-05-17", "inactive", 0, 0, 0)]                 # confirmed
+    alerts = alert_sequence(None, seq)
+    assert [(a.as_of_date, a.kind) for a in alerts] == [
+        ("2024-04-01", "turned_active"), ("2024-05-01", "possible_shutdown"),
+        ("2024-05-17", "turned_inactive")]
+    assert "2024-05-01" in alerts[1].message and alerts[1].payload["as_of"] == "2024-05-01"
+    # a replay from the second pending status alone gives the same alert, not a new one
+    again = derive_alerts(seq[1], seq[2])
+    assert [a.alert_id for a in again] == [alerts[1].alert_id]
+    # an inactive site is not "possibly shut down"
+    assert derive_alerts(None, {**status("2024-05-01", "inactive", 0, 0, 0), **flagged}) == []
+
+
 def test_heat_step_needs_finite_estimates() -> None:
     assert heat_step(status("d", "active", 100, 80, 120), status("e", "active")) is None
     assert derive_alerts(status("d", "active"), status("e", "active", 500, 400, 600)) == []
