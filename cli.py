@@ -8,7 +8,7 @@ as one clear line and turn into a non-zero exit code; anything else is a bug and
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -219,7 +219,7 @@ def monitor(
         _print_table("Heatwatch monitor: latest status",
                      ["site", "as of", "status", "heat MW", "[90%]", "first seen", "last seen",
                       "verdict"],
-                     [[_sites_cell(s["site_id"]), s["as_of_date"], s["status"],
+                     [[_sites_cell(s["site_id"]), s["as_of_date"], _status_cell(s),
                        *_heat_cells(s["heat_mw"], s["heat_mw_low"], s["heat_mw_high"]),
                        s["first_seen"] or "-", s["last_seen"] or "-", s["verdict"] or "-"]
                       for s in report.statuses],
@@ -263,7 +263,7 @@ def history(
          "verdict"],
         [[str(r["date"]), "yes" if r["clear"] == 1 else "no",
           _sites_cell(r["excess_k_m2"], "{:,.0f}"), _sites_cell(r["heat_mw"], "{:.0f}"),
-          "yes" if r["active"] == 1 else "", _sites_cell(r["status"]),
+          "yes" if r["active"] == 1 else "", _status_cell(r),
           *_heat_cells(r["status_heat_mw"], r["heat_mw_low"], r["heat_mw_high"]),
           _sites_cell(r["verdict"])] for r in frame.to_dict("records")],
         right={"excess K m²", "heat MW", "status MW", "[90%]"},
@@ -644,6 +644,13 @@ def thermal(
 
 
 # tables -----------------------------------------------------------------------------------------
+def _status_cell(row: Mapping[str, Any]) -> str:
+    """Return a site's status, plus "possible shutdown" when its last clear looks lack heat."""
+    since = row.get("possible_shutdown_since")
+    status = _cell(row.get("status"))
+    return f"{status}, possible shutdown" if isinstance(since, str) and since else status
+
+
 def _cell(value: object, fmt: str = "{}") -> str:
     """Table cell text: '-' for missing values (None/NaN), else formatted."""
     if value is None or (isinstance(value, float) and value != value):
@@ -698,7 +705,7 @@ def _print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[obj
 def _print_sites(sites, rejected: int = 0) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for s in sites.to_dict("records"):
-        rows.append([s["site_id"], s["status"],
+        rows.append([s["site_id"], _status_cell(s),
                      *_heat_cells(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")),
                      _cell(s.get("first_seen")), _cell(s.get("last_seen")),
                      _cell(s.get("persistence"), "{:.2f}"), _cell(s.get("n_clear")),

@@ -434,7 +434,7 @@ def history_frame(store: HistoryStore, site_id: str) -> pd.DataFrame:
     Columns: ``date``, ``product_id``, ``clear``, ``clear_fraction``, ``excess_k_m2``,
     ``residual_heat_k_m2``, ``heat_mw`` (the look's residual heat), ``active``, and the status
     as of that date: ``status``, ``status_heat_mw``, ``heat_mw_low``, ``heat_mw_high``,
-    ``verdict``.
+    ``verdict``, ``possible_shutdown_since``.
     """
     obs = store.table("observations", site_id=site_id)
     st = store.table("site_status", site_id=site_id)
@@ -445,7 +445,8 @@ def history_frame(store: HistoryStore, site_id: str) -> pd.DataFrame:
         raise StoreError(f"site {site_id!r} has no history in {store.path} (sites: {known}); "
                          "run `heatwatch monitor` first or check the id")
     st = st.rename(columns={"as_of_date": "date", "heat_mw": "status_heat_mw"})
-    keep = ["date", "status", "status_heat_mw", "heat_mw_low", "heat_mw_high", "verdict"]
+    keep = ["date", "status", "status_heat_mw", "heat_mw_low", "heat_mw_high", "verdict",
+            "possible_shutdown_since"]
     out = obs.drop(columns=["site_id"]).merge(st[keep], on="date", how="outer")
     return out.sort_values(["date", "product_id"], na_position="last").reset_index(drop=True)
 

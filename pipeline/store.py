@@ -21,7 +21,8 @@ Tables and the keys that make a re-run idempotent:
 ``site_status``
     The site's status *as of* each acquisition date (the model fitted to the scenes up to that
     date), key ``(site_id, as_of_date)``: ``status``, ``pattern``, ``heat_mw`` with its 90%
-    interval, ``first_seen``, ``last_seen``, ``verdict``, ``run_id`` (the run that last wrote it).
+    interval, ``first_seen``, ``last_seen``, ``verdict``, ``possible_shutdown_since`` (see
+    :func:`pipeline.activity.unconfirmed_stop`), ``run_id`` (the run that last wrote it).
 ``alerts``
     Key ``alert_id``, a hash of kind, site and as-of date (:func:`pipeline.alerts.alert_id`);
     ``notified`` turns 1 once the alert reached the JSON-lines file.
@@ -29,7 +30,9 @@ Tables and the keys that make a re-run idempotent:
     ``run_id``, ``started``, ``finished``, ``n_new_scenes``.
 
 A run writes everything in one transaction (:meth:`HistoryStore.commit_run`), so a killed run
-leaves the store exactly as it was before the run.
+leaves the store exactly as it was before the run. A store written by an older Heatwatch is
+brought to the current schema when opened (:data:`MIGRATIONS`, one transaction); one written
+by a newer Heatwatch is refused.
 
 Examples
 --------
@@ -54,7 +57,12 @@ import pandas as pd
 
 from pipeline.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: Statements that bring a store from the schema version of the key to the next one.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: ("ALTER TABLE site_status ADD COLUMN possible_shutdown_since TEXT",),
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -76,7 +84,7 @@ CREATE TABLE IF NOT EXISTS site_status (
     site_id TEXT NOT NULL, as_of_date TEXT NOT NULL, run_id TEXT NOT NULL, status TEXT NOT NULL,
     pattern TEXT, heat_mw REAL, heat_mw_low REAL, heat_mw_high REAL, first_seen TEXT,
     last_seen TEXT, verdict TEXT, reported_power_mw REAL, n_clear INTEGER,
-    PRIMARY KEY (site_id, as_of_date));
+    possible_shutdown_since TEXT, PRIMARY KEY (site_id, as_of_date));
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id TEXT PRIMARY KEY, site_id TEXT NOT NULL, kind TEXT NOT NULL,
     as_of_date TEXT NOT NULL, message TEXT NOT NULL, payload_json TEXT NOT NULL,
@@ -93,7 +101,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                    "max_anomaly_k", "excess_k_m2", "wkt"),
     "site_status": ("site_id", "as_of_date", "run_id", "status", "pattern", "heat_mw",
                     "heat_mw_low", "heat_mw_high", "first_seen", "last_seen", "verdict",
-                    "reported_power_mw", "n_clear"),
+                    "reported_power_mw", "n_clear", "possible_shutdown_since"),
     "alerts": ("alert_id", "site_id", "kind", "as_of_date", "message", "payload_json", "run_id"),
 }
 _KEYS = {"observations": ("site_id", "product_id"), "site_status": ("site_id", "as_of_date")}
@@ -154,6 +162,9 @@ class HistoryStore:
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
             self._check_version()
+        except StoreError:
+            self._conn.close()
+            raise
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise StoreError(
@@ -166,9 +177,23 @@ class HistoryStore:
         if row is None:
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                                (str(SCHEMA_VERSION),))
-        elif row["value"] != str(SCHEMA_VERSION):
+            return
+        version = int(row["value"]) if str(row["value"]).isdigit() else -1
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer Heatwatch (schema version "
+                             f"{version}; this one reads 1 to {SCHEMA_VERSION}): upgrade "
+                             "Heatwatch to read it, and keep the file")
+        if version not in (*MIGRATIONS, SCHEMA_VERSION):
             raise sqlite3.DatabaseError(f"schema version {row['value']}, this Heatwatch "
-                                        f"reads version {SCHEMA_VERSION}")
+                                        f"reads versions 1 to {SCHEMA_VERSION}")
+        if version < SCHEMA_VERSION:
+            with self._conn:  # all steps or none
+                self._conn.execute("BEGIN IMMEDIATE")
+                for step in range(version, SCHEMA_VERSION):
+                    for sql in MIGRATIONS[step]:
+                        self._conn.execute(sql)
+                self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                                   (str(SCHEMA_VERSION),))
 
     # context manager ---------------------------------------------------------------------------
     def __enter__(self) -> HistoryStore:

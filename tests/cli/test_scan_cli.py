@@ -51,36 +51,20 @@ def test_a_campus_that_stops_before_the_last_look_is_flagged_as_a_possible_shutd
     # the campus stops between the last two acquisitions: one clear look cannot make a
     # shutdown (that takes 3), so it is still "active", but the table, sites.geojson and the
     # report all say that its last look shows no heat
-    from datetime import date
-
-    from models.world import generate_world
-    from models.world_spec import CampusSpec, WorldSpec
     from pipeline.scan_output import safe_filename
+    from tests.pipeline.late_stop_world import SITE, write_late_stop_world
 
-    n = 24
-    start = date(2024, 1, 4)
-    spec = WorldSpec(seed=7, name="late-stop", center_lat=38.0, center_lon=-99.0, size_px=160,
-                     start=start, n_acquisitions=n, cloudiness=0.0, edge_fill_probability=0.0,
-                     campuses=(CampusSpec(site_id="DC-S", name="Late stop", x_km=0.0, y_km=0.0,
-                                          power_mw=200, power_density_w_m2=450,
-                                          shutdown=spec_day(start, n - 1, 4)),))
-    truth = generate_world(spec, tmp_path / "world")
-    last = str(truth.acquisitions[-1].date)
+    last = write_late_stop_world(tmp_path / "world")
     result = scan(tmp_path / "world", tmp_path / "out", "--sites",
                   str(tmp_path / "world" / "sites.geojson"))
     assert result.exit_code == 0, result.output
-    assert f"possible shutdown: DC-S's clear looks since {last}" in one_line(result.output)
-    site = json.loads((tmp_path / "out" / "sites.geojson").read_text())["features"][0]
-    props = site["properties"]
+    text = one_line(result.output)
+    assert f"possible shutdown: {SITE}'s clear looks since {last}" in text
+    assert "active, possible shutdown" in text  # the table's status cell
+    props = json.loads((tmp_path / "out" / "sites.geojson").read_text())["features"][0][
+        "properties"]
     assert props["status"] == "active" and props["possible_shutdown_since"] == last
     assert props["last_seen"] == last  # the look is still inside the fitted operating period
-    name = safe_filename("DC-S")
-    report = (tmp_path / "out" / "reports" / f"{name}.html").read_text(encoding="utf-8")
-    assert f"the clear looks since {last} show less than a third" in one_line(report)
-
-
-def spec_day(start, index: int, before_days: int):  # type: ignore[no-untyped-def]
-    """The day ``before_days`` before acquisition ``index`` (8-day revisit from ``start``)."""
-    from datetime import timedelta
-
-    return start + timedelta(days=8 * index - before_days)
+    report = tmp_path / "out" / "reports" / f"{safe_filename(SITE)}.html"
+    assert f"the clear looks since {last} show less than a third" in one_line(
+        report.read_text(encoding="utf-8"))

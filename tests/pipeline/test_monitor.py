@@ -479,3 +479,22 @@ def test_sentinelhub_source_scans_each_site_folder(world: Path, sites: gpd.GeoDa
     with HistoryStore(tmp_path / "store.sqlite") as store:
         assert len(store.table("scenes")) == N_SCENES  # same product ids, recorded once
         assert len(store.table("observations")) == 2 * N_SCENES
+
+
+def test_a_possible_shutdown_reaches_the_store_the_alerts_and_the_history(
+        config: Config, tmp_path: Path) -> None:
+    from pipeline.monitor import history_frame
+    from tests.pipeline.late_stop_world import SITE, write_late_stop_world
+
+    last = write_late_stop_world(tmp_path / "world")
+    report = monitor(config, tmp_path / "world", read_sites(tmp_path / "world" / "sites.geojson"),
+                     tmp_path)
+    flagged = [a for a in report.alerts if a.kind == "possible_shutdown"]
+    assert [(a.site_id, a.as_of_date) for a in flagged] == [(SITE, last)]
+    written = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    assert sum(a["kind"] == "possible_shutdown" for a in written) == 1
+    with HistoryStore(tmp_path / "store.sqlite") as store:
+        latest = store.latest_status(SITE)
+        assert latest is not None and latest["status"] == "active"
+        assert latest["possible_shutdown_since"] == last
+        assert history_frame(store, SITE)["possible_shutdown_since"].iloc[-1] == last

@@ -103,8 +103,37 @@ def test_other_schema_version_is_a_store_error(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                      (str(SCHEMA_VERSION + 1),))
-    with pytest.raises(StoreError, match="schema version"):
+    with pytest.raises(StoreError, match=r"newer Heatwatch .*schema version.*keep the file"):
         HistoryStore(path)
+
+
+#: The schema of version 1 stores (before ``site_status.possible_shutdown_since``).
+V1_SITE_STATUS = """CREATE TABLE site_status (
+    site_id TEXT NOT NULL, as_of_date TEXT NOT NULL, run_id TEXT NOT NULL, status TEXT NOT NULL,
+    pattern TEXT, heat_mw REAL, heat_mw_low REAL, heat_mw_high REAL, first_seen TEXT,
+    last_seen TEXT, verdict TEXT, reported_power_mw REAL, n_clear INTEGER,
+    PRIMARY KEY (site_id, as_of_date))"""
+
+
+def test_a_version_1_store_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        conn.execute(V1_SITE_STATUS)
+        conn.execute("INSERT INTO site_status (site_id, as_of_date, run_id, status, heat_mw) "
+                     "VALUES ('s', '2024-01-05', 'r0', 'active', 120.0)")
+    with HistoryStore(path) as store:
+        old = store.latest_status("s")
+        assert old is not None and old["heat_mw"] == 120.0
+        assert old["possible_shutdown_since"] is None
+        rec = RunRecord(run_id="r1", started="2024-06-01T00:00:00+00:00")
+        rec.site_status.append({"site_id": "s", "as_of_date": "2024-01-21", "run_id": "r1",
+                                "status": "active", "possible_shutdown_since": "2024-01-21"})
+        store.commit_run(rec)
+        assert store.latest_status("s")["possible_shutdown_since"] == "2024-01-21"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == str(SCHEMA_VERSION)
 
 
 def test_unknown_table_is_a_store_error(tmp_path: Path) -> None:

@@ -1,0 +1,29 @@
+"""A generated world whose one catalogued campus stops between the last two acquisitions."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from models.world import generate_world
+from models.world_spec import CampusSpec, WorldSpec
+
+N_LOOKS = 24
+START = date(2024, 1, 4)
+SITE = "DC-S"
+
+
+def write_late_stop_world(folder: Path) -> str:
+    """Write the world (cloud-free, 8-day revisit) to ``folder``; return the last look's date.
+
+    The campus stops 4 days before the last acquisition: one clear look after the stop, too
+    few for a shutdown (that takes 3), so a scan still fits it as running.
+    """
+    stop = START + timedelta(days=8 * (N_LOOKS - 1) - 4)
+    spec = WorldSpec(seed=7, name="late-stop", center_lat=38.0, center_lon=-99.0, size_px=160,
+                     start=START, n_acquisitions=N_LOOKS, cloudiness=0.0,
+                     edge_fill_probability=0.0,
+                     campuses=(CampusSpec(site_id=SITE, name="Late stop", x_km=0.0, y_km=0.0,
+                                          power_mw=200, power_density_w_m2=450, shutdown=stop),))
+    truth = generate_world(spec, folder)
+    return str(truth.acquisitions[-1].date)
