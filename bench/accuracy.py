@@ -369,6 +369,48 @@ def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
     }
 
 
+def replay_flags(truth: Any, result: Any, catalog: Any, config: Any) -> dict[str, int]:
+    """Replay the catalogued sites' statuses as of every date, as the monitor does, and score
+    the possible-shutdown flag of each against the truth.
+
+    A flag is right when the campus was not running at the flagged look. ``stopped_recently``
+    counts the statuses still ``active`` whose campus stopped with one or two clear looks since
+    (too few for a shutdown), the case the flag is for; ``running`` the ``active`` statuses
+    whose campus ran at the last clear look, where a flag would be false.
+    """
+    from pipeline.monitor import statuses_as_of
+
+    dates = [s.date for s in result.state.scenes]
+    statuses, _ = statuses_as_of(result, catalog, config, dates)
+    ran_on = {c.site_id: {str(lk.date): lk.active for lk in c.looks}
+              for c in truth.campuses if c.in_catalog}
+    out = {"statuses": 0, "flags": 0, "flags_right": 0, "running": 0, "running_flagged": 0,
+           "stopped_recently": 0, "stopped_recently_flagged": 0}
+    for st in statuses:
+        active = ran_on.get(st["site_id"])
+        if active is None:
+            continue
+        series = result.series[st["site_id"]]
+        clear = series.loc[np.isfinite(series["excess_k_m2"].to_numpy())
+                           & (series["date"] <= st["as_of_date"]), "date"].tolist()
+        since = st.get("possible_shutdown_since")
+        flagged = isinstance(since, str) and bool(since)
+        out["statuses"] += 1
+        out["flags"] += flagged
+        out["flags_right"] += flagged and not active.get(str(since), True)
+        if st["status"] != "active" or not clear:
+            continue
+        ran = [d for d in clear if active.get(d)]
+        off = [d for d in clear if ran and d > ran[-1]]
+        if active.get(clear[-1]):
+            out["running"] += 1
+            out["running_flagged"] += flagged
+        elif len(off) in (1, 2):
+            out["stopped_recently"] += 1
+            out["stopped_recently_flagged"] += flagged
+    return out
+
+
 # Summary ---------------------------------------------------------------------------------------
 
 
@@ -594,6 +636,10 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
                                   for m in sorted({str(w["calibration"]) for w in worlds})},
         "split_campuses": sum(1 for r in detected if not r["in_catalog"] and r["n_rows"] > 1),
         "possible_shutdown": _possible_shutdowns(camp),
+        "monitor_replay": {k: sum(w.get("monitor_replay", {}).get(k, 0) for w in worlds)
+                           for k in ("statuses", "flags", "flags_right", "running",
+                                     "running_flagged", "stopped_recently",
+                                     "stopped_recently_flagged")},
         "detected_campuses": k, "eligible_campuses": n,
         "by_series_length": _by_series_length(worlds),
     }
@@ -614,9 +660,17 @@ def benchmark(specs: list[Any], *, workdir: Path, config: Any = None) -> dict[st
                                        "campuses": len(s.campuses)} for s in specs],
                            "scan_config": "defaults (load_config(environ={}))"})
     worlds = []
+    from aoi.sites import read_sites
+
     for i, spec in enumerate(specs):
         truth, result, secs = scan_world(spec, workdir, config)
         w = evaluate_world(truth, result)
+        if any(c.in_catalog for c in truth.campuses):
+            t0 = time.perf_counter()
+            w["monitor_replay"] = replay_flags(truth, result,
+                                               read_sites(workdir / spec.name / "sites.geojson"),
+                                               config)
+            secs["replay_s"] = time.perf_counter() - t0
         w.update({k: round(v, 2) for k, v in secs.items()})
         worlds.append(w)
         got = sum(r["detected"] for r in w["campuses"] if r["eligible"])
@@ -646,6 +700,14 @@ def _possible_line(p: dict[str, int] | None) -> str:
         return "-"
     return (f"{p['flagged']} ({p['right']} right); {p['shut_down_reported_running']} "
             f"({p['of_which_flagged']})")
+
+
+def _replay_line(r: dict[str, int] | None) -> str:
+    if not r or not r.get("statuses"):
+        return "-"
+    return (f"{r['flags_right']}/{r['flags']}; {r['stopped_recently_flagged']}/"
+            f"{r['stopped_recently']}; {r['running_flagged']}/{r['running']} "
+            f"({r['statuses']} statuses)")
 
 
 def _scan_grid_line(g: dict[str, Any] | None) -> str:
@@ -721,6 +783,8 @@ def markdown(doc: dict[str, Any]) -> str:
         ["Uncatalogued campuses split into several candidates", str(s["split_campuses"])],
         ["Possible shutdowns flagged (right); shut-down campuses still reported running "
          "(flagged)", _possible_line(s.get("possible_shutdown"))],
+        ["Monitor replay (statuses as of every date): flags right; stopped 1-2 clear looks "
+         "before, flagged; running, falsely flagged", _replay_line(s.get("monitor_replay"))],
         ["Worlds by excess-to-MW calibration", ", ".join(
             f"{k} {v}" for k, v in s["worlds_by_calibration"].items())],
     ], "lr"))
