@@ -119,6 +119,15 @@ class Limits(_Frozen):
     utilization: tuple[float, float]
 
 
+class SitePowerDensity(_Frozen):
+    """Facility power over site area of frontier AI campuses at full build-out (W/m2)."""
+
+    low_w_m2: float
+    high_w_m2: float
+    examples: dict[str, float]
+    source: tuple[str, ...]
+
+
 class H100e(_Frozen):
     """Epoch AI's H100-equivalent convention."""
 
@@ -164,6 +173,7 @@ class EnergyFacts(_Frozen):
     utilization: Utilization
     cooling: dict[str, CoolingFacts]
     limits: Limits
+    site_power_density: SitePowerDensity
     epoch_checks: EpochChecks
     sources: dict[str, Source]
     _by_alias: dict[str, Accelerator] = PrivateAttr(default_factory=dict)
@@ -201,7 +211,7 @@ class EnergyFacts(_Frozen):
         return self
 
     def _cited(self) -> list[str]:
-        ids = [*self.h100e.source, *self.epoch_checks.source]
+        ids = [*self.h100e.source, *self.epoch_checks.source, *self.site_power_density.source]
         for acc in self.accelerators.values():
             ids += [*acc.source, *acc.server_rating.source]
         for rng in (

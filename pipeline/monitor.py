@@ -147,10 +147,11 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
                          for r, f, _ in fitted if f.ever_active and _finite(r.reported_power_mw)],
                         config.power)
         for row, fit, series in fitted:
-            site = _site_row(row, True, fit, series, cal, config)
+            sid = str(row.site_id)
+            site = _site_row(row, True, fit, series, cal, config,
+                             footprint_m2=float(result.masks[sid].footprint.sum()) * pixel_area)
             out.append({"site_id": site["site_id"], "as_of_date": day,
                         **{k: site.get(k) for k in STATUS_KEYS}})
-            sid = str(row.site_id)
             coeffs[sid] = (cal.loo_k.get(sid) or cal.k_dry_k_m2_per_mw) * cooling_ratio(
                 site["cooling"], config.power)
     return out, coeffs

@@ -246,6 +246,10 @@ def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
         ("solar-decoupled excess (K m²)", site.get("excess_k_m2")),
         ("excess per MW of heat (K m² per MW, central)", site.get("k_m2_per_mw")),
         ("heat (MW, 90 % interval)", _interval(site, "heat_mw", "")),
+        ("footprint area (km²)", _km2(site.get("footprint_m2"))),
+        ("heat per footprint area (W/m², 90 % interval)",
+         _interval(site, "power_density_w_m2", "")),
+        ("AI campus sites at full build-out (W/m², published)", _campus_density()),
         (f"implied {acc} equivalents", _interval(site, "implied_h100e", "")),
         ("implied compute (FLOP/s, central)", site.get("implied_flops")),
         ("implied FLOP over the active period (central)", site.get("implied_flop_total")),
@@ -256,7 +260,22 @@ def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
     return ("<h2>Energy-model cross-reference</h2><table>" + body + "</table><p class=small>"
             "Implied accelerators invert the energy model (models.energy): heat = IT power x PUE "
             "(less what evaporative cooling carries away as water); the interval takes every "
-            "parameter at its extremes together.</p>")
+            "parameter at its extremes together. Heat per footprint area far above the campus "
+            "range means more heat than a campus of this footprint holds (an industrial source, "
+            "or a footprint that is only part of the site); far below, a campus partly built or "
+            "idle, or one whose cooling hides its heat.</p>")
+
+
+def _km2(m2: Any) -> Any:
+    return None if m2 is None else round(float(m2) / 1e6, 3)
+
+
+def _campus_density() -> str:
+    from models.energy_data import load_facts
+
+    d = load_facts().site_power_density
+    examples = ", ".join(f"{k} {v:.0f}" for k, v in d.examples.items())
+    return f"{d.low_w_m2:.0f}-{d.high_w_m2:.0f} ({examples})"
 
 
 #: What the solar loading ``s`` of a scan was (run.json ``solar_index``).
@@ -319,6 +338,8 @@ def provenance(site: dict[str, Any], scan: ScanFiles) -> dict[str, Any]:
                 scan.out_dir / "series" / f"{safe_filename(str(site['site_id']))}.csv"}
     keys = ("status", "heat_mw", "heat_mw_low", "heat_mw_high", "excess_k_m2", "excess_se_k_m2",
             "k_m2_per_mw",
+            "footprint_m2", "power_density_w_m2", "power_density_w_m2_low",
+            "power_density_w_m2_high",
             "first_seen", "last_seen", "possible_shutdown_since", "n_clear", "implied_h100e",
             "implied_h100e_low",
             "implied_h100e_high")

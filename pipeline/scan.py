@@ -528,8 +528,9 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     rows = []
     for frame, in_catalog in ((catalog, True), (candidates.to_crs(4326), False)):
         for row in frame.itertuples():
-            rows.append(_site_row(row, in_catalog, fits[str(row.site_id)], series[str(row.site_id)],
-                                  calibration, config))
+            sid = str(row.site_id)
+            rows.append(_site_row(row, in_catalog, fits[sid], series[sid], calibration, config,
+                                  footprint_m2=float(masks[sid].footprint.sum()) * pa))
     table = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else \
         gpd.GeoDataFrame({"site_id": []}, geometry=[], crs=4326)
     rejected = table[(~table["in_catalog"]) & ~table["status"].isin(["candidate", "excluded"])] \
@@ -547,7 +548,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
 
 
 def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
-              calibration: Any, config: Config) -> dict[str, Any]:
+              calibration: Any, config: Config, *, footprint_m2: float) -> dict[str, Any]:
     known = getattr(row, "cooling", None)
     known = known if isinstance(known, str) and known else None
     cooling = known or config.power.default_cooling
@@ -598,6 +599,8 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "heat_mw": _round(est.mw, 1),
         "heat_mw_low": _round(est.low, 1),
         "heat_mw_high": _round(est.high, 1),
+        # heat over the footprint's area, to set against the site power density of AI campuses
+        **power_density(est, footprint_m2),
         "heat_calibration": calibration.method,
         # the central K m2 per MW behind heat_mw: a third party can redo the conversion
         "k_m2_per_mw": _round(site_coefficient(cooling, calibration, config.power, k_dry), 1),
@@ -612,6 +615,28 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "exclusion": exclusion,
         "geometry": row.geometry,
     }
+
+
+def power_density(est: Any, footprint_m2: float) -> dict[str, float | None]:
+    """Return the heat over the footprint's area (W/m2) with its interval, and that area (m2).
+
+    Frontier AI campuses run at about 220-453 W of facility power per m2 of site at full
+    build-out (``models/data/energy.yaml``, ``site_power_density``); a site far above that holds
+    more heat than a campus of its footprint would (an industrial source, or a footprint that is
+    only part of the site), one far below holds a campus that is partly built, partly idle, or
+    hides its heat (evaporative cooling).
+
+    Examples
+    --------
+    >>> d = power_density(HeatEstimate(100.0, 60.0, 150.0), 4.0e5)  # 100 MW on 0.4 km2
+    >>> d["power_density_w_m2"], d["power_density_w_m2_low"], d["power_density_w_m2_high"]
+    (250.0, 150.0, 375.0)
+    """
+    def per_m2(mw: float) -> float | None:
+        return _round(mw * 1e6 / footprint_m2, 1) if footprint_m2 > 0 else None
+
+    return {"footprint_m2": _round(footprint_m2, 0), "power_density_w_m2": per_m2(est.mw),
+            "power_density_w_m2_low": per_m2(est.low), "power_density_w_m2_high": per_m2(est.high)}
 
 
 def _heat(fit: ActivityFit, cooling: str, calibration: Any, config: Config,

@@ -194,6 +194,7 @@ def _site_html(site: dict[str, Any], link: str) -> str:
         ("heat MW [90 %]", f"{_num(site.get('heat_mw'))} [{_num(site.get('heat_mw_low'))}, "
                            f"{_num(site.get('heat_mw_high'))}]"),
         ("calibration", escape(str(site.get("heat_calibration")))),
+        ("W/m² of footprint", _num(site.get("power_density_w_m2"))),
         ("first / last seen", f"{_num(site.get('first_seen'))} / {_num(site.get('last_seen'))}"),
         *([("possible shutdown since", _num(site["possible_shutdown_since"]))]
           if isinstance(site.get("possible_shutdown_since"), str) else []),

@@ -343,3 +343,15 @@ def test_server_overhead_capped_by_nameplate():
         assert s.high == acc.server_rating.ratio
         assert s.low <= s.central <= s.high
     assert math.isclose(server_over_board(FACTS.accelerator("h100")).central, 1.53)
+
+
+def test_site_power_density_is_the_published_mw_over_acres():
+    # MW x 1e6 / (acres x 4046.86 m2): Hyperion phase 1 2,000 MW on 2,250 acres, Abilene
+    # 1,200 MW on 875 acres, New Carlisle 2,200 MW on 1,200 acres
+    acre = 4046.86
+    d = FACTS.site_power_density
+    assert d.examples["meta_hyperion_phase1"] == pytest.approx(2000e6 / (2250 * acre), abs=1)
+    assert d.examples["stargate_abilene_full"] == pytest.approx(1200e6 / (875 * acre), abs=1)
+    assert d.examples["aws_new_carlisle"] == pytest.approx(2200e6 / (1200 * acre), abs=1)
+    assert (d.low_w_m2, d.high_w_m2) == (min(d.examples.values()), max(d.examples.values()))
+    assert all(s in FACTS.sources for s in d.source)

@@ -17,7 +17,8 @@ from pipeline.scan_output import safe_filename
 from tests.pipeline.report_world import CAMPUS, shared_scan
 
 KEYS = ("status", "heat_mw", "heat_mw_low", "heat_mw_high", "excess_k_m2", "excess_se_k_m2",
-        "k_m2_per_mw", "first_seen", "last_seen", "possible_shutdown_since", "n_clear",
+        "k_m2_per_mw", "footprint_m2", "power_density_w_m2", "power_density_w_m2_low",
+        "power_density_w_m2_high", "first_seen", "last_seen", "possible_shutdown_since", "n_clear",
         "implied_h100e", "implied_h100e_low", "implied_h100e_high")
 
 

@@ -305,3 +305,24 @@ def test_the_stream_does_not_keep_past_scenes_alive(make_product, monkeypatch):
     assert len(alive_at_each_scene) == 8
     # the scene being processed and the one read ahead (same-day merging), nothing older
     assert max(alive_at_each_scene) <= 2, alive_at_each_scene
+
+
+def test_heat_per_footprint_area_is_heat_over_the_site_polygon(world):
+    # the footprint is the site polygon on the scan grid: its area matches the polygon's own
+    # (in the grid's UTM zone) to within the pixels along its outline
+    truth, result = world
+    sites = result.sites.set_index("site_id")
+    utm = result.state.grid.crs
+    for campus in truth.campuses:
+        if not campus.in_catalog:
+            continue
+        row = sites.loc[campus.site_id]
+        polygon_m2 = gpd.GeoSeries([row.geometry], crs=4326).to_crs(utm).area.iloc[0]
+        assert row["footprint_m2"] == pytest.approx(polygon_m2, rel=0.15), campus.site_id
+        assert row["power_density_w_m2"] == pytest.approx(
+            row["heat_mw"] * 1e6 / row["footprint_m2"], rel=1e-3)
+        assert row["power_density_w_m2_low"] <= row["power_density_w_m2"] \
+            <= row["power_density_w_m2_high"]
+    # a gas plant rejects more heat per m2 than a campus does (220-453 W/m2 at full build-out)
+    plant = result.sites[result.sites["status"] == "excluded"].iloc[0]
+    assert plant["power_density_w_m2"] > 453
