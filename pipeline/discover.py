@@ -49,7 +49,7 @@ from pipeline.tiles import Tile, merge_candidates, region_geometry, tile_region
 TILES_DIR = "tiles"
 #: Columns of ``candidates.csv``, in order.
 CSV_COLUMNS = ["rank", "site_id", "tile_id", "status", "heat_mw", "heat_mw_low", "heat_mw_high",
-               "persistence", "pattern", "n_clear", "first_seen", "last_seen",
+               "power_density_w_m2", "persistence", "pattern", "n_clear", "first_seen", "last_seen",
                "possible_shutdown_since", "exclusion", "verdict", "lon", "lat", "tile_site_id"]
 #: Settings that change how tiles are run, not what they find (left out of the tile hash).
 _RUN_ONLY = ("n_workers", "scheduler_address")
