@@ -277,12 +277,7 @@ def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
         detected = status == "inactive" and (pattern in ("shutdown", "window") or heat > 0)
     rec.update(detected=bool(ever and detected), status=status, pattern=pattern, heat_mw=heat,
                heat_calibration=str(rows["heat_calibration"].iloc[0]))
-    since = rows["possible_shutdown_since"].iloc[0] if "possible_shutdown_since" in rows else None
-    if isinstance(since, str) and since:
-        # right when the campus had really stopped by the first flagged look
-        at = _nearest_index(dates, since)
-        rec["possible_shutdown_since"] = since
-        rec["possible_shutdown_right"] = bool(at is not None and not active[at])
+    rec.update(_flag_and_density(rows, dates, active, heat))
     if c.in_catalog and "verdict" in rows:
         # the generator's declarations are honest (reported power within ~5% of the truth),
         # so "over-declared" or "under-reported" is always a false accusation here; the same
@@ -311,6 +306,22 @@ def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
                 rec["shutdown_error_clear_acq"] = max(last) - (len(seen) - 1
                                                                - seen[::-1].index(True))
     return rec
+
+
+def _flag_and_density(rows: Any, dates: list[date], active: list[bool],
+                      heat: float) -> dict[str, Any]:
+    """The rows' possible-shutdown flag (and whether it is right) and heat per footprint area."""
+    out: dict[str, Any] = {}
+    since = rows["possible_shutdown_since"].iloc[0] if "possible_shutdown_since" in rows else None
+    if isinstance(since, str) and since:
+        # right when the campus had really stopped by the first flagged look
+        at = _nearest_index(dates, since)
+        out["possible_shutdown_since"] = since
+        out["possible_shutdown_right"] = bool(at is not None and not active[at])
+    area = float(np.nansum(rows["footprint_m2"].astype(float))) if "footprint_m2" in rows else 0.0
+    if area > 0 and heat > 0:
+        out["power_density_w_m2"] = heat * 1e6 / area
+    return out
 
 
 def _verdict_for(row: Any, declared_mw: float) -> str:
@@ -350,10 +361,13 @@ def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
     for _, row in cands.iterrows():
         if not any(row.geometry.intersects(c.footprint) for c in truth.campuses):
             false.append({"site_id": row["site_id"], "heat_mw": row["heat_mw"],
+                          "power_density_w_m2": row.get("power_density_w_m2"),
                           "on": _confuser_of(row.geometry, truth)})
     excluded = sites[sites["status"] == "excluded"] if len(sites) else sites
     plants_labelled = sum(bool(excluded.intersects(Polygon(p.footprint_lonlat)).any())
                           for p in truth.power_plants)
+    plant_density = [float(d) for d in excluded.get("power_density_w_m2", [])
+                     if d is not None and np.isfinite(d)]
     shape = result.run["grid"]["shape"]
     res = abs(result.run["grid"]["transform"][0])
     cal = result.run["calibration"]
@@ -365,7 +379,7 @@ def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
         "calibration": cal.get("method"), "k_fitted": cal.get("k_dry_k_m2_per_mw"),
         "k_truth": truth.spec.k_m2_per_mw_dry, "campuses": campuses,
         "false_candidates": false, "power_plants": len(truth.power_plants),
-        "power_plants_labelled": plants_labelled,
+        "power_plants_labelled": plants_labelled, "excluded_power_density_w_m2": plant_density,
     }
 
 
@@ -571,6 +585,29 @@ def _by_series_length(worlds: list[dict[str, Any]]) -> dict[str, Any]:
     return out if len(out) > 1 else {}
 
 
+def _density_stats(worlds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Heat per footprint area of the sites found, by what they are (W/m2)."""
+    groups: dict[str, list[float]] = {}
+    for w in worlds:
+        for r in w["campuses"]:
+            if r.get("detected") and "power_density_w_m2" in r:
+                kind = f"{'catalogued' if r['in_catalog'] else 'candidate'} {r['cooling']}"
+                groups.setdefault(kind, []).append(r["power_density_w_m2"])
+        groups.setdefault("false candidate", []).extend(
+            float(f["power_density_w_m2"]) for f in w["false_candidates"]
+            if f.get("power_density_w_m2") is not None)
+        groups.setdefault("excluded (power plant)", []).extend(
+            w.get("excluded_power_density_w_m2", []))
+    out = {}
+    for kind, values in sorted(groups.items()):
+        v = np.asarray(values, dtype=float)
+        out[kind] = {"n": int(v.size)} | ({
+            "min": float(v.min()), "p10": float(np.percentile(v, 10)),
+            "median": float(np.median(v)), "p90": float(np.percentile(v, 90)),
+            "max": float(v.max())} if v.size else {})
+    return out
+
+
 def _possible_shutdowns(camp: list[dict[str, Any]]) -> dict[str, int]:
     """Flags of a possible shutdown, right or wrong, and shut-down campuses reported running."""
     flagged = [r for r in camp if "possible_shutdown_since" in r]
@@ -636,6 +673,7 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
                                   for m in sorted({str(w["calibration"]) for w in worlds})},
         "split_campuses": sum(1 for r in detected if not r["in_catalog"] and r["n_rows"] > 1),
         "possible_shutdown": _possible_shutdowns(camp),
+        "power_density_w_m2": _density_stats(worlds),
         "monitor_replay": {k: sum(w.get("monitor_replay", {}).get(k, 0) for w in worlds)
                            for k in ("statuses", "flags", "flags_right", "running",
                                      "running_flagged", "stopped_recently",
@@ -788,6 +826,12 @@ def markdown(doc: dict[str, Any]) -> str:
         ["Worlds by excess-to-MW calibration", ", ".join(
             f"{k} {v}" for k, v in s["worlds_by_calibration"].items())],
     ], "lr"))
+    dens = s.get("power_density_w_m2") or {}
+    if dens:
+        out.append(markdown_table(
+            ["Heat per footprint area (W/m2)", "n", "min", "p10", "median", "p90", "max"],
+            [[k, v["n"], *(_fmt(v.get(q), ".0f") for q in ("min", "p10", "median", "p90", "max"))]
+             for k, v in dens.items()], "lrrrrrr"))
     lengths = s.get("by_series_length") or {}
     if lengths:
         out.append(markdown_table(
