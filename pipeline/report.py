@@ -200,6 +200,28 @@ _POSSIBLE_SHUTDOWN = ("<b>Possible shutdown:</b> the clear looks since {since} s
                       "looks will tell.")
 
 
+def _density_sentence(site: dict[str, Any]) -> str | None:
+    """Say where the site's heat per footprint area stands against AI campus sites.
+
+    Examples
+    --------
+    >>> text = _density_sentence({"power_density_w_m2": 120.0, "power_density_w_m2_low": 60.0,
+    ...                           "power_density_w_m2_high": 200.0})
+    >>> text.split(", below")[0], "below the 220-453 W/m²" in text
+    ('Heat per footprint area: 120 W/m² [60, 200]', True)
+    """
+    central = site.get("power_density_w_m2")
+    if not isinstance(central, int | float) or not central > 0:
+        return None
+    from models.energy_data import load_facts
+
+    d = load_facts().site_power_density
+    where = ("below" if central < d.low_w_m2 else "above" if central > d.high_w_m2
+             else "within")
+    return (f"Heat per footprint area: {_interval(site, 'power_density_w_m2', 'W/m²')}, {where} "
+            f"the {d.low_w_m2:.0f}-{d.high_w_m2:.0f} W/m² of AI campus sites at full build-out.")
+
+
 def verdict_text(site: dict[str, Any]) -> str:
     """Write the one-paragraph summary verdict of a site, as escaped HTML.
 
@@ -228,6 +250,9 @@ def verdict_text(site: dict[str, Any]) -> str:
                      f"{basis}).")
         if site.get("pattern") == "always":
             parts.append(_ALWAYS + (_ALWAYS_ZERO if site.get("heat_mw_low") == 0 else ""))
+        density = _density_sentence(site)
+        if density:
+            parts.append(density)
     parts.append(f"First seen {fmt(site.get('first_seen'))}, last seen "
                  f"{fmt(site.get('last_seen'))}.")
     if isinstance(site.get("possible_shutdown_since"), str):
