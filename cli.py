@@ -702,7 +702,7 @@ def _print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[obj
 
 
 # scan -------------------------------------------------------------------------------------------
-def _print_sites(sites, rejected: int = 0) -> None:  # type: ignore[no-untyped-def]
+def _print_sites(sites, rejected: Sequence[Mapping[str, Any]] = ()) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for s in sites.to_dict("records"):
         rows.append([s["site_id"], _status_cell(s),
@@ -715,14 +715,30 @@ def _print_sites(sites, rejected: int = 0) -> None:  # type: ignore[no-untyped-d
                  rows, right={"heat MW", "[90%]", "persist.", "clear", "declared MW"},
                  stack={"[90%]", "last seen", "clear", "verdict"},
                  empty="no catalogued site and no new-site candidate" + (
-                     f"; {rejected} rejected candidate(s), each with its reason in run.json"
+                     f"; {len(rejected)} rejected candidate(s), each with its reason in run.json"
                      if rejected else ""))
+    _print_below_threshold(rejected)
     for s in sites.to_dict("records"):
         since = s.get("possible_shutdown_since")
         if isinstance(since, str) and since:
             console.print(f"possible shutdown: {s['site_id']}'s clear looks since {since} show "
                           "less than a third of its heat; too few to call it, the next clear "
                           "looks will tell", markup=False)
+
+
+def _print_below_threshold(rejected: Sequence[Mapping[str, Any]]) -> None:
+    """Say how many persistent heat sources stayed below min_candidate_mw, and the largest."""
+    below = [r for r in rejected if isinstance(r.get("heat_mw"), int | float)
+             and r["heat_mw"] > 0]  # the other rejections carry no heat
+    if not below:
+        return
+    top = max(below, key=lambda r: r["heat_mw"])
+    lat, lon = top["lat"], top["lon"]
+    place = f"{abs(lat):.5f} {'N' if lat >= 0 else 'S'}, {abs(lon):.5f} {'E' if lon >= 0 else 'W'}"
+    console.print(f"{len(below)} persistent heat source(s) below power.min_candidate_mw, not "
+                  f"reported as candidates; the largest: {top['heat_mw']:.0f} MW "
+                  f"[{top['heat_mw_low']:.0f}-{top['heat_mw_high']:.0f}] at {place} "
+                  f"({top['site_id']}); all with their place in run.json", markup=False)
 
 
 def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | None,
@@ -861,7 +877,7 @@ def scan(
         result = scan_folder(imagery_dir, out, cfg, sites, exclusions_path=exclusions)
     except HeatwatchError as exc:
         raise _fail(exc) from exc
-    _print_sites(result.sites, rejected=len(result.run.get("rejected_candidates", [])))
+    _print_sites(result.sites, rejected=result.run.get("rejected_candidates", []))
     skipped = result.run.get("skipped", [])
     for s in skipped:
         console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}")

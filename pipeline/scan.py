@@ -540,11 +540,17 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
         gpd.GeoDataFrame({"date": []}, geometry=[], crs=state.grid.crs)
     hotspots = gpd.GeoDataFrame(hotspots, geometry="geometry", crs=state.grid.crs).to_crs(4326)
     run = {"calibration": calibration.as_dict(),
-           "rejected_candidates": [
-               {k: _json_value(r[k]) for k in ("site_id", "rejected_because", "heat_mw",
-                                                "persistence")}
-               for _, r in rejected.iterrows()]}
+           "rejected_candidates": [_rejected_entry(r) for _, r in rejected.iterrows()]}
     return ScanResult(table, hotspots, series, state, fits, masks, run)
+
+
+def _rejected_entry(row: Any) -> dict[str, Any]:
+    """Return a rejected candidate for run.json: why, its heat, where it is (WGS84 degrees)."""
+    where = row.geometry.representative_point()
+    return {**{k: _json_value(row[k]) for k in ("site_id", "rejected_because", "heat_mw",
+                                                 "heat_mw_low", "heat_mw_high", "persistence",
+                                                 "pattern")},
+            "lon": round(float(where.x), 6), "lat": round(float(where.y), 6)}
 
 
 def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,

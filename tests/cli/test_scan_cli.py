@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
@@ -68,3 +69,26 @@ def test_a_campus_that_stops_before_the_last_look_is_flagged_as_a_possible_shutd
     report = tmp_path / "out" / "reports" / f"{safe_filename(SITE)}.html"
     assert f"the clear looks since {last} show less than a third" in one_line(
         report.read_text(encoding="utf-8"))
+
+
+def test_heat_below_the_candidate_threshold_is_counted_and_placed(tmp_path):
+    # a 200 MW campus outside any catalog, scanned with min_candidate_mw above its heat: not a
+    # candidate, but the run says so, with its heat and place, in the output and in run.json
+    from tests.pipeline.late_stop_world import write_late_stop_world
+
+    write_late_stop_world(tmp_path / "world")
+    config = tmp_path / "high.yaml"
+    config.write_text(yaml.safe_dump({"power": {"min_candidate_mw": 5000.0}}))
+    result = scan(tmp_path / "world", tmp_path / "out", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    text = one_line(result.output)
+    assert "1 persistent heat source(s) below power.min_candidate_mw" in text
+    assert re.search(r"the largest: \d+ MW \[\d+-\d+\] at 3[78]\.\d{5} N, 9[89]\.\d{5} W "
+                     r"\(candidate-\d+\)", text), text
+    rejected = json.loads((tmp_path / "out" / "run.json").read_text())["rejected_candidates"]
+    below = [r for r in rejected if "below min_candidate_mw" in r["rejected_because"]]
+    assert len(below) == 1  # the others: excess that follows the sun, with no heat
+    entry = below[0]
+    assert entry["heat_mw_low"] <= entry["heat_mw"] <= entry["heat_mw_high"]
+    # the campus sits at the centre of the generated scene (38 N, 99 W)
+    assert abs(entry["lat"] - 38.0) < 0.01 and abs(entry["lon"] + 99.0) < 0.01
