@@ -727,7 +727,7 @@ def _print_sites(sites, rejected: Sequence[Mapping[str, Any]] = ()) -> None:  # 
 
 
 def _print_below_threshold(rejected: Sequence[Mapping[str, Any]]) -> None:
-    """Say how many persistent heat sources stayed below min_candidate_mw, and the largest."""
+    """Say how many candidate regions had heat below min_candidate_mw, and where the largest is."""
     below = [r for r in rejected if isinstance(r.get("heat_mw"), int | float)
              and r["heat_mw"] > 0]  # the other rejections carry no heat
     if not below:
@@ -735,7 +735,7 @@ def _print_below_threshold(rejected: Sequence[Mapping[str, Any]]) -> None:
     top = max(below, key=lambda r: r["heat_mw"])
     lat, lon = top["lat"], top["lon"]
     place = f"{abs(lat):.5f} {'N' if lat >= 0 else 'S'}, {abs(lon):.5f} {'E' if lon >= 0 else 'W'}"
-    console.print(f"{len(below)} persistent heat source(s) below power.min_candidate_mw, not "
+    console.print(f"{len(below)} region(s) with heat below power.min_candidate_mw, not "
                   f"reported as candidates; the largest: {top['heat_mw']:.0f} MW "
                   f"[{top['heat_mw_low']:.0f}-{top['heat_mw_high']:.0f}] at {place} "
                   f"({top['site_id']}); all with their place in run.json", markup=False)
@@ -919,7 +919,7 @@ def demo(
                              exclusions_path=world_dir / "exclusions.geojson")
     except HeatwatchError as exc:
         raise _fail(exc) from exc
-    _print_sites(result.sites)
+    _print_sites(result.sites, rejected=result.run.get("rejected_candidates", []))
     _print_truth(truth, result.sites)
     console.print(f"outputs in {out} (evidence PNGs in {out / 'evidence'})")
 

@@ -82,7 +82,7 @@ def test_heat_below_the_candidate_threshold_is_counted_and_placed(tmp_path):
     result = scan(tmp_path / "world", tmp_path / "out", "--config", str(config))
     assert result.exit_code == 0, result.output
     text = one_line(result.output)
-    assert "1 persistent heat source(s) below power.min_candidate_mw" in text
+    assert "1 region(s) with heat below power.min_candidate_mw" in text
     assert re.search(r"the largest: \d+ MW \[\d+-\d+\] at 3[78]\.\d{5} N, 9[89]\.\d{5} W "
                      r"\(candidate-\d+\)", text), text
     rejected = json.loads((tmp_path / "out" / "run.json").read_text())["rejected_candidates"]
