@@ -304,12 +304,11 @@ def site_figure(site: dict[str, Any], series: pd.DataFrame, anomaly: xr.DataArra
     _map_panel(ax_map, site, anomaly, basemap, hotspots)
     _series_panel(ax_ts, series, site)
     name = f" ({site['name']})" if site.get("name") else ""
+    since = site.get("possible_shutdown_since")
+    pending = f"; possible shutdown since {since[:10]}" if isinstance(since, str) else ""
     fig.suptitle(f"{site['site_id']}{name}: {site['status']}, {heat_text(site)}; "
                  f"first seen {str(site.get('first_seen') or '-')[:10]}, "
-                 f"last seen {str(site.get('last_seen') or '-')[:10]}"
-                 + (f"; possible shutdown since {since[:10]}"
-                    if isinstance(since := site.get("possible_shutdown_since"), str) else ""),
-                 fontsize=10,
+                 f"last seen {str(site.get('last_seen') or '-')[:10]}{pending}", fontsize=10,
                  parse_math=False)  # ids and names are untrusted: no mathtext
     clear = series[series["clear"].astype(bool)]
     looks = (f"{clear['date'].iloc[0]} to {clear['date'].iloc[-1]}; last clear look "
