@@ -46,6 +46,11 @@ class SiteMasks:
         return int(self.integration.sum())
 
     @cached_property
+    def footprint_area_px(self) -> int:
+        """Number of pixels in the site's own footprint (its polygon on the grid)."""
+        return int(self.footprint.sum())
+
+    @cached_property
     def window(self) -> tuple[slice, slice]:
         """Rows and columns of the grid holding the integration region and the ring.
 

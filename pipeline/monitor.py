@@ -51,7 +51,7 @@ from shapely.ops import unary_union
 from pipeline.alerts import Alert, Delivery, alert_sequence, deliver
 from pipeline.config import Config
 from pipeline.errors import ConfigError, HeatwatchError, NoDataError
-from pipeline.power import CalibrationSite, calibrate, cooling_ratio
+from pipeline.power import CalibrationSite, calibrate, site_coefficient
 from pipeline.reader import ProductFiles, discover_products
 from pipeline.store import HistoryStore, RunRecord
 
@@ -149,11 +149,10 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
         for row, fit, series in fitted:
             sid = str(row.site_id)
             site = _site_row(row, True, fit, series, cal, config,
-                             footprint_m2=float(result.masks[sid].footprint.sum()) * pixel_area)
+                             footprint_m2=result.masks[sid].footprint_area_px * pixel_area)
             out.append({"site_id": site["site_id"], "as_of_date": day,
                         **{k: site.get(k) for k in STATUS_KEYS}})
-            coeffs[sid] = (cal.loo_k.get(sid) or cal.k_dry_k_m2_per_mw) * cooling_ratio(
-                site["cooling"], config.power)
+            coeffs[sid] = site_coefficient(site["cooling"], cal, config.power, cal.loo_k.get(sid))
     return out, coeffs
 
 

@@ -530,7 +530,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
         for row in frame.itertuples():
             sid = str(row.site_id)
             rows.append(_site_row(row, in_catalog, fits[sid], series[sid], calibration, config,
-                                  footprint_m2=float(masks[sid].footprint.sum()) * pa))
+                                  footprint_m2=masks[sid].footprint_area_px * pa))
     table = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else \
         gpd.GeoDataFrame({"site_id": []}, geometry=[], crs=4326)
     rejected = table[(~table["in_catalog"]) & ~table["status"].isin(["candidate", "excluded"])] \
@@ -623,7 +623,7 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     }
 
 
-def power_density(est: Any, footprint_m2: float) -> dict[str, float | None]:
+def power_density(est: HeatEstimate, footprint_m2: float) -> dict[str, float | None]:
     """Return the heat over the footprint's area (W/m2) with its interval, and that area (m2).
 
     Frontier AI campuses run at about 220-453 W of facility power per m2 of site at full
