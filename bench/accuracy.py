@@ -383,6 +383,11 @@ def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
     }
 
 
+#: The counts of :func:`replay_flags`, summed over worlds in the summary.
+REPLAY_COUNTS = ("statuses", "flags", "flags_right", "running", "running_flagged",
+                 "stopped_recently", "stopped_recently_flagged")
+
+
 def replay_flags(truth: Any, result: Any, catalog: Any, config: Any) -> dict[str, int]:
     """Replay the catalogued sites' statuses as of every date, as the monitor does, and score
     the possible-shutdown flag of each against the truth.
@@ -398,8 +403,7 @@ def replay_flags(truth: Any, result: Any, catalog: Any, config: Any) -> dict[str
     statuses, _ = statuses_as_of(result, catalog, config, dates)
     ran_on = {c.site_id: {str(lk.date): lk.active for lk in c.looks}
               for c in truth.campuses if c.in_catalog}
-    out = {"statuses": 0, "flags": 0, "flags_right": 0, "running": 0, "running_flagged": 0,
-           "stopped_recently": 0, "stopped_recently_flagged": 0}
+    out = dict.fromkeys(REPLAY_COUNTS, 0)
     for st in statuses:
         active = ran_on.get(st["site_id"])
         if active is None:
@@ -675,9 +679,7 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
         "possible_shutdown": _possible_shutdowns(camp),
         "power_density_w_m2": _density_stats(worlds),
         "monitor_replay": {k: sum(w.get("monitor_replay", {}).get(k, 0) for w in worlds)
-                           for k in ("statuses", "flags", "flags_right", "running",
-                                     "running_flagged", "stopped_recently",
-                                     "stopped_recently_flagged")},
+                           for k in REPLAY_COUNTS},
         "detected_campuses": k, "eligible_campuses": n,
         "by_series_length": _by_series_length(worlds),
     }
