@@ -93,7 +93,9 @@ def _print_candidates(cands) -> None:  # type: ignore[no-untyped-def]
 @app.command()
 def discover(
     region: Annotated[Path, typer.Option(help="GeoJSON polygon(s) of the region to search.")],
-    imagery: Annotated[Path, typer.Option(help="Folder of Landsat C2 products over the region.")],
+    imagery: Annotated[Path, typer.Option(
+        help="Folder of Landsat C2 products over the region (with --source sentinelhub: the "
+             "folder the tiles are fetched into, one subfolder per tile).")],
     out: OutOpt,
     start: Annotated[datetime | None, typer.Option(
         formats=["%Y-%m-%d"], help="First acquisition date used (from each MTL).")] = None,
@@ -109,9 +111,18 @@ def discover(
     scheduler: Annotated[str | None, typer.Option(
         help="Address of a running dask.distributed scheduler, e.g. tcp://host:8786.")] = None,
     config: ConfigOpt = None,
+    source: Annotated[str, typer.Option(
+        help="'local': --imagery holds the products; 'sentinelhub': fetch every tile from "
+             "Sentinel Hub into --imagery first (needs --start and --end).")] = "local",
 ) -> None:
-    """Flag new large sites over a region: tiles scanned in parallel, merged and ranked."""
-    from pipeline.discover import run_discover
+    """Flag new large sites over a region: tiles scanned in parallel, merged and ranked.
+
+    With --source sentinelhub each tile is fetched on its own (answers cached in
+    sentinelhub.cache_dir, so a re-run fetches nothing it has) and scanned on its own crops;
+    OUT/fetch.json records the requests and processing units.
+    """
+    from pipeline.discover import region_tiles, run_discover, tile_sites
+    from pipeline.errors import ConfigError
 
     overrides: dict = {"discover": {}}
     if workers:
@@ -127,6 +138,17 @@ def discover(
 
             catalog = read_sites(sites, max_area_km2=cfg.grid.max_site_area_km2)
         excl = None if exclusions is None else _read_exclusions(exclusions)
+        fetched = None
+        if source == "sentinelhub":
+            if start is None or end is None:
+                raise ConfigError("--source sentinelhub needs --start and --end "
+                                  "(e.g. --start 2024-01-01 --end 2024-12-31)")
+            # the tile grids already carry their overlap: fetch them as they are
+            fetched = _fetch_areas(tile_sites(region_tiles(area, cfg)), start, end, imagery, cfg,
+                                   margin_m=0.0, record=out / "fetch.json",
+                                   about={"command": "discover", "region_file": str(region)})
+        elif source != "local":
+            raise ConfigError(f"--source {source!r}: use 'local' or 'sentinelhub'")
         with _progress() as progress:
             task = progress.add_task("tiles", total=None)
             result = run_discover(
@@ -135,10 +157,13 @@ def discover(
                 client=False if workers == 0 and not scheduler else None,
                 on_total=lambda n: progress.update(task, total=n),
                 progress=lambda o: progress.update(task, advance=1,
-                                                   description=f"{o.tile_id} {o.status}"))
+                                                   description=f"{o.tile_id} {o.status}"),
+                per_tile=fetched is not None)
             progress.update(task, description="tiles done")
     except HeatwatchError as exc:
         raise _fail(exc) from exc
+    if fetched is not None:
+        _print_fetch(fetched, imagery)
     _print_candidates(result.candidates)
     failed = [o for o in result.outcomes if o.status == "failed"]
     for o in failed:
@@ -146,7 +171,7 @@ def discover(
     resumed = sum(o.status == "resumed" for o in result.outcomes)
     console.print(f"{len(result.tiles)} tile(s), {resumed} resumed; outputs in {out}",
                   markup=False)
-    if failed:
+    if failed or (fetched is not None and fetched.failures):
         raise typer.Exit(code=EXIT_PARTIAL)
 
 
@@ -304,36 +329,52 @@ def fetch(
     Credentials: SH_CLIENT_ID/SH_CLIENT_SECRET or the sentinelhub profile (never printed).
     """
     from aoi.sites import read_sites
-    from pipeline.outputs import write_json
-    from pipeline.sentinelhub_source import fetch_sites
 
     overrides = {} if collection is None else {"sentinelhub": {"collection": collection}}
     try:
         cfg = _config(config, overrides)
         site_table = read_sites(sites, max_area_km2=cfg.grid.max_site_area_km2)
-        with _progress() as progress:
-            task = progress.add_task("fetch", total=None)
-
-            def step(done: int, total: int, description: str) -> None:
-                progress.update(task, completed=done, total=total, description=description[:25])
-
-            report = fetch_sites(site_table, start=start.date(), end=end.date(), out_dir=out,
-                                 config=cfg.sentinelhub, margin_m=cfg.grid.margin_m,
-                                 progress=step)
-            progress.update(task, description="fetch done")
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "fetch.json", {"command": "fetch", "sites_file": str(sites),
-                                        "start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}",
-                                        "margin_m": cfg.grid.margin_m, **report.to_dict()})
+        report = _fetch_areas(site_table, start, end, out, cfg, margin_m=cfg.grid.margin_m,
+                              record=out / "fetch.json",
+                              about={"command": "fetch", "sites_file": str(sites)})
     except HeatwatchError as exc:
         raise _fail(exc) from exc
+    _print_fetch(report, out)
+    if report.failures:
+        raise typer.Exit(code=EXIT_PARTIAL)
+
+
+def _fetch_areas(areas, start: datetime, end: datetime, out: Path, cfg: Config, *,  # type: ignore[no-untyped-def]
+                 margin_m: float, record: Path, about: Mapping[str, Any]):
+    """Fetch ``areas`` (``site_id`` + polygon) from Sentinel Hub with a progress bar.
+
+    Writes ``record`` (what was asked, requests, processing units, failures); returns the
+    :class:`pipeline.sentinelhub_source.FetchReport`.
+    """
+    from pipeline.outputs import write_json
+    from pipeline.sentinelhub_source import fetch_sites
+
+    with _progress() as progress:
+        task = progress.add_task("fetch", total=None)
+
+        def step(done: int, total: int, description: str) -> None:
+            progress.update(task, completed=done, total=total, description=description[:25])
+
+        report = fetch_sites(areas, start=start.date(), end=end.date(), out_dir=out,
+                             config=cfg.sentinelhub, margin_m=margin_m, progress=step)
+        progress.update(task, description="fetch done")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    write_json(record, {**about, "start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}",
+                        "margin_m": margin_m, **report.to_dict()})
+    return report
+
+
+def _print_fetch(report, out: Path) -> None:  # type: ignore[no-untyped-def]
     for site_id, product_id, message in report.failures:
         console.print(f"[yellow]failed[/] {escape(site_id)} {product_id or ''}: {escape(message)}")
     console.print(f"{len(report.products)} product(s) in {out}; {report.n_requests} request(s), "
                   f"{report.n_cached} answered from the cache, "
                   f"{report.processing_units:.3g} processing units")
-    if report.failures:
-        raise typer.Exit(code=EXIT_PARTIAL)
 
 
 # energy -----------------------------------------------------------------------------------------

@@ -15,7 +15,12 @@ on a shared file system. Memory per worker is bounded by the tile size, not the 
 scan streams one scene at a time, reads only the window of each product that covers the tile,
 and keeps the calibrated temperatures in a disk-backed array.
 
-Only local imagery is supported; fetching each tile from Sentinel Hub is not wired in yet.
+Imagery comes in one of two layouts. A folder of whole Landsat products (USGS downloads): each
+tile takes the products whose footprint meets its grid. Or one folder per tile
+(``IMAGERY/<tile_id>/``, ``per_tile=True``), as ``heatwatch discover --source sentinelhub``
+fetches it: Sentinel Hub crops every acquisition to the area asked for, so the crops of
+neighbouring tiles overlap and each tile must read its own crops only (else a date would count
+twice). :func:`tile_sites` gives the areas to fetch.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import box
 
+from aoi.sites import safe_name
 from pipeline import __version__
 from pipeline.config import Config
 from pipeline.errors import HeatwatchError, NoDataError
@@ -140,6 +146,47 @@ def products_for(grid: Grid, footprints: Sequence[tuple[ProductFiles, Any, Any]]
 
 def _grid_4326(grid: Grid) -> Any:
     return box(*grid.bounds_in("EPSG:4326"))
+
+
+def region_tiles(region: gpd.GeoDataFrame | Any, config: Config) -> list[Tile]:
+    """Cut ``region`` into tiles under the ``discover`` settings (see :func:`tile_region`)."""
+    d = config.discover
+    return tile_region(region, tile_size_m=d.tile_size_m, overlap_m=d.tile_overlap_m,
+                       resolution=config.grid.resolution_m)
+
+
+def tile_sites(tiles: Sequence[Tile]) -> gpd.GeoDataFrame:
+    """Return the tiles as areas to fetch (EPSG:4326): ``site_id`` = tile id, polygon = grid.
+
+    :func:`pipeline.sentinelhub_source.fetch_sites` then writes each tile's products to
+    ``<out>/<tile_id>/``, the layout ``run_discover(..., per_tile=True)`` reads.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> tiles = tile_region(box(-97.3, 38.5, -97.2, 38.6), tile_size_m=6000, overlap_m=1000)
+    >>> frame = tile_sites(tiles)
+    >>> list(frame["site_id"]) == [t.tile_id for t in tiles], frame.crs.to_epsg()
+    (True, 4326)
+    """
+    return gpd.GeoDataFrame({"site_id": [t.tile_id for t in tiles]},
+                            geometry=[_grid_4326(t.grid) for t in tiles], crs=4326)
+
+
+def _tile_folders(imagery_dir: Path, tiles: Sequence[Tile], start: date | None,
+                  end: date | None) -> tuple[dict[str, tuple[ProductFiles, ...]], list[Any]]:
+    """Each tile's products from its own folder ``imagery_dir/<tile_id>`` (none if absent)."""
+    if not Path(imagery_dir).is_dir():
+        raise NoDataError(f"imagery folder {imagery_dir} does not exist; fetch the tiles "
+                          "first (heatwatch discover --source sentinelhub does)")
+    per_tile: dict[str, tuple[ProductFiles, ...]] = {}
+    problems: list[Any] = []
+    for tile in tiles:
+        folder = Path(imagery_dir) / safe_name(tile.tile_id)
+        found, trouble = discover_products(folder) if folder.is_dir() else ([], [])
+        per_tile[tile.tile_id] = tuple(filter_dates(found, start=start, end=end))
+        problems += trouble
+    return per_tile, problems
 
 
 def _digest(obj: Any) -> str:
@@ -292,13 +339,15 @@ def run_discover(
     client: Any = None,
     progress: Callable[[TileOutcome], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    per_tile: bool = False,
 ) -> DiscoverResult:
     """Find new large sites over a region, tile by tile, and write the ranked candidates.
 
     Parameters
     ----------
     imagery_dir
-        Folder of Landsat C2 products covering the region.
+        Folder of Landsat C2 products covering the region, or with ``per_tile`` one folder
+        per tile (``imagery_dir/<tile_id>``, e.g. fetched from Sentinel Hub).
     region
         The region (GeoDataFrame in any CRS, or a lon/lat shapely geometry).
     config
@@ -321,6 +370,9 @@ def run_discover(
         Called with the :class:`TileOutcome` of every tile (resumed ones first).
     on_total
         Called once with the number of tiles.
+    per_tile
+        Read each tile's products from its own folder only (see the module docstring); a tile
+        without a folder has no scene.
 
     Returns
     -------
@@ -333,27 +385,32 @@ def run_discover(
     >>> res.candidates[["site_id", "heat_mw", "tile_id"]]  # doctest: +SKIP
     """
     t0 = time.perf_counter()
-    products, problems = discover_products(imagery_dir)
-    products = filter_dates(products, start=start, end=end)
+    tiles = region_tiles(region, config)
+    if per_tile:
+        own, problems = _tile_folders(imagery_dir, tiles, start, end)
+        products = list({p.product_id: p for ps in own.values() for p in ps}.values())
+    else:
+        products, problems = discover_products(imagery_dir)
+        products = filter_dates(products, start=start, end=end)
     if not products:
         raise NoDataError(f"no Landsat C2 band 10 product in {imagery_dir} between "
                           f"{start or 'the first'} and {end or 'the last'} acquisition")
-    d = config.discover
-    tiles = tile_region(region, tile_size_m=d.tile_size_m, overlap_m=d.tile_overlap_m,
-                        resolution=config.grid.resolution_m)
     if on_total:
         on_total(len(tiles))
-    jobs, resumed = _plan(tiles, _footprints(products), config, sites, exclusions, out_dir)
+    if not per_tile:
+        footprints = _footprints(products)
+        own = {t.tile_id: tuple(products_for(t.grid, footprints)) for t in tiles}
+    jobs, resumed = _plan(tiles, own, config, sites, exclusions, out_dir)
     for r in resumed:
         if progress:
             progress(r)
     with ExitStack() as stack:
         outcomes = resumed + _run_jobs(jobs, _open_client(config, client, stack), progress)
-    per_tile = [read_tile(out_dir / TILES_DIR / f"{t.tile_id}.geojson")[0]
-                if (out_dir / TILES_DIR / f"{t.tile_id}.geojson").is_file() else None
-                for t in tiles]
-    merged = merge_candidates(per_tile, tiles)
-    n_merged = sum(len(f) for f in per_tile if f is not None)
+    found = [read_tile(out_dir / TILES_DIR / f"{t.tile_id}.geojson")[0]
+             if (out_dir / TILES_DIR / f"{t.tile_id}.geojson").is_file() else None
+             for t in tiles]
+    merged = merge_candidates(found, tiles)
+    n_merged = sum(len(f) for f in found if f is not None)
     merged, n_catalog = _drop_catalogued(merged, sites)
     ranked = rank_candidates(merged)
     order = {t.tile_id: i for i, t in enumerate(tiles)}
@@ -365,12 +422,12 @@ def run_discover(
     return result
 
 
-def _plan(tiles: Sequence[Tile], footprints: Sequence[tuple[ProductFiles, Any, Any]],
+def _plan(tiles: Sequence[Tile], products: dict[str, tuple[ProductFiles, ...]],
           config: Config, sites: gpd.GeoDataFrame | None, exclusions: gpd.GeoDataFrame | None,
           out_dir: Path) -> tuple[list[TileJob], list[TileOutcome]]:
     jobs, resumed = [], []
     for tile in tiles:
-        prods = tuple(products_for(tile.grid, footprints))
+        prods = products[tile.tile_id]
         local = None
         if sites is not None and len(sites):
             local = sites[sites.to_crs(4326).intersects(_grid_4326(tile.grid))]

@@ -17,7 +17,7 @@ import base64
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -332,3 +332,46 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+# Helpers for the tests that use the fake -------------------------------------------------------
+
+
+def scene_from(made: Any, *, collection: str = "landsat-ot-l2", **kw: Any) -> FakeScene:
+    """What Sentinel Hub would serve for a local product: B10 in K, BQA, dataMask.
+
+    ``made`` is anything with ``band``, ``qa`` (or None) and ``mtl`` paths: a product written
+    by the tests' ``make_product`` or a :class:`pipeline.reader.ProductFiles`.
+    """
+    import rasterio
+
+    from pipeline.calibrate import to_kelvin
+    from pipeline.mtl import read_mtl
+    from pipeline.qa import encode
+
+    meta = read_mtl(made.mtl)
+    with rasterio.open(made.band) as src:
+        dn, tr, crs = src.read(1), src.transform, src.crs
+    if made.qa is not None:
+        with rasterio.open(made.qa) as src:
+            qa = src.read(1)
+    else:
+        qa = encode(shape=dn.shape)
+    kelvin = np.nan_to_num(to_kelvin(dn, meta.calibration)).astype(np.float32)  # fill -> 0
+    return FakeScene(meta.product_id, meta.acquired, kelvin, qa, tr, crs, collection=collection,
+                     cloud_cover=meta.cloud_cover, sun_elevation=meta.sun_elevation,
+                     sun_azimuth=meta.sun_azimuth, data_mask=(dn != 0), **kw)
+
+
+def isolate_sentinelhub(monkeypatch: Any, tmp_path: Any) -> Iterator[None]:
+    """Fixture body: no user sentinelhub profile or credentials, plain http to 127.0.0.1."""
+    from sentinelhub import SentinelHubDownloadClient
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # sentinelhub's config.toml
+    for var in ("SH_CLIENT_ID", "SH_CLIENT_SECRET", "SH_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake speaks plain http
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    SentinelHubDownloadClient.clear_cache()
+    yield
+    SentinelHubDownloadClient.clear_cache()

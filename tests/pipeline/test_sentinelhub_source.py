@@ -26,7 +26,7 @@ from sentinelhub.exceptions import SHRateLimitWarning
 from shapely.geometry import box
 
 from pipeline.c2write import ST_ADD, ST_MULT
-from pipeline.calibrate import counts_to_radiance, radiance_to_brightness_temperature, to_kelvin
+from pipeline.calibrate import counts_to_radiance, radiance_to_brightness_temperature
 from pipeline.config import SentinelHubConfig
 from pipeline.errors import AuthenticationError, ConfigError, FetchError, QAMissingWarning
 from pipeline.grid import Grid
@@ -51,6 +51,8 @@ from tests.pipeline.sh_server import (
     TOKEN_PATH,
     FakeScene,
     FakeSentinelHub,
+    isolate_sentinelhub,
+    scene_from,
 )
 
 #: Synthetic products on the USGS pixel lattice (edges at 15 m modulo 30), UTM 18N, 64 x 64.
@@ -64,14 +66,7 @@ JUNE_9 = datetime(2024, 6, 9, 15, 30, 0, tzinfo=timezone.utc)
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # sentinelhub's config.toml
-    for var in ("SH_CLIENT_ID", "SH_CLIENT_SECRET", "SH_PROFILE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake speaks plain http
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    SentinelHubDownloadClient.clear_cache()
-    yield
-    SentinelHubDownloadClient.clear_cache()
+    yield from isolate_sentinelhub(monkeypatch, tmp_path)
 
 
 # Helpers --------------------------------------------------------------------------------------
@@ -111,22 +106,6 @@ def run(server, tmp_path, sites=None, *, sh=None, out="out", start=START, end=EN
     return fetch_sites(sites if sites is not None else sites_frame(SITE_A), start=start, end=end,
                        out_dir=tmp_path / out, config=hw_config(server, tmp_path, **cfg),
                        margin_m=MARGIN, sh_config=sh if sh is not None else sh_credentials())
-
-
-def scene_from(made, *, collection: str = "landsat-ot-l2", **kw) -> FakeScene:
-    """What Sentinel Hub would serve for a local product: B10 in K, BQA, dataMask."""
-    meta = read_mtl(made.mtl)
-    with rasterio.open(made.band) as src:
-        dn, tr, crs = src.read(1), src.transform, src.crs
-    if made.qa is not None:
-        with rasterio.open(made.qa) as src:
-            qa = src.read(1)
-    else:
-        qa = encode(shape=dn.shape)
-    kelvin = np.nan_to_num(to_kelvin(dn, meta.calibration)).astype(np.float32)  # fill -> 0
-    return FakeScene(meta.product_id, meta.acquired, kelvin, qa, tr, crs, collection=collection,
-                     cloud_cover=meta.cloud_cover, sun_elevation=meta.sun_elevation,
-                     sun_azimuth=meta.sun_azimuth, data_mask=(dn != 0), **kw)
 
 
 def cloudy_qa(shape) -> np.ndarray:
