@@ -268,6 +268,9 @@ def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
         rec.update(detected=False, status=None, pattern=None, heat_mw=None)
         return rec
     heat = float(np.nansum(rows["heat_mw"].astype(float)))
+    # the 90% interval of the site's heat (the candidates on one campus summed)
+    rec["heat_mw_low"], rec["heat_mw_high"] = (float(rows[k].astype(float).sum())
+                                               for k in ("heat_mw_low", "heat_mw_high"))
     status, pattern = str(rows["status"].iloc[0]), str(rows["pattern"].iloc[0])
     if not c.in_catalog:
         detected = True
@@ -612,6 +615,40 @@ def _density_stats(worlds: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _interval_coverage(camp: list[dict[str, Any]]) -> dict[str, Any]:
+    """How often the reported 90% heat interval holds the campus's true power.
+
+    Found campuses: share whose [heat_mw_low, heat_mw_high] contains the true power, by how the
+    heat was calibrated (reported power given: leave-one-out coefficient) and whether the
+    campus is catalogued (its cooling type known) or a candidate (cooling unknown: the interval
+    reaches up to the evaporative case). Catalogued campuses not found: share whose upper limit
+    (the heat an always-on term could hide) is at or above the true power, i.e. "not seen"
+    does not read as "proven idle".
+    """
+    def share(rows: list[dict[str, Any]], hit: Any) -> dict[str, Any]:
+        ok = [bool(hit(r)) for r in rows]
+        # how wide the intervals are: high / low, where the low end is above zero
+        width = [r["heat_mw_high"] / r["heat_mw_low"] for r in rows if r["heat_mw_low"] > 0]
+        return {"n": len(ok), "covered": sum(ok), "share": float(np.mean(ok)) if ok else None,
+                "median_high_over_low": float(np.median(width)) if width else None}
+
+    found = [r for r in camp if r["detected"] and r.get("heat_mw_high") is not None]
+    inside = lambda r: r["heat_mw_low"] <= r["power_mw"] <= r["heat_mw_high"]  # noqa: E731
+    groups = {
+        "catalogued, calibrated": [r for r in found if r["in_catalog"] and r["reported"]],
+        "catalogued, uncalibrated": [r for r in found if r["in_catalog"] and not r["reported"]],
+        **{f"candidate, {c}": [r for r in found if not r["in_catalog"] and r["cooling"] == c]
+           for c in COOLINGS},
+    }
+    out = {k: share(v, inside) for k, v in groups.items()}
+    out["all found"] = share(found, inside)
+    missed = [r for r in camp if r["in_catalog"] and not r["detected"]
+              and r.get("heat_mw_high") is not None]
+    out["catalogued, not found: upper limit >= power"] = share(
+        missed, lambda r: r["heat_mw_high"] >= r["power_mw"])
+    return out
+
+
 def _possible_shutdowns(camp: list[dict[str, Any]]) -> dict[str, int]:
     """Flags of a possible shutdown, right or wrong, and shut-down campuses reported running."""
     flagged = [r for r in camp if "possible_shutdown_since" in r]
@@ -678,6 +715,7 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
         "split_campuses": sum(1 for r in detected if not r["in_catalog"] and r["n_rows"] > 1),
         "possible_shutdown": _possible_shutdowns(camp),
         "power_density_w_m2": _density_stats(worlds),
+        "interval_coverage": _interval_coverage(camp),
         "monitor_replay": {k: sum(w.get("monitor_replay", {}).get(k, 0) for w in worlds)
                            for k in REPLAY_COUNTS},
         "detected_campuses": k, "eligible_campuses": n,
@@ -834,6 +872,12 @@ def markdown(doc: dict[str, Any]) -> str:
             ["Heat per footprint area (W/m2)", "n", "min", "p10", "median", "p90", "max"],
             [[k, v["n"], *(_fmt(v.get(q), ".0f") for q in ("min", "p10", "median", "p90", "max"))]
              for k, v in dens.items()], "lrrrrrr"))
+    cover = s.get("interval_coverage") or {}
+    if cover:
+        out.append(markdown_table(
+            ["Heat interval (90%) holds the true power", "n", "share", "median high/low"],
+            [[k, v["n"], f"{_fmt(v['share'], '.0%')} ({v['covered']}/{v['n']})",
+              _fmt(v.get("median_high_over_low"), ".1f")] for k, v in cover.items()], "lrrr"))
     lengths = s.get("by_series_length") or {}
     if lengths:
         out.append(markdown_table(
