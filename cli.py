@@ -93,10 +93,11 @@ def _print_candidates(cands) -> None:  # type: ignore[no-untyped-def]
 @app.command()
 def discover(
     region: Annotated[Path, typer.Option(help="GeoJSON polygon(s) of the region to search.")],
-    imagery: Annotated[Path, typer.Option(
-        help="Folder of Landsat C2 products over the region (with --source sentinelhub: the "
-             "folder the tiles are fetched into, one subfolder per tile).")],
     out: OutOpt,
+    imagery: Annotated[Path | None, typer.Option(
+        help="Folder of Landsat C2 products over the region (with --source sentinelhub: the "
+             "folder the tiles are fetched into, one subfolder per tile; default "
+             "OUT/imagery).")] = None,
     start: Annotated[datetime | None, typer.Option(
         formats=["%Y-%m-%d"], help="First acquisition date used (from each MTL).")] = None,
     end: Annotated[datetime | None, typer.Option(
@@ -143,12 +144,16 @@ def discover(
             if start is None or end is None:
                 raise ConfigError("--source sentinelhub needs --start and --end "
                                   "(e.g. --start 2024-01-01 --end 2024-12-31)")
+            imagery = imagery or out / "imagery"
             # the tile grids already carry their overlap: fetch them as they are
             fetched = _fetch_areas(tile_sites(region_tiles(area, cfg)), start, end, imagery, cfg,
                                    margin_m=0.0, record=out / "fetch.json",
                                    about={"command": "discover", "region_file": str(region)})
         elif source != "local":
             raise ConfigError(f"--source {source!r}: use 'local' or 'sentinelhub'")
+        elif imagery is None:
+            raise ConfigError("give --imagery FOLDER (Landsat C2 products over the region), or "
+                              "--source sentinelhub --start D --end D to fetch them")
         with _progress() as progress:
             task = progress.add_task("tiles", total=None)
             result = run_discover(

@@ -130,8 +130,11 @@ def test_each_tile_is_fetched_once_and_scanned_on_its_own_crops(world, hub, args
 
 
 def test_rerun_fetches_nothing_and_resumes_every_tile(args, hub, tmp_path):
+    i = args.index("--imagery")
+    args = args[:i] + args[i + 2:]  # fetched into OUT/imagery by default
     first = runner.invoke(app, args, env=WIDE)
     assert first.exit_code == 0, first.output
+    assert len(list((tmp_path / "out" / "imagery").glob("z14-*/*_MTL.*"))) > 0
     csv = pd.read_csv(tmp_path / "out" / "candidates.csv")
     hub.clear()
     again = runner.invoke(app, args, env=WIDE)
@@ -143,12 +146,16 @@ def test_rerun_fetches_nothing_and_resumes_every_tile(args, hub, tmp_path):
 
 
 @pytest.mark.parametrize("drop, message", [("--start", "--start and --end"),
-                                           ("--source", None)])
+                                           ("--source", "'local' or 'sentinelhub'"),
+                                           ("local", "give --imagery")])
 def test_bad_options_exit_2_with_one_line(args, hub, drop, message):
     bad = list(args)
     if drop == "--source":
         bad[bad.index("sentinelhub")] = "ftp"
-        message = "'local' or 'sentinelhub'"
+    elif drop == "local":  # local imagery, but no folder given
+        bad[bad.index("sentinelhub")] = "local"
+        i = bad.index("--imagery")
+        del bad[i:i + 2]
     else:
         i = bad.index(drop)
         del bad[i:i + 2]
