@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import box
 
-from aoi.sites import safe_name
 from pipeline import __version__
 from pipeline.config import Config
 from pipeline.errors import HeatwatchError, NoDataError
@@ -176,6 +175,8 @@ def tile_sites(tiles: Sequence[Tile]) -> gpd.GeoDataFrame:
 def _tile_folders(imagery_dir: Path, tiles: Sequence[Tile], start: date | None,
                   end: date | None) -> tuple[dict[str, tuple[ProductFiles, ...]], list[Any]]:
     """Each tile's products from its own folder ``imagery_dir/<tile_id>`` (none if absent)."""
+    from aoi.sites import safe_name  # here: aoi.sites loads pyogrio (~29 MB) with it
+
     if not Path(imagery_dir).is_dir():
         raise NoDataError(f"imagery folder {imagery_dir} does not exist; fetch the tiles "
                           "first (heatwatch discover --source sentinelhub does)")
