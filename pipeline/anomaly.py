@@ -110,9 +110,9 @@ def background_array(
     >>> bool(np.nanmax(np.abs(background_array(t, block_px=10) - 290.0)) < 1e-9)
     True
     """
-    t = np.asarray(temperature, dtype=np.float64)  # no copy: t is only read below
+    t = np.array(temperature, dtype=np.float64)
     if exclude is not None:
-        t = np.where(np.asarray(exclude, dtype=bool), np.nan, t)
+        t[np.asarray(exclude, dtype=bool)] = np.nan
     if block_px < 1:
         raise ValueError("block_px must be at least 1")
     med = _block_medians(t, block_px, min_valid_fraction)
@@ -189,13 +189,11 @@ def anomaly(
         coords=coords,
         attrs={"robust_scale_k": scale, "block_m": config.block_m},
     )
-    # in place: ``out`` is ours, and the default (a deep copy of every variable) cost more than
-    # the background itself on a large scene
     grid_mapping = temperature.rio.grid_mapping
     if grid_mapping in out.coords:  # the CRS came with the coordinates: point the data at it
-        out.rio.write_grid_mapping(grid_mapping, inplace=True)
+        out = out.rio.write_grid_mapping(grid_mapping)
     elif temperature.rio.crs is not None:
-        out.rio.write_crs(temperature.rio.crs, inplace=True)
+        out = out.rio.write_crs(temperature.rio.crs)
     return out
 
 
