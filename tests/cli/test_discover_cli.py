@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cli import app
-from tests.pipeline.test_discover import TILES, border_spec, world_region
+from tests.pipeline.test_discover import TILES, write_border_world
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -18,13 +18,8 @@ WIDE = {"COLUMNS": "250"}
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from models.world import generate_world
-
     root = tmp_path_factory.mktemp("discover-cli")
-    world = root / "world"
-    truth = generate_world(border_spec(), world)
-    region = root / "region.geojson"
-    region.write_text(world_region(truth).to_json())
+    world, _, region = write_border_world(root)
     config = root / "discover.yaml"
     config.write_text(yaml.safe_dump(TILES))
     return root, world, region, config

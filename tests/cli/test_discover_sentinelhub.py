@@ -18,7 +18,6 @@ import yaml
 from typer.testing import CliRunner
 
 from cli import app
-from models.world import generate_world
 from pipeline.mtl import read_mtl
 from pipeline.reader import discover_products
 from tests.pipeline.sh_server import (
@@ -30,7 +29,7 @@ from tests.pipeline.sh_server import (
     isolate_sentinelhub,
     scene_from,
 )
-from tests.pipeline.test_discover import TILES, border_spec, world_region
+from tests.pipeline.test_discover import TILES, write_border_world
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -39,10 +38,7 @@ WIDE = {"COLUMNS": "250"}
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("discover-sh")
-    folder = root / "world"
-    truth = generate_world(border_spec(), folder)
-    region = root / "region.geojson"
-    region.write_text(world_region(truth).to_json())
+    folder, truth, region = write_border_world(root)
     products, problems = discover_products(folder)
     assert problems == []
     return root, folder, truth, region, products

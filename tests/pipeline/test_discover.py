@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -46,6 +47,18 @@ def world_grid(truth: WorldTruth) -> Grid:
 def world_region(truth: WorldTruth) -> gpd.GeoDataFrame:
     geom = box(*world_grid(truth).bounds).segmentize(100.0)
     return gpd.GeoDataFrame(geometry=[geom], crs=truth.grid.epsg).to_crs(4326)
+
+
+def write_border_world(root: Path) -> tuple[Path, WorldTruth, Path]:
+    """Generate the border world into ``root/world`` and its region into ``root/region.geojson``.
+
+    Returns the world folder, its truth and the region file (for the command-line tests).
+    """
+    folder = root / "world"
+    truth = generate_world(border_spec(), folder)
+    region = root / "region.geojson"
+    region.write_text(world_region(truth).to_json())
+    return folder, truth, region
 
 
 @pytest.fixture(scope="module")
