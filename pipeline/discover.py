@@ -393,14 +393,13 @@ def run_discover(
     else:
         products, problems = discover_products(imagery_dir)
         products = filter_dates(products, start=start, end=end)
+        footprints = _footprints(products)
+        own = {t.tile_id: tuple(products_for(t.grid, footprints)) for t in tiles}
     if not products:
         raise NoDataError(f"no Landsat C2 band 10 product in {imagery_dir} between "
                           f"{start or 'the first'} and {end or 'the last'} acquisition")
     if on_total:
         on_total(len(tiles))
-    if not per_tile:
-        footprints = _footprints(products)
-        own = {t.tile_id: tuple(products_for(t.grid, footprints)) for t in tiles}
     jobs, resumed = _plan(tiles, own, config, sites, exclusions, out_dir)
     for r in resumed:
         if progress:
