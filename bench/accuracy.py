@@ -632,8 +632,10 @@ def _interval_coverage(camp: list[dict[str, Any]]) -> dict[str, Any]:
         return {"n": len(ok), "covered": sum(ok), "share": float(np.mean(ok)) if ok else None,
                 "median_high_over_low": float(np.median(width)) if width else None}
 
+    def inside(r: dict[str, Any]) -> bool:
+        return bool(r["heat_mw_low"] <= r["power_mw"] <= r["heat_mw_high"])
+
     found = [r for r in camp if r["detected"] and r.get("heat_mw_high") is not None]
-    inside = lambda r: r["heat_mw_low"] <= r["power_mw"] <= r["heat_mw_high"]  # noqa: E731
     groups = {
         "catalogued, calibrated": [r for r in found if r["in_catalog"] and r["reported"]],
         "catalogued, uncalibrated": [r for r in found if r["in_catalog"] and not r["reported"]],

@@ -35,7 +35,7 @@ def test_accuracy_smallest_suite_writes_the_documented_keys(tmp_path):
     assert {"recall_by_size", "recall_by_size_and_cooling", "false_candidates", "heat_ratio",
             "onset_error_acq", "shutdown_error_acq", "smallest_mw_at_90pct_recall",
             "recall_by_visible_heat", "onset_error_clear_acq", "shutdown_error_clear_acq",
-            "scan_grid", "declared_power_verdicts"} <= set(s)
+            "scan_grid", "declared_power_verdicts", "interval_coverage"} <= set(s)
     assert all(0.0 <= c["scanned_fraction"] <= 1.0 for c in doc["worlds"][0]["campuses"])
     assert list(s["recall_by_size"]) == ["10-40 MW", "40-100 MW", "100-300 MW", "300-1000 MW"]
     assert {"calibrated", "uncalibrated"} <= set(s["heat_ratio"])
@@ -91,6 +91,31 @@ def test_mismatch_verdicts_on_honest_declarations_are_counted_as_false():
     assert v["counts"] == {"consistent": 1, "inconclusive": 1, "over-declared": 1,
                            "under-reported": 1}
     assert v["caught_3x_over_claim"] == 0.5 and v["caught_3x_under_claim"] == 0.25
+
+
+def test_interval_coverage_counts_intervals_holding_the_true_power():
+    def rec(power, low, high, *, detected=True, in_catalog=True, reported=True, cooling="dry"):
+        return {"power_mw": power, "heat_mw_low": low, "heat_mw_high": high,
+                "detected": detected, "in_catalog": in_catalog, "reported": reported,
+                "cooling": cooling}
+
+    camp = [rec(100, 80, 125), rec(100, 110, 300),  # held; too high at the low end
+            rec(100, 0, 400, reported=False),  # held, reaching 0
+            rec(200, 50, 150, in_catalog=False, reported=False, cooling="evaporative"),
+            rec(100, 0, 150, detected=False), rec(100, 0, 60, detected=False),  # upper limits
+            rec(100, 0, 0, detected=False, in_catalog=False),  # no candidate: not counted
+            {"power_mw": 50, "detected": False, "in_catalog": True}]  # no row at all
+    cover = accuracy._interval_coverage(camp)
+    assert cover["catalogued, calibrated"] == {"n": 2, "covered": 1, "share": 0.5,
+                                               "median_high_over_low": (125 / 80 + 300 / 110) / 2}
+    assert cover["catalogued, uncalibrated"]["covered"] == 1
+    assert cover["catalogued, uncalibrated"]["median_high_over_low"] is None  # low end 0
+    assert cover["candidate, evaporative"]["share"] == 0.0
+    assert cover["candidate, dry"] == {"n": 0, "covered": 0, "share": None,
+                                       "median_high_over_low": None}
+    assert cover["all found"]["n"] == 4 and cover["all found"]["covered"] == 2
+    missed = cover["catalogued, not found: upper limit >= power"]
+    assert missed["n"] == 2 and missed["covered"] == 1
 
 
 def test_verdict_for_a_site_row_checks_heat_against_a_declaration():
