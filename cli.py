@@ -146,8 +146,9 @@ def discover(
                                   "(e.g. --start 2024-01-01 --end 2024-12-31)")
             imagery = imagery or out / "imagery"
             # the tile grids already carry their overlap: fetch them as they are
-            fetched = _fetch_areas(tile_sites(region_tiles(area, cfg)), start, end, imagery, cfg,
-                                   margin_m=0.0, record=out / "fetch.json",
+            areas = _fetchable(tile_sites(region_tiles(area, cfg)), cfg)
+            fetched = _fetch_areas(areas, start, end, imagery, cfg, margin_m=0.0,
+                                   record=out / "fetch.json",
                                    about={"command": "discover", "region_file": str(region)})
         elif source != "local":
             raise ConfigError(f"--source {source!r}: use 'local' or 'sentinelhub'")
@@ -372,6 +373,21 @@ def _fetch_areas(areas, start: datetime, end: datetime, out: Path, cfg: Config, 
     write_json(record, {**about, "start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}",
                         "margin_m": margin_m, **report.to_dict()})
     return report
+
+
+def _fetchable(tiles, cfg: Config):  # type: ignore[no-untyped-def]
+    """Return the tile areas if one request can fetch each; else say which setting to lower."""
+    from pipeline.errors import ConfigError
+    from pipeline.sentinelhub_source import MAX_PIXELS, fetch_grid
+
+    widest = max((max(fetch_grid(g, margin_m=0.0).shape) for g in tiles.geometry), default=0)
+    if widest > MAX_PIXELS:
+        d = cfg.discover
+        raise ConfigError(
+            f"a tile of discover.tile_size_m = {d.tile_size_m:g} m with discover.tile_overlap_m "
+            f"= {d.tile_overlap_m:g} m is {widest} pixels wide, above Sentinel Hub's "
+            f"{MAX_PIXELS} pixels per request; lower discover.tile_size_m")
+    return tiles
 
 
 def _print_fetch(report, out: Path) -> None:  # type: ignore[no-untyped-def]

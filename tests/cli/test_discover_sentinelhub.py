@@ -159,3 +159,16 @@ def test_bad_options_exit_2_with_one_line(args, hub, drop, message):
     assert res.exit_code == 2
     assert "error:" in res.output and message in res.output
     assert hub.requests_to(PROCESS_PATH) == []
+
+
+def test_tiles_too_large_for_one_request_are_refused_before_any_request(args, hub, tmp_path):
+    cfg = tmp_path / "big.yaml"
+    settings = yaml.safe_load(Path(args[args.index("--config") + 1]).read_text())
+    settings["discover"] = {"tile_size_m": 80000, "tile_overlap_m": 2000}  # 2800 px a side
+    cfg.write_text(yaml.safe_dump(settings))
+    bad = list(args)
+    bad[bad.index("--config") + 1] = str(cfg)
+    res = runner.invoke(app, bad, env=WIDE)
+    assert res.exit_code == 2
+    assert "discover.tile_size_m" in res.output and "2500" in res.output
+    assert hub.requests == []
