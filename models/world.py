@@ -116,8 +116,12 @@ MtlFormat = Literal["json", "txt", "xml"]
 MTL_FORMATS: tuple[MtlFormat, ...] = ("json", "txt", "xml")
 _PRODUCT_FILE = re.compile(r"^L[CO]0[89]_L2SP_\d{6}_\d{8}_\d{8}_02_T[12]_")
 
-# Random streams: default_rng([seed, STREAM, ...]).
-_LAND, _SCENE, _CAMPUS, _META = 0, 1, 2, 3
+#: Solar response of the bare ground under halls not yet roofed (K per unit solar loading).
+GROUND_K = 13.0
+
+# Random streams: default_rng([seed, STREAM, ...]). Streams 4+ are drawn only by the widened
+# land physics (:class:`models.world_spec.LandSpec`), so classic worlds stay byte-identical.
+_LAND, _SCENE, _CAMPUS, _META, _STRUCTURE = 0, 1, 2, 3, 4
 
 
 # Grid -----------------------------------------------------------------------------------------
@@ -212,6 +216,27 @@ class _Campus:
     k: float
     roof_area: float
     yard_area: float
+    #: Pixels carrying the heat (the yards, or the roofs for ``heat_layout="roof"``).
+    heat: Mask
+    heat_area: float
+    #: Roof pixels and their solar response lost before the halls were built (K per unit sun).
+    halls: Mask
+    unbuilt_k: F32
+
+
+@dataclass
+class _Crops:
+    """Seasonal crop pixels: their contrast lost at the season's peak and their peak day."""
+
+    mask: Mask
+    loss_k: F32
+    peak_doy: F32
+
+    def green(self, doy: int, season_days: float) -> F32:
+        """Greenness 0-1 of each crop pixel on day of year ``doy`` (raised-cosine season)."""
+        d = np.abs((doy - self.peak_doy + 182.625) % 365.25 - 182.625)
+        return np.where(d < season_days / 2, np.cos(np.pi * d / season_days) ** 2,
+                        0.0).astype(np.float32)
 
 
 @dataclass
@@ -223,9 +248,34 @@ class _Static:
     construction: list[tuple[RoofSpec, tuple[slice, slice]]]
     plants: list[tuple[PlantSpec, tuple[slice, slice]]]
     fires: list[tuple[FireSpec, tuple[slice, slice], Mask]]
+    crops: _Crops | None = None
 
 
-def _land(spec: WorldSpec) -> tuple[F32, F32, Mask]:
+def _structure(spec: WorldSpec, response: F32, parcel: F32, bare: Mask,
+               water: Mask) -> tuple[F32, _Crops | None]:
+    """Return the static non-solar structure (K) and the seasonal crops of the widened land."""
+    land = spec.land
+    n = spec.size_px
+    rng = np.random.default_rng([spec.seed, _STRUCTURE])
+    static = np.zeros((n, n), np.float32)
+    if land.static_k > 0:
+        static = (land.static_k * _smooth(rng, n, land.static_scale_m / spec.pixel_m))
+        static[water] = 0.0
+    crops = None
+    if land.crop_share > 0:
+        # one draw per parcel (the parcel values are unique per parcel): which are crops, and
+        # how far each one's season is from the world's
+        levels, inverse = np.unique(parcel, return_inverse=True)
+        is_crop = rng.random(levels.size) < land.crop_share
+        shift = rng.uniform(-1, 1, levels.size) * land.crop_jitter_days
+        mask = bare & is_crop[inverse.reshape(n, n)]
+        loss = np.where(mask, land.crop_depth * np.maximum(response - VEGETATION_K, 0.0), 0.0)
+        peak = (land.crop_peak_doy + shift[inverse.reshape(n, n)]).astype(np.float32)
+        crops = _Crops(mask, loss.astype(np.float32), peak)
+    return static.astype(np.float32), crops
+
+
+def _land(spec: WorldSpec) -> tuple[F32, F32, Mask, _Crops | None]:
     rng = np.random.default_rng([spec.seed, _LAND])
     n = spec.size_px
     lake = _smooth(rng, n, 25.0)
@@ -240,7 +290,8 @@ def _land(spec: WorldSpec) -> tuple[F32, F32, Mask]:
     static = STATIC_TEXTURE_K * _smooth(rng, n, 3.0)
     response[water] = WATER_K
     static[water] = 0.0
-    return response.astype(np.float32), static.astype(np.float32), water
+    extra, crops = _structure(spec, response, parcel, bare, water)
+    return response.astype(np.float32), (static + extra).astype(np.float32), water, crops
 
 
 def _campus_layout(h: int, w: int, rng: np.random.Generator) -> tuple[NDArray[np.int16], Mask]:
@@ -274,7 +325,7 @@ def _campus_layout(h: int, w: int, rng: np.random.Generator) -> tuple[NDArray[np
 
 
 def _static_world(spec: WorldSpec, grid: _Grid) -> _Static:
-    response, static, water = _land(spec)
+    response, static, water, crops = _land(spec)
     campuses = []
     for i, c in enumerate(spec.campuses):
         rng = np.random.default_rng([spec.seed, _CAMPUS, i])
@@ -286,8 +337,21 @@ def _static_world(spec: WorldSpec, grid: _Grid) -> _Static:
         roof_k = rng.uniform(*CAMPUS_ROOF_K, size=int(halls.max()) + 1).astype(np.float32)
         response[win] = np.where(halls >= 0, roof_k[np.maximum(halls, 0)], URBAN_K)
         water[win] = False
-        campuses.append(_Campus(c, win, yard, k, float((halls >= 0).sum()) * grid.pixel**2,
-                                float(yard.sum()) * grid.pixel**2))
+        if crops is not None:
+            crops.mask[win] = False
+            crops.loss_k[win] = 0.0
+        roofs = halls >= 0
+        # rooftop coolers spread the heat over the whole footprint (~1-2 K at 300-450 W/m2)
+        heat = np.ones_like(yard) if c.heat_layout == "roof" else yard
+        unbuilt = np.where(roofs, response[win] - GROUND_K, 0.0).astype(np.float32)
+        campuses.append(_Campus(c, win, yard, k, float(roofs.sum()) * grid.pixel**2,
+                                float(yard.sum()) * grid.pixel**2, heat,
+                                float(heat.sum()) * grid.pixel**2, roofs, unbuilt))
+    objects = ([grid.window(r.extent_m()) for r in (*spec.warehouses, *spec.construction)]
+               + [grid.window(p.extent_m()) for p in spec.power_plants])
+    if crops is not None:
+        for win in objects:
+            crops.mask[win], crops.loss_k[win] = False, 0.0
     for r in spec.warehouses:
         win = grid.window(r.extent_m())
         response[win], water[win] = r.roof_response_k, False
@@ -310,7 +374,7 @@ def _static_world(spec: WorldSpec, grid: _Grid) -> _Static:
         r_c, c_c = (win[0].start + win[0].stop - 1) / 2, (win[1].start + win[1].stop - 1) / 2
         disk = (rr - r_c) ** 2 + (cc - c_c) ** 2 <= (f.radius_m / grid.pixel) ** 2 + 0.25
         fires.append((f, win, disk))
-    return _Static(response, static, water, campuses, construction, plants, fires)
+    return _Static(response, static, water, campuses, construction, plants, fires, crops)
 
 
 # One acquisition ------------------------------------------------------------------------------
@@ -418,17 +482,24 @@ def _sky(spec: WorldSpec, slot: _Slot, rng: np.random.Generator, t_air: float) -
 
 
 def _surface(world: _Static, day: date, t_air: float, sun: float, weather: F32,
-             shadow: Mask, excess: list[float]) -> F32:
+             shadow: Mask, excess: list[float], season_days: float = 0.0) -> F32:
     """Surface temperature before the sensor, with the campuses' compute ``excess`` (K m2)."""
     surf = (t_air + sun * world.response + world.static + weather).astype(np.float32)
+    if world.crops is not None:
+        m = world.crops.mask
+        green = world.crops.green(day.timetuple().tm_yday, season_days)
+        surf[m] -= sun * green[m] * world.crops.loss_k[m]
     for r, win in world.construction:
         if r.built is not None and day >= r.built:
             surf[win] += sun * (r.roof_response_k - r.ground_response_k)
+    for c in world.campuses:
+        if c.spec.built is not None and day < c.spec.built:
+            surf[c.win][c.halls] -= sun * c.unbuilt_k[c.halls]
     if shadow.any():
         surf[shadow] -= SHADOW_SOLAR_LOSS * sun * np.maximum(world.response[shadow], 0.0)
     for c, integral in zip(world.campuses, excess, strict=True):
         if integral:
-            surf[c.win][c.yard] += integral / c.yard_area
+            surf[c.win][c.heat] += integral / c.heat_area
     for p, win in world.plants:
         surf[win] += p.delta_k
     for f, win, disk in world.fires:
@@ -620,7 +691,8 @@ def _acquire(spec: WorldSpec, grid: _Grid, world: _Static, slot: _Slot,
     weather = 0.3 * _smooth(rng, spec.size_px, 1800.0 / spec.pixel_m)
     sky = _sky(spec, slot, rng, t_air)
     excess = _excess(spec, world, slot)
-    surf = _surface(world, day, t_air, s_t * factor, weather, sky.shadow, excess)
+    surf = _surface(world, day, t_air, s_t * factor, weather, sky.shadow, excess,
+                    spec.land.crop_season_days)
     kelvin = _observe(spec, slot, surf, sky, noise)
     fill = sky.fill
     qa = encode(fill=fill, cloud=sky.cloud & ~fill, dilated=sky.dilated & ~fill,

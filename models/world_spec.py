@@ -26,6 +26,7 @@ from shapely.geometry import Polygon
 from pipeline.solar import landsat_overpass_utc
 
 Cooling = Literal["dry", "hybrid", "evaporative"]
+HeatLayout = Literal["yard", "roof"]
 
 #: Share of the dry-cooling coefficient seen for each cooling type (evaporative towers reject
 #: 77-95 % of the heat as latent heat: energy_facts ``heat_rejection``; config ``power``).
@@ -67,12 +68,22 @@ class CampusSpec(_Frozen):
     power_density_w_m2: float = Field(default=375.0, ge=300, le=450)
     aspect: float = Field(default=1.5, ge=1.0, le=3.0)
     orientation: Literal["ew", "ns"] = "ew"
+    #: Where the compute heat sits: ``"yard"`` concentrates it on the cooling-yard strips
+    #: (~8-12 K, SCIENCE.md condenser exhaust), ``"roof"`` spreads it over the halls
+    #: (rooftop dry coolers, ~1-2 K over the whole footprint).
+    heat_layout: HeatLayout = "yard"
+    #: Date the halls were roofed (bare ground before); None: standing from the start. Halls
+    #: stand months to years before power-on, so ``built`` must not be after ``onset``.
+    built: date | None = None
 
     @model_validator(mode="after")
     def _dates(self) -> CampusSpec:
         if self.onset and self.shutdown and self.shutdown <= self.onset:
             raise ValueError(f"campus {self.site_id}: shutdown {self.shutdown} is not after "
                              f"onset {self.onset}")
+        if self.built and (self.onset is None or self.built > self.onset):
+            raise ValueError(f"campus {self.site_id}: halls built on {self.built} need an onset "
+                             "on or after that date (a campus runs only once its halls stand)")
         return self
 
     def size_m(self) -> tuple[float, float]:
@@ -163,6 +174,31 @@ def _overlap(a: Extent, b: Extent) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+class LandSpec(_Frozen):
+    """Land physics beyond the solar-driven land cover: static structure and crop phenology.
+
+    The defaults (all zero) give the classic world. :func:`widen` draws them from broad ranges.
+
+    * ``static_k``: standard deviation (K) of a static, non-solar temperature field of
+      correlation length ``static_scale_m`` (0.5-3 km): emissivity error of the Level-2 product
+      (its emissivity comes from a static ASTER-based climatology), terrain (lapse rate ~6.5
+      K/km: 100 m of relief is 0.65 K), soil type. Real land shows 0.3-1.0 K at these scales.
+    * ``crop_share``: share of the bare/crop parcels that are seasonal crops. A crop is bare
+      (hot by day) outside its growing season and green (cool) inside it: at the season's peak
+      (day of year ``crop_peak_doy``, each parcel +-``crop_jitter_days``) it loses
+      ``crop_depth`` of its solar response above vegetation, over a green season of
+      ``crop_season_days``. Its contrast then follows a season of its own, not the sun's.
+    """
+
+    static_k: float = Field(default=0.0, ge=0, le=3)
+    static_scale_m: float = Field(default=1500.0, ge=100, le=10000)
+    crop_share: float = Field(default=0.0, ge=0, le=1)
+    crop_depth: float = Field(default=0.7, ge=0, le=1)
+    crop_peak_doy: int = Field(default=190, ge=1, le=366)
+    crop_season_days: float = Field(default=110.0, ge=20, le=300)
+    crop_jitter_days: float = Field(default=20.0, ge=0, le=90)
+
+
 class WorldSpec(_Frozen):
     """A synthetic world: place, dates, atmosphere, truth coefficient and ground objects.
 
@@ -194,6 +230,7 @@ class WorldSpec(_Frozen):
     construction: tuple[RoofSpec, ...] = ()
     fires: tuple[FireSpec, ...] = ()
     power_plants: tuple[PlantSpec, ...] = ()
+    land: LandSpec = LandSpec()
 
     @property
     def half_extent_m(self) -> float:
@@ -541,3 +578,46 @@ def _random_confusers(
         plants = (PlantSpec(name="Power plant", x_km=pos[0], y_km=pos[1],
                             delta_k=float(rng.uniform(20, 30))),)
     return warehouses, construction, fires, plants
+
+
+def widen(spec: WorldSpec, *, seed: int | None = None) -> WorldSpec:
+    """Return ``spec`` on richer land: the physics the classic world leaves out, drawn per world.
+
+    Four families, each from broad ranges (independent of the detector's settings):
+
+    1. static, non-solar structure of 0.3-1.0 K standard deviation at 0.5-3 km scales
+       (:class:`LandSpec` ``static_k``, ``static_scale_m``);
+    2. crop phenology: 30-100 % of the bare/crop parcels are seasonal crops losing 40-90 % of
+       their contrast at the peak of a 60-150 day green season, peaking in the local summer
+       +-35 days;
+    3. where the heat sits: each campus's heat is on its yards or spread over its roofs (50/50);
+    4. halls stand before power-on: a campus that starts during the series had its halls
+       roofed 60-400 days before its onset (70 %; standing from the start otherwise, and always
+       when that date falls before the series).
+
+    Late roofs without heat (construction sites) stay as ``spec`` has them.
+
+    Examples
+    --------
+    >>> w = widen(random_spec(3))
+    >>> 0.3 <= w.land.static_k <= 1.0 and 500 <= w.land.static_scale_m <= 3000
+    True
+    """
+    rng = np.random.default_rng([spec.seed if seed is None else seed, 60221])
+    peak = float(rng.uniform(155, 225)) + (182.0 if spec.center_lat < 0 else 0.0)
+    land = LandSpec(
+        static_k=float(rng.uniform(0.3, 1.0)), static_scale_m=float(rng.uniform(500, 3000)),
+        crop_share=float(rng.uniform(0.3, 1.0)), crop_depth=float(rng.uniform(0.4, 0.9)),
+        crop_peak_doy=round(peak) % 365 + 1, crop_season_days=float(rng.uniform(60, 150)),
+        crop_jitter_days=float(rng.uniform(5, 35)))
+    campuses = []
+    for c in spec.campuses:
+        layout: HeatLayout = "roof" if rng.random() < 0.5 else "yard"
+        built = None
+        if c.onset is not None and rng.random() < 0.7:
+            when = c.onset - timedelta(days=int(rng.uniform(60, 400)))
+            built = when if when > spec.start else None
+        campuses.append(CampusSpec.model_validate(
+            c.model_dump() | {"heat_layout": layout, "built": built}))
+    return WorldSpec.model_validate(spec.model_dump() | {
+        "land": land, "campuses": tuple(campuses), "name": f"{spec.name}-wide"})

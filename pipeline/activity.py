@@ -202,6 +202,8 @@ def fit_activity(
     min_active_k_m2: float = 5.0e4,
     baseline_offset_k: float = 0.2,
     change_bic_margin: float = 10.0,
+    max_baseline_k_m2: float | None = None,
+    ambiguous_change: str = "nuisance",
 ) -> ActivityFit:
     """Select the activity pattern of a site from its clear looks (time-ordered).
 
@@ -223,6 +225,17 @@ def fit_activity(
     change_bic_margin
         How much lower the BIC of a pattern with a change point must be than the best steady
         pattern (never / always) to be chosen; 10 is "very strong" evidence.
+    max_baseline_k_m2
+        Largest static offset (K m2) a pattern with a baseline may fit; default twice the
+        prior ``baseline_offset_k`` x area. The scan passes the spread of static offsets of
+        its placebo footprints (:mod:`pipeline.placebo`) when that is larger: on land with
+        more static structure, a power-on step over a footprint with an offset must be kept.
+    ambiguous_change
+        Which explanation wins when a change of solar response (a new roof) and a heat step
+        fit within ``change_bic_margin`` of each other: ``"nuisance"`` (no heat: for new
+        sites, so a late roof is no candidate) or ``"heat"`` (for catalogued campuses, whose
+        halls stand before they power on). The seasonal shape of the change decides whenever
+        the evidence can tell them apart.
 
     Examples
     --------
@@ -242,7 +255,9 @@ def fit_activity(
     w = 1.0 / np.maximum(s, 0.05) ** 2
     w = w / w.mean()
     fits: list[_Fit] = []
-    max_baseline = 2.0 * baseline_offset_k * area_m2
+    spread = max_baseline_k_m2 if max_baseline_k_m2 is not None and np.isfinite(
+        max_baseline_k_m2) else 0.0
+    max_baseline = max(2.0 * baseline_offset_k * area_m2, spread)
     for cand, (coef, cov, resid) in _fit_all(_candidates(n, min_looks), s, e, w):
         if cand.pattern == "always":
             always = (coef, cov)  # kept even if not significant: it bounds undetected heat
@@ -257,10 +272,12 @@ def fit_activity(
     # the scale of the selected model until the selection settles (a relative floor keeps
     # noise-free synthetic inputs finite).
     floor = 1e-6 * max(float(np.median(np.abs(e))), 1.0)
+    heat_wins = ambiguous_change == "heat"
     chosen = _select(fits, max(min(sigma_mad(f.resid) for f in fits), floor), n,
-                     change_bic_margin)
+                     change_bic_margin, heat_wins)
     for _ in range(SCALE_ITERATIONS):
-        again = _select(fits, max(sigma_mad(chosen.resid), floor), n, change_bic_margin)
+        again = _select(fits, max(sigma_mad(chosen.resid), floor), n, change_bic_margin,
+                        heat_wins)
         if again is chosen:
             break
         chosen = again
@@ -332,7 +349,8 @@ def _deviance(resid: np.ndarray, scale: float) -> float:
     return float(np.sum(np.where(u <= HUBER_C, u * u, 2 * HUBER_C * u - HUBER_C**2)))
 
 
-def _select(fits: list[_Fit], scale: float, n: int, change_bic_margin: float) -> _Fit:
+def _select(fits: list[_Fit], scale: float, n: int, change_bic_margin: float,
+            heat_wins: bool = False) -> _Fit:
     def bic(f: _Fit) -> float:
         return _deviance(f.resid, scale) + _n_params(f.cand) * np.log(n)
 
@@ -341,6 +359,13 @@ def _select(fits: list[_Fit], scale: float, n: int, change_bic_margin: float) ->
     chosen = min(steady, key=bic)
     if changes:
         change = min(changes, key=bic)
+        heats = [f for f in changes if f.cand.pattern != "roof"]
+        if heat_wins and change.cand.pattern == "roof" and heats:
+            # a new roof and a heat step that the evidence cannot tell apart: on a catalogued
+            # campus the halls stand before power-on, so the step is kept
+            step = min(heats, key=bic)
+            if bic(step) < bic(change) + change_bic_margin:
+                change = step
         # A change point must be strongly supported (Kass & Raftery 1995: BIC difference > 10)
         if bic(change) < bic(chosen) - change_bic_margin:
             chosen = change

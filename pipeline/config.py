@@ -80,6 +80,21 @@ class DetectionConfig(_Section):
     min_area_m2: float = Field(27000.0, ge=0)
     nonsolar_min_k: float = Field(1.0, gt=0)
     candidate_buffer_m: float = Field(150.0, ge=0)
+    #: False candidates per 1,000 km2 that land alone may produce: a new site's heat statistic
+    #: must stand this far outside its placebo null (pipeline.placebo.z_threshold).
+    false_alarm_per_1000km2: float = Field(0.5, gt=0, le=1000)
+    #: A new site must also stand this many robust deviations above the bulk of the regions
+    #: the search found in the same scan (their empirical null), when there are at least
+    #: ``min_search_regions`` of them.
+    region_null_z: float = Field(3.5, gt=0)
+    min_search_regions: int = Field(8, ge=3)
+    #: One-sided level at which a catalogued site's heat statistic must stand outside its
+    #: placebo null (one hypothesis per site, not a search over the area).
+    site_alpha: float = Field(0.01, gt=0, lt=0.5)
+    #: Placebo footprints per site (the same shape moved over background land).
+    n_placebos: int = Field(60, ge=10, le=5000)
+    #: Seed of the placebo placements (a scan is reproducible).
+    placebo_seed: int = Field(0, ge=0)
 
 
 class PersistenceConfig(_Section):
@@ -100,6 +115,10 @@ class PersistenceConfig(_Section):
     change_bic_margin: float = Field(10.0, ge=0)
     solar_index: Literal["scene_contrast", "pattern", "clear_sky"] = "pattern"
     min_contrast_pixels: int = Field(2000, ge=10)
+    #: A site without detected heat is ``inactive`` only when its heat upper limit is below this
+    #: share of its declared power (else of ``power.min_candidate_mw``); otherwise the evidence
+    #: cannot tell it from idle and it is ``undetermined``.
+    inactive_fraction: float = Field(0.5, gt=0, le=1)
 
 
 class PowerConfig(_Section):

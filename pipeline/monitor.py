@@ -140,16 +140,21 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
             sid = str(row.site_id)
             raw = result.series[sid].iloc[:n].reset_index(drop=True)
             raw["solar_loading"] = [s.solar for s in prefix]
-            fit = _fit(raw, result.masks[sid], pixel_area, config)
-            fitted.append((row, fit, _annotate(raw, fit)))
+            placebos = getattr(result, "placebos", {}).get(sid)
+            null = None if placebos is None else placebos.null(
+                np.array([s.solar for s in prefix]), n)
+            fit = _fit(raw, result.masks[sid], pixel_area, config, null)
+            fitted.append((row, fit, _annotate(raw, fit), null))
         cal = calibrate([CalibrationSite(str(r.site_id), f.heat_k_m2, float(r.reported_power_mw),
                                          r.cooling or config.power.default_cooling)
-                         for r, f, _ in fitted if f.ever_active and _finite(r.reported_power_mw)],
+                         for r, f, _, _ in fitted
+                         if f.ever_active and _finite(r.reported_power_mw)],
                         config.power)
-        for row, fit, series in fitted:
+        for row, fit, series, null in fitted:
             sid = str(row.site_id)
             site = _site_row(row, True, fit, series, cal, config,
-                             footprint_m2=result.masks[sid].footprint_area_px * pixel_area)
+                             footprint_m2=result.masks[sid].footprint_area_px * pixel_area,
+                             null=null)
             out.append({"site_id": site["site_id"], "as_of_date": day,
                         **{k: site.get(k) for k in STATUS_KEYS}})
             coeffs[sid] = site_coefficient(site["cooling"], cal, config.power, cal.loo_k.get(sid))

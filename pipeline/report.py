@@ -260,9 +260,36 @@ def verdict_text(site: dict[str, Any]) -> str:
     if site.get("reported_power_mw") is not None:
         parts.append(f"Declared power {fmt(site['reported_power_mw'], 0)} MW; energy-model "
                      f"verdict: <b>{fmt(site.get('verdict'))}</b>.")
+    null = null_sentence(site)
+    if null:
+        parts.append(null)
+    if site.get("status") == "undetermined":
+        parts.append("<b>Undetermined</b>: this series cannot tell running from a static "
+                     "temperature offset of the footprint (no baseline before or after), so the "
+                     "site is neither shown running nor idle; see the upper limit.")
     if site.get("rejected_because"):
         parts.append(f"Not reported as a candidate: {fmt(site['rejected_because'])}.")
     return " ".join(parts)
+
+
+def null_sentence(site: dict[str, Any]) -> str:
+    """Write where the site's heat statistic stands against its scene's placebo null.
+
+    Examples
+    --------
+    >>> text = null_sentence({"null_statistic": "onset", "null_p_value": 0.0083, "null_n": 120,
+    ...                       "null_false_alarm_per_1000km2": 0.012})
+    >>> "ranks p = 0.0083 among 120 placebo footprints" in text, "0.012 times per 1,000" in text
+    (True, True)
+    """
+    if site.get("null_statistic") is None or site.get("null_p_value") is None:
+        return ""
+    far = site.get("null_false_alarm_per_1000km2")
+    rate = ("; land alone would reach it " + fmt(f"{far:.2g}") + " times per 1,000 km²"
+            if isinstance(far, int | float) else "")
+    return escape(f"Against its scene's null (docs/statuses.md): its {site['null_statistic']} "
+                  f"statistic ranks p = {site['null_p_value']:.2g} among {site.get('null_n')} "
+                  "placebo footprints") + rate + "."
 
 
 def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
@@ -365,7 +392,8 @@ def provenance(site: dict[str, Any], scan: ScanFiles) -> dict[str, Any]:
             "k_m2_per_mw",
             "footprint_m2", "power_density_w_m2", "power_density_w_m2_low",
             "power_density_w_m2_high",
-            "first_seen", "last_seen", "possible_shutdown_since", "n_clear", "implied_h100e",
+            "first_seen", "last_seen", "possible_shutdown_since", "n_clear",
+            "null_statistic", "null_p_value", "null_false_alarm_per_1000km2", "implied_h100e",
             "implied_h100e_low",
             "implied_h100e_high")
     return {

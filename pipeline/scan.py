@@ -42,6 +42,7 @@ from pipeline.errors import HeatwatchError, NoDataError
 from pipeline.footprint import Look, SiteMasks, measure_look, site_masks
 from pipeline.grid import Bounds, Grid
 from pipeline.mtl import read_mtl
+from pipeline.placebo import PlaceboSeries, RegionNull, SiteNull, measure_placebos
 from pipeline.power import (
     CalibrationSite,
     HeatEstimate,
@@ -101,6 +102,8 @@ class ScanResult:
     fits: dict[str, ActivityFit]
     masks: dict[str, SiteMasks]
     run: dict[str, Any]
+    #: Each site's excess series and those of its placebo footprints (pipeline.placebo).
+    placebos: dict[str, PlaceboSeries] = field(default_factory=dict)
 
 
 # Grid ------------------------------------------------------------------------------------------
@@ -339,14 +342,18 @@ def _series(state: ScanState, site_id: str) -> pd.DataFrame:
     })
 
 
-def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config) -> ActivityFit:
+def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config,
+         null: SiteNull | None = None, *, in_catalog: bool = True) -> ActivityFit:
     clear = series[np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])]
     p = config.persistence
     return fit_activity(clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
                         area_m2=masks.integration_area_px * pixel_area, min_looks=p.min_looks,
                         significance=p.significance, min_active_k_m2=p.min_active_k_m2,
                         baseline_offset_k=p.baseline_offset_k,
-                        change_bic_margin=p.change_bic_margin)
+                        change_bic_margin=p.change_bic_margin,
+                        max_baseline_k_m2=None if null is None else null.offset_bound(
+                            p.significance),
+                        ambiguous_change="heat" if in_catalog else "nuisance")
 
 
 def _annotate(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
@@ -364,12 +371,6 @@ def _annotate(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
     if fit.ever_active and fit.start is not None and fit.stop is not None:
         series.loc[clear_idx[fit.start:fit.stop], "active"] = True
     return series
-
-
-def _status(fit: ActivityFit) -> str:
-    if fit.pattern == "insufficient":
-        return "insufficient_data"
-    return "active" if fit.active_at_end else "inactive"
 
 
 # Run -------------------------------------------------------------------------------------------
@@ -437,11 +438,12 @@ def run_scan(
         # every look is measured after the stream: the matched background needs the
         # land-cover pattern of the scenes so far, and the candidates exist only now
         _looks_from_temps(state, masks + cand_masks, config)
+        placebos = measure_site_placebos(state, masks + cand_masks, config)
         state.temps = state.anomalies = None
     all_masks = {m.site_id: m for m in masks + cand_masks}
     if exclusions is not None and len(candidates):
         candidates = label_exclusions(candidates, exclusions, config.discover.exclusion_radius_m)
-    result = _assemble(state, catalog, candidates, all_masks, config)
+    result = _assemble(state, catalog, candidates, all_masks, config, placebos)
     result.run["solar_index"] = solar_index
     elapsed = time.perf_counter() - t0
     result.run.update(_provenance(imagery_dir, products, log, config, grid, elapsed))
@@ -509,13 +511,44 @@ def choose_solar_index(state: ScanState, catalog_zone: np.ndarray, config: Confi
     return apply_solar_index(state.scenes, config.persistence.solar_index)
 
 
+def measure_site_placebos(state: ScanState, masks: list[SiteMasks],
+                          config: Config) -> dict[str, PlaceboSeries]:
+    """Measure every site and its placebo footprints from the stored anomalies.
+
+    Placebos go on background land: clear at least once, not water, and farther than
+    ``persistence.background_inner_m`` from every catalogued site and candidate.
+    """
+    from scipy import ndimage
+
+    assert state.anomalies is not None and state.water is not None
+    assert state.clear_count is not None
+    if not masks:
+        return {}
+    occupied = np.logical_or.reduce([m.integration for m in masks])
+    grow = max(1, int(np.ceil(config.persistence.background_inner_m / state.grid.resolution)))
+    eligible = (~ndimage.binary_dilation(occupied, iterations=grow) & ~state.water
+                & (state.clear_count > 0))
+    anomalies = state.anomalies[:len(state.scenes)]
+    d = config.detection
+    return {m.site_id: measure_placebos(
+        anomalies, m, eligible, pixel_area=state.grid.pixel_area,
+        min_clear_fraction=config.persistence.min_clear_fraction, n_placebos=d.n_placebos,
+        rng=np.random.default_rng([d.placebo_seed, i])) for i, m in enumerate(masks)}
+
+
 def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
-              masks: dict[str, SiteMasks], config: Config) -> ScanResult:
+              masks: dict[str, SiteMasks], config: Config,
+              placebos: dict[str, PlaceboSeries] | None = None) -> ScanResult:
     pa = state.grid.pixel_area
+    placebos = placebos or {}
+    solar = np.array([sc.solar for sc in state.scenes], dtype=float)
     series, fits = {}, {}
+    nulls = {sid: pl.null(solar) for sid, pl in placebos.items()}
+    listed = set(catalog["site_id"].astype(str))
+    regions = RegionNull.from_nulls([n for sid, n in nulls.items() if sid not in listed])
     for sid, m in masks.items():
         raw = _series(state, sid)
-        fits[sid] = _fit(raw, m, pa, config)
+        fits[sid] = _fit(raw, m, pa, config, nulls.get(sid), in_catalog=sid in listed)
         series[sid] = _annotate(raw, fits[sid])
     cal_sites = []
     for row in catalog.itertuples():
@@ -529,8 +562,10 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     for frame, in_catalog in ((catalog, True), (candidates.to_crs(4326), False)):
         for row in frame.itertuples():
             sid = str(row.site_id)
+            null = nulls.get(sid)
             rows.append(_site_row(row, in_catalog, fits[sid], series[sid], calibration, config,
-                                  footprint_m2=masks[sid].footprint_area_px * pa))
+                                  footprint_m2=masks[sid].footprint_area_px * pa, null=null,
+                                  regions=None if in_catalog else regions))
     table = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else \
         gpd.GeoDataFrame({"site_id": []}, geometry=[], crs=4326)
     rejected = table[(~table["in_catalog"]) & ~table["status"].isin(["candidate", "excluded"])] \
@@ -541,7 +576,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     hotspots = gpd.GeoDataFrame(hotspots, geometry="geometry", crs=state.grid.crs).to_crs(4326)
     run = {"calibration": calibration.as_dict(),
            "rejected_candidates": [_rejected_entry(r) for _, r in rejected.iterrows()]}
-    return ScanResult(table, hotspots, series, state, fits, masks, run)
+    return ScanResult(table, hotspots, series, state, fits, masks, run, placebos)
 
 
 def _rejected_entry(row: Any) -> dict[str, Any]:
@@ -554,7 +589,9 @@ def _rejected_entry(row: Any) -> dict[str, Any]:
 
 
 def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
-              calibration: Any, config: Config, *, footprint_m2: float) -> dict[str, Any]:
+              calibration: Any, config: Config, *, footprint_m2: float,
+              null: SiteNull | None = None,
+              regions: RegionNull | None = None) -> dict[str, Any]:
     known = getattr(row, "cooling", None)
     known = known if isinstance(known, str) and known else None
     cooling = known or config.power.default_cooling
@@ -570,7 +607,12 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     active_dates = series.loc[series["active"], "date"]
     clear_dates = series.loc[series["clear"], "date"]
     stop = fit.unconfirmed_stop
-    status = _status(fit)
+    rep = getattr(row, "reported_power_mw", None)
+    rep = None if rep is None or not np.isfinite(float(rep)) else float(rep)
+    test = null_test(fit, null, config, regions=regions) if not in_catalog else None
+    status = site_status(fit, est, test, declared_mw=rep, config=config,
+                         stop_test=null_test(fit, null, config, "shutdown",
+                                             searched=not in_catalog))
     rejected = None
     exclusion = getattr(row, "exclusion", None)
     exclusion = exclusion if isinstance(exclusion, str) and exclusion else None
@@ -583,10 +625,10 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
             rejected = "excess follows the sun (sunlit roof or bare ground), no compute heat"
         elif est.mw < config.power.min_candidate_mw:
             rejected = f"heat {est.mw:.0f} MW below min_candidate_mw"
+        elif test is not None and not test["null_passed"]:
+            rejected = _null_reason(fit, test)
         else:
             status = "candidate"
-    rep = getattr(row, "reported_power_mw", None)
-    rep = None if rep is None or not np.isfinite(float(rep)) else float(rep)
     energy = _energy(est, rep, cooling, series, config)
     return {
         "site_id": str(row.site_id),
@@ -617,10 +659,145 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "possible_shutdown_since": clear_dates.iloc[stop] if stop is not None else None,
         "reported_power_mw": rep,
         **energy,
+        # shown for every site; it decides for new sites (a catalogued one is no search)
+        **_null_columns(test if not in_catalog else null_test(fit, null, config,
+                                                              searched=False)),
         "rejected_because": rejected,
         "exclusion": exclusion,
         "geometry": row.geometry,
     }
+
+
+#: Fewest placebo footprints for a null (a footprint too large for its imagery has fewer).
+MIN_PLACEBOS = 10
+
+#: The heat statistic of each activity pattern that its placebo null judges.
+NULL_STATISTIC = {"always": "always", "onset": "onset", "window": "onset",
+                  "shutdown": "shutdown"}
+
+
+def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
+              statistic: str | None = None, *, searched: bool = True,
+              regions: RegionNull | None = None) -> dict[str, Any] | None:
+    """Judge a site's heat statistic against its placebo null (None without heat or null).
+
+    The statistic is the one its pattern rests on: the always-on excess for ``always`` (which
+    a static land offset makes as well), the largest rise for ``onset``/``window``, the largest
+    fall for ``shutdown``. A new site was found by searching the whole area, so it passes when
+    it exceeds every placebo and the false-alarm rate its statistic implies (the placebos'
+    modelled tail, :meth:`pipeline.placebo.SiteNull.tail_p`, times the footprint-sized places
+    in 1,000 km2) is at most ``detection.false_alarm_per_1000km2``. A catalogued site is one
+    hypothesis, not a search: it passes at the one-sided ``detection.site_alpha`` (tail and
+    rank p-value).
+
+    Random placebos do not share a new site's selection (its footprint was drawn around hot
+    pixels), so a new site must also stand ``detection.region_null_z`` robust deviations above
+    the bulk of the ``regions`` the same search found (:class:`pipeline.placebo.RegionNull`),
+    when it found at least ``detection.min_search_regions``.
+    """
+    stat = statistic or NULL_STATISTIC.get(fit.pattern)
+    if null is None or stat is None:
+        return None
+    if null.n < MIN_PLACEBOS:
+        return {"null_statistic": stat, "null_z": float("nan"), "null_tail_p": 1.0,
+                "null_p_value": 1.0, "null_n": null.n,
+                "null_false_alarm_per_1000km2": float("inf"), "null_region_z": float("nan"),
+                "null_passed": False}
+    p, tail = null.p_value(stat), null.tail_p(stat)
+    far = null.false_alarms_per_1000_km2(stat)
+    d = config.detection
+    region_z = float("nan")
+    if searched:
+        passed = far <= d.false_alarm_per_1000km2 and p <= 1.0 / (1 + null.n) + 1e-12
+        if regions is not None and regions.n >= d.min_search_regions:
+            region_z = regions.z(null, stat)
+            passed = passed and bool(np.isfinite(region_z) and region_z >= d.region_null_z)
+    else:
+        passed = tail <= d.site_alpha and p <= max(d.site_alpha, 1.0 / (1 + null.n)) + 1e-12
+    return {"null_statistic": stat, "null_z": null.z(stat), "null_tail_p": tail,
+            "null_p_value": p, "null_n": null.n, "null_false_alarm_per_1000km2": far,
+            "null_region_z": region_z, "null_passed": bool(passed)}
+
+
+#: Columns of the placebo test in the site table.
+NULL_COLUMNS = ("null_statistic", "null_z", "null_p_value", "null_tail_p", "null_n",
+                "null_false_alarm_per_1000km2", "null_region_z", "null_passed")
+
+
+def _null_columns(test: dict[str, Any] | None) -> dict[str, Any]:
+    if test is None:
+        return dict.fromkeys(NULL_COLUMNS)
+    out = {k: test[k] for k in NULL_COLUMNS}
+    out["null_z"], out["null_region_z"] = _round(out["null_z"], 2), _round(
+        out["null_region_z"], 2)
+    out["null_p_value"] = _round(out["null_p_value"], 4)
+    out["null_tail_p"] = float(f"{out['null_tail_p']:.3g}")
+    far = out["null_false_alarm_per_1000km2"]
+    out["null_false_alarm_per_1000km2"] = float(f"{far:.3g}") if np.isfinite(far) else None
+    return out
+
+
+def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> str:
+    if test["null_n"] < MIN_PLACEBOS:
+        return (f"only {test['null_n']} placebo footprints of its size fit on background land "
+                "here, too few to tell its heat from land structure; scan a larger area")
+    what = ("an always-on excess with no onset in the series" if fit.pattern == "always"
+            else f"its {test['null_statistic']} step")
+    rz = test.get("null_region_z")
+    among = (f"; {rz:.1f} robust deviations above the other regions the search found"
+             if rz is not None and np.isfinite(rz) else "")
+    return (f"{what} does not stand far enough outside its scene's null (rank p "
+            f"{test['null_p_value']:.3f} among {test['null_n']} placebo footprints; land alone "
+            f"would reach it {test['null_false_alarm_per_1000km2']:.3g} times per 1,000 km2"
+            f"{among})")
+
+
+#: Site statuses (their meaning: docs/statuses.md and :func:`site_status`).
+STATUSES = ("active", "inactive", "undetermined", "insufficient_data", "candidate", "excluded")
+
+
+def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None, *,
+                declared_mw: float | None, config: Config,
+                stop_test: dict[str, Any] | None = None) -> str:
+    """Return the status of a site from its activity fit, heat interval and placebo test.
+
+    * ``active``: heat at the last clear look, from an onset in the series (a before/after
+      measurement), or always on (for a new site: far outside its scene's placebo null);
+    * ``inactive``: no heat at the end, and either its stop was seen (a shutdown whose fall
+      stands outside the placebo null of falls, ``stop_test``), or its heat
+      upper limit is below ``persistence.inactive_fraction`` of its declared power (else of
+      ``power.min_candidate_mw``);
+    * ``undetermined``: the series cannot tell running from a static offset here: no baseline,
+      and an always-on excess within the placebo null, or an upper limit that does not rule out
+      the expected power. The heat interval says how much could run;
+    * ``insufficient_data``: too few clear looks.
+
+    Examples
+    --------
+    >>> from pipeline.config import Config
+    >>> never = ActivityFit("never", 0.0, 1e5, 0.0, 0.0, None, None, 30, 0.0, float("nan"),
+    ...                     np.zeros(30))
+    >>> site_status(never, HeatEstimate(0.0, 0.0, 20.0), None, declared_mw=300.0,
+    ...             config=Config())
+    'inactive'
+    >>> site_status(never, HeatEstimate(0.0, 0.0, 400.0), None, declared_mw=300.0,
+    ...             config=Config())
+    'undetermined'
+    """
+    if fit.pattern == "insufficient":
+        return "insufficient_data"
+    if fit.pattern in ("shutdown", "window"):
+        return "inactive" if stop_test is None or stop_test["null_passed"] else "undetermined"
+    if fit.pattern == "onset":
+        return "active"
+    if fit.pattern == "always":
+        # a catalogued campus (test None: no search) whose always-on heat passed the activity
+        # model's own test, static-offset prior included; a new site needs its null as well
+        return "active" if test is None or test["null_passed"] else "undetermined"
+    expected = declared_mw if declared_mw and declared_mw > 0 else config.power.min_candidate_mw
+    if np.isfinite(est.high) and est.high < config.persistence.inactive_fraction * expected:
+        return "inactive"
+    return "undetermined"
 
 
 def power_density(est: HeatEstimate, footprint_m2: float) -> dict[str, float | None]:

@@ -195,6 +195,7 @@ def _site_html(site: dict[str, Any], link: str) -> str:
                            f"{_num(site.get('heat_mw_high'))}]"),
         ("calibration", escape(str(site.get("heat_calibration")))),
         ("W/m² of footprint", _num(site.get("power_density_w_m2"))),
+        ("null p (placebo rank)", _num(site.get("null_p_value"), 4)),
         ("first / last seen", f"{_num(site.get('first_seen'))} / {_num(site.get('last_seen'))}"),
         *([("possible shutdown since", _num(site["possible_shutdown_since"]))]
           if isinstance(site.get("possible_shutdown_since"), str) else []),

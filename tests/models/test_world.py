@@ -348,3 +348,107 @@ def test_shift_longer_than_the_tile_leaves_no_shadow() -> None:
     assert not _shift(mask, 126, 3).any()
     assert not _shift(mask, -2, -40).any()
     assert _shift(mask, 2, 3)[2:, 3:].all() and not _shift(mask, 2, 3)[:2].any()
+
+
+# Widened land physics (models.world_spec.LandSpec, widen) ---------------------------------------
+
+
+def test_static_structure_has_its_size_and_scale_and_no_sun(tmp_path):
+    from models.world_spec import LandSpec
+
+    land = LandSpec(static_k=0.8, static_scale_m=1500.0)
+    rough = generate_world(make_spec(size_px=200, land=land, campuses=()), tmp_path / "a")
+    flat = generate_world(make_spec(size_px=200, campuses=()), tmp_path / "b")
+    diffs = [kelvin(tmp_path / "a", a.product_id) - kelvin(tmp_path / "b", b.product_id)
+             for a, b in zip(rough.acquisitions, flat.acquisitions, strict=True)]
+    # static: the same field on every date, whatever the sun
+    for d in diffs[1:]:
+        assert np.abs(d - diffs[0]).max() < 2 * ST_MULT
+    d = diffs[0]
+    assert float(np.nanstd(d)) == pytest.approx(0.8, rel=0.15)
+    # correlated over ~1.5 km: neighbours 300 m apart nearly equal, 3 km apart nearly independent
+    near = np.corrcoef(d[:, :-10].ravel(), d[:, 10:].ravel())[0, 1]
+    far = np.corrcoef(d[:, :-100].ravel(), d[:, 100:].ravel())[0, 1]
+    assert near > 0.9 and abs(far) < 0.5
+
+
+def test_crops_lose_their_contrast_in_their_green_season(tmp_path):
+    from models.world_spec import LandSpec
+
+    land = LandSpec(crop_share=1.0, crop_depth=0.8, crop_peak_doy=196, crop_season_days=100,
+                    crop_jitter_days=0.0)
+    kw = dict(size_px=160, campuses=(), start=date(2024, 5, 1), n_acquisitions=12,
+              revisit_days=8)
+    crops = generate_world(make_spec(land=land, **kw), tmp_path / "a")
+    plain = generate_world(make_spec(**kw), tmp_path / "b")
+    peak = []
+    for a, b in zip(crops.acquisitions, plain.acquisitions, strict=True):
+        diff = kelvin(tmp_path / "a", a.product_id) - kelvin(tmp_path / "b", b.product_id)
+        doy = a.date.timetuple().tm_yday
+        green = np.cos(np.pi * (doy - 196) / 100) ** 2 if abs(doy - 196) < 50 else 0.0
+        cooled = float(np.nanmin(diff))
+        # bare parcels respond 12-17 K per unit sun, vegetation 4: up to 0.8 x 13 K lost
+        assert cooled <= 0.0
+        if green == 0.0:
+            assert cooled > -2 * ST_MULT
+        peak.append((green * a.solar_loading * a.solar_factor, cooled))
+    g, c = np.array(peak).T
+    # the cooling follows the season's shape, not the sun's: proportional to greenness x sun
+    assert np.corrcoef(g, c)[0, 1] < -0.95
+    assert c.min() < -5.0
+
+
+def test_rooftop_heat_spreads_over_the_footprint_yard_heat_concentrates(tmp_path):
+    later = date(2030, 1, 1)
+    peaks = {}
+    for layout in ("yard", "roof"):
+        camp = CAMPUS.model_copy(update={"heat_layout": layout})
+        off = camp.model_copy(update={"onset": later})
+        on = generate_world(make_spec(campuses=(camp,)), tmp_path / layout)
+        idle = generate_world(make_spec(campuses=(off,)), tmp_path / f"{layout}-idle")
+        a, b = on.acquisitions[0], idle.acquisitions[0]
+        diff = kelvin(tmp_path / layout, a.product_id) - kelvin(tmp_path / f"{layout}-idle",
+                                                                b.product_id)
+        c = on.campus("S1")
+        assert float(diff.sum()) * 900.0 == pytest.approx(c.k_m2_per_mw * 150.0, rel=0.02)
+        peaks[layout] = float(diff.max())
+    # 150 MW at 375 W/m2 and ~4000 K m2/MW: 1.5 K over the whole footprint, ~10 K on the yards
+    assert 1.0 < peaks["roof"] < 2.5
+    assert peaks["yard"] > 6.0
+
+
+def test_halls_roofed_before_power_on(tmp_path):
+    camp = CAMPUS.model_copy(update={"built": date(2024, 6, 5), "onset": date(2024, 6, 15)})
+    stood = camp.model_copy(update={"built": None})
+    late = generate_world(make_spec(campuses=(camp,)), tmp_path / "a")
+    always = generate_world(make_spec(campuses=(stood,)), tmp_path / "b")
+    win = pixel_window(late, late.campus("S1").footprint_utm)
+    for a, b, lk in zip(late.acquisitions, always.acquisitions, late.campus("S1").looks,
+                        strict=True):
+        diff = kelvin(tmp_path / "a", a.product_id) - kelvin(tmp_path / "b", b.product_id)
+        if a.date < camp.built:
+            assert diff[win].mean() < -0.5 and not lk.active  # bare ground, cooler than roofs
+        else:
+            assert np.abs(diff).max() < ST_MULT
+    assert [lk.active for lk in late.campus("S1").looks] == [False, False, True, True]
+    with pytest.raises(ValidationError, match="need an onset"):
+        CampusSpec.model_validate(CAMPUS.model_dump() | {"built": date(2024, 6, 5)})
+
+
+def test_widen_draws_every_family_from_broad_ranges_and_keeps_the_rest():
+    from models.world_spec import widen
+
+    worlds = [widen(random_spec(s)) for s in range(30)]
+    land = [w.land for w in worlds]
+    assert all(0.3 <= x.static_k <= 1.0 and 500 <= x.static_scale_m <= 3000 for x in land)
+    assert all(0.3 <= x.crop_share <= 1.0 and 0.4 <= x.crop_depth <= 0.9 for x in land)
+    assert np.ptp([x.static_k for x in land]) > 0.4
+    layouts = [c.heat_layout for w in worlds for c in w.campuses]
+    assert 0.25 < layouts.count("roof") / len(layouts) < 0.75
+    built = [c for w in worlds for c in w.campuses if c.built is not None]
+    assert built and all(c.onset is not None and c.built < c.onset for c in built)
+    base = random_spec(4)
+    wide = widen(base)
+    assert [c.power_mw for c in wide.campuses] == [c.power_mw for c in base.campuses]
+    assert wide.warehouses == base.warehouses and wide.construction == base.construction
+    assert widen(base) == wide  # deterministic

@@ -1,0 +1,345 @@
+"""The empirical null of a site's heat statistics: the same footprint over background land.
+
+Real land carries static temperature structure that no solar model removes (emissivity error of
+the Level-2 product, terrain, soil: 0.3-1.0 K at 0.5-3 km scales), and crops whose contrast
+follows a season of their own. Under a footprint of a square kilometre such structure integrates
+to hundreds of MW at any fixed coefficient, so a threshold tuned on one kind of land sets no
+false-alarm rate on another. The reference used here comes from the scenes themselves: the same
+statistics measured over the same footprint shape moved to many places over background land in
+the same stack (placebo footprints, in the spirit of contextual fire detection, Giglio et al.
+2003, Remote Sens. Environ. 87:273, and of matched-control land-surface-temperature studies).
+
+Three statistics are measured on each series of integrated excess ``E_t`` (footprint minus its
+ring of surroundings, per clear look, from the scan's anomalies), with the solar loading ``s_t``
+and weights ``1 / s_t**2`` as in :mod:`pipeline.activity`:
+
+``always``
+    ``H`` of ``E = a s + H``: the always-on excess, which a static offset makes as well.
+``onset`` / ``shutdown``
+    The largest rise (fall) ``H`` over change points ``k`` of ``E = a s + b + H [t >= k]``: a
+    static offset has no step, so this null is narrower than the ``always`` one.
+
+A site's p-value is its rank among its placebos, ``(1 + #{placebo >= site}) / (1 + N)``. Beyond
+the placebos' range the rank cannot resolve the small probabilities a search over an area needs,
+so the upper tail is modelled from the placebos themselves (peaks over threshold: an exponential
+tail above their 80th percentile, scale the mean excess over it; heavier than a normal tail, so
+land with heavy-tailed structure is not under-rated). That tail probability times the number of
+footprint-sized places in 1,000 km2 is the false-alarm rate per 1,000 km2 that a threshold at
+the site's statistic implies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.signal import fftconvolve
+
+from pipeline.footprint import MIN_RING_PIXELS, SiteMasks
+from pipeline.robust import MAD_TO_SIGMA
+
+#: The statistics measured on every footprint, in this order.
+STATISTICS = ("always", "onset", "shutdown")
+
+#: Fewest clear looks on each side of a change point.
+MIN_SIDE = 4
+
+#: Quantile of the placebos above which their tail is modelled as exponential.
+TAIL_QUANTILE = 0.8
+
+
+@dataclass(frozen=True)
+class SiteNull:
+    """A site's statistics against those of its placebo footprints."""
+
+    site: dict[str, float]
+    placebos: dict[str, np.ndarray]
+    footprint_km2: float
+    offsets: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        """Number of placebo footprints."""
+        return len(self.offsets)
+
+    def p_value(self, statistic: str) -> float:
+        """Rank p-value of the site among its placebos (1 when nothing to compare)."""
+        v, ref = self.site[statistic], self.placebos[statistic]
+        ref = ref[np.isfinite(ref)]
+        if not np.isfinite(v) or not ref.size:
+            return 1.0
+        return float((1 + np.sum(ref >= v)) / (1 + ref.size))
+
+    def z(self, statistic: str) -> float:
+        """Robust z of the site's statistic against its placebos (NaN when too few)."""
+        v, ref = self.site[statistic], self.placebos[statistic]
+        ref = ref[np.isfinite(ref)]
+        if not np.isfinite(v) or ref.size < 10:
+            return float("nan")
+        med = float(np.median(ref))
+        scale = MAD_TO_SIGMA * float(np.median(np.abs(ref - med)))
+        if not scale > 0:
+            return float("nan")
+        return (v - med) / scale
+
+    def offset_bound(self, z: float) -> float:
+        """Return ``z`` robust deviations of the placebos' always-on statistic (K m2).
+
+        How large a footprint's static offset against its ring gets on this land; NaN when
+        there are too few placebos.
+        """
+        ref = self.placebos["always"]
+        ref = ref[np.isfinite(ref)]
+        if ref.size < 10:
+            return float("nan")
+        med = float(np.median(ref))
+        return z * MAD_TO_SIGMA * float(np.median(np.abs(ref - med)))
+
+    def tail_p(self, statistic: str) -> float:
+        """Return the probability that a placebo reaches the site's statistic (modelled tail).
+
+        The empirical exceedance up to the placebos' ``TAIL_QUANTILE``; above it an exponential
+        tail whose scale is the placebos' mean excess over that quantile.
+        """
+        v, ref = self.site[statistic], self.placebos[statistic]
+        ref = ref[np.isfinite(ref)]
+        if not np.isfinite(v) or ref.size < 10:
+            return 1.0
+        u = float(np.quantile(ref, TAIL_QUANTILE))
+        if v <= u:
+            return float(np.mean(ref >= v))
+        scale = float(np.mean(ref[ref > u] - u)) if np.any(ref > u) else 0.0
+        if not scale > 0:
+            return 0.0
+        return (1.0 - TAIL_QUANTILE) * float(np.exp(-(v - u) / scale))
+
+    def false_alarms_per_1000_km2(self, statistic: str) -> float:
+        """Return the false alarms per 1,000 km2 of a threshold at the site's statistic."""
+        return self.tail_p(statistic) * 1000.0 / max(self.footprint_km2, 1e-6)
+
+
+@dataclass(frozen=True)
+class RegionNull:
+    """The empirical null of the regions a search found (Efron 2004, JASA 99:96).
+
+    Every region the candidate search found went through the same selection (hot pixels,
+    merged, buffered), so their heat statistics per km2 form the reference that random
+    placebos cannot: a footprint drawn around hot land is compared with others drawn the same
+    way. Most searched regions are land; a campus stands out of their bulk (median and MAD).
+    """
+
+    median: dict[str, float]
+    scale: dict[str, float]
+    n: int
+
+    @classmethod
+    def from_nulls(cls, nulls: list[SiteNull]) -> RegionNull:
+        """Build the null from the site statistics of the searched regions."""
+        med, scale = {}, {}
+        for stat in STATISTICS:
+            v = np.array([x.site[stat] / x.footprint_km2 for x in nulls
+                          if x.footprint_km2 > 0 and np.isfinite(x.site[stat])])
+            m = float(np.median(v)) if v.size else float("nan")
+            med[stat] = m
+            scale[stat] = MAD_TO_SIGMA * float(np.median(np.abs(v - m))) if v.size else 0.0
+        return cls(med, scale, len(nulls))
+
+    def z(self, null: SiteNull, statistic: str) -> float:
+        """Return a region's robust z among the searched regions (per km2)."""
+        s = self.scale[statistic]
+        if not s > 0 or not null.footprint_km2 > 0:
+            return float("nan")
+        return (null.site[statistic] / null.footprint_km2 - self.median[statistic]) / s
+
+
+def footprint_series(stack: np.ndarray, region: np.ndarray, ring: np.ndarray, *,
+                     pixel_area: float, min_clear_fraction: float) -> np.ndarray:
+    """Integrated excess (K m2) of a footprint in every look of ``stack`` (n, h, w).
+
+    ``(mean clear region - mean clear ring) * region pixels * pixel_area``; NaN where less than
+    ``min_clear_fraction`` of the region or fewer than ``MIN_RING_PIXELS`` ring pixels are clear.
+
+    Examples
+    --------
+    >>> a = np.zeros((2, 5, 5)); a[:, 2, 2] = 9.0; a[1, 0, 0] = np.nan
+    >>> reg = np.zeros((5, 5), bool); reg[2, 2] = True
+    >>> footprint_series(a, reg, ~reg, pixel_area=900.0, min_clear_fraction=0.8).tolist()
+    [8100.0, nan]
+    """
+    n_region = int(region.sum())
+    flat = stack.reshape(stack.shape[0], -1)
+    ok = np.isfinite(flat)
+    values = np.nan_to_num(flat, nan=0.0).astype(np.float32, copy=False)
+    # sums and clear counts over the region and the ring as two matrix products (every look)
+    weights = np.column_stack([region.ravel(), ring.ravel()]).astype(np.float32)
+    sums = (values @ weights).astype(np.float64)
+    counts = np.rint(ok.astype(np.float32) @ weights).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts
+    e = (means[:, 0] - means[:, 1]) * n_region * pixel_area
+    need = min(MIN_RING_PIXELS, max(int(ring.sum()), 1))
+    bad = (counts[:, 0] < min_clear_fraction * n_region) | (counts[:, 1] < need)
+    e[bad] = np.nan
+    return e
+
+
+def heat_statistics(excess: np.ndarray, solar: np.ndarray) -> dict[str, np.ndarray]:
+    """Return the ``always``, ``onset`` and ``shutdown`` statistics of many series at once.
+
+    Parameters
+    ----------
+    excess
+        (P, n) integrated excess per series and look (NaN: not clear).
+    solar
+        (n,) solar loading of the looks.
+
+    Examples
+    --------
+    >>> s = np.tile([0.4, 0.9], 6)  # the sun alike before and after the step
+    >>> e = np.vstack([3.0 * s + 2.0, 3.0 * s + 2.0 * (np.arange(12) >= 6)])
+    >>> st = heat_statistics(e, s)
+    >>> np.round(st["always"], 6).tolist(), np.round(st["onset"], 6).tolist()[1]
+    ([2.0, 1.0], 2.0)
+    """
+    e = np.atleast_2d(np.asarray(excess, dtype=np.float64))
+    s = np.asarray(solar, dtype=np.float64)
+    ok = np.isfinite(e) & np.isfinite(s)[None, :] & (s > 0)[None, :]
+    w = np.where(ok, 1.0 / np.maximum(s, 0.05)[None, :] ** 2, 0.0)
+    y = np.where(ok, e, 0.0)
+    s0 = np.where(np.isfinite(s), s, 0.0)[None, :]
+    out = {"always": _always(w, s0, y)}
+    onset, shutdown = _steps(w, s0, y, ok)
+    out["onset"], out["shutdown"] = onset, shutdown
+    return out
+
+
+def _always(w: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    sw, sws, wss = w.sum(1), (w * s).sum(1), (w * s * s).sum(1)
+    wy, wsy = (w * y).sum(1), (w * s * y).sum(1)
+    det = sw * wss - sws**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = (wss * wy - sws * wsy) / det
+    return np.where((det > 0) & ((w > 0).sum(1) >= 3), h, np.nan)
+
+
+def _steps(w: np.ndarray, s: np.ndarray, y: np.ndarray,
+           ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Largest rise and fall of ``E = a s + b + H [t >= k]`` over change points ``k``."""
+    p, n = w.shape
+    if n < 2 * MIN_SIDE:
+        nan = np.full(p, np.nan)
+        return nan, nan
+    # totals and tail sums (t >= k) of the weighted moments, for every k at once
+    def tail(v: np.ndarray) -> np.ndarray:
+        return np.cumsum(v[:, ::-1], axis=1)[:, ::-1]
+
+    mom = {"w": w, "ws": w * s, "wss": w * s * s, "wy": w * y, "wsy": w * s * y}
+    tot = {k: v.sum(1)[:, None] for k, v in mom.items()}
+    tl = {k: tail(v) for k, v in mom.items()}
+    a = np.empty((p, n, 3, 3))
+    a[..., 0, 0], a[..., 0, 1], a[..., 0, 2] = tot["wss"], tot["ws"], tl["ws"]
+    a[..., 1, 1], a[..., 1, 2], a[..., 2, 2] = tot["w"], tl["w"], tl["w"]
+    a[..., 1, 0], a[..., 2, 0], a[..., 2, 1] = a[..., 0, 1], a[..., 0, 2], a[..., 1, 2]
+    b = np.stack([np.broadcast_to(tot["wsy"], (p, n)), np.broadcast_to(tot["wy"], (p, n)),
+                  tl["wy"]], axis=-1)
+    after = tail(ok.astype(int))
+    before = ok.sum(1)[:, None] - after
+    valid = (after >= MIN_SIDE) & (before >= MIN_SIDE)
+    det = np.linalg.det(a)
+    valid &= np.abs(det) > 1e-12 * np.maximum(np.abs(a).max(axis=(2, 3)) ** 3, 1e-300)
+    a[~valid] = np.eye(3)
+    h = np.linalg.solve(a, b[..., None])[..., 2, 0]
+    h = np.where(valid, h, np.nan)
+    any_valid = valid.any(axis=1)
+    with np.errstate(invalid="ignore"):
+        rise = np.where(any_valid, np.nanmax(np.where(valid, h, -np.inf), axis=1), np.nan)
+        fall = np.where(any_valid, np.nanmax(np.where(valid, -h, -np.inf), axis=1), np.nan)
+    return rise, fall
+
+
+def placebo_offsets(masks: SiteMasks, eligible: np.ndarray, *, n: int,
+                    rng: np.random.Generator, min_eligible: float = 0.8,
+                    min_ring_eligible: float = 0.5) -> list[tuple[int, int]]:
+    """Up to ``n`` (row, col) shifts of a site's window to background land.
+
+    A shift is kept when the moved window stays inside the grid, does not overlap the site's own
+    window, and at least ``min_eligible`` of the moved integration region (and of its ring) lies
+    on ``eligible`` pixels (background land: no site, no candidate, no water), and at least
+    ``min_ring_eligible`` of its ring.
+    """
+    rows, cols = masks.window
+    if rows.stop <= rows.start:
+        return []
+    h, w = rows.stop - rows.start, cols.stop - cols.start
+    gh, gw = eligible.shape
+    if h >= gh or w >= gw:
+        return []
+    region = masks.integration[rows, cols]
+    ring = masks.ring[rows, cols]
+    # eligible share under the moved region and ring for every placement at once
+    e = eligible.astype(np.float64)
+    share_region = fftconvolve(e, region[::-1, ::-1].astype(np.float64), mode="valid")
+    share_region /= max(int(region.sum()), 1)
+    ok = share_region >= min_eligible - 1e-9
+    if ring.any():
+        share_ring = fftconvolve(e, ring[::-1, ::-1].astype(np.float64), mode="valid")
+        ok &= share_ring / int(ring.sum()) >= min_ring_eligible - 1e-9
+    r0, c0 = np.mgrid[0:gh - h + 1, 0:gw - w + 1]
+    ok &= ~((np.abs(r0 - rows.start) < h) & (np.abs(c0 - cols.start) < w))  # not on the site
+    where = np.flatnonzero(ok)
+    if not where.size:
+        return []
+    pick = rng.choice(where, size=min(n, where.size), replace=False)
+    return [(int(r0.flat[i]) - rows.start, int(c0.flat[i]) - cols.start) for i in pick]
+
+
+@dataclass(frozen=True)
+class PlaceboSeries:
+    """A site's integrated excess per look (row 0) and that of its placebo footprints."""
+
+    excess: np.ndarray
+    footprint_km2: float
+    offsets: list[tuple[int, int]]
+
+    def null(self, solar: np.ndarray, n_looks: int | None = None) -> SiteNull:
+        """Return the site's statistics and its placebos' over the first ``n_looks`` looks."""
+        n = self.excess.shape[1] if n_looks is None else n_looks
+        stats = heat_statistics(self.excess[:, :n], np.asarray(solar, dtype=float)[:n])
+        return SiteNull(site={k: float(v[0]) for k, v in stats.items()},
+                        placebos={k: v[1:] for k, v in stats.items()},
+                        footprint_km2=self.footprint_km2, offsets=self.offsets)
+
+
+def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarray, *,
+                     pixel_area: float, min_clear_fraction: float, n_placebos: int,
+                     rng: np.random.Generator) -> PlaceboSeries:
+    """Measure a site and its placebo footprints in the scan's anomaly stack (n, rows, cols).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(0, 0.3, (12, 60, 60)).astype(np.float32)
+    >>> reg = np.zeros((60, 60), bool); reg[5:9, 5:9] = True
+    >>> ring = np.zeros((60, 60), bool); ring[2:12, 2:12] = True; ring &= ~reg
+    >>> a[:, reg] += 3.0  # always-on heat of 3 K over the footprint
+    >>> m = SiteMasks("x", reg, reg, ring)
+    >>> series = measure_placebos(a, m, ~(reg | ring), pixel_area=900.0,
+    ...                           min_clear_fraction=0.8, n_placebos=50, rng=rng)
+    >>> null = series.null(np.linspace(0.4, 0.9, 12))
+    >>> null.n, null.p_value("always") == 1 / 51, null.false_alarms_per_1000_km2("always") < 1e-9
+    (50, True, True)
+    """
+    rows, cols = masks.window
+    region, ring = masks.integration[rows, cols], masks.ring[rows, cols]
+    offsets = placebo_offsets(masks, eligible, n=n_placebos, rng=rng)
+    n_looks = anomalies.shape[0]
+    if rows.stop <= rows.start:
+        return PlaceboSeries(np.full((1, n_looks), np.nan), 0.0, [])
+    series = [footprint_series(anomalies[:, rows, cols], region, ring, pixel_area=pixel_area,
+                               min_clear_fraction=min_clear_fraction)]
+    for dr, dc in offsets:
+        win = anomalies[:, rows.start + dr:rows.stop + dr, cols.start + dc:cols.stop + dc]
+        series.append(footprint_series(win, region, ring, pixel_area=pixel_area,
+                                       min_clear_fraction=min_clear_fraction))
+    return PlaceboSeries(np.vstack(series), masks.integration_area_px * pixel_area / 1e6,
+                         offsets)

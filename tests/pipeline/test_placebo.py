@@ -1,0 +1,146 @@
+"""The placebo null: statistics on analytic series, the false-alarm rate it sets, placements."""
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from pipeline.footprint import SiteMasks
+from pipeline.placebo import (
+    SiteNull,
+    footprint_series,
+    heat_statistics,
+    measure_placebos,
+    placebo_offsets,
+)
+
+
+def _sun(n: int = 40) -> np.ndarray:
+    # a year of 10:30 suns: the solar loading swings with the season
+    return 0.65 + 0.25 * np.sin(np.linspace(0, 2 * np.pi, n))
+
+
+def test_static_offset_is_always_on_but_has_no_step():
+    s = _sun()
+    offset = 4e5 + 9e5 * s  # a static offset of a sunlit footprint: no change in the series
+    st = heat_statistics(offset[None, :], s)
+    assert st["always"][0] == pytest.approx(4e5, rel=1e-9)
+    assert abs(st["onset"][0]) < 1e-3 and abs(st["shutdown"][0]) < 1e-3
+
+
+def test_step_is_measured_at_its_size_whatever_the_offset():
+    s = _sun()
+    t = np.arange(s.size)
+    for offset in (0.0, 7e5):
+        on = offset + 9e5 * s + 3e5 * (t >= 25)
+        off = offset + 9e5 * s + 3e5 * (t < 18)
+        st = heat_statistics(np.vstack([on, off]), s)
+        assert st["onset"][0] == pytest.approx(3e5, rel=1e-9)
+        assert st["shutdown"][1] == pytest.approx(3e5, rel=1e-9)
+
+
+def test_missing_looks_are_left_out():
+    s = _sun()
+    e = 2e5 + 5e5 * s
+    e[::3] = np.nan
+    assert heat_statistics(e[None, :], s)["always"][0] == pytest.approx(2e5, rel=1e-9)
+
+
+def _null_of(ref: np.ndarray, site: float, km2: float = 0.5) -> SiteNull:
+    stats = ("always", "onset", "shutdown")
+    return SiteNull(site=dict.fromkeys(stats, site), placebos=dict.fromkeys(stats, ref),
+                    footprint_km2=km2, offsets=[(0, 0)] * ref.size)
+
+
+def test_tail_matches_exponential_land_and_is_conservative_on_normal_land():
+    rng = np.random.default_rng(3)
+    # exponential placebos: the modelled tail is the true one, 0.2 exp(-(v - q80))
+    expo = rng.exponential(1.0, 4000)
+    q80 = np.quantile(expo, 0.8)
+    for v in (3.0, 5.0):
+        assert _null_of(expo, v).tail_p("always") == pytest.approx(
+            0.2 * np.exp(-(v - q80)), rel=0.25)
+    # normal placebos: never below the true normal tail where the site beats them all
+    gauss = rng.normal(0.0, 1.0, 4000)
+    for v in (3.5, 4.5):
+        assert _null_of(gauss, v).tail_p("always") >= norm.sf(v)
+    # below the 80th percentile the empirical exceedance is used
+    assert _null_of(gauss, 0.0).tail_p("always") == pytest.approx(0.5, abs=0.03)
+
+
+def test_false_alarm_rate_counts_the_footprints_in_1000_km2():
+    rng = np.random.default_rng(4)
+    ref = rng.exponential(1.0, 2000)
+    small, large = _null_of(ref, 5.0, km2=0.25), _null_of(ref, 5.0, km2=1.0)
+    assert small.false_alarms_per_1000_km2("always") == pytest.approx(
+        small.tail_p("always") * 4000)
+    assert small.false_alarms_per_1000_km2("always") == pytest.approx(
+        4 * large.false_alarms_per_1000_km2("always"))
+
+
+def test_rate_holds_on_noise_only_footprints():
+    # footprints on land with no heat: a threshold at the rate's level passes about that share
+    rng = np.random.default_rng(5)
+    s = _sun()
+    e = rng.laplace(0, 1e5, (6000, s.size)) + 8e5 * s
+    always = heat_statistics(e, s)["always"]
+    ref, test = always[:3000], always[3000:]
+    km2 = 1.0
+    passed = [_null_of(ref, v, km2).false_alarms_per_1000_km2("always") <= 10.0 for v in test]
+    # 10 per 1,000 km2 of 1 km2 footprints: p = 0.01 per footprint, conservative
+    assert np.mean(passed) <= 0.012
+
+
+def test_footprint_series_is_region_minus_ring_times_area():
+    a = np.zeros((3, 20, 20), np.float32)
+    region = np.zeros((20, 20), bool)
+    region[8:12, 8:12] = True
+    ring = np.zeros((20, 20), bool)
+    ring[4:16, 4:16] = True
+    ring &= ~region
+    a[:, region] = 2.0
+    a[1, ring] = 0.5
+    a[2, 8:10, 8:12] = np.nan  # half the footprint clouded: below min_clear_fraction
+    e = footprint_series(a, region, ring, pixel_area=900.0, min_clear_fraction=0.8)
+    assert e[0] == pytest.approx(2.0 * 16 * 900.0)
+    assert e[1] == pytest.approx(1.5 * 16 * 900.0)
+    assert np.isnan(e[2])
+
+
+def _masks(shape=(80, 80)):
+    region = np.zeros(shape, bool)
+    region[30:36, 30:36] = True
+    ring = np.zeros(shape, bool)
+    ring[26:40, 26:40] = True
+    ring &= ~region
+    return SiteMasks("s", region, region, ring)
+
+
+def test_placebos_stay_on_background_land_and_off_the_site():
+    m = _masks()
+    eligible = np.ones((80, 80), bool)
+    eligible[:, :20] = False  # a lake or another site
+    offsets = placebo_offsets(m, eligible, n=60, rng=np.random.default_rng(0))
+    assert len(offsets) == 60
+    cols = m.window[1]
+    for dr, dc in offsets:
+        assert cols.start + dc + 4 >= 20 * 0.8  # the moved footprint is on eligible land
+        assert abs(dr) >= 14 or abs(dc) >= 14  # and does not overlap the site's window
+
+
+def test_a_hot_footprint_ranks_first_and_a_plain_one_does_not():
+    rng = np.random.default_rng(1)
+    s = _sun(30)
+    a = (rng.normal(0, 0.4, (30, 80, 80)) + 3.0 * s[:, None, None]).astype(np.float32)
+    m = _masks()
+    eligible = ~(m.integration | m.ring)
+    plain = measure_placebos(a, m, eligible, pixel_area=900.0, min_clear_fraction=0.8,
+                             n_placebos=80, rng=np.random.default_rng(2)).null(s)
+    a[:, m.integration] += 2.5
+    hot = measure_placebos(a, m, eligible, pixel_area=900.0, min_clear_fraction=0.8,
+                           n_placebos=80, rng=np.random.default_rng(2)).null(s)
+    assert hot.p_value("always") == pytest.approx(1 / 81)
+    assert hot.false_alarms_per_1000_km2("always") < 0.5
+    assert plain.p_value("always") > 0.01
+    assert plain.false_alarms_per_1000_km2("always") > 10.0
+    # the same series truncated, as the monitor replays a date
+    assert hot.n == 80
