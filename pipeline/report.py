@@ -324,8 +324,9 @@ def _method_section(run: dict[str, Any]) -> str:
     index = _SOLAR_INDEX.get(str(run.get("solar_index")), "the scene's solar loading")
     return (
         "<h2>Method and parameters</h2><p>Each Landsat band 10 scene is calibrated from its "
-        "own MTL, masked with QA_PIXEL and a plausible-temperature range, and put on the scan "
-        "grid. The anomaly is the temperature minus a block-annulus median background; "
+        "own MTL, masked with QA_PIXEL, fill and a plausible-temperature floor (hot pixels "
+        "are kept; band 10 at its ceiling is flagged saturated), and put on the scan grid. "
+        "The anomaly is the temperature minus a block-annulus median background; "
         "hotspots need both an anomaly and a robust z-score threshold. A site's integrated "
         "excess (K m²) is summed over its buffered footprint against a ring background (see "
         "persistence.background_model) for every clear look. The series is fitted as "
