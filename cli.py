@@ -79,13 +79,14 @@ def _read_region(path: Path):  # type: ignore[no-untyped-def]
 def _print_candidates(cands) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for s in cands.to_dict("records"):
-        rows.append([str(s["rank"]), s["site_id"], s["tile_id"], s["status"],
+        rows.append([str(s["rank"]), s["site_id"], s["tile_id"], _status_cell(s),
                      *_heat_cells(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")),
                      _cell(s.get("persistence"), "{:.2f}"), _cell(s.get("first_seen")),
-                     _cell(s.get("last_seen")), str(s.get("exclusion") or "-")])
+                     _cell(s.get("last_seen"))])
+    # an excluded place shows its exclusion label in the status column
     _print_table("Heatwatch discover: ranked candidates",
                  ["rank", "site", "tile", "status", "heat MW", "[90%]", "persist.",
-                  "first seen", "last seen", "exclusion"], rows,
+                  "first seen", "last seen"], rows,
                  right={"rank", "heat MW", "[90%]", "persist."},
                  stack={"tile", "[90%]", "last seen"}, empty="no candidate in the region")
 
@@ -707,9 +708,14 @@ def thermal(
 
 # tables -----------------------------------------------------------------------------------------
 def _status_cell(row: Mapping[str, Any]) -> str:
-    """Return a site's status, plus "possible shutdown" when its last clear looks lack heat."""
+    """Return a site's status, plus "possible shutdown" when its last clear looks lack heat.
+
+    An excluded or rejected place carries its reason (``excluded: near X (power plant)``).
+    """
+    from pipeline.evidence import status_text
+
     since = row.get("possible_shutdown_since")
-    status = _cell(row.get("status"))
+    status = "-" if _cell(row.get("status")) == "-" else status_text(dict(row))
     return f"{status}, possible shutdown" if isinstance(since, str) and since else status
 
 

@@ -31,7 +31,7 @@ import xarray as xr
 from shapely.geometry import shape
 
 from pipeline.errors import OutputError
-from pipeline.evidence import lat_lon_text, upper_limit
+from pipeline.evidence import lat_lon_text, status_reason, status_text, upper_limit
 from pipeline.outputs import sha256_file, write_text
 
 REPORT_DIR = "reports"
@@ -236,7 +236,7 @@ def verdict_text(site: dict[str, Any]) -> str:
     >>> "reaches 0 MW" in verdict_text(site)
     True
     """
-    parts = [f"<b>{fmt(site['site_id'])}</b> is <b>{fmt(site.get('status'))}</b> "
+    parts = [f"<b>{fmt(site['site_id'])}</b> is <b>{fmt(status_text(site))}</b> "
              f"(pattern {fmt(site.get('pattern'))}, persistence {fmt(site.get('persistence'), 2)},"
              f" {fmt(site.get('n_clear'))} clear of {fmt(site.get('n_looks'))} looks)."]
     basis = (f"{fmt(site.get('heat_calibration'))} calibration, "
@@ -260,14 +260,23 @@ def verdict_text(site: dict[str, Any]) -> str:
     if site.get("reported_power_mw") is not None:
         parts.append(f"Declared power {fmt(site['reported_power_mw'], 0)} MW; energy-model "
                      f"verdict: <b>{fmt(site.get('verdict'))}</b>.")
-    if site.get("rejected_because"):
-        parts.append(f"Not reported as a candidate: {fmt(site['rejected_because'])}.")
+    if _no_compute(site):
+        parts.append(f"Not a datacenter candidate ({fmt(status_reason(site))}): no "
+                     "accelerators or compute are implied for it.")
     return " ".join(parts)
+
+
+def _no_compute(site: dict[str, Any]) -> bool:
+    """Whether a place is excluded or rejected, so that no compute is implied for it."""
+    return site.get("status") == "excluded" or bool(site.get("rejected_because"))
 
 
 def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
     acc = run.get("config", {}).get("power", {}).get("assumed_accelerator", "h100")
     rows: list[tuple[str, Any]] = [
+        *([("status", status_text(site)),
+           ("implied accelerators", "none: not a datacenter candidate")]
+          if _no_compute(site) else []),
         ("solar-decoupled excess (K m²)", site.get("excess_k_m2")),
         ("excess per MW of heat (K m² per MW, central)", site.get("k_m2_per_mw")),
         ("heat (MW, 90 % interval)", _interval(site, "heat_mw", "")),

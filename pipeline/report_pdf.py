@@ -23,6 +23,7 @@ import matplotlib.image
 import matplotlib.pyplot as plt
 from matplotlib.backends.backend_pdf import PdfPages
 
+from pipeline.evidence import status_text
 from pipeline.outputs import atomic_path
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def report_lines(site: dict[str, Any], scan: ScanFiles, prov: dict[str, Any]) ->
     from pipeline.report import METHOD_SECTIONS, product_rows
 
     lines = ["ENERGY-MODEL CROSS-REFERENCE", *_kv([
+        ("status", status_text(site)),
         ("heat MW [90 %]", f"{site.get('heat_mw')} [{site.get('heat_mw_low')}, "
                            f"{site.get('heat_mw_high')}]"),
         ("implied H100e [interval]", f"{site.get('implied_h100e')} "

@@ -587,7 +587,9 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
             status = "candidate"
     rep = getattr(row, "reported_power_mw", None)
     rep = None if rep is None or not np.isfinite(float(rep)) else float(rep)
-    energy = _energy(est, rep, cooling, series, config)
+    # a place near a known non-datacenter heat source, or rejected, implies no accelerators
+    energy = _energy(est, rep, cooling, series, config) if status != "excluded" and \
+        rejected is None else dict(NO_COMPUTE)
     return {
         "site_id": str(row.site_id),
         "name": getattr(row, "name", None),
@@ -661,6 +663,12 @@ def _heat(fit: ActivityFit, cooling: str, calibration: Any, config: Config,
     return HeatEstimate(0.0 if np.isfinite(bound.high) else float("nan"), 0.0, bound.high)
 
 
+#: The energy columns of a place that implies no accelerators (no heat, excluded, rejected).
+NO_COMPUTE: dict[str, Any] = {
+    "implied_h100e": None, "implied_h100e_low": None, "implied_h100e_high": None,
+    "implied_flops": None, "implied_flop_total": None, "verdict": "inconclusive"}
+
+
 def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFrame,
             config: Config) -> dict[str, Any]:
     """Energy-model cross-reference: implied H100-equivalents, FLOP/s and FLOP, verdict."""
@@ -669,8 +677,7 @@ def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFr
     from models.energy_types import Interval
 
     if not all(np.isfinite(v) for v in (est.mw, est.low, est.high)):
-        return {"implied_h100e": None, "implied_h100e_low": None, "implied_h100e_high": None,
-                "implied_flops": None, "implied_flop_total": None, "verdict": "inconclusive"}
+        return dict(NO_COMPUTE)
     heat = Interval(est.mw, est.low, max(est.high, est.mw))
     props = cross_reference(heat, declared_power_mw=reported_mw, cooling=cooling,
                             accelerator=config.power.assumed_accelerator).as_properties()

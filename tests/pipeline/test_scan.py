@@ -326,3 +326,21 @@ def test_heat_per_footprint_area_is_heat_over_the_site_polygon(world):
     # a gas plant rejects more heat per m2 than a campus does (220-453 W/m2 at full build-out)
     plant = result.sites[result.sites["status"] == "excluded"].iloc[0]
     assert plant["power_density_w_m2"] > 453
+
+
+def test_excluded_heat_source_implies_no_compute(world):
+    # issue 19, point 6: a gas plant labelled `excluded` keeps its measured heat but implies
+    # no accelerators; its label is the reason shown beside the status
+    _, result = world
+    plant = result.sites[result.sites["status"] == "excluded"].iloc[0]
+    assert plant["heat_mw"] > 50
+    for key in ("implied_h100e", "implied_h100e_low", "implied_h100e_high", "implied_flops",
+                "implied_flop_total"):
+        assert plant[key] is None or plant[key] != plant[key], key  # None or NaN
+    assert isinstance(plant["exclusion"], str) and plant["exclusion"]
+    from pipeline.evidence import status_text
+
+    assert status_text(plant.to_dict()) == f"excluded: near {plant['exclusion']}"
+    # a candidate still gets its implied compute
+    cand = result.sites[result.sites["status"] == "candidate"].iloc[0]
+    assert cand["implied_h100e"] > 0
