@@ -419,7 +419,12 @@ def energy(
     count: Annotated[
         list[int] | None, typer.Option("--count", "-n", help="Number of accelerators (forward).")
     ] = None,
-    heat_mw: Annotated[float | None, typer.Option(help="Observed heat, MW (inverse).")] = None,
+    heat_mw: Annotated[float | None, typer.Option(
+        help="MW to invert (inverse): heat rejected while training by default; see "
+             "--convention.")] = None,
+    convention: Annotated[str, typer.Option(
+        help="What --heat-mw is: 'training' (heat rejected at training draw, what Landsat "
+             "sees) or 'peak' (facility power at peak, Epoch AI's MW).")] = "training",
     heat_low: Annotated[float | None, typer.Option(help="Lower bound of the heat, MW.")] = None,
     heat_high: Annotated[float | None, typer.Option(help="Upper bound of the heat, MW.")] = None,
     cooling: Annotated[
@@ -470,8 +475,13 @@ def energy(
                 active_days=days,
                 pue=pue,
                 utilization=utilization,
+                convention=convention,
             )
-            title = f"Inverse: {heat_mw:g} MW of heat as {result.accelerator}"
+            what = ("MW of facility power at peak (Epoch AI's convention)"
+                    if convention == "peak" else
+                    "MW of heat rejected at training draw (--convention peak for peak "
+                    "facility MW)")
+            title = f"Inverse: {heat_mw:g} {what} as {result.accelerator}"
     except HeatwatchError as exc:
         raise _fail(exc) from exc
     if as_json:
