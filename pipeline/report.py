@@ -272,7 +272,9 @@ def _no_compute(site: dict[str, Any]) -> bool:
 
 
 def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
-    acc = run.get("config", {}).get("power", {}).get("assumed_accelerator", "h100")
+    acc = site.get("accelerator") or run.get("config", {}).get("power", {}).get(
+        "assumed_accelerator", "h100")
+    source = site.get("accelerator_source") or "assumed (power.assumed_accelerator)"
     rows: list[tuple[str, Any]] = [
         *([("status", status_text(site)),
            ("implied accelerators", "none: not a datacenter candidate")]
@@ -284,7 +286,8 @@ def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
         ("heat per footprint area (W/m², 90 % interval)",
          _interval(site, "power_density_w_m2", "")),
         ("AI campus sites at full build-out (W/m², published)", _campus_density()),
-        (f"implied {acc} equivalents", _interval(site, "implied_h100e", "")),
+        ("accelerators assumed for the implied compute", f"{acc}, {source}"),
+        ("implied H100 equivalents", _interval(site, "implied_h100e", "")),
         ("implied compute (FLOP/s, central)", site.get("implied_flops")),
         ("implied FLOP over the active period (central)", site.get("implied_flop_total")),
         ("declared power (MW)", site.get("reported_power_mw")),

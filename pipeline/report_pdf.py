@@ -67,6 +67,8 @@ def report_lines(site: dict[str, Any], scan: ScanFiles, prov: dict[str, Any]) ->
         ("implied H100e [interval]", f"{site.get('implied_h100e')} "
                                      f"[{site.get('implied_h100e_low')}, "
                                      f"{site.get('implied_h100e_high')}]"),
+        ("accelerators assumed", f"{site.get('accelerator')} "
+                                 f"({site.get('accelerator_source')})"),
         ("implied FLOP/s (central)", site.get("implied_flops")),
         ("implied FLOP, active period", site.get("implied_flop_total")),
         ("declared power MW", site.get("reported_power_mw")),

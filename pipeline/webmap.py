@@ -201,7 +201,10 @@ def _site_html(site: dict[str, Any], link: str) -> str:
         ("clear looks", f"{_num(site.get('n_clear'))} of {_num(site.get('n_looks'))}"),
         ("implied H100e", f"{_num(site.get('implied_h100e'))} "
                           f"[{_num(site.get('implied_h100e_low'))}, "
-                          f"{_num(site.get('implied_h100e_high'))}]"),
+                          f"{_num(site.get('implied_h100e_high'))}]"
+                          + (f" as {escape(str(site['accelerator']))} "
+                             f"({escape(str(site.get('accelerator_source')))})"
+                             if site.get("accelerator") else "")),
         ("declared MW", _num(site.get("reported_power_mw"))),
         ("verdict", escape(str(site.get("verdict")))),
     ]

@@ -231,3 +231,15 @@ def test_excluded_place_shows_its_reason_and_no_compute(out: Path) -> None:
     assert reason in energy and "none: not a datacenter candidate" in energy
     lines = report_lines(site, load_scan(out), {"config": {}, "software": {}})
     assert any("excluded: near Plant <b>Bowen</b> (power plant)" in ln for ln in lines)
+
+
+def test_energy_section_says_which_accelerators_it_assumed(out: Path) -> None:
+    # issue 19, point 8: the report names the chips behind the implied H100e and their source
+    from pipeline.report import _energy_section
+
+    scan = load_scan(out)
+    site = next(s for s in scan.records if s["site_id"] == CAMPUS)
+    assert site["accelerator"] == "h100"  # no chips in this world's catalog
+    assert "h100, assumed (power.assumed_accelerator)" in _energy_section(site, scan.run)
+    site = {**site, "accelerator": "gb200", "accelerator_source": "site catalog"}
+    assert "gb200, site catalog" in _energy_section(site, scan.run)

@@ -344,3 +344,32 @@ def test_excluded_heat_source_implies_no_compute(world):
     # a candidate still gets its implied compute
     cand = result.sites[result.sites["status"] == "candidate"].iloc[0]
     assert cand["implied_h100e"] > 0
+
+
+def test_implied_compute_uses_the_site_chips_where_known(tmp_path):
+    # issue 19, point 8: a catalogued site's own chips (GB200 here) drive its H100e; a site
+    # without them uses power.assumed_accelerator, and each row says which it used
+    from models.energy import inverse
+    from models.energy_types import Interval
+    from tests.pipeline.report_world import CAMPUS, ROOF, make_world
+
+    imagery, sites_path = make_world(tmp_path)
+    sites = read_sites(sites_path)
+    sites["accelerator"] = [("gb200" if s == CAMPUS else None) for s in sites["site_id"]]
+    path = tmp_path / "sites-chips.geojson"
+    sites.to_file(path)
+    cfg = load_config(environ={})
+    result = run_scan(imagery, cfg, sites=read_sites(path))
+    rows = result.sites.set_index("site_id")
+    campus = rows.loc[CAMPUS]
+    assert campus["accelerator"] == "gb200" and campus["accelerator_source"] == "site catalog"
+    heat = Interval(campus["heat_mw"], campus["heat_mw_low"], campus["heat_mw_high"])
+    as_gb200 = inverse(heat, accelerator="gb200").h100e.central
+    as_h100 = inverse(heat, accelerator="h100").h100e.central
+    assert campus["implied_h100e"] == pytest.approx(as_gb200, rel=1e-3)  # heat rounded to 0.1
+    # 1.709 / 1.160 facility kW per H100e (README energy table): 47 % more than as H100
+    assert campus["implied_h100e"] / as_h100 == pytest.approx(1.709 / 1.160, rel=0.005)
+    roof = rows.loc[ROOF]
+    assert roof["implied_h100e"] > 0  # the roof comes out "always" here (see test_report)
+    assert roof["accelerator"] == "h100"
+    assert roof["accelerator_source"] == "assumed (power.assumed_accelerator)"

@@ -125,7 +125,8 @@ def test_excluded_place_popup_and_side_table_show_the_reason(out: Path) -> None:
     scan = load_scan(out)
     site = next(s for s in scan.records if s["site_id"] == CAMPUS)
     site.update(status="excluded", exclusion="Plant Bowen (power plant)", implied_h100e=None,
-                implied_h100e_low=None, implied_h100e_high=None)
+                implied_h100e_low=None, implied_h100e_high=None, accelerator=None,
+                accelerator_source=None)
     popup = _site_html(site, "reports/x.html")
     assert "<tr><th>status</th><td>excluded: near Plant Bowen (power plant)</td></tr>" in popup
     assert "<tr><th>implied H100e</th><td>- [-, -]</td></tr>" in popup
