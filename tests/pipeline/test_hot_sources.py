@@ -150,3 +150,14 @@ def test_level1_count_ceiling_is_saturation(make_product, only_product) -> None:
     np.testing.assert_allclose(t[20, 20:23], bt(65_535), atol=1e-3)
     assert (flags[20, 20:23] == Flag.SATURATED).all()
     assert int(((flags & Flag.SATURATED) != 0).sum()) == 3
+
+
+def test_fetched_hot_pixels_beyond_the_ceiling_are_written_at_it() -> None:
+    # Sentinel Hub returns kelvin; hotter than a product can hold is written at the ceiling,
+    # so the reader flags it saturated (L2: DN 65535; L1: count 65535)
+    from pipeline.c2write import kelvin_to_st_dn
+    from pipeline.sentinelhub_source import brightness_temperature_to_counts
+
+    assert kelvin_to_st_dn(np.array([372.5, 400.0, 1200.0])).tolist()[1:] == [65535, 65535]
+    counts = brightness_temperature_to_counts(np.array([300.0, 400.0, 1200.0]), **L9_B10)
+    assert counts[0] < 65535 and counts[1:].tolist() == [65535, 65535]
