@@ -79,13 +79,14 @@ def _read_region(path: Path):  # type: ignore[no-untyped-def]
 def _print_candidates(cands) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for s in cands.to_dict("records"):
-        rows.append([str(s["rank"]), s["site_id"], s["tile_id"], s["status"],
+        rows.append([str(s["rank"]), s["site_id"], s["tile_id"], _status_cell(s),
                      *_heat_cells(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")),
                      _cell(s.get("persistence"), "{:.2f}"), _cell(s.get("first_seen")),
-                     _cell(s.get("last_seen")), str(s.get("exclusion") or "-")])
+                     _cell(s.get("last_seen"))])
+    # an excluded place shows its exclusion label in the status column
     _print_table("Heatwatch discover: ranked candidates",
                  ["rank", "site", "tile", "status", "heat MW", "[90%]", "persist.",
-                  "first seen", "last seen", "exclusion"], rows,
+                  "first seen", "last seen"], rows,
                  right={"rank", "heat MW", "[90%]", "persist."},
                  stack={"tile", "[90%]", "last seen"}, empty="no candidate in the region")
 
@@ -418,7 +419,12 @@ def energy(
     count: Annotated[
         list[int] | None, typer.Option("--count", "-n", help="Number of accelerators (forward).")
     ] = None,
-    heat_mw: Annotated[float | None, typer.Option(help="Observed heat, MW (inverse).")] = None,
+    heat_mw: Annotated[float | None, typer.Option(
+        help="MW to invert (inverse): heat rejected while training by default; see "
+             "--convention.")] = None,
+    convention: Annotated[str, typer.Option(
+        help="What --heat-mw is: 'training' (heat rejected at training draw, what Landsat "
+             "sees) or 'peak' (facility power at peak, Epoch AI's MW).")] = "training",
     heat_low: Annotated[float | None, typer.Option(help="Lower bound of the heat, MW.")] = None,
     heat_high: Annotated[float | None, typer.Option(help="Upper bound of the heat, MW.")] = None,
     cooling: Annotated[
@@ -469,8 +475,13 @@ def energy(
                 active_days=days,
                 pue=pue,
                 utilization=utilization,
+                convention=convention,
             )
-            title = f"Inverse: {heat_mw:g} MW of heat as {result.accelerator}"
+            what = ("MW of facility power at peak (Epoch AI's convention)"
+                    if convention == "peak" else
+                    "MW of heat rejected at training draw (--convention peak for peak "
+                    "facility MW)")
+            title = f"Inverse: {heat_mw:g} {what} as {result.accelerator}"
     except HeatwatchError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -707,9 +718,14 @@ def thermal(
 
 # tables -----------------------------------------------------------------------------------------
 def _status_cell(row: Mapping[str, Any]) -> str:
-    """Return a site's status, plus "possible shutdown" when its last clear looks lack heat."""
+    """Return a site's status, plus "possible shutdown" when its last clear looks lack heat.
+
+    An excluded or rejected place carries its reason (``excluded: near X (power plant)``).
+    """
+    from pipeline.evidence import status_text
+
     since = row.get("possible_shutdown_since")
-    status = _cell(row.get("status"))
+    status = "-" if _cell(row.get("status")) == "-" else status_text(dict(row))
     return f"{status}, possible shutdown" if isinstance(since, str) and since else status
 
 

@@ -128,6 +128,21 @@ def _cooling(value: Any, where: str) -> str | None:
     return text
 
 
+def _accelerator(value: Any, where: str) -> str | None:
+    """Normalise a site's accelerators (``gb200``, ``h100:150000, h200:50000``) or None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or \
+            (isinstance(value, str) and not value.strip()):
+        return None
+    from models.energy_types import ClusterSpec
+    from pipeline.errors import EnergyModelError
+
+    try:
+        return ClusterSpec.parse(str(value)).label
+    except EnergyModelError as exc:
+        raise SiteError(f"{where}: accelerator {value!r}: {exc}; fix it or leave it empty") \
+            from None
+
+
 def _validate_one(
     raw: RawSite, source: str, fmt: str, max_area_km2: float
 ) -> tuple[dict[str, Any], BaseGeometry]:
@@ -159,6 +174,8 @@ def _validate_one(
         ),
         "cooling": _cooling(props.get("cooling"), where),
     }
+    if "accelerator" in props:
+        row["accelerator"] = _accelerator(props["accelerator"], where)
     return row, geom
 
 

@@ -7,10 +7,11 @@ One feature per campus: ``site_id`` (slug of Epoch's Handle), ``name``, ``operat
 ``operator_confidence`` (Epoch's ``#confident``/``#likely``/``#speculative`` tag), ``users``,
 ``lat``/``lon`` (parsed from the degrees-minutes-seconds strings, kept as ``lat_dms``/
 ``lon_dms``), current ``reported_power_mw`` and ``h100e``, the dated ``timeline``, a ``cooling``
-class implied by water use per MW, and ``sources`` naming the CSV file and column of every
-field. The footprint is a circle around Epoch's point, drawn in the local UTM zone: of the area
-of the latest known site area, else of a 1 km radius. It is a search area, not a surveyed
-outline.
+class implied by water use per MW, the ``accelerator`` mix where known (from the campus's
+latest ``epoch_checks`` row of ``models/data/energy.yaml``, else null), and ``sources``
+naming the file and column of every field. The footprint is a circle around Epoch's point,
+drawn in the local UTM zone: of the area of the latest known site area, else of a 1 km
+radius. It is a search area, not a surveyed outline.
 
 Cooling: Epoch's water use (million US gallons per day) is compared with the water that would
 evaporate if all facility power left as latent heat, 9,393 US gal/day per MW
@@ -259,6 +260,28 @@ def _cooling(timeline: list[dict[str, Any]]) -> tuple[str | None, float | None, 
     return cooling, round(ratio, 4), text
 
 
+def _accelerator(handle: str) -> tuple[str | None, str]:
+    """Return a campus's accelerator mix as text (``"gb200"``, ``"h100:150000, ..."``) and why.
+
+    The chips come from the latest ``epoch_checks`` row of the campus in
+    ``models/data/energy.yaml`` (Epoch's own row notes for Colossus 1; derived from Epoch's
+    H100e for the GB200 and Trainium2 campuses, as that file says). Other campuses: unknown,
+    and the scan assumes ``power.assumed_accelerator``.
+    """
+    from models.energy_data import load_facts
+    from models.energy_types import ClusterSpec
+
+    checks = load_facts().epoch_checks
+    rows = sorted((r for r in checks.rows if r.campus == handle), key=lambda r: r.date)
+    if not rows:
+        return None, ("unknown: no chips for this campus in models/data/energy.yaml "
+                      "(epoch_checks); the scan assumes power.assumed_accelerator")
+    row = rows[-1]
+    label = ClusterSpec(row.chips).label
+    return label, (f"{label}: chips on {row.date} in models/data/energy.yaml epoch_checks "
+                   f"(from {checks.file}, {row.power_mw:g} MW, {row.h100e:,.0f} H100e)")
+
+
 def _sources() -> dict[str, Any]:
     def col(file: str, column: str | list[str], note: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"file": file, "column": column}
@@ -280,6 +303,8 @@ def _sources() -> dict[str, Any]:
         "h100e": col(CAMPUS_FILE, "Current H100 equivalents"),
         "timeline": col(TIMELINE_FILE, list(_TIMELINE_SOURCE.values()), "rows of this Handle"),
         "cooling": col(TIMELINE_FILE, ["Water use (MGD)", "Power (MW)"], "see cooling_source"),
+        "accelerator": col("models/data/energy.yaml", "epoch_checks.chips",
+                           "latest row of the campus; see accelerator_source"),
         "geometry": col(
             TIMELINE_FILE, "Site area (square feet)", "circle around lat/lon; see footprint_*"
         ),
@@ -298,6 +323,7 @@ def _campus_feature(
     users = [split_tag(u) for u in (row["Users"] or "").split(",") if u.strip()]
     radius, basis = _footprint_radius(timeline, default_radius_m, use_site_area)
     cooling, ratio, cooling_source = _cooling(timeline)
+    accelerator, accelerator_source = _accelerator(row["Handle"])
     h100e = _number(row["Current H100 equivalents"])
     props = {
         "site_id": slugify(row["Handle"]),
@@ -309,6 +335,8 @@ def _campus_feature(
         "cooling": cooling,
         "cooling_source": cooling_source,
         "water_ratio": ratio,
+        "accelerator": accelerator,
+        "accelerator_source": accelerator_source,
         "users": [{"name": n, "confidence": c} for n, c in users],
         "project": project,
         "project_confidence": project_conf,

@@ -372,6 +372,9 @@ class InverseResult:
     active_days: float | None = None
     flop_bf16: Interval | None = None
     ops_eight_bit: Interval | None = None
+    #: what the given MW were: ``"training"`` (heat rejected at training draw, what a thermal
+    #: sensor sees) or ``"peak"`` (facility power at peak, Epoch AI's MW)
+    convention: str = "training"
     method: str = field(
         default="interval arithmetic: bounds combine the heat interval with every parameter "
         "at its extreme (conservative envelope, not a confidence interval)"
@@ -380,12 +383,25 @@ class InverseResult:
     def rows(self) -> list[Row]:
         """Return the chain, from heat back to accelerators, as ``(label, value, unit)`` rows."""
         p = self.parameters
+        if self.convention == "peak":
+            head: list[Row] = [
+                ("Facility power, peak (given; Epoch AI's convention)", self.facility_peak_mw,
+                 "MW"),
+                ("x utilization while training", p.utilization, "x"),
+                ("Heat rejected while training = facility power", self.heat_mw, "MW"),
+                ("Sensible heat (warm air)", self.sensible_mw, "MW"),
+                ("Latent heat (evaporation)", self.latent_mw, "MW"),
+            ]
+        else:
+            head = [
+                ("Heat rejected (given) = facility power while training", self.heat_mw, "MW"),
+                ("Sensible heat (warm air)", self.sensible_mw, "MW"),
+                ("Latent heat (evaporation)", self.latent_mw, "MW"),
+                ("/ utilization while training", p.utilization, "x"),
+                ("Facility capacity, peak", self.facility_peak_mw, "MW"),
+            ]
         out: list[Row] = [
-            ("Heat rejected (observed) = facility power", self.heat_mw, "MW"),
-            ("Sensible heat (warm air)", self.sensible_mw, "MW"),
-            ("Latent heat (evaporation)", self.latent_mw, "MW"),
-            ("/ utilization while training", p.utilization, "x"),
-            ("Facility capacity, peak", self.facility_peak_mw, "MW"),
+            *head,
             ("/ PUE", p.pue, "x"),
             ("IT power, training", self.it_mw, "MW"),
             ("/ IT / server", p.it_over_server, "x"),
@@ -403,6 +419,7 @@ class InverseResult:
         """Return the result as JSON-compatible data."""
         out: dict[str, Any] = {
             "accelerator": self.accelerator,
+            "convention": self.convention,
             "parameters": self.parameters.as_dict(),
             "server_over_board": self.server_over_board.as_dict(),
         }
@@ -433,26 +450,45 @@ def _heat_interval(heat_mw: Interval | float | tuple[float, float, float]) -> In
     return heat
 
 
+#: What the MW given to :func:`inverse` are.
+CONVENTIONS = ("training", "peak")
+
+
+def _mix(spec: ClusterSpec, facts: EnergyFacts) -> tuple[Interval, float, float, float]:
+    """Per accelerator of a mix (by count): server/board, board W, BF16 FLOP/s, 8-bit OP/s."""
+    accs = [(facts.accelerator(key), n / spec.total) for key, n in spec.counts.items()]
+    board_w = sum(acc.board_w * share for acc, share in accs)
+    server_w = _sum(server_over_board(acc, facts).scaled(acc.board_w * share)
+                    for acc, share in accs)
+    return (server_w.scaled(1 / board_w), board_w,
+            sum(acc.bf16_flops * share for acc, share in accs),
+            sum(acc.eight_bit_ops * share for acc, share in accs))
+
+
 def inverse(
     heat_mw: Interval | float | tuple[float, float, float],
     *,
-    accelerator: str = "h100",
+    accelerator: str | Mapping[str, int] | ClusterSpec = "h100",
     cooling: str | None = None,
     active_days: float | None = None,
     pue: float | None = None,
     utilization: float | None = None,
+    convention: str = "training",
 ) -> InverseResult:
-    """Infer the cluster behind an observed heat rejection, with intervals.
+    """Infer the cluster behind an observed heat rejection (or a peak power), with intervals.
 
-    The observed heat is the *total* heat rejected (``scan`` already converts the visible
-    sensible excess into total MW), so it equals the facility power at training draw.
+    By default (``convention="training"``) the MW are the *total* heat rejected (``scan``
+    already converts the visible sensible excess into total MW), which equals the facility
+    power at training draw. With ``convention="peak"`` they are the facility power at peak,
+    the convention of Epoch AI's MW; the two differ by the utilization (0.75).
 
     Parameters
     ----------
     heat_mw
-        Observed heat in MW: an :class:`Interval`, a number, or ``(central, low, high)``.
+        MW: an :class:`Interval`, a number, or ``(central, low, high)``.
     accelerator
-        Assumed accelerator generation (name or alias).
+        Accelerator generation (name or alias), or a site's mix (mapping, :class:`ClusterSpec`
+        or text such as ``"h100:150000, h200:50000"``): the count is of that mix, by share.
     cooling
         ``"dry"``, ``"evaporative"``, ``"hybrid"`` or ``None`` (unknown); only affects the
         sensible/latent split reported.
@@ -460,6 +496,8 @@ def inverse(
         Observed active period; if given, the FLOP accumulated over it at peak FLOP/s.
     pue, utilization
         Fix these parameters instead of using their sourced ranges.
+    convention
+        ``"training"`` (heat rejected at training draw) or ``"peak"`` (facility power at peak).
 
     Returns
     -------
@@ -472,7 +510,8 @@ def inverse(
     Raises
     ------
     EnergyModelError
-        For an unknown accelerator or cooling type, negative heat, or an impossible PUE.
+        For an unknown accelerator, convention or cooling type, negative heat, or an
+        impossible PUE.
 
     Examples
     --------
@@ -481,27 +520,42 @@ def inverse(
     100000.0
     >>> r.accelerator_count.low < 100_000 < r.accelerator_count.high
     True
+    >>> round(inverse(295.0, accelerator="gb200", convention="peak").h100e.central, -3)
+    254000.0
     """
+    if convention not in CONVENTIONS:
+        raise EnergyModelError(f"convention must be 'training' (heat rejected at training draw) "
+                               f"or 'peak' (facility power at peak), got {convention!r}")
     facts = load_facts()
-    acc = facts.accelerator(accelerator)
+    if isinstance(accelerator, str) and not any(c in accelerator for c in ":,+{"):
+        spec = ClusterSpec.of(facts.accelerator(accelerator).key, 1)
+    else:
+        spec = ClusterSpec.coerce(accelerator)
     params = _parameters(facts, pue=pue, utilization=utilization, cooling=cooling)
-    heat = _heat_interval(heat_mw)
+    given = _heat_interval(heat_mw)
     days = _check_duration(active_days, "active_days")
+    # peak facility MW given: the heat rejected while training is that times the utilization
+    heat = given * params.utilization if convention == "peak" else given
+    facility_peak = given if convention == "peak" else heat / params.utilization
 
     # Facility watts at training draw per accelerator: board x server x IT x PUE x utilization.
-    server = server_over_board(acc, facts)
-    per_acc_w = server.scaled(acc.board_w) * params.it_over_server * params.pue * params.utilization
-    count = heat.scaled(_W_PER_MW) / per_acc_w
-    bf16 = count.scaled(acc.bf16_flops)
-    eight = count.scaled(acc.eight_bit_ops)
+    server, board_w, bf16_per, eight_per = _mix(spec, facts)
+    per_acc_w = server.scaled(board_w) * params.it_over_server * params.pue * params.utilization
+    if convention == "peak":
+        count = given.scaled(_W_PER_MW) / (server.scaled(board_w) * params.it_over_server
+                                           * params.pue)
+    else:
+        count = heat.scaled(_W_PER_MW) / per_acc_w
+    bf16 = count.scaled(bf16_per)
+    eight = count.scaled(eight_per)
     seconds = None if days is None else days * 24 * SECONDS_PER_HOUR
     return InverseResult(
-        accelerator=acc.key,
+        accelerator=spec.label,
         parameters=params,
         server_over_board=server,
         heat_mw=heat,
         facility_mw=heat,
-        facility_peak_mw=heat / params.utilization,
+        facility_peak_mw=facility_peak,
         it_mw=heat / params.pue,
         accelerator_count=count,
         h100e=eight.scaled(1 / facts.h100e.eight_bit_ops_per_s),
@@ -512,4 +566,5 @@ def inverse(
         active_days=days,
         flop_bf16=None if seconds is None else bf16.scaled(seconds),
         ops_eight_bit=None if seconds is None else eight.scaled(seconds),
+        convention=convention,
     )

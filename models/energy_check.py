@@ -160,7 +160,7 @@ def cross_reference(
     *,
     declared_power_mw: float | None = None,
     declared_accelerators: int | Mapping[str, int] | ClusterSpec | None = None,
-    accelerator: str = "h100",
+    accelerator: str | Mapping[str, int] | ClusterSpec = "h100",
     cooling: str | None = None,
     declared_power_basis: Literal["facility", "it"] = "facility",
     decisive_factor: float = 2.0,
@@ -176,7 +176,8 @@ def cross_reference(
     declared_accelerators
         A count of ``accelerator``, or a mapping/:class:`ClusterSpec` of a mix.
     accelerator
-        Accelerator generation assumed for the implied figures (and for a bare count).
+        Accelerator generation, or the site's mix (see :func:`models.energy.inverse`), for the
+        implied figures (and, when a single generation, for a bare count).
     cooling
         Cooling type if known (``"dry"``, ``"evaporative"``, ``"hybrid"``).
     declared_power_basis
@@ -212,11 +213,13 @@ def cross_reference(
             _power_check(observed, declared_power_mw, declared_power_basis, decisive_factor)
         )
     if declared_accelerators is not None:
-        cluster = (
-            ClusterSpec.of(accelerator, declared_accelerators)
-            if isinstance(declared_accelerators, int | float)
-            else ClusterSpec.coerce(declared_accelerators)
-        )
+        if isinstance(declared_accelerators, int | float):
+            if not isinstance(accelerator, str) or any(c in accelerator for c in ":,+{"):
+                raise EnergyModelError("a bare count of declared accelerators needs a single "
+                                       "accelerator type; declare the mix as name -> count")
+            cluster = ClusterSpec.of(accelerator, declared_accelerators)
+        else:
+            cluster = ClusterSpec.coerce(declared_accelerators)
         checks.append(_accelerator_check(observed, cluster, decisive_factor))
     verdict, reason = _combine(tuple(checks))
     return CrossCheck(observed, implied, tuple(checks), verdict, reason)

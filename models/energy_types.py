@@ -6,7 +6,9 @@ Both are frozen and validated once at construction; the model functions in
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -130,9 +132,71 @@ class ClusterSpec:
         return cls({accelerator: count})
 
     @classmethod
-    def coerce(cls, value: ClusterSpec | Mapping[str, int]) -> ClusterSpec:
-        """Accept a :class:`ClusterSpec` or a mapping of names to counts."""
-        return value if isinstance(value, ClusterSpec) else cls(value)
+    def coerce(cls, value: ClusterSpec | Mapping[str, int] | str) -> ClusterSpec:
+        """Accept a :class:`ClusterSpec`, a mapping of names to counts, or text (:meth:`parse`)."""
+        if isinstance(value, ClusterSpec):
+            return value
+        return cls.parse(value) if isinstance(value, str) else cls(value)
+
+    @classmethod
+    def parse(cls, text: str) -> ClusterSpec:
+        """Read a site's accelerators from text: a name, ``name:count`` pairs, or JSON.
+
+        A bare name stands for a site of that accelerator alone (count 1: only the shares of
+        a mix matter to the inverse).
+
+        Raises
+        ------
+        EnergyModelError
+            If a name is unknown or a count is not a positive whole number.
+
+        Examples
+        --------
+        >>> ClusterSpec.parse("GB200").counts["gb200"]
+        1
+        >>> dict(ClusterSpec.parse("h100:150000, h200:50000").counts)
+        {'h100': 150000, 'h200': 50000}
+        >>> dict(ClusterSpec.parse('{"gb200": 100800}').counts)
+        {'gb200': 100800}
+        """
+        text = str(text).strip()
+        if text.startswith("{"):
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                raise EnergyModelError(f"accelerators {text!r} are not valid JSON") from exc
+            if not isinstance(data, dict):
+                raise EnergyModelError(f"accelerators {text!r} must map names to counts")
+            return cls(data)
+        counts: dict[str, int] = {}
+        for part in (p.strip() for p in re.split(r"[,+;]", text)):
+            if not part:
+                continue
+            name, _, count = part.partition(":")
+            number: Any = 1
+            if count.strip():
+                try:
+                    number = float(count.replace("_", "").strip())
+                except ValueError:
+                    number = count
+            counts[name.strip()] = number
+        if not counts:
+            raise EnergyModelError("no accelerator named; give e.g. 'gb200' or "
+                                   "'h100:150000, h200:50000'")
+        return cls(counts)
+
+    @property
+    def label(self) -> str:
+        """Short text: the name of a single accelerator, else ``name:count`` pairs.
+
+        Examples
+        --------
+        >>> ClusterSpec({"gb200": 3}).label, ClusterSpec({"h100": 150, "h200": 50}).label
+        ('gb200', 'h100:150, h200:50')
+        """
+        if len(self.counts) == 1:
+            return next(iter(self.counts))
+        return ", ".join(f"{k}:{n}" for k, n in self.counts.items())
 
     @property
     def total(self) -> int:

@@ -182,6 +182,9 @@ def write_l1_product(
                                          "RADIANCE_ADD_BAND_10": f"{radiance_add:.5f}"},
         "LEVEL1_THERMAL_CONSTANTS": {"K1_CONSTANT_BAND_10": f"{k1:.4f}",
                                      "K2_CONSTANT_BAND_10": f"{k2:.4f}"},
+        # as USGS writes it: band 10 counts run 1..65535; 65535 is saturation
+        "LEVEL1_MIN_MAX_PIXEL_VALUE": {"QUANTIZE_CAL_MAX_BAND_10": "65535",
+                                       "QUANTIZE_CAL_MIN_BAND_10": "1"},
     }
     return _write_product(
         out_dir, pid=pid, band=("FILE_NAME_BAND_10", "B10", np.asarray(counts, dtype=np.uint16)),

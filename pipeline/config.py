@@ -33,16 +33,23 @@ class _Section(BaseModel):
 
 
 class ReaderConfig(_Section):
-    """How Landsat products are read and masked."""
+    """How Landsat products are read and masked.
 
-    plausible_min_k: float = Field(220.0, gt=0, lt=400)
-    plausible_max_k: float = Field(350.0, gt=0, lt=500)
+    ``plausible_min_k`` masks colder pixels (real products hold 150 K under some clouds).
+    ``plausible_max_k`` is off (``null``) by default: hot sources (fires, lava, furnaces) are
+    data, kept up to the product's ceiling (Level-2 ST 373.0 K, Level-1 count 65535) and
+    flagged ``saturated`` there. A number masks every hotter pixel as implausible; below the
+    ceiling it hides the core of real hot sources.
+    """
+
+    plausible_min_k: float = Field(220.0, gt=0, le=300)
+    plausible_max_k: float | None = Field(None, gt=0, lt=1000)
     no_qa_plausible_min_k: float = Field(250.0, gt=0, lt=400)
     qa_mask_bits: tuple[int, ...] = (0, 1, 2, 3, 4)
 
     @model_validator(mode="after")
     def _check_range(self) -> ReaderConfig:
-        if self.plausible_min_k >= self.plausible_max_k:
+        if self.plausible_max_k is not None and self.plausible_min_k >= self.plausible_max_k:
             raise ValueError("plausible_min_k must be below plausible_max_k")
         if any(not 0 <= b <= 15 for b in self.qa_mask_bits):
             raise ValueError("qa_mask_bits must be QA_PIXEL bit numbers between 0 and 15")

@@ -56,6 +56,42 @@ def upper_limit(site: dict[str, Any]) -> float | None:
     return None
 
 
+def status_reason(site: dict[str, Any]) -> str | None:
+    """Return why a place is not a datacenter candidate, to show beside its status, else None.
+
+    An ``excluded`` place lies near a known non-datacenter heat source (its ``exclusion``
+    label); a rejected one carries ``rejected_because``. Neither implies accelerators.
+
+    Examples
+    --------
+    >>> status_reason({"status": "excluded", "exclusion": "Plant Bowen (power plant)"})
+    'near Plant Bowen (power plant)'
+    >>> status_reason({"status": "active", "exclusion": None}) is None
+    True
+    """
+    exclusion = site.get("exclusion")
+    if site.get("status") == "excluded":
+        return f"near {exclusion}" if isinstance(exclusion, str) and exclusion else \
+            "near a known non-datacenter heat source"
+    rejected = site.get("rejected_because")
+    return rejected if isinstance(rejected, str) and rejected else None
+
+
+def status_text(site: dict[str, Any]) -> str:
+    """Return the status with its reason when it has one, e.g. ``excluded: near X (plant)``.
+
+    Examples
+    --------
+    >>> status_text({"status": "excluded", "exclusion": "Plant Bowen (power plant)"})
+    'excluded: near Plant Bowen (power plant)'
+    >>> status_text({"status": "candidate"})
+    'candidate'
+    """
+    reason = status_reason(site)
+    status = str(site.get("status"))
+    return f"{status}: {reason}" if reason else status
+
+
 def heat_text(site: dict[str, Any]) -> str:
     """One-line heat estimate with its 90 % interval and calibration.
 
@@ -306,7 +342,7 @@ def site_figure(site: dict[str, Any], series: pd.DataFrame, anomaly: xr.DataArra
     name = f" ({site['name']})" if site.get("name") else ""
     since = site.get("possible_shutdown_since")
     pending = f"; possible shutdown since {since[:10]}" if isinstance(since, str) else ""
-    fig.suptitle(f"{site['site_id']}{name}: {site['status']}, {heat_text(site)}; "
+    fig.suptitle(f"{site['site_id']}{name}: {status_text(site)}, {heat_text(site)}; "
                  f"first seen {str(site.get('first_seen') or '-')[:10]}, "
                  f"last seen {str(site.get('last_seen') or '-')[:10]}{pending}", fontsize=10,
                  parse_math=False)  # ids and names are untrusted: no mathtext

@@ -46,6 +46,9 @@ class ThermalCalibration:
     radiance_add: float | None = None
     k1: float | None = None
     k2: float | None = None
+    #: Largest digital number of band 10 (``QUANTIZE_CAL_MAX*``, 65535 in Collection 2): a
+    #: pixel there is saturated, its true temperature at or above the product's ceiling.
+    dn_max: int = 65535
 
 
 @dataclass(frozen=True)
@@ -208,10 +211,19 @@ def _acquired(groups: Groups, path: Path) -> datetime:
         raise MetadataError(f"{path}: bad acquisition date/time {date} {clock}") from exc
 
 
+def _dn_max(groups: Groups, path: Path, key: str, *group_names: str) -> int:
+    """Return band 10's largest digital number from the MTL, 65535 (uint16) when not given."""
+    if not any(key in groups.get(g, {}) for g in group_names):
+        return 65535
+    return _whole(groups, path, key, *group_names, low=1, high=65535)
+
+
 def _calibration(groups: Groups, path: Path, level: str) -> ThermalCalibration:
     if level.startswith("L2"):
         return ThermalCalibration(
             level="L2",
+            dn_max=_dn_max(groups, path, "QUANTIZE_CAL_MAXIMUM_BAND_ST_B10",
+                           "LEVEL2_SURFACE_TEMPERATURE_PARAMETERS"),
             st_mult=_num(groups, path, "TEMPERATURE_MULT_BAND_ST_B10",
                          "LEVEL2_SURFACE_TEMPERATURE_PARAMETERS", positive=True),
             st_add=_num(groups, path, "TEMPERATURE_ADD_BAND_ST_B10",
@@ -221,6 +233,8 @@ def _calibration(groups: Groups, path: Path, level: str) -> ThermalCalibration:
     consts = ("LEVEL1_THERMAL_CONSTANTS", "TIRS_THERMAL_CONSTANTS")
     return ThermalCalibration(
         level="L1",
+        dn_max=_dn_max(groups, path, "QUANTIZE_CAL_MAX_BAND_10",
+                       "LEVEL1_MIN_MAX_PIXEL_VALUE", "MIN_MAX_PIXEL_VALUE"),
         radiance_mult=_num(groups, path, "RADIANCE_MULT_BAND_10", *rescale, positive=True),
         radiance_add=_num(groups, path, "RADIANCE_ADD_BAND_10", *rescale),
         k1=_num(groups, path, "K1_CONSTANT_BAND_10", *consts, positive=True),

@@ -212,7 +212,8 @@ def read_scene(
     product
         Files of the product (from :func:`discover_products`).
     config
-        Reader settings (plausible temperature range, QA bits to mask).
+        Reader settings (plausible temperature range, QA bits to mask). Pixels at band 10's
+        largest digital number are kept and flagged ``saturated`` (see :mod:`pipeline.masking`).
     grid
         Target grid. Scenes on the same grid are copied exactly; others are resampled
         (bilinear for temperature, nearest for flags; masked pixels never contribute).
@@ -267,8 +268,11 @@ def read_scene(
     kelvin = to_kelvin(dn, meta.calibration)
     low = config.plausible_min_k if qa is not None else max(config.plausible_min_k,
                                                             config.no_qa_plausible_min_k)
+    # Hot sources are data: a pixel at band 10's largest digital number is kept and flagged
+    # saturated (its true temperature is at least the product's ceiling), never masked.
     flags = build_flags(kelvin, qa, qa_mask_bits=config.qa_mask_bits,
-                        plausible=(low, config.plausible_max_k))
+                        plausible=(low, config.plausible_max_k),
+                        saturated=dn >= meta.calibration.dn_max)
     kelvin[(flags & MASKING) != 0] = np.nan
     win_tr = rasterio.windows.transform(win, tr)
     if grid is not None:
@@ -302,6 +306,10 @@ def scene_dataset(kelvin: np.ndarray, flags: np.ndarray, *, crs: CRS, transform:
                   meta: SceneMetadata) -> xr.Dataset:
     """Wrap calibrated arrays as a CF-attributed Dataset with CRS and transform."""
     h, w = kelvin.shape
+    # CF valid_max: the temperature of band 10's largest digital number (the product's ceiling,
+    # 373.0 K for Level-2 ST); pixels there are flagged saturated and hold a lower bound
+    ceiling = float(to_kelvin(np.array([meta.calibration.dn_max], dtype=np.uint16),
+                              meta.calibration)[0])
     x = transform.c + (np.arange(w) + 0.5) * transform.a
     y = transform.f + (np.arange(h) + 0.5) * transform.e
     level2 = meta.level == "L2"
@@ -312,6 +320,7 @@ def scene_dataset(kelvin: np.ndarray, flags: np.ndarray, *, crs: CRS, transform:
                 "standard_name": "surface_temperature" if level2 else "toa_brightness_temperature",
                 "long_name": "Landsat band 10 " + ("surface temperature" if level2 else
                                                    "top-of-atmosphere brightness temperature"),
+                **({"valid_max": ceiling} if np.isfinite(ceiling) else {}),
             }),
             "flags": (("y", "x"), flags.astype(np.uint8), dict(FLAG_ATTRS)),
         },

@@ -31,7 +31,7 @@ import xarray as xr
 from shapely.geometry import shape
 
 from pipeline.errors import OutputError
-from pipeline.evidence import lat_lon_text, upper_limit
+from pipeline.evidence import lat_lon_text, status_reason, status_text, upper_limit
 from pipeline.outputs import sha256_file, write_text
 
 REPORT_DIR = "reports"
@@ -236,7 +236,7 @@ def verdict_text(site: dict[str, Any]) -> str:
     >>> "reaches 0 MW" in verdict_text(site)
     True
     """
-    parts = [f"<b>{fmt(site['site_id'])}</b> is <b>{fmt(site.get('status'))}</b> "
+    parts = [f"<b>{fmt(site['site_id'])}</b> is <b>{fmt(status_text(site))}</b> "
              f"(pattern {fmt(site.get('pattern'))}, persistence {fmt(site.get('persistence'), 2)},"
              f" {fmt(site.get('n_clear'))} clear of {fmt(site.get('n_looks'))} looks)."]
     basis = (f"{fmt(site.get('heat_calibration'))} calibration, "
@@ -267,8 +267,9 @@ def verdict_text(site: dict[str, Any]) -> str:
         parts.append("<b>Undetermined</b>: this series cannot tell running from a static "
                      "temperature offset of the footprint (no baseline before or after), so the "
                      "site is neither shown running nor idle; see the upper limit.")
-    if site.get("rejected_because"):
-        parts.append(f"Not reported as a candidate: {fmt(site['rejected_because'])}.")
+    if _no_compute(site):
+        parts.append(f"Not a datacenter candidate ({fmt(status_reason(site))}): no "
+                     "accelerators or compute are implied for it.")
     return " ".join(parts)
 
 
@@ -292,9 +293,19 @@ def null_sentence(site: dict[str, Any]) -> str:
                   "placebo footprints") + rate + "."
 
 
+def _no_compute(site: dict[str, Any]) -> bool:
+    """Whether a place is excluded or rejected, so that no compute is implied for it."""
+    return site.get("status") == "excluded" or bool(site.get("rejected_because"))
+
+
 def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
-    acc = run.get("config", {}).get("power", {}).get("assumed_accelerator", "h100")
+    acc = site.get("accelerator") or run.get("config", {}).get("power", {}).get(
+        "assumed_accelerator", "h100")
+    source = site.get("accelerator_source") or "assumed (power.assumed_accelerator)"
     rows: list[tuple[str, Any]] = [
+        *([("status", status_text(site)),
+           ("implied accelerators", "none: not a datacenter candidate")]
+          if _no_compute(site) else []),
         ("solar-decoupled excess (K m²)", site.get("excess_k_m2")),
         ("excess per MW of heat (K m² per MW, central)", site.get("k_m2_per_mw")),
         ("heat (MW, 90 % interval)", _interval(site, "heat_mw", "")),
@@ -302,7 +313,8 @@ def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
         ("heat per footprint area (W/m², 90 % interval)",
          _interval(site, "power_density_w_m2", "")),
         ("AI campus sites at full build-out (W/m², published)", _campus_density()),
-        (f"implied {acc} equivalents", _interval(site, "implied_h100e", "")),
+        ("accelerators assumed for the implied compute", f"{acc}, {source}"),
+        ("implied H100 equivalents", _interval(site, "implied_h100e", "")),
         ("implied compute (FLOP/s, central)", site.get("implied_flops")),
         ("implied FLOP over the active period (central)", site.get("implied_flop_total")),
         ("declared power (MW)", site.get("reported_power_mw")),
@@ -351,8 +363,9 @@ def _method_section(run: dict[str, Any]) -> str:
     index = _SOLAR_INDEX.get(str(run.get("solar_index")), "the scene's solar loading")
     return (
         "<h2>Method and parameters</h2><p>Each Landsat band 10 scene is calibrated from its "
-        "own MTL, masked with QA_PIXEL and a plausible-temperature range, and put on the scan "
-        "grid. The anomaly is the temperature minus a block-annulus median background; "
+        "own MTL, masked with QA_PIXEL, fill and a plausible-temperature floor (hot pixels "
+        "are kept; band 10 at its ceiling is flagged saturated), and put on the scan grid. "
+        "The anomaly is the temperature minus a block-annulus median background; "
         "hotspots need both an anomaly and a robust z-score threshold. A site's integrated "
         "excess (K m²) is summed over its buffered footprint against a ring background (see "
         "persistence.background_model) for every clear look. The series is fitted as "

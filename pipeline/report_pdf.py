@@ -23,6 +23,7 @@ import matplotlib.image
 import matplotlib.pyplot as plt
 from matplotlib.backends.backend_pdf import PdfPages
 
+from pipeline.evidence import status_text
 from pipeline.outputs import atomic_path
 
 if TYPE_CHECKING:
@@ -60,11 +61,14 @@ def report_lines(site: dict[str, Any], scan: ScanFiles, prov: dict[str, Any]) ->
     from pipeline.report import METHOD_SECTIONS, product_rows
 
     lines = ["ENERGY-MODEL CROSS-REFERENCE", *_kv([
+        ("status", status_text(site)),
         ("heat MW [90 %]", f"{site.get('heat_mw')} [{site.get('heat_mw_low')}, "
                            f"{site.get('heat_mw_high')}]"),
         ("implied H100e [interval]", f"{site.get('implied_h100e')} "
                                      f"[{site.get('implied_h100e_low')}, "
                                      f"{site.get('implied_h100e_high')}]"),
+        ("accelerators assumed", f"{site.get('accelerator')} "
+                                 f"({site.get('accelerator_source')})"),
         ("implied FLOP/s (central)", site.get("implied_flops")),
         ("implied FLOP, active period", site.get("implied_flop_total")),
         ("declared power MW", site.get("reported_power_mw")),

@@ -629,7 +629,10 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
             rejected = _null_reason(fit, test)
         else:
             status = "candidate"
-    energy = _energy(est, rep, cooling, series, config)
+    # a place near a known non-datacenter heat source, or rejected, implies no accelerators
+    energy = _energy(est, rep, cooling, series, config,
+                     accelerator=site_accelerator(row, config)) \
+        if status != "excluded" and rejected is None else dict(NO_COMPUTE)
     return {
         "site_id": str(row.site_id),
         "name": getattr(row, "name", None),
@@ -838,27 +841,55 @@ def _heat(fit: ActivityFit, cooling: str, calibration: Any, config: Config,
     return HeatEstimate(0.0 if np.isfinite(bound.high) else float("nan"), 0.0, bound.high)
 
 
+#: The energy columns of a place that implies no accelerators (no heat, excluded, rejected).
+NO_COMPUTE: dict[str, Any] = {
+    "implied_h100e": None, "implied_h100e_low": None, "implied_h100e_high": None,
+    "implied_flops": None, "implied_flop_total": None, "verdict": "inconclusive",
+    "accelerator": None, "accelerator_source": None}
+
+#: ``accelerator_source`` of a site whose own chips are known, and of one that has none.
+FROM_CATALOG, ASSUMED = "site catalog", "assumed (power.assumed_accelerator)"
+
+
+def site_accelerator(row: Any, config: Config) -> tuple[str, str]:
+    """Return the accelerators behind a site's implied compute and where they come from.
+
+    The site's own ``accelerator`` (a name or ``name:count`` pairs, e.g. GB200 at Stargate
+    Abilene in the Epoch catalog) where the catalog has it, else ``power.assumed_accelerator``.
+    """
+    own = getattr(row, "accelerator", None)
+    if isinstance(own, str) and own.strip():
+        return own.strip(), FROM_CATALOG
+    return config.power.assumed_accelerator, ASSUMED
+
+
 def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFrame,
-            config: Config) -> dict[str, Any]:
-    """Energy-model cross-reference: implied H100-equivalents, FLOP/s and FLOP, verdict."""
+            config: Config, *, accelerator: tuple[str, str] | None = None) -> dict[str, Any]:
+    """Energy-model cross-reference: implied H100-equivalents, FLOP/s and FLOP, verdict.
+
+    ``accelerator`` is ``(accelerators, source)`` from :func:`site_accelerator`; the row says
+    which accelerators its implied compute assumes (``accelerator``, ``accelerator_source``).
+    """
     from models.energy import inverse
     from models.energy_check import cross_reference
     from models.energy_types import Interval
 
     if not all(np.isfinite(v) for v in (est.mw, est.low, est.high)):
-        return {"implied_h100e": None, "implied_h100e_low": None, "implied_h100e_high": None,
-                "implied_flops": None, "implied_flop_total": None, "verdict": "inconclusive"}
+        return dict(NO_COMPUTE)
+    acc, source = accelerator or (config.power.assumed_accelerator, ASSUMED)
     heat = Interval(est.mw, est.low, max(est.high, est.mw))
-    props = cross_reference(heat, declared_power_mw=reported_mw, cooling=cooling,
-                            accelerator=config.power.assumed_accelerator).as_properties()
+    check = cross_reference(heat, declared_power_mw=reported_mw, cooling=cooling,
+                            accelerator=acc)
+    props = check.as_properties()
     active = series.loc[series["active"], "date"]
     days = ((pd.Timestamp(active.iloc[-1]) - pd.Timestamp(active.iloc[0])).days
             if len(active) > 1 else 0)
-    total = inverse(heat, accelerator=config.power.assumed_accelerator, cooling=cooling,
-                    active_days=days or None)
+    total = inverse(heat, accelerator=acc, cooling=cooling, active_days=days or None)
     flop = total.flop_bf16
     out = {k: (_round(v, 0) if k.startswith("implied_h100e") else v) for k, v in props.items()}
     out["implied_flop_total"] = None if flop is None else float(flop.central)
+    out["accelerator"] = check.implied.accelerator
+    out["accelerator_source"] = source
     return out
 
 

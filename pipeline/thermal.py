@@ -12,6 +12,7 @@ import numpy as np
 from pipeline.anomaly import anomaly
 from pipeline.config import Config
 from pipeline.errors import HeatwatchError, OutputError, QAMissingWarning
+from pipeline.masking import Flag
 from pipeline.outputs import write_cog
 from pipeline.reader import Problem, ProductFiles, discover_products, read_scene
 
@@ -26,11 +27,16 @@ class SceneSummary:
     t_median_k: float
     anomaly_p99_k: float
     files: tuple[Path, ...]
+    #: pixels at band 10's ceiling, kept and flagged saturated (a lower bound of their heat)
+    saturated_pixels: int = 0
 
     def line(self) -> str:
         """Human-readable one-line summary."""
-        return (f"{self.product_id}  {self.acquired[:10]}  clear {self.clear_fraction:5.1%}  "
+        line = (f"{self.product_id}  {self.acquired[:10]}  clear {self.clear_fraction:5.1%}  "
                 f"median {self.t_median_k:6.1f} K  anomaly p99 {self.anomaly_p99_k:+5.1f} K")
+        if self.saturated_pixels:
+            line += f"  {self.saturated_pixels} px saturated (temperature a lower bound)"
+        return line
 
 
 def thermal_scene(product: ProductFiles, out_dir: Path, config: Config) -> SceneSummary:
@@ -53,6 +59,7 @@ def thermal_scene(product: ProductFiles, out_dir: Path, config: Config) -> Scene
         t_median_k=float(np.median(vals)) if vals.size else float("nan"),
         anomaly_p99_k=float(np.percentile(a, 99)) if a.size else float("nan"),
         files=(temp_path, an_path, flags_path),
+        saturated_pixels=int(((ds["flags"].values & Flag.SATURATED) != 0).sum()),
     )
 
 

@@ -28,7 +28,7 @@ import xarray as xr
 from pyproj import Transformer
 from rasterio.enums import Resampling
 
-from pipeline.evidence import grey_levels
+from pipeline.evidence import grey_levels, status_text
 from pipeline.outputs import write_text
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ def _num(v: Any, nd: int = 0) -> str:
 
 def _site_html(site: dict[str, Any], link: str) -> str:
     rows = [
-        ("status", escape(str(site.get("status")))),
+        ("status", escape(status_text(site))),
         ("heat MW [90 %]", f"{_num(site.get('heat_mw'))} [{_num(site.get('heat_mw_low'))}, "
                            f"{_num(site.get('heat_mw_high'))}]"),
         ("calibration", escape(str(site.get("heat_calibration")))),
@@ -202,7 +202,10 @@ def _site_html(site: dict[str, Any], link: str) -> str:
         ("clear looks", f"{_num(site.get('n_clear'))} of {_num(site.get('n_looks'))}"),
         ("implied H100e", f"{_num(site.get('implied_h100e'))} "
                           f"[{_num(site.get('implied_h100e_low'))}, "
-                          f"{_num(site.get('implied_h100e_high'))}]"),
+                          f"{_num(site.get('implied_h100e_high'))}]"
+                          + (f" as {escape(str(site['accelerator']))} "
+                             f"({escape(str(site.get('accelerator_source')))})"
+                             if site.get("accelerator") else "")),
         ("declared MW", _num(site.get("reported_power_mw"))),
         ("verdict", escape(str(site.get("verdict")))),
     ]
@@ -277,7 +280,7 @@ def _side_table(scan: ScanFiles, report_dir: str) -> str:
     for s in scan.records:
         link = f"{report_dir}/{safe_filename(str(s['site_id']))}.html"
         rows.append(f'<tr><td><a href="{escape(link)}">{escape(str(s["site_id"]))}</a></td>'
-                    f"<td>{escape(str(s.get('status')))}</td><td>{_num(s.get('heat_mw'))} "
+                    f"<td>{escape(status_text(s))}</td><td>{_num(s.get('heat_mw'))} "
                     f"[{_num(s.get('heat_mw_low'))}, {_num(s.get('heat_mw_high'))}]</td></tr>")
     sw = scan.run.get("software") or {}
     n = len(scan.run.get("scenes", []))

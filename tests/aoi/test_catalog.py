@@ -197,3 +197,20 @@ def test_builder_errors(tmp_path: Path) -> None:
     with pytest.raises(SiteError, match=r"missing from data_centers\.csv"):
         build_catalog(write_epoch(tmp_path / "epoch", timeline_handle="Other"))
     assert cat.main(["build", "--epoch-dir", str(tmp_path / "none"), "--out", "x"]) == 2
+
+
+def test_catalog_carries_the_chips_of_the_campuses_epoch_describes(catalog) -> None:  # type: ignore[no-untyped-def]
+    # issue 19, point 8: Epoch lists GB200 at Abilene and Fairwater Atlanta, a mix at
+    # Colossus 1 (its 2025-07-22 row: 150k H100, 50k H200, 30k GB200), Trainium2 at Rainier
+    by_id = catalog.set_index("site_id")
+    assert by_id.loc["openai-oracle-stargate-abilene-texas", "accelerator"] == "gb200"
+    assert by_id.loc["microsoft-fairwater-fayetteville-georgia", "accelerator"] == "gb200"
+    assert by_id.loc["xai-colossus-1-memphis-tennessee", "accelerator"] == \
+        "gb200:30000, h100:150000, h200:50000"
+    assert by_id.loc["anthropic-amazon-project-rainier-new-carlisle-indiana",
+                     "accelerator"] == "trainium2"
+    unknown = by_id.loc["meta-hyperion-holly-ridge-louisiana"]
+    assert unknown["accelerator"] is None
+    assert "power.assumed_accelerator" in unknown["accelerator_source"]
+    assert "2025-09-26" in by_id.loc["openai-oracle-stargate-abilene-texas",
+                                     "accelerator_source"]

@@ -406,3 +406,18 @@ def test_safe_name_invariants(site_id: str) -> None:
     assert set(name) <= set("abcdefghijklmnopqrstuvwxyz0123456789.-_")
     assert ".." not in name and not name.startswith((".", "-"))
     assert safe_name(site_id) == name
+
+
+def test_accelerator_is_validated_and_normalised(tmp_path: Path) -> None:
+    # issue 19, point 8: a site's chips, as a name or name:count pairs
+    path = write_fc(tmp_path, [feature("a", [RING], accelerator="GB200"),
+                               feature("b", [RING], accelerator="h200:50000, H100:150000"),
+                               feature("c", [RING], accelerator=""),
+                               feature("d", [RING])])
+    sites = read_sites(path).set_index("site_id")
+    assert sites.loc["a", "accelerator"] == "gb200"
+    assert sites.loc["b", "accelerator"] == "h100:150000, h200:50000"
+    assert sites.loc["c", "accelerator"] is None and sites.loc["d", "accelerator"] is None
+    bad = write_fc(tmp_path, [feature("x", [RING], accelerator="h1000")], "bad.geojson")
+    with pytest.raises(SiteError, match=r"site_id 'x'.*accelerator 'h1000'.*unknown accelerator"):
+        read_sites(bad)

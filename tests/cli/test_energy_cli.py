@@ -60,3 +60,22 @@ def test_errors_exit_2_with_message(args, message):
     assert res.exit_code == 2
     assert message in " ".join(res.output.split())
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_heat_mw_says_which_convention_it_inverts_and_offers_the_other():
+    # issue 19, point 8: Epoch's MW are peak facility power; Landsat sees heat while training
+    base = ["energy", "--heat-mw", "295", "--accelerator", "gb200"]
+    res = runner.invoke(app, base, env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "MW of heat rejected at training draw" in res.output
+    assert "--convention peak" in res.output
+    peak = runner.invoke(app, [*base, "--convention", "peak"], env={"COLUMNS": "200"})
+    assert "MW of facility power at peak (Epoch AI's convention)" in peak.output
+    data = json.loads(runner.invoke(app, [*base, "--convention", "peak", "--json"]).output)
+    # Epoch: Stargate Abilene, 295 MW, 100,800 GB200 = 254,674 H100e (2025-09-26)
+    assert data["convention"] == "peak"
+    assert data["h100e"]["central"] == pytest.approx(254_674, rel=0.005)
+    training = json.loads(runner.invoke(app, [*base, "--json"]).output)
+    assert training["h100e"]["central"] == pytest.approx(254_674 / 0.75, rel=0.005)
+    bad = runner.invoke(app, [*base, "--convention", "nameplate"])
+    assert bad.exit_code == 2 and "training" in bad.output

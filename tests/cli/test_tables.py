@@ -72,3 +72,16 @@ def test_an_empty_table_is_one_line() -> None:
     out = Console(width=80, record=True, file=io.StringIO())
     _print_table("Heatwatch scan", COLUMNS, [], stack=STACK, empty="no site", out=out)
     assert out.export_text().strip() == "Heatwatch scan: no site"
+
+
+def test_excluded_status_carries_its_reason(monkeypatch, capsys) -> None:
+    # issue 19, point 6: the reason is shown where the status is, not only in another table
+    monkeypatch.setenv("COLUMNS", "200")
+    sites = gpd.GeoDataFrame({
+        "site_id": ["candidate-2"], "status": ["excluded"], "heat_mw": [620.0],
+        "heat_mw_low": [400.0], "heat_mw_high": [900.0], "first_seen": ["2024-01-04"],
+        "last_seen": ["2024-09-08"], "persistence": [1.0], "n_clear": [34],
+        "reported_power_mw": [None], "verdict": ["inconclusive"],
+        "exclusion": ["Plant Bowen (power plant)"]}, geometry=[Point(0, 0)], crs=4326)
+    _print_sites(sites)
+    assert "excluded: near Plant Bowen (power plant)" in capsys.readouterr().out

@@ -355,3 +355,64 @@ def test_site_power_density_is_the_published_mw_over_acres():
     assert d.examples["aws_new_carlisle"] == pytest.approx(2200e6 / (1200 * acre), abs=1)
     assert (d.low_w_m2, d.high_w_m2) == (min(d.examples.values()), max(d.examples.values()))
     assert all(s in FACTS.sources for s in d.source)
+
+
+# Per-site accelerators and the MW convention (issue 19, point 8) -------------------------------
+#: Epoch AI, data_center_timelines.csv (Nov 2025): Stargate Abilene on 2025-09-26, 295 MW
+#: (peak facility), 254,674 H100e from 100,800 GB200 (models/data/energy.yaml, epoch_checks).
+ABILENE_MW, ABILENE_H100E, ABILENE_GB200 = 295.0, 254_674.07781707932, 100_800
+#: README's energy table (bench/energy_table.py): peak facility kW per H100e of the model.
+KW_PER_H100E = {"h100": 1.709, "gb200": 1.160}
+
+
+def test_abilene_h100e_needs_the_site_chips_not_h100():
+    gb200 = inverse(ABILENE_MW, accelerator="gb200", convention="peak")
+    h100 = inverse(ABILENE_MW, accelerator="h100", convention="peak")
+    assert gb200.h100e.central == pytest.approx(ABILENE_H100E, rel=0.005)
+    assert gb200.accelerator_count.central == pytest.approx(ABILENE_GB200, rel=0.005)
+    assert h100.h100e.central == pytest.approx(ABILENE_MW * 1e3 / KW_PER_H100E["h100"], rel=0.002)
+    # 1.709 / 1.160 kW per H100e: H100 accounting understates Abilene by 47 %
+    ratio = gb200.h100e.central / h100.h100e.central
+    assert ratio == pytest.approx(KW_PER_H100E["h100"] / KW_PER_H100E["gb200"], rel=0.003)
+    assert ratio == pytest.approx(1.47, abs=0.01)
+
+
+def test_training_and_peak_conventions_differ_by_the_utilization():
+    # utilization while training 0.75 (energy_facts.yaml `utilization`, Epoch's central value)
+    training = inverse(ABILENE_MW, accelerator="gb200")
+    peak = inverse(ABILENE_MW, accelerator="gb200", convention="peak")
+    assert training.convention == "training" and peak.convention == "peak"
+    assert training.h100e.central == pytest.approx(peak.h100e.central / 0.75, rel=1e-9)
+    assert peak.facility_peak_mw.central == ABILENE_MW
+    assert peak.heat_mw.central == pytest.approx(0.75 * ABILENE_MW)
+    assert training.heat_mw.central == ABILENE_MW
+    assert peak.rows()[0][0].startswith("Facility power, peak (given")
+    with pytest.raises(EnergyModelError, match=r"training.*peak"):
+        inverse(ABILENE_MW, convention="nameplate")
+
+
+def test_inverse_of_a_mix_returns_its_h100e():
+    # Colossus 1 on 2025-07-22 (Epoch row notes): 150k H100 + 50k H200 + 30k GB200,
+    # 275,796 H100e at 424 MW (the model: 430 MW, +1.4 %, README)
+    mix = {"h100": 150_000, "h200": 50_000, "gb200": 30_000}
+    fwd = forward(mix)
+    back = inverse(fwd.peak.facility_mw.central, accelerator=mix, convention="peak")
+    assert back.h100e.central == pytest.approx(fwd.h100e, rel=1e-9)
+    assert fwd.h100e == pytest.approx(275_796, rel=1e-4)
+    assert back.accelerator_count.central == pytest.approx(230_000, rel=1e-9)
+    assert back.accelerator == "gb200:30000, h100:150000, h200:50000"
+    from_text = inverse(424.0, accelerator="h100:150000, h200:50000, gb200:30000",
+                        convention="peak")
+    assert from_text.h100e.central == pytest.approx(275_796 * 424 / 430, rel=0.01)
+    # the mix lies between its members
+    per_mw = {a: inverse(100.0, accelerator=a).h100e.central for a in ("h100", "gb200")}
+    assert per_mw["h100"] < inverse(100.0, accelerator=mix).h100e.central < per_mw["gb200"]
+
+
+def test_cross_reference_uses_the_site_mix():
+    cc = cross_reference(Interval(221.0, 150.0, 300.0), accelerator="gb200")
+    assert cc.implied.accelerator == "gb200"
+    assert cc.as_properties()["implied_h100e"] == pytest.approx(
+        inverse(Interval(221.0, 150.0, 300.0), accelerator="gb200").h100e.central)
+    with pytest.raises(EnergyModelError, match="single accelerator"):
+        cross_reference(221.0, accelerator={"h100": 1, "gb200": 1}, declared_accelerators=1000)

@@ -13,7 +13,8 @@ from pipeline.errors import ConfigError
 def test_defaults_load_and_match_the_model() -> None:
     cfg = load_config(environ={})
     assert isinstance(cfg, Config)
-    assert cfg.reader.plausible_min_k == 220.0 and cfg.reader.plausible_max_k == 350.0
+    # no upper temperature bound by default: hot sources are data
+    assert cfg.reader.plausible_min_k == 220.0 and cfg.reader.plausible_max_k is None
     assert cfg.reader.qa_mask_bits == (0, 1, 2, 3, 4)
     assert cfg.grid.resolution_m == 30.0
     assert cfg.detection.min_z == 3.0

@@ -125,9 +125,22 @@ def test_snow_and_water_are_kept_synthetic() -> None:
 
 
 def test_fill_and_implausible_without_qa() -> None:
-    flags = build_flags(np.array([300.0, 150.0, np.nan, 219.9, 350.1, 220.0, 350.0]), None)
-    assert flags.tolist() == [0, Flag.IMPLAUSIBLE, Flag.FILL, Flag.IMPLAUSIBLE,
-                              Flag.IMPLAUSIBLE, 0, 0]
+    kelvin = np.array([300.0, 150.0, np.nan, 219.9, 350.1, 220.0, 372.5])
+    # no upper bound by default: hot pixels up to the 373 K ceiling are data
+    assert build_flags(kelvin, None).tolist() == [0, Flag.IMPLAUSIBLE, Flag.FILL,
+                                                  Flag.IMPLAUSIBLE, 0, 0, 0]
+    bounded = build_flags(kelvin, None, plausible=(220.0, 350.0))
+    assert bounded.tolist() == [0, Flag.IMPLAUSIBLE, Flag.FILL, Flag.IMPLAUSIBLE,
+                                Flag.IMPLAUSIBLE, 0, Flag.IMPLAUSIBLE]
+
+
+def test_saturated_is_a_flag_not_a_mask_and_fill_wins() -> None:
+    kelvin = np.array([373.0, np.nan, 373.0])
+    sat = np.array([True, True, False])
+    flags = build_flags(kelvin, None, saturated=sat)
+    assert flags.tolist() == [Flag.SATURATED, Flag.FILL, 0]
+    assert usable(flags).tolist() == [True, False, True]
+    assert not MASKING & Flag.SATURATED
 
 
 def test_qa_mask_bits_choose_what_masks() -> None:
@@ -141,5 +154,5 @@ def test_qa_mask_bits_choose_what_masks() -> None:
 def test_flag_attributes_are_cf() -> None:
     masks = FLAG_ATTRS["flag_masks"]
     assert len(masks) == len(FLAG_ATTRS["flag_meanings"].split())
-    assert int(np.bitwise_or.reduce(masks)) == 63
+    assert int(np.bitwise_or.reduce(masks)) == 127
     assert MASKING == Flag.FILL | Flag.CLOUD | Flag.SHADOW | Flag.IMPLAUSIBLE

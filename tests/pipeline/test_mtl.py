@@ -206,3 +206,17 @@ def test_xml_entity_expansion_is_refused(tmp_path: Path) -> None:
     path.write_text(bomb)
     with pytest.raises(MetadataError):
         read_mtl_groups(path)
+
+
+def test_band_10_ceiling_is_read_from_the_real_mtls(tmp_path: Path) -> None:
+    # QUANTIZE_CAL_MAXIMUM_BAND_ST_B10 (L2) and QUANTIZE_CAL_MAX_BAND_10 (L1) print 65535
+    assert read_mtl(_colombia_mtl("txt")).calibration.dn_max == 65535
+    lahaina = shared_sample(LAHAINA) / f"{LAHAINA_PID}_MTL.txt"
+    assert read_mtl(lahaina).calibration.dn_max == 65535
+    groups = read_mtl_groups(_colombia_mtl("txt"))
+    groups["LEVEL2_SURFACE_TEMPERATURE_PARAMETERS"]["QUANTIZE_CAL_MAXIMUM_BAND_ST_B10"] = "4095"
+    assert read_mtl(write_mtl(groups, tmp_path / f"{COLOMBIA_PID}_MTL.txt")).calibration \
+        .dn_max == 4095
+    groups["LEVEL2_SURFACE_TEMPERATURE_PARAMETERS"]["QUANTIZE_CAL_MAXIMUM_BAND_ST_B10"] = "7e5"
+    with pytest.raises(MetadataError, match="QUANTIZE_CAL_MAXIMUM_BAND_ST_B10"):
+        read_mtl(write_mtl(groups, tmp_path / f"{COLOMBIA_PID}_MTL.txt"))

@@ -206,3 +206,40 @@ def test_a_site_without_heat_shows_its_upper_limit(out: Path) -> None:
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def _excluded(out: Path) -> dict:
+    scan = load_scan(out)
+    campus = next(s for s in scan.records if s["site_id"] == CAMPUS)
+    return {**campus, "in_catalog": False, "status": "excluded", "reported_power_mw": None,
+            "exclusion": "Plant <b>Bowen</b> (power plant)", "implied_h100e": None,
+            "implied_h100e_low": None, "implied_h100e_high": None, "implied_flops": None,
+            "implied_flop_total": None}
+
+
+def test_excluded_place_shows_its_reason_and_no_compute(out: Path) -> None:
+    # issue 19, point 6: the reason sits beside the status, and no implied compute is shown
+    from pipeline.report import _energy_section, verdict_text
+    from pipeline.report_pdf import report_lines
+
+    site = _excluded(out)
+    reason = escape("excluded: near Plant <b>Bowen</b> (power plant)")
+    text = verdict_text(site)
+    assert f"is <b>{reason}</b>" in text
+    assert "no accelerators or compute are implied" in text
+    energy = _energy_section(site, load_scan(out).run)
+    assert reason in energy and "none: not a datacenter candidate" in energy
+    lines = report_lines(site, load_scan(out), {"config": {}, "software": {}})
+    assert any("excluded: near Plant <b>Bowen</b> (power plant)" in ln for ln in lines)
+
+
+def test_energy_section_says_which_accelerators_it_assumed(out: Path) -> None:
+    # issue 19, point 8: the report names the chips behind the implied H100e and their source
+    from pipeline.report import _energy_section
+
+    scan = load_scan(out)
+    site = next(s for s in scan.records if s["site_id"] == CAMPUS)
+    assert site["accelerator"] == "h100"  # no chips in this world's catalog
+    assert "h100, assumed (power.assumed_accelerator)" in _energy_section(site, scan.run)
+    site = {**site, "accelerator": "gb200", "accelerator_source": "site catalog"}
+    assert "gb200, site catalog" in _energy_section(site, scan.run)

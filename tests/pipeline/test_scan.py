@@ -326,3 +326,50 @@ def test_heat_per_footprint_area_is_heat_over_the_site_polygon(world):
     # a gas plant rejects more heat per m2 than a campus does (220-453 W/m2 at full build-out)
     plant = result.sites[result.sites["status"] == "excluded"].iloc[0]
     assert plant["power_density_w_m2"] > 453
+
+
+def test_excluded_heat_source_implies_no_compute(world):
+    # issue 19, point 6: a gas plant labelled `excluded` keeps its measured heat but implies
+    # no accelerators; its label is the reason shown beside the status
+    _, result = world
+    plant = result.sites[result.sites["status"] == "excluded"].iloc[0]
+    assert plant["heat_mw"] > 50
+    for key in ("implied_h100e", "implied_h100e_low", "implied_h100e_high", "implied_flops",
+                "implied_flop_total"):
+        assert plant[key] is None or plant[key] != plant[key], key  # None or NaN
+    assert isinstance(plant["exclusion"], str) and plant["exclusion"]
+    from pipeline.evidence import status_text
+
+    assert status_text(plant.to_dict()) == f"excluded: near {plant['exclusion']}"
+    # a candidate still gets its implied compute
+    cand = result.sites[result.sites["status"] == "candidate"].iloc[0]
+    assert cand["implied_h100e"] > 0
+
+
+def test_implied_compute_uses_the_site_chips_where_known(tmp_path):
+    # issue 19, point 8: a catalogued site's own chips (GB200 here) drive its H100e; a site
+    # without them uses power.assumed_accelerator, and each row says which it used
+    from models.energy import inverse
+    from models.energy_types import Interval
+    from tests.pipeline.report_world import CAMPUS, ROOF, make_world
+
+    imagery, sites_path = make_world(tmp_path)
+    sites = read_sites(sites_path)
+    sites["accelerator"] = [("gb200" if s == CAMPUS else None) for s in sites["site_id"]]
+    path = tmp_path / "sites-chips.geojson"
+    sites.to_file(path)
+    cfg = load_config(environ={})
+    result = run_scan(imagery, cfg, sites=read_sites(path))
+    rows = result.sites.set_index("site_id")
+    campus = rows.loc[CAMPUS]
+    assert campus["accelerator"] == "gb200" and campus["accelerator_source"] == "site catalog"
+    heat = Interval(campus["heat_mw"], campus["heat_mw_low"], campus["heat_mw_high"])
+    as_gb200 = inverse(heat, accelerator="gb200").h100e.central
+    as_h100 = inverse(heat, accelerator="h100").h100e.central
+    assert campus["implied_h100e"] == pytest.approx(as_gb200, rel=1e-3)  # heat rounded to 0.1
+    # 1.709 / 1.160 facility kW per H100e (README energy table): 47 % more than as H100
+    assert campus["implied_h100e"] / as_h100 == pytest.approx(1.709 / 1.160, rel=0.005)
+    roof = rows.loc[ROOF]
+    assert roof["implied_h100e"] > 0  # the roof comes out "always" here (see test_report)
+    assert roof["accelerator"] == "h100"
+    assert roof["accelerator_source"] == "assumed (power.assumed_accelerator)"

@@ -116,3 +116,18 @@ def test_site_reports_open_without_console_errors(out: Path, tmp_path: Path) -> 
     res = _run_chromium(browser, page, tmp_path, "--dump-dom")
     assert res.returncode == 0 and _console_errors(res.stderr) == []
     assert escape(CAMPUS_NAME, quote=False) in res.stdout and "<img alt=" in res.stdout
+
+
+def test_excluded_place_popup_and_side_table_show_the_reason(out: Path) -> None:
+    # issue 19, point 6: the map shows why a place is excluded, where its status is
+    from pipeline.webmap import _side_table, _site_html
+
+    scan = load_scan(out)
+    site = next(s for s in scan.records if s["site_id"] == CAMPUS)
+    site.update(status="excluded", exclusion="Plant Bowen (power plant)", implied_h100e=None,
+                implied_h100e_low=None, implied_h100e_high=None, accelerator=None,
+                accelerator_source=None)
+    popup = _site_html(site, "reports/x.html")
+    assert "<tr><th>status</th><td>excluded: near Plant Bowen (power plant)</td></tr>" in popup
+    assert "<tr><th>implied H100e</th><td>- [-, -]</td></tr>" in popup
+    assert "<td>excluded: near Plant Bowen (power plant)</td>" in _side_table(scan, "reports")
