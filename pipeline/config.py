@@ -97,7 +97,7 @@ class DetectionConfig(_Section):
     min_search_regions: int = Field(8, ge=3)
     #: One-sided level at which a catalogued site's heat statistic must stand outside its
     #: placebo null (one hypothesis per site, not a search over the area).
-    site_alpha: float = Field(0.01, gt=0, lt=0.5)
+    site_alpha: float = Field(0.001, gt=0, lt=0.5)
     #: Placebo footprints per site (the same shape moved over background land).
     n_placebos: int = Field(60, ge=10, le=5000)
     #: Seed of the placebo placements (a scan is reproducible).

@@ -16,8 +16,9 @@ and weights ``1 / s_t**2`` as in :mod:`pipeline.activity`:
 ``always``
     ``H`` of ``E = a s + H``: the always-on excess, which a static offset makes as well.
 ``onset`` / ``shutdown``
-    The largest rise (fall) ``H`` over change points ``k`` of ``E = a s + b + H [t >= k]``: a
-    static offset has no step, so this null is narrower than the ``always`` one.
+    The largest rise (fall) ``H`` over change points ``k`` of
+    ``E = a s + a2 s**2 + b + H [t >= k]``: a static offset has no step, so this null is
+    narrower than the ``always`` one.
 
 A site's p-value is its rank among its placebos, ``(1 + #{placebo >= site}) / (1 + N)``. Beyond
 the placebos' range the rank cannot resolve the small probabilities a search over an area needs,
@@ -195,7 +196,7 @@ def heat_statistics(excess: np.ndarray, solar: np.ndarray) -> dict[str, np.ndarr
 
     Examples
     --------
-    >>> s = np.tile([0.4, 0.9], 6)  # the sun alike before and after the step
+    >>> s = np.tile([0.4, 0.65, 0.9], 4)  # the sun alike before and after the step
     >>> e = np.vstack([3.0 * s + 2.0, 3.0 * s + 2.0 * (np.arange(12) >= 6)])
     >>> st = heat_statistics(e, s)
     >>> np.round(st["always"], 6).tolist(), np.round(st["onset"], 6).tolist()[1]
@@ -224,36 +225,43 @@ def _always(w: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _steps(w: np.ndarray, s: np.ndarray, y: np.ndarray,
            ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Largest rise and fall of ``E = a s + b + H [t >= k]`` over change points ``k``."""
+    """Largest rise and fall of ``E = a s + a2 s**2 + b + H [t >= k]`` over change points ``k``.
+
+    The ``s**2`` term takes up a solar response that is not quite linear in the solar index
+    (land covers whose contrast saturates with the sun), which a step would otherwise absorb.
+    """
     p, n = w.shape
     if n < 2 * MIN_SIDE:
         nan = np.full(p, np.nan)
         return nan, nan
-    # totals and tail sums (t >= k) of the weighted moments, for every k at once
-    def tail(v: np.ndarray) -> np.ndarray:
-        return np.cumsum(v[:, ::-1], axis=1)[:, ::-1]
 
-    mom = {"w": w, "ws": w * s, "wss": w * s * s, "wy": w * y, "wsy": w * s * y}
-    tot = {k: v.sum(1)[:, None] for k, v in mom.items()}
-    tl = {k: tail(v) for k, v in mom.items()}
-    a = np.empty((p, n, 3, 3))
-    a[..., 0, 0], a[..., 0, 1], a[..., 0, 2] = tot["wss"], tot["ws"], tl["ws"]
-    a[..., 1, 1], a[..., 1, 2], a[..., 2, 2] = tot["w"], tl["w"], tl["w"]
-    a[..., 1, 0], a[..., 2, 0], a[..., 2, 1] = a[..., 0, 1], a[..., 0, 2], a[..., 1, 2]
-    b = np.stack([np.broadcast_to(tot["wsy"], (p, n)), np.broadcast_to(tot["wy"], (p, n)),
-                  tl["wy"]], axis=-1)
-    after = tail(ok.astype(int))
+    def tail(v: np.ndarray) -> np.ndarray:
+        return np.cumsum(v[:, ::-1], axis=1)[:, ::-1]  # sums over t >= k, every k at once
+
+    base = np.stack(np.broadcast_arrays(s, s * s, np.ones_like(s)), axis=-1)  # (1, n, 3)
+    base = np.broadcast_to(base, (p, n, 3))
+    wb = w[..., None] * base
+    q = base.shape[-1]
+    a = np.empty((p, n, q + 1, q + 1))
+    a[..., :q, :q] = np.einsum("pti,ptj->pij", wb, base)[:, None, :, :]
+    cross = tail(wb)  # (p, n, q): sum over t >= k of w * base
+    a[..., :q, q] = cross
+    a[..., q, :q] = cross
+    a[..., q, q] = tail(w)
+    rhs = np.empty((p, n, q + 1))
+    rhs[..., :q] = np.einsum("pti,pt->pi", wb, y)[:, None, :]
+    rhs[..., q] = tail(w * y)
+    after = tail(ok.astype(float))
     before = ok.sum(1)[:, None] - after
     valid = (after >= MIN_SIDE) & (before >= MIN_SIDE)
-    det = np.linalg.det(a)
-    valid &= np.abs(det) > 1e-12 * np.maximum(np.abs(a).max(axis=(2, 3)) ** 3, 1e-300)
-    a[~valid] = np.eye(3)
-    h = np.linalg.solve(a, b[..., None])[..., 2, 0]
+    cond = np.linalg.cond(np.where(valid[..., None, None], a, np.eye(q + 1)))
+    valid &= cond < 1e12
+    a[~valid] = np.eye(q + 1)
+    h = np.linalg.solve(a, rhs[..., None])[..., q, 0]
     h = np.where(valid, h, np.nan)
     any_valid = valid.any(axis=1)
-    with np.errstate(invalid="ignore"):
-        rise = np.where(any_valid, np.nanmax(np.where(valid, h, -np.inf), axis=1), np.nan)
-        fall = np.where(any_valid, np.nanmax(np.where(valid, -h, -np.inf), axis=1), np.nan)
+    rise = np.where(any_valid, np.max(np.where(valid, h, -np.inf), axis=1), np.nan)
+    fall = np.where(any_valid, np.max(np.where(valid, -h, -np.inf), axis=1), np.nan)
     return rise, fall
 
 

@@ -55,8 +55,9 @@ def test_always_on_new_site_needs_to_stand_far_outside_its_null():
     near = null_test(fit, _null(3e5), CFG)  # 3 sigma: rare for one site, common in a search
     assert far["null_passed"] and far["null_p_value"] == pytest.approx(1 / 101)
     assert not near["null_passed"]
-    # a catalogued site is one hypothesis: 3 sigma passes its one-sided 1% level
-    assert null_test(fit, _null(3e5), CFG, searched=False)["null_passed"]
+    # a catalogued site is one hypothesis: 3.5 sigma passes its one-sided 0.1% level
+    assert null_test(fit, _null(3.5e5), CFG, searched=False)["null_passed"]
+    assert not null_test(fit, _null(2.5e5), CFG, searched=False)["null_passed"]
     assert site_status(fit, est, near, declared_mw=None, config=CFG) == "undetermined"
     assert site_status(fit, est, far, declared_mw=None, config=CFG) == "active"
     assert site_status(_fit("onset"), est, None, declared_mw=None, config=CFG) == "active"
