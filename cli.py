@@ -199,6 +199,15 @@ def report(
     console.print(f"{len(written['reports'])} site report(s) in {out_dir / 'reports'}, "
                   f"{len(written['evidence'])} evidence figure(s), map: {written['map']}",
                   markup=False)
+    _print_not_covered([{"site_id": s} for s in written.get("not_covered", [])])
+
+
+def _print_not_covered(sites: Sequence[Mapping[str, Any]]) -> None:
+    from pipeline.report import not_covered_line
+
+    line = not_covered_line(list(sites))
+    if line:
+        console.print(f"[yellow]note[/] {escape(line)}")
 
 
 # monitor, history -------------------------------------------------------------------------------
@@ -944,6 +953,7 @@ def scan(
     for s in skipped:
         console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}")
     console.print(f"outputs in {out}; calibration: {result.run['calibration']['method']}")
+    _print_not_covered(result.run.get("not_covered", []))
     _print_coverage(result.run["grid"], cfg)
     if skipped:
         raise typer.Exit(code=EXIT_PARTIAL)
