@@ -170,8 +170,9 @@ def declarations_on(row: Any, dates: Sequence[str]) -> list[Declaration]:
     Returns
     -------
     list of Declaration
-        One per date: the latest non-projected timeline row dated on or before it; without a
-        timeline, the undated ``reported_power_mw`` on every date.
+        One per date: the power of the latest non-projected timeline row dated on or before
+        it, ``since`` the first row of that run of equal powers; without a timeline, the
+        undated ``reported_power_mw`` on every date.
 
     Examples
     --------
@@ -184,6 +185,8 @@ def declarations_on(row: Any, dates: Sequence[str]) -> list[Declaration]:
     if steps is None:
         return [Declaration(_mw(_get(row, "reported_power_mw")))] * len(dates)
     used = steps[~steps["projected"]]
+    # a row repeating the power before it (a status update) does not start a new step
+    used = used[used["power_mw"].diff().ne(0)]
     days = used["date"].to_numpy(dtype=str)
     mws = used["power_mw"].to_numpy(dtype=float)
     at = np.searchsorted(days, np.asarray([str(d)[:10] for d in dates], dtype=str),
