@@ -578,12 +578,20 @@ def sites_show(
     if timeline.empty:
         out.print("no timeline")
         return
+    from aoi.declared import site_steps
+
+    steps = site_steps(site)
+    projected = set() if steps is None else set(steps.loc[steps["projected"], "date"])
     _print_table(
         "timeline", ["date", "power MW", "H100e", "water MGD", "status"],
-        [[f"{e.date:%Y-%m-%d}", _sites_cell(e.power_mw, "{:,.0f}"),
+        [[f"{e.date:%Y-%m-%d}" + (" projected" if f"{e.date:%Y-%m-%d}" in projected else ""),
+          _sites_cell(e.power_mw, "{:,.0f}"),
           _sites_cell(e.h100e, "{:,.0f}"), _sites_cell(e.water_mgd, "{:.3g}"),
           _sites_cell(e.status)] for e in timeline.itertuples()],
         right={"power MW", "H100e", "water MGD"}, out=out)
+    if projected:
+        out.print("rows marked projected are dated after the data's release: Epoch's "
+                  "projections, never compared with heat", markup=False)
 
 
 @sites_app.command("add")
