@@ -256,6 +256,8 @@ def _declared_line(ax: Any, d: pd.Series, series: pd.DataFrame, site: dict[str, 
             steps = len({float(v) for v in mw[np.isfinite(mw)]})
             label = (f"declared power in force ({last:.0f} MW at the last look)" if steps > 1
                      else f"declared {last:.0f} MW")
+            if not last > 0:
+                label += ": nothing declared yet"
             ax.step(d, mw / mw_per / 1e3, where="post", color="C0", ls="--", lw=1.2,
                     label=label)
         return
