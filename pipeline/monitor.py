@@ -158,13 +158,6 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
     return out, coeffs
 
 
-def _finite(value: Any) -> bool:
-    try:
-        return value is not None and bool(np.isfinite(float(value)))
-    except (TypeError, ValueError):
-        return False
-
-
 # Rows for the store ----------------------------------------------------------------------------
 
 
