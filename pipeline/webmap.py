@@ -202,7 +202,9 @@ def _site_html(site: dict[str, Any], link: str) -> str:
         ("implied H100e", f"{_num(site.get('implied_h100e'))} "
                           f"[{_num(site.get('implied_h100e_low'))}, "
                           f"{_num(site.get('implied_h100e_high'))}]"),
-        ("declared MW", _num(site.get("reported_power_mw"))),
+        ("declared MW (last look)", _num(site.get("reported_power_mw"))
+         + (f" since {escape(str(site['reported_power_since']))}"
+            if site.get("reported_power_since") else "")),
         ("verdict", escape(str(site.get("verdict")))),
     ]
     name = f" ({escape(str(site['name']))})" if site.get("name") else ""
