@@ -200,6 +200,15 @@ def report(
     console.print(f"{len(written['reports'])} site report(s) in {out_dir / 'reports'}, "
                   f"{len(written['evidence'])} evidence figure(s), map: {written['map']}",
                   markup=False)
+    _print_not_covered([{"site_id": s} for s in written.get("not_covered", [])])
+
+
+def _print_not_covered(sites: Sequence[Mapping[str, Any]]) -> None:
+    from pipeline.report import not_covered_line
+
+    line = not_covered_line(list(sites))
+    if line:
+        console.print(f"[yellow]note[/] {escape(line)}")
 
 
 # monitor, history -------------------------------------------------------------------------------
@@ -580,12 +589,20 @@ def sites_show(
     if timeline.empty:
         out.print("no timeline")
         return
+    from aoi.declared import site_steps
+
+    steps = site_steps(site)
+    projected = set() if steps is None else set(steps.loc[steps["projected"], "date"])
     _print_table(
         "timeline", ["date", "power MW", "H100e", "water MGD", "status"],
-        [[f"{e.date:%Y-%m-%d}", _sites_cell(e.power_mw, "{:,.0f}"),
+        [[f"{e.date:%Y-%m-%d}" + (" projected" if f"{e.date:%Y-%m-%d}" in projected else ""),
+          _sites_cell(e.power_mw, "{:,.0f}"),
           _sites_cell(e.h100e, "{:,.0f}"), _sites_cell(e.water_mgd, "{:.3g}"),
           _sites_cell(e.status)] for e in timeline.itertuples()],
         right={"power MW", "H100e", "water MGD"}, out=out)
+    if projected:
+        out.print("rows marked projected are dated after the data's release: Epoch's "
+                  "projections, never compared with heat", markup=False)
 
 
 @sites_app.command("add")
@@ -960,6 +977,7 @@ def scan(
     for s in skipped:
         console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}")
     console.print(f"outputs in {out}; calibration: {result.run['calibration']['method']}")
+    _print_not_covered(result.run.get("not_covered", []))
     _print_coverage(result.run["grid"], cfg)
     if skipped:
         raise typer.Exit(code=EXIT_PARTIAL)

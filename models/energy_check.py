@@ -172,7 +172,8 @@ def cross_reference(
     observed_heat
         Total heat rejected, MW, with its interval (from ``scan``).
     declared_power_mw
-        Declared power in MW; facility power unless ``declared_power_basis="it"``.
+        Declared power in MW; facility power unless ``declared_power_basis="it"``. Zero means
+        nothing declared yet (a campus not yet operating): no power check is made.
     declared_accelerators
         A count of ``accelerator``, or a mapping/:class:`ClusterSpec` of a mix.
     accelerator
@@ -194,7 +195,7 @@ def cross_reference(
     Raises
     ------
     EnergyModelError
-        For unknown accelerators, non-positive declarations or negative heat.
+        For unknown accelerators, negative or non-finite declarations or negative heat.
 
     Examples
     --------
@@ -208,7 +209,7 @@ def cross_reference(
     implied = inverse(observed_heat, accelerator=accelerator, cooling=cooling)
     observed = implied.heat_mw
     checks: list[DeclarationCheck] = []
-    if declared_power_mw is not None:
+    if declared_power_mw is not None and declared_power_mw != 0:  # 0 MW: nothing declared yet
         checks.append(
             _power_check(observed, declared_power_mw, declared_power_basis, decisive_factor)
         )

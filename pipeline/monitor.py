@@ -44,13 +44,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from rasterio.warp import transform_bounds
-from shapely.geometry import box
-from shapely.ops import unary_union
 
+from aoi.declared import declaration_on
 from pipeline.alerts import Alert, Delivery, alert_sequence, deliver
 from pipeline.config import Config
-from pipeline.errors import ConfigError, HeatwatchError, NoDataError
+from pipeline.errors import ConfigError, NoDataError
 from pipeline.power import CalibrationSite, calibrate, site_coefficient
 from pipeline.reader import ProductFiles, discover_products
 from pipeline.store import HistoryStore, RunRecord
@@ -145,10 +143,13 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
                 np.array([s.solar for s in prefix]), n)
             fit = _fit(raw, result.masks[sid], pixel_area, config, null)
             fitted.append((row, fit, _annotate(raw, fit), null))
-        cal = calibrate([CalibrationSite(str(r.site_id), f.heat_k_m2, float(r.reported_power_mw),
+        # the declaration in force on the day, as the scan's calibration (0 MW: none yet)
+        declared = {str(r.site_id): declaration_on(r, day) for r, _, _, _ in fitted}
+        cal = calibrate([CalibrationSite(str(r.site_id), f.heat_k_m2,
+                                         float(declared[str(r.site_id)].mw or 0.0),
                                          r.cooling or config.power.default_cooling)
                          for r, f, _, _ in fitted
-                         if f.ever_active and _finite(r.reported_power_mw)],
+                         if f.ever_active and declared[str(r.site_id)].declared],
                         config.power)
         for row, fit, series, null in fitted:
             sid = str(row.site_id)
@@ -159,13 +160,6 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
                         **{k: site.get(k) for k in STATUS_KEYS}})
             coeffs[sid] = site_coefficient(site["cooling"], cal, config.power, cal.loo_k.get(sid))
     return out, coeffs
-
-
-def _finite(value: Any) -> bool:
-    try:
-        return value is not None and bool(np.isfinite(float(value)))
-    except (TypeError, ValueError):
-        return False
 
 
 # Rows for the store ----------------------------------------------------------------------------
@@ -224,20 +218,6 @@ def _detection_rows(result: Any, new: set[str]) -> list[dict[str, Any]]:
 # Batches ---------------------------------------------------------------------------------------
 
 
-def _footprint(products: list[ProductFiles]) -> Any:
-    """Union of the products' extents in EPSG:4326 (``None`` if no MTL is readable)."""
-    from pipeline.scan import scene_bounds
-
-    boxes = []
-    for p in products:
-        try:
-            crs, bounds = scene_bounds(p)
-        except HeatwatchError:
-            continue
-        boxes.append(box(*transform_bounds(crs, "EPSG:4326", *bounds)))
-    return unary_union(boxes) if boxes else None
-
-
 def _new_products(store: HistoryStore, products: list[ProductFiles],
                   site_ids: list[str]) -> dict[str, set[str]]:
     """Return, per site, the products not yet observed for it (nor recorded as skipped)."""
@@ -255,17 +235,14 @@ class _BatchOutcome:
 
 def _run_batch(batch: _Batch, config: Config, store: HistoryStore, record: RunRecord,
                progress: Callable[[str], None] | None) -> _BatchOutcome:
-    from pipeline.scan import run_scan
+    from pipeline.scan import imagery_footprint, run_scan, split_covered
 
     outcome = _BatchOutcome()
     products, _ = discover_products(batch.folder)
     if not products:
         return outcome
-    area = _footprint(products)
-    sites = batch.sites.to_crs(4326)
-    covered = sites[sites.intersects(area)] if area is not None else sites[:0]
-    outcome.uncovered = sorted(set(map(str, batch.sites["site_id"])) -
-                               set(map(str, covered["site_id"])))
+    covered, uncovered = split_covered(batch.sites.to_crs(4326), imagery_footprint(products))
+    outcome.uncovered = sorted(map(str, uncovered["site_id"]))
     site_ids = [str(s) for s in covered["site_id"]]
     if not site_ids:  # no catalogued site in these scenes: nothing to scan or remember
         return outcome

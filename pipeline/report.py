@@ -133,6 +133,65 @@ def load_scan(out_dir: Path) -> ScanFiles:
     return ScanFiles(out_dir, records, hotspots, series, run, rasters)
 
 
+def scan_area(run: dict[str, Any]) -> Any:
+    """Return the scan grid of ``run.json`` as a lon/lat polygon (``None`` when not recorded)."""
+    from affine import Affine
+    from rasterio.warp import transform_bounds
+    from shapely.geometry import box
+
+    grid = run.get("grid") or {}
+    try:
+        t, (h, w) = Affine(*grid["transform"][:6]), grid["shape"]
+        x0, y0 = t * (0, 0)
+        x1, y1 = t * (w, h)
+        return box(*transform_bounds(grid["crs"], "EPSG:4326", min(x0, x1), min(y0, y1),
+                                     max(x0, x1), max(y0, y1), densify_pts=21))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def not_covered(scan: ScanFiles) -> list[dict[str, Any]]:
+    """Catalog sites the imagery does not show: no look, so no figure and no report.
+
+    The scan names them in ``run.json`` (``not_covered``); a scan written before it did may
+    hold them in ``sites.geojson``, with every look cloudy: those outside the scan grid are
+    found with the same test (:func:`pipeline.scan.split_covered`) and named too.
+    """
+    from pipeline.scan import split_covered
+
+    named = [dict(s) for s in scan.run.get("not_covered") or []]
+    area = scan_area(scan.run)
+    catalogued = [r for r in scan.records if r.get("in_catalog")]
+    if area is not None and catalogued:
+        sites = gpd.GeoDataFrame({"site_id": [str(r["site_id"]) for r in catalogued]},
+                                 geometry=[r["geometry"] for r in catalogued], crs=4326)
+        outside = set(split_covered(sites, area)[1]["site_id"])
+        named += [{"site_id": str(r["site_id"]), "name": r.get("name")} for r in catalogued
+                  if str(r["site_id"]) in outside]
+    return named
+
+
+def not_covered_line(sites: list[dict[str, Any]]) -> str | None:
+    """One line naming the sites not covered by the imagery (``None`` when there are none).
+
+    Examples
+    --------
+    >>> not_covered_line([{"site_id": "a"}, {"site_id": "b"}])
+    '2 catalog site(s) not covered by the imagery, no evidence written: a, b'
+    """
+    if not sites:
+        return None
+    return (f"{len(sites)} catalog site(s) not covered by the imagery, no evidence written: "
+            + ", ".join(str(s["site_id"]) for s in sites))
+
+
+def data_credits(scan: ScanFiles) -> list[str]:
+    """Credit lines of the site data behind a scan (Epoch AI, CC-BY 4.0), each once."""
+    found = list(scan.run.get("data_credits") or [])
+    found += [str(r["data_credit"]) for r in scan.records if r.get("data_credit")]
+    return sorted(set(found))
+
+
 # HTML pieces -------------------------------------------------------------------------------------
 
 
@@ -222,6 +281,38 @@ def _density_sentence(site: dict[str, Any]) -> str | None:
             f"the {d.low_w_m2:.0f}-{d.high_w_m2:.0f} W/m² of AI campus sites at full build-out.")
 
 
+def declared_sentence(site: dict[str, Any]) -> str | None:
+    """Say which declaration the heat was compared with, and where it comes from (HTML).
+
+    Examples
+    --------
+    >>> site = {"reported_power_mw": 174.0, "reported_power_since": "2024-09-02",
+    ...         "reported_power_as_of": "2024-10-01", "verdict": "consistent",
+    ...         "data_credit": "Epoch AI (CC-BY 4.0)"}
+    >>> declared_sentence(site).split(", in force")[0]
+    'Declared power 174 MW'
+    >>> "since the timeline row of 2024-09-02 (Epoch AI (CC-BY 4.0))" in declared_sentence(site)
+    True
+    >>> "Nothing declared yet" in declared_sentence({**site, "reported_power_mw": 0.0})
+    True
+    """
+    mw = site.get("reported_power_mw")
+    if mw is None:
+        return None
+    bits = []
+    if site.get("reported_power_as_of"):
+        bits.append(f"in force on the last look ({fmt(site['reported_power_as_of'])})")
+    if site.get("reported_power_since"):
+        bits.append(f"since the timeline row of {fmt(site['reported_power_since'])}")
+    where = " ".join(bits)
+    credit = f" ({fmt(site['data_credit'])})" if site.get("data_credit") else ""
+    if not mw > 0:
+        return (f"Nothing declared yet: 0 MW{' ' + where if where else ''}{credit}, not yet "
+                "operating; the site is watched for switching on and no declaration is tested.")
+    return (f"Declared power {fmt(mw, 0)} MW{', ' + where if where else ''}{credit}; "
+            f"energy-model verdict: <b>{fmt(site.get('verdict'))}</b>.")
+
+
 def verdict_text(site: dict[str, Any]) -> str:
     """Write the one-paragraph summary verdict of a site, as escaped HTML.
 
@@ -257,9 +348,9 @@ def verdict_text(site: dict[str, Any]) -> str:
                  f"{fmt(site.get('last_seen'))}.")
     if isinstance(site.get("possible_shutdown_since"), str):
         parts.append(_POSSIBLE_SHUTDOWN.format(since=fmt(site["possible_shutdown_since"])))
-    if site.get("reported_power_mw") is not None:
-        parts.append(f"Declared power {fmt(site['reported_power_mw'], 0)} MW; energy-model "
-                     f"verdict: <b>{fmt(site.get('verdict'))}</b>.")
+    declared = declared_sentence(site)
+    if declared:
+        parts.append(declared)
     null = null_sentence(site)
     if null:
         parts.append(null)
@@ -298,7 +389,34 @@ def _no_compute(site: dict[str, Any]) -> bool:
     return site.get("status") == "excluded" or bool(site.get("rejected_because"))
 
 
-def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
+def declared_steps(series: pd.DataFrame | None) -> list[tuple[str, float | None]]:
+    """Return the declaration steps over a site's looks: ``(first look date, MW or None)``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"date": ["2024-08-01", "2024-08-20", "2024-09-05", "2024-09-21"],
+    ...                   "declared_power_mw": [float("nan"), 44.0, 174.0, 174.0]})
+    >>> declared_steps(s)
+    [('2024-08-01', None), ('2024-08-20', 44.0), ('2024-09-05', 174.0)]
+    """
+    if series is None or "declared_power_mw" not in series or not len(series):
+        return []
+    steps: list[tuple[str, float | None]] = []
+    for day, mw in zip(series["date"], series["declared_power_mw"], strict=True):
+        value = None if pd.isna(mw) else float(mw)
+        if not steps or steps[-1][1] != value:
+            steps.append((str(day), value))
+    return steps
+
+
+def _steps_text(scan: ScanFiles, site: dict[str, Any]) -> str:
+    steps = declared_steps(scan.series.get(str(site["site_id"])))
+    return "; ".join(f"{escape(d)}: {'none' if mw is None else fmt(mw, 0) + ' MW'}"
+                     for d, mw in steps) or "-"
+
+
+def _energy_section(site: dict[str, Any], scan: ScanFiles) -> str:
+    run = scan.run
     acc = site.get("accelerator") or run.get("config", {}).get("power", {}).get(
         "assumed_accelerator", "h100")
     source = site.get("accelerator_source") or "assumed (power.assumed_accelerator)"
@@ -317,8 +435,13 @@ def _energy_section(site: dict[str, Any], run: dict[str, Any]) -> str:
         ("implied H100 equivalents", _interval(site, "implied_h100e", "")),
         ("implied compute (FLOP/s, central)", site.get("implied_flops")),
         ("implied FLOP over the active period (central)", site.get("implied_flop_total")),
-        ("declared power (MW)", site.get("reported_power_mw")),
+        ("declared power (MW), in force on the last look", site.get("reported_power_mw")),
+        ("declared since (timeline row)", site.get("reported_power_since")),
+        ("last look", site.get("reported_power_as_of")),
+        ("declared power over the looks (from the date of each step)",
+         Safe(_steps_text(scan, site))),
         ("energy-model verdict", site.get("verdict")),
+        ("site data", site.get("data_credit")),
     ]
     body = "".join(f"<tr><th>{escape(k)}</th><td>{fmt(v)}</td></tr>" for k, v in rows)
     return ("<h2>Energy-model cross-reference</h2><table>" + body + "</table><p class=small>"
@@ -478,8 +601,10 @@ def site_report_html(site: dict[str, Any], scan: ScanFiles, *, figure: Path | No
         f"{'catalogued site' if site.get('in_catalog') else 'candidate found by the scan'}</p>"
         f'<p class="verdict">{verdict_text(site)}</p>'
         f"<h2>Evidence</h2>{_png_tag(figure, f'evidence for {title}') if figure else ''}"
-        f"{_energy_section(site, scan.run)}<h2>All numbers</h2>{numbers}"
-        f"{_method_section(scan.run)}{_provenance_section(site, scan, prov)}</body></html>")
+        f"{_energy_section(site, scan)}<h2>All numbers</h2>{numbers}"
+        f"{_method_section(scan.run)}{_provenance_section(site, scan, prov)}"
+        + "".join(f"<p class=small>Site data: {escape(c)}</p>" for c in data_credits(scan))
+        + "</body></html>")
 
 
 def build_report(out_dir: Path, *, evidence: bool = True, pdf: bool = True) -> dict[str, Any]:
@@ -497,7 +622,9 @@ def build_report(out_dir: Path, *, evidence: bool = True, pdf: bool = True) -> d
     Returns
     -------
     dict
-        Paths written: ``evidence``, ``reports`` and ``pdf`` (site id -> path) and ``map``.
+        Paths written: ``evidence``, ``reports`` and ``pdf`` (site id -> path) and ``map``;
+        ``not_covered``: the ids of the catalog sites the imagery does not show, for which
+        nothing is drawn (see :func:`not_covered`).
 
     Examples
     --------
@@ -512,7 +639,17 @@ def build_report(out_dir: Path, *, evidence: bool = True, pdf: bool = True) -> d
     scan = load_scan(out_dir)
     anomaly = scan.raster(scan.rasters.get("anomaly_mean"))
     basemap = scan.raster(scan.rasters.get("temperature_median"))
-    written: dict[str, Any] = {"evidence": {}, "reports": {}, "pdf": {}}
+    uncovered = not_covered(scan)
+    outside = {str(s["site_id"]) for s in uncovered}
+    scan.records = [r for r in scan.records if str(r["site_id"]) not in outside]
+    scan.run = {**scan.run, "not_covered": uncovered}
+    written: dict[str, Any] = {"evidence": {}, "reports": {}, "pdf": {},
+                               "not_covered": [s["site_id"] for s in uncovered]}
+    for sid in outside:  # evidence an older scan drew from pixels of another place
+        name = safe_filename(sid)
+        for stale in (out_dir / EVIDENCE_DIR / f"{name}.png",
+                      out_dir / REPORT_DIR / f"{name}.html", out_dir / REPORT_DIR / f"{name}.pdf"):
+            stale.unlink(missing_ok=True)
     for site in scan.records:
         sid = str(site["site_id"])
         name = safe_filename(sid)

@@ -71,8 +71,10 @@ def report_lines(site: dict[str, Any], scan: ScanFiles, prov: dict[str, Any]) ->
                                  f"({site.get('accelerator_source')})"),
         ("implied FLOP/s (central)", site.get("implied_flops")),
         ("implied FLOP, active period", site.get("implied_flop_total")),
-        ("declared power MW", site.get("reported_power_mw")),
-        ("verdict", site.get("verdict"))]), "", "ALL NUMBERS"]
+        ("declared power MW, last look", site.get("reported_power_mw")),
+        ("declared since (timeline row)", site.get("reported_power_since")),
+        ("verdict", site.get("verdict")),
+        ("site data", site.get("data_credit"))]), "", "ALL NUMBERS"]
     lines += _kv([(k, v) for k, v in site.items() if k != "geometry"])
     cfg = prov.get("config") or {}
     lines += ["", "METHOD PARAMETERS (full config in run.json and the HTML report)"]

@@ -27,7 +27,11 @@ from pyproj import CRS as ProjCRS
 from rasterio.crs import CRS
 from rasterio.warp import transform_bounds
 from scipy.stats import norm
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
 
+from aoi.declared import Declaration, declaration_on, declarations_on, site_credit
 from pipeline import __version__
 from pipeline.activity import ActivityFit, fit_activity
 from pipeline.anomaly import anomaly
@@ -134,6 +138,38 @@ def imagery_bounds(products: list[ProductFiles]) -> tuple[CRS, Bounds]:
     boxes = [b if ProjCRS(c) == ProjCRS(crs) else transform_bounds(c, crs, *b) for c, b in extents]
     arr = np.array(boxes)
     return crs, (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
+
+
+def imagery_footprint(products: list[ProductFiles]) -> BaseGeometry | None:
+    """Return the union of the products' extents in EPSG:4326 (``None`` if no MTL is readable).
+
+    A catalog site outside it is *not covered by the imagery*: no look of it exists, so
+    ``scan``, ``report`` and ``monitor`` name it as such and draw no evidence for it.
+    """
+    boxes = []
+    for p in products:
+        try:
+            crs, bounds = scene_bounds(p)
+        except HeatwatchError:
+            continue
+        boxes.append(box(*transform_bounds(crs, "EPSG:4326", *bounds)))
+    return unary_union(boxes) if boxes else None
+
+
+def split_covered(sites: gpd.GeoDataFrame, area: BaseGeometry | None
+                  ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Split sites (EPSG:4326) into those meeting ``area`` and those not covered by it.
+
+    Examples
+    --------
+    >>> sites = gpd.GeoDataFrame({"site_id": ["in", "out"]}, crs=4326,
+    ...                          geometry=[box(0, 0, 1, 1), box(50, 50, 51, 51)])
+    >>> [list(s["site_id"]) for s in split_covered(sites, box(0.5, 0.5, 2, 2))]
+    [['in'], ['out']]
+    """
+    inside = sites.intersects(area).to_numpy() if area is not None and len(sites) else \
+        np.zeros(len(sites), dtype=bool)
+    return (sites[inside].reset_index(drop=True), sites[~inside].reset_index(drop=True))
 
 
 def scan_grid(imagery: tuple[CRS, Bounds], config: Config,
@@ -422,6 +458,11 @@ def run_scan(
         on_total(len(products))
     catalog = _catalog(sites)
     imagery = imagery_bounds(products)  # every MTL read once, for the grid and its coverage
+    # a site no scene (or not the given grid) covers has no look: named, never measured
+    area = imagery_footprint(products)
+    if grid is not None and area is not None:
+        area = area.intersection(box(*grid.bounds_in(CRS.from_epsg(4326))))
+    catalog, not_covered = split_covered(catalog, area)
     grid = grid or scan_grid(imagery, config, catalog if len(catalog) else None)
     log = SceneLog(skipped=list(problems))
     masks = site_masks(catalog, grid, config.persistence) if len(catalog) else []
@@ -446,6 +487,11 @@ def run_scan(
         candidates = label_exclusions(candidates, exclusions, config.discover.exclusion_radius_m)
     result = _assemble(state, catalog, candidates, all_masks, config, placebos)
     result.run["solar_index"] = solar_index
+    result.run["not_covered"] = [{"site_id": str(r.site_id), "name": _json_value(r.name)}
+                                 for r in not_covered.itertuples()]
+    credits = sorted({c for c in map(site_credit, catalog.itertuples()) if c})
+    if credits:  # CC-BY: the data behind the declared powers is credited in every export
+        result.run["data_credits"] = credits
     elapsed = time.perf_counter() - t0
     result.run.update(_provenance(imagery_dir, products, log, config, grid, elapsed))
     result.run["grid"].update(coverage(imagery, grid))
@@ -554,10 +600,15 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
         series[sid] = _annotate(raw, fits[sid])
     cal_sites = []
     for row in catalog.itertuples():
-        f = fits.get(str(row.site_id))
-        rep = row.reported_power_mw
-        if f is not None and f.ever_active and rep is not None and np.isfinite(float(rep)):
-            cal_sites.append(CalibrationSite(str(row.site_id), f.heat_k_m2, float(rep),
+        sid = str(row.site_id)
+        f = fits.get(sid)
+        days = [str(d) for d in series[sid]["date"]] if sid in series else []
+        decl = declarations_on(row, days)
+        if days:
+            series[sid]["declared_power_mw"] = [np.nan if d.mw is None else d.mw for d in decl]
+        if f is not None and f.ever_active and decl and decl[-1].declared:
+            assert decl[-1].mw is not None
+            cal_sites.append(CalibrationSite(sid, f.heat_k_m2, decl[-1].mw,
                                              row.cooling or config.power.default_cooling))
     calibration = calibrate(cal_sites, config.power)
     rows = []
@@ -609,8 +660,10 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     active_dates = series.loc[series["active"], "date"]
     clear_dates = series.loc[series["clear"], "date"]
     stop = fit.unconfirmed_stop
-    rep = getattr(row, "reported_power_mw", None)
-    rep = None if rep is None or not np.isfinite(float(rep)) else float(rep)
+    # the declaration in force on the last look (zero or none: nothing declared yet)
+    as_of = str(series["date"].iloc[-1]) if len(series) else None
+    decl = declaration_on(row, as_of) if as_of else Declaration(None)
+    rep = decl.mw if decl.declared else None
     test = null_test(fit, null, config, regions=regions) if not in_catalog else None
     status = site_status(fit, est, test, declared_mw=rep, config=config,
                          stop_test=null_test(fit, null, config, "shutdown",
@@ -662,7 +715,10 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "last_seen": active_dates.iloc[-1] if len(active_dates) else None,
         # running at the end, but its last clear looks show no heat: too few to call a shutdown
         "possible_shutdown_since": clear_dates.iloc[stop] if stop is not None else None,
-        "reported_power_mw": rep,
+        "reported_power_mw": decl.mw,
+        "reported_power_since": decl.since,
+        "reported_power_as_of": as_of if decl.mw is not None else None,
+        "data_credit": site_credit(row),
         **energy,
         # shown for every site; it decides for new sites (a catalogued one is no search)
         **_null_columns(test if not in_catalog else null_test(fit, null, config,

@@ -206,7 +206,9 @@ def _site_html(site: dict[str, Any], link: str) -> str:
                           + (f" as {escape(str(site['accelerator']))} "
                              f"({escape(str(site.get('accelerator_source')))})"
                              if site.get("accelerator") else "")),
-        ("declared MW", _num(site.get("reported_power_mw"))),
+        ("declared MW (last look)", _num(site.get("reported_power_mw"))
+         + (f" since {escape(str(site['reported_power_since']))}"
+            if site.get("reported_power_since") else "")),
         ("verdict", escape(str(site.get("verdict")))),
     ]
     name = f" ({escape(str(site['name']))})" if site.get("name") else ""
@@ -274,6 +276,7 @@ def _overlays(scan: ScanFiles) -> tuple[dict[str, Any] | None, list[dict[str, An
 
 
 def _side_table(scan: ScanFiles, report_dir: str) -> str:
+    from pipeline.report import data_credits
     from pipeline.scan_output import safe_filename
 
     rows = []
@@ -287,8 +290,17 @@ def _side_table(scan: ScanFiles, report_dir: str) -> str:
     return (f"<h2>Heatwatch run</h2><p>{n} looks, {len(scan.records)} sites and candidates. "
             f"{escape(str(sw.get('name', 'heatwatch')))} {escape(str(sw.get('version', '')))}"
             "</p><table><tr><th>site</th><th>status</th><th>heat MW [90 %]</th></tr>"
-            + "".join(rows) + "</table><p>Landsat 8/9 TIRS (USGS). Click a site for its "
-            "numbers; the layer control switches the per-date anomaly overlays.</p>")
+            + "".join(rows) + "</table>" + _not_covered_html(scan)
+            + "<p>Landsat 8/9 TIRS (USGS). Click a site for its "
+            "numbers; the layer control switches the per-date anomaly overlays.</p>"
+            + "".join(f"<p>Site data: {escape(c)}</p>" for c in data_credits(scan)))
+
+
+def _not_covered_html(scan: ScanFiles) -> str:
+    from pipeline.report import not_covered_line
+
+    line = not_covered_line(scan.run.get("not_covered") or [])
+    return f"<p>{escape(line)}.</p>" if line else ""
 
 
 def webmap_html(scan: ScanFiles, *, report_dir: str = "reports") -> str:

@@ -302,15 +302,24 @@ def test_paths_of_the_wrong_kind(small: Path, tmp_path: Path) -> None:
 
 
 def test_site_outside_every_scene_is_reported_not_a_crash(small: Path, tmp_path: Path) -> None:
-    """Regression: a site without any clear look crashed the evidence figure (TypeError)."""
+    """A site no scene covers is named "not covered by the imagery", with no evidence for it.
+
+    Regressions: it crashed the evidence figure (TypeError); then it was measured on pixels of
+    another place and got a report and a figure with every look "cloudy" (issue 19, point 4).
+    """
     far = [[x + 3.0, y] for x, y in SQUARE]
     sites = site_file(tmp_path / "far.geojson", far, site_id="far-away")
     result = scan(small, tmp_path / "out", "--sites", str(sites))
     assert result.exit_code == 0, (result.output, result.exception)
-    props = json.loads((tmp_path / "out" / "sites.geojson").read_text())["features"][0]
-    assert props["properties"]["status"] == "insufficient_data"
-    assert props["properties"]["n_clear"] == 0
-    assert (tmp_path / "out" / "reports" / "far-away.html").is_file()
+    assert "1 catalog site(s) not covered by the imagery, no evidence written: far-away" \
+        in one_line(result.output)
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["not_covered"] == [{"site_id": "far-away", "name": "far-away"}]
+    features = json.loads((tmp_path / "out" / "sites.geojson").read_text())["features"]
+    assert "far-away" not in {f["properties"]["site_id"] for f in features}
+    for path in ("reports/far-away.html", "reports/far-away.pdf", "evidence/far-away.png",
+                 "series/far-away.csv"):
+        assert not (tmp_path / "out" / path).exists(), path
 
 
 # Faults -------------------------------------------------------------------------------------------

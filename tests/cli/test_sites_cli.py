@@ -116,3 +116,13 @@ def test_markup_in_untrusted_ids_is_printed_literally(tmp_path: Path) -> None:
     assert run("sites", "add", *args, "--catalog", str(catalog)).exit_code == 0
     again = run("sites", "add", *args, "--catalog", str(catalog))
     assert again.exit_code == 2 and "'[/x][bold]'" in again.output
+
+
+def test_show_marks_projected_timeline_rows() -> None:
+    # Alibaba Zhangbei's 2026-01-03 row ("Expect ...") is dated after Epoch's November 2025
+    # release; its 2025-09-17 row is not
+    result = run("sites", "show", "alibaba-zhangbei-zhangjiakou-hebei")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "2026-01-03 projected" in text and "2025-09-17 projected" not in text
+    assert "never compared with heat" in text
