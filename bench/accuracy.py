@@ -960,7 +960,33 @@ def markdown(doc: dict[str, Any]) -> str:
             [[n, v["worlds"], f"{_fmt(v['recall'], '.0%')} ({v['campuses'][0]}/"
               f"{v['campuses'][1]})", f"{v['false_candidates']} in {v['area_km2']:.0f} km2"]
              for n, v in lengths.items()], "rrrr"))
+    out.append(criteria_table(s["criteria"]))
     return "\n\n".join(out)
+
+
+def criteria_table(c: dict[str, Any]) -> str:
+    """The detection issue's figures (:func:`criteria`) as a markdown table."""
+    def share(v: dict[str, Any]) -> str:
+        return f"{_fmt(v['share'], '.0%')} ({v['k']}/{v['n']})" if v["n"] else "- (none)"
+
+    far = c["false_candidates_per_1000_km2"]
+    rows = [
+        [f"new campuses powering on, >= {ONSET_VISIBLE_MW:g} MW visible: found",
+         share(c["new_onset_found"])],
+        ["... found with the onset within 2 acquisitions", share(c["new_onset_within_2"])],
+        ["catalogued campuses that power on or shut down: right final status",
+         share(c["catalog_change_right_status"])],
+        ["... of those, heat within 1.4x", share(c["catalog_change_heat_within_1.4x"])],
+        ["catalogued campuses running all series: called inactive",
+         str(c["running_all_series_inactive"])],
+        ["... their statuses", ", ".join(f"{k} {v}" for k, v in
+                                         c["running_all_series_statuses"].items()) or "-"],
+        ["... 90% interval holds the true power", share(c["running_all_series_interval_holds"])],
+        ["false candidates per 1,000 km2",
+         "-" if far is None else f"{far:.1f} (" + (", ".join(
+             f"{k} {v}" for k, v in c["false_candidates_on"].items()) or "none") + ")"],
+    ]
+    return markdown_table(["Detection criterion", "figure"], rows, "lr")
 
 
 def plot(doc: dict[str, Any], path: Path) -> Path:

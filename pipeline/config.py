@@ -99,7 +99,7 @@ class DetectionConfig(_Section):
     #: placebo null (one hypothesis per site, not a search over the area).
     site_alpha: float = Field(0.001, gt=0, lt=0.5)
     #: Placebo footprints per site (the same shape moved over background land).
-    n_placebos: int = Field(60, ge=10, le=5000)
+    n_placebos: int = Field(200, ge=10, le=5000)
     #: Seed of the placebo placements (a scan is reproducible).
     placebo_seed: int = Field(0, ge=0)
 

@@ -529,7 +529,7 @@ def provenance(site: dict[str, Any], scan: ScanFiles) -> dict[str, Any]:
             "footprint_m2", "power_density_w_m2", "power_density_w_m2_low",
             "power_density_w_m2_high",
             "first_seen", "last_seen", "possible_shutdown_since", "n_clear",
-            "null_statistic", "null_p_value", "null_false_alarm_per_1000km2", "implied_h100e",
+            "implied_h100e",
             "implied_h100e_low",
             "implied_h100e_high")
     return {

@@ -576,7 +576,7 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks],
     grow = max(1, int(np.ceil(config.persistence.background_inner_m / state.grid.resolution)))
     eligible = (~ndimage.binary_dilation(occupied, iterations=grow) & ~state.water
                 & (state.clear_count > 0))
-    anomalies = state.anomalies[:len(state.scenes)]
+    anomalies = np.ascontiguousarray(state.anomalies[:len(state.scenes)])  # RAM: fast gathers
     d = config.detection
     return {m.site_id: measure_placebos(
         anomalies, m, eligible, pixel_area=state.grid.pixel_area,

@@ -227,7 +227,7 @@ def test_excluded_place_shows_its_reason_and_no_compute(out: Path) -> None:
     text = verdict_text(site)
     assert f"is <b>{reason}</b>" in text
     assert "no accelerators or compute are implied" in text
-    energy = _energy_section(site, load_scan(out).run)
+    energy = _energy_section(site, load_scan(out))
     assert reason in energy and "none: not a datacenter candidate" in energy
     lines = report_lines(site, load_scan(out), {"config": {}, "software": {}})
     assert any("excluded: near Plant <b>Bowen</b> (power plant)" in ln for ln in lines)
@@ -240,6 +240,6 @@ def test_energy_section_says_which_accelerators_it_assumed(out: Path) -> None:
     scan = load_scan(out)
     site = next(s for s in scan.records if s["site_id"] == CAMPUS)
     assert site["accelerator"] == "h100"  # no chips in this world's catalog
-    assert "h100, assumed (power.assumed_accelerator)" in _energy_section(site, scan.run)
+    assert "h100, assumed (power.assumed_accelerator)" in _energy_section(site, scan)
     site = {**site, "accelerator": "gb200", "accelerator_source": "site catalog"}
-    assert "gb200, site catalog" in _energy_section(site, scan.run)
+    assert "gb200, site catalog" in _energy_section(site, scan)

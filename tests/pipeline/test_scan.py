@@ -256,7 +256,9 @@ def test_a_short_series_does_not_turn_land_into_candidates(tmp_path):
         on = cands.intersects(truth.campuses[0].footprint)
         found += bool(on.any())
         false += int((~on).sum())
-    assert found == 6
+    # an always-on new site must stand far outside its scene's placebo null (no baseline in
+    # the series): 5 of these 6 do at 12 looks (all 6 did before that rule)
+    assert found >= 5
     assert false <= 1
 
 
