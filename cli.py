@@ -231,12 +231,16 @@ def monitor(
         "--imagery", help="Local folder of products (default: monitor.imagery_dir).")] = None,
     sites: Annotated[Path | None, typer.Option(
         "--sites", help="Site catalog (default: the shipped Epoch catalog).")] = None,
+    backfill: Annotated[bool | None, typer.Option(
+        "--backfill/--no-backfill",
+        help="Alert on every past change of a site new to the store, or only on its latest "
+             "date (default: monitor.backfill).")] = None,
 ) -> None:
     """Scan new scenes of the catalog sites into the history store and raise alerts."""
     from pipeline.monitor import run_monitor
 
     try:
-        cfg = _config(config)
+        cfg = _config(config, None if backfill is None else {"monitor": {"backfill": backfill}})
         table = None
         if sites is not None:
             from aoi.sites import read_sites

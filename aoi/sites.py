@@ -26,6 +26,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import logging
 import math
 import re
 import unicodedata
@@ -81,6 +82,9 @@ _WINDOWS_RESERVED = frozenset(
     ["con", "prn", "aux", "nul"] + [f"{p}{i}" for p in ("com", "lpt") for i in range(10)]
 )
 _MAX_SLUG = 64
+
+
+log = logging.getLogger(__name__)
 
 
 def safe_name(site_id: str) -> str:
@@ -202,7 +206,42 @@ def read_sites(
         raws = read_csv(path, radius_m=default_buffer_m)
     else:
         raws = read_vector(path, layer=layer, radius_m=point_radius)
-    return validate_raw_sites(raws, str(path), fmt, max_area_km2)
+    sites = validate_raw_sites(raws, str(path), fmt, max_area_km2)
+    for a, b, km2 in footprint_overlaps(sites):
+        log.warning("%s: footprints of %r and %r overlap by %.2f km2; the scan attributes each "
+                    "shared pixel once, to the site whose centroid is nearer, so the shared "
+                    "heat is not counted twice (redraw the footprints to silence this)",
+                    path, a, b, km2)
+    return sites
+
+
+def footprint_overlaps(sites: gpd.GeoDataFrame, *,
+                       min_km2: float = 1e-4) -> list[tuple[str, str, float]]:
+    """Return every pair of site footprints that overlap, with the shared area in km2.
+
+    Areas are measured in the sites' local UTM zone. Overlaps smaller than ``min_km2`` (edge
+    rounding) are left out.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> s = gpd.GeoDataFrame({"site_id": ["a", "b", "c"]}, crs=4326, geometry=[
+    ...     Point(0, 0).buffer(0.01), Point(0.01, 0).buffer(0.01), Point(1, 1).buffer(0.01)])
+    >>> [(a, b) for a, b, _ in footprint_overlaps(s)]
+    [('a', 'b')]
+    """
+    if len(sites) < 2:
+        return []
+    local = sites.to_crs(sites.estimate_utm_crs())
+    ids = [str(v) for v in local["site_id"]]
+    geoms = list(local.geometry)
+    out = []
+    for i, j in local.sindex.query(local.geometry, predicate="intersects").T:
+        if i < j:
+            km2 = float(geoms[i].intersection(geoms[j]).area) / 1e6
+            if km2 >= min_km2:
+                out.append((ids[i], ids[j], km2))
+    return sorted(out)
 
 
 def sites_from_frame(

@@ -93,13 +93,63 @@ def site_masks(sites: gpd.GeoDataFrame, grid: Grid, config: PersistenceConfig) -
     local = sites.to_crs(grid.crs)
     integ = [_burn(g.buffer(config.integration_buffer_m), grid) for g in local.geometry]
     any_site = np.logical_or.reduce(integ) if integ else np.zeros(grid.shape, dtype=bool)
+    feet = [_burn(g, grid) for g in local.geometry]
+    centroids = [(g.centroid.x, g.centroid.y) for g in local.geometry]
+    integ = attribute_once(integ, centroids, grid)
+    feet = attribute_once(feet, centroids, grid)
     out = []
-    for sid, geom, region in zip(local["site_id"], local.geometry, integ, strict=True):
+    for sid, geom, foot, region in zip(local["site_id"], local.geometry, feet, integ,
+                                       strict=True):
         outer = _burn(geom.buffer(config.background_outer_m), grid)
         inner = _burn(geom.buffer(config.background_inner_m), grid)
         ring = outer & ~inner & ~any_site
-        out.append(SiteMasks(str(sid), _burn(geom, grid), region, ring))
+        out.append(SiteMasks(str(sid), foot, region, ring))
     return out
+
+
+def attribute_once(masks: list[np.ndarray], centroids: list[tuple[float, float]],
+                   grid: Grid) -> list[np.ndarray]:
+    """Give each pixel claimed by several masks to the one whose centroid is nearest.
+
+    Overlapping footprints (or integration regions) would otherwise each count the shared
+    heat, and through the shared calibration move other sites' heat too. Pixels claimed by a
+    single mask are left as they are.
+
+    Examples
+    --------
+    >>> from pipeline.grid import Grid
+    >>> from rasterio.transform import from_origin
+    >>> g = Grid("EPSG:32616", from_origin(0, 30, 10, 10), (3, 3))
+    >>> a = np.ones((3, 3), bool); b = np.ones((3, 3), bool)
+    >>> a2, b2 = attribute_once([a, b], [(0.0, 15.0), (30.0, 15.0)], g)
+    >>> int(a2.sum()), int(b2.sum()), bool((a2 & b2).any())
+    (6, 3, False)
+    """
+    if len(masks) < 2:
+        return masks
+    stack = np.stack(masks)
+    shared = stack.sum(axis=0) > 1
+    if not shared.any():
+        return masks
+    rows, cols = np.nonzero(shared)
+    xs, ys = rasterio_xy(grid, rows, cols)
+    cx = np.array([c[0] for c in centroids])[:, None]
+    cy = np.array([c[1] for c in centroids])[:, None]
+    dist = np.hypot(xs[None, :] - cx, ys[None, :] - cy)
+    dist[~stack[:, rows, cols]] = np.inf
+    owner = np.argmin(dist, axis=0)
+    out = [m.copy() for m in masks]
+    for k, m in enumerate(out):
+        m[rows, cols] = owner == k
+    return out
+
+
+def rasterio_xy(grid: Grid, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the map coordinates of pixel centres ``(rows, cols)`` on ``grid``."""
+    t = grid.transform
+    x = t.c + (cols + 0.5) * t.a + (rows + 0.5) * t.b
+    y = t.f + (cols + 0.5) * t.d + (rows + 0.5) * t.e
+    return np.asarray(x, float), np.asarray(y, float)
 
 
 def measure_look(

@@ -270,7 +270,12 @@ def _run_batch(batch: _Batch, config: Config, store: HistoryStore, record: RunRe
                if s["site_id"] == sid and s["as_of_date"] >= start]
         record.site_status += seq
         prev = store.latest_status(sid, before=start)
-        record.alerts += [a.row(record.run_id) for a in alert_sequence(prev, seq)]
+        alerts = alert_sequence(prev, seq)
+        if prev is None and not config.monitor.backfill and seq:
+            # a site new to the store: its history is recorded, only its present is alerted
+            last = max(s["as_of_date"] for s in seq)
+            alerts = [a for a in alerts if a.as_of_date >= last]
+        record.alerts += [a.row(record.run_id) for a in alerts]
     return outcome
 
 

@@ -421,3 +421,23 @@ def test_accelerator_is_validated_and_normalised(tmp_path: Path) -> None:
     bad = write_fc(tmp_path, [feature("x", [RING], accelerator="h1000")], "bad.geojson")
     with pytest.raises(SiteError, match=r"site_id 'x'.*accelerator 'h1000'.*unknown accelerator"):
         read_sites(bad)
+
+
+def test_overlapping_footprints_warn_at_load_with_shared_area(tmp_path, caplog) -> None:
+    import logging
+
+    from aoi.sites import footprint_overlaps, read_sites
+
+    # two 1 km circles 1 km apart: the lens they share is (2*pi/3 - sqrt(3)/2) km2
+    # (circle-circle intersection with d = r), 1.228 km2
+    csv = tmp_path / "sites.csv"
+    csv.write_text("site_id,lat,lon,radius_m\n"
+                   "east,40.0,-82.0,1000\nwest,40.0,-82.01174,1000\nfar,41.0,-82.0,1000\n")
+    with caplog.at_level(logging.WARNING, logger="aoi.sites"):
+        sites = read_sites(csv)
+    pairs = footprint_overlaps(sites)
+    assert [(a, b) for a, b, _ in pairs] == [("east", "west")]
+    expected = 2 * math.pi / 3 - math.sqrt(3) / 2
+    assert pairs[0][2] == pytest.approx(expected, rel=0.03)
+    msg = " ".join(r.getMessage() for r in caplog.records)
+    assert "'east'" in msg and "'west'" in msg and f"{pairs[0][2]:.2f} km2" in msg

@@ -63,6 +63,18 @@ def test_monitor_then_history(world: Path, config_file: Path, tmp_path: Path) ->
     assert by_config.exit_code == 0, by_config.output
 
 
+def test_monitor_no_backfill_sends_no_past_alert(world: Path, config_file: Path,
+                                                tmp_path: Path) -> None:
+    out = run("monitor", "--config", str(config_file), "--sites", str(world / "sites.geojson"),
+              "--no-backfill")
+    assert out.exit_code == 0, out.output
+    # campus turned active on 2024-04-10, long before the last look: recorded, not alerted
+    assert "turned_active" not in out.output
+    assert all(a.kind != "turned_active" for a in read_jsonl(tmp_path / "alerts.jsonl"))
+    hist = run("history", "campus", "--store", str(tmp_path / "store.sqlite"))
+    assert "2024-04-10" in hist.output
+
+
 def test_monitor_defaults_to_the_epoch_catalog(config_file: Path) -> None:
     result = run("monitor", "--config", str(config_file))
     assert result.exit_code == 0, result.output

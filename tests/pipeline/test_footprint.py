@@ -86,3 +86,31 @@ def test_matched_levels_drop_hot_outliers_of_the_ring() -> None:
     temp[0, :5] += 40.0  # a fire in the ring
     assert matched_levels(temp, pattern, region, region, ring, ring)[1] == pytest.approx(
         clean, abs=0.02)
+
+
+def test_overlapping_footprints_count_shared_pixels_once() -> None:
+    # two 600 m squares whose centres are 300 m apart share a 300 m x 600 m strip
+    grid = _grid()
+    cx, cy = 500000.0 + 40 * RES, 4000000.0 + 40 * RES
+    sites = gpd.GeoDataFrame({"site_id": ["a", "b"]}, crs=grid.crs, geometry=[
+        box(cx - 300, cy - 300, cx + 300, cy + 300), box(cx, cy - 300, cx + 600, cy + 300)])
+    cfg = PersistenceConfig()
+    a, b = site_masks(sites, grid, cfg)
+    assert not (a.footprint & b.footprint).any()
+    assert not (a.integration & b.integration).any()
+    # the union is kept: every pixel of either footprint belongs to exactly one site
+    single = [site_masks(sites.iloc[[i]], grid, cfg)[0] for i in (0, 1)]
+    union = single[0].footprint | single[1].footprint
+    assert int(a.footprint.sum() + b.footprint.sum()) == int(union.sum())
+    # 600 m squares on a 30 m grid: 400 pixels each alone, 200 shared, split 100/100 by
+    # the nearer centre
+    assert single[0].footprint_area_px == 400
+    assert a.footprint_area_px == 300 and b.footprint_area_px == 300
+    # uniform excess of 1 K: the two sites' integrated excess adds up to the union's, not more
+    temp = np.full(grid.shape, 300.0)
+    temp[single[0].integration | single[1].integration] += 1.0
+    flags = np.zeros(grid.shape, dtype=np.uint8)
+    looks = [measure_look(temp, flags, m, pixel_area=RES**2, min_clear_fraction=0.5)
+             for m in (a, b)]
+    both = float((single[0].integration | single[1].integration).sum()) * RES**2
+    assert sum(lk.excess_k_m2 for lk in looks) == pytest.approx(both, rel=1e-6)

@@ -213,6 +213,27 @@ def test_new_site_gets_its_whole_history(world: Path, config: Config, sites: gpd
         assert (grown[name]["site_id"] == "wh").sum() == N_SCENES
 
 
+def test_no_backfill_first_run_alerts_only_the_present(world: Path, config: Config,
+                                                       sites: gpd.GeoDataFrame, one_run: Path,
+                                                       tmp_path: Path) -> None:
+    quiet = config.model_copy(update={"monitor": config.monitor.model_copy(
+        update={"backfill": False})})
+    out = tmp_path / "quiet"
+    report = monitor(quiet, world / "imagery", sites, out)
+    full = snapshot(one_run / "store.sqlite")
+    snap = snapshot(out / "store.sqlite")
+    # the history is recorded in full either way
+    pd.testing.assert_frame_equal(full["site_status"], snap["site_status"], obj="site_status")
+    last = full["site_status"]["as_of_date"].max()
+    past = full["alerts"][full["alerts"]["as_of_date"] < last]
+    assert len(past) > 0  # the backfilled run alerts on the past (turned_active in April)
+    assert (snap["alerts"]["as_of_date"] == last).all()
+    assert set(snap["alerts"]["alert_id"]) == set(
+        full["alerts"].loc[full["alerts"]["as_of_date"] == last, "alert_id"])
+    assert {a.alert_id for a in read_jsonl(out / "alerts.jsonl")} == {
+        a.alert_id for a in report.alerts}
+
+
 def test_sites_outside_the_scenes_are_reported(world: Path, config: Config,
                                                sites: gpd.GeoDataFrame, tmp_path: Path) -> None:
     far = gpd.GeoDataFrame({"site_id": ["far"]}, geometry=[box(10.0, 50.0, 10.01, 50.01)],
