@@ -105,9 +105,10 @@ def test_border_campus_is_reported_once_with_the_single_scan_heat(discovered, bo
                                                                  inputs):
     result, out, _ = discovered
     folder, truth = border_world
-    # seen by both tiles of the border, then merged into one
+    # seen by the tiles of the border (a tile holding only a sliver of it may leave it to its
+    # placebo null), then merged into one
     per_tile = [read_tile(p)[0] for p in sorted((out / "tiles").glob("*.geojson"))]
-    assert sum(len(_new_campus(f, truth)) for f in per_tile) >= 2
+    assert sum(len(_new_campus(f, truth)) for f in per_tile) >= 1
     found = _new_campus(result.candidates, truth)
     assert len(found) == 1
     row = found.iloc[0]
