@@ -170,21 +170,31 @@ def footprint_series(stack: np.ndarray, region: np.ndarray, ring: np.ndarray, *,
     >>> footprint_series(a, reg, ~reg, pixel_area=900.0, min_clear_fraction=0.8).tolist()
     [8100.0, nan]
     """
-    n_region = int(region.sum())
-    flat = stack.reshape(stack.shape[0], -1)
-    ok = np.isfinite(flat)
-    values = np.nan_to_num(flat, nan=0.0).astype(np.float32, copy=False)
-    # sums and clear counts over the region and the ring as two matrix products (every look)
-    weights = np.column_stack([region.ravel(), ring.ravel()]).astype(np.float32)
-    sums = (values @ weights).astype(np.float64)
-    counts = np.rint(ok.astype(np.float32) @ weights).astype(np.float64)
+    part = region | ring
+    return _excess(stack[:, part], region[part], n_region=int(region.sum()),
+                   pixel_area=pixel_area, min_clear_fraction=min_clear_fraction)
+
+
+def _excess(values: np.ndarray, in_region: np.ndarray, *, n_region: int, pixel_area: float,
+            min_clear_fraction: float) -> np.ndarray:
+    """Integrated excess of footprints from their pixels (last axis), region marked ``in_region``.
+
+    ``values`` holds a footprint's region and ring pixels (all, or a regular subsample) along
+    its last axis, any leading axes (looks, placements); the means of the clear ones, as two
+    sums over that axis, give ``(region - ring) * n_region * pixel_area``, NaN where too few
+    are clear.
+    """
+    ok = np.isfinite(values)
+    weights = np.column_stack([in_region, ~in_region]).astype(np.float32)
+    sums = np.where(ok, values, 0.0).astype(np.float32) @ weights
+    counts = ok.astype(np.float32) @ weights
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / counts
-    e = (means[:, 0] - means[:, 1]) * n_region * pixel_area
-    need = min(MIN_RING_PIXELS, max(int(ring.sum()), 1))
-    bad = (counts[:, 0] < min_clear_fraction * n_region) | (counts[:, 1] < need)
-    e[bad] = np.nan
-    return e
+        means = sums.astype(np.float64) / counts
+    e = (means[..., 0] - means[..., 1]) * n_region * pixel_area
+    need = min(MIN_RING_PIXELS, max(int((~in_region).sum()), 1))
+    bad = (counts[..., 0] < min_clear_fraction * int(in_region.sum()) - 1e-6) | (
+        counts[..., 1] < need)
+    return np.where(bad, np.nan, e)
 
 
 def heat_statistics(excess: np.ndarray, solar: np.ndarray) -> dict[str, np.ndarray]:
@@ -363,20 +373,11 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
     shifts = np.array([(0, 0), *offsets], dtype=np.int64)
     out = np.empty((len(shifts), n_looks))
     n_region = int(region.sum())
-    need = min(MIN_RING_PIXELS, max(int((~in_region).sum()), 1))
-    region_px = int(in_region.sum())
-    weights = np.column_stack([in_region, ~in_region]).astype(np.float32)
     block = max(1, int(4e6 // max(1, n_looks * rr.size)))
     for start in range(0, len(shifts), block):
         sh = shifts[start:start + block]
         idx = base[None, :] + (sh[:, 0] * n_cols + sh[:, 1])[:, None]  # (P, m)
-        vals = flat[:, idx]  # (looks, P, m)
-        ok = np.isfinite(vals)
-        sums = np.einsum("tpm,mk->tpk", np.where(ok, vals, 0.0).astype(np.float32), weights)
-        counts = np.einsum("tpm,mk->tpk", ok.astype(np.float32), weights)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = sums.astype(np.float64) / counts
-        e = (means[..., 0] - means[..., 1]) * n_region * pixel_area
-        bad = (counts[..., 0] < min_clear_fraction * region_px - 1e-6) | (counts[..., 1] < need)
-        out[start:start + block] = np.where(bad, np.nan, e).T
+        out[start:start + block] = _excess(
+            flat[:, idx], in_region, n_region=n_region, pixel_area=pixel_area,
+            min_clear_fraction=min_clear_fraction).T  # (looks, P) -> (P, looks)
     return PlaceboSeries(out, masks.integration_area_px * pixel_area / 1e6, offsets)
