@@ -339,14 +339,27 @@ def fetch(
     collection: Annotated[str | None, typer.Option(
         help="LANDSAT_OT_L2 (surface temperature) or LANDSAT_OT_L1 (brightness temperature); "
              "default from the configuration.")] = None,
+    source: Annotated[str, typer.Option(
+        help="'sentinelhub' (account needed) or 'stac' (free Landsat Collection 2 archives: "
+             "stac.endpoint, USGS LandsatLook by default).")] = "sentinelhub",
+    level: Annotated[str | None, typer.Option(
+        help="stac: l2 (surface temperature), l1 (counts) or both (Level-2 where there is one, "
+             "Level-1 night looks); default stac.level.")] = None,
+    baseline: Annotated[bool, typer.Option(
+        "--baseline/--no-baseline",
+        help="stac: also fetch each site's before-state period (before its first Epoch "
+             "timeline date, else stac.baseline_years before --start).")] = True,
 ) -> None:
-    """Fetch Landsat 8/9 thermal imagery over sites from Sentinel Hub, as Collection 2 products.
+    """Fetch Landsat 8/9 thermal imagery over sites, as Collection 2 products.
 
-    Writes one product folder per site below OUT and OUT/fetch.json (requests, PU, failures).
+    Writes one product folder per site below OUT and OUT/fetch.json (requests, failures; with
+    --source stac also bytes read, item provenance and each site's baseline period).
 
-    Answers are cached in sentinelhub.cache_dir: a re-run fetches nothing it already has.
+    Answers are cached (sentinelhub.cache_dir, stac.cache_dir): a re-run fetches nothing it
+    already has.
 
-    Credentials: SH_CLIENT_ID/SH_CLIENT_SECRET or the sentinelhub profile (never printed).
+    Credentials: SH_CLIENT_ID/SH_CLIENT_SECRET or the sentinelhub profile (never printed); the
+    STAC archives need none.
     """
     from aoi.sites import read_sites
 
@@ -354,6 +367,22 @@ def fetch(
     try:
         cfg = _config(config, overrides)
         site_table = read_sites(sites, max_area_km2=cfg.grid.max_site_area_km2)
+        if source == "stac":
+            stac_report = _fetch_stac(site_table, start, end, out, cfg, level=level,
+                                      baseline=baseline,
+                                      about={"command": "fetch", "sites_file": str(sites)})
+        elif source != "sentinelhub":
+            from pipeline.errors import ConfigError
+
+            raise ConfigError(f"--source {source!r}: use 'sentinelhub' or 'stac'")
+    except HeatwatchError as exc:
+        raise _fail(exc) from exc
+    if source == "stac":
+        _print_stac_fetch(stac_report, out)
+        if stac_report.failures:
+            raise typer.Exit(code=EXIT_PARTIAL)
+        return
+    try:
         report = _fetch_areas(site_table, start, end, out, cfg, margin_m=cfg.grid.margin_m,
                               record=out / "fetch.json",
                               about={"command": "fetch", "sites_file": str(sites)})
@@ -387,6 +416,42 @@ def _fetch_areas(areas, start: datetime, end: datetime, out: Path, cfg: Config, 
     write_json(record, {**about, "start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}",
                         "margin_m": margin_m, **report.to_dict()})
     return report
+
+
+def _fetch_stac(areas, start: datetime, end: datetime, out: Path, cfg: Config, *,  # type: ignore[no-untyped-def]
+                level: str | None, baseline: bool, about: Mapping[str, Any]):
+    """Fetch ``areas`` from the STAC archive with a progress bar; write OUT/fetch.json."""
+    from pipeline.outputs import write_json
+    from pipeline.stac_source import fetch_sites_stac
+
+    with _progress() as progress:
+        task = progress.add_task("fetch", total=None)
+
+        def step(done: int, total: int, description: str) -> None:
+            progress.update(task, completed=done, total=total, description=description[:25])
+
+        report = fetch_sites_stac(areas, start=start.date(), end=end.date(), out_dir=out,
+                                  config=cfg.stac, margin_m=cfg.grid.margin_m, level=level,
+                                  baseline=baseline, progress=step)
+        progress.update(task, description="fetch done")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "fetch.json", {**about, "start": f"{start:%Y-%m-%d}",
+                                    "end": f"{end:%Y-%m-%d}", "margin_m": cfg.grid.margin_m,
+                                    **report.to_dict()})
+    return report
+
+
+def _print_stac_fetch(report, out: Path) -> None:  # type: ignore[no-untyped-def]
+    for site_id, product_id, message in report.failures:
+        console.print(f"[yellow]failed[/] {escape(site_id)} {product_id or ''}: {escape(message)}")
+    read = report.to_dict()["bytes_read"]
+    console.print(f"{len(report.products)} product(s) in {out}; {report.n_requests} request(s), "
+                  f"{report.n_cached} answered from the cache, "
+                  f"{'?' if read is None else f'{read / 1e6:.3g} MB'} read")
+    for site_id, per_year in report.bytes_per_site_year().items():
+        console.print(f"  {escape(site_id)}: {per_year / 1e6:.3g} MB per site-year")
+    for site_id, b in report.baseline.items():
+        console.print(f"  {escape(site_id)}: baseline {b.start} to {b.end} ({b.basis})")
 
 
 def _fetchable(tiles, cfg: Config):  # type: ignore[no-untyped-def]

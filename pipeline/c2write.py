@@ -191,3 +191,56 @@ def write_l1_product(
         level=pid.split("_")[1], extra_files={}, calibration=cal, transform=transform, crs=crs,
         acquired=acquired, sun_elevation=sun_elevation, sun_azimuth=sun_azimuth,
         cloud_cover=cloud_cover, qa_pixel=qa_pixel, mtl_format=mtl_format)
+
+
+def write_window_product(
+    out_dir: str | Path,
+    *,
+    groups: dict[str, dict[str, str]],
+    bands: dict[str, np.ndarray],
+    transform: Affine,
+    crs: CRS | str | int,
+    mtl_format: Literal["json", "txt", "xml"] = "json",
+) -> list[Path]:
+    """Write a window of a real product: its band files and its own MTL, re-cornered.
+
+    ``groups`` is the product's MTL as :func:`pipeline.mtl.read_mtl_groups` parses it. The
+    rasters keep their Collection 2 names (``bands`` maps the MTL ``FILE_NAME_*`` key, e.g.
+    ``FILE_NAME_BAND_ST_B10``, to the window's digital numbers) and the MTL keeps every key of
+    the original except the product extent, which is set to the window's: upper-left and
+    lower-right pixel centres, lines and samples (the reader checks that raster and MTL agree).
+    The geographic corners, which would no longer be true, are dropped.
+
+    Returns
+    -------
+    list of Path
+        The files written, MTL last.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    crs = CRS.from_user_input(crs)
+    contents = groups["PRODUCT_CONTENTS"]
+    pid = contents["LANDSAT_PRODUCT_ID"]
+    written = []
+    for key, dn in bands.items():
+        name = contents.get(key) or f"{pid}_{key.removeprefix('FILE_NAME_')}.TIF"
+        written.append(out / name)
+        nodata = 1 if "QUALITY" in key else 0
+        _write_tif(written[-1], np.asarray(dn, dtype=np.uint16), transform, crs, nodata=nodata)
+    lines, samples = next(iter(bands.values())).shape
+    cell = transform.a
+    ul_x, ul_y = transform.c + cell / 2, transform.f - cell / 2
+    lr_x, lr_y = ul_x + (samples - 1) * cell, ul_y - (lines - 1) * cell
+    proj = {k: v for k, v in groups.get("PROJECTION_ATTRIBUTES", {}).items()
+            if not k.endswith(("_LAT_PRODUCT", "_LON_PRODUCT"))}
+    for kind in ("THERMAL", "REFLECTIVE"):
+        proj[f"{kind}_LINES"], proj[f"{kind}_SAMPLES"] = str(lines), str(samples)
+    for corner, (x, y) in {"UL": (ul_x, ul_y), "UR": (lr_x, ul_y), "LL": (ul_x, lr_y),
+                           "LR": (lr_x, lr_y)}.items():
+        proj[f"CORNER_{corner}_PROJECTION_X_PRODUCT"] = f"{x:.1f}"
+        proj[f"CORNER_{corner}_PROJECTION_Y_PRODUCT"] = f"{y:.1f}"
+    new_groups = {**groups, "PROJECTION_ATTRIBUTES": proj}
+    with atomic_path(out / f"{pid}_MTL.{mtl_format}") as tmp:
+        write_mtl(new_groups, tmp)
+    written.append(out / f"{pid}_MTL.{mtl_format}")
+    return written

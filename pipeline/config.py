@@ -159,6 +159,39 @@ class SentinelHubConfig(_Section):
     catalog_refresh_days: int = Field(30, ge=0, le=3650)
 
 
+class StacConfig(_Section):
+    """Where and how imagery is fetched from a STAC API (USGS, Planetary Computer, AWS)."""
+
+    #: STAC API root (the USGS LandsatLook server; Planetary Computer:
+    #: https://planetarycomputer.microsoft.com/api/stac/v1 with collection_l2 landsat-c2-l2).
+    endpoint: str = "https://landsatlook.usgs.gov/stac-server"
+    collection_l2: str = "landsat-c2l2-st"
+    collection_l1: str = "landsat-c2l1"
+    #: ``l2``: surface temperature; ``l1``: Level-1 counts; ``both``: Level-2 where it exists,
+    #: Level-1 for the other acquisitions (night scenes have no Level-2 product).
+    level: Literal["l2", "l1", "both"] = "both"
+    #: ``planetary_computer``: sign asset URLs with SAS tokens (``token_url`` overrides the
+    #: token endpoint); signed URLs are never written anywhere.
+    sign: Literal["none", "planetary_computer"] = "none"
+    token_url: str | None = None
+    max_cloud_cover: float = Field(60.0, ge=0, le=100)
+    #: Search page size and the most items one search may return.
+    page_size: int = Field(100, ge=1, le=1000)
+    max_items: int = Field(2000, ge=1)
+    #: Years of imagery fetched as the before-state of a site: ending the day before its first
+    #: Epoch timeline date where the catalog has one, else the day before --start.
+    baseline_years: int = Field(1, ge=1, le=10)
+    cache_dir: Path = Path("~/.cache/heatwatch/stac")
+    max_retries: int = Field(4, ge=0, le=20)
+    backoff_s: float = Field(1.0, ge=0)
+    #: Longest ``Retry-After`` honoured, in seconds (a longer one is waited this long).
+    max_retry_after_s: float = Field(60.0, ge=0)
+    timeout_s: float = Field(60.0, gt=0)
+    #: Bytes GDAL reads per HTTP range (and at open, for the COG header).
+    range_chunk_bytes: int = Field(16384, ge=1024)
+    catalog_refresh_days: int = Field(30, ge=0, le=3650)
+
+
 class MonitorConfig(_Section):
     """Monitoring of catalogued campuses."""
 
@@ -199,6 +232,7 @@ class Config(_Section):
     persistence: PersistenceConfig = PersistenceConfig()
     power: PowerConfig = PowerConfig()
     sentinelhub: SentinelHubConfig = SentinelHubConfig()
+    stac: StacConfig = StacConfig()
     monitor: MonitorConfig = MonitorConfig()
     discover: DiscoverConfig = DiscoverConfig()
 
