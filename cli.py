@@ -989,6 +989,24 @@ def _scan_sentinelhub(fetch_dir: Path, out: Path, cfg: Config, sites_path: Path 
     return merged, results, report
 
 
+def _fetch_stac_for_scan(fetch_dir: Path, cfg: Config, sites_path: Path | None,
+                        start: str | None, end: str | None) -> None:
+    """Fetch the sites' looks (and baselines) from the STAC archive into ``fetch_dir``."""
+    from pipeline.errors import ConfigError
+
+    if sites_path is None or start is None or end is None:
+        raise ConfigError("--source stac needs --sites, --start and --end "
+                          "(e.g. --start 2024-01-01 --end 2024-12-31)")
+    try:
+        first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    except ValueError as exc:
+        raise ConfigError(f"--start/--end must be dates like 2024-01-31 ({exc})") from exc
+    report = _fetch_stac(_load_sites(sites_path, cfg), first, last, fetch_dir, cfg, level=None,
+                         baseline=True, about={"command": "scan --source stac",
+                                               "sites_file": str(sites_path)})
+    _print_stac_fetch(report, fetch_dir)
+
+
 def _read_exclusions(path: Path):  # type: ignore[no-untyped-def]
     import geopandas as gpd
 
@@ -1015,10 +1033,11 @@ def scan(
     min_candidate_mw: Annotated[float | None, typer.Option(
         help="Report new sites from this heat (MW) up.")] = None,
     source: Annotated[str, typer.Option(
-        help="'local': IMAGERY_DIR holds the products; 'sentinelhub': fetch into IMAGERY_DIR "
-             "first (needs --sites, --start, --end).")] = "local",
-    start: Annotated[str | None, typer.Option(help="First day to fetch (sentinelhub).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last day to fetch (sentinelhub).")] = None,
+        help="'local': IMAGERY_DIR holds the products; 'sentinelhub' or 'stac': fetch into "
+             "IMAGERY_DIR first (needs --sites, --start, --end).")] = "local",
+    start: Annotated[str | None, typer.Option(
+        help="First day to fetch (sentinelhub, stac).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day to fetch (sentinelhub, stac).")] = None,
 ) -> None:
     """Find persistent compute heat: site status, heat (MW) with interval, new candidates."""
     overrides = ({} if min_candidate_mw is None
@@ -1034,10 +1053,12 @@ def scan(
             if report.failures:
                 raise typer.Exit(code=EXIT_PARTIAL)
             return
-        if source != "local":
+        if source == "stac":
+            _fetch_stac_for_scan(imagery_dir, cfg, sites, start, end)
+        elif source != "local":
             from pipeline.errors import ConfigError
 
-            raise ConfigError(f"--source {source!r}: use 'local' or 'sentinelhub'")
+            raise ConfigError(f"--source {source!r}: use 'local', 'sentinelhub' or 'stac'")
         result = scan_folder(imagery_dir, out, cfg, sites, exclusions_path=exclusions)
     except HeatwatchError as exc:
         raise _fail(exc) from exc

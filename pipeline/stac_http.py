@@ -4,11 +4,18 @@ Two clients talk to the network. ``requests`` (through pystac-client's :class:`S
 for MTL files) retries 5xx answers, connection errors and 429 with a bounded
 :class:`urllib3.Retry` that honours ``Retry-After`` up to ``stac.max_retry_after_s``. GDAL reads
 the rasters through ``/vsicurl/`` with HTTP range requests; its retries are set with the same
-bounds (``GDAL_HTTP_MAX_RETRY``, ``GDAL_HTTP_RETRY_DELAY``, ``GDAL_HTTP_RETRY_CODES``, GDAL
-honours ``Retry-After`` itself) and ``GDAL_DISABLE_READDIR_ON_OPEN`` keeps it from listing the
-remote folder. Bytes received are counted on both paths: ``requests`` bodies by length, GDAL's by
-its own network statistics (``CPL_VSIL_NETWORK_STATS_ENABLED``, read from the loaded GDAL
-library; when that library cannot be found the GDAL bytes are reported as unknown, not zero).
+bounds for 5xx (``GDAL_HTTP_MAX_RETRY``, ``GDAL_HTTP_RETRY_DELAY``, ``GDAL_HTTP_RETRY_CODES``)
+and ``GDAL_DISABLE_READDIR_ON_OPEN`` keeps it from listing the remote folder. GDAL (3.10)
+retries a 429 without reading ``Retry-After`` and does not retry the first request of an open
+(it then only says "not recognized as being in a supported file format"), so 429 is not in its
+list and a failed read comes back to the caller: it reads the file's first bytes through
+``requests``, whose retry policy waits the ``Retry-After`` the host gives, and reads the window
+again if the host serves a TIFF (bounded by ``stac.max_retries``).
+
+Bytes received are counted on both paths: ``requests`` bodies by length, GDAL's by its own
+network statistics (``CPL_VSIL_NETWORK_STATS_ENABLED``, read from rasterio's GDAL library; when
+that library cannot be told apart, e.g. two bundled GDALs and neither rasterio's, the GDAL bytes
+are reported as unknown, not zero).
 
 Signed URLs (Planetary Computer SAS tokens) are only ever used to open a connection: every href
 recorded in provenance or in a cache key goes through :func:`strip_query` first.
@@ -68,11 +75,11 @@ class _CappedRetry(Retry):
 
     cap_s: float = 60.0
 
-    def get_retry_after(self, response: Any) -> float | None:  # noqa: D102 - urllib3 hook
+    def get_retry_after(self, response: Any) -> float | None:
         wait = super().get_retry_after(response)
         return None if wait is None else min(wait, self.cap_s)
 
-    def new(self, **kw: Any) -> _CappedRetry:  # noqa: D102 - urllib3 hook
+    def new(self, **kw: Any) -> _CappedRetry:
         fresh = super().new(**kw)
         fresh.cap_s = self.cap_s
         return fresh  # type: ignore[return-value]
@@ -190,8 +197,10 @@ def gdal_env(config: StacConfig) -> Iterator[GdalBytes]:
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
         "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".TIF,.tif,.tiff,.TIFF",
         "GDAL_HTTP_MAX_RETRY": str(config.max_retries),
-        "GDAL_HTTP_RETRY_DELAY": f"{max(config.backoff_s, 0.0):g}",
-        "GDAL_HTTP_RETRY_CODES": ",".join(str(s) for s in RETRY_STATUSES),
+        # GDAL reads a delay of 0 as "no retry"
+        "GDAL_HTTP_RETRY_DELAY": f"{max(config.backoff_s, 0.01):g}",
+        # 429 is left to the caller: GDAL 3.10 retries it without reading Retry-After
+        "GDAL_HTTP_RETRY_CODES": ",".join(str(s) for s in RETRY_STATUSES if s != 429),
         "GDAL_HTTP_TIMEOUT": str(max(1, round(config.timeout_s))),
         "GDAL_HTTP_CONNECTTIMEOUT": str(max(1, round(config.timeout_s))),
         "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
@@ -221,6 +230,13 @@ def clear_gdal_http_cache() -> None:
     lib = _gdal_library()
     if lib is not None:
         lib.VSICurlClearCache()
+
+
+def forget_remote_file(url: str) -> None:
+    """Drop what GDAL cached about one remote file (a failed open is cached as 'not found')."""
+    lib = _gdal_library()
+    if lib is not None:
+        lib.VSICurlPartialClearCache(url.encode("utf-8"))
 
 
 def check_endpoint(url: str) -> str:

@@ -183,7 +183,7 @@ def window_for(grid: Grid, crs: CRS, transform: Affine, shape: tuple[int, int],
     return Window(c0, r0, c1 - c0, r1 - r0)
 
 
-def item_window(item: dict[str, Any], href: str, grid: Grid) -> Window | None | str:
+def item_window(item: dict[str, Any], href: str, grid: Grid) -> Window | str | None:
     """Return the window of asset ``href`` over ``grid``; ``"unknown"`` without ``proj:*``."""
     proj = _proj(item, href)
     if proj is None:

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+from time import sleep
 from typing import Any, cast
 
 import numpy as np
@@ -52,10 +53,12 @@ from pipeline.grid import Grid
 from pipeline.mtl import read_mtl_groups
 from pipeline.sentinelhub_source import _site_rows, fetch_grid
 from pipeline.stac_http import (
+    RETRY_STATUSES,
     Signer,
     StacRequestError,
     StacTimeoutError,
     check_endpoint,
+    forget_remote_file,
     gdal_env,
     http_session,
     make_signer,
@@ -71,6 +74,7 @@ from pipeline.stac_items import (
     first_timeline_date,
     item_window,
     pick_assets,
+    window_for,
 )
 
 LOG = logging.getLogger(__name__)
@@ -149,6 +153,17 @@ def _encode(array: np.ndarray, grid_window: tuple[Any, Any]) -> bytes:
 def _decode(data: bytes) -> tuple[np.ndarray, Any, Any]:
     with MemoryFile(data) as mem, mem.open() as src:
         return src.read(1), src.transform, src.crs
+
+
+def _read_window(url: str, win: Window | str, grid: Grid) -> tuple[np.ndarray, Any, Any, Window]:
+    """Open a remote COG and read one window (``"unknown"``: find it from the file's header)."""
+    with rasterio.open(url) as src:
+        if isinstance(win, str):
+            found = window_for(grid, src.crs, src.transform, (src.height, src.width))
+            if found is None:
+                raise SiteError("the item does not cover the site's grid")
+            win = found
+        return src.read(1, window=win), src.window_transform(win), src.crs, win
 
 
 class _Fetcher:
@@ -258,6 +273,36 @@ class _Fetcher:
             self.report.n_cached += 1
         return entry.response_path
 
+    def _probe(self, site_id: str, href: str) -> str | None:
+        """Read the first bytes of an asset through ``requests`` (retries, Retry-After).
+
+        Returns None when the host serves a TIFF there (so a failed GDAL read is worth
+        repeating), else what is wrong, with what to do.
+        """
+        if self._session is None:
+            self._session = http_session(self.config)
+        clean = strip_query(href)
+        try:
+            resp = self._session.get(self._signed(href), headers={"Range": "bytes=0-3"},
+                                     timeout=self.config.timeout_s)
+        except requests.Timeout:
+            return (f"no answer within stac.timeout_s = {self.config.timeout_s:g} s; run again "
+                    "later or raise stac.timeout_s")
+        except requests.RequestException as exc:
+            return (f"{type(exc).__name__} after stac.max_retries = {self.config.max_retries} "
+                    "retries; the host is busy or rate-limiting, run again later")
+        self._count(site_id, len(resp.content))
+        if resp.status_code in RETRY_STATUSES:
+            return (f"HTTP {resp.status_code} after stac.max_retries = "
+                    f"{self.config.max_retries} retries; the host is busy or rate-limiting, "
+                    "run again later (answers so far are cached)")
+        if resp.status_code >= 400:
+            return (f"HTTP {resp.status_code}; the catalog points to an asset the host does not "
+                    "serve (or it needs signing: stac.sign)")
+        if resp.content[:4] not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+            return f"{clean} is not a GeoTIFF (it starts with {resp.content[:4]!r})"
+        return None
+
     def _count(self, site_id: str, n: int | None) -> None:
         if n is None:
             self.report.bytes_unmeasured = True
@@ -271,37 +316,33 @@ class _Fetcher:
         win = item_window(look.item, href, look.grid)
         if win is None:
             raise SiteError("the item does not cover the site's grid")
-        known = not isinstance(win, str)
-        key = {"method": "GET", "href": clean, "window": None if not known else
-               [int(win.col_off), int(win.row_off), int(win.width), int(win.height)]}
+        known = isinstance(win, Window)
+        key: dict[str, Any] = {"method": "GET", "href": clean, "window": None}
+        if isinstance(win, Window):
+            key["window"] = [int(win.col_off), int(win.row_off), int(win.width), int(win.height)]
         entry = self.cache.get(key) if known else None
         if entry is not None:
             self.report.n_cached += 1
             return _decode(entry.read())
         self.report.n_requests += 1
         with gdal_env(self.config) as counter:
-            try:
-                with rasterio.open(f"/vsicurl/{self._signed(href)}") as src:
-                    if not known:
-                        from pipeline.stac_items import window_for
-
-                        found = window_for(look.grid, src.crs, src.transform,
-                                           (src.height, src.width))
-                        if found is None:
-                            raise SiteError("the item does not cover the site's grid")
-                        win = found
-                    w = cast(Window, win)
-                    data = src.read(1, window=w)
-                    transform, crs = src.window_transform(w), src.crs
-            except RasterioError as exc:
-                text = str(exc).replace(self._signed(href), clean)
-                err = StacRequestError(text)
-                if "timeout" in text.lower() or "timed out" in text.lower():
-                    raise self._translate(TimeoutError("timed out"), clean) from None
-                code = next((int(t) for t in text.replace(":", " ").split() if t.isdigit()
-                             and 400 <= int(t) < 600), None)
-                err.status_code = code  # type: ignore[attr-defined]
-                raise self._translate(err, clean) from None
+            for attempt in range(self.config.max_retries + 1):
+                url = f"/vsicurl/{self._signed(href)}"
+                try:
+                    data, transform, crs, w = _read_window(url, win, look.grid)
+                    break
+                except RasterioError as exc:
+                    text = str(exc).replace(url, clean).replace(self._signed(href), clean)
+                    forget_remote_file(url)
+                    # GDAL retries 5xx range reads, but neither the first request of an open
+                    # nor a 429 (it ignores Retry-After) and then says only "not recognized":
+                    # ask the host ourselves (waiting as it says), and read again if it is fine
+                    trouble = self._probe(look.site_id, href)
+                    if trouble is None and attempt < self.config.max_retries:
+                        sleep(self.config.backoff_s * 2 ** attempt)
+                        continue
+                    raise StacRequestError(f"{clean} cannot be read as a GeoTIFF window: "
+                                           f"{trouble or text}") from None
         self._count(look.site_id, counter.downloaded)
         key["window"] = [int(w.col_off), int(w.row_off), int(w.width), int(w.height)]
         self.cache.put(key, _encode(data, (transform, crs)), suffix=".tif",

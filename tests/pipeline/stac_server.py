@@ -33,8 +33,8 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.warp import transform_bounds
 
-from pipeline.calibrate import brightness_temperature_to_radiance
 from pipeline.c2write import kelvin_to_st_dn
+from pipeline.calibrate import brightness_temperature_to_radiance
 from pipeline.mtl import read_mtl_groups, write_mtl
 
 SAMPLES = Path("/work/shared/data/landsat")
@@ -121,25 +121,43 @@ class StacWorld:
     base_url: str = ""
     requests: list[tuple[str, str, str | None, int, int]] = field(default_factory=list)
     bytes_served: dict[str, int] = field(default_factory=dict)
+    #: (method, file or path, status, monotonic time) of every fault and file answer
+    stamps: list[tuple[str, str, int | str, float]] = field(default_factory=list)
     faults: dict[str, list[tuple[int | str, dict[str, str]]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail(self, prefix: str, status: int | str, times: int = 1,
-             headers: dict[str, str] | None = None) -> None:
-        """Answer the next ``times`` requests under ``prefix`` with ``status`` (or a hang)."""
-        self.faults.setdefault(prefix, []).extend([(status, headers or {})] * times)
+             headers: dict[str, str] | None = None, method: str | None = None) -> None:
+        """Answer the next ``times`` requests under ``prefix`` with ``status`` (or a hang).
 
-    def add(self, scene: Scene, collection: str, *, block: int = 256) -> dict[str, Any]:
-        """Write a scene's COGs and MTLs and return its STAC item (USGS LandsatLook format)."""
+        ``method`` restricts the fault to one HTTP method (e.g. ``GET``: range reads, not the
+        ``HEAD`` GDAL opens a remote file with).
+        """
+        key = prefix if method is None else f"{method} {prefix}"
+        self.faults.setdefault(key, []).extend([(status, headers or {})] * times)
+
+    def add(self, scene: Scene, collection: str, *, block: int = 256,
+            link_from: str | None = None, qa: np.ndarray | None = None) -> dict[str, Any]:
+        """Write a scene's COGs and MTLs and return its STAC item (USGS LandsatLook format).
+
+        ``link_from``: another product id of the same level whose rasters this one reuses
+        (symbolic links; for benchmarks that need many full-size scenes).
+        """
         groups = _mtl_groups(scene)
         pid = scene.product_id
-        dn = kelvin_to_st_dn(scene.kelvin) if scene.level == "L2" else _l1_counts(scene.kelvin,
-                                                                                   groups)
-        qa = np.full(scene.kelvin.shape, 21824, dtype=np.uint16)  # clear, low confidences
         suffix = "ST_B10" if scene.level == "L2" else "B10"
-        write_cog(self.root / f"{pid}_{suffix}.TIF", dn, scene.transform, scene.crs, block=block)
-        write_cog(self.root / f"{pid}_QA_PIXEL.TIF", qa, scene.transform, scene.crs, block=block,
-                  nodata=1)
+        if link_from is not None:
+            for part in (suffix, "QA_PIXEL"):
+                (self.root / f"{pid}_{part}.TIF").symlink_to(self.root / f"{link_from}_{part}.TIF")
+        else:
+            dn = (kelvin_to_st_dn(scene.kelvin) if scene.level == "L2"
+                  else _l1_counts(scene.kelvin, groups))
+            if qa is None:
+                qa = np.full(scene.kelvin.shape, 21824, dtype=np.uint16)  # clear
+            write_cog(self.root / f"{pid}_{suffix}.TIF", dn, scene.transform, scene.crs,
+                      block=block)
+            write_cog(self.root / f"{pid}_QA_PIXEL.TIF", qa, scene.transform, scene.crs,
+                      block=block, nodata=1)
         write_mtl(groups, self.root / f"{pid}_MTL.json")
         write_mtl(groups, self.root / f"{pid}_MTL.txt")
         h, w = scene.kelvin.shape
@@ -207,7 +225,7 @@ def _matches(item: dict[str, Any], collections: list[str] | None,
     return True
 
 
-def _handler(world: StacWorld) -> type[BaseHTTPRequestHandler]:
+def _handler(world: StacWorld) -> type[BaseHTTPRequestHandler]:  # noqa: C901 - one class
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -216,10 +234,12 @@ def _handler(world: StacWorld) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, body: bytes, ctype: str = "application/json",
                   headers: dict[str, str] | None = None) -> None:
+            headers = dict(headers or {})
+            length = headers.pop("Content-Length-Full", None) or str(len(body))
             self.send_response(status)
             self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
+            self.send_header("Content-Length", length)
+            for k, v in headers.items():
                 self.send_header(k, v)
             self.end_headers()
             if self.command != "HEAD":
@@ -232,13 +252,18 @@ def _handler(world: StacWorld) -> type[BaseHTTPRequestHandler]:
 
         def _fault(self, path: str) -> bool:
             with world.lock:
-                for prefix, queue in world.faults.items():
+                for key, queue in world.faults.items():
+                    method, _, prefix = key.rpartition(" ")
+                    if method and method != self.command:
+                        continue
                     if path.startswith(prefix) and queue:
                         status, headers = queue.pop(0)
                         break
                 else:
                     return False
             world.requests.append((self.command, path, None, -1, 0))
+            world.stamps.append((self.command, path.removeprefix("/files/"), status,
+                                 time.monotonic()))
             if status == "timeout":
                 time.sleep(3.0)
                 status = 504
@@ -284,16 +309,17 @@ def _handler(world: StacWorld) -> type[BaseHTTPRequestHandler]:
                                   "body": {**params, "token": str(token + limit)},
                                   "merge": False})
                 else:
-                    query = "&".join(f"{k}={v if not isinstance(v, list) else ','.join(map(str, v))}"
-                                     for k, v in {**params, "token": token + limit}.items())
+                    query = "&".join(
+                        f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                        for k, v in {**params, "token": token + limit}.items())
                     links.append({"rel": "next", "href": f"{b}/search?{query}"})
             self._json({"type": "FeatureCollection", "features": page, "links": links,
                         "numberReturned": len(page), "numberMatched": len(hits)})
 
-        def do_HEAD(self) -> None:  # noqa: N802 - http.server API
+        def do_HEAD(self) -> None:
             self.do_GET()
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             path = url.path.rstrip("/") or "/"
             if self._fault(path):
@@ -317,7 +343,7 @@ def _handler(world: StacWorld) -> type[BaseHTTPRequestHandler]:
                 return self._search(params)
             self._json({"code": "NotFound"}, 404)
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             path = urlsplit(self.path).path.rstrip("/")
             if self._fault(path):
@@ -332,23 +358,31 @@ def _handler(world: StacWorld) -> type[BaseHTTPRequestHandler]:
             if not target.is_file():
                 world.requests.append((self.command, name, None, 404, 0))
                 return self._send(404, b"not found", "text/plain")
-            data = target.read_bytes()
+            size = target.stat().st_size
             rng = self.headers.get("Range")
             ctype = "image/tiff" if name.upper().endswith(".TIF") else "text/plain"
             m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng or "")
+            start, stop = 0, size - 1
             if m:
                 start = int(m.group(1))
-                stop = min(int(m.group(2)) if m.group(2) else len(data) - 1, len(data) - 1)
-                part = data[start:stop + 1]
-                headers = {"Content-Range": f"bytes {start}-{stop}/{len(data)}",
+                stop = min(int(m.group(2)) if m.group(2) else size - 1, size - 1)
+                headers = {"Content-Range": f"bytes {start}-{stop}/{size}",
                            "Accept-Ranges": "bytes"}
                 status = 206
             else:
-                part, headers, status = data, {"Accept-Ranges": "bytes"}, 200
+                headers, status = {"Accept-Ranges": "bytes"}, 200
+            part = b""
+            if self.command != "HEAD":
+                with target.open("rb") as f:
+                    f.seek(start)
+                    part = f.read(stop - start + 1)
+            if self.command == "HEAD" and status == 200:
+                headers["Content-Length-Full"] = str(size)
             sent = 0 if self.command == "HEAD" else len(part)
             with world.lock:
                 world.bytes_served[name] = world.bytes_served.get(name, 0) + sent
                 world.requests.append((self.command, name, rng, status, sent))
+                world.stamps.append((self.command, name, status, time.monotonic()))
             self._send(status, part, ctype, headers)
 
     return Handler

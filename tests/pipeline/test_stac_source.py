@@ -85,6 +85,7 @@ def server(world: StacWorld) -> Iterator[StacWorld]:
     srv.faults.clear()
     srv.requests.clear()
     srv.bytes_served.clear()
+    srv.stamps.clear()
     clear_gdal_http_cache()  # GDAL keeps remote ranges for the process's life
     yield srv
 
@@ -194,24 +195,45 @@ def test_level_l2_only_has_no_night(server: StacWorld, tmp_path: Path) -> None:
     assert len(report.products) == 11
 
 
-def test_5xx_and_429_are_retried(server: StacWorld, tmp_path: Path) -> None:
-    server.fail("/search", 503, times=1)
-    server.fail("/files/", 429, times=1, headers={"Retry-After": "1"})
+def test_5xx_and_429_are_retried_by_both_clients(server: StacWorld, tmp_path: Path) -> None:
+    pid = DAYS[5][0]
+    server.fail("/search", 503, times=1)  # pystac-client / requests
+    server.fail(f"/files/{pid}_MTL", 500, times=1)  # requests
+    server.fail(f"/files/{pid}_ST_B10", 503, times=1, method="HEAD")  # GDAL's open
+    # a rate limit of about a second: GDAL's range read and the HEAD that follows get 429
+    server.fail(f"/files/{pid}_QA_PIXEL", 429, times=1, headers={"Retry-After": "1"},
+                method="GET")
+    server.fail(f"/files/{pid}_QA_PIXEL", 429, times=1, headers={"Retry-After": "1"},
+                method="HEAD")
     report = _fetch(server, tmp_path, tmp_path / "imagery")
-    assert not report.failures
-    statuses = [s for _, _, _, s, _ in server.requests]
-    assert statuses.count(-1) == 2  # both faults were served, then the retries succeeded
+    assert not report.failures, report.failures
+    assert f"test-campus/{pid}" in report.products
+    assert all(not q for q in server.faults.values())  # every fault was served ...
+    assert [s for _, _, _, s, _ in server.requests].count(-1) == 5  # ... once, then retried
+    qa = [(st, t) for m, n, st, t in server.stamps if n.startswith(f"{pid}_QA") and m == "GET"]
+    assert qa[0][0] == 429 and qa[1][1] - qa[0][1] >= 0.95  # GDAL waited the Retry-After
+
+
+def test_asset_that_keeps_failing_is_a_product_failure(server: StacWorld,
+                                                        tmp_path: Path) -> None:
+    pid = DAYS[5][0]
+    server.fail(f"/files/{pid}_ST_B10", 503, times=20)
+    report = _fetch(server, tmp_path, tmp_path / "imagery")
+    failed = [(p, m) for _, p, m in report.failures]
+    assert [p for p, _ in failed] == [pid]
+    assert "stac.max_retries" in failed[0][1]
+    assert len(report.products) == 11  # the others were written
 
 
 def test_search_that_keeps_failing_says_what_to_do(server: StacWorld, tmp_path: Path) -> None:
     server.fail("/search", 503, times=10)
-    with pytest.raises(StacRequestError, match="stac.max_retries"):
+    with pytest.raises(StacRequestError, match=r"stac\.max_retries"):
         _fetch(server, tmp_path, tmp_path / "imagery")
 
 
 def test_timeout_is_a_clear_error(server: StacWorld, tmp_path: Path) -> None:
     server.fail("/search", "timeout", times=10)
-    with pytest.raises(StacTimeoutError, match="stac.timeout_s"):
+    with pytest.raises(StacTimeoutError, match=r"stac\.timeout_s"):
         _fetch(server, tmp_path, tmp_path / "imagery", max_retries=0)
 
 
@@ -252,7 +274,18 @@ def test_cli_fetch_then_scan(server: StacWorld, tmp_path: Path) -> None:
     out = gpd.read_file(tmp_path / "scan" / "sites.geojson")
     assert list(out["site_id"]) == ["test-campus"]
     server.requests.clear()
-    res = runner.invoke(app, args[:-4] + ["--out", str(tmp_path / "again"), "-c", str(conf)])
+    res = runner.invoke(app, [*args[:-4], "--out", str(tmp_path / "again"), "-c", str(conf)])
     assert res.exit_code == 0, res.output
     assert server.requests == []
     assert json.loads((tmp_path / "again" / "fetch.json").read_text())["bytes_read"] == 0
+
+
+def test_server_pages_get_and_post_searches_for_the_real_client(server: StacWorld) -> None:
+    from pystac_client import Client
+
+    client = Client.open(server.base_url)
+    for method in ("GET", "POST"):
+        found = client.search(collections=[L2], limit=2, method=method)
+        assert len(list(found.items_as_dicts())) == len(DAYS)
+    pages = [p for m, p, *_ in server.requests if p == "/search"]
+    assert len(pages) == 2 * (len(DAYS) // 2 + 1)  # 6 pages each way
