@@ -273,6 +273,11 @@ def test_cli_fetch_then_scan(server: StacWorld, tmp_path: Path) -> None:
     assert res.exit_code in (0, 3), res.output
     out = gpd.read_file(tmp_path / "scan" / "sites.geojson")
     assert list(out["site_id"]) == ["test-campus"]
+    # every fetched look reached the scan: 3 baseline + 8 series days + the night look
+    assert int(out["n_looks"].iloc[0]) == 12
+    # heat was put in from 2024-04-07 on: active, and not seen in the baseline looks
+    assert out["status"].iloc[0] == "active"
+    assert str(out["first_seen"].iloc[0])[:10] >= "2024-04-07"
     server.requests.clear()
     res = runner.invoke(app, [*args[:-4], "--out", str(tmp_path / "again"), "-c", str(conf)])
     assert res.exit_code == 0, res.output
