@@ -48,6 +48,14 @@ class AuthenticationError(FetchError):
     """The imagery service rejected the credentials."""
 
 
+class StacRequestError(FetchError):
+    """A STAC API or asset host kept failing after the retries (``stac.max_retries``)."""
+
+
+class StacTimeoutError(StacRequestError, TimeoutError):
+    """A STAC API or asset host did not answer within ``stac.timeout_s``."""
+
+
 class StoreError(HeatwatchError, OSError):
     """The history store cannot be read or written."""
 

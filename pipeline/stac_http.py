@@ -39,7 +39,7 @@ from requests.adapters import HTTPAdapter
 from urllib3 import Retry
 
 from pipeline.config import StacConfig
-from pipeline.errors import ConfigError, FetchError
+from pipeline.errors import ConfigError
 
 LOG = logging.getLogger(__name__)
 
@@ -48,14 +48,6 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 #: ``sign(href) -> href``: adds whatever the endpoint needs (a SAS token) to an asset URL.
 Signer = Callable[[str], str]
-
-
-class StacRequestError(FetchError):
-    """The STAC API or an asset host kept failing after the retries."""
-
-
-class StacTimeoutError(StacRequestError, TimeoutError):
-    """The STAC API or an asset host did not answer within ``stac.timeout_s``."""
 
 
 def strip_query(href: str) -> str:
@@ -115,13 +107,13 @@ def make_signer(config: StacConfig) -> Signer | None:
     """
     if config.sign == "none":
         return None
-    import os
-
     import planetary_computer
+    from planetary_computer.settings import Settings
 
     if config.token_url:
-        os.environ["PC_SDK_SAS_URL"] = config.token_url
-    return lambda href: str(planetary_computer.sign(href))
+        # planetary_computer reads PC_SDK_SAS_URL once into a cached Settings object
+        Settings.get().sas_url = config.token_url.rstrip("/")
+    return lambda href: str(planetary_computer.sign_url(href))
 
 
 # GDAL -------------------------------------------------------------------------------------------

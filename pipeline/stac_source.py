@@ -47,7 +47,14 @@ from shapely.geometry.base import BaseGeometry
 from aoi.sites import safe_name
 from pipeline.c2write import write_window_product
 from pipeline.config import StacConfig
-from pipeline.errors import ConfigError, FetchError, OutputError, SiteError
+from pipeline.errors import (
+    ConfigError,
+    FetchError,
+    OutputError,
+    SiteError,
+    StacRequestError,
+    StacTimeoutError,
+)
 from pipeline.fetch_cache import FetchCache, canonical_json
 from pipeline.grid import Grid
 from pipeline.mtl import read_mtl_groups
@@ -55,8 +62,6 @@ from pipeline.sentinelhub_source import _site_rows, fetch_grid
 from pipeline.stac_http import (
     RETRY_STATUSES,
     Signer,
-    StacRequestError,
-    StacTimeoutError,
     check_endpoint,
     forget_remote_file,
     gdal_env,

@@ -341,6 +341,9 @@ def _handler(world: StacWorld) -> type[BaseHTTPRequestHandler]:  # noqa: C901 - 
             if path == "/search":
                 params = {k: v[0] for k, v in parse_qs(url.query).items()}
                 return self._search(params)
+            if path.startswith("/sas/token/"):  # Planetary Computer's SAS token endpoint
+                return self._json({"msft:expiry": "2099-01-01T00:00:00Z",
+                                   "token": "st=2024-01-01&se=2099-01-01&sp=rl&sig=TEST-SIG"})
             self._json({"code": "NotFound"}, 404)
 
         def do_POST(self) -> None:

@@ -20,9 +20,10 @@ from shapely.geometry import box
 from typer.testing import CliRunner
 
 from pipeline.config import StacConfig
+from pipeline.errors import StacRequestError, StacTimeoutError
 from pipeline.mtl import read_mtl, read_mtl_groups
 from pipeline.reader import discover_products, read_scene
-from pipeline.stac_http import StacRequestError, StacTimeoutError, clear_gdal_http_cache
+from pipeline.stac_http import clear_gdal_http_cache, make_signer, strip_query
 from pipeline.stac_items import baseline_period
 from pipeline.stac_source import fetch_sites_stac
 from tests.pipeline.stac_server import Scene, StacWorld, serve, utc
@@ -278,11 +279,16 @@ def test_cli_fetch_then_scan(server: StacWorld, tmp_path: Path) -> None:
     # heat was put in from 2024-04-07 on: active, and not seen in the baseline looks
     assert out["status"].iloc[0] == "active"
     assert str(out["first_seen"].iloc[0])[:10] >= "2024-04-07"
+    # again, as one command (scan --source stac): everything comes from the cache
     server.requests.clear()
-    res = runner.invoke(app, [*args[:-4], "--out", str(tmp_path / "again"), "-c", str(conf)])
-    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["scan", str(tmp_path / "again"), "--source", "stac", "--sites",
+                              str(sites), "--start", "2024-01-01", "--end", "2024-12-31",
+                              "--out", str(tmp_path / "scan2"), "-c", str(conf)])
+    assert res.exit_code in (0, 3), res.output
     assert server.requests == []
     assert json.loads((tmp_path / "again" / "fetch.json").read_text())["bytes_read"] == 0
+    again = gpd.read_file(tmp_path / "scan2" / "sites.geojson")
+    assert again["status"].iloc[0] == "active" and int(again["n_looks"].iloc[0]) == 12
 
 
 def test_server_pages_get_and_post_searches_for_the_real_client(server: StacWorld) -> None:
@@ -294,3 +300,14 @@ def test_server_pages_get_and_post_searches_for_the_real_client(server: StacWorl
         assert len(list(found.items_as_dicts())) == len(DAYS)
     pages = [p for m, p, *_ in server.requests if p == "/search"]
     assert len(pages) == 2 * (len(DAYS) // 2 + 1)  # 6 pages each way
+
+
+def test_planetary_computer_signing_uses_the_configured_token_endpoint(
+        server: StacWorld) -> None:
+    signer = make_signer(StacConfig(sign="planetary_computer",
+                                    token_url=f"{server.base_url}/sas/token"))
+    assert signer is not None
+    href = "https://landsateuwest.blob.core.windows.net/landsat-c2/a/LC08_X_ST_B10.TIF"
+    signed = signer(href)
+    assert "sig=TEST-SIG" in signed and strip_query(signed) == href
+    assert ("GET", "/sas/token/landsateuwest/landsat-c2") in [r[:2] for r in server.requests]
