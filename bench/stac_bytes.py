@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--side", type=int, default=7000, help="scene side in pixels")
     ap.add_argument("--looks", type=int, default=45, help="acquisitions in the year")
+    ap.add_argument("--out", type=Path, default=RESULTS / "stac_bytes.json",
+                    help="result file")
     args = ap.parse_args(argv)
     started = time.perf_counter()
     cfg = load_config(environ={})
@@ -128,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{full / 1e6:.0f} MB of full scenes "
         f"({100 * doc['results']['fraction_of_full_scenes']:.2f}%); re-run read "
         f"{runs[1]['bytes_read_client']} bytes")
-    write_json(finish(doc, started), RESULTS / "stac_bytes.json")
+    write_json(finish(doc, started), args.out)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Pure parts of the STAC source: search requests, asset picking, read windows, baseline periods.
+"""Pure parts of the STAC source: search requests, asset picking, read windows, baselines, report.
 
 Nothing here touches the network. A :class:`StacRequest` is the declarative search (its JSON
 body is the cache key); :func:`pick_assets` finds band 10, ``QA_PIXEL`` and the MTL of an item
@@ -23,8 +23,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from affine import Affine
@@ -261,3 +262,42 @@ datetime.date(2023, 10, 1)))
         return None
     fetch_end = min(b_end, start - timedelta(days=1))
     return Baseline(b_start, b_end, basis, (b_start, fetch_end) if b_start <= fetch_end else None)
+
+
+@dataclass
+class StacFetchReport:
+    """What a STAC fetch did: products, provenance, requests, bytes read, baselines, failures."""
+
+    endpoint: str
+    collections: dict[str, str]
+    products: list[str] = field(default_factory=list)
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+    n_requests: int = 0
+    n_cached: int = 0
+    bytes_read: int = 0
+    bytes_unmeasured: bool = False
+    site_bytes: dict[str, int] = field(default_factory=dict)
+    site_years: dict[str, float] = field(default_factory=dict)
+    baseline: dict[str, Baseline] = field(default_factory=dict)
+    failures: list[tuple[str, str | None, str]] = field(default_factory=list)
+    site_dirs: dict[str, Path] = field(default_factory=dict)
+
+    def bytes_per_site_year(self) -> dict[str, float]:
+        """Bytes read per site and year of imagery covered (series plus fetched baseline)."""
+        return {s: self.site_bytes.get(s, 0) / y for s, y in self.site_years.items() if y > 0}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-compatible data (``fetch.json``)."""
+        return {
+            "source": "stac", "endpoint": self.endpoint, "collections": self.collections,
+            "n_requests": self.n_requests, "n_cached": self.n_cached,
+            "bytes_read": None if self.bytes_unmeasured else self.bytes_read,
+            "bytes_read_per_site_year": {k: round(v) for k, v in
+                                         self.bytes_per_site_year().items()},
+            "products": self.products, "provenance": self.provenance,
+            "baseline": {k: v.to_dict() for k, v in self.baseline.items()},
+            "baseline_basis": {k: v.basis for k, v in self.baseline.items()},
+            "site_dirs": {k: str(v) for k, v in self.site_dirs.items()},
+            "failures": [{"site_id": s, "product_id": p, "message": m}
+                         for s, p, m in self.failures],
+        }

@@ -203,3 +203,17 @@ def test_a_held_out_world_meets_the_scan_envelope(tmp_path):
             assert abs(rec["onset_error_clear_acq"]) <= 2, rec["site_id"]
             checked["onset"] += 1
     assert checked == {"catalogued": 3, "onset": 1, "shutdown": 1}
+
+
+def test_stac_bytes_smallest_run_reads_a_fraction_and_nothing_again(tmp_path):
+    import json
+
+    from bench import stac_bytes
+
+    out = tmp_path / "stac_bytes.json"
+    assert stac_bytes.main(["--side", "1024", "--looks", "2", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())["results"]
+    cold, rerun = res["runs"]
+    assert cold["products"] == 2 and cold["bytes_read_client"] == cold["bytes_sent_server"]
+    assert 0 < res["fraction_of_full_scenes"] < 0.5
+    assert rerun["bytes_read_client"] == 0
