@@ -44,6 +44,7 @@ from pipeline.stac_http import (
     strip_query,
 )
 from pipeline.stac_items import (
+    WINDOW_PAD_PX,
     ItemAssets,
     Level,
     StacFetchReport,
@@ -85,7 +86,8 @@ def _read_window(url: str, win: Window | str, grid: Grid) -> tuple[np.ndarray, A
     """Open a remote COG and read one window (``"unknown"``: find it from the file's header)."""
     with rasterio.open(url) as src:
         if isinstance(win, str):
-            found = window_for(grid, src.crs, src.transform, (src.height, src.width))
+            found = window_for(grid, src.crs, src.transform, (src.height, src.width),
+                               pad=WINDOW_PAD_PX)
             if found is None:
                 raise SiteError("the item does not cover the site's grid")
             win = found
@@ -242,11 +244,13 @@ class StacFetcher:
         win = item_window(look.item, href, look.grid)
         if win is None:
             raise SiteError("the item does not cover the site's grid")
-        known = isinstance(win, Window)
-        key: dict[str, Any] = {"method": "GET", "href": clean, "window": None}
-        if isinstance(win, Window):
-            key["window"] = [int(win.col_off), int(win.row_off), int(win.width), int(win.height)]
-        entry = self.cache.get(key) if known else None
+        # the request is "the window of this file over this grid": known without opening the
+        # file even when the item has no proj:* fields (the window is then found in its header)
+        g = look.grid
+        key = {"method": "GET", "href": clean, "pad_px": WINDOW_PAD_PX,
+               "grid": {"crs": g.crs.to_string(), "transform": list(g.transform)[:6],
+                        "shape": list(g.shape)}}
+        entry = self.cache.get(key)
         if entry is not None:
             self.report.n_cached += 1
             return _decode(entry.read())
@@ -270,9 +274,10 @@ class StacFetcher:
                     raise StacRequestError(f"{clean} cannot be read as a GeoTIFF window: "
                                            f"{trouble or text}") from None
         self._count(look.site_id, counter.downloaded)
-        key["window"] = [int(w.col_off), int(w.row_off), int(w.width), int(w.height)]
         self.cache.put(key, _encode(data, (transform, crs)), suffix=".tif",
                        info={"url": clean, "item_id": look.assets.item_id,
+                             "window": [int(w.col_off), int(w.row_off), int(w.width),
+                                        int(w.height)],
                              "bytes_read": counter.downloaded})
         return data, transform, crs
 

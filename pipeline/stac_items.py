@@ -41,6 +41,10 @@ Level = Literal["L2", "L1"]
 #: product from OLI/TIRS exists before it, so no baseline starts earlier.
 LANDSAT8_FIRST_DAY = date(2013, 3, 18)
 
+#: Pixels read beyond the site's fetch grid on each side (the grid already holds the two the
+#: reader pads with; one more absorbs rounding when the item's CRS differs from the grid's).
+WINDOW_PAD_PX = 1
+
 _KEYS: dict[str, tuple[str, ...]] = {
     "band_L2": ("lwir11", "ST_B10", "st_b10"),
     "band_L1": ("lwir11", "B10", "b10"),
@@ -161,7 +165,7 @@ def _proj(item: dict[str, Any], asset_key_href: str) -> tuple[CRS, Affine, tuple
 
 
 def window_for(grid: Grid, crs: CRS, transform: Affine, shape: tuple[int, int],
-               *, pad: int = 1) -> Window | None:
+               *, pad: int = WINDOW_PAD_PX) -> Window | None:
     """Return the whole-pixel window of a raster covering ``grid`` (plus ``pad``), or None.
 
     Examples
@@ -189,7 +193,7 @@ def item_window(item: dict[str, Any], href: str, grid: Grid) -> Window | str | N
     proj = _proj(item, href)
     if proj is None:
         return "unknown"
-    return window_for(grid, *proj)
+    return window_for(grid, *proj, pad=WINDOW_PAD_PX)
 
 
 def first_timeline_date(timeline: Any) -> date | None:

@@ -311,3 +311,26 @@ def test_planetary_computer_signing_uses_the_configured_token_endpoint(
     signed = signer(href)
     assert "sig=TEST-SIG" in signed and strip_query(signed) == href
     assert ("GET", "/sas/token/landsateuwest/landsat-c2") in [r[:2] for r in server.requests]
+
+
+def test_item_without_proj_fields_is_windowed_from_its_header_and_cached(
+        server: StacWorld, tmp_path: Path) -> None:
+    from aoi.sites import read_sites
+
+    item = json.loads(json.dumps(next(i for i in server.items[L2] if i["id"].startswith(
+        DAYS[7][0]))))
+    item["properties"] = {k: v for k, v in item["properties"].items()
+                          if not k.startswith("proj:")}
+    item["collection"] = "no-proj"
+    server.items["no-proj"] = [item]
+    try:
+        cfg = _config(server, tmp_path, collection_l2="no-proj", level="l2")
+        runs = [fetch_sites_stac(read_sites(_sites(tmp_path)), start=date(2024, 7, 1),
+                                 end=date(2024, 7, 31), out_dir=tmp_path / name, config=cfg,
+                                 margin_m=600.0, baseline=False) for name in ("a", "b")]
+    finally:
+        del server.items["no-proj"]
+    assert runs[0].products == [f"test-campus/{DAYS[7][0]}"] and runs[0].bytes_read > 0
+    meta = read_mtl(next((tmp_path / "a" / "test-campus").glob("*_MTL.json")))
+    assert meta.lines < 100  # a window, found in the COG's own header
+    assert runs[1].n_requests == 0 and runs[1].bytes_read == 0
