@@ -27,6 +27,7 @@ the asset hrefs (never signed), the sha256 of the files written and the bytes re
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -42,6 +43,8 @@ from pipeline.stac_http import Signer, make_signer, strip_query
 from pipeline.stac_items import Level, StacFetchReport, baseline_period, first_timeline_date
 
 __all__ = ["StacFetchReport", "fetch_sites_stac"]
+
+LOG = logging.getLogger(__name__)
 
 #: ``progress(done, total, description)``, called as items are planned and read.
 Progress = Callable[[int, int, str], None]
@@ -161,7 +164,10 @@ def fetch_sites_stac(
                     years += ((b.fetch[1] - b.fetch[0]).days + 1) / 365.25
         report.site_years[site_id] = years
         try:
-            plans += fetcher.looks(site_id, geometry, folder, margin_m, periods, levels)
+            found = fetcher.looks(site_id, geometry, folder, margin_m, periods, levels)
+            plans += found
+            LOG.info("%s: %d look(s) to read over %s", site_id, len(found),
+                     ", ".join(f"{a}..{b}" for a, b in periods))
         except SiteError as exc:
             report.failures.append((site_id, None, str(exc)))
         tick(f"search {site_id}")
