@@ -104,13 +104,27 @@ class ItemAssets:
         return parts[0], parts[2], parts[3]
 
 
+def _http_href(asset: Any) -> str:
+    """Return the asset's href, or an http(s) alternate when the main one is not (``s3://``)."""
+    if not isinstance(asset, dict):
+        return ""
+    href = str(asset.get("href", ""))
+    if href.startswith(("http://", "https://")):
+        return href
+    for alt in (asset.get("alternate") or {}).values():
+        other = str((alt or {}).get("href", "")) if isinstance(alt, dict) else ""
+        if other.startswith(("http://", "https://")):
+            return other
+    return href
+
+
 def _href(assets: dict[str, Any], kind: str) -> str | None:
     for key in _KEYS[kind]:
-        href = str((assets.get(key) or {}).get("href", ""))
+        href = _http_href(assets.get(key))
         if href and _NAMES[kind].search(href.split("?")[0]):
             return href
     for asset in assets.values():
-        href = str((asset or {}).get("href", "")) if isinstance(asset, dict) else ""
+        href = _http_href(asset)
         if href and _NAMES[kind].search(href.split("?")[0]):
             return href
     return None
@@ -126,6 +140,14 @@ def pick_assets(item: dict[str, Any], level: Level) -> ItemAssets | str:
     ...                               "MTL.txt": {"href": base + "_MTL.txt"}}}
     >>> pick_assets(item, "L1").product_id
     'LC09_L1TP_063046_20230714_20230714_02_T1'
+    >>> s3 = {"id": "y", "assets": {k: {"href": v["href"].replace("https://h", "s3://b")}
+    ...                             for k, v in item["assets"].items()}}
+    >>> pick_assets(s3, "L1")[:26]
+    'assets only at s3:// (requ'
+    >>> s3["assets"]["lwir11"]["alternate"] = {"https": item["assets"]["lwir11"]}
+    >>> s3["assets"]["MTL.txt"]["alternate"] = {"https": item["assets"]["MTL.txt"]}
+    >>> pick_assets(s3, "L1").band == item["assets"]["lwir11"]["href"]
+    True
     """
     assets = item.get("assets")
     if not isinstance(assets, dict):
@@ -135,13 +157,19 @@ def pick_assets(item: dict[str, Any], level: Level) -> ItemAssets | str:
         return f"no {'ST_B10' if level == 'L2' else 'B10'} asset (Level-2 SR-only product?)"
     if mtl is None:
         return "no MTL asset"
+    if not all(h.startswith(("http://", "https://")) for h in (band, mtl)):
+        return (f"assets only at {band.split('/')[0]}// (requester-pays buckets need an AWS "
+                "account); use an endpoint with https assets: the USGS LandsatLook server or "
+                "Planetary Computer (stac.endpoint)")
     name = band.split("?")[0].rsplit("/", 1)[-1]
     pid = re.sub(r"_(ST_)?B10\.TIF$", "", name, flags=re.IGNORECASE)
     m = _PID.match(pid)
     if m is None or (m.group(2) == "L2SP") != (level == "L2"):
         return f"{name} is not a Landsat 8/9 Collection 2 {level} band 10 file"
     fmt = mtl.split("?")[0].rsplit(".", 1)[-1].lower()
-    return ItemAssets(str(item.get("id")), pid, level, band, _href(assets, "qa"), mtl, fmt)
+    qa = _href(assets, "qa")
+    qa = qa if qa and qa.startswith(("http://", "https://")) else None
+    return ItemAssets(str(item.get("id")), pid, level, band, qa, mtl, fmt)
 
 
 def _proj(item: dict[str, Any], asset_key_href: str) -> tuple[CRS, Affine, tuple[int, int]] | None:
