@@ -334,3 +334,16 @@ def test_item_without_proj_fields_is_windowed_from_its_header_and_cached(
     meta = read_mtl(next((tmp_path / "a" / "test-campus").glob("*_MTL.json")))
     assert meta.lines < 100  # a window, found in the COG's own header
     assert runs[1].n_requests == 0 and runs[1].bytes_read == 0
+
+
+def test_stac_settings_are_layered_like_the_others(tmp_path: Path) -> None:
+    from pipeline.config import load_config
+
+    cfg = load_config(environ={})
+    assert cfg.stac.endpoint == "https://landsatlook.usgs.gov/stac-server"
+    assert (cfg.stac.collection_l2, cfg.stac.collection_l1) == ("landsat-c2l2-st", "landsat-c2l1")
+    f = tmp_path / "c.yaml"
+    f.write_text("stac:\n  baseline_years: 2\n  level: l2\n")
+    cfg = load_config(f, environ={"HEATWATCH__STAC__BASELINE_YEARS": "3"},
+                      overrides={"stac": {"level": "l1"}})
+    assert (cfg.stac.baseline_years, cfg.stac.level) == (3, "l1")  # env > file, args > file
