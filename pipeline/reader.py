@@ -266,28 +266,37 @@ def read_scene(
                       f"plausible temperature range (>= {config.no_qa_plausible_min_k} K)",
                       QAMissingWarning, stacklevel=2)
     kelvin = to_kelvin(dn, meta.calibration)
-    # At night QA's cloud bits (from the dark reflective bands) are not trusted: only its fill
-    # bit is used, and clouds are masked as cold (the raised floor and the scene's own median).
-    trusted_qa = qa is not None and not meta.night
-    low = config.plausible_min_k if trusted_qa else max(config.plausible_min_k,
-                                                        config.no_qa_plausible_min_k)
-    # Hot sources are data: a pixel at band 10's largest digital number is kept and flagged
-    # saturated (its true temperature is at least the product's ceiling), never masked.
-    # (its water and snow bits neither: a night "water" would mark land as water for good)
-    if qa is not None and meta.night:
-        qa = qa & np.uint16(1 << 0)  # QA_PIXEL bit 0: fill
-    flags = build_flags(kelvin, qa, qa_mask_bits=config.qa_mask_bits,
-                        plausible=(low, config.plausible_max_k),
-                        saturated=dn >= meta.calibration.dn_max)
-    if meta.night:
-        flags[night_clouds(np.where((flags & MASKING) == 0, kelvin, np.nan),
-                           cold_k=config.night_cloud_k)] |= Flag.CLOUD
+    flags = _flags(kelvin, dn, qa, meta, config)
     kelvin[(flags & MASKING) != 0] = np.nan
     win_tr = rasterio.windows.transform(win, tr)
     if grid is not None:
         kelvin, flags = _resample(kelvin, flags, crs, win_tr, grid)
         crs, win_tr = grid.crs, grid.transform
     return scene_dataset(kelvin, flags, crs=crs, transform=win_tr, meta=meta)
+
+
+def _flags(kelvin: np.ndarray, dn: np.ndarray, qa: np.ndarray | None, meta: SceneMetadata,
+           config: ReaderConfig) -> np.ndarray:
+    """Flag layer of one scene (see :mod:`pipeline.masking`); night scenes masked by cold.
+
+    At night QA's cloud bits (from the dark reflective bands) are not trusted, nor its water
+    and snow bits (a night "water" would mark land as water for good): only its fill bit is
+    used, and clouds are masked as cold (the raised floor and the scene's own median).
+    """
+    trusted_qa = qa is not None and not meta.night
+    low = config.plausible_min_k if trusted_qa else max(config.plausible_min_k,
+                                                        config.no_qa_plausible_min_k)
+    if qa is not None and meta.night:
+        qa = qa & np.uint16(1 << 0)  # QA_PIXEL bit 0: fill
+    # Hot sources are data: a pixel at band 10's largest digital number is kept and flagged
+    # saturated (its true temperature is at least the product's ceiling), never masked.
+    flags = build_flags(kelvin, qa, qa_mask_bits=config.qa_mask_bits,
+                        plausible=(low, config.plausible_max_k),
+                        saturated=dn >= meta.calibration.dn_max)
+    if meta.night:
+        flags[night_clouds(np.where((flags & MASKING) == 0, kelvin, np.nan),
+                           cold_k=config.night_cloud_k)] |= Flag.CLOUD
+    return flags
 
 
 def _resample(kelvin: np.ndarray, flags: np.ndarray, crs: CRS, tr: Affine,
