@@ -717,8 +717,8 @@ def _acquire_night(spec: WorldSpec, grid: _Grid, world: _Static, slot: _Slot,
     k = gaussian_filter(surf, TIRS_PSF_SIGMA_M / spec.pixel_m, mode="nearest")
     k += spec.noise_k * rng.standard_normal(k.shape, dtype=np.float32)
     k -= NIGHT_L1_OFFSET_K
-    cloud = _smooth(rng, spec.size_px, 600.0 / spec.pixel_m)
-    cloud = cloud > np.quantile(cloud, 0.92)
+    field = _smooth(rng, spec.size_px, 600.0 / spec.pixel_m)
+    cloud = field > np.quantile(field, 0.92)
     for c in world.campuses:  # the campuses stay clear: the scene must add a look of them
         cloud[c.win] = False
     k[cloud] = t_air - NIGHT_CLOUD_K

@@ -121,6 +121,10 @@ def _candidates(n: int, min_active: int, baseline: int = 0) -> list[_Candidate]:
     if baseline > 0:
         # onsets at the baseline's end (when it holds enough looks) or later
         first = baseline if baseline >= MIN_BASELINE_LOOKS else max(baseline, MIN_SEGMENT)
+        if first < MIN_SEGMENT:  # halls roofed at the baseline's end: the nuisance there too
+            a = (idx >= first).astype(float)
+            cands += [_Candidate("roof", None, None, a, False),
+                      _Candidate("roof", None, None, a, True)]
         onsets = [k for k in range(first, n - max(min_active, MIN_SEGMENT) + 1)
                   if k == baseline or k >= MIN_SEGMENT]
         cands += [_Candidate("onset", k, n, (idx >= k).astype(float), True) for k in onsets]

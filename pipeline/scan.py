@@ -117,6 +117,8 @@ class ScanResult:
     run: dict[str, Any]
     #: Each site's excess series and those of its placebo footprints (pipeline.placebo).
     placebos: dict[str, PlaceboSeries] = field(default_factory=dict)
+    #: Each catalogued site's declared baseline (pipeline.baseline), where one exists.
+    baselines: dict[str, Baseline] = field(default_factory=dict)
 
 
 # Grid ------------------------------------------------------------------------------------------
@@ -668,7 +670,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
            "baselines": {r["site_id"]: {k: r[k] for k in BASELINE_COLUMNS} for r in rows},
            "night_looks": sum(s.night for s in state.scenes),
            "rejected_candidates": [_rejected_entry(r) for _, r in rejected.iterrows()]}
-    return ScanResult(table, hotspots, series, state, fits, masks, run, placebos)
+    return ScanResult(table, hotspots, series, state, fits, masks, run, placebos, baselines)
 
 
 def _rejected_entry(row: Any) -> dict[str, Any]:
