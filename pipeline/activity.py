@@ -125,13 +125,10 @@ def _candidates(n: int, min_active: int, baseline: int = 0) -> list[_Candidate]:
             a = (idx >= first).astype(float)
             cands += [_Candidate("roof", None, None, a, False),
                       _Candidate("roof", None, None, a, True)]
-        onsets = [k for k in range(first, n - max(min_active, MIN_SEGMENT) + 1)
-                  if k == baseline or k >= MIN_SEGMENT]
-        cands += [_Candidate("onset", k, n, (idx >= k).astype(float), True) for k in onsets]
+        cands += [_Candidate("onset", k, n, (idx >= k).astype(float), True)
+                  for k in range(first, n - max(min_active, MIN_SEGMENT) + 1)]
         starts = range(first, n - min_active - MIN_SEGMENT + 1)
     for k in starts:
-        if baseline > 0 and not (k == baseline or k >= MIN_SEGMENT):
-            continue
         for j in range(k + min_active, n - MIN_SEGMENT + 1):
             a = ((idx >= k) & (idx < j)).astype(float)
             cands.append(_Candidate("window", k, j, a, True))

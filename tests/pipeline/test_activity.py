@@ -243,3 +243,15 @@ def test_declared_baseline_allows_no_heat_inside_it():
     fit = fit_activity(e, s, area_m2=4e5, baseline_looks=5)
     assert fit.pattern not in ("always", "shutdown")
     assert fit.start is None or fit.start >= 5
+
+
+@pytest.mark.parametrize("baseline", [1, 2, 3, 7])
+def test_no_heat_pattern_is_active_inside_a_declared_baseline(baseline):
+    from pipeline.activity import MIN_BASELINE_LOOKS, _candidates
+
+    cands = _candidates(24, 4, baseline)
+    heat = [c for c in cands if c.pattern not in ("never", "roof")]
+    assert heat and all(not c.active[:baseline].any() for c in heat)
+    onsets = sorted(c.start for c in cands if c.pattern == "onset")
+    # an onset right at the end of a baseline of two or more looks; else after three
+    assert onsets[0] == (baseline if baseline >= MIN_BASELINE_LOOKS else 3)
