@@ -230,7 +230,11 @@ def _accumulate(state: ScanState, idx: int, ds: Any, catalog_zone: np.ndarray,
     clear = np.isfinite(t)
     assert state.present is not None and state.clear_count is not None
     assert state.anomaly_sum is not None and state.temps is not None and state.water is not None
-    state.present += hot
+    night = str(ds.attrs.get("day_night", "DAY")) == "NIGHT"
+    if not night:
+        # a night scene's hotspots are warm water and towns as much as compute: recorded
+        # (hotspots.geojson), not counted towards a new site's persistence
+        state.present += hot
     state.clear_count += clear
     state.anomaly_sum += np.where(clear, np.nan_to_num(a), 0.0)
     state.temps[idx] = t
@@ -238,7 +242,6 @@ def _accumulate(state: ScanState, idx: int, ds: Any, catalog_zone: np.ndarray,
     state.anomalies[idx] = np.where(clear, a, np.nan)
     state.water |= (flags & 32) != 0
     elev = float(ds.attrs["sun_elevation"])
-    night = str(ds.attrs.get("day_night", "DAY")) == "NIGHT"
     # a night look has no solar loading (and its contrast is not the sun's: left out)
     irr = 0.0 if night else float(clear_sky_irradiance(elev)) / 1000.0
     contrast = float("nan") if night else scene_contrast(
