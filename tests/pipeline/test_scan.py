@@ -452,3 +452,17 @@ def test_baseline_end_option_declares_every_site(baseline_world, tmp_path):
     row = result.sites.set_index("site_id").loc["DC-1"]
     assert row["baseline"] == "declared (persistence.baseline_end)"
     assert row["pattern"] == "onset"
+
+
+def test_monitor_replay_keeps_the_declared_baseline(baseline_world):
+    # the monitor replays statuses from the scan's series: as of the last date it must say
+    # what the scan said, baseline included
+    from pipeline.monitor import statuses_as_of
+
+    _, _, declared = baseline_world
+    folder = Path(declared.run["imagery_dir"])
+    last = str(declared.series["DC-1"]["date"].iloc[-1])
+    rows, _ = statuses_as_of(declared, read_sites(folder / "sites.geojson"),
+                             load_config(environ={}), [last])
+    row = declared.sites.set_index("site_id").loc["DC-1"]
+    assert (rows[0]["pattern"], rows[0]["heat_mw"]) == (row["pattern"], row["heat_mw"])
