@@ -14,6 +14,8 @@ Where a baseline comes from, in order of precedence:
    ``{"<site_id>": {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}}`` (written by the fetcher
    from the catalog's first timeline dates, or a number of years back);
 3. none: the series' own inactive looks serve when the fit finds an onset or a shutdown.
+
+:func:`baseline_columns` says in every site row which of these served.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from pipeline.activity import ActivityFit
 from pipeline.errors import ConfigError
 
 #: Name of the fetch record beside the products (see module docstring).
@@ -121,3 +126,45 @@ def site_baselines(site_ids: Sequence[str], folder: Path,
                 for sid in site_ids}
     found = read_fetch_baselines(folder)
     return {sid: found[sid] for sid in site_ids if sid in found}
+
+
+#: Columns saying which period served as a site's baseline (before-state).
+BASELINE_COLUMNS = ("baseline", "baseline_start", "baseline_end", "baseline_looks")
+
+
+def baseline_columns(fit: ActivityFit, series: pd.DataFrame,
+                     declared: Baseline | None) -> dict[str, Any]:
+    """Say which period served as the site's baseline (the before-state of its heat).
+
+    ``baseline`` is ``"declared"`` (a baseline period from ``fetch.json`` or
+    ``persistence.baseline_end``), ``"series"`` (the series' own inactive looks before an onset
+    or after a shutdown), or ``"none"``: then an always-on excess carries the static-offset
+    prior, and the status may be ``undetermined`` (docs/statuses.md).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pipeline.activity import fit_activity
+    >>> s = np.tile([0.4, 0.6, 0.8, 0.9], 6)
+    >>> fit = fit_activity(8e5 * s + 4e5 * (np.arange(24) >= 8), s, area_m2=4e5)
+    >>> series = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=24, freq="8D")
+    ...                        .strftime("%Y-%m-%d"), "clear": True})
+    >>> cols = baseline_columns(fit, series, None)
+    >>> cols["baseline"], cols["baseline_end"], cols["baseline_looks"]
+    ('series', '2024-02-26', 8)
+    """
+    clear = series.loc[series["clear"], "date"].astype(str).tolist() if len(series) else []
+    if declared is not None:
+        n = declared.looks(clear)
+        return {"baseline": f"declared ({declared.source})",
+                "baseline_start": (declared.start.isoformat() if declared.start
+                                   else (clear[0] if n else None)),
+                "baseline_end": declared.end.isoformat(), "baseline_looks": n}
+    if fit.pattern in ("onset", "window") and fit.start:
+        return {"baseline": "series", "baseline_start": clear[0],
+                "baseline_end": clear[fit.start - 1], "baseline_looks": int(fit.start)}
+    if fit.pattern == "shutdown" and fit.stop is not None and fit.stop < len(clear):
+        return {"baseline": "series", "baseline_start": clear[fit.stop],
+                "baseline_end": clear[-1], "baseline_looks": len(clear) - fit.stop}
+    return {"baseline": "none", "baseline_start": None, "baseline_end": None,
+            "baseline_looks": 0}

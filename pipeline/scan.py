@@ -35,7 +35,7 @@ from aoi.declared import Declaration, declaration_on, declarations_on, site_cred
 from pipeline import __version__
 from pipeline.activity import ActivityFit, fit_activity
 from pipeline.anomaly import anomaly
-from pipeline.baseline import Baseline, site_baselines
+from pipeline.baseline import BASELINE_COLUMNS, Baseline, baseline_columns, site_baselines
 from pipeline.config import Config, DetectionConfig
 from pipeline.detect import (
     hotspot_mask,
@@ -774,36 +774,6 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "n_night_looks": int((series["day_night"] == "NIGHT").sum()) if len(series) else 0,
         "geometry": row.geometry,
     }
-
-
-#: Columns saying which period served as a site's baseline (before-state).
-BASELINE_COLUMNS = ("baseline", "baseline_start", "baseline_end", "baseline_looks")
-
-
-def baseline_columns(fit: ActivityFit, series: pd.DataFrame,
-                     declared: Baseline | None) -> dict[str, Any]:
-    """Say which period served as the site's baseline (the before-state of its heat).
-
-    ``baseline`` is ``"declared"`` (a baseline period from ``fetch.json`` or
-    ``persistence.baseline_end``), ``"series"`` (the series' own inactive looks before an onset
-    or after a shutdown), or ``"none"``: then an always-on excess carries the static-offset
-    prior, and the status may be ``undetermined`` (docs/statuses.md).
-    """
-    clear = series.loc[series["clear"], "date"].astype(str).tolist() if len(series) else []
-    if declared is not None:
-        n = declared.looks(clear)
-        return {"baseline": f"declared ({declared.source})",
-                "baseline_start": (declared.start.isoformat() if declared.start
-                                   else (clear[0] if n else None)),
-                "baseline_end": declared.end.isoformat(), "baseline_looks": n}
-    if fit.pattern in ("onset", "window") and fit.start:
-        return {"baseline": "series", "baseline_start": clear[0],
-                "baseline_end": clear[fit.start - 1], "baseline_looks": int(fit.start)}
-    if fit.pattern == "shutdown" and fit.stop is not None and fit.stop < len(clear):
-        return {"baseline": "series", "baseline_start": clear[fit.stop],
-                "baseline_end": clear[-1], "baseline_looks": len(clear) - fit.stop}
-    return {"baseline": "none", "baseline_start": None, "baseline_end": None,
-            "baseline_looks": 0}
 
 
 #: Fewest placebo footprints for a null (a footprint too large for its imagery has fewer).
