@@ -260,9 +260,10 @@ DAY_NIGHT = ("DAY", "NIGHT")
 def day_night(groups: Groups, path: Path, sun_elevation: float) -> tuple[str, str]:
     """Return ``("DAY"|"NIGHT", source)`` of a scene.
 
-    ``DAY_NIGHT_FLAG`` is read where the MTL holds it (``IMAGE_ATTRIBUTES``, or any group: the
-    USGS metadata export and STAC items carry it, the Collection 2 MTL files seen so far do not).
-    Without it, the sun elevation at the scene centre decides: below the horizon is night.
+    ``DAY_NIGHT_FLAG`` is read where the MTL holds it (``IMAGE_ATTRIBUTES`` first, then any
+    group; e.g. written by a fetcher from the archive's metadata). The Collection 2 MTL files
+    seen so far (the shared real samples) do not carry it: then the sun elevation at the scene
+    centre decides, below the horizon being night.
 
     Raises
     ------

@@ -406,7 +406,8 @@ def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Conf
     clear = series[np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])]
     p = config.persistence
     return fit_activity(clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
-                        night=(clear["day_night"] == "NIGHT").to_numpy(),
+                        night=(clear["day_night"] == "NIGHT").to_numpy()
+                        if "day_night" in clear else None,
                         baseline_looks=0 if baseline is None else baseline.looks(
                             clear["date"].astype(str).tolist()),
                         area_m2=masks.integration_area_px * pixel_area, min_looks=p.min_looks,
