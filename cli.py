@@ -1038,10 +1038,15 @@ def scan(
     start: Annotated[str | None, typer.Option(
         help="First day to fetch (sentinelhub, stac).")] = None,
     end: Annotated[str | None, typer.Option(help="Last day to fetch (sentinelhub, stac).")] = None,
+    baseline_end: Annotated[str | None, typer.Option(
+        help="Looks up to this date (YYYY-MM-DD) are every site's baseline: known inactive, "
+             "e.g. before construction. Default: fetch.json's per-site \"baseline\".")] = None,
 ) -> None:
     """Find persistent compute heat: site status, heat (MW) with interval, new candidates."""
-    overrides = ({} if min_candidate_mw is None
-                 else {"power": {"min_candidate_mw": min_candidate_mw}})
+    overrides: dict[str, Any] = ({} if min_candidate_mw is None
+                                 else {"power": {"min_candidate_mw": min_candidate_mw}})
+    if baseline_end is not None:
+        overrides["persistence"] = {"baseline_end": baseline_end}
     try:
         cfg = _config(config, overrides)
         if source == "sentinelhub":

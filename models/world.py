@@ -88,7 +88,7 @@ from models.world_spec import (
     demo_spec,
     random_spec,
 )
-from pipeline.c2write import ST_ADD, ST_MULT, product_id, write_l2_product
+from pipeline.c2write import ST_ADD, ST_MULT, product_id, write_l1_product, write_l2_product
 from pipeline.errors import OutputError
 from pipeline.outputs import write_text
 from pipeline.qa import any_bits, encode
@@ -122,6 +122,17 @@ GROUND_K = 13.0
 # Random streams: default_rng([seed, STREAM, ...]). Streams 4+ are drawn only by the widened
 # land physics (:class:`models.world_spec.LandSpec`), so classic worlds stay byte-identical.
 _LAND, _SCENE, _CAMPUS, _META, _STRUCTURE = 0, 1, 2, 3, 4
+#: Stream of the optional night scenes (``generate_world(night_looks=...)``), drawn only then.
+_NIGHT = 9
+
+#: Band 10 Level-1 constants (RADIANCE_MULT, RADIANCE_ADD, K1, K2): Landsat 8 Data Users
+#: Handbook table 5-7 and the Landsat 9 MTL constants (shared Lahaina sample, L9 handbook).
+L1_B10 = {8: (3.342e-4, 0.1, 774.8853, 1321.0789), 9: (3.8e-4, 0.1, 799.0284, 1329.2405)}
+#: Simulator assumptions of a night scene: air this much colder than at the morning overpass,
+#: top-of-atmosphere brightness temperature this much below the surface's (a uniform offset:
+#: no atmospheric correction at Level-1; the ring background removes it), and night clouds
+#: this much colder than the air.
+NIGHT_COOLING_K, NIGHT_L1_OFFSET_K, NIGHT_CLOUD_K = 8.0, 2.0, 25.0
 
 
 # Grid -----------------------------------------------------------------------------------------
@@ -617,6 +628,7 @@ def generate_world(
     *,
     progress: Callable[[int, int], None] | None = None,
     overwrite: bool = False,
+    night_looks: tuple[int, ...] = (),
 ) -> WorldTruth:
     """Simulate ``spec`` and write it as Landsat Collection 2 Level-2 products into ``out_dir``.
 
@@ -631,6 +643,11 @@ def generate_world(
         Called as ``progress(done, total)`` after each acquisition slot.
     overwrite
         Delete Landsat products of another world found in ``out_dir`` instead of failing.
+    night_looks
+        Acquisition indices after which a night Level-1 scene is also written, 12 h after that
+        day's overpass (Landsat's ascending night pass, flagged ``DAY_NIGHT_FLAG = NIGHT``, no
+        QA band): no sun, the same compute heat, a cold cloud patch. Listed in ``night.json``;
+        the Level-2 products and ``truth.json`` are those of the world without them.
 
     Returns
     -------
@@ -657,7 +674,10 @@ def generate_world(
     acquisitions: list[AcquisitionTruth] = []
     skipped: list[SkippedAcquisition] = []
     looks: list[list[CampusLook]] = [[] for _ in world.campuses]
+    nights = []
     for slot in slots:
+        if slot.index in night_looks:
+            nights.append(_acquire_night(spec, grid, world, slot, out))
         if slot.written:
             a, campus_looks = _acquire(spec, grid, world, slot, out)
             acquisitions.append(a)
@@ -677,7 +697,46 @@ def generate_world(
         campuses=[_campus_truth(grid, c, lk) for c, lk in zip(world.campuses, looks, strict=True)],
         **_features(spec, grid, world, acquisitions))
     _write_vectors(out, truth)
+    if nights:
+        _write_json(out / "night.json", nights)
     return truth
+
+
+def _acquire_night(spec: WorldSpec, grid: _Grid, world: _Static, slot: _Slot,
+                   out: Path) -> dict[str, Any]:
+    """Write a night Level-1 scene 12 h after ``slot``: no sun, the campuses' compute heat."""
+    rng = np.random.default_rng([spec.seed, _NIGHT, slot.index])
+    when = slot.acquired + timedelta(hours=12)
+    t_air = _air_temperature(spec, slot.acquired, float(rng.normal(0.0, spec.weather_k)))
+    t_air -= NIGHT_COOLING_K
+    weather = 0.3 * _smooth(rng, spec.size_px, 1800.0 / spec.pixel_m)
+    excess = _excess(spec, world, slot)
+    no_shadow = np.zeros((spec.size_px, spec.size_px), dtype=bool)
+    surf = _surface(world, when.date(), t_air, 0.0, weather, no_shadow, excess,
+                    spec.land.crop_season_days)
+    k = gaussian_filter(surf, TIRS_PSF_SIGMA_M / spec.pixel_m, mode="nearest")
+    k += spec.noise_k * rng.standard_normal(k.shape, dtype=np.float32)
+    k -= NIGHT_L1_OFFSET_K
+    field = _smooth(rng, spec.size_px, 600.0 / spec.pixel_m)
+    cloud = field > np.quantile(field, 0.92)
+    for c in world.campuses:  # the campuses stay clear: the scene must add a look of them
+        cloud[c.win] = False
+    k[cloud] = t_air - NIGHT_CLOUD_K
+    mult, add, k1, k2 = L1_B10[slot.spacecraft]
+    radiance = k1 / np.expm1(k2 / k.astype(np.float64))
+    counts = np.clip(np.rint((radiance - add) / mult), 1, 65534).astype(np.uint16)
+    path, row = _wrs(spec.center_lat, spec.center_lon)
+    pid = product_id(spacecraft=slot.spacecraft, level="L1TP", wrs_path=path, wrs_row=row,
+                     acquired=when, processed=when + timedelta(days=1))
+    elev, az = sun_position(spec.center_lat, spec.center_lon, when)
+    write_l1_product(out, pid=pid, counts=counts, transform=grid.transform, crs=grid.epsg,
+                     acquired=when, sun_elevation=float(elev), sun_azimuth=float(az),
+                     radiance_mult=mult, radiance_add=add, k1=k1, k2=k2, day_night="NIGHT",
+                     cloud_cover=round(100.0 * float(cloud.mean()), 2), mtl_format="txt")
+    return {"product_id": pid, "acquired": when.isoformat(), "sun_elevation": float(elev),
+            "cloud_fraction": float(cloud.mean()),
+            "excess_k_m2": {c.spec.site_id: e for c, e in zip(world.campuses, excess,
+                                                               strict=True)}}
 
 
 def _acquire(spec: WorldSpec, grid: _Grid, world: _Static, slot: _Slot,

@@ -42,6 +42,10 @@ from pipeline.robust import MAD_TO_SIGMA, sigma_mad
 #: Fewest clear looks in an inactive segment (the baseline before an onset or after a shutdown).
 MIN_SEGMENT = 3
 
+#: Fewest looks of a declared baseline (e.g. before construction, ``fetch.json``) for an onset at
+#: its end: two give a static offset and its scatter; the date of the change is known, not found.
+MIN_BASELINE_LOOKS = 2
+
 #: A clear look shows no heat when its residual heat is below this share of the site's heat.
 NO_HEAT_SHARE = 1.0 / 3.0
 
@@ -91,20 +95,40 @@ class _Candidate:
     with_baseline: bool
 
 
-def _candidates(n: int, min_active: int) -> list[_Candidate]:
+def _candidates(n: int, min_active: int, baseline: int = 0) -> list[_Candidate]:
+    """Every pattern to fit; with ``baseline`` known-inactive first looks, none active there.
+
+    A declared baseline (looks before construction) is no change point found in the data: an
+    onset right at its end needs only :data:`MIN_BASELINE_LOOKS` of it, and patterns with heat
+    in it (always, shutdown, an onset inside it) are not fitted.
+    """
     on = np.ones(n)
     idx = np.arange(n)
-    cands = [_Candidate("never", None, None, np.zeros(n), False),
-             _Candidate("always", 0, n, on, False)]
+    cands = [_Candidate("never", None, None, np.zeros(n), False)]
+    if baseline <= 0:
+        cands.append(_Candidate("always", 0, n, on, False))
     for k in range(MIN_SEGMENT, n - MIN_SEGMENT + 1):
         a = (idx >= k).astype(float)
         cands.append(_Candidate("roof", None, None, a, False))
         cands.append(_Candidate("roof", None, None, a, True))
+        if baseline > 0:
+            continue
         if n - k >= min_active:
             cands.append(_Candidate("onset", k, n, a, True))
         if k >= min_active:
             cands.append(_Candidate("shutdown", 0, k, 1.0 - a, True))
-    for k in range(MIN_SEGMENT, n - min_active - MIN_SEGMENT + 1):
+    starts = range(MIN_SEGMENT, n - min_active - MIN_SEGMENT + 1)
+    if baseline > 0:
+        # onsets at the baseline's end (when it holds enough looks) or later
+        first = baseline if baseline >= MIN_BASELINE_LOOKS else max(baseline, MIN_SEGMENT)
+        if first < MIN_SEGMENT:  # halls roofed at the baseline's end: the nuisance there too
+            a = (idx >= first).astype(float)
+            cands += [_Candidate("roof", None, None, a, False),
+                      _Candidate("roof", None, None, a, True)]
+        cands += [_Candidate("onset", k, n, (idx >= k).astype(float), True)
+                  for k in range(first, n - max(min_active, MIN_SEGMENT) + 1)]
+        starts = range(first, n - min_active - MIN_SEGMENT + 1)
+    for k in starts:
         for j in range(k + min_active, n - MIN_SEGMENT + 1):
             a = ((idx >= k) & (idx < j)).astype(float)
             cands.append(_Candidate("window", k, j, a, True))
@@ -204,6 +228,8 @@ def fit_activity(
     change_bic_margin: float = 10.0,
     max_baseline_k_m2: float | None = None,
     ambiguous_change: str = "nuisance",
+    night: np.ndarray | None = None,
+    baseline_looks: int = 0,
 ) -> ActivityFit:
     """Select the activity pattern of a site from its clear looks (time-ordered).
 
@@ -236,6 +262,18 @@ def fit_activity(
         sites, so a late roof is no candidate) or ``"heat"`` (for catalogued campuses, whose
         halls stand before they power on). The seasonal shape of the change decides whenever
         the evidence can tell them apart.
+    night
+        True for night looks (``solar`` 0 there: no sun, no land-cover solar pattern). Their
+        noise has no solar part but keeps its weather and atmosphere part, unknown here; each
+        weighs as much as the lowest-sun day look (``1 / s**2`` would make one night look
+        outweigh a whole summer). No separate offset is fitted for them: with a night look
+        or two per site a free offset would absorb them whole.
+    baseline_looks
+        How many of the first clear looks fall in a declared baseline period (before
+        construction, :mod:`pipeline.scan`): known inactive, ``A = 0`` there. Patterns with
+        heat in them are not fitted, an onset at its end needs only
+        :data:`MIN_BASELINE_LOOKS`, and its static offset ``b`` is measured there, so a
+        campus running all the main series gets a before/after measurement.
 
     Examples
     --------
@@ -252,15 +290,25 @@ def fit_activity(
     if n < min_looks:
         return ActivityFit("insufficient", float("nan"), float("nan"), float("nan"), 0.0,
                            None, None, n, float("nan"), float("nan"), np.full(n, np.nan))
+    dark = np.zeros(n, dtype=bool) if night is None else np.asarray(night, dtype=bool)
     w = 1.0 / np.maximum(s, 0.05) ** 2
+    if dark.any():
+        lowest_sun = float(np.min(s[~dark])) if (~dark).any() else 1.0
+        w[dark] = 1.0 / max(lowest_sun, 0.05) ** 2
     w = w / w.mean()
+    baseline_looks = max(0, min(int(baseline_looks), n))
     fits: list[_Fit] = []
     spread = max_baseline_k_m2 if max_baseline_k_m2 is not None and np.isfinite(
         max_baseline_k_m2) else 0.0
     max_baseline = max(2.0 * baseline_offset_k * area_m2, spread)
-    for cand, (coef, cov, resid) in _fit_all(_candidates(n, min_looks), s, e, w):
-        if cand.pattern == "always":
-            always = (coef, cov)  # kept even if not significant: it bounds undetected heat
+    always: tuple[np.ndarray, np.ndarray] | None = None
+    cands = _candidates(n, min_looks, baseline_looks)
+    # the always-on heat term, or with a baseline the earliest onset: kept even if not
+    # significant, it bounds undetected heat
+    bound = next((c for c in cands if c.pattern in ("always", "onset")), None)
+    for cand, (coef, cov, resid) in _fit_all(cands, s, e, w):
+        if cand is bound:
+            always = (coef, cov)
         if cand.with_baseline and abs(coef[2]) > max_baseline:
             continue  # an offset this large is heat running before/after, not a static offset
         if cand.pattern not in ("never", "roof"):
@@ -284,9 +332,9 @@ def fit_activity(
     if chosen.cand.pattern == "roof":
         chosen = next(f for f in fits if f.cand.pattern == "never")
     fit = _result(chosen.cand, chosen.coef, chosen.cov, e, s, area_m2, baseline_offset_k)
-    if fit.pattern == "never":
+    if fit.pattern == "never" and always is not None:
         coef, cov = always
-        se = _heat_se(cov, baseline_offset_k * area_m2)
+        se = _heat_se(cov, 0.0 if baseline_looks else baseline_offset_k * area_m2)
         fit = replace(fit, heat_se_k_m2=se, undetected_k_m2=float(coef[1]))
     return replace(fit, unconfirmed_stop=unconfirmed_stop(fit, significance=significance,
                                                           min_looks=min_looks))

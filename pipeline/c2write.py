@@ -61,6 +61,7 @@ def _groups(
     pid: str, *, level: str, shape: tuple[int, int], transform: Affine, crs: CRS,
     acquired: datetime, sun_elevation: float, sun_azimuth: float, cloud_cover: float,
     wrs_path: int, wrs_row: int, files: dict[str, str], calibration: dict[str, dict[str, str]],
+    day_night: str | None = None,
 ) -> dict[str, dict[str, str]]:
     epsg = crs.to_epsg() or 0
     zone = epsg - 32600 if 32601 <= epsg <= 32660 else epsg - 32700 if 32701 <= epsg <= 32760 else 0
@@ -79,6 +80,7 @@ def _groups(
             "SCENE_CENTER_TIME": f"{acquired:%H:%M:%S}.0000000Z",
             "CLOUD_COVER": f"{cloud_cover:.2f}", "SUN_AZIMUTH": f"{sun_azimuth:.8f}",
             "SUN_ELEVATION": f"{sun_elevation:.8f}",
+            **({"DAY_NIGHT_FLAG": day_night} if day_night is not None else {}),
         },
         "PROJECTION_ATTRIBUTES": {
             "MAP_PROJECTION": "UTM", "DATUM": "WGS84", "ELLIPSOID": "WGS84", "UTM_ZONE": str(zone),
@@ -98,6 +100,7 @@ def _write_product(
     extra_files: dict[str, str], calibration: dict[str, dict[str, str]], transform: Affine,
     crs: CRS | str | int, acquired: datetime, sun_elevation: float, sun_azimuth: float,
     cloud_cover: float, qa_pixel: np.ndarray | None, mtl_format: str,
+    day_night: str | None = None,
 ) -> list[Path]:
     """Write band 10 (``band`` = MTL key, file suffix, DN array), QA_PIXEL and the MTL."""
     out = Path(out_dir)
@@ -115,7 +118,7 @@ def _write_product(
     groups = _groups(pid, level=level, shape=dn.shape, transform=transform, crs=crs,
                      acquired=acquired, sun_elevation=sun_elevation, sun_azimuth=sun_azimuth,
                      cloud_cover=cloud_cover, wrs_path=int(pid[10:13]), wrs_row=int(pid[13:16]),
-                     files=files, calibration=calibration)
+                     files=files, calibration=calibration, day_night=day_night)
     written.append(write_mtl(groups, out / f"{pid}_MTL.{mtl_format}"))
     return written
 
@@ -175,8 +178,13 @@ def write_l1_product(
     cloud_cover: float = 0.0,
     qa_pixel: np.ndarray | None = None,
     mtl_format: Literal["json", "txt", "xml"] = "txt",
+    day_night: Literal["DAY", "NIGHT"] | None = None,
 ) -> list[Path]:
-    """Write a Level-1 ``<pid>_B10.TIF`` of counts with its MTL (radiance and K1/K2 constants)."""
+    """Write a Level-1 ``<pid>_B10.TIF`` of counts with its MTL (radiance and K1/K2 constants).
+
+    ``day_night`` writes ``DAY_NIGHT_FLAG`` into ``IMAGE_ATTRIBUTES`` (None: no flag, as in
+    the Collection 2 MTL files seen so far; readers then go by the sun elevation).
+    """
     cal = {
         "LEVEL1_RADIOMETRIC_RESCALING": {"RADIANCE_MULT_BAND_10": f"{radiance_mult:.4E}",
                                          "RADIANCE_ADD_BAND_10": f"{radiance_add:.5f}"},
@@ -190,7 +198,7 @@ def write_l1_product(
         out_dir, pid=pid, band=("FILE_NAME_BAND_10", "B10", np.asarray(counts, dtype=np.uint16)),
         level=pid.split("_")[1], extra_files={}, calibration=cal, transform=transform, crs=crs,
         acquired=acquired, sun_elevation=sun_elevation, sun_azimuth=sun_azimuth,
-        cloud_cover=cloud_cover, qa_pixel=qa_pixel, mtl_format=mtl_format)
+        cloud_cover=cloud_cover, qa_pixel=qa_pixel, mtl_format=mtl_format, day_night=day_night)
 
 
 def write_window_product(

@@ -40,12 +40,18 @@ class ReaderConfig(_Section):
     data, kept up to the product's ceiling (Level-2 ST 373.0 K, Level-1 count 65535) and
     flagged ``saturated`` there. A number masks every hotter pixel as implausible; below the
     ceiling it hides the core of real hot sources.
+
+    Night scenes (Level-1 only) keep only the QA fill bit: the cloud bits come from the
+    reflective bands, dark at night. Their clouds are masked by temperature instead: the
+    ``no_qa_plausible_min_k`` floor, and every pixel more than ``night_cloud_k`` colder than the
+    scene's median (clouds at night are cold; the night land surface varies by a few K).
     """
 
     plausible_min_k: float = Field(220.0, gt=0, le=300)
     plausible_max_k: float | None = Field(None, gt=0, lt=1000)
     no_qa_plausible_min_k: float = Field(250.0, gt=0, lt=400)
     qa_mask_bits: tuple[int, ...] = (0, 1, 2, 3, 4)
+    night_cloud_k: float = Field(6.0, gt=0, le=100)
 
     @model_validator(mode="after")
     def _check_range(self) -> ReaderConfig:
@@ -126,6 +132,10 @@ class PersistenceConfig(_Section):
     #: share of its declared power (else of ``power.min_candidate_mw``); otherwise the evidence
     #: cannot tell it from idle and it is ``undetermined``.
     inactive_fraction: float = Field(0.5, gt=0, le=1)
+    #: Every site's looks up to this date are a declared baseline (known inactive, e.g. before
+    #: construction; ``scan --baseline-end``); null: the imagery folder's ``fetch.json``
+    #: ``"baseline"`` per site where present (pipeline.baseline).
+    baseline_end: date | None = None
 
 
 class PowerConfig(_Section):

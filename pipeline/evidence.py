@@ -313,6 +313,16 @@ def _series_panel(ax: Any, series: pd.DataFrame, site: dict[str, Any]) -> None:
             color="C3", ms=5, label="solar-decoupled excess")
     ax.plot(d[~clear], np.zeros((~clear).sum()), "x", color="0.6", ms=5,
             label="cloudy / no clear look")
+    # night looks (Level-1, no sun: s = 0) in their own marker; a scan before night looks
+    # has no day_night column
+    night = (series["day_night"] == "NIGHT").to_numpy() if "day_night" in series else \
+        np.zeros(len(series), dtype=bool)
+    if (night & clear).any():
+        ax.plot(d[night & clear], series.loc[night & clear, "excess_k_m2"] / 1e3, "*",
+                color="midnightblue", ms=9, label="night look (no sun)")
+    if "baseline" in series and series["baseline"].astype(bool).any():
+        base = d[series["baseline"].astype(bool).to_numpy()]
+        ax.axvspan(base.min(), base.max(), color="0.85", zorder=0, label="declared baseline")
     _heat_band(ax, d, act, site, mw_per)
     _declared_line(ax, d, series, site, mw_per)
     _seen_lines(ax, site)

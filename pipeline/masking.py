@@ -105,6 +105,27 @@ def build_flags(
     return flags
 
 
+def night_clouds(kelvin: np.ndarray, *, cold_k: float) -> np.ndarray:
+    """Return true where a night scene is colder than its median by more than ``cold_k``.
+
+    At night QA_PIXEL's cloud bits cannot be trusted (CFMask works on the reflective bands,
+    dark at night); clouds are cold, while the night land surface varies by a few K, so a cold
+    test against the scene's own median finds them. Water, warmer than land at night, is kept.
+
+    Examples
+    --------
+    >>> night_clouds(np.array([285.0, 284.0, 286.0, 265.0, np.nan]), cold_k=6.0).tolist()
+    [False, False, False, True, False]
+    """
+    k = np.asarray(kelvin, dtype=float)
+    ok = np.isfinite(k)
+    if not ok.any():
+        return np.zeros(k.shape, dtype=bool)
+    median = float(np.median(k[ok]))
+    with np.errstate(invalid="ignore"):
+        return ok & (k < median - cold_k)
+
+
 def usable(flags: np.ndarray) -> np.ndarray:
     """Return true where no masking flag is set."""
     return (np.asarray(flags) & MASKING) == 0

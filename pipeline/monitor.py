@@ -141,21 +141,22 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
             placebos = getattr(result, "placebos", {}).get(sid)
             null = None if placebos is None else placebos.null(
                 np.array([s.solar for s in prefix]), n)
-            fit = _fit(raw, result.masks[sid], pixel_area, config, null)
-            fitted.append((row, fit, _annotate(raw, fit), null))
+            baseline = getattr(result, "baselines", {}).get(sid)
+            fit = _fit(raw, result.masks[sid], pixel_area, config, null, baseline=baseline)
+            fitted.append((row, fit, _annotate(raw, fit), null, baseline))
         # the declaration in force on the day, as the scan's calibration (0 MW: none yet)
-        declared = {str(r.site_id): declaration_on(r, day) for r, _, _, _ in fitted}
+        declared = {str(r.site_id): declaration_on(r, day) for r, _, _, _, _ in fitted}
         cal = calibrate([CalibrationSite(str(r.site_id), f.heat_k_m2,
                                          float(declared[str(r.site_id)].mw or 0.0),
                                          r.cooling or config.power.default_cooling)
-                         for r, f, _, _ in fitted
+                         for r, f, _, _, _ in fitted
                          if f.ever_active and declared[str(r.site_id)].declared],
                         config.power)
-        for row, fit, series, null in fitted:
+        for row, fit, series, null, baseline in fitted:
             sid = str(row.site_id)
             site = _site_row(row, True, fit, series, cal, config,
                              footprint_m2=result.masks[sid].footprint_area_px * pixel_area,
-                             null=null)
+                             null=null, baseline=baseline)
             out.append({"site_id": site["site_id"], "as_of_date": day,
                         **{k: site.get(k) for k in STATUS_KEYS}})
             coeffs[sid] = site_coefficient(site["cooling"], cal, config.power, cal.loo_k.get(sid))

@@ -72,7 +72,17 @@ class SceneMetadata:
     path: Path | None = None
     wrs_path: int | None = None
     wrs_row: int | None = None
+    #: ``"DAY"`` or ``"NIGHT"``: ``DAY_NIGHT_FLAG`` where the MTL has it, else from the sun
+    #: elevation (below the horizon: night); see :func:`day_night`.
+    day_night: str = "DAY"
+    #: Where ``day_night`` came from: ``"DAY_NIGHT_FLAG"`` or ``"SUN_ELEVATION"``.
+    day_night_source: str = "SUN_ELEVATION"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def night(self) -> bool:
+        """True for a night acquisition (no solar loading; Level-1 only)."""
+        return self.day_night == "NIGHT"
 
     @property
     def level(self) -> str:
@@ -89,6 +99,7 @@ class SceneMetadata:
             "sun_elevation": self.sun_elevation,
             "sun_azimuth": self.sun_azimuth,
             "cloud_cover": self.cloud_cover,
+            "day_night": self.day_night,
         }
 
 
@@ -242,6 +253,43 @@ def _calibration(groups: Groups, path: Path, level: str) -> ThermalCalibration:
     )
 
 
+#: Values of ``DAY_NIGHT_FLAG`` (USGS writes them upper case; read case-insensitively).
+DAY_NIGHT = ("DAY", "NIGHT")
+
+
+def day_night(groups: Groups, path: Path, sun_elevation: float) -> tuple[str, str]:
+    """Return ``("DAY"|"NIGHT", source)`` of a scene.
+
+    ``DAY_NIGHT_FLAG`` is read where the MTL holds it (``IMAGE_ATTRIBUTES`` first, then any
+    group; e.g. written by a fetcher from the archive's metadata). The Collection 2 MTL files
+    seen so far (the shared real samples) do not carry it: then the sun elevation at the scene
+    centre decides, below the horizon being night.
+
+    Raises
+    ------
+    MetadataError
+        If the flag holds another value.
+
+    Examples
+    --------
+    >>> day_night({"IMAGE_ATTRIBUTES": {"DAY_NIGHT_FLAG": "NIGHT"}}, Path("x"), 30.0)
+    ('NIGHT', 'DAY_NIGHT_FLAG')
+    >>> day_night({"IMAGE_ATTRIBUTES": {}}, Path("x"), -41.2)
+    ('NIGHT', 'SUN_ELEVATION')
+    """
+    names = ["IMAGE_ATTRIBUTES", *(g for g in groups if g != "IMAGE_ATTRIBUTES")]
+    for g in names:
+        flag = groups.get(g, {}).get("DAY_NIGHT_FLAG")
+        if flag is None:
+            continue
+        value = flag.strip().strip('"').upper()
+        if value not in DAY_NIGHT:
+            raise MetadataError(f"{path}: DAY_NIGHT_FLAG = {flag!r} is neither DAY nor NIGHT; "
+                                "the MTL is corrupt, download it again")
+        return value, "DAY_NIGHT_FLAG"
+    return ("NIGHT" if sun_elevation < 0 else "DAY"), "SUN_ELEVATION"
+
+
 def read_mtl(path: str | Path) -> SceneMetadata:
     """Read an MTL file (txt, JSON or XML) into :class:`SceneMetadata`.
 
@@ -265,12 +313,17 @@ def read_mtl(path: str | Path) -> SceneMetadata:
         wrs = (int(attrs["WRS_PATH"]), int(attrs["WRS_ROW"]))
     except (KeyError, ValueError):
         wrs = (None, None)  # type: ignore[assignment]
+    elevation = _num(groups, path, "SUN_ELEVATION", *ia)
+    when, source = day_night(groups, path, elevation)
+    if when == "NIGHT" and level.startswith("L2"):
+        raise MetadataError(f"{path}: a Level-2 product flagged NIGHT; USGS makes no Level-2 "
+                            "products at night: use the Level-1 product")
     return SceneMetadata(
         product_id=product_id,
         spacecraft=_get(groups, path, "SPACECRAFT_ID", *ia),
         processing_level=level,
         acquired=_acquired(groups, path),
-        sun_elevation=_num(groups, path, "SUN_ELEVATION", *ia),
+        sun_elevation=elevation,
         sun_azimuth=_num(groups, path, "SUN_AZIMUTH", *ia),
         cloud_cover=_num(groups, path, "CLOUD_COVER", *ia),
         utm_zone=_whole(groups, path, "UTM_ZONE", *proj, low=0, high=60),  # 0: not UTM
@@ -283,6 +336,8 @@ def read_mtl(path: str | Path) -> SceneMetadata:
         path=path,
         wrs_path=wrs[0],
         wrs_row=wrs[1],
+        day_night=when,
+        day_night_source=source,
     )
 
 

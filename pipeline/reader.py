@@ -30,7 +30,7 @@ from pipeline.calibrate import to_kelvin
 from pipeline.config import ReaderConfig
 from pipeline.errors import MetadataError, NoDataError, QAMissingWarning, SceneReadError
 from pipeline.grid import Grid
-from pipeline.masking import FLAG_ATTRS, MASKING, Flag, build_flags
+from pipeline.masking import FLAG_ATTRS, MASKING, Flag, build_flags, night_clouds
 from pipeline.mtl import MTL_SUFFIXES, SceneMetadata, read_mtl
 
 _BAND = re.compile(r"^(?P<pid>L[COTEM]0\d_\w+?_\d{2}_(?:T1|T2|RT))_(?P<kind>ST_B10|B10)\.tiff?$",
@@ -261,24 +261,42 @@ def read_scene(
         qa = _read_band(product.qa, win)
         if qa.shape != dn.shape:
             raise SceneReadError(f"{product.qa.name} and {product.band.name} differ in size")
-    else:
+    elif not meta.night:
         warnings.warn(f"{product.product_id} has no QA_PIXEL band: clouds are masked only by the "
                       f"plausible temperature range (>= {config.no_qa_plausible_min_k} K)",
                       QAMissingWarning, stacklevel=2)
     kelvin = to_kelvin(dn, meta.calibration)
-    low = config.plausible_min_k if qa is not None else max(config.plausible_min_k,
-                                                            config.no_qa_plausible_min_k)
-    # Hot sources are data: a pixel at band 10's largest digital number is kept and flagged
-    # saturated (its true temperature is at least the product's ceiling), never masked.
-    flags = build_flags(kelvin, qa, qa_mask_bits=config.qa_mask_bits,
-                        plausible=(low, config.plausible_max_k),
-                        saturated=dn >= meta.calibration.dn_max)
+    flags = _flags(kelvin, dn, qa, meta, config)
     kelvin[(flags & MASKING) != 0] = np.nan
     win_tr = rasterio.windows.transform(win, tr)
     if grid is not None:
         kelvin, flags = _resample(kelvin, flags, crs, win_tr, grid)
         crs, win_tr = grid.crs, grid.transform
     return scene_dataset(kelvin, flags, crs=crs, transform=win_tr, meta=meta)
+
+
+def _flags(kelvin: np.ndarray, dn: np.ndarray, qa: np.ndarray | None, meta: SceneMetadata,
+           config: ReaderConfig) -> np.ndarray:
+    """Flag layer of one scene (see :mod:`pipeline.masking`); night scenes masked by cold.
+
+    At night QA's cloud bits (from the dark reflective bands) are not trusted, nor its water
+    and snow bits (a night "water" would mark land as water for good): only its fill bit is
+    used, and clouds are masked as cold (the raised floor and the scene's own median).
+    """
+    trusted_qa = qa is not None and not meta.night
+    low = config.plausible_min_k if trusted_qa else max(config.plausible_min_k,
+                                                        config.no_qa_plausible_min_k)
+    if qa is not None and meta.night:
+        qa = qa & np.uint16(1 << 0)  # QA_PIXEL bit 0: fill
+    # Hot sources are data: a pixel at band 10's largest digital number is kept and flagged
+    # saturated (its true temperature is at least the product's ceiling), never masked.
+    flags = build_flags(kelvin, qa, qa_mask_bits=config.qa_mask_bits,
+                        plausible=(low, config.plausible_max_k),
+                        saturated=dn >= meta.calibration.dn_max)
+    if meta.night:
+        flags[night_clouds(np.where((flags & MASKING) == 0, kelvin, np.nan),
+                           cold_k=config.night_cloud_k)] |= Flag.CLOUD
+    return flags
 
 
 def _resample(kelvin: np.ndarray, flags: np.ndarray, crs: CRS, tr: Affine,
@@ -313,13 +331,15 @@ def scene_dataset(kelvin: np.ndarray, flags: np.ndarray, *, crs: CRS, transform:
     x = transform.c + (np.arange(w) + 0.5) * transform.a
     y = transform.f + (np.arange(h) + 0.5) * transform.e
     level2 = meta.level == "L2"
+    night = " at night (no solar loading)" if meta.night else ""
     ds = xr.Dataset(
         {
             "temperature": (("y", "x"), kelvin.astype(np.float32), {
                 "units": "K",
                 "standard_name": "surface_temperature" if level2 else "toa_brightness_temperature",
                 "long_name": "Landsat band 10 " + ("surface temperature" if level2 else
-                                                   "top-of-atmosphere brightness temperature"),
+                                                   "top-of-atmosphere brightness temperature")
+                + night,
                 **({"valid_max": ceiling} if np.isfinite(ceiling) else {}),
             }),
             "flags": (("y", "x"), flags.astype(np.uint8), dict(FLAG_ATTRS)),

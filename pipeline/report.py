@@ -346,6 +346,9 @@ def verdict_text(site: dict[str, Any]) -> str:
             parts.append(density)
     parts.append(f"First seen {fmt(site.get('first_seen'))}, last seen "
                  f"{fmt(site.get('last_seen'))}.")
+    base = baseline_sentence(site)
+    if base:
+        parts.append(base)
     if isinstance(site.get("possible_shutdown_since"), str):
         parts.append(_POSSIBLE_SHUTDOWN.format(since=fmt(site["possible_shutdown_since"])))
     declared = declared_sentence(site)
@@ -362,6 +365,36 @@ def verdict_text(site: dict[str, Any]) -> str:
         parts.append(f"Not a datacenter candidate ({fmt(status_reason(site))}): no "
                      "accelerators or compute are implied for it.")
     return " ".join(parts)
+
+
+def baseline_sentence(site: dict[str, Any]) -> str:
+    """Say which period served as the site's baseline and how many night looks it had.
+
+    Examples
+    --------
+    >>> text = baseline_sentence({"baseline": "declared (fetch.json)", "n_night_looks": 1,
+    ...     "baseline_start": "2019-01-03", "baseline_end": "2019-12-21", "baseline_looks": 9})
+    >>> text.startswith("Baseline (before-state): 2019-01-03 to 2019-12-21, declared")
+    True
+    >>> text.endswith("1 night look (Level-1, no sun) in the series.")
+    True
+    >>> baseline_sentence({"baseline": "none", "n_night_looks": 0})
+    'Baseline: none (no inactive looks before or after, none declared).'
+    """
+    kind = site.get("baseline")
+    if kind is None:  # a scan written before baselines were reported
+        return ""
+    if kind == "none":
+        text = "Baseline: none (no inactive looks before or after, none declared)."
+    else:
+        what = "the series' own inactive looks" if kind == "series" else kind
+        text = (f"Baseline (before-state): {fmt(site.get('baseline_start'))} to "
+                f"{fmt(site.get('baseline_end'))}, {fmt(what)}, "
+                f"{fmt(site.get('baseline_looks'))} clear looks.")
+    nights = site.get("n_night_looks") or 0
+    if nights:
+        text += f" {nights} night look{'s' if nights != 1 else ''} (Level-1, no sun) in the series."
+    return text
 
 
 def null_sentence(site: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from aoi.declared import Declaration, declaration_on, declarations_on, site_cred
 from pipeline import __version__
 from pipeline.activity import ActivityFit, fit_activity
 from pipeline.anomaly import anomaly
+from pipeline.baseline import BASELINE_COLUMNS, Baseline, baseline_columns, site_baselines
 from pipeline.config import Config, DetectionConfig
 from pipeline.detect import (
     hotspot_mask,
@@ -77,6 +78,13 @@ class SceneRecord:
     solar: float
     clear_fraction: float
     pattern: float = float("nan")
+    #: "DAY" or "NIGHT" (see pipeline.mtl.day_night): a night look has no solar loading.
+    day_night: str = "DAY"
+
+    @property
+    def night(self) -> bool:
+        """True for a night look."""
+        return self.day_night == "NIGHT"
 
 
 @dataclass
@@ -109,6 +117,8 @@ class ScanResult:
     run: dict[str, Any]
     #: Each site's excess series and those of its placebo footprints (pipeline.placebo).
     placebos: dict[str, PlaceboSeries] = field(default_factory=dict)
+    #: Each catalogued site's declared baseline (pipeline.baseline), where one exists.
+    baselines: dict[str, Baseline] = field(default_factory=dict)
 
 
 # Grid ------------------------------------------------------------------------------------------
@@ -220,7 +230,11 @@ def _accumulate(state: ScanState, idx: int, ds: Any, catalog_zone: np.ndarray,
     clear = np.isfinite(t)
     assert state.present is not None and state.clear_count is not None
     assert state.anomaly_sum is not None and state.temps is not None and state.water is not None
-    state.present += hot
+    night = str(ds.attrs.get("day_night", "DAY")) == "NIGHT"
+    if not night:
+        # a night scene's hotspots are warm water and towns as much as compute: recorded
+        # (hotspots.geojson), not counted towards a new site's persistence
+        state.present += hot
     state.clear_count += clear
     state.anomaly_sum += np.where(clear, np.nan_to_num(a), 0.0)
     state.temps[idx] = t
@@ -228,13 +242,16 @@ def _accumulate(state: ScanState, idx: int, ds: Any, catalog_zone: np.ndarray,
     state.anomalies[idx] = np.where(clear, a, np.nan)
     state.water |= (flags & 32) != 0
     elev = float(ds.attrs["sun_elevation"])
-    irr = float(clear_sky_irradiance(elev)) / 1000.0
-    contrast = scene_contrast(t, usable=clear & ~catalog_zone & ((flags & 32) == 0),
-                              min_pixels=config.persistence.min_contrast_pixels)
+    # a night look has no solar loading (and its contrast is not the sun's: left out)
+    irr = 0.0 if night else float(clear_sky_irradiance(elev)) / 1000.0
+    contrast = float("nan") if night else scene_contrast(
+        t, usable=clear & ~catalog_zone & ((flags & 32) == 0),
+        min_pixels=config.persistence.min_contrast_pixels)
     solar = irr  # replaced by the scene contrast in choose_solar_index when it is informative
     rec = SceneRecord(str(ds.attrs["product_id"]), str(ds.attrs["acquisition_time"])[:10],
                       str(ds.attrs["spacecraft"]), elev, irr, contrast, solar,
-                      float(ds.attrs["clear_fraction"]))
+                      float(ds.attrs["clear_fraction"]),
+                      day_night="NIGHT" if night else "DAY")
     state.scenes.append(rec)
     if hot.any():
         table = hotspot_table(hot, a, grid)
@@ -332,16 +349,19 @@ def running_patterns(state: ScanState) -> Iterator[np.ndarray]:
     Solar-driven anomalies are ``s_i * r_p``, so this is the land-cover pattern ``r_p`` up to
     a factor (dark roofs and bare fields high, vegetation low; NaN where never clear yet).
     Using only the scenes up to each date keeps every look independent of later scenes, so a
-    scan up to a date and the monitor's replay of a longer scan agree.
+    scan up to a date and the monitor's replay of a longer scan agree. Night scenes do not
+    build the pattern (their anomalies are not the sun's: water and buildings are warm at
+    night); a night look gets the day pattern so far.
     """
     assert state.anomalies is not None
     total = np.zeros(state.grid.shape, dtype=np.float64)
     count = np.zeros(state.grid.shape, dtype=np.int32)
     for i in range(len(state.scenes)):
-        a = state.anomalies[i]
-        ok = np.isfinite(a)
-        total += np.where(ok, a, 0.0)
-        count += ok
+        if not state.scenes[i].night:
+            a = state.anomalies[i]
+            ok = np.isfinite(a)
+            total += np.where(ok, a, 0.0)
+            count += ok
         with np.errstate(invalid="ignore", divide="ignore"):
             yield np.where(count > 0, total / count, np.nan)
 
@@ -367,6 +387,7 @@ def _series(state: ScanState, site_id: str) -> pd.DataFrame:
     return pd.DataFrame({
         "date": [s.date for s in state.scenes],
         "product_id": [s.product_id for s in state.scenes],
+        "day_night": [s.day_night for s in state.scenes],
         "spacecraft": [s.spacecraft for s in state.scenes],
         "sun_elevation": [s.sun_elevation for s in state.scenes],
         "clear_sky_irradiance": [s.irradiance for s in state.scenes],
@@ -380,10 +401,15 @@ def _series(state: ScanState, site_id: str) -> pd.DataFrame:
 
 
 def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config,
-         null: SiteNull | None = None, *, in_catalog: bool = True) -> ActivityFit:
+         null: SiteNull | None = None, *, in_catalog: bool = True,
+         baseline: Baseline | None = None) -> ActivityFit:
     clear = series[np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])]
     p = config.persistence
     return fit_activity(clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
+                        night=(clear["day_night"] == "NIGHT").to_numpy()
+                        if "day_night" in clear else None,
+                        baseline_looks=0 if baseline is None else baseline.looks(
+                            clear["date"].astype(str).tolist()),
                         area_m2=masks.integration_area_px * pixel_area, min_looks=p.min_looks,
                         significance=p.significance, min_active_k_m2=p.min_active_k_m2,
                         baseline_offset_k=p.baseline_offset_k,
@@ -466,6 +492,8 @@ def run_scan(
     grid = grid or scan_grid(imagery, config, catalog if len(catalog) else None)
     log = SceneLog(skipped=list(problems))
     masks = site_masks(catalog, grid, config.persistence) if len(catalog) else []
+    baselines = site_baselines([str(s) for s in catalog["site_id"]], Path(imagery_dir),
+                               config.persistence.baseline_end)
     with tempfile.TemporaryDirectory(prefix="heatwatch-scan-") as tmp:
         state = _stream(products, grid, masks, config, log, Path(tmp), progress)
         if not state.scenes:
@@ -485,7 +513,7 @@ def run_scan(
     all_masks = {m.site_id: m for m in masks + cand_masks}
     if exclusions is not None and len(candidates):
         candidates = label_exclusions(candidates, exclusions, config.discover.exclusion_radius_m)
-    result = _assemble(state, catalog, candidates, all_masks, config, placebos)
+    result = _assemble(state, catalog, candidates, all_masks, config, placebos, baselines)
     result.run["solar_index"] = solar_index
     result.run["not_covered"] = [{"site_id": str(r.site_id), "name": _json_value(r.name)}
                                  for r in not_covered.itertuples()]
@@ -532,12 +560,16 @@ def apply_solar_index(scenes: list[SceneRecord], preferred: str) -> str:
 
     Uses only the records given, so a scan of the first N scenes and a replay of a longer scan
     truncated at N choose alike (the ``pattern`` values, when used, come from the full scan).
+    The index is chosen on the day scenes; a night scene's solar loading is 0.
     """
-    cands = {"scene_contrast": [s.contrast_k for s in scenes],
-             "pattern": [s.pattern for s in scenes]}
-    name, values = choose_index([s.irradiance for s in scenes], cands, _INDEX_ORDER[preferred])
-    for rec, v in zip(scenes, values, strict=True):
+    day = [s for s in scenes if not s.night]
+    cands = {"scene_contrast": [s.contrast_k for s in day], "pattern": [s.pattern for s in day]}
+    name, values = choose_index([s.irradiance for s in day], cands, _INDEX_ORDER[preferred])
+    for rec, v in zip(day, values, strict=True):
         rec.solar = float(v)
+    for rec in scenes:
+        if rec.night:
+            rec.solar = 0.0
     return name
 
 
@@ -548,6 +580,8 @@ def choose_solar_index(state: ScanState, catalog_zone: np.ndarray, config: Confi
         base = ~catalog_zone & ~state.water
         for i, (rec, pattern) in enumerate(zip(state.scenes, running_patterns(state),
                                                strict=True)):
+            if rec.night:
+                continue  # no sun: its loading is 0 (apply_solar_index)
             usable = pattern_mask(pattern, base)  # finite pixels only
             # in units of its inter-quartile range, so the loadings keep one unit as the
             # pattern of a growing scan changes
@@ -586,9 +620,11 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks],
 
 def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
               masks: dict[str, SiteMasks], config: Config,
-              placebos: dict[str, PlaceboSeries] | None = None) -> ScanResult:
+              placebos: dict[str, PlaceboSeries] | None = None,
+              baselines: dict[str, Baseline] | None = None) -> ScanResult:
     pa = state.grid.pixel_area
     placebos = placebos or {}
+    baselines = baselines or {}
     solar = np.array([sc.solar for sc in state.scenes], dtype=float)
     series, fits = {}, {}
     nulls = {sid: pl.null(solar) for sid, pl in placebos.items()}
@@ -596,8 +632,14 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     regions = RegionNull.from_nulls([n for sid, n in nulls.items() if sid not in listed])
     for sid, m in masks.items():
         raw = _series(state, sid)
-        fits[sid] = _fit(raw, m, pa, config, nulls.get(sid), in_catalog=sid in listed)
+        fits[sid] = _fit(raw, m, pa, config, nulls.get(sid), in_catalog=sid in listed,
+                         baseline=baselines.get(sid))
         series[sid] = _annotate(raw, fits[sid])
+        declared = baselines.get(sid)
+        # the looks of a declared baseline period (known inactive before-state)
+        series[sid]["baseline"] = (
+            pd.to_datetime(series[sid]["date"]).dt.date <= declared.end).to_numpy() \
+            if declared is not None else False
     cal_sites = []
     for row in catalog.itertuples():
         sid = str(row.site_id)
@@ -618,7 +660,8 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
             null = nulls.get(sid)
             rows.append(_site_row(row, in_catalog, fits[sid], series[sid], calibration, config,
                                   footprint_m2=masks[sid].footprint_area_px * pa, null=null,
-                                  regions=None if in_catalog else regions))
+                                  regions=None if in_catalog else regions,
+                                  baseline=baselines.get(sid)))
     table = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else \
         gpd.GeoDataFrame({"site_id": []}, geometry=[], crs=4326)
     rejected = table[(~table["in_catalog"]) & ~table["status"].isin(["candidate", "excluded"])] \
@@ -628,8 +671,10 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
         gpd.GeoDataFrame({"date": []}, geometry=[], crs=state.grid.crs)
     hotspots = gpd.GeoDataFrame(hotspots, geometry="geometry", crs=state.grid.crs).to_crs(4326)
     run = {"calibration": calibration.as_dict(),
+           "baselines": {r["site_id"]: {k: r[k] for k in BASELINE_COLUMNS} for r in rows},
+           "night_looks": sum(s.night for s in state.scenes),
            "rejected_candidates": [_rejected_entry(r) for _, r in rejected.iterrows()]}
-    return ScanResult(table, hotspots, series, state, fits, masks, run, placebos)
+    return ScanResult(table, hotspots, series, state, fits, masks, run, placebos, baselines)
 
 
 def _rejected_entry(row: Any) -> dict[str, Any]:
@@ -644,7 +689,8 @@ def _rejected_entry(row: Any) -> dict[str, Any]:
 def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
               calibration: Any, config: Config, *, footprint_m2: float,
               null: SiteNull | None = None,
-              regions: RegionNull | None = None) -> dict[str, Any]:
+              regions: RegionNull | None = None,
+              baseline: Baseline | None = None) -> dict[str, Any]:
     known = getattr(row, "cooling", None)
     known = known if isinstance(known, str) and known else None
     cooling = known or config.power.default_cooling
@@ -725,6 +771,8 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
                                                               searched=False)),
         "rejected_because": rejected,
         "exclusion": exclusion,
+        **baseline_columns(fit, series, baseline),
+        "n_night_looks": int((series["day_night"] == "NIGHT").sum()) if len(series) else 0,
         "geometry": row.geometry,
     }
 

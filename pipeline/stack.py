@@ -54,7 +54,8 @@ def iter_scenes(
 ) -> Iterator[xr.Dataset]:
     """Yield each usable scene on ``grid`` in time order, one at a time (bounded memory).
 
-    Same-day acquisitions are merged by keeping the one with more clear pixels.
+    Same-day acquisitions are merged by keeping the one with more clear pixels; a night and a
+    day acquisition of one date are two looks (one with the sun, one without), both kept.
     """
     log = log if log is not None else SceneLog()
     pending: xr.Dataset | None = None
@@ -99,13 +100,13 @@ def iter_scenes(
         yield pending
 
 
-def _day(ds: xr.Dataset) -> str:
-    return str(ds.attrs["acquisition_time"])[:10]
+def _day(ds: xr.Dataset) -> tuple[str, str]:
+    return str(ds.attrs["acquisition_time"])[:10], str(ds.attrs.get("day_night", "DAY"))
 
 
 def _summary(ds: xr.Dataset) -> dict:
     keys = ("product_id", "spacecraft", "acquisition_time", "sun_elevation", "cloud_cover",
-            "clear_fraction")
+            "clear_fraction", "day_night")
     return {k: ds.attrs.get(k) for k in keys}
 
 
@@ -113,7 +114,7 @@ def stack_scenes(scenes: Sequence[xr.Dataset] | Iterator[xr.Dataset]) -> xr.Data
     """Concatenate per-scene Datasets on one grid into a (time, y, x) Dataset.
 
     Per-scene metadata become coordinates along ``time`` (product_id, spacecraft,
-    sun_elevation, cloud_cover, clear_fraction).
+    sun_elevation, cloud_cover, clear_fraction, day_night).
 
     Raises
     ------
@@ -128,7 +129,8 @@ def stack_scenes(scenes: Sequence[xr.Dataset] | Iterator[xr.Dataset]) -> xr.Data
     stacked = xr.concat([s.drop_vars("spatial_ref", errors="ignore") for s in scenes],
                         dim="time", combine_attrs="drop")
     stacked = stacked.assign_coords(time=("time", times.values))
-    for key in ("product_id", "spacecraft", "sun_elevation", "cloud_cover", "clear_fraction"):
+    for key in ("product_id", "spacecraft", "sun_elevation", "cloud_cover", "clear_fraction",
+                "day_night"):
         stacked = stacked.assign_coords({key: ("time", [s.attrs.get(key) for s in scenes])})
     stacked = stacked.rio.write_crs(crs)
     stacked.attrs["title"] = "Heatwatch thermal stack"

@@ -92,3 +92,23 @@ def test_heat_below_the_candidate_threshold_is_counted_and_placed(tmp_path):
     assert entry["heat_mw_low"] <= entry["heat_mw"] <= entry["heat_mw_high"]
     # the campus sits at the centre of the generated scene (38 N, 99 W)
     assert abs(entry["lat"] - 38.0) < 0.01 and abs(entry["lon"] + 99.0) < 0.01
+
+
+def test_baseline_end_is_every_site_s_declared_baseline(make_product, tmp_path):
+    # 4 looks, the first two before the baseline end; the outputs say which period served
+    good_scenes(make_product, 4)
+    sites = site_file(tmp_path / "sites.geojson", MIDDLE)
+    folder = make_product.root / "good"
+    dates = sorted({p.name[17:25] for p in folder.rglob("*_MTL.*")})  # acquisition dates
+    end = f"{dates[1][:4]}-{dates[1][4:6]}-{dates[1][6:]}"
+    result = scan(folder, tmp_path / "out", "--sites", str(sites), "--baseline-end", end)
+    assert result.exit_code == 0, result.output
+    site = json.loads((tmp_path / "out" / "sites.geojson").read_text())["features"][0]
+    props = site["properties"]
+    assert props["baseline"] == "declared (persistence.baseline_end)"
+    assert props["baseline_end"] == end
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["config"]["persistence"]["baseline_end"] == end
+    assert run["baselines"][props["site_id"]]["baseline_end"] == end
+    bad = scan(folder, tmp_path / "bad", "--sites", str(sites), "--baseline-end", "yesterday")
+    assert bad.exit_code != 0 and "baseline_end" in one_line(bad.output)

@@ -452,3 +452,31 @@ def test_widen_draws_every_family_from_broad_ranges_and_keeps_the_rest():
     assert [c.power_mw for c in wide.campuses] == [c.power_mw for c in base.campuses]
     assert wide.warehouses == base.warehouses and wide.construction == base.construction
     assert widen(base) == wide  # deterministic
+
+
+def test_night_looks_are_level1_night_scenes_beside_an_unchanged_world(tmp_path):
+    spec = make_spec()
+    plain = generate_world(spec, tmp_path / "plain")
+    night = generate_world(spec, tmp_path / "night", night_looks=(1,))
+    a, b = sha256_tree(tmp_path / "plain"), sha256_tree(tmp_path / "night")
+    extra = sorted(set(b) - set(a))
+    # the Level-2 products, sites and truth are byte-identical; a night L1 product is added
+    assert {k: b[k] for k in a} == a and plain == night
+    pid = extra[0].removesuffix("_B10.TIF")
+    assert "_L1TP_" in pid and extra == [f"{pid}_B10.TIF", f"{pid}_MTL.txt", "night.json"]
+    meta = read_mtl(tmp_path / "night" / f"{pid}_MTL.txt")
+    assert (meta.day_night, meta.day_night_source) == ("NIGHT", "DAY_NIGHT_FLAG")
+    assert meta.sun_elevation < 0 and meta.level == "L1"
+    assert (meta.acquired - plain.acquisitions[1].acquired).total_seconds() == 12 * 3600
+    # no sun: the campus excess over its surroundings is its compute heat alone
+    from pipeline.reader import discover_products, read_scene
+
+    products, _ = discover_products(tmp_path / "night")
+    ds = read_scene(next(p for p in products if p.level == "L1"))
+    camp = night.campus("S1")
+    win = pixel_window(night, camp.footprint_utm, buffer_m=300.0)
+    t = ds["temperature"].values
+    integral = float(np.nansum(t[win] - np.nanmedian(t))) * 30.0**2  # against the scene
+    assert integral == pytest.approx(camp.k_m2_per_mw * 150.0, rel=0.25)
+    info = json.loads((tmp_path / "night" / "night.json").read_text())
+    assert info[0]["excess_k_m2"]["S1"] == pytest.approx(camp.k_m2_per_mw * 150.0)

@@ -173,3 +173,85 @@ def test_a_site_without_heat_is_never_flagged() -> None:
     s = _solar(30, seed=11)
     fit = fit_activity(6e5 * s, s, area_m2=AREA)
     assert fit.pattern == "never" and fit.unconfirmed_stop is None
+
+
+# Night looks and declared baselines -----------------------------------------------------------
+
+
+def test_night_looks_separate_heat_from_sun_where_the_sun_never_changes():
+    # Near the equator every day look has the same solar loading: a*s and H are one constant,
+    # and day looks alone cannot tell them apart. A night look has s = 0: E = H there.
+    rng = np.random.default_rng(11)
+    a, heat = 6.0e5, 3.0e5
+    s_day = np.full(20, 0.8)
+    e_day = a * s_day + heat + rng.normal(0, 5e3, 20)
+    day_only = fit_activity(e_day, s_day, area_m2=4e5)
+    assert day_only.pattern == "never"  # not separable: no heat claimed
+    s = np.concatenate([s_day, np.zeros(3)])
+    e = np.concatenate([e_day, heat + rng.normal(0, 5e3, 3)])
+    night = np.r_[np.zeros(20, bool), np.ones(3, bool)]
+    fit = fit_activity(e, s, area_m2=4e5, night=night)
+    assert fit.pattern == "always"
+    assert fit.solar_k_m2 == pytest.approx(a, rel=0.02)
+    # the heat is the night looks' excess, less the static-offset prior's doubt
+    assert fit.heat_k_m2 == pytest.approx(heat, rel=0.03)
+    assert abs(fit.heat_k_m2 - heat) < 2 * fit.heat_se_k_m2
+
+
+def test_night_looks_consistent_with_the_model_narrow_the_heat():
+    # E = a*s + H by day, E = H by night (s = 0): the night looks add what the day's solar
+    # extrapolation to s = 0 only guessed, so the heat's standard error shrinks.
+    rng = np.random.default_rng(5)
+    s_day = rng.uniform(0.5, 0.9, 30)
+    e_day = 7e5 * s_day + 3e5 + rng.normal(0, 4e3, 30)
+    day = fit_activity(e_day, s_day, area_m2=4e5, baseline_offset_k=0.0)
+    s = np.r_[s_day, 0.0, 0.0]
+    e = np.r_[e_day, 3e5 + rng.normal(0, 4e3, 2)]
+    both = fit_activity(e, s, area_m2=4e5, night=np.r_[np.zeros(30, bool), True, True],
+                        baseline_offset_k=0.0)
+    assert day.pattern == both.pattern == "always"
+    assert both.heat_k_m2 == pytest.approx(3e5, rel=0.01)
+    assert both.heat_se_k_m2 < day.heat_se_k_m2
+
+
+def test_declared_baseline_turns_always_on_into_a_measured_onset():
+    # A campus running all the main series, with two looks of a declared baseline (before
+    # construction, fetch.json) ahead of it: E = a*s + b (+ H after the baseline).
+    rng = np.random.default_rng(2)
+    n, a, b, heat, area = 26, 7e5, 1.2e5, 3.0e5, 4e5
+    s = rng.uniform(0.35, 0.9, n)
+    on = np.arange(n) >= 2
+    e = a * s + b + heat * on + rng.normal(0, 4e3, n)
+    # the main series alone: always on, the static offset inside its heat, the offset prior
+    # in its interval
+    without = fit_activity(e[2:], s[2:], area_m2=area)
+    assert without.pattern == "always"
+    assert without.heat_k_m2 == pytest.approx(heat + b, rel=0.05)
+    fit = fit_activity(e, s, area_m2=area, baseline_looks=2)
+    assert (fit.pattern, fit.start) == ("onset", 2)
+    assert fit.baseline_k_m2 == pytest.approx(b, rel=0.1)
+    assert fit.heat_k_m2 - 1.645 * fit.heat_se_k_m2 <= heat <= fit.heat_k_m2 + \
+        1.645 * fit.heat_se_k_m2
+    # the declared baseline gives a narrower interval than the offset prior did
+    assert fit.heat_se_k_m2 < without.heat_se_k_m2
+
+
+def test_declared_baseline_allows_no_heat_inside_it():
+    rng = np.random.default_rng(4)
+    s = rng.uniform(0.35, 0.9, 24)
+    e = 7e5 * s + 3e5 + rng.normal(0, 4e3, 24)  # heat from the very first look
+    fit = fit_activity(e, s, area_m2=4e5, baseline_looks=5)
+    assert fit.pattern not in ("always", "shutdown")
+    assert fit.start is None or fit.start >= 5
+
+
+@pytest.mark.parametrize("baseline", [1, 2, 3, 7])
+def test_no_heat_pattern_is_active_inside_a_declared_baseline(baseline):
+    from pipeline.activity import MIN_BASELINE_LOOKS, _candidates
+
+    cands = _candidates(24, 4, baseline)
+    heat = [c for c in cands if c.pattern not in ("never", "roof")]
+    assert heat and all(not c.active[:baseline].any() for c in heat)
+    onsets = sorted(c.start for c in cands if c.pattern == "onset")
+    # an onset right at the end of a baseline of two or more looks; else after three
+    assert onsets[0] == (baseline if baseline >= MIN_BASELINE_LOOKS else 3)

@@ -220,3 +220,59 @@ def test_band_10_ceiling_is_read_from_the_real_mtls(tmp_path: Path) -> None:
     groups["LEVEL2_SURFACE_TEMPERATURE_PARAMETERS"]["QUANTIZE_CAL_MAXIMUM_BAND_ST_B10"] = "7e5"
     with pytest.raises(MetadataError, match="QUANTIZE_CAL_MAXIMUM_BAND_ST_B10"):
         read_mtl(write_mtl(groups, tmp_path / f"{COLOMBIA_PID}_MTL.txt"))
+
+
+# Day and night ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "txt", "xml"])
+def test_day_night_flag_is_read_in_every_mtl_format(make_product, fmt):
+    made = make_product.l1(mtl_format=fmt)
+    groups = read_mtl_groups(made.mtl)
+    groups["IMAGE_ATTRIBUTES"]["DAY_NIGHT_FLAG"] = "NIGHT"
+    groups["IMAGE_ATTRIBUTES"]["SUN_ELEVATION"] = "-38.5"
+    write_mtl(groups, made.mtl)
+    meta = read_mtl(made.mtl)
+    assert (meta.day_night, meta.day_night_source, meta.night) == ("NIGHT", "DAY_NIGHT_FLAG", True)
+    assert meta.sun_elevation == -38.5
+    assert meta.attrs()["day_night"] == "NIGHT"
+
+
+def test_flag_wins_over_the_sun_and_a_bad_flag_is_refused(make_product):
+    made = make_product.l1(mtl_format="json")
+    groups = read_mtl_groups(made.mtl)
+    groups["IMAGE_ATTRIBUTES"]["DAY_NIGHT_FLAG"] = "day"  # read case-insensitively
+    groups["IMAGE_ATTRIBUTES"]["SUN_ELEVATION"] = "-2.0"
+    write_mtl(groups, made.mtl)
+    assert read_mtl(made.mtl).day_night == "DAY"
+    groups["IMAGE_ATTRIBUTES"]["DAY_NIGHT_FLAG"] = "DUSK"
+    write_mtl(groups, made.mtl)
+    with pytest.raises(MetadataError, match="DAY_NIGHT_FLAG"):
+        read_mtl(made.mtl)
+
+
+def test_without_the_flag_the_sun_elevation_decides(make_product):
+    made = make_product.l1(mtl_format="xml")
+    groups = read_mtl_groups(made.mtl)
+    assert "DAY_NIGHT_FLAG" not in groups["IMAGE_ATTRIBUTES"]
+    groups["IMAGE_ATTRIBUTES"]["SUN_ELEVATION"] = "-12.25"
+    write_mtl(groups, made.mtl)
+    assert (read_mtl(made.mtl).day_night, read_mtl(made.mtl).day_night_source) == (
+        "NIGHT", "SUN_ELEVATION")
+
+
+def test_real_l1_sample_is_a_day_scene_by_its_sun_elevation(lahaina):
+    # The real Collection 2 MTL carries no DAY_NIGHT_FLAG; its sun stands at 66.18 degrees.
+    meta = read_mtl(next(lahaina.glob("*_MTL.txt")))
+    assert "DAY_NIGHT_FLAG" not in read_mtl_groups(meta.path)["IMAGE_ATTRIBUTES"]
+    assert (meta.day_night, meta.day_night_source) == ("DAY", "SUN_ELEVATION")
+    assert meta.sun_elevation == pytest.approx(66.18265267)
+
+
+def test_a_level2_product_flagged_night_is_refused(make_product):
+    made = make_product.l2(mtl_format="txt")
+    groups = read_mtl_groups(made.mtl)
+    groups["IMAGE_ATTRIBUTES"]["DAY_NIGHT_FLAG"] = "NIGHT"
+    write_mtl(groups, made.mtl)
+    with pytest.raises(MetadataError, match="Level-1"):
+        read_mtl(made.mtl)

@@ -313,3 +313,44 @@ def test_raster_crs_that_is_not_a_projection(make_product, only_product) -> None
         dst.transform = Affine(0.0003, 0, -75.0, 0, -0.0003, 36.0)
     with pytest.raises(MetadataError, match="not a map projection"):
         read_scene(only_product(made.folder))
+
+
+def _counts(kelvin: np.ndarray, mult: float, add: float, k1: float, k2: float) -> np.ndarray:
+    """Band 10 counts of a brightness temperature (inverse of the USGS L1 formulas)."""
+    radiance = k1 / np.expm1(k2 / kelvin)
+    return np.rint((radiance - add) / mult).astype(np.uint16)
+
+
+def test_night_level1_scene_is_read_flagged_and_masked_by_cold(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from pipeline import c2write
+    from tests.conftest import CRS_UTM18N, L9_B10, ORIGIN
+
+    mult, add, k1, k2 = (L9_B10[k] for k in ("radiance_mult", "radiance_add", "k1", "k2"))
+    kelvin = np.full((SIZE, SIZE), 285.0)
+    kelvin[5:15, 5:15] = 262.0  # a night cloud: 23 K colder, above the 250 K floor
+    kelvin[40:44, 40:44] = 297.0  # a warm yard
+    qa = c2write_qa((SIZE, SIZE), cloud=np.pad(np.ones((8, 8), bool), ((30, 26), (30, 26))))
+    qa[0, 0] = 1  # QA fill bit
+    pid = c2write.product_id(spacecraft=9, level="L1TP", wrs_path=12, wrs_row=31,
+                             acquired=datetime(2024, 6, 2, 3, 10))
+    c2write.write_l1_product(tmp_path / pid, pid=pid, counts=_counts(kelvin, mult, add, k1, k2),
+                             transform=Affine(RES, 0, ORIGIN[0], 0, -RES, ORIGIN[1]),
+                             crs=CRS_UTM18N, acquired=datetime(2024, 6, 2, 3, 10),
+                             sun_elevation=-35.0, qa_pixel=qa, day_night="NIGHT",
+                             radiance_mult=mult, radiance_add=add, k1=k1, k2=k2)
+    (product,), _ = discover_products(tmp_path)
+    ds = read_scene(product)
+    assert ds.attrs["day_night"] == "NIGHT" and ds.attrs["sun_elevation"] == -35.0
+    assert ds["temperature"].attrs["standard_name"] == "toa_brightness_temperature"
+    assert "night" in ds["temperature"].attrs["long_name"]
+    t, flags = ds["temperature"].values, ds["flags"].values
+    # brightness temperature from the counts through the scene's own constants
+    np.testing.assert_allclose(t[50, 50], 285.0, atol=0.02)
+    np.testing.assert_allclose(t[41, 41], 297.0, atol=0.02)
+    # the cold cloud is masked; QA's cloud bits (from dark reflective bands) are not used
+    assert np.isnan(t[5:15, 5:15]).all() and (flags[5:15, 5:15] & Flag.CLOUD).all()
+    assert np.isfinite(t[30:38, 30:38]).all()
+    # QA's fill bit still counts
+    assert np.isnan(t[0, 0]) and flags[0, 0] & Flag.FILL

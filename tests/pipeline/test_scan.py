@@ -375,3 +375,94 @@ def test_implied_compute_uses_the_site_chips_where_known(tmp_path):
     assert roof["implied_h100e"] > 0  # the roof comes out "always" here (see test_report)
     assert roof["accelerator"] == "h100"
     assert roof["accelerator_source"] == "assumed (power.assumed_accelerator)"
+
+
+@pytest.fixture(scope="module")
+def baseline_world(tmp_path_factory):
+    """A 150 MW campus running all the main series, two baseline looks before it, 2 nights."""
+    import json
+    import shutil
+
+    from models.world_spec import CampusSpec, WorldSpec
+
+    start, onset = date(2024, 1, 4), date(2024, 1, 20)  # looks 0 and 1 are the baseline
+    spec = WorldSpec(seed=77, name="baseline-world", center_lat=38.6, center_lon=-97.3,
+                     size_px=200, start=start, n_acquisitions=30, cloudiness=0.3,
+                     edge_fill_probability=0.0,
+                     campuses=(CampusSpec(site_id="DC-1", name="Always", x_km=0.0, y_km=0.0,
+                                          power_mw=150, onset=onset, built=start),))
+    root = tmp_path_factory.mktemp("baseline")
+    full, main = root / "full", root / "main"
+    truth = generate_world(spec, full, night_looks=(12, 20))
+    main.mkdir()
+    for f in full.glob("L*"):  # the main series only: no look before the onset
+        if "_L2SP_" not in f.name or date.fromisoformat(
+                f"{f.name[17:21]}-{f.name[21:23]}-{f.name[23:25]}") >= onset:
+            shutil.copy(f, main / f.name)
+    baseline_end = truth.acquisitions[1].date
+    (full / "fetch.json").write_text(json.dumps(
+        {"baseline": {"DC-1": {"start": str(start), "end": str(baseline_end)}}}))
+    cfg = load_config(environ={})
+    sites = read_sites(full / "sites.geojson")
+    return truth, run_scan(main, cfg, sites=sites), run_scan(full, cfg, sites=sites)
+
+
+def test_declared_baseline_gives_a_before_after_measurement(baseline_world):
+    truth, without, declared = baseline_world
+    power = truth.campus("DC-1").power_mw
+    a = without.sites.set_index("site_id").loc["DC-1"]
+    b = declared.sites.set_index("site_id").loc["DC-1"]
+    # no before-state: always on, the static-offset prior in a wide interval, and it says so
+    assert (a["pattern"], a["baseline"], a["baseline_end"]) == ("always", "none", None)
+    # the declared baseline: an onset at its end, measured against it
+    assert (b["status"], b["pattern"]) == ("active", "onset")
+    assert b["baseline"] == "declared (fetch.json)"
+    assert (b["baseline_start"], b["baseline_end"], b["baseline_looks"]) == (
+        "2024-01-04", str(truth.acquisitions[1].date), 2)
+    assert b["first_seen"] == str(truth.acquisitions[2].date)
+    assert b["heat_mw_low"] <= power <= b["heat_mw_high"]
+    assert b["heat_mw_high"] / b["heat_mw_low"] < a["heat_mw_high"] / a["heat_mw_low"]
+    assert declared.run["baselines"]["DC-1"]["baseline_end"] == b["baseline_end"]
+    assert list(declared.series["DC-1"]["baseline"][:3]) == [True, True, False]
+
+
+def test_night_scenes_are_looks_without_sun(baseline_world):
+    _, _, declared = baseline_world
+    series = declared.series["DC-1"]
+    night = series[series["day_night"] == "NIGHT"]
+    assert len(night) == 2 and declared.run["night_looks"] == 2
+    assert (night["solar_loading"] == 0.0).all() and (night["clear_sky_irradiance"] == 0).all()
+    assert declared.sites.set_index("site_id").loc["DC-1", "n_night_looks"] == 2
+    # the night excess (no sun) is the campus heat: within the heat interval's K m2 range
+    row = declared.sites.set_index("site_id").loc["DC-1"]
+    k = row["k_m2_per_mw"]
+    assert night["clear"].all()
+    assert ((night["excess_k_m2"] / k > row["heat_mw_low"])
+            & (night["excess_k_m2"] / k < row["heat_mw_high"])).all()
+
+
+def test_baseline_end_option_declares_every_site(baseline_world, tmp_path):
+    truth, _, declared = baseline_world
+    from pipeline.scan import run_scan as scan
+
+    folder = Path(declared.run["imagery_dir"])
+    cfg = load_config(environ={}, overrides={"persistence": {
+        "baseline_end": str(truth.acquisitions[1].date)}})
+    result = scan(folder, cfg, sites=read_sites(folder / "sites.geojson"))
+    row = result.sites.set_index("site_id").loc["DC-1"]
+    assert row["baseline"] == "declared (persistence.baseline_end)"
+    assert row["pattern"] == "onset"
+
+
+def test_monitor_replay_keeps_the_declared_baseline(baseline_world):
+    # the monitor replays statuses from the scan's series: as of the last date it must say
+    # what the scan said, baseline included
+    from pipeline.monitor import statuses_as_of
+
+    _, _, declared = baseline_world
+    folder = Path(declared.run["imagery_dir"])
+    last = str(declared.series["DC-1"]["date"].iloc[-1])
+    rows, _ = statuses_as_of(declared, read_sites(folder / "sites.geojson"),
+                             load_config(environ={}), [last])
+    row = declared.sites.set_index("site_id").loc["DC-1"]
+    assert (rows[0]["pattern"], rows[0]["heat_mw"]) == (row["pattern"], row["heat_mw"])

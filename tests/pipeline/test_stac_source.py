@@ -279,6 +279,11 @@ def test_cli_fetch_then_scan(server: StacWorld, tmp_path: Path) -> None:
     # heat was put in from 2024-04-07 on: active, and not seen in the baseline looks
     assert out["status"].iloc[0] == "active"
     assert str(out["first_seen"].iloc[0])[:10] >= "2024-04-07"
+    # the Level-1 night look is read as night (no solar loading), and the fetched baseline
+    # period is the one the activity fit used as its before-state
+    assert int(out["n_night_looks"].iloc[0]) == 1
+    assert out["baseline"].iloc[0].startswith("declared")
+    assert str(out["baseline_end"].iloc[0])[:10] == "2024-02-29"
     # again, as one command (scan --source stac): everything comes from the cache
     server.requests.clear()
     res = runner.invoke(app, ["scan", str(tmp_path / "again"), "--source", "stac", "--sites",

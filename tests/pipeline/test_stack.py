@@ -116,3 +116,19 @@ def test_order_products_drops_unreadable_mtl(make_product) -> None:
 def test_stack_of_nothing_is_a_no_data_error() -> None:
     with pytest.raises(NoDataError, match="no usable scene"):
         stack_scenes([])
+
+
+def test_a_night_and_a_day_look_of_one_date_are_both_kept(make_product) -> None:
+    from pipeline.mtl import read_mtl_groups, write_mtl
+
+    night = make_product.l1(acquired=datetime(2024, 6, 1, 3, 10), qa=None)
+    groups = read_mtl_groups(night.mtl)
+    groups["IMAGE_ATTRIBUTES"]["SUN_ELEVATION"] = "-30.0"  # no flag: the sun decides
+    write_mtl(groups, night.mtl)
+    day = make_product.l2(acquired=datetime(2024, 6, 1, 15, 30))
+    log = SceneLog()
+    scenes = list(iter_scenes(_products(make_product.root), GRID, log=log))
+    assert [(s.attrs["product_id"], s.attrs["day_night"]) for s in scenes] == [
+        (night.pid, "NIGHT"), (day.pid, "DAY")]
+    assert log.skipped == [] and [u["day_night"] for u in log.used] == ["NIGHT", "DAY"]
+    assert list(stack_scenes(scenes)["day_night"].values) == ["NIGHT", "DAY"]
