@@ -630,18 +630,23 @@ def sites_list(catalog: SitesCatalogOpt = None) -> None:
 def sites_show(
     site_id: Annotated[str, typer.Argument(help="Site id, as in `heatwatch sites list`.")],
     catalog: SitesCatalogOpt = None,
+    geojson: Annotated[Path | None, typer.Option(
+        "--geojson", help="Also write the site (footprint, declarations, timeline) to this "
+                          "GeoJSON file, ready for --sites.")] = None,
 ) -> None:
     """Show one site: its attributes, footprint and dated timeline."""
     from rich.table import Table
 
     from aoi.catalog import catalog_credit, catalog_timeline, load_catalog
-    from aoi.sites import select_site
+    from aoi.sites import select_site, write_sites
     from aoi.utm import area_km2
 
     try:
         sites = load_catalog(catalog)
         site = select_site(sites, site_id)
         timeline = catalog_timeline(site_id, sites)
+        if geojson is not None:
+            write_sites(sites[sites["site_id"] == site_id], geojson)
     except HeatwatchError as exc:
         raise _sites_fail(exc) from exc
     out = Console()

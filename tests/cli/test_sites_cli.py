@@ -38,6 +38,20 @@ def test_show_prints_timeline() -> None:
     assert "3231 Riverport Rd" in result.output
 
 
+def test_show_writes_the_site_for_scan_and_fetch(tmp_path: Path) -> None:
+    out = tmp_path / "colossus.geojson"
+    result = run("sites", "show", COLOSSUS_1, "--geojson", str(out))
+    assert result.exit_code == 0, result.output
+    site = read_sites(out)
+    assert list(site["site_id"]) == [COLOSSUS_1]
+    # the dated declarations travel with it (Epoch: 44 -> 174 -> 349 -> 424 MW for Colossus 1)
+    timeline = site["timeline"].iloc[0]
+    rows = json.loads(timeline) if isinstance(timeline, str) else timeline
+    steps = [round(r["power_mw"]) for r in rows]
+    steps = [p for i, p in enumerate(steps) if p and (i == 0 or p != steps[i - 1])]
+    assert steps[:4] == [44, 174, 349, 424]
+
+
 def test_show_unknown_site_fails_cleanly() -> None:
     result = run("sites", "show", "colossus")
     assert result.exit_code == 2
