@@ -13,13 +13,14 @@ START = date(2024, 1, 4)
 SITE = "DC-S"
 
 
-def write_late_stop_world(folder: Path) -> str:
+def write_late_stop_world(folder: Path, *, looks_after: int = 1) -> str:
     """Write the world (cloud-free, 8-day revisit) to ``folder``; return the last look's date.
 
-    The campus stops 4 days before the last acquisition: one clear look after the stop, too
-    few for a shutdown (that takes 3), so a scan still fits it as running.
+    The campus stops 4 days before the ``looks_after``-th last acquisition. With one clear look
+    after the stop (the default), too few for a shutdown (that takes 3), a scan still fits it
+    as running; with more, the stop is seen.
     """
-    stop = START + timedelta(days=8 * (N_LOOKS - 1) - 4)
+    stop = START + timedelta(days=8 * (N_LOOKS - looks_after) - 4)
     spec = WorldSpec(seed=7, name="late-stop", center_lat=38.0, center_lon=-99.0, size_px=160,
                      start=START, n_acquisitions=N_LOOKS, cloudiness=0.0,
                      edge_fill_probability=0.0,
