@@ -614,3 +614,16 @@ def test_a_possible_shutdown_is_stored_at_once_and_alerted_at_the_next_clear_loo
     written = [json.loads(line) for line in
                (tmp_path / "s2" / "alerts.jsonl").read_text().splitlines()]
     assert sum(a["kind"] == "possible_shutdown" for a in written) == 1
+
+
+def test_a_campus_running_all_year_raises_one_alert(config: Config, tmp_path: Path) -> None:
+    from tests.pipeline.steady_world import SITE, write_steady_world
+
+    write_steady_world(tmp_path / "world")
+    report = monitor(config, tmp_path / "world", read_sites(tmp_path / "world" / "sites.geojson"),
+                     tmp_path)  # --backfill: every past change would be alerted
+    with HistoryStore(tmp_path / "store.sqlite") as store:
+        seq = store.table("site_status", site_id=SITE)["status"].tolist()
+    flips = sum(a == "active" != b for a, b in zip(seq, seq[1:], strict=False))
+    assert flips >= 2  # the replay does flap: statuses alone would re-alert
+    assert [(a.site_id, a.kind) for a in report.alerts] == [(SITE, "turned_active")]
