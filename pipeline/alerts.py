@@ -189,13 +189,16 @@ def _claim_alerts(w: _Walk, s: Mapping[str, Any], rule: AlertRule) -> list[tuple
     site, when = str(s["site_id"]), str(s["as_of_date"])
     claim = rule.claim(s)
     out: list[tuple[str, str, dict]] = []
-    if w.pending is not None and _new_evidence(s, w.pending[1]):
+    # a status that claims nothing (undetermined, ...) neither confirms nor refutes a change
+    if w.pending is not None and claim is not None and _new_evidence(s, w.pending[1]):
         want, first = w.pending
         w.pending = None
         # a change of state needs the intervals apart: the stopped one below the running one
         unseen = (w.settled is not None and w.settled_row is not None
                   and heat_step(w.settled_row, s) is None)
-        if claim == want and not unseen:  # held at the next look, and supported: confirmed
+        if claim == want and unseen:
+            w.pending = (want, first)  # held, but not clear of the old state: wait
+        elif claim == want:  # held at the next claiming look, and supported: confirmed
             before, before_row = w.settled, w.settled_row
             w.settled, w.settled_row = want, s
             since = str(first["as_of_date"])
@@ -329,7 +332,7 @@ def alert_sequence(history: Iterable[Mapping[str, Any]], statuses: Iterable[Mapp
     ...        st("05-17", "active", 80, 150, 7), st("05-25", "active", 85, 140, 8),
     ...        st("06-02", "undetermined", 0, 150, 9), st("06-10", "active", 85, 140, 10)]
     >>> [(a.kind, a.as_of_date) for a in alert_sequence([], seq)]
-    [('turned_active', '05-25')]
+    [('turned_active', '05-17')]
     """
     rule = rule or AlertRule()
     w = _Walk()
