@@ -1,28 +1,30 @@
-"""Alerts: what changed at a site between two consecutive statuses, and where alerts go.
+"""Alerts: what changed at a site along its statuses, with the evidence for it, and where alerts go.
 
 A site's status *as of* an acquisition date is the activity model fitted to the scenes up to
-that date (:func:`pipeline.monitor.statuses_as_of`). Alerts compare consecutive statuses, so
-they are a function of the imagery alone, not of how the monitoring runs were batched: a run
-on all the scenes and two runs on its halves see the same status sequence and raise the same
-alerts. Each alert is dated with the acquisition that revealed it and its id is a hash of kind,
-site and that date, so replaying a run adds nothing twice.
+that date (:func:`pipeline.monitor.statuses_as_of`). Such a replayed status can flip for one
+look, so alerts are not raised from two consecutive statuses but from a walk along all of them
+(:func:`alert_sequence`, rules in ``docs/statuses.md``, *Alerts*): a change of what the
+statuses claim (:meth:`AlertRule.claim`: running, stopped, or nothing) must hold at the next
+claiming status resting on a new clear look, and the heat intervals must be apart. The walk
+replays the stored statuses first, so alerts are a function of the imagery alone, not of how
+the monitoring runs were batched. Each alert is dated with the status that confirmed it and
+its id is a hash of kind, site and that date, so replaying a run adds nothing twice.
 
 Kinds:
 
 ``turned_active``
-    The status became ``active`` (from ``inactive``, ``insufficient_data`` or no status).
+    The statuses came to claim running (from stopped, or from no claim yet).
 ``turned_inactive``
-    The status went from ``active`` to ``inactive``.
+    From running to stopped, the stopped interval below the running one.
 ``heat_step``
-    Active at both dates and the heat changed by more than the combined 90% uncertainty of the
-    two estimates: ``|h2 - h1| > sqrt(u1**2 + u2**2)`` with ``u`` the half-width of each
-    interval on the side facing the other estimate.
+    Running, and the heat interval no longer overlaps that of the confirmed heat level.
 ``declared_mismatch``
-    The energy model's verdict became ``under-reported`` or ``over-declared``.
+    The energy model's verdict became a mismatch (:data:`MISMATCH_VERDICTS`).
 ``possible_shutdown``
-    Still ``active``, but the clear looks since a date all show less than a third of its heat,
-    too few to call a shutdown (:func:`pipeline.activity.unconfirmed_stop`). Dated with the
-    first of those looks, so the statuses that follow with the same date raise it once.
+    Still running, but the clear looks since a date all show less than a third of its heat,
+    too few to call a shutdown (:func:`pipeline.activity.unconfirmed_stop`), and so again at
+    the next clear look (or the site is then ``inactive``, or fitted as stopped from a heat
+    whose interval stands above the threshold). Raised once per first look.
 
 Sinks: a JSON-lines file (one alert a line, appended and fsynced, alerts already in the file are
 not written again), the console, and an optional webhook (JSON ``POST``; failures are reported,
@@ -34,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import os
 import urllib.error
 import urllib.request
@@ -92,6 +95,12 @@ def _finite(*values: Any) -> bool:
     return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
 
 
+def _num(value: Any) -> float | None:
+    """Return a finite number as a float (numpy scalars included), else None."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return float(value) if ok and math.isfinite(float(value)) else None
+
+
 def _fmt_heat(s: Mapping[str, Any]) -> str:
     if not _finite(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")):
         return "heat unknown"
@@ -132,8 +141,8 @@ class AlertRule:
 
     def threshold_mw(self, status: Mapping[str, Any]) -> float:
         """Return the heat (MW) that separates running from stopped for this status row."""
-        declared = status.get("reported_power_mw")
-        expected = declared if _finite(declared) and declared > 0 else self.min_candidate_mw
+        declared = _num(status.get("reported_power_mw"))
+        expected = declared if declared is not None and declared > 0 else self.min_candidate_mw
         return float(self.inactive_fraction * expected)
 
     def claim(self, status: Mapping[str, Any]) -> str | None:
@@ -151,19 +160,19 @@ class AlertRule:
         >>> rule.claim({**row, "status": "active", "heat_mw_low": 12.0})
         'on'
         """
-        low, high = status.get("heat_mw_low"), status.get("heat_mw_high")
-        if status.get("status") == "active" and _finite(low) and low > 0:
+        low, high = _num(status.get("heat_mw_low")), _num(status.get("heat_mw_high"))
+        if status.get("status") == "active" and low is not None and low > 0:
             return "on"
-        if status.get("status") == "inactive" and _finite(high) and high < self.threshold_mw(
-                status):
+        if (status.get("status") == "inactive" and high is not None
+                and high < self.threshold_mw(status)):
             return "off"
         return None
 
 
 def _new_evidence(status: Mapping[str, Any], since: Mapping[str, Any]) -> bool:
     """Whether ``status`` rests on more clear looks than ``since`` (unknown counts: yes)."""
-    a, b = status.get("n_clear"), since.get("n_clear")
-    return not (_finite(a, b) and a <= b)
+    a, b = _num(status.get("n_clear")), _num(since.get("n_clear"))
+    return a is None or b is None or a > b
 
 
 def _heat(s: Mapping[str, Any]) -> dict[str, Any]:
@@ -272,7 +281,8 @@ def _verdict_alerts(w: _Walk, s: Mapping[str, Any]) -> list[tuple[str, str, dict
     return out
 
 
-def _shutdown_alerts(w: _Walk, s: Mapping[str, Any]) -> list[tuple[str, str, dict]]:
+def _shutdown_alerts(w: _Walk, s: Mapping[str, Any],
+                     rule: AlertRule) -> list[tuple[str, str, dict]]:
     site, when = str(s["site_id"]), str(s["as_of_date"])
     since = s.get("possible_shutdown_since")
     flagged = s.get("status") == "active" and isinstance(since, str) and bool(since)
@@ -280,9 +290,13 @@ def _shutdown_alerts(w: _Walk, s: Mapping[str, Any]) -> list[tuple[str, str, dic
     if w.shutdown is not None and _new_evidence(s, w.shutdown[1]):
         first_since, _ = w.shutdown
         w.shutdown = None
-        # held: still flagged from the same look, or the fit now places a stop
-        held = (flagged and since == first_since) or s.get("status") == "inactive" \
-            or s.get("pattern") in ("shutdown", "window")
+        # held: still flagged from the same look, or the site is now inactive, or the fit
+        # places a stop from a heat whose interval stands above the threshold (a fitted fall
+        # from a heat that may be below it is no support: the land alone makes such falls)
+        low = _num(s.get("heat_mw_low"))
+        held = (flagged and since == first_since) or s.get("status") == "inactive" or (
+            s.get("pattern") in ("shutdown", "window") and low is not None
+            and low > rule.threshold_mw(s))
         if held and first_since not in w.shutdowns_raised:
             w.shutdowns_raised.add(first_since)
             out.append(("possible_shutdown", f"{site} may have shut down: the clear looks since "
@@ -302,11 +316,12 @@ def alert_sequence(history: Iterable[Mapping[str, Any]], statuses: Iterable[Mapp
 
     Alerts need the evidence behind them (``docs/statuses.md``, *Alerts*): a change of
     state (``turned_active``, ``turned_inactive``) only between states the heat intervals
-    support (:meth:`AlertRule.claim`; ``undetermined`` and ``insufficient_data`` claim nothing
-    and change nothing), a ``heat_step`` only between non-overlapping intervals of a running
-    site, and every change, verdict and ``possible_shutdown`` flag must still hold at the next
-    status resting on a new clear look: one look flipping back and forth raises nothing. An
-    alert is dated with the status that confirmed it (its id hashes kind, site and that date).
+    support (:meth:`AlertRule.claim`; ``undetermined`` and ``insufficient_data`` claim nothing:
+    they neither confirm nor refute a change) and whose intervals are apart, a ``heat_step``
+    only between non-overlapping intervals of a running site, and every change, verdict and
+    ``possible_shutdown`` flag must still hold at the next (claiming) status resting on a new
+    clear look: one look flipping back and forth raises nothing. An alert is dated with the
+    status that confirmed it (its id hashes kind, site and that date).
 
     Parameters
     ----------
@@ -341,7 +356,7 @@ def alert_sequence(history: Iterable[Mapping[str, Any]], statuses: Iterable[Mapp
         for s in rows:
             site, when = str(s["site_id"]), str(s["as_of_date"])
             found = [*_claim_alerts(w, s, rule), *_step_alerts(w, s),
-                     *_verdict_alerts(w, s), *_shutdown_alerts(w, s)]
+                     *_verdict_alerts(w, s), *_shutdown_alerts(w, s, rule)]
             if replaying:
                 continue
             for kind, msg, payload in found:

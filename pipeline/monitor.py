@@ -14,10 +14,12 @@ site):
 3. replays the site status *as of* each acquisition date from the site's earliest new one on:
    the model fitted to the scenes up to that date (:func:`statuses_as_of`). A status depends
    only on the scenes up to its date (for a given set of catalogued sites, which fixes the scan
-   grid and the heat calibration), so the status sequence, and the alerts derived from
-   consecutive statuses (:mod:`pipeline.alerts`), do not depend on how the scenes were split
-   between runs: two runs on the halves of a folder give the same store and alerts as one run
-   on all of it. A first run replays the whole history, so it raises the past transitions too;
+   grid and the heat calibration), so the status sequence, and the alerts derived from it
+   (:mod:`pipeline.alerts`, which replays the stored statuses before the new ones), do not
+   depend on how the scenes were split between runs: two runs on the halves of a folder give
+   the same store and alerts as one run on all of it (with ``monitor.backfill``). A site new
+   to the store gets its whole history, but by default alerts only on its latest date; each
+   status is stored with its status and heat interval made to agree (:func:`stored_status`);
 4. writes scenes, observations, detections, statuses and alerts in one transaction
    (:meth:`pipeline.store.HistoryStore.commit_run`): a killed run leaves the store unchanged
    and the next run redoes it;
