@@ -234,7 +234,7 @@ def monitor(
     backfill: Annotated[bool | None, typer.Option(
         "--backfill/--no-backfill",
         help="Alert on every past change of a site new to the store, or only on its latest "
-             "date (default: monitor.backfill).")] = None,
+             "date (default: monitor.backfill, false: no flood of past alerts).")] = None,
 ) -> None:
     """Scan new scenes of the catalog sites into the history store and raise alerts."""
     from pipeline.monitor import run_monitor

@@ -1,28 +1,30 @@
-"""Alerts: what changed at a site between two consecutive statuses, and where alerts go.
+"""Alerts: what changed at a site along its statuses, with the evidence for it, and where alerts go.
 
 A site's status *as of* an acquisition date is the activity model fitted to the scenes up to
-that date (:func:`pipeline.monitor.statuses_as_of`). Alerts compare consecutive statuses, so
-they are a function of the imagery alone, not of how the monitoring runs were batched: a run
-on all the scenes and two runs on its halves see the same status sequence and raise the same
-alerts. Each alert is dated with the acquisition that revealed it and its id is a hash of kind,
-site and that date, so replaying a run adds nothing twice.
+that date (:func:`pipeline.monitor.statuses_as_of`). Such a replayed status can flip for one
+look, so alerts are not raised from two consecutive statuses but from a walk along all of them
+(:func:`alert_sequence`, rules in ``docs/statuses.md``, *Alerts*): a change of what the
+statuses claim (:meth:`AlertRule.claim`: running, stopped, or nothing) must hold at the next
+claiming status resting on a new clear look, and the heat intervals must be apart. The walk
+replays the stored statuses first, so alerts are a function of the imagery alone, not of how
+the monitoring runs were batched. Each alert is dated with the status that confirmed it and
+its id is a hash of kind, site and that date, so replaying a run adds nothing twice.
 
 Kinds:
 
 ``turned_active``
-    The status became ``active`` (from ``inactive``, ``insufficient_data`` or no status).
+    The statuses came to claim running (from stopped, or from no claim yet).
 ``turned_inactive``
-    The status went from ``active`` to ``inactive``.
+    From running to stopped, the stopped interval below the running one.
 ``heat_step``
-    Active at both dates and the heat changed by more than the combined 90% uncertainty of the
-    two estimates: ``|h2 - h1| > sqrt(u1**2 + u2**2)`` with ``u`` the half-width of each
-    interval on the side facing the other estimate.
+    Running, and the heat interval no longer overlaps that of the confirmed heat level.
 ``declared_mismatch``
-    The energy model's verdict became ``under-reported`` or ``over-declared``.
+    The energy model's verdict became a mismatch (:data:`MISMATCH_VERDICTS`).
 ``possible_shutdown``
-    Still ``active``, but the clear looks since a date all show less than a third of its heat,
-    too few to call a shutdown (:func:`pipeline.activity.unconfirmed_stop`). Dated with the
-    first of those looks, so the statuses that follow with the same date raise it once.
+    Still running, but the clear looks since a date all show less than a third of its heat,
+    too few to call a shutdown (:func:`pipeline.activity.unconfirmed_stop`), and so again at
+    the next clear look (or the site is then ``inactive``, or fitted as stopped from a heat
+    whose interval stands above the threshold). Raised once per first look.
 
 Sinks: a JSON-lines file (one alert a line, appended and fsynced, alerts already in the file are
 not written again), the console, and an optional webhook (JSON ``POST``; failures are reported,
@@ -34,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import os
 import urllib.error
 import urllib.request
@@ -92,6 +95,12 @@ def _finite(*values: Any) -> bool:
     return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
 
 
+def _num(value: Any) -> float | None:
+    """Return a finite number as a float (numpy scalars included), else None."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return float(value) if ok and math.isfinite(float(value)) else None
+
+
 def _fmt_heat(s: Mapping[str, Any]) -> str:
     if not _finite(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")):
         return "heat unknown"
@@ -99,7 +108,7 @@ def _fmt_heat(s: Mapping[str, Any]) -> str:
 
 
 def heat_step(prev: Mapping[str, Any], new: Mapping[str, Any]) -> float | None:
-    """Return the heat change (MW) if it exceeds the combined uncertainty, else ``None``.
+    """Return the heat change (MW) when the two 90% intervals do not overlap, else ``None``.
 
     Examples
     --------
@@ -107,92 +116,252 @@ def heat_step(prev: Mapping[str, Any], new: Mapping[str, Any]) -> float | None:
     >>> b = {"heat_mw": 200.0, "heat_mw_low": 170.0, "heat_mw_high": 240.0}
     >>> heat_step(a, b)
     100.0
-    >>> heat_step(a, {**b, "heat_mw": 130.0, "heat_mw_low": 60.0}) is None
+    >>> heat_step(a, {**b, "heat_mw": 130.0, "heat_mw_low": 110.0}) is None
     True
     """
     if not _finite(prev.get("heat_mw"), new.get("heat_mw"), prev.get("heat_mw_low"),
                    prev.get("heat_mw_high"), new.get("heat_mw_low"), new.get("heat_mw_high")):
         return None
-    h1, h2 = float(prev["heat_mw"]), float(new["heat_mw"])
-    up = h2 > h1
-    u1 = (prev["heat_mw_high"] - h1) if up else (h1 - prev["heat_mw_low"])
-    u2 = (h2 - new["heat_mw_low"]) if up else (new["heat_mw_high"] - h2)
-    delta = float(h2 - h1)
-    return delta if abs(delta) > math.hypot(u1, u2) else None
+    apart = new["heat_mw_low"] > prev["heat_mw_high"] or new["heat_mw_high"] < prev["heat_mw_low"]
+    return float(new["heat_mw"] - prev["heat_mw"]) if apart else None
 
 
-def derive_alerts(prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Alert]:
-    """Return the alerts raised by going from status ``prev`` to status ``new`` of one site.
+@dataclass(frozen=True)
+class AlertRule:
+    """What a status row claims, by the status rules' threshold (``docs/statuses.md``).
+
+    A status claims *running* when it is ``active`` and its heat interval's low end is above 0
+    (an ``active`` fit whose interval reaches 0 MW supports no running heat), and *stopped*
+    when it is ``inactive`` with a heat upper limit below ``inactive_fraction`` of its expected
+    power (declared, else ``min_candidate_mw``). Other statuses claim nothing.
+    """
+
+    inactive_fraction: float = 0.5
+    min_candidate_mw: float = 50.0
+
+    def threshold_mw(self, status: Mapping[str, Any]) -> float:
+        """Return the heat (MW) that separates running from stopped for this status row."""
+        declared = _num(status.get("reported_power_mw"))
+        expected = declared if declared is not None and declared > 0 else self.min_candidate_mw
+        return float(self.inactive_fraction * expected)
+
+    def claim(self, status: Mapping[str, Any]) -> str | None:
+        """Return ``"on"``, ``"off"`` or ``None`` (the evidence supports neither).
+
+        Examples
+        --------
+        >>> rule = AlertRule()
+        >>> row = {"status": "inactive", "heat_mw_low": 0.0, "heat_mw_high": 20.0,
+        ...        "reported_power_mw": 100.0}
+        >>> rule.claim(row), rule.claim({**row, "heat_mw_high": 80.0})
+        ('off', None)
+        >>> rule.claim({**row, "status": "active"}), rule.claim({**row, "status": "undetermined"})
+        (None, None)
+        >>> rule.claim({**row, "status": "active", "heat_mw_low": 12.0})
+        'on'
+        """
+        low, high = _num(status.get("heat_mw_low")), _num(status.get("heat_mw_high"))
+        if status.get("status") == "active" and low is not None and low > 0:
+            return "on"
+        if (status.get("status") == "inactive" and high is not None
+                and high < self.threshold_mw(status)):
+            return "off"
+        return None
+
+
+def _new_evidence(status: Mapping[str, Any], since: Mapping[str, Any]) -> bool:
+    """Whether ``status`` rests on more clear looks than ``since`` (unknown counts: yes)."""
+    a, b = _num(status.get("n_clear")), _num(since.get("n_clear"))
+    return a is None or b is None or a > b
+
+
+def _heat(s: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: s.get(k) for k in ("heat_mw", "heat_mw_low", "heat_mw_high")}
+
+
+@dataclass
+class _Walk:
+    """The confirmed state of one site along its statuses, and the change waiting on it."""
+
+    settled: str | None = None            # "on" / "off": the last confirmed claim
+    settled_row: Mapping[str, Any] | None = None
+    pending: tuple[str, Mapping[str, Any]] | None = None   # (claim, first row showing it)
+    level: Mapping[str, Any] | None = None  # the last status at the confirmed heat level
+    step: Mapping[str, Any] | None = None  # the first status of a heat step, to be confirmed
+    verdict: Any = None                   # the last confirmed verdict
+    verdict_pending: tuple[Any, Mapping[str, Any]] | None = None
+    shutdown: tuple[str, Mapping[str, Any]] | None = None  # (since, first row flagging it)
+    shutdowns_raised: set[str] = field(default_factory=set)
+
+
+def _claim_alerts(w: _Walk, s: Mapping[str, Any], rule: AlertRule) -> list[tuple[str, str, dict]]:
+    site, when = str(s["site_id"]), str(s["as_of_date"])
+    claim = rule.claim(s)
+    out: list[tuple[str, str, dict]] = []
+    # a status that claims nothing (undetermined, ...) neither confirms nor refutes a change
+    if w.pending is not None and claim is not None and _new_evidence(s, w.pending[1]):
+        want, first = w.pending
+        w.pending = None
+        # a change of state needs the intervals apart: the stopped one below the running one
+        unseen = (w.settled is not None and w.settled_row is not None
+                  and heat_step(w.settled_row, s) is None)
+        if claim == want and unseen:
+            w.pending = (want, first)  # held, but not clear of the old state: wait
+        elif claim == want:  # held at the next claiming look, and supported: confirmed
+            before, before_row = w.settled, w.settled_row
+            w.settled, w.settled_row = want, s
+            since = str(first["as_of_date"])
+            if want == "on":
+                seen = f"first seen {s.get('first_seen')}, " if s.get("first_seen") else ""
+                out.append(("turned_active", f"{site} turned active ({seen}{_fmt_heat(s)}) "
+                            f"since {since}, confirmed as of {when}",
+                            {"previous_state": before, "since": since,
+                             "first_seen": s.get("first_seen"), **_heat(s)}))
+            elif before == "on" and before_row is not None:
+                seen = f" (last seen {s['last_seen']})" if s.get("last_seen") else ""
+                out.append(("turned_inactive", f"{site} turned inactive{seen}: heat now "
+                            f"{_fmt_heat(s)}, was {_fmt_heat(before_row)}, since {since}, "
+                            f"confirmed as of {when}",
+                            {"since": since, "last_seen": s.get("last_seen"),
+                             "threshold_mw": rule.threshold_mw(s),
+                             "previous": _heat(before_row), **_heat(s)}))
+    if claim is not None and claim != w.settled and w.pending is None and not out:
+        w.pending = (claim, s)
+    elif claim == w.settled and claim is not None:
+        w.settled_row = s
+    return out
+
+
+def _step_alerts(w: _Walk, s: Mapping[str, Any]) -> list[tuple[str, str, dict]]:
+    """Return a step from the confirmed heat level (``w.level``) once the next look holds it."""
+    site, when = str(s["site_id"]), str(s["as_of_date"])
+    if w.settled != "on" or s.get("status") != "active":
+        return []
+    if w.level is None:
+        w.level = s
+        return []
+    out: list[tuple[str, str, dict]] = []
+    if w.step is not None:
+        if not _new_evidence(s, w.step):
+            return []
+        first, w.step = w.step, None
+        d1, d2 = heat_step(w.level, first), heat_step(w.level, s)
+        if d1 is not None and d2 is not None and (d1 > 0) == (d2 > 0):
+            out.append(("heat_step", f"{site} heat stepped {'up' if d2 > 0 else 'down'} "
+                        f"{abs(d2):.0f} MW: {_fmt_heat(w.level)} -> {_fmt_heat(s)} since "
+                        f"{first['as_of_date']}, confirmed as of {when}",
+                        {"delta_mw": round(d2, 1), "previous_as_of": w.level.get("as_of_date"),
+                         "since": first["as_of_date"], "previous": _heat(w.level), **_heat(s)}))
+            w.level = s
+            return out
+    if heat_step(w.level, s) is None:
+        w.level = s
+    else:
+        w.step = s
+    return out
+
+
+def _verdict_alerts(w: _Walk, s: Mapping[str, Any]) -> list[tuple[str, str, dict]]:
+    site, when, verdict = str(s["site_id"]), str(s["as_of_date"]), s.get("verdict")
+    out: list[tuple[str, str, dict]] = []
+    if w.verdict_pending is not None and _new_evidence(s, w.verdict_pending[1]):
+        want, first = w.verdict_pending
+        w.verdict_pending = None
+        if verdict == want:
+            w.verdict = want
+            if want in MISMATCH_VERDICTS:
+                out.append(("declared_mismatch", f"{site} heat {_fmt_heat(s)} is {want} against "
+                            f"the declared {s.get('reported_power_mw')} MW since "
+                            f"{first['as_of_date']}, confirmed as of {when}",
+                            {"verdict": want, "since": first["as_of_date"],
+                             "reported_power_mw": s.get("reported_power_mw"), **_heat(s)}))
+            return out
+    if verdict != w.verdict and w.verdict_pending is None:
+        w.verdict_pending = (verdict, s)
+    return out
+
+
+def _shutdown_alerts(w: _Walk, s: Mapping[str, Any],
+                     rule: AlertRule) -> list[tuple[str, str, dict]]:
+    site, when = str(s["site_id"]), str(s["as_of_date"])
+    since = s.get("possible_shutdown_since")
+    flagged = s.get("status") == "active" and isinstance(since, str) and bool(since)
+    out: list[tuple[str, str, dict]] = []
+    if w.shutdown is not None and _new_evidence(s, w.shutdown[1]):
+        first_since, _ = w.shutdown
+        w.shutdown = None
+        # held: still flagged from the same look, or the site is now inactive, or the fit
+        # places a stop from a heat whose interval stands above the threshold (a fitted fall
+        # from a heat that may be below it is no support: the land alone makes such falls)
+        low = _num(s.get("heat_mw_low"))
+        held = (flagged and since == first_since) or s.get("status") == "inactive" or (
+            s.get("pattern") in ("shutdown", "window") and low is not None
+            and low > rule.threshold_mw(s))
+        if held and first_since not in w.shutdowns_raised:
+            w.shutdowns_raised.add(first_since)
+            out.append(("possible_shutdown", f"{site} may have shut down: the clear looks since "
+                        f"{first_since} show less than a third of its heat, confirmed by the "
+                        f"next clear look ({s.get('status')}, {_fmt_heat(s)} as of {when})",
+                        {"possible_shutdown_since": first_since, "as_of": when,
+                         "status": s.get("status"), "pattern": s.get("pattern"), **_heat(s)}))
+    if (flagged and w.settled == "on" and w.shutdown is None
+            and since not in w.shutdowns_raised):
+        w.shutdown = (str(since), s)
+    return out
+
+
+def alert_sequence(history: Iterable[Mapping[str, Any]], statuses: Iterable[Mapping[str, Any]],
+                   *, rule: AlertRule | None = None) -> list[Alert]:
+    """Return the alerts that the statuses ``statuses`` of one site raise.
+
+    Alerts need the evidence behind them (``docs/statuses.md``, *Alerts*): a change of
+    state (``turned_active``, ``turned_inactive``) only between states the heat intervals
+    support (:meth:`AlertRule.claim`; ``undetermined`` and ``insufficient_data`` claim nothing:
+    they neither confirm nor refute a change) and whose intervals are apart, a ``heat_step``
+    only between non-overlapping intervals of a running site, and every change, verdict and
+    ``possible_shutdown`` flag must still hold at the next (claiming) status resting on a new
+    clear look: one look flipping back and forth raises nothing. An alert is dated with the
+    status that confirmed it (its id hashes kind, site and that date).
 
     Parameters
     ----------
-    prev
-        The site's previous status (``None`` when there is none), as stored in ``site_status``.
-    new
-        The site's status as of a later acquisition date, with ``site_id``, ``as_of_date``,
-        ``status``, ``heat_mw``, ``heat_mw_low``, ``heat_mw_high``, ``first_seen``,
-        ``last_seen``, ``verdict`` and ``reported_power_mw``.
+    history
+        The site's statuses already stored, in date order (replayed for the state, not alerted).
+    statuses
+        The site's new statuses, in date order, after ``history``.
+    rule
+        The thresholds (default: the status rules' defaults).
 
     Returns
     -------
     list of Alert
-        Possibly empty, in the order of :data:`KINDS`.
+        In date order, each at most once.
 
     Examples
     --------
-    >>> new = {"site_id": "s", "as_of_date": "2024-06-01", "status": "active",
-    ...        "heat_mw": 300.0, "heat_mw_low": 200.0, "heat_mw_high": 400.0,
-    ...        "first_seen": "2024-05-01", "last_seen": "2024-06-01", "verdict": "consistent"}
-    >>> [a.kind for a in derive_alerts({"status": "inactive"}, new)]
-    ['turned_active']
+    >>> def st(day, status, low, high, n):
+    ...     return {"site_id": "s", "as_of_date": day, "status": status, "heat_mw": low + 10,
+    ...             "heat_mw_low": low, "heat_mw_high": high, "reported_power_mw": 100.0,
+    ...             "n_clear": n}
+    >>> seq = [st("05-01", "active", 80, 150, 5), st("05-09", "undetermined", 0, 150, 6),
+    ...        st("05-17", "active", 80, 150, 7), st("05-25", "active", 85, 140, 8),
+    ...        st("06-02", "undetermined", 0, 150, 9), st("06-10", "active", 85, 140, 10)]
+    >>> [(a.kind, a.as_of_date) for a in alert_sequence([], seq)]
+    [('turned_active', '05-17')]
     """
-    site, when = str(new["site_id"]), str(new["as_of_date"])
-    before = None if prev is None else prev.get("status")
-    status = new.get("status")
-    out: list[tuple[str, str, dict[str, Any]]] = []
-    heat = {k: new.get(k) for k in ("heat_mw", "heat_mw_low", "heat_mw_high")}
-    if status == "active" and before != "active":
-        seen = f"first seen {new['first_seen']}, " if new.get("first_seen") else ""
-        out.append(("turned_active", f"{site} turned active ({seen}{_fmt_heat(new)}) as of {when}",
-                    {"previous_status": before, "first_seen": new.get("first_seen"), **heat}))
-    if status == "inactive" and before == "active":
-        seen = f" (last seen {new['last_seen']})" if new.get("last_seen") else ""
-        out.append(("turned_inactive", f"{site} turned inactive{seen} as of {when}",
-                    {"previous_status": before, "last_seen": new.get("last_seen"), **heat}))
-    if status == "active" and before == "active" and prev is not None:
-        delta = heat_step(prev, new)
-        if delta is not None:
-            out.append(("heat_step", f"{site} heat stepped {'up' if delta > 0 else 'down'} "
-                        f"{abs(delta):.0f} MW: {_fmt_heat(prev)} -> {_fmt_heat(new)} as of {when}",
-                        {"delta_mw": round(delta, 1), "previous_as_of": prev.get("as_of_date"),
-                         "previous": {k: prev.get(k) for k in heat}, **heat}))
-    verdict = new.get("verdict")
-    if verdict in MISMATCH_VERDICTS and (prev is None or prev.get("verdict") != verdict):
-        out.append(("declared_mismatch", f"{site} heat {_fmt_heat(new)} is {verdict} against "
-                    f"the declared {new.get('reported_power_mw')} MW as of {when}",
-                    {"verdict": verdict, "reported_power_mw": new.get("reported_power_mw"),
-                     **heat}))
-    alerts = [Alert(alert_id(k, site, when), site, k, when, msg, payload)
-              for k, msg, payload in out]
-    since = new.get("possible_shutdown_since")
-    if status == "active" and isinstance(since, str) and since:
-        alerts.append(Alert(alert_id("possible_shutdown", site, str(since)), site,
-                            "possible_shutdown", str(since),
-                            f"{site} may have shut down: the clear looks since {since} show less "
-                            f"than a third of its heat {_fmt_heat(new)} (to be confirmed by the "
-                            f"next clear looks; as of {when})",
-                            {"possible_shutdown_since": since, "as_of": when, **heat}))
-    return alerts
-
-
-def alert_sequence(prev: Mapping[str, Any] | None,
-                   statuses: Iterable[Mapping[str, Any]]) -> list[Alert]:
-    """Return the alerts along one site's statuses in date order, starting from ``prev``."""
+    rule = rule or AlertRule()
+    w = _Walk()
     alerts: dict[str, Alert] = {}
-    for status in statuses:
-        for alert in derive_alerts(prev, status):
-            alerts.setdefault(alert.alert_id, alert)  # a possible shutdown is raised once
-        prev = status
+    for replaying, rows in ((True, history), (False, statuses)):
+        for s in rows:
+            site, when = str(s["site_id"]), str(s["as_of_date"])
+            found = [*_claim_alerts(w, s, rule), *_step_alerts(w, s),
+                     *_verdict_alerts(w, s), *_shutdown_alerts(w, s, rule)]
+            if replaying:
+                continue
+            for kind, msg, payload in found:
+                a = Alert(alert_id(kind, site, when), site, kind, when, msg, payload)
+                alerts.setdefault(a.alert_id, a)
     return list(alerts.values())
 
 

@@ -212,10 +212,11 @@ class MonitorConfig(_Section):
     source: Literal["local", "sentinelhub"] = "local"
     #: Seconds to wait for the webhook before reporting it unreachable.
     webhook_timeout_s: float = Field(10.0, gt=0, le=300)
-    #: Alert on every past change of a site the store has not seen before (``true``), or only
-    #: on its latest date (``false``, ``heatwatch monitor --no-backfill``), so a first run
-    #: does not send a year of history to the webhook.
-    backfill: bool = True
+    #: Alert on every past change of a site the store has not seen before (``true``,
+    #: ``heatwatch monitor --backfill``), or only on its latest date (``false``, the default),
+    #: so a first run does not send a year of history to the webhook. Later runs alert only on
+    #: the dates they add either way.
+    backfill: bool = False
     #: Sentinel Hub source: first day fetched (default: a year before today).
     fetch_start: date | None = None
     #: Sentinel Hub source: folder the fetched products are written to (one folder a site).

@@ -72,7 +72,7 @@ def status_reason(site: dict[str, Any]) -> str | None:
     if site.get("status") == "excluded":
         return f"near {exclusion}" if isinstance(exclusion, str) and exclusion else \
             "near a known non-datacenter heat source"
-    rejected = site.get("rejected_because")
+    rejected = site.get("rejected_because") or site.get("status_note")
     return rejected if isinstance(rejected, str) and rejected else None
 
 

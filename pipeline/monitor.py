@@ -14,10 +14,12 @@ site):
 3. replays the site status *as of* each acquisition date from the site's earliest new one on:
    the model fitted to the scenes up to that date (:func:`statuses_as_of`). A status depends
    only on the scenes up to its date (for a given set of catalogued sites, which fixes the scan
-   grid and the heat calibration), so the status sequence, and the alerts derived from
-   consecutive statuses (:mod:`pipeline.alerts`), do not depend on how the scenes were split
-   between runs: two runs on the halves of a folder give the same store and alerts as one run
-   on all of it. A first run replays the whole history, so it raises the past transitions too;
+   grid and the heat calibration), so the status sequence, and the alerts derived from it
+   (:mod:`pipeline.alerts`, which replays the stored statuses before the new ones), do not
+   depend on how the scenes were split between runs: two runs on the halves of a folder give
+   the same store and alerts as one run on all of it (with ``monitor.backfill``). A site new
+   to the store gets its whole history, but by default alerts only on its latest date; each
+   status is stored with its status and heat interval made to agree (:func:`stored_status`);
 4. writes scenes, observations, detections, statuses and alerts in one transaction
    (:meth:`pipeline.store.HistoryStore.commit_run`): a killed run leaves the store unchanged
    and the next run redoes it;
@@ -46,18 +48,28 @@ import numpy as np
 import pandas as pd
 
 from aoi.declared import declaration_on
-from pipeline.alerts import Alert, Delivery, alert_sequence, deliver
+from pipeline.activity import ActivityFit
+from pipeline.alerts import Alert, AlertRule, Delivery, alert_sequence, deliver
 from pipeline.config import Config
 from pipeline.errors import ConfigError, NoDataError
-from pipeline.power import CalibrationSite, calibrate, site_coefficient
+from pipeline.power import (
+    CalibrationSite,
+    HeatEstimate,
+    calibrate,
+    cooling_ratio,
+    heat_mw,
+    site_coefficient,
+)
 from pipeline.reader import ProductFiles, discover_products
+from pipeline.robust import sigma_mad
 from pipeline.store import HistoryStore, RunRecord
 
 PAUSE_BEFORE_COMMIT_ENV = "HEATWATCH_TEST_PAUSE_BEFORE_COMMIT"
 PAUSE_BEFORE_NOTIFY_ENV = "HEATWATCH_TEST_PAUSE_BEFORE_NOTIFY"
 
 STATUS_KEYS = ("status", "pattern", "heat_mw", "heat_mw_low", "heat_mw_high", "first_seen",
-               "last_seen", "verdict", "reported_power_mw", "n_clear", "possible_shutdown_since")
+               "last_seen", "verdict", "reported_power_mw", "n_clear", "possible_shutdown_since",
+               "status_note")
 
 
 @dataclass
@@ -157,10 +169,91 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
             site = _site_row(row, True, fit, series, cal, config,
                              footprint_m2=result.masks[sid].footprint_area_px * pixel_area,
                              null=null, baseline=baseline)
+            site = stored_status(site, _heat_now(row, fit, cal, config), alert_rule(config))
             out.append({"site_id": site["site_id"], "as_of_date": day,
                         **{k: site.get(k) for k in STATUS_KEYS}})
             coeffs[sid] = site_coefficient(site["cooling"], cal, config.power, cal.loo_k.get(sid))
     return out, coeffs
+
+
+def alert_rule(config: Config) -> AlertRule:
+    """Return the interval thresholds of the status rules, for alerts and stored statuses."""
+    return AlertRule(inactive_fraction=config.persistence.inactive_fraction,
+                     min_candidate_mw=config.power.min_candidate_mw)
+
+
+def _heat_now(row: Any, fit: ActivityFit, cal: Any, config: Config) -> HeatEstimate | None:
+    """Return the heat (MW) of the clear looks after a seen stop, None without one.
+
+    A ``shutdown`` or ``window`` fit's heat is what the site ran at *before* its stop; the heat
+    as of the date is the level of the looks after it (their residual heat, mean and standard
+    error, converted as the scan converts heat; unknown cooling widens the upper limit to the
+    least visible cooling type, as the scan does).
+    """
+    if fit.pattern not in ("shutdown", "window") or fit.stop is None:
+        return None
+    after = np.asarray(fit.residual_heat[fit.stop:], dtype=float)
+    after = after[np.isfinite(after)]
+    if after.size == 0:
+        return None
+    mean = float(np.mean(after))
+    se = float(sigma_mad(after) / np.sqrt(after.size)) if after.size > 1 else abs(mean)
+    known = getattr(row, "cooling", None)
+    known = known if isinstance(known, str) and known else None
+    coolings = [known] if known else [config.power.default_cooling, min(
+        config.power.default_k_m2_per_mw, key=lambda c: cooling_ratio(c, config.power))]
+    k_dry = cal.loo_k.get(str(row.site_id))
+    ests = [heat_mw(mean, se, cooling=c, calibration=cal, config=config.power, k_dry=k_dry)
+            for c in coolings]
+    return HeatEstimate(ests[0].mw, min(e.low for e in ests), max(e.high for e in ests))
+
+
+def stored_status(site: dict[str, Any], heat_now: HeatEstimate | None,
+                  rule: AlertRule) -> dict[str, Any]:
+    """Return a status row whose status and heat interval agree, as the history stores it.
+
+    A seen stop (``heat_now``: the heat of the looks after it) is stored ``inactive`` only when
+    the intervals support the fall across the threshold of the status rules
+    (:meth:`pipeline.alerts.AlertRule.threshold_mw`): the heat before the stop (the fit's
+    interval) has its low end above it, and the heat after it its upper limit below it. The row
+    then shows the heat *as of its date*, that after the stop. Otherwise it is stored
+    ``undetermined`` with the fit's interval (the heat the site may be running) and the reason
+    in ``status_note``. So ``inactive`` never stands beside an interval whose low end is above
+    the threshold.
+
+    Examples
+    --------
+    >>> row = {"status": "inactive", "pattern": "shutdown", "heat_mw": 174.0,
+    ...        "heat_mw_low": 16.0, "heat_mw_high": 1878.0, "reported_power_mw": 44.0}
+    >>> out = stored_status(row, HeatEstimate(1.0, 0.0, 42.0), AlertRule())
+    >>> out["status"]
+    'undetermined'
+    >>> out["status_note"]
+    'a stop was fitted, but the heat before it [16-1878 MW] does not stand above 22 MW'
+    >>> out = stored_status({**row, "heat_mw_low": 80.0}, HeatEstimate(1.0, 0.0, 9.0), AlertRule())
+    >>> out["status"], out["heat_mw"], out["heat_mw_high"]
+    ('inactive', 1.0, 9.0)
+    """
+    out = {**site, "status_note": None}
+    if out.get("status") != "inactive" or heat_now is None:
+        return out  # an upper limit below the threshold: the status rule needs no more
+    t = rule.threshold_mw(out)
+    low, high = out.get("heat_mw_low"), out.get("heat_mw_high")
+    if not (isinstance(low, int | float) and low > t):
+        note = f"a stop was fitted, but the heat before it [{_mw(low)}-{_mw(high)} MW] " \
+               f"does not stand above {t:.0f} MW"
+    elif not heat_now.high < t:
+        note = f"a stop was fitted, but the heat after it reaches {_mw(heat_now.high)} MW, " \
+               f"not below {t:.0f} MW"
+    else:
+        out.update(heat_mw=round(heat_now.mw, 1), heat_mw_low=round(heat_now.low, 1),
+                   heat_mw_high=round(heat_now.high, 1))
+        return out
+    return {**out, "status": "undetermined", "status_note": note}
+
+
+def _mw(value: Any) -> str:
+    return f"{value:.0f}" if isinstance(value, int | float) and np.isfinite(value) else "?"
 
 
 # Rows for the store ----------------------------------------------------------------------------
@@ -270,9 +363,9 @@ def _run_batch(batch: _Batch, config: Config, store: HistoryStore, record: RunRe
         seq = [{**s, "run_id": record.run_id} for s in statuses
                if s["site_id"] == sid and s["as_of_date"] >= start]
         record.site_status += seq
-        prev = store.latest_status(sid, before=start)
-        alerts = alert_sequence(prev, seq)
-        if prev is None and not config.monitor.backfill and seq:
+        history = store.statuses(sid, before=start)
+        alerts = alert_sequence(history, seq, rule=alert_rule(config))
+        if not history and not config.monitor.backfill and seq:
             # a site new to the store: its history is recorded, only its present is alerted
             last = max(s["as_of_date"] for s in seq)
             alerts = [a for a in alerts if a.as_of_date >= last]
@@ -422,7 +515,8 @@ def history_frame(store: HistoryStore, site_id: str) -> pd.DataFrame:
     Columns: ``date``, ``product_id``, ``clear``, ``clear_fraction``, ``excess_k_m2``,
     ``residual_heat_k_m2``, ``heat_mw`` (the look's residual heat), ``active``, and the status
     as of that date: ``status``, ``status_heat_mw``, ``heat_mw_low``, ``heat_mw_high``,
-    ``verdict``, ``possible_shutdown_since``.
+    ``verdict``, ``possible_shutdown_since``, ``status_note`` (why a status is
+    ``undetermined`` although the fit saw a stop, see :func:`stored_status`).
     """
     obs = store.table("observations", site_id=site_id)
     st = store.table("site_status", site_id=site_id)
@@ -434,7 +528,7 @@ def history_frame(store: HistoryStore, site_id: str) -> pd.DataFrame:
                          "run `heatwatch monitor` first or check the id")
     st = st.rename(columns={"as_of_date": "date", "heat_mw": "status_heat_mw"})
     keep = ["date", "status", "status_heat_mw", "heat_mw_low", "heat_mw_high", "verdict",
-            "possible_shutdown_since"]
+            "possible_shutdown_since", "status_note"]
     out = obs.drop(columns=["site_id"]).merge(st[keep], on="date", how="outer")
     return out.sort_values(["date", "product_id"], na_position="last").reset_index(drop=True)
 

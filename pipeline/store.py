@@ -21,8 +21,11 @@ Tables and the keys that make a re-run idempotent:
 ``site_status``
     The site's status *as of* each acquisition date (the model fitted to the scenes up to that
     date), key ``(site_id, as_of_date)``: ``status``, ``pattern``, ``heat_mw`` with its 90%
-    interval, ``first_seen``, ``last_seen``, ``verdict``, ``possible_shutdown_since`` (see
-    :func:`pipeline.activity.unconfirmed_stop`), ``run_id`` (the run that last wrote it).
+    interval (the heat as of the date: after a seen stop, that of the looks after it),
+    ``first_seen``, ``last_seen``, ``verdict``, ``possible_shutdown_since`` (see
+    :func:`pipeline.activity.unconfirmed_stop`), ``status_note`` (why a fitted stop is stored
+    ``undetermined``, :func:`pipeline.monitor.stored_status`), ``run_id`` (the run that last
+    wrote it).
 ``alerts``
     Key ``alert_id``, a hash of kind, site and as-of date (:func:`pipeline.alerts.alert_id`);
     ``notified`` turns 1 once the alert reached the JSON-lines file.
@@ -57,11 +60,12 @@ import pandas as pd
 
 from pipeline.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Statements that bring a store from the schema version of the key to the next one.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("ALTER TABLE site_status ADD COLUMN possible_shutdown_since TEXT",),
+    2: ("ALTER TABLE site_status ADD COLUMN status_note TEXT",),
 }
 
 _SCHEMA = """
@@ -84,7 +88,7 @@ CREATE TABLE IF NOT EXISTS site_status (
     site_id TEXT NOT NULL, as_of_date TEXT NOT NULL, run_id TEXT NOT NULL, status TEXT NOT NULL,
     pattern TEXT, heat_mw REAL, heat_mw_low REAL, heat_mw_high REAL, first_seen TEXT,
     last_seen TEXT, verdict TEXT, reported_power_mw REAL, n_clear INTEGER,
-    possible_shutdown_since TEXT, PRIMARY KEY (site_id, as_of_date));
+    possible_shutdown_since TEXT, status_note TEXT, PRIMARY KEY (site_id, as_of_date));
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id TEXT PRIMARY KEY, site_id TEXT NOT NULL, kind TEXT NOT NULL,
     as_of_date TEXT NOT NULL, message TEXT NOT NULL, payload_json TEXT NOT NULL,
@@ -101,7 +105,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                    "max_anomaly_k", "excess_k_m2", "wkt"),
     "site_status": ("site_id", "as_of_date", "run_id", "status", "pattern", "heat_mw",
                     "heat_mw_low", "heat_mw_high", "first_seen", "last_seen", "verdict",
-                    "reported_power_mw", "n_clear", "possible_shutdown_since"),
+                    "reported_power_mw", "n_clear", "possible_shutdown_since", "status_note"),
     "alerts": ("alert_id", "site_id", "kind", "as_of_date", "message", "payload_json", "run_id"),
 }
 _KEYS = {"observations": ("site_id", "product_id"), "site_status": ("site_id", "as_of_date")}
@@ -246,6 +250,12 @@ class HistoryStore:
             params.append(before)
         rows = self._query(sql + " ORDER BY as_of_date DESC LIMIT 1", params)
         return dict(rows[0]) if rows else None
+
+    def statuses(self, site_id: str, *, before: str) -> list[dict[str, Any]]:
+        """Return the site's stored statuses strictly before a date, in date order."""
+        rows = self._query("SELECT * FROM site_status WHERE site_id = ? AND as_of_date < ? "
+                           "ORDER BY as_of_date", (site_id, before))
+        return [dict(r) for r in rows]
 
     def table(self, name: str, *, site_id: str | None = None) -> pd.DataFrame:
         """Return a whole table (optionally one site's rows) in a stable order."""

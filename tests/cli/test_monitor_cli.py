@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,8 @@ def config_file(world: Path, tmp_path: Path) -> Path:
 
 
 def test_monitor_then_history(world: Path, config_file: Path, tmp_path: Path) -> None:
-    first = run("monitor", "--config", str(config_file), "--sites", str(world / "sites.geojson"))
+    first = run("monitor", "--config", str(config_file), "--sites", str(world / "sites.geojson"),
+                "--backfill")
     assert first.exit_code == 0, first.output
     assert "alert turned_active: campus turned active" in one_line(first.output)
     assert "12 new product(s)" in one_line(first.output)
@@ -63,10 +65,11 @@ def test_monitor_then_history(world: Path, config_file: Path, tmp_path: Path) ->
     assert by_config.exit_code == 0, by_config.output
 
 
-def test_monitor_no_backfill_sends_no_past_alert(world: Path, config_file: Path,
-                                                tmp_path: Path) -> None:
+@pytest.mark.parametrize("flag", [[], ["--no-backfill"]], ids=["default", "no-backfill"])
+def test_monitor_sends_no_past_alert(world: Path, config_file: Path, tmp_path: Path,
+                                     flag: list[str]) -> None:
     out = run("monitor", "--config", str(config_file), "--sites", str(world / "sites.geojson"),
-              "--no-backfill")
+              *flag)
     assert out.exit_code == 0, out.output
     # campus turned active on 2024-04-10, long before the last look: recorded, not alerted
     assert "turned_active" not in out.output
@@ -100,3 +103,27 @@ def test_history_errors(config_file: Path, world: Path, tmp_path: Path) -> None:
     run("monitor", "--config", str(config_file), "--sites", str(world / "sites.geojson"))
     unknown = run("history", "[red]x", "--store", str(tmp_path / "store.sqlite"))
     assert unknown.exit_code == 2 and "'[red]x' has no history" in one_line(unknown.output)
+
+
+def test_history_never_shows_inactive_beside_running_heat(tmp_path: Path) -> None:
+    from tests.pipeline.late_stop_world import SITE, write_late_stop_world
+
+    # a campus seen to stop 6 looks before the end; its fit's heat is what it ran at before
+    write_late_stop_world(tmp_path / "world", looks_after=6, size_px=256)
+    store, alerts = tmp_path / "store.sqlite", tmp_path / "alerts.jsonl"
+    config = tmp_path / "monitor.yaml"
+    config.write_text(yaml.safe_dump({"monitor": {"store": str(store), "alerts": str(alerts)}}))
+    out = run("monitor", "--config", str(config), "--imagery", str(tmp_path / "world"),
+              "--sites", str(tmp_path / "world" / "sites.geojson"), "--backfill")
+    assert out.exit_code == 0, out.output
+    hist = run("history", SITE, "--store", str(store))
+    assert hist.exit_code == 0, hist.output
+    threshold = 0.5 * 50  # nothing declared: inactive_fraction of min_candidate_mw
+    rows = [line for line in hist.output.splitlines() if re.search(r"\binactive\b", line)]
+    assert rows  # the stop is seen
+    for line in rows:
+        low = float(re.search(r"\[([0-9.]+)-", line).group(1))  # type: ignore[union-attr]
+        assert low < threshold, line
+    # and it is alerted once, from running heat to none
+    kinds = [a.kind for a in read_jsonl(alerts)]
+    assert kinds.count("turned_inactive") == 1 and kinds.count("possible_shutdown") == 1

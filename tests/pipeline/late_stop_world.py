@@ -13,14 +13,16 @@ START = date(2024, 1, 4)
 SITE = "DC-S"
 
 
-def write_late_stop_world(folder: Path) -> str:
+def write_late_stop_world(folder: Path, *, looks_after: int = 1, size_px: int = 160) -> str:
     """Write the world (cloud-free, 8-day revisit) to ``folder``; return the last look's date.
 
-    The campus stops 4 days before the last acquisition: one clear look after the stop, too
-    few for a shutdown (that takes 3), so a scan still fits it as running.
+    The campus stops 4 days before the ``looks_after``-th last acquisition. With one clear look
+    after the stop (the default), too few for a shutdown (that takes 3), a scan still fits it
+    as running; with more, the stop is seen (``size_px`` large enough to hold the placebo
+    footprints its null of falls needs, e.g. 256).
     """
-    stop = START + timedelta(days=8 * (N_LOOKS - 1) - 4)
-    spec = WorldSpec(seed=7, name="late-stop", center_lat=38.0, center_lon=-99.0, size_px=160,
+    stop = START + timedelta(days=8 * (N_LOOKS - looks_after) - 4)
+    spec = WorldSpec(seed=7, name="late-stop", center_lat=38.0, center_lon=-99.0, size_px=size_px,
                      start=START, n_acquisitions=N_LOOKS, cloudiness=0.0,
                      edge_fill_probability=0.0,
                      campuses=(CampusSpec(site_id=SITE, name="Late stop", x_km=0.0, y_km=0.0,

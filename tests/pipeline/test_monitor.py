@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,10 +28,10 @@ from shapely.geometry import box
 from aoi.sites import read_sites
 from pipeline.alerts import (
     Alert,
+    AlertRule,
     alert_id,
     alert_sequence,
     append_jsonl,
-    derive_alerts,
     heat_step,
     post_webhook,
     read_jsonl,
@@ -38,7 +39,8 @@ from pipeline.alerts import (
 from pipeline.c2write import product_id, write_l2_product
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError, StoreError
-from pipeline.monitor import run_monitor, statuses_as_of
+from pipeline.monitor import run_monitor, statuses_as_of, stored_status
+from pipeline.power import HeatEstimate
 from pipeline.qa import encode
 from pipeline.scan import run_scan
 from pipeline.store import HistoryStore
@@ -94,7 +96,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def config() -> Config:
-    return load_config(environ={})
+    """The default configuration with ``--backfill``: the tests compare whole alert histories."""
+    return load_config(overrides={"monitor": {"backfill": True}}, environ={})
 
 
 @pytest.fixture(scope="module")
@@ -291,9 +294,11 @@ from pathlib import Path
 from typing import ClassVar
 from aoi.sites import read_sites
 from pipeline.config import load_config
-from pipeline.monitor import run_monitor, statuses_as_of
+from pipeline.monitor import run_monitor, statuses_as_of, stored_status
+from pipeline.power import HeatEstimate
 imagery, sites, out = map(Path, sys.argv[1:4])
-run_monitor(load_config(environ={}), imagery_dir=imagery, sites=read_sites(sites),
+run_monitor(load_config(overrides={"monitor": {"backfill": True}}, environ={}),
+            imagery_dir=imagery, sites=read_sites(sites),
             store_path=out / "store.sqlite", alerts_path=out / "alerts.jsonl")
 """
 
@@ -361,51 +366,122 @@ def test_killed_after_commit_delivers_pending_alerts_once(
 
 
 def status(day: str, state: str, heat: float | None = None, low: float | None = None,
-           high: float | None = None, verdict: str = "consistent") -> dict[str, object]:
+           high: float | None = None, verdict: str = "consistent", *, n: int | None = None,
+           pattern: str | None = None, since: str | None = None) -> dict[str, object]:
+    """A status row of site ``s`` declared at 100 MW (status-rule threshold: 50 MW)."""
     return {"site_id": "s", "as_of_date": day, "status": state, "heat_mw": heat,
             "heat_mw_low": low, "heat_mw_high": high, "first_seen": "2024-01-01",
-            "last_seen": day, "verdict": verdict, "reported_power_mw": 100.0}
+            "last_seen": day, "verdict": verdict, "reported_power_mw": 100.0, "n_clear": n,
+            "pattern": pattern, "possible_shutdown_since": since}
 
 
-def test_alert_kinds_along_a_status_sequence() -> None:
-    seq = [status("2024-01-01", "insufficient_data"),
-           status("2024-02-01", "active", 100, 80, 120),
-           status("2024-03-01", "active", 110, 85, 135),          # within the uncertainty
-           status("2024-04-01", "active", 300, 250, 360, "under-reported"),
-           status("2024-05-01", "active", 310, 260, 370, "under-reported"),
-           status("2024-06-01", "inactive", 0, 0, 0, "over-declared")]
-    alerts = alert_sequence(None, seq)
-    assert [(a.as_of_date, a.kind) for a in alerts] == [
-        ("2024-02-01", "turned_active"), ("2024-04-01", "heat_step"),
-        ("2024-04-01", "declared_mismatch"), ("2024-06-01", "turned_inactive"),
-        ("2024-06-01", "declared_mismatch")]
-    assert alerts[1].payload["delta_mw"] == 190.0
+def kinds(alerts: list[Alert]) -> list[tuple[str, str]]:
+    return [(a.as_of_date, a.kind) for a in alerts]
+
+
+ON = ("active", 100, 80, 120)
+OFF = ("inactive", 0, 0, 10)
+
+
+def test_a_look_flipping_back_and_forth_raises_nothing() -> None:
+    # running all along; single looks flip to undetermined, inactive and back
+    seq = [status("01", *ON), status("02", *ON), status("03", "undetermined", 0, 0, 200),
+           status("04", *ON), status("05", *OFF), status("06", *ON), status("07", *OFF),
+           status("08", *ON), status("09", "undetermined", 0, 0, 200), status("10", *ON)]
+    assert kinds(alert_sequence([], seq)) == [("02", "turned_active")]
+
+
+def test_a_change_must_hold_at_the_next_clear_look() -> None:
+    seq = [status("01", *ON, n=5), status("02", *ON, n=6),
+           status("03", *OFF, n=7), status("04", *OFF, n=7),  # cloudy: the same looks
+           status("05", *OFF, n=8)]
+    alerts = alert_sequence([], seq)
+    assert kinds(alerts) == [("02", "turned_active"), ("05", "turned_inactive")]
+    assert alerts[1].payload["since"] == "03" and alerts[1].payload["threshold_mw"] == 50.0
+    assert alerts[0].alert_id == alert_id("turned_active", "s", "02")
     # alerts are a function of the statuses: the same sequence gives the same ids
-    assert [a.alert_id for a in alert_sequence(None, seq)] == [a.alert_id for a in alerts]
-    assert alerts[0].alert_id == alert_id("turned_active", "s", "2024-02-01")
+    assert [a.alert_id for a in alert_sequence([], seq)] == [a.alert_id for a in alerts]
 
 
-def test_a_possible_shutdown_is_raised_once_dated_by_its_first_look() -> None:
-    flagged = {"possible_shutdown_since": "2024-05-01"}
-    seq = [status("2024-04-01", "active", 100, 80, 120),
-           {**status("2024-05-01", "active", 100, 80, 120), **flagged},
-           {**status("2024-05-09", "active", 100, 80, 120), **flagged},  # still pending
-           status("2024-05-17", "inactive", 0, 0, 0)]                 # confirmed
-    alerts = alert_sequence(None, seq)
-    assert [(a.as_of_date, a.kind) for a in alerts] == [
-        ("2024-04-01", "turned_active"), ("2024-05-01", "possible_shutdown"),
-        ("2024-05-17", "turned_inactive")]
-    assert "2024-05-01" in alerts[1].message and alerts[1].payload["as_of"] == "2024-05-01"
-    # a replay from the second pending status alone gives the same alert, not a new one
-    again = derive_alerts(seq[1], seq[2])
-    assert [a.alert_id for a in again] == [alerts[1].alert_id]
-    # an inactive site is not "possibly shut down"
-    assert derive_alerts(None, {**status("2024-05-01", "inactive", 0, 0, 0), **flagged}) == []
+def test_state_changes_need_the_intervals() -> None:
+    # an inactive status whose upper limit reaches the threshold claims no stop
+    weak_off = ("inactive", 0, 0, 80)
+    seq = [status("01", *ON), status("02", *ON), status("03", *weak_off),
+           status("04", *weak_off)]
+    assert kinds(alert_sequence([], seq)) == [("02", "turned_active")]
+    # a restart after a supported stop needs an interval clear of the stopped one
+    off = [status("01", *ON), status("02", *ON), status("03", *OFF), status("04", *OFF)]
+    overlap = [status("05", "active", 20, 5, 60), status("06", "active", 20, 5, 60)]
+    assert kinds(alert_sequence(off, overlap)) == []
+    clear = [status("05", *ON), status("06", *ON)]
+    assert kinds(alert_sequence(off, clear)) == [("06", "turned_active")]
 
 
-def test_heat_step_needs_finite_estimates() -> None:
-    assert heat_step(status("d", "active", 100, 80, 120), status("e", "active")) is None
-    assert derive_alerts(status("d", "active"), status("e", "active", 500, 400, 600)) == []
+def test_a_heat_step_needs_apart_intervals_that_hold() -> None:
+    base = [status("01", *ON), status("02", *ON), status("03", "active", 110, 85, 135)]
+    up = [status("04", "active", 300, 250, 360, "under-reported"),
+          status("05", "active", 310, 260, 370, "under-reported")]
+    alerts = alert_sequence([], base + up)
+    assert kinds(alerts) == [("02", "turned_active"), ("05", "heat_step"),
+                             ("05", "declared_mismatch")]
+    assert alerts[1].payload["delta_mw"] == 200.0 and alerts[1].payload["since"] == "04"
+    # one look up and back: nothing
+    blip = [up[0], status("05", *ON), status("06", *ON)]
+    assert kinds(alert_sequence([], base + blip)) == [("02", "turned_active")]
+    # overlapping intervals are no step
+    assert heat_step(status("d", *ON), status("e", "active", 130, 110, 160)) is None
+    assert heat_step(status("d", *ON), status("e", "active")) is None
+
+
+def test_a_possible_shutdown_needs_its_next_clear_look() -> None:
+    running = [status("04-01", *ON), status("04-09", *ON)]
+    flagged = status("05-01", *ON, since="05-01")
+    assert kinds(alert_sequence(running, [flagged])) == []  # one look: not yet
+    for confirm in (status("05-09", *ON, since="05-01"),                     # still flagged
+                    status("05-09", *OFF, pattern="shutdown"),                 # a stop seen
+                    # a stop fitted from a heat above the 50 MW threshold
+                    status("05-09", "undetermined", 200, 90, 450, pattern="shutdown")):
+        alerts = alert_sequence(running, [flagged, confirm, {**confirm, "as_of_date": "05-17"}])
+        alerts = [a for a in alerts if a.kind == "possible_shutdown"]
+        assert kinds(alerts) == [("05-09", "possible_shutdown")]
+        assert alerts[0].payload["possible_shutdown_since"] == "05-01"
+    # heat back at the next look, or a fall from a heat that may be below the threshold
+    for refute in (status("05-09", *ON),
+                   status("05-09", "undetermined", 60, 20, 150, pattern="shutdown")):
+        assert kinds(alert_sequence(running, [flagged, refute])) == []
+
+
+def test_alerts_do_not_depend_on_where_the_runs_split() -> None:
+    seq = [status("01", *ON), status("02", *ON), status("03", "undetermined", 0, 0, 200),
+           status("04", "active", 300, 250, 360), status("05", "active", 300, 250, 360),
+           status("06", *ON, since="06"), status("07", *ON, since="06"),
+           status("08", *OFF), status("09", *OFF), status("10", *ON), status("11", *ON)]
+    whole = alert_sequence([], seq)
+    assert kinds(whole) == [("02", "turned_active"), ("05", "heat_step"), ("07", "heat_step"),
+                            ("07", "possible_shutdown"), ("09", "turned_inactive"),
+                            ("11", "turned_active")]
+    for k in range(1, len(seq)):
+        assert alert_sequence(seq[:k], seq[k:]) == [a for a in whole
+                                                    if a.as_of_date >= seq[k]["as_of_date"]]
+
+
+def test_stored_status_agrees_with_its_interval() -> None:
+    rule = AlertRule()
+    seen_stop = {"status": "inactive", "pattern": "shutdown", "heat_mw": 170.0,
+                 "heat_mw_low": 80.0, "heat_mw_high": 400.0, "reported_power_mw": 100.0}
+    # a supported stop: stored with the heat after it
+    row = stored_status(seen_stop, HeatEstimate(2.0, 0.0, 20.0), rule)
+    assert (row["status"], row["heat_mw"], row["heat_mw_low"], row["heat_mw_high"]) == (
+        "inactive", 2.0, 0.0, 20.0)
+    # heat before the stop not above the threshold, or after it not below: undetermined
+    for before, after in ((30.0, 20.0), (80.0, 60.0)):
+        row = stored_status({**seen_stop, "heat_mw_low": before},
+                            HeatEstimate(5.0, 0.0, after), rule)
+        assert row["status"] == "undetermined" and "stop was fitted" in row["status_note"]
+        assert row["heat_mw_low"] == before  # the heat the site may be running
+    # an upper limit below the threshold (no stop seen) is the status rule itself
+    never = {"status": "inactive", "heat_mw": 0.0, "heat_mw_low": 0.0, "heat_mw_high": 20.0}
+    assert stored_status(never, None, rule)["status"] == "inactive"
 
 
 def test_jsonl_sink_writes_each_alert_once_and_survives_a_torn_line(tmp_path: Path) -> None:
@@ -447,14 +523,31 @@ def webhook() -> Iterator[tuple[str, type[_Hook]]]:
         server.server_close()
 
 
-def test_webhook_receives_every_new_alert(world: Path, sites: gpd.GeoDataFrame, tmp_path: Path,
-                                          webhook: tuple[str, type[_Hook]]) -> None:
+def test_webhook_gets_only_the_alerts_of_the_dates_a_run_adds(
+        world: Path, sites: gpd.GeoDataFrame, one_run: Path, tmp_path: Path,
+        webhook: tuple[str, type[_Hook]]) -> None:
     url, handler = webhook
-    cfg = load_config(overrides={"monitor": {"webhook_url": url}}, environ={})
-    report = monitor(cfg, world / "imagery", sites, tmp_path)
+    cfg = load_config(overrides={"monitor": {"webhook_url": url}}, environ={})  # the default
+    assert not cfg.monitor.backfill
+    # a first run over the whole series sends none of the past changes (--backfill would)
+    first = monitor(cfg, world / "imagery", sites, tmp_path / "all")
+    last = max(s["as_of_date"] for s in first.statuses)
+    backfilled = snapshot(one_run / "store.sqlite")["alerts"]
+    assert (backfilled["as_of_date"] < last).sum() > 0
+    assert all(h["as_of_date"] == last for h in handler.received)
+    # later runs alert on the dates they add
+    handler.received.clear()
+    pids = products(world / "imagery")
+    imagery = tmp_path / "imagery"
+    copy_products(world / "imagery", imagery, pids[:6])  # before the campus starts
+    monitor(cfg, imagery, sites, tmp_path / "grow")
+    copy_products(world / "imagery", imagery, pids[6:])
+    report = monitor(cfg, imagery, sites, tmp_path / "grow")
     assert report.delivery.posted == len(report.alerts) > 0 and not report.problems
     assert sorted(h["alert_id"] for h in handler.received) == sorted(
         a.alert_id for a in report.alerts)
+    assert "turned_active" in {h["kind"] for h in handler.received}
+    assert all(h["as_of_date"] > _day(pids[5]) for h in handler.received)
     assert {"site_id", "kind", "as_of_date", "message", "payload"} <= set(handler.received[0])
 
 
@@ -502,20 +595,41 @@ def test_sentinelhub_source_scans_each_site_folder(world: Path, sites: gpd.GeoDa
         assert len(store.table("observations")) == 2 * N_SCENES
 
 
-def test_a_possible_shutdown_reaches_the_store_the_alerts_and_the_history(
+def test_a_possible_shutdown_is_stored_at_once_and_alerted_at_the_next_clear_look(
         config: Config, tmp_path: Path) -> None:
     from pipeline.monitor import history_frame
     from tests.pipeline.late_stop_world import SITE, write_late_stop_world
 
-    last = write_late_stop_world(tmp_path / "world")
-    report = monitor(config, tmp_path / "world", read_sites(tmp_path / "world" / "sites.geojson"),
-                     tmp_path)
-    flagged = [a for a in report.alerts if a.kind == "possible_shutdown"]
-    assert [(a.site_id, a.as_of_date) for a in flagged] == [(SITE, last)]
-    written = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
-    assert sum(a["kind"] == "possible_shutdown" for a in written) == 1
-    with HistoryStore(tmp_path / "store.sqlite") as store:
+    # one clear look after the stop: flagged in the store and the history, not yet alerted
+    last = write_late_stop_world(tmp_path / "one")
+    report = monitor(config, tmp_path / "one", read_sites(tmp_path / "one" / "sites.geojson"),
+                     tmp_path / "s1")
+    assert [a for a in report.alerts if a.kind == "possible_shutdown"] == []
+    with HistoryStore(tmp_path / "s1" / "store.sqlite") as store:
         latest = store.latest_status(SITE)
         assert latest is not None and latest["status"] == "active"
         assert latest["possible_shutdown_since"] == last
         assert history_frame(store, SITE)["possible_shutdown_since"].iloc[-1] == last
+    # two: the next clear look confirms it, once
+    last = write_late_stop_world(tmp_path / "two", looks_after=2)
+    report = monitor(config, tmp_path / "two", read_sites(tmp_path / "two" / "sites.geojson"),
+                     tmp_path / "s2")
+    flagged = [a for a in report.alerts if a.kind == "possible_shutdown"]
+    assert [(a.site_id, a.as_of_date) for a in flagged] == [(SITE, last)]
+    assert flagged[0].payload["possible_shutdown_since"] < last
+    written = [json.loads(line) for line in
+               (tmp_path / "s2" / "alerts.jsonl").read_text().splitlines()]
+    assert sum(a["kind"] == "possible_shutdown" for a in written) == 1
+
+
+def test_a_campus_running_all_year_raises_one_alert(config: Config, tmp_path: Path) -> None:
+    from tests.pipeline.steady_world import SITE, write_steady_world
+
+    write_steady_world(tmp_path / "world")
+    report = monitor(config, tmp_path / "world", read_sites(tmp_path / "world" / "sites.geojson"),
+                     tmp_path)  # --backfill: every past change would be alerted
+    with HistoryStore(tmp_path / "store.sqlite") as store:
+        seq = store.table("site_status", site_id=SITE)["status"].tolist()
+    flips = sum(a == "active" != b for a, b in pairwise(seq))
+    assert flips >= 2  # the replay does flap: statuses alone would re-alert
+    assert [(a.site_id, a.kind) for a in report.alerts] == [(SITE, "turned_active")]

@@ -91,7 +91,8 @@ def test_monitor_watches_a_zero_power_campus(hyperion, tmp_path: Path) -> None: 
     from pipeline.monitor import run_monitor
 
     imagery, _, _ = hyperion
-    report = run_monitor(load_config(environ={}), imagery_dir=imagery, sites=None,
+    backfill = load_config(overrides={"monitor": {"backfill": True}}, environ={})  # the past too
+    report = run_monitor(backfill, imagery_dir=imagery, sites=None,
                          store_path=tmp_path / "store.sqlite", alerts_path=tmp_path / "a.jsonl",
                          now=datetime(2025, 1, 1, tzinfo=timezone.utc))
     assert len(report.uncovered_sites) == 16 and HYPERION not in report.uncovered_sites
