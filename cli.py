@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -41,8 +42,36 @@ ConfigOpt = Annotated[
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if absent).")]
 
 
-def _config(path: Path | None, overrides: dict | None = None) -> Config:
+class Calibration(str, Enum):
+    """Choices of --calibration."""
+
+    fitted = "fitted"
+    physics = "physics"
+
+
+CalibrationOpt = Annotated[
+    Calibration | None,
+    typer.Option("--calibration", help="Coefficient that turns excess into MW for the verdicts: "
+                 "'fitted' on the other catalogued sites' declarations (leave-one-out) or "
+                 "'physics' (sourced facts, no declaration used); both are always reported. "
+                 "Default: power.calibration."),
+]
+
+
+def _config(path: Path | None, overrides: dict | None = None,
+            calibration: Calibration | None = None) -> Config:
+    if calibration is not None:
+        overrides = dict(overrides or {})
+        overrides["power"] = {**overrides.get("power", {}), "calibration": calibration.value}
     return load_config(path, overrides=overrides)
+
+
+def _calibration_line(run: Mapping[str, Any]) -> str:
+    """Say which coefficient made the verdicts and whose declarations fed it."""
+    cal = run.get("calibration", {})
+    used = ", ".join(cal.get("declarations_used", [])) or "none"
+    return (f"verdicts from the {cal.get('mode', cal.get('method'))} coefficient; "
+            f"declarations used for the calibration: {used}")
 
 
 def _fail(exc: HeatwatchError) -> typer.Exit:
@@ -116,6 +145,7 @@ def discover(
     source: Annotated[str, typer.Option(
         help="'local': --imagery holds the products; 'sentinelhub': fetch every tile from "
              "Sentinel Hub into --imagery first (needs --start and --end).")] = "local",
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Flag new large sites over a region: tiles scanned in parallel, merged and ranked.
 
@@ -132,7 +162,7 @@ def discover(
     if scheduler:
         overrides["discover"]["scheduler_address"] = scheduler
     try:
-        cfg = _config(config, overrides)
+        cfg = _config(config, overrides, calibration)
         area = _read_region(region)
         catalog = None
         if sites is not None:
@@ -235,12 +265,14 @@ def monitor(
         "--backfill/--no-backfill",
         help="Alert on every past change of a site new to the store, or only on its latest "
              "date (default: monitor.backfill).")] = None,
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Scan new scenes of the catalog sites into the history store and raise alerts."""
     from pipeline.monitor import run_monitor
 
     try:
-        cfg = _config(config, None if backfill is None else {"monitor": {"backfill": backfill}})
+        cfg = _config(config, None if backfill is None else {"monitor": {"backfill": backfill}},
+                      calibration)
         table = None
         if sites is not None:
             from aoi.sites import read_sites
@@ -887,8 +919,8 @@ def _scan_sentinelhub(fetch_dir: Path, out: Path, cfg: Config, sites_path: Path 
 
     Sentinel Hub products are per-site crops (one folder per site), so each site is scanned
     on its own into ``OUT/<site>/`` and the site rows are merged into ``OUT/sites.geojson``.
-    With one site per scan there is no cross-site calibration: heat uses the configured default
-    coefficient unless the site file calibrates nothing anyway.
+    With one site per scan there is no cross-site calibration: heat uses the physics
+    coefficient (no declaration), as with any site that has no other declaring site beside it.
     """
     from datetime import date
 
@@ -954,12 +986,13 @@ def scan(
              "first (needs --sites, --start, --end).")] = "local",
     start: Annotated[str | None, typer.Option(help="First day to fetch (sentinelhub).")] = None,
     end: Annotated[str | None, typer.Option(help="Last day to fetch (sentinelhub).")] = None,
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Find persistent compute heat: site status, heat (MW) with interval, new candidates."""
     overrides = ({} if min_candidate_mw is None
                  else {"power": {"min_candidate_mw": min_candidate_mw}})
     try:
-        cfg = _config(config, overrides)
+        cfg = _config(config, overrides, calibration)
         if source == "sentinelhub":
             merged, _, report = _scan_sentinelhub(imagery_dir, out, cfg, sites, start, end,
                                                         exclusions)
@@ -980,7 +1013,7 @@ def scan(
     skipped = result.run.get("skipped", [])
     for s in skipped:
         console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}")
-    console.print(f"outputs in {out}; calibration: {result.run['calibration']['method']}")
+    console.print(f"outputs in {out}; {_calibration_line(result.run)}", markup=False)
     _print_not_covered(result.run.get("not_covered", []))
     _print_coverage(result.run["grid"], cfg)
     if skipped:

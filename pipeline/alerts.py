@@ -18,7 +18,8 @@ Kinds:
     two estimates: ``|h2 - h1| > sqrt(u1**2 + u2**2)`` with ``u`` the half-width of each
     interval on the side facing the other estimate.
 ``declared_mismatch``
-    The energy model's verdict became ``under-reported`` or ``over-declared``.
+    The energy model's verdict became ``refuted: under-reported`` or
+    ``refuted: over-declared``.
 ``possible_shutdown``
     Still ``active``, but the clear looks since a date all show less than a third of its heat,
     too few to call a shutdown (:func:`pipeline.activity.unconfirmed_stop`). Dated with the
@@ -46,7 +47,14 @@ from pipeline.errors import OutputError
 
 KINDS = ("turned_active", "turned_inactive", "heat_step", "declared_mismatch",
          "possible_shutdown")
-MISMATCH_VERDICTS = ("under-reported", "over-declared")
+MISMATCH_VERDICTS = ("refuted: under-reported", "refuted: over-declared")
+
+
+def _same_verdict(a: Any, b: Any) -> bool:
+    """Compare verdicts across the rename (a store written before it says "over-declared")."""
+    def bare(v: Any) -> Any:
+        return v.removeprefix("refuted: ") if isinstance(v, str) else v
+    return bool(bare(a) == bare(b))
 
 
 @dataclass(frozen=True)
@@ -142,7 +150,7 @@ def derive_alerts(prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> lis
     --------
     >>> new = {"site_id": "s", "as_of_date": "2024-06-01", "status": "active",
     ...        "heat_mw": 300.0, "heat_mw_low": 200.0, "heat_mw_high": 400.0,
-    ...        "first_seen": "2024-05-01", "last_seen": "2024-06-01", "verdict": "consistent"}
+    ...        "first_seen": "2024-05-01", "last_seen": "2024-06-01", "verdict": "not refuted"}
     >>> [a.kind for a in derive_alerts({"status": "inactive"}, new)]
     ['turned_active']
     """
@@ -167,9 +175,10 @@ def derive_alerts(prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> lis
                         {"delta_mw": round(delta, 1), "previous_as_of": prev.get("as_of_date"),
                          "previous": {k: prev.get(k) for k in heat}, **heat}))
     verdict = new.get("verdict")
-    if verdict in MISMATCH_VERDICTS and (prev is None or prev.get("verdict") != verdict):
-        out.append(("declared_mismatch", f"{site} heat {_fmt_heat(new)} is {verdict} against "
-                    f"the declared {new.get('reported_power_mw')} MW as of {when}",
+    if verdict in MISMATCH_VERDICTS and (prev is None
+                                         or not _same_verdict(prev.get("verdict"), verdict)):
+        out.append(("declared_mismatch", f"{site} declared {new.get('reported_power_mw')} MW "
+                    f"against heat {_fmt_heat(new)} as of {when}: {verdict}",
                     {"verdict": verdict, "reported_power_mw": new.get("reported_power_mw"),
                      **heat}))
     alerts = [Alert(alert_id(k, site, when), site, k, when, msg, payload)

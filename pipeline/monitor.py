@@ -49,7 +49,7 @@ from aoi.declared import declaration_on
 from pipeline.alerts import Alert, Delivery, alert_sequence, deliver
 from pipeline.config import Config
 from pipeline.errors import ConfigError, NoDataError
-from pipeline.power import CalibrationSite, calibrate, site_coefficient
+from pipeline.power import CalibrationSet, CalibrationSite, site_coefficient
 from pipeline.reader import ProductFiles, discover_products
 from pipeline.store import HistoryStore, RunRecord
 
@@ -145,12 +145,12 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
             fitted.append((row, fit, _annotate(raw, fit), null))
         # the declaration in force on the day, as the scan's calibration (0 MW: none yet)
         declared = {str(r.site_id): declaration_on(r, day) for r, _, _, _ in fitted}
-        cal = calibrate([CalibrationSite(str(r.site_id), f.heat_k_m2,
-                                         float(declared[str(r.site_id)].mw or 0.0),
-                                         r.cooling or config.power.default_cooling)
-                         for r, f, _, _ in fitted
-                         if f.ever_active and declared[str(r.site_id)].declared],
-                        config.power)
+        cal = CalibrationSet.build([CalibrationSite(str(r.site_id), f.heat_k_m2,
+                                                    float(declared[str(r.site_id)].mw or 0.0),
+                                                    r.cooling or config.power.default_cooling)
+                                    for r, f, _, _ in fitted
+                                    if f.ever_active and declared[str(r.site_id)].declared],
+                                   config.power, config.power.calibration)
         for row, fit, series, null in fitted:
             sid = str(row.site_id)
             site = _site_row(row, True, fit, series, cal, config,
@@ -158,7 +158,7 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
                              null=null)
             out.append({"site_id": site["site_id"], "as_of_date": day,
                         **{k: site.get(k) for k in STATUS_KEYS}})
-            coeffs[sid] = site_coefficient(site["cooling"], cal, config.power, cal.loo_k.get(sid))
+            coeffs[sid] = site_coefficient(site["cooling"], cal.for_site(sid), config.power)
     return out, coeffs
 
 

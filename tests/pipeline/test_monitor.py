@@ -159,7 +159,7 @@ def test_one_run_fills_every_table(one_run: Path) -> None:
     assert {"turned_active", "declared_mismatch"} <= kinds
     campus = snap["site_status"].query("site_id == 'campus'").iloc[-1]
     assert campus["status"] == "active" and campus["first_seen"] == "2024-04-10"
-    assert campus["verdict"] == "under-reported"
+    assert campus["verdict"] == "refuted: under-reported"
     # every stored alert reached the JSON-lines file once, and is marked notified
     lines = read_jsonl(one_run / "alerts.jsonl")
     assert sorted(a.alert_id for a in lines) == sorted(snap["alerts"]["alert_id"])
@@ -361,7 +361,7 @@ def test_killed_after_commit_delivers_pending_alerts_once(
 
 
 def status(day: str, state: str, heat: float | None = None, low: float | None = None,
-           high: float | None = None, verdict: str = "consistent") -> dict[str, object]:
+           high: float | None = None, verdict: str = "not refuted") -> dict[str, object]:
     return {"site_id": "s", "as_of_date": day, "status": state, "heat_mw": heat,
             "heat_mw_low": low, "heat_mw_high": high, "first_seen": "2024-01-01",
             "last_seen": day, "verdict": verdict, "reported_power_mw": 100.0}
@@ -371,9 +371,9 @@ def test_alert_kinds_along_a_status_sequence() -> None:
     seq = [status("2024-01-01", "insufficient_data"),
            status("2024-02-01", "active", 100, 80, 120),
            status("2024-03-01", "active", 110, 85, 135),          # within the uncertainty
-           status("2024-04-01", "active", 300, 250, 360, "under-reported"),
-           status("2024-05-01", "active", 310, 260, 370, "under-reported"),
-           status("2024-06-01", "inactive", 0, 0, 0, "over-declared")]
+           status("2024-04-01", "active", 300, 250, 360, "refuted: under-reported"),
+           status("2024-05-01", "active", 310, 260, 370, "refuted: under-reported"),
+           status("2024-06-01", "inactive", 0, 0, 0, "refuted: over-declared")]
     alerts = alert_sequence(None, seq)
     assert [(a.as_of_date, a.kind) for a in alerts] == [
         ("2024-02-01", "turned_active"), ("2024-04-01", "heat_step"),
