@@ -66,6 +66,20 @@ def _config(path: Path | None, overrides: dict | None = None,
     return load_config(path, overrides=overrides)
 
 
+#: Verdicts as the tables show them (the full words, margins and coefficients are in
+#: sites.geojson and the reports; :data:`VERDICT_CAPTION` says what they mean).
+_SHORT_VERDICT = {"refuted: over-declared": "refuted: over", "refuted: under-reported":
+                  "refuted: under"}
+VERDICT_CAPTION = ("verdict: the declared power tested against the heat interval; refuted: over "
+                   "= declared more than the heat allows, refuted: under = less; not refuted is "
+                   "no verification (margin and coefficient in sites.geojson and the reports)")
+
+
+def _verdict_cell(verdict: object) -> str:
+    """Return a verdict in the few characters a table column has."""
+    return "-" if verdict is None else _SHORT_VERDICT.get(str(verdict), str(verdict))
+
+
 def _calibration_line(run: Mapping[str, Any]) -> str:
     """Say which coefficient made the verdicts and whose declarations fed it."""
     cal = run.get("calibration", {})
@@ -298,7 +312,8 @@ def monitor(
                       "verdict"],
                      [[_sites_cell(s["site_id"]), s["as_of_date"], _status_cell(s),
                        *_heat_cells(s["heat_mw"], s["heat_mw_low"], s["heat_mw_high"]),
-                       s["first_seen"] or "-", s["last_seen"] or "-", s["verdict"] or "-"]
+                       s["first_seen"] or "-", s["last_seen"] or "-",
+                       _verdict_cell(s["verdict"])]
                       for s in report.statuses],
                      right={"heat MW", "[90%]"}, stack={"status", "[90%]", "last seen"})
     if report.nothing_new:
@@ -342,7 +357,7 @@ def history(
           _sites_cell(r["excess_k_m2"], "{:,.0f}"), _sites_cell(r["heat_mw"], "{:.0f}"),
           "yes" if r["active"] == 1 else "", _status_cell(r),
           *_heat_cells(r["status_heat_mw"], r["heat_mw_low"], r["heat_mw_high"]),
-          _sites_cell(r["verdict"])] for r in frame.to_dict("records")],
+          _verdict_cell(r["verdict"])] for r in frame.to_dict("records")],
         right={"excess K m²", "heat MW", "status MW", "[90%]"},
         stack={"active", "[90%]"},
         caption="heat MW: the look's residual heat; status: as of the look's date")
@@ -840,11 +855,14 @@ def _print_sites(sites, rejected: Sequence[Mapping[str, Any]] = ()) -> None:  # 
                      *_heat_cells(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")),
                      _cell(s.get("first_seen")), _cell(s.get("last_seen")),
                      _cell(s.get("persistence"), "{:.2f}"), _cell(s.get("n_clear")),
-                     _cell(s.get("reported_power_mw"), "{:.0f}"), _cell(s.get("verdict"))])
+                     _cell(s.get("reported_power_mw"), "{:.0f}"),
+                     _verdict_cell(s.get("verdict"))])
     _print_table("Heatwatch scan", ["site", "status", "heat MW", "[90%]", "first seen",
                                     "last seen", "persist.", "clear", "declared MW", "verdict"],
                  rows, right={"heat MW", "[90%]", "persist.", "clear", "declared MW"},
                  stack={"[90%]", "last seen", "clear", "verdict"},
+                 caption=VERDICT_CAPTION if any(r[-1] not in ("-", "inconclusive")
+                                                for r in rows) else None,
                  empty="no catalogued site and no new-site candidate" + (
                      f"; {len(rejected)} rejected candidate(s), each with its reason in run.json"
                      if rejected else ""))

@@ -39,9 +39,12 @@ def scans(tmp_path_factory):  # type: ignore[no-untyped-def]
         s = sites.copy()
         lie = s["site_id"].isin(liars)
         s.loc[lie, "reported_power_mw"] = 3 * s.loc[lie, "reported_power_mw"]
-        return run_scan(out, cfg, sites=s).sites.set_index("site_id")
+        return run_scan(out, cfg, sites=s)
 
-    return {"honest": scan(()), "all": scan(tuple(POWER)), "A": scan(("A",))}
+    honest = scan(())
+    return {"honest": honest.sites.set_index("site_id"),
+            "all": scan(tuple(POWER)).sites.set_index("site_id"),
+            "A": scan(("A",)).sites.set_index("site_id"), "result": honest, "config": cfg}
 
 
 def test_honest_declarations_are_not_refuted_by_either_coefficient(scans) -> None:  # type: ignore[no-untyped-def]
@@ -80,3 +83,20 @@ def test_a_lone_3x_claim_is_refuted_and_leaves_honest_sites_alone(scans) -> None
     assert rows.loc["A", cols].tolist() == honest.loc["A", cols].tolist()
     others = [s for s in POWER if s != "A"]
     assert rows.loc[others, "verdict"].tolist() == honest.loc[others, "verdict"].tolist()
+
+
+def test_the_benchmark_experiment_redoes_the_scans_verdicts(scans) -> None:  # type: ignore[no-untyped-def]
+    # bench/misclaim.py redoes the verdicts from one honest scan (no rescan): the same
+    # figures as the three scans above
+    from bench.misclaim import misclaim_world, summarise
+
+    result = scans["result"]
+    w = misclaim_world(result.sites, result.run, scans["config"])
+    assert w is not None and w["n_declaring"] == 5
+    assert w["honest"]["fitted"] == scans["honest"]["verdict"].tolist()
+    assert w["uniform"]["physics"] == scans["all"]["verdict_physics"].tolist()
+    assert w["lone"]["site_id"] == "A" and w["lone"]["fitted"] == OVER
+    s = summarise([w, None])
+    assert s["uniform_refuted_fitted"] == [0, 5]
+    assert s["uniform_refuted_physics"][0] >= 3
+    assert s["lone_refuted_fitted"] == [1, 1] and s["lone_honest_changed"] == [0, 4]
