@@ -100,3 +100,20 @@ def test_history_errors(config_file: Path, world: Path, tmp_path: Path) -> None:
     run("monitor", "--config", str(config_file), "--sites", str(world / "sites.geojson"))
     unknown = run("history", "[red]x", "--store", str(tmp_path / "store.sqlite"))
     assert unknown.exit_code == 2 and "'[red]x' has no history" in one_line(unknown.output)
+
+
+def test_monitor_takes_the_calibration_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 19, point 2: --calibration reaches the configuration the monitor runs with
+    import pipeline.monitor
+    from pipeline.errors import HeatwatchError
+
+    seen = {}
+
+    def fake(cfg, **kwargs):  # type: ignore[no-untyped-def]
+        seen["calibration"] = cfg.power.calibration
+        raise HeatwatchError("stop here")
+
+    monkeypatch.setattr(pipeline.monitor, "run_monitor", fake)
+    out = run("monitor", "--calibration", "physics")
+    assert seen == {"calibration": "physics"} and out.exit_code != 0
+    assert run("monitor", "--calibration", "declared").exit_code == 2
