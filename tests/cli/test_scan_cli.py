@@ -112,6 +112,7 @@ def test_calibration_option_chooses_the_coefficient_of_the_verdicts(make_product
 
     by_env = scan(imagery, tmp_path / "e", "--sites", str(sites),
                   env={"HEATWATCH__POWER__CALIBRATION": "physics"})
+    assert by_env.exit_code == 0, by_env.output
     assert json.loads((tmp_path / "e" / "run.json").read_text())["calibration"]["mode"] == \
         "physics"
     bad = scan(imagery, tmp_path / "b", "--calibration", "declared")
