@@ -48,8 +48,12 @@ def misclaim_world(sites: Any, run: dict[str, Any], config: Any) -> dict[str, An
     def verdicts(res: dict[str, Any], mode: str, ids: list[str]) -> list[str]:
         return [res[s][mode]["verdict"] for s in ids if s in res]
 
+    def flagged(res: dict[str, Any]) -> list[bool]:
+        return [bool(res[s]["fitted"]["coefficient_flagged"]) for s in honest if s in res]
+
     return {
         "n_declaring": len(rows),
+        "flagged": {"honest": flagged(base), "uniform": flagged(uniform)},
         "uniform": {m: verdicts(uniform, m, list(honest)) for m in ("fitted", "physics")},
         "honest": {m: verdicts(base, m, list(honest)) for m in ("fitted", "physics")},
         "lone": {"site_id": liar["site_id"],
@@ -81,6 +85,10 @@ def summarise(worlds: list[dict[str, Any] | None]) -> dict[str, Any]:
         "uniform_refuted_physics": count("uniform", "physics", lambda v: v == OVER),
         "honest_refuted_fitted": count("honest", "fitted", lambda v: v in REFUTED),
         "honest_refuted_physics": count("honest", "physics", lambda v: v in REFUTED),
+        "honest_coefficient_flagged": [sum(f for w in done for f in w["flagged"]["honest"]),
+                                       sum(len(w["flagged"]["honest"]) for w in done)],
+        "uniform_coefficient_flagged": [sum(f for w in done for f in w["flagged"]["uniform"]),
+                                        sum(len(w["flagged"]["uniform"]) for w in done)],
         "lone_refuted_fitted": [sum(1 for w in lone if w["fitted"] == OVER), len(lone)],
         "lone_refuted_physics": [sum(1 for w in lone if w["physics"] == OVER), len(lone)],
         "lone_honest_changed": [sum(1 for a, b in zip(before, after, strict=True) if a != b),
@@ -99,7 +107,11 @@ def line(s: dict[str, Any] | None) -> str:
 
     k = f"{s['factor']:g}x"
     return (f"uniform {k}: refuted {f(s['uniform_refuted_fitted'])} with the fitted "
-            f"coefficient, {f(s['uniform_refuted_physics'])} with the physics one; lone {k} on "
-            f"the largest campus: refuted {f(s['lone_refuted_fitted'])} (fitted, leave-one-out)"
-            f", {f(s['lone_refuted_physics'])} (physics), honest verdicts changed "
-            f"{f(s['lone_honest_changed'])} ({s['worlds']} worlds)")
+            f"coefficient, {f(s['uniform_refuted_physics'])} with the physics one, fitted "
+            f"coefficient flagged outside the physics interval for "
+            f"{f(s['uniform_coefficient_flagged'])} (honest: "
+            f"{f(s['honest_coefficient_flagged'])}); lone {k} on the largest campus: refuted "
+            f"{f(s['lone_refuted_fitted'])} (fitted, leave-one-out), "
+            f"{f(s['lone_refuted_physics'])} (physics), honest verdicts changed "
+            f"{f(s['lone_honest_changed'])}, refuted {f(s['lone_honest_refuted'])} "
+            f"({s['worlds']} worlds)")

@@ -119,7 +119,8 @@ def recheck(rows: list[Mapping[str, Any]], declared: Mapping[str, float], config
     ``excess_se_k_m2`` and ``cooling``; ``declared`` maps site ids to declared MW, and the
     sites in ``calibration_sites`` (``run.json`` ``calibration.declarations_used``) are
     fitted on, with those declarations. Returns per site the fitted (leave-one-out) and physics
-    verdicts with their margins.
+    verdicts with their margins, and whether the site's fitted coefficient lies outside the
+    physics interval (``coefficient_flagged``, the guard of :func:`calibration_columns`).
     """
     def cooling_of(row: Mapping[str, Any]) -> str:
         c = str(row.get("cooling") or config.power.default_cooling)
@@ -143,6 +144,10 @@ def recheck(rows: list[Mapping[str, Any]], declared: Mapping[str, float], config
                 alt = heat_mw(ex, se, cooling=WORST, calibration=cal, config=config.power)
                 est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
             v, m = _verdict(est, declared[sid], cooling)
-            out.setdefault(sid, {})[mode] = {"verdict": v, "margin": m,
-                                             "heat_mw": [est.low, est.mw, est.high]}
+            fit = cs.fitted_for(sid)
+            out.setdefault(sid, {})[mode] = {
+                "verdict": v, "margin": m, "heat_mw": [est.low, est.mw, est.high],
+                # the guard: is the fitted coefficient outside the physics interval?
+                "coefficient_flagged": fit.method != "physics"
+                and not _inside(fit, cs.physics, cooling, config)}
     return out

@@ -100,3 +100,5 @@ def test_the_benchmark_experiment_redoes_the_scans_verdicts(scans) -> None:  # t
     assert s["uniform_refuted_fitted"] == [0, 5]
     assert s["uniform_refuted_physics"][0] >= 3
     assert s["lone_refuted_fitted"] == [1, 1] and s["lone_honest_changed"] == [0, 4]
+    # the guard: under uniform 3x every fitted coefficient (~1,000 K m2/MW) is flagged
+    assert s["uniform_coefficient_flagged"] == [5, 5] and s["honest_coefficient_flagged"] == [0, 5]
