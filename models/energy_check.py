@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from models.energy import InverseResult, forward, inverse
 from models.energy_data import load_facts
@@ -36,8 +36,10 @@ from pipeline.errors import EnergyModelError
 
 Verdict = Literal["not refuted", "refuted: under-reported", "refuted: over-declared",
                   "inconclusive"]
-NOT_REFUTED, UNDER, OVER, INCONCLUSIVE = ("not refuted", "refuted: under-reported",
-                                          "refuted: over-declared", "inconclusive")
+NOT_REFUTED: Final = "not refuted"
+UNDER: Final = "refuted: under-reported"
+OVER: Final = "refuted: over-declared"
+INCONCLUSIVE: Final = "inconclusive"
 VERDICTS: tuple[Verdict, ...] = (NOT_REFUTED, UNDER, OVER, INCONCLUSIVE)
 #: The verdicts that refute a declaration.
 REFUTED: tuple[Verdict, ...] = (UNDER, OVER)
