@@ -84,8 +84,9 @@ def _calibration_line(run: Mapping[str, Any]) -> str:
     """Say which coefficient made the verdicts and whose declarations fed it."""
     cal = run.get("calibration", {})
     used = ", ".join(cal.get("declarations_used", [])) or "none"
+    own = " (each site's own left out of its verdict)" if cal.get("declarations_used") else ""
     return (f"verdicts from the {cal.get('mode', cal.get('method'))} coefficient; "
-            f"declarations used for the calibration: {used}")
+            f"declarations used for the calibration: {used}{own}")
 
 
 def _fail(exc: HeatwatchError) -> typer.Exit:
