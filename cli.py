@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -41,8 +42,51 @@ ConfigOpt = Annotated[
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if absent).")]
 
 
-def _config(path: Path | None, overrides: dict | None = None) -> Config:
+class Calibration(str, Enum):
+    """Choices of --calibration."""
+
+    fitted = "fitted"
+    physics = "physics"
+
+
+CalibrationOpt = Annotated[
+    Calibration | None,
+    typer.Option("--calibration", help="Coefficient that turns excess into MW for the verdicts: "
+                 "'fitted' on the other catalogued sites' declarations (leave-one-out) or "
+                 "'physics' (sourced facts, no declaration used); both are always reported. "
+                 "Default: power.calibration."),
+]
+
+
+def _config(path: Path | None, overrides: dict | None = None,
+            calibration: Calibration | None = None) -> Config:
+    if calibration is not None:
+        overrides = dict(overrides or {})
+        overrides["power"] = {**overrides.get("power", {}), "calibration": calibration.value}
     return load_config(path, overrides=overrides)
+
+
+#: Verdicts as the tables show them (the full words, margins and coefficients are in
+#: sites.geojson and the reports; :data:`VERDICT_CAPTION` says what they mean).
+_SHORT_VERDICT = {"refuted: over-declared": "refuted: over", "refuted: under-reported":
+                  "refuted: under"}
+VERDICT_CAPTION = ("verdict: the declared power tested against the heat interval; refuted: over "
+                   "= declared more than the heat allows, refuted: under = less; not refuted is "
+                   "no verification (margin and coefficient in sites.geojson and the reports)")
+
+
+def _verdict_cell(verdict: object) -> str:
+    """Return a verdict in the few characters a table column has."""
+    return "-" if verdict is None else _SHORT_VERDICT.get(str(verdict), str(verdict))
+
+
+def _calibration_line(run: Mapping[str, Any]) -> str:
+    """Say which coefficient made the verdicts and whose declarations fed it."""
+    cal = run.get("calibration", {})
+    used = ", ".join(cal.get("declarations_used", [])) or "none"
+    own = " (each site's own left out of its verdict)" if cal.get("declarations_used") else ""
+    return (f"verdicts from the {cal.get('mode', cal.get('method'))} coefficient; "
+            f"declarations used for the calibration: {used}{own}")
 
 
 def _fail(exc: HeatwatchError) -> typer.Exit:
@@ -116,6 +160,7 @@ def discover(
     source: Annotated[str, typer.Option(
         help="'local': --imagery holds the products; 'sentinelhub': fetch every tile from "
              "Sentinel Hub into --imagery first (needs --start and --end).")] = "local",
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Flag new large sites over a region: tiles scanned in parallel, merged and ranked.
 
@@ -132,7 +177,7 @@ def discover(
     if scheduler:
         overrides["discover"]["scheduler_address"] = scheduler
     try:
-        cfg = _config(config, overrides)
+        cfg = _config(config, overrides, calibration)
         area = _read_region(region)
         catalog = None
         if sites is not None:
@@ -235,12 +280,14 @@ def monitor(
         "--backfill/--no-backfill",
         help="Alert on every past change of a site new to the store, or only on its latest "
              "date (default: monitor.backfill, false: no flood of past alerts).")] = None,
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Scan new scenes of the catalog sites into the history store and raise alerts."""
     from pipeline.monitor import run_monitor
 
     try:
-        cfg = _config(config, None if backfill is None else {"monitor": {"backfill": backfill}})
+        cfg = _config(config, None if backfill is None else {"monitor": {"backfill": backfill}},
+                      calibration)
         table = None
         if sites is not None:
             from aoi.sites import read_sites
@@ -266,7 +313,8 @@ def monitor(
                       "verdict"],
                      [[_sites_cell(s["site_id"]), s["as_of_date"], _status_cell(s),
                        *_heat_cells(s["heat_mw"], s["heat_mw_low"], s["heat_mw_high"]),
-                       s["first_seen"] or "-", s["last_seen"] or "-", s["verdict"] or "-"]
+                       s["first_seen"] or "-", s["last_seen"] or "-",
+                       _verdict_cell(s["verdict"])]
                       for s in report.statuses],
                      right={"heat MW", "[90%]"}, stack={"status", "[90%]", "last seen"})
     if report.nothing_new:
@@ -310,7 +358,7 @@ def history(
           _sites_cell(r["excess_k_m2"], "{:,.0f}"), _sites_cell(r["heat_mw"], "{:.0f}"),
           "yes" if r["active"] == 1 else "", _status_cell(r),
           *_heat_cells(r["status_heat_mw"], r["heat_mw_low"], r["heat_mw_high"]),
-          _sites_cell(r["verdict"])] for r in frame.to_dict("records")],
+          _verdict_cell(r["verdict"])] for r in frame.to_dict("records")],
         right={"excess K m²", "heat MW", "status MW", "[90%]"},
         stack={"active", "[90%]"},
         caption="heat MW: the look's residual heat; status: as of the look's date")
@@ -878,11 +926,14 @@ def _print_sites(sites, rejected: Sequence[Mapping[str, Any]] = ()) -> None:  # 
                      *_heat_cells(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")),
                      _cell(s.get("first_seen")), _cell(s.get("last_seen")),
                      _cell(s.get("persistence"), "{:.2f}"), _cell(s.get("n_clear")),
-                     _cell(s.get("reported_power_mw"), "{:.0f}"), _cell(s.get("verdict"))])
+                     _cell(s.get("reported_power_mw"), "{:.0f}"),
+                     _verdict_cell(s.get("verdict"))])
     _print_table("Heatwatch scan", ["site", "status", "heat MW", "[90%]", "first seen",
                                     "last seen", "persist.", "clear", "declared MW", "verdict"],
                  rows, right={"heat MW", "[90%]", "persist.", "clear", "declared MW"},
                  stack={"[90%]", "last seen", "clear", "verdict"},
+                 caption=VERDICT_CAPTION if any(r[-1] not in ("-", "inconclusive")
+                                                for r in rows) else None,
                  empty="no catalogued site and no new-site candidate" + (
                      f"; {len(rejected)} rejected candidate(s), each with its reason in run.json"
                      if rejected else ""))
@@ -957,8 +1008,8 @@ def _scan_sentinelhub(fetch_dir: Path, out: Path, cfg: Config, sites_path: Path 
 
     Sentinel Hub products are per-site crops (one folder per site), so each site is scanned
     on its own into ``OUT/<site>/`` and the site rows are merged into ``OUT/sites.geojson``.
-    With one site per scan there is no cross-site calibration: heat uses the configured default
-    coefficient unless the site file calibrates nothing anyway.
+    With one site per scan there is no cross-site calibration: heat uses the physics
+    coefficient (no declaration), as with any site that has no other declaring site beside it.
     """
     from datetime import date
 
@@ -1046,6 +1097,7 @@ def scan(
     baseline_end: Annotated[str | None, typer.Option(
         help="Looks up to this date (YYYY-MM-DD) are every site's baseline: known inactive, "
              "e.g. before construction. Default: fetch.json's per-site \"baseline\".")] = None,
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Find persistent compute heat: site status, heat (MW) with interval, new candidates."""
     overrides: dict[str, Any] = ({} if min_candidate_mw is None
@@ -1053,7 +1105,7 @@ def scan(
     if baseline_end is not None:
         overrides["persistence"] = {"baseline_end": baseline_end}
     try:
-        cfg = _config(config, overrides)
+        cfg = _config(config, overrides, calibration)
         if source == "sentinelhub":
             merged, _, report = _scan_sentinelhub(imagery_dir, out, cfg, sites, start, end,
                                                         exclusions)
@@ -1076,7 +1128,7 @@ def scan(
     skipped = result.run.get("skipped", [])
     for s in skipped:
         console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}")
-    console.print(f"outputs in {out}; calibration: {result.run['calibration']['method']}")
+    console.print(f"outputs in {out}; {_calibration_line(result.run)}", markup=False)
     _print_not_covered(result.run.get("not_covered", []))
     _print_coverage(result.run["grid"], cfg)
     if skipped:

@@ -61,6 +61,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import misclaim
 from bench._common import (
     RESULTS,
     envelope,
@@ -70,6 +71,7 @@ from bench._common import (
     publish,
     quantile,
 )
+from models.energy_check import OVER, REFUTED, UNDER
 from pipeline.config import PersistenceConfig
 from pipeline.outputs import write_png
 
@@ -305,7 +307,7 @@ def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
     rec.update(_flag_and_density(rows, dates, active, heat))
     if c.in_catalog and "verdict" in rows:
         # the generator's declarations are honest (reported power within ~5% of the truth),
-        # so "over-declared" or "under-reported" is always a false accusation here; the same
+        # so a "refuted: ..." verdict is always a false accusation here; the same
         # heat checked against a 3x over-claim and a 3x under-claim shows what the check catches
         row = rows.iloc[0]
         rec["verdict"] = str(row["verdict"])
@@ -579,9 +581,9 @@ def _verdicts(camp: list[dict[str, Any]]) -> dict[str, Any]:
     rows = [r for r in camp if r["reported"] and r.get("verdict")]
     got = [r["verdict"] for r in rows]
     counts = {v: got.count(v) for v in sorted(set(got))}
-    false = sum(counts.get(v, 0) for v in ("over-declared", "under-reported"))
-    over = [r.get("verdict_3x_declared") == "over-declared" for r in rows]
-    under = [r.get("verdict_third_declared") == "under-reported" for r in rows]
+    false = sum(counts.get(v, 0) for v in REFUTED)
+    over = [r.get("verdict_3x_declared") == OVER for r in rows]
+    under = [r.get("verdict_third_declared") == UNDER for r in rows]
     return {"n": len(got), "counts": counts, "false_mismatch": false,
             "caught_3x_over_claim": float(np.mean(over)) if over else None,
             "caught_3x_under_claim": float(np.mean(under)) if under else None}
@@ -753,6 +755,7 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
             "uncatalogued": _recall([r for r in camp if not r["in_catalog"]])[2]},
         "scan_grid": _scan_grid_recall(camp),
         "declared_power_verdicts": _verdicts(camp),
+        "misclaim_3x": misclaim.summarise([w.get("misclaim") for w in worlds]),
         "recall_by_ladder_size": _ladder_recall(worlds),
         "recall_by_visible_heat": _visible_recall(worlds),
         "smallest_mw_at_90pct_recall": {
@@ -818,6 +821,7 @@ def benchmark(specs: list[Any], *, workdir: Path, config: Any = None) -> dict[st
     for i, spec in enumerate(specs):
         truth, result, secs = scan_world(spec, workdir, config)
         w = evaluate_world(truth, result)
+        w["misclaim"] = misclaim.misclaim_world(result.sites, result.run, config)
         if any(c.in_catalog for c in truth.campuses):
             t0 = time.perf_counter()
             w["monitor_replay"] = replay_flags(truth, result,
@@ -933,6 +937,8 @@ def markdown(doc: dict[str, Any]) -> str:
          "all / uncatalogued", _scan_grid_line(s.get("scan_grid"))],
         ["Declared-power verdicts of catalogued campuses (all declarations are honest)",
          _verdict_line(s.get("declared_power_verdicts"))],
+        ["False declarations against the same scans (bench/misclaim.py)",
+         misclaim.line(s.get("misclaim_3x"))],
         ["Uncatalogued campuses split into several candidates", str(s["split_campuses"])],
         ["Possible shutdowns flagged (right); shut-down campuses still reported running "
          "(flagged)", _possible_line(s.get("possible_shutdown"))],
@@ -1051,6 +1057,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="20 worlds on widened land (development split, about 50 seconds)")
     ap.add_argument("--wide-holdout", action="store_true",
                     help="12 held-out worlds on widened land (about 30 seconds)")
+    ap.add_argument("--worlds", type=int, default=None,
+                    help="only the first N worlds of the chosen set (a subset run)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for accuracy.json/.png")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where worlds are generated (default: a temporary folder)")
@@ -1062,11 +1070,14 @@ def main(argv: list[str] | None = None) -> int:
         specs = wide_suite(holdout=args.wide_holdout)
     else:
         specs = suite(quick=args.quick, holdout=args.holdout, short=args.short)
+    specs = specs[:args.worlds] if args.worlds else specs
     with tempfile.TemporaryDirectory(prefix="heatwatch-bench-") as tmp:
         doc = benchmark(specs, workdir=args.workdir or Path(tmp))
     flag = next((" --" + k.replace("_", "-") for k in modes if getattr(args, k)), "")
+    if args.worlds:
+        flag += f" --worlds {args.worlds}"
     doc["command"] = "python bench/accuracy.py" + flag
-    name = "accuracy" + flag.replace(" --", "-")
+    name = "accuracy" + flag.replace(" --", "-").replace(" ", "")
     return publish(doc, name=name, out=args.out, plot=plot, markdown=markdown)
 
 

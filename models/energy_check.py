@@ -3,34 +3,46 @@
 For each declaration the model derives the heat the site should reject while training, as an
 interval, and compares it with the observed heat interval:
 
-* **under-reported**: the observed interval lies wholly above the expected one (the heat
-  implies more than declared);
-* **over-declared**: the observed interval lies wholly below the expected one;
+* **refuted: under-reported**: the observed interval lies wholly above the expected one (the
+  heat implies more than declared);
+* **refuted: over-declared**: the observed interval lies wholly below the expected one;
 * **inconclusive**: nothing declared, or the observed interval overlaps the expectation but
   is so wide that it also reaches below ``expected.low / decisive_factor`` *and* above
   ``expected.high * decisive_factor`` (it cannot tell a factor of two either way);
-* **consistent**: otherwise (the intervals overlap).
+* **not refuted**: otherwise (the intervals overlap). This is not a verification: the
+  declaration passed a test of limited power, and the margin says how limited.
+
+Every check carries a ``margin``: for a refuted declaration, the factor by which the two
+intervals are apart; otherwise the smallest factor by which the declaration would have had to
+be larger to be refuted as over-declared (``observed.high / expected.low``).
 
 Expected heat from a declaration runs from training draw with every parameter at its low end
 up to the full rated (peak) power with every parameter at its high end, so a verdict other
-than consistent or inconclusive survives every parameter choice within the sourced ranges.
+than not refuted or inconclusive survives every parameter choice within the sourced ranges.
 With both power and accelerators declared, the verdicts are combined: conflicting definite
-verdicts give inconclusive; a definite verdict wins over consistent.
+verdicts give inconclusive; a definite verdict wins over not refuted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from models.energy import InverseResult, forward, inverse
 from models.energy_data import load_facts
 from models.energy_types import ClusterSpec, Interval
 from pipeline.errors import EnergyModelError
 
-Verdict = Literal["consistent", "under-reported", "over-declared", "inconclusive"]
-VERDICTS: tuple[Verdict, ...] = ("consistent", "under-reported", "over-declared", "inconclusive")
+Verdict = Literal["not refuted", "refuted: under-reported", "refuted: over-declared",
+                  "inconclusive"]
+NOT_REFUTED: Final = "not refuted"
+UNDER: Final = "refuted: under-reported"
+OVER: Final = "refuted: over-declared"
+INCONCLUSIVE: Final = "inconclusive"
+VERDICTS: tuple[Verdict, ...] = (NOT_REFUTED, UNDER, OVER, INCONCLUSIVE)
+#: The verdicts that refute a declaration.
+REFUTED: tuple[Verdict, ...] = (UNDER, OVER)
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,7 @@ class DeclarationCheck:
     expected_heat_mw: Interval
     verdict: Verdict
     reason: str
+    margin: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the check as JSON-compatible data."""
@@ -50,6 +63,7 @@ class DeclarationCheck:
             "declared": self.declared,
             "expected_heat_mw": self.expected_heat_mw.as_dict(),
             "verdict": self.verdict,
+            "margin": self.margin,
             "reason": self.reason,
         }
 
@@ -70,8 +84,9 @@ class CrossCheck:
         Examples
         --------
         >>> cc = cross_reference(Interval(170, 120, 220), declared_power_mw=174)
-        >>> sorted(cc.as_properties())
-        ['implied_flops', 'implied_h100e', 'implied_h100e_high', 'implied_h100e_low', 'verdict']
+        >>> sorted(cc.as_properties())  # doctest: +NORMALIZE_WHITESPACE
+        ['implied_flops', 'implied_h100e', 'implied_h100e_high', 'implied_h100e_low', 'verdict',
+         'verdict_margin', 'verdict_reason']
         """
         return {
             "implied_h100e": self.implied.h100e.central,
@@ -79,7 +94,17 @@ class CrossCheck:
             "implied_h100e_high": self.implied.h100e.high,
             "implied_flops": self.implied.bf16_flops.central,
             "verdict": self.verdict,
+            "verdict_margin": self.margin,
+            "verdict_reason": self.reason,
         }
+
+    @property
+    def margin(self) -> float | None:
+        """Margin of the check that decided the verdict (see the module docstring)."""
+        for c in self.checks:
+            if c.verdict == self.verdict and c.margin is not None:
+                return c.margin
+        return next((c.margin for c in self.checks if c.margin is not None), None)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the cross-check as JSON-compatible data."""
@@ -88,6 +113,7 @@ class CrossCheck:
             "implied": self.implied.as_dict(),
             "checks": [c.as_dict() for c in self.checks],
             "verdict": self.verdict,
+            "margin": self.margin,
             "reason": self.reason,
         }
 
@@ -96,32 +122,44 @@ def _fmt(iv: Interval) -> str:
     return f"{iv.central:,.0f} MW [{iv.low:,.0f}, {iv.high:,.0f}]"
 
 
-def _compare(observed: Interval, expected: Interval, factor: float) -> tuple[Verdict, str]:
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b > 0 and a >= 0 else None
+
+
+def _compare(observed: Interval, expected: Interval,
+             factor: float) -> tuple[Verdict, str, float | None]:
     obs, exp = _fmt(observed), _fmt(expected)
     if observed.low > expected.high:
-        return "under-reported", f"observed heat {obs} lies above the {exp} the declaration allows"
+        m = _ratio(observed.low, expected.high)
+        return UNDER, (f"observed heat {obs} lies above the {exp} the declaration allows, "
+                       f"by a factor {m:g}"), m
     if observed.high < expected.low:
-        return "over-declared", f"observed heat {obs} lies below the {exp} the declaration implies"
+        m = _ratio(expected.low, observed.high)
+        return OVER, (f"observed heat {obs} lies below the {exp} the declaration implies, "
+                      + (f"by a factor {m:g}" if m is not None else "with no heat seen")), m
+    m = _ratio(observed.high, expected.low)
+    could = (f"; a declaration {m:g}x larger would have been refuted as over-declared"
+             if m is not None else "")
     if observed.low < expected.low / factor and observed.high > expected.high * factor:
-        return "inconclusive", (
+        return INCONCLUSIVE, (
             f"observed heat {obs} is too uncertain to test the expected {exp} "
-            f"(spans more than a factor {factor:g} either way)"
-        )
-    return "consistent", f"observed heat {obs} overlaps the expected {exp}"
+            f"(spans more than a factor {factor:g} either way){could}"
+        ), m
+    return NOT_REFUTED, f"observed heat {obs} overlaps the expected {exp}{could}", m
 
 
 def _combine(checks: tuple[DeclarationCheck, ...]) -> tuple[Verdict, str]:
     if not checks:
-        return "inconclusive", "nothing declared to compare the observed heat with"
-    definite = {c.verdict for c in checks} & {"under-reported", "over-declared"}
+        return INCONCLUSIVE, "nothing declared to compare the observed heat with"
+    definite = {c.verdict for c in checks} & set(REFUTED)
     if len(definite) == 2:
-        return "inconclusive", "declared power and declared accelerators point opposite ways"
+        return INCONCLUSIVE, "declared power and declared accelerators point opposite ways"
     if definite:
         verdict = definite.pop()
         return verdict, "; ".join(c.reason for c in checks if c.verdict == verdict)
-    if all(c.verdict == "inconclusive" for c in checks):
-        return "inconclusive", "; ".join(c.reason for c in checks)
-    return "consistent", "; ".join(c.reason for c in checks if c.verdict == "consistent")
+    if all(c.verdict == INCONCLUSIVE for c in checks):
+        return INCONCLUSIVE, "; ".join(c.reason for c in checks)
+    return NOT_REFUTED, "; ".join(c.reason for c in checks if c.verdict == NOT_REFUTED)
 
 
 def _power_check(
@@ -141,8 +179,9 @@ def _power_check(
         raise EnergyModelError(f"declared_power_basis must be 'facility' or 'it', got {basis!r}")
     # From training draw at its lowest up to the full rated power.
     expected = Interval(peak.central * u.central, peak.low * u.low, peak.high)
-    verdict, reason = _compare(observed, expected, factor)
-    return DeclarationCheck("power", f"{declared_mw:,.0f} MW {basis}", expected, verdict, reason)
+    verdict, reason, margin = _compare(observed, expected, factor)
+    return DeclarationCheck("power", f"{declared_mw:,.0f} MW {basis}", expected, verdict, reason,
+                            margin)
 
 
 def _accelerator_check(observed: Interval, cluster: ClusterSpec, factor: float) -> DeclarationCheck:
@@ -150,9 +189,9 @@ def _accelerator_check(observed: Interval, cluster: ClusterSpec, factor: float) 
     expected = Interval(
         fwd.training.facility_mw.central, fwd.training.facility_mw.low, fwd.peak.facility_mw.high
     )
-    verdict, reason = _compare(observed, expected, factor)
+    verdict, reason, margin = _compare(observed, expected, factor)
     declared = ", ".join(f"{n:,} {k}" for k, n in cluster.counts.items())
-    return DeclarationCheck("accelerators", declared, expected, verdict, reason)
+    return DeclarationCheck("accelerators", declared, expected, verdict, reason, margin)
 
 
 def cross_reference(
@@ -200,9 +239,9 @@ def cross_reference(
     Examples
     --------
     >>> cross_reference(Interval(400, 300, 500), declared_power_mw=174).verdict
-    'under-reported'
+    'refuted: under-reported'
     >>> cross_reference(Interval(130, 100, 160), declared_accelerators=100_000).verdict
-    'consistent'
+    'not refuted'
     """
     if not decisive_factor >= 1:
         raise EnergyModelError(f"decisive_factor must be at least 1, got {decisive_factor!r}")

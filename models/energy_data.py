@@ -128,6 +128,15 @@ class SitePowerDensity(_Frozen):
     source: tuple[str, ...]
 
 
+class HeatCoefficientFacts(_Frozen):
+    """Sourced inputs of the physics-only excess-to-heat coefficient of a dry-cooled site."""
+
+    exhaust_excess_k: Range
+    flux_over_peak_sun: Range
+    peak_sun_w_m2: float = Field(gt=0)
+    peak_sun_source: tuple[str, ...]
+
+
 class H100e(_Frozen):
     """Epoch AI's H100-equivalent convention."""
 
@@ -174,6 +183,7 @@ class EnergyFacts(_Frozen):
     cooling: dict[str, CoolingFacts]
     limits: Limits
     site_power_density: SitePowerDensity
+    heat_coefficient: HeatCoefficientFacts
     epoch_checks: EpochChecks
     sources: dict[str, Source]
     _by_alias: dict[str, Accelerator] = PrivateAttr(default_factory=dict)
@@ -212,6 +222,8 @@ class EnergyFacts(_Frozen):
 
     def _cited(self) -> list[str]:
         ids = [*self.h100e.source, *self.epoch_checks.source, *self.site_power_density.source]
+        hc = self.heat_coefficient
+        ids += [*hc.exhaust_excess_k.source, *hc.flux_over_peak_sun.source, *hc.peak_sun_source]
         for acc in self.accelerators.values():
             ids += [*acc.source, *acc.server_rating.source]
         for rng in (

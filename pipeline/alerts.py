@@ -19,7 +19,8 @@ Kinds:
 ``heat_step``
     Running, and the heat interval no longer overlaps that of the confirmed heat level.
 ``declared_mismatch``
-    The energy model's verdict became a mismatch (:data:`MISMATCH_VERDICTS`).
+    The energy model's verdict became ``refuted: under-reported`` or
+    ``refuted: over-declared``.
 ``possible_shutdown``
     Still running, but the clear looks since a date all show less than a third of its heat,
     too few to call a shutdown (:func:`pipeline.activity.unconfirmed_stop`), and so again at
@@ -49,7 +50,23 @@ from pipeline.errors import OutputError
 
 KINDS = ("turned_active", "turned_inactive", "heat_step", "declared_mismatch",
          "possible_shutdown")
-MISMATCH_VERDICTS = ("under-reported", "over-declared")
+MISMATCH_VERDICTS = ("refuted: under-reported", "refuted: over-declared")
+
+
+#: Verdict words of stores written before the rename, in today's words.
+_OLD_VERDICTS = {"consistent": "not refuted", "over-declared": "refuted: over-declared",
+                 "under-reported": "refuted: under-reported"}
+
+
+def _verdict(v: Any) -> Any:
+    """Return a verdict in today's words (a store written before the rename says "consistent").
+
+    Examples
+    --------
+    >>> _verdict("over-declared"), _verdict("refuted: over-declared"), _verdict(None)
+    ('refuted: over-declared', 'refuted: over-declared', None)
+    """
+    return _OLD_VERDICTS.get(v, v) if isinstance(v, str) else v
 
 
 @dataclass(frozen=True)
@@ -262,7 +279,7 @@ def _step_alerts(w: _Walk, s: Mapping[str, Any]) -> list[tuple[str, str, dict]]:
 
 
 def _verdict_alerts(w: _Walk, s: Mapping[str, Any]) -> list[tuple[str, str, dict]]:
-    site, when, verdict = str(s["site_id"]), str(s["as_of_date"]), s.get("verdict")
+    site, when, verdict = str(s["site_id"]), str(s["as_of_date"]), _verdict(s.get("verdict"))
     out: list[tuple[str, str, dict]] = []
     if w.verdict_pending is not None and _new_evidence(s, w.verdict_pending[1]):
         want, first = w.verdict_pending

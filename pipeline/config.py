@@ -139,12 +139,19 @@ class PersistenceConfig(_Section):
 
 
 class PowerConfig(_Section):
-    """Conversion of solar-decoupled excess (K m2) to heat (MW)."""
+    """Conversion of solar-decoupled excess (K m2) to heat (MW).
+
+    ``default_k_m2_per_mw``: only its ratios to ``dry`` are used (the cooling factors of the
+    fitted coefficient); the dry value itself is unsourced and replaced by the physics
+    coefficient (:func:`pipeline.power.physics_calibration`) wherever no fit is possible.
+    ``calibration``: the coefficient that makes the verdicts, ``fitted`` on the other sites'
+    declarations (leave-one-out) or ``physics`` (no declaration used); both are always reported.
+    """
 
     default_k_m2_per_mw: dict[str, float] = Field(
         default_factory=lambda: {"dry": 4000.0, "hybrid": 2200.0, "evaporative": 800.0}
     )
-    default_relative_uncertainty: float = Field(0.5, gt=0, lt=5)
+    calibration: Literal["fitted", "physics"] = "fitted"
     default_cooling: Literal["dry", "hybrid", "evaporative"] = "dry"
     min_candidate_mw: float = Field(50.0, ge=0)
     min_calibration_sites: int = Field(2, ge=1)

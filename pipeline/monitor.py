@@ -53,9 +53,9 @@ from pipeline.alerts import Alert, AlertRule, Delivery, alert_sequence, deliver
 from pipeline.config import Config
 from pipeline.errors import ConfigError, NoDataError
 from pipeline.power import (
+    CalibrationSet,
     CalibrationSite,
     HeatEstimate,
-    calibrate,
     cooling_ratio,
     heat_mw,
     site_coefficient,
@@ -158,12 +158,12 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
             fitted.append((row, fit, _annotate(raw, fit), null, baseline))
         # the declaration in force on the day, as the scan's calibration (0 MW: none yet)
         declared = {str(r.site_id): declaration_on(r, day) for r, _, _, _, _ in fitted}
-        cal = calibrate([CalibrationSite(str(r.site_id), f.heat_k_m2,
-                                         float(declared[str(r.site_id)].mw or 0.0),
-                                         r.cooling or config.power.default_cooling)
-                         for r, f, _, _, _ in fitted
-                         if f.ever_active and declared[str(r.site_id)].declared],
-                        config.power)
+        cal = CalibrationSet.build([CalibrationSite(str(r.site_id), f.heat_k_m2,
+                                                    float(declared[str(r.site_id)].mw or 0.0),
+                                                    r.cooling or config.power.default_cooling)
+                                    for r, f, _, _, _ in fitted
+                                    if f.ever_active and declared[str(r.site_id)].declared],
+                                   config.power, config.power.calibration)
         for row, fit, series, null, baseline in fitted:
             sid = str(row.site_id)
             site = _site_row(row, True, fit, series, cal, config,
@@ -172,7 +172,7 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
             site = stored_status(site, _heat_now(row, fit, cal, config), alert_rule(config))
             out.append({"site_id": site["site_id"], "as_of_date": day,
                         **{k: site.get(k) for k in STATUS_KEYS}})
-            coeffs[sid] = site_coefficient(site["cooling"], cal, config.power, cal.loo_k.get(sid))
+            coeffs[sid] = site_coefficient(site["cooling"], cal.for_site(sid), config.power)
     return out, coeffs
 
 
@@ -182,7 +182,8 @@ def alert_rule(config: Config) -> AlertRule:
                      min_candidate_mw=config.power.min_candidate_mw)
 
 
-def _heat_now(row: Any, fit: ActivityFit, cal: Any, config: Config) -> HeatEstimate | None:
+def _heat_now(row: Any, fit: ActivityFit, cal: CalibrationSet,
+              config: Config) -> HeatEstimate | None:
     """Return the heat (MW) of the clear looks after a seen stop, None without one.
 
     A ``shutdown`` or ``window`` fit's heat is what the site ran at *before* its stop; the heat
@@ -200,10 +201,11 @@ def _heat_now(row: Any, fit: ActivityFit, cal: Any, config: Config) -> HeatEstim
     se = float(sigma_mad(after) / np.sqrt(after.size)) if after.size > 1 else abs(mean)
     known = getattr(row, "cooling", None)
     known = known if isinstance(known, str) and known else None
+    calibration = cal.for_site(str(row.site_id))  # never fitted on the site's own declaration
     coolings = [known] if known else [config.power.default_cooling, min(
-        config.power.default_k_m2_per_mw, key=lambda c: cooling_ratio(c, config.power))]
-    k_dry = cal.loo_k.get(str(row.site_id))
-    ests = [heat_mw(mean, se, cooling=c, calibration=cal, config=config.power, k_dry=k_dry)
+        config.power.default_k_m2_per_mw,
+        key=lambda c: cooling_ratio(c, config.power, calibration))]
+    ests = [heat_mw(mean, se, cooling=c, calibration=calibration, config=config.power)
             for c in coolings]
     return HeatEstimate(ests[0].mw, min(e.low for e in ests), max(e.high for e in ests))
 

@@ -287,7 +287,7 @@ def declared_sentence(site: dict[str, Any]) -> str | None:
     Examples
     --------
     >>> site = {"reported_power_mw": 174.0, "reported_power_since": "2024-09-02",
-    ...         "reported_power_as_of": "2024-10-01", "verdict": "consistent",
+    ...         "reported_power_as_of": "2024-10-01", "verdict": "not refuted",
     ...         "data_credit": "Epoch AI (CC-BY 4.0)"}
     >>> declared_sentence(site).split(", in force")[0]
     'Declared power 174 MW'
@@ -310,7 +310,39 @@ def declared_sentence(site: dict[str, Any]) -> str | None:
         return (f"Nothing declared yet: 0 MW{' ' + where if where else ''}{credit}, not yet "
                 "operating; the site is watched for switching on and no declaration is tested.")
     return (f"Declared power {fmt(mw, 0)} MW{', ' + where if where else ''}{credit}; "
-            f"energy-model verdict: <b>{fmt(site.get('verdict'))}</b>.")
+            f"energy-model verdict: <b>{fmt(site.get('verdict'))}</b>"
+            f"{_margin_text(site)}. {calibration_sentence(site)}")
+
+
+def _margin_text(site: dict[str, Any]) -> str:
+    m = site.get("verdict_margin")
+    if m is None:
+        return ""
+    if str(site.get("verdict", "")).startswith("refuted"):
+        return f" (the intervals are a factor {fmt(m, 2)} apart)"
+    return f" (a declaration {fmt(m, 2)}x larger would have been refuted as over-declared)"
+
+
+def calibration_sentence(site: dict[str, Any]) -> str:
+    """Say which coefficient made the verdict and what the physics-only coefficient says (HTML).
+
+    Examples
+    --------
+    >>> calibration_sentence({"verdict_calibration": "fitted on the declarations of A, B",
+    ...     "verdict_physics": "refuted: over-declared", "calibration_agreement": "disagree",
+    ...     "calibration_note": "the fitted coefficient says 'not refuted', the physics one "
+    ...     "'refuted: over-declared'"}).split(";")[0][-46:]
+    'coefficient fitted on the declarations of A, B'
+    """
+    used = site.get("verdict_calibration")
+    if not used:
+        return ""
+    text = f"The heat behind the verdict was converted with the coefficient {fmt(used)}"
+    if site.get("calibration_agreement") == "disagree":
+        return (text + f"; <b>fitted and physics coefficients disagree</b>: "
+                f"{fmt(site.get('calibration_note'))}.")
+    return text + (f"; the physics-only coefficient gives {fmt(site.get('verdict_physics'))} "
+                   f"({fmt(site.get('calibration_note'))}).")
 
 
 def verdict_text(site: dict[str, Any]) -> str:
@@ -474,6 +506,16 @@ def _energy_section(site: dict[str, Any], scan: ScanFiles) -> str:
         ("declared power over the looks (from the date of each step)",
          Safe(_steps_text(scan, site))),
         ("energy-model verdict", site.get("verdict")),
+        ("verdict margin (intervals apart, or factor a declaration would have needed)",
+         site.get("verdict_margin")),
+        ("why", site.get("verdict_reason")),
+        ("coefficient behind the verdict", site.get("verdict_calibration")),
+        ("physics-only coefficient (K m² per MW, central)", site.get("k_m2_per_mw_physics")),
+        ("heat with the physics-only coefficient (MW, 90 % interval)",
+         _interval(site, "heat_mw_physics", "")),
+        ("verdict with the physics-only coefficient", site.get("verdict_physics")),
+        ("fitted and physics coefficients", f"{fmt(site.get('calibration_agreement'))}: "
+                                            f"{fmt(site.get('calibration_note'))}"),
         ("site data", site.get("data_credit")),
     ]
     body = "".join(f"<tr><th>{escape(k)}</th><td>{fmt(v)}</td></tr>" for k, v in rows)
@@ -528,9 +570,23 @@ def _method_section(run: dict[str, Any]) -> str:
         f"E = a·s + b + H·A (s: {escape(index)}, A: activity pattern) by weighted least "
         "squares with a robust BIC model choice, against patterns of roofs built mid-series; "
         "H, the solar-decoupled heat, is converted to MW with the calibration below.</p>"
-        + tables + "<h3>calibration (excess to MW)</h3>"
+        + tables + "<h3>calibration (excess to MW)</h3>" + _declarations_used(cal)
         + table(cal_rows) + "<details><summary>full configuration (run.json)</summary><pre>"
         + escape(json.dumps(cfg, indent=2)) + "</pre></details>")
+
+
+def _declarations_used(cal: dict[str, Any]) -> str:
+    """Say whose declared powers were used for the coefficient (HTML paragraph)."""
+    used = cal.get("declarations_used")
+    if used is None:
+        return ""
+    mode = cal.get("mode", "fitted")
+    whose = (", ".join(escape(str(u)) for u in used) if used else
+             "none (physics-only coefficient from sourced facts)")
+    return (f"<p>Verdicts made with the <b>{escape(str(mode))}</b> coefficient. Declarations "
+            f"used for the calibration: {whose}. A site's own declaration never enters the "
+            "coefficient its own verdict is made with (leave-one-out); the physics-only "
+            "coefficient, which uses no declaration, is shown beside every verdict.</p>")
 
 
 def product_rows(series: pd.DataFrame | None, run: dict[str, Any]) -> list[list[Any]]:

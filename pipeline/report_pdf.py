@@ -74,6 +74,13 @@ def report_lines(site: dict[str, Any], scan: ScanFiles, prov: dict[str, Any]) ->
         ("declared power MW, last look", site.get("reported_power_mw")),
         ("declared since (timeline row)", site.get("reported_power_since")),
         ("verdict", site.get("verdict")),
+        ("verdict margin", site.get("verdict_margin")),
+        ("coefficient behind the verdict", site.get("verdict_calibration")),
+        ("verdict, physics-only coefficient", site.get("verdict_physics")),
+        ("fitted vs physics", f"{site.get('calibration_agreement')}: "
+                              f"{site.get('calibration_note')}"),
+        ("declarations used for calibration", ", ".join(
+            scan.run.get("calibration", {}).get("declarations_used", [])) or "none"),
         ("site data", site.get("data_credit"))]), "", "ALL NUMBERS"]
     lines += _kv([(k, v) for k, v in site.items() if k != "geometry"])
     cfg = prov.get("config") or {}

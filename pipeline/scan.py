@@ -50,10 +50,10 @@ from pipeline.grid import Bounds, Grid
 from pipeline.mtl import read_mtl
 from pipeline.placebo import PlaceboSeries, RegionNull, SiteNull, measure_placebos
 from pipeline.power import (
+    Calibration,
+    CalibrationSet,
     CalibrationSite,
     HeatEstimate,
-    calibrate,
-    cooling_ratio,
     heat_mw,
     site_coefficient,
 )
@@ -61,6 +61,7 @@ from pipeline.reader import ProductFiles, discover_products
 from pipeline.solar import clear_sky_irradiance
 from pipeline.solar_index import choose_index, pattern_loading, pattern_mask, scene_contrast
 from pipeline.stack import SceneLog, iter_scenes
+from pipeline.verdicts import WORST, calibration_columns
 
 SITE_COLUMNS = ["site_id", "name", "operator", "reported_power_mw", "cooling"]
 
@@ -652,7 +653,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
             assert decl[-1].mw is not None
             cal_sites.append(CalibrationSite(sid, f.heat_k_m2, decl[-1].mw,
                                              row.cooling or config.power.default_cooling))
-    calibration = calibrate(cal_sites, config.power)
+    calibration = CalibrationSet.build(cal_sites, config.power, config.power.calibration)
     rows = []
     for frame, in_catalog in ((catalog, True), (candidates.to_crs(4326), False)):
         for row in frame.itertuples():
@@ -687,22 +688,26 @@ def _rejected_entry(row: Any) -> dict[str, Any]:
 
 
 def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
-              calibration: Any, config: Config, *, footprint_m2: float,
+              calibrations: CalibrationSet, config: Config, *, footprint_m2: float,
               null: SiteNull | None = None,
               regions: RegionNull | None = None,
               baseline: Baseline | None = None) -> dict[str, Any]:
     known = getattr(row, "cooling", None)
     known = known if isinstance(known, str) and known else None
     cooling = known or config.power.default_cooling
-    k_dry = calibration.loo_k.get(str(row.site_id)) if in_catalog else None
-    est = _heat(fit, cooling, calibration, config, k_dry)
-    if known is None:
-        # Cooling unknown: the central value assumes the default; the interval reaches up to
-        # what the least visible cooling type (evaporative towers) would imply.
-        worst = min(config.power.default_k_m2_per_mw,
-                    key=lambda c: cooling_ratio(c, config.power))
-        alt = _heat(fit, worst, calibration, config, k_dry)
-        est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
+
+    def heat_of(cal: Calibration) -> HeatEstimate:
+        est = _heat(fit, cooling, cal, config, None)
+        if known is None:
+            # Cooling unknown: the central value assumes the default; the interval reaches up
+            # to what the least visible cooling type (evaporative towers) would imply.
+            alt = _heat(fit, WORST, cal, config, None)
+            est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
+        return est
+
+    # never fitted on this site's own declaration (leave-one-out), or physics-only
+    calibration = calibrations.for_site(str(row.site_id))
+    est = heat_of(calibration)
     active_dates = series.loc[series["active"], "date"]
     clear_dates = series.loc[series["clear"], "date"]
     stop = fit.unconfirmed_stop
@@ -731,9 +736,9 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         else:
             status = "candidate"
     # a place near a known non-datacenter heat source, or rejected, implies no accelerators
+    compute = status != "excluded" and rejected is None
     energy = _energy(est, rep, cooling, series, config,
-                     accelerator=site_accelerator(row, config)) \
-        if status != "excluded" and rejected is None else dict(NO_COMPUTE)
+                     accelerator=site_accelerator(row, config)) if compute else dict(NO_COMPUTE)
     return {
         "site_id": str(row.site_id),
         "name": getattr(row, "name", None),
@@ -755,7 +760,7 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         **power_density(est, footprint_m2),
         "heat_calibration": calibration.method,
         # the central K m2 per MW behind heat_mw: a third party can redo the conversion
-        "k_m2_per_mw": _round(site_coefficient(cooling, calibration, config.power, k_dry), 1),
+        "k_m2_per_mw": _round(site_coefficient(cooling, calibration, config.power), 1),
         "cooling": known or f"unknown ({cooling} assumed)",
         "first_seen": active_dates.iloc[0] if len(active_dates) else None,
         "last_seen": active_dates.iloc[-1] if len(active_dates) else None,
@@ -766,6 +771,10 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "reported_power_as_of": as_of if decl.mw is not None else None,
         "data_credit": site_credit(row),
         **energy,
+        # which coefficient made the verdict, and the physics coefficient's heat and verdict
+        **calibration_columns(str(row.site_id), heat_of, cooling=cooling,
+                              verdict=energy["verdict"], declared_mw=rep if compute else None,
+                              calibrations=calibrations, config=config),
         # shown for every site; it decides for new sites (a catalogued one is no search)
         **_null_columns(test if not in_catalog else null_test(fit, null, config,
                                                               searched=False)),
@@ -954,6 +963,8 @@ def _heat(fit: ActivityFit, cooling: str, calibration: Any, config: Config,
 NO_COMPUTE: dict[str, Any] = {
     "implied_h100e": None, "implied_h100e_low": None, "implied_h100e_high": None,
     "implied_flops": None, "implied_flop_total": None, "verdict": "inconclusive",
+    "verdict_margin": None,
+    "verdict_reason": "nothing to test: excluded, rejected or no finite heat",
     "accelerator": None, "accelerator_source": None}
 
 #: ``accelerator_source`` of a site whose own chips are known, and of one that has none.

@@ -209,7 +209,13 @@ def _site_html(site: dict[str, Any], link: str) -> str:
         ("declared MW (last look)", _num(site.get("reported_power_mw"))
          + (f" since {escape(str(site['reported_power_since']))}"
             if site.get("reported_power_since") else "")),
-        ("verdict", escape(str(site.get("verdict")))),
+        ("verdict", escape(str(site.get("verdict")))
+         + (f" (margin {_num(site.get('verdict_margin'), 2)})"
+            if site.get("verdict_margin") is not None else "")),
+        ("verdict made with", escape(str(site.get("verdict_calibration")))),
+        ("physics-only verdict", escape(str(site.get("verdict_physics")))
+         + (" <b>(fitted and physics disagree)</b>"
+            if site.get("calibration_agreement") == "disagree" else "")),
     ]
     name = f" ({escape(str(site['name']))})" if site.get("name") else ""
     op = f"<br>operator: {escape(str(site['operator']))}" if site.get("operator") else ""
@@ -290,7 +296,7 @@ def _side_table(scan: ScanFiles, report_dir: str) -> str:
     return (f"<h2>Heatwatch run</h2><p>{n} looks, {len(scan.records)} sites and candidates. "
             f"{escape(str(sw.get('name', 'heatwatch')))} {escape(str(sw.get('version', '')))}"
             "</p><table><tr><th>site</th><th>status</th><th>heat MW [90 %]</th></tr>"
-            + "".join(rows) + "</table>" + _not_covered_html(scan)
+            + "".join(rows) + "</table>" + _not_covered_html(scan) + _calibration_html(scan)
             + "<p>Landsat 8/9 TIRS (USGS). Click a site for its "
             "numbers; the layer control switches the per-date anomaly overlays.</p>"
             + "".join(f"<p>Site data: {escape(c)}</p>" for c in data_credits(scan)))
@@ -301,6 +307,16 @@ def _not_covered_html(scan: ScanFiles) -> str:
 
     line = not_covered_line(scan.run.get("not_covered") or [])
     return f"<p>{escape(line)}.</p>" if line else ""
+
+
+def _calibration_html(scan: ScanFiles) -> str:
+    cal = scan.run.get("calibration") or {}
+    if "declarations_used" not in cal:
+        return ""
+    used = ", ".join(str(u) for u in cal["declarations_used"]) or "none"
+    return (f"<p>Verdicts made with the {escape(str(cal.get('mode')))} coefficient; "
+            f"declarations used for the calibration: {escape(used)} (never a site's own, for "
+            "its own verdict).</p>")
 
 
 def webmap_html(scan: ScanFiles, *, report_dir: str = "reports") -> str:

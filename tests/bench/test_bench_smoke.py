@@ -78,18 +78,19 @@ def test_campuses_outside_the_scan_grid_are_counted_apart():
 
 
 def test_mismatch_verdicts_on_honest_declarations_are_counted_as_false():
-    camp = [{"reported": True, "verdict": "consistent",
-             "verdict_3x_declared": "over-declared", "verdict_third_declared": "inconclusive"},
-            {"reported": True, "verdict": "over-declared"},
-            {"reported": True, "verdict": "under-reported"},
+    over, under = "refuted: over-declared", "refuted: under-reported"
+    camp = [{"reported": True, "verdict": "not refuted",
+             "verdict_3x_declared": over, "verdict_third_declared": "inconclusive"},
+            {"reported": True, "verdict": over},
+            {"reported": True, "verdict": under},
             {"reported": True, "verdict": "inconclusive",
-             "verdict_3x_declared": "over-declared", "verdict_third_declared": "under-reported"},
+             "verdict_3x_declared": over, "verdict_third_declared": under},
             {"reported": False, "verdict": "inconclusive"},  # nothing declared
             {"reported": True}]  # not matched to a row
     v = accuracy._verdicts(camp)
     assert v["n"] == 4 and v["false_mismatch"] == 2
-    assert v["counts"] == {"consistent": 1, "inconclusive": 1, "over-declared": 1,
-                           "under-reported": 1}
+    assert v["counts"] == {"not refuted": 1, "inconclusive": 1, "refuted: over-declared": 1,
+                           "refuted: under-reported": 1}
     assert v["caught_3x_over_claim"] == 0.5 and v["caught_3x_under_claim"] == 0.25
 
 
@@ -120,9 +121,10 @@ def test_interval_coverage_counts_intervals_holding_the_true_power():
 
 def test_verdict_for_a_site_row_checks_heat_against_a_declaration():
     row = {"heat_mw": 100.0, "heat_mw_low": 80.0, "heat_mw_high": 125.0}
-    assert accuracy._verdict_for(row, 300.0) == "over-declared"  # even peak draw exceeds it
-    assert accuracy._verdict_for(row, 33.0) == "under-reported"
-    assert accuracy._verdict_for(row, 110.0) == "consistent"
+    # even peak draw exceeds it
+    assert accuracy._verdict_for(row, 300.0) == "refuted: over-declared"
+    assert accuracy._verdict_for(row, 33.0) == "refuted: under-reported"
+    assert accuracy._verdict_for(row, 110.0) == "not refuted"
     assert accuracy._verdict_for({**row, "heat_mw_high": float("nan")}, 300.0) == "inconclusive"
 
 

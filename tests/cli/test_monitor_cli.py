@@ -57,7 +57,7 @@ def test_monitor_then_history(world: Path, config_file: Path, tmp_path: Path) ->
     hist = run("history", "campus", "--store", str(tmp_path / "store.sqlite"), "--plot", str(png))
     assert hist.exit_code == 0, hist.output
     assert "campus: 12 look(s)" in hist.output and "2024-04-10" in hist.output
-    assert "under-reported" in hist.output
+    assert "refuted: under" in hist.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(png.parent.glob(".*.part"))
 
@@ -127,3 +127,20 @@ def test_history_never_shows_inactive_beside_running_heat(tmp_path: Path) -> Non
     # and it is alerted once, from running heat to none
     kinds = [a.kind for a in read_jsonl(alerts)]
     assert kinds.count("turned_inactive") == 1 and kinds.count("possible_shutdown") == 1
+
+
+def test_monitor_takes_the_calibration_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 19, point 2: --calibration reaches the configuration the monitor runs with
+    import pipeline.monitor
+    from pipeline.errors import HeatwatchError
+
+    seen = {}
+
+    def fake(cfg, **kwargs):  # type: ignore[no-untyped-def]
+        seen["calibration"] = cfg.power.calibration
+        raise HeatwatchError("stop here")
+
+    monkeypatch.setattr(pipeline.monitor, "run_monitor", fake)
+    out = run("monitor", "--calibration", "physics")
+    assert seen == {"calibration": "physics"} and out.exit_code != 0
+    assert run("monitor", "--calibration", "declared").exit_code == 2

@@ -112,3 +112,28 @@ def test_baseline_end_is_every_site_s_declared_baseline(make_product, tmp_path):
     assert run["baselines"][props["site_id"]]["baseline_end"] == end
     bad = scan(folder, tmp_path / "bad", "--sites", str(sites), "--baseline-end", "yesterday")
     assert bad.exit_code != 0 and "baseline_end" in one_line(bad.output)
+
+
+def test_calibration_option_chooses_the_coefficient_of_the_verdicts(make_product, tmp_path):
+    # issue 19, point 2: --calibration fitted|physics, above the environment and the file
+    good_scenes(make_product, 4)
+    sites = site_file(tmp_path / "sites.geojson", MIDDLE)
+    imagery = make_product.root / "good"
+    env = {"HEATWATCH__POWER__CALIBRATION": "fitted"}
+    run = scan(imagery, tmp_path / "p", "--sites", str(sites), "--calibration", "physics",
+               env=env)
+    assert run.exit_code == 0, run.output
+    doc = json.loads((tmp_path / "p" / "run.json").read_text())
+    assert doc["calibration"]["mode"] == "physics" and doc["calibration"]["declarations_used"] == []
+    assert doc["config"]["power"]["calibration"] == "physics"
+    site = json.loads((tmp_path / "p" / "sites.geojson").read_text())["features"][0]["properties"]
+    assert site["verdict_calibration"] == "physics (no declaration used)"
+    assert "declarations used for the calibration: none" in one_line(run.output)
+
+    by_env = scan(imagery, tmp_path / "e", "--sites", str(sites),
+                  env={"HEATWATCH__POWER__CALIBRATION": "physics"})
+    assert by_env.exit_code == 0, by_env.output
+    assert json.loads((tmp_path / "e" / "run.json").read_text())["calibration"]["mode"] == \
+        "physics"
+    bad = scan(imagery, tmp_path / "b", "--calibration", "declared")
+    assert bad.exit_code == 2 and "declared" in one_line(bad.output)

@@ -14,7 +14,7 @@ ROWS = [
     ["candidate-12", "candidate", "1234", "[112-13510]", "2024-06-12", "2024-12-29",
      "0.97", "33", "-", "inconclusive"],
     ["[b]DC-A[/b]", "active", "497", "[232-966]", "2024-01-04", "2024-12-29", "1.00", "34",
-     "580", "consistent"],
+     "580", "refuted: over"],
 ]
 COLUMNS = ["site", "status", "heat MW", "[90%]", "first seen", "last seen", "persist.", "clear",
            "declared MW", "verdict"]
@@ -85,3 +85,20 @@ def test_excluded_status_carries_its_reason(monkeypatch, capsys) -> None:
         "exclusion": ["Plant Bowen (power plant)"]}, geometry=[Point(0, 0)], crs=4326)
     _print_sites(sites)
     assert "excluded: near Plant Bowen (power plant)" in capsys.readouterr().out
+
+
+def test_scan_table_says_what_a_verdict_tested(monkeypatch, capsys) -> None:
+    # issue 19, point 2: "consistent" read as "verified"; the table says refuted or not
+    monkeypatch.setenv("COLUMNS", "80")
+    sites = gpd.GeoDataFrame({
+        "site_id": ["DC-A", "DC-B"], "status": ["active", "active"], "heat_mw": [80.0, 300.0],
+        "heat_mw_low": [60.0, 200.0], "heat_mw_high": [100.0, 400.0],
+        "first_seen": ["2024-01-04"] * 2, "last_seen": ["2024-09-08"] * 2,
+        "persistence": [1.0, 1.0], "n_clear": [34, 34], "reported_power_mw": [300.0, 350.0],
+        "verdict": ["refuted: over-declared", "not refuted"]},
+        geometry=[Point(0, 0), Point(1, 1)], crs=4326)
+    _print_sites(sites)
+    out = capsys.readouterr().out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80
+    assert "refuted: over" in out and "not refuted" in out and "consistent" not in out
+    assert "not refuted is no verification" in " ".join(out.split())

@@ -211,43 +211,43 @@ def test_as_dict_is_plain_data():
 
 def test_verdicts_from_declared_power():
     # 174 MW facility declared -> training heat expected 130 (at least 130.5 x ...) to 174 MW.
-    assert (
-        cross_reference(Interval(400, 300, 500), declared_power_mw=174).verdict == "under-reported"
-    )
-    assert cross_reference(Interval(40, 30, 50), declared_power_mw=174).verdict == "over-declared"
-    assert cross_reference(Interval(130, 90, 170), declared_power_mw=174).verdict == "consistent"
+    under = cross_reference(Interval(400, 300, 500), declared_power_mw=174)
+    assert under.verdict == "refuted: under-reported"
+    over = cross_reference(Interval(40, 30, 50), declared_power_mw=174)
+    assert over.verdict == "refuted: over-declared"
+    assert cross_reference(Interval(130, 90, 170), declared_power_mw=174).verdict == "not refuted"
     assert cross_reference(Interval(130, 10, 900), declared_power_mw=174).verdict == "inconclusive"
     assert cross_reference(Interval(130, 90, 170)).verdict == "inconclusive"
 
 
 def test_verdict_from_declared_accelerators_and_properties():
     cc = cross_reference(Interval(128, 90, 170), declared_accelerators=100_000, accelerator="h100")
-    assert cc.verdict == "consistent"
+    assert cc.verdict == "not refuted"
     (check,) = cc.checks
     assert check.basis == "accelerators" and check.expected_heat_mw.contains(128)
     props = cc.as_properties()
     assert props["implied_h100e_low"] < props["implied_h100e"] < props["implied_h100e_high"]
     assert props["implied_h100e"] == pytest.approx(1e5, rel=0.01)
-    assert props["implied_flops"] > 0 and props["verdict"] == "consistent"
+    assert props["implied_flops"] > 0 and props["verdict"] == "not refuted"
 
 
 def test_conflicting_declarations_are_inconclusive():
     cc = cross_reference(
         Interval(300, 250, 350), declared_power_mw=1000, declared_accelerators={"h100": 50_000}
     )
-    assert {c.verdict for c in cc.checks} == {"over-declared", "under-reported"}
+    assert {c.verdict for c in cc.checks} == {"refuted: over-declared", "refuted: under-reported"}
     assert cc.verdict == "inconclusive"
 
 
 def test_declared_it_power_uses_pue():
     # 122 MW IT at PUE 1.08-1.4 -> up to 171 MW facility; 160 MW observed is consistent.
     assert cross_reference(160.0, declared_power_mw=122, declared_power_basis="it").verdict == (
-        "consistent"
+        "not refuted"
     )
     # The same 122 MW read as facility power cannot reject 160 MW of heat.
-    assert cross_reference(160.0, declared_power_mw=122).verdict == "under-reported"
+    assert cross_reference(160.0, declared_power_mw=122).verdict == "refuted: under-reported"
     assert cross_reference(200.0, declared_power_mw=122, declared_power_basis="it").verdict == (
-        "under-reported"
+        "refuted: under-reported"
     )
 
 

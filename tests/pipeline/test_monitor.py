@@ -162,7 +162,7 @@ def test_one_run_fills_every_table(one_run: Path) -> None:
     assert {"turned_active", "declared_mismatch"} <= kinds
     campus = snap["site_status"].query("site_id == 'campus'").iloc[-1]
     assert campus["status"] == "active" and campus["first_seen"] == "2024-04-10"
-    assert campus["verdict"] == "under-reported"
+    assert campus["verdict"] == "refuted: under-reported"
     # every stored alert reached the JSON-lines file once, and is marked notified
     lines = read_jsonl(one_run / "alerts.jsonl")
     assert sorted(a.alert_id for a in lines) == sorted(snap["alerts"]["alert_id"])
@@ -366,7 +366,7 @@ def test_killed_after_commit_delivers_pending_alerts_once(
 
 
 def status(day: str, state: str, heat: float | None = None, low: float | None = None,
-           high: float | None = None, verdict: str = "consistent", *, n: int | None = None,
+           high: float | None = None, verdict: str = "not refuted", *, n: int | None = None,
            pattern: str | None = None, since: str | None = None) -> dict[str, object]:
     """A status row of site ``s`` declared at 100 MW (status-rule threshold: 50 MW)."""
     return {"site_id": "s", "as_of_date": day, "status": state, "heat_mw": heat,
@@ -401,6 +401,19 @@ def test_a_change_must_hold_at_the_next_clear_look() -> None:
     assert alerts[0].alert_id == alert_id("turned_active", "s", "02")
     # alerts are a function of the statuses: the same sequence gives the same ids
     assert [a.alert_id for a in alert_sequence([], seq)] == [a.alert_id for a in alerts]
+
+
+def test_a_store_in_the_old_verdict_words_raises_no_second_mismatch() -> None:
+    # a history written before the rename says "under-reported"; today's rows say it in the
+    # new words: the same verdict, no new declared_mismatch alert
+    old = [status("01", *ON, verdict="under-reported"), status("02", *ON, verdict="under-reported")]
+    new = [status("03", *ON, verdict="refuted: under-reported"),
+           status("04", *ON, verdict="refuted: under-reported")]
+    assert kinds(alert_sequence(old, new)) == []
+    # and a real change of verdict still alerts once confirmed
+    over = [status("03", *ON, verdict="refuted: over-declared"),
+            status("04", *ON, verdict="refuted: over-declared")]
+    assert kinds(alert_sequence(old, over)) == [("04", "declared_mismatch")]
 
 
 def test_state_changes_need_the_intervals() -> None:

@@ -7,7 +7,14 @@ import math
 import pytest
 
 from pipeline.config import PowerConfig
-from pipeline.power import CalibrationSite, calibrate, cooling_ratio, heat_mw
+from pipeline.power import (
+    CalibrationSet,
+    CalibrationSite,
+    calibrate,
+    cooling_ratio,
+    heat_mw,
+    physics_calibration,
+)
 
 CFG = PowerConfig()
 
@@ -18,7 +25,9 @@ def test_exact_sites_recover_the_coefficient_with_the_floor_uncertainty() -> Non
     cal = calibrate(sites, CFG)
     assert cal.method == "fitted"
     assert cal.k_dry_k_m2_per_mw == pytest.approx(k)
-    assert cal.sigma_log == pytest.approx(0.05)  # floor when sites agree exactly
+    # floor 0.05 when sites agree exactly, raised to its 95% upper bound for 3 sites
+    # (chi-square table: chi2_0.05 with 3 degrees of freedom = 0.352)
+    assert cal.sigma_log == pytest.approx(0.05 * math.sqrt(3 / 0.352), rel=1e-3)
     assert all(r == pytest.approx(1.0) for r in cal.loo_ratios.values())
 
 
@@ -30,11 +39,55 @@ def test_cooling_ratio_is_applied_before_fitting() -> None:
     assert calibrate(sites, CFG).k_dry_k_m2_per_mw == pytest.approx(k)
 
 
-def test_too_few_sites_falls_back_to_default() -> None:
+def test_too_few_sites_fall_back_to_the_physics_coefficient() -> None:
     cal = calibrate([CalibrationSite("a", 4e5, 100, "dry")], CFG)
-    assert cal.method == "default"
-    assert cal.k_dry_k_m2_per_mw == CFG.default_k_m2_per_mw["dry"]
-    assert cal.sigma_log == pytest.approx(math.log1p(CFG.default_relative_uncertainty))
+    assert cal.method == "physics" and cal.sites == []
+    assert cal.k_dry_k_m2_per_mw == pytest.approx(physics_calibration(CFG).k_dry_k_m2_per_mw)
+
+
+def test_physics_coefficient_is_exhaust_excess_over_yard_flux() -> None:
+    # Independent arithmetic on the published facts: condenser exhaust 8-14 K above ambient,
+    # cooling-yard heat flux 2-6x peak sunlight (ASU field study), peak sunlight 1000 W/m2.
+    # k = excess / flux (K per W/m2 = K m2 per W), x 1e6 for MW; log-midpoints of the ranges.
+    k = 1e6 * math.sqrt(8 * 14) / (math.sqrt(2 * 6) * 1000.0)
+    sigma = math.hypot(math.log(14 / 8), math.log(6 / 2)) / (2 * 1.6449)
+    cal = physics_calibration(CFG)
+    assert cal.method == "physics" and cal.sites == []
+    assert cal.k_dry_k_m2_per_mw == pytest.approx(k, rel=1e-4)
+    assert cal.sigma_log == pytest.approx(sigma, rel=1e-4)
+    lo, hi = cal.interval()
+    assert lo == pytest.approx(k * math.exp(-1.6449 * sigma), rel=1e-4) and hi > 5000
+    # evaporative towers: 5-23% of the heat stays sensible (latent fraction 0.77-0.95)
+    assert cooling_ratio("evaporative", CFG, cal) == pytest.approx(1 - 0.86)
+    assert cal.sigma_for("evaporative") > cal.sigma_for("dry") == pytest.approx(sigma)
+
+
+def _sites(declared_a: float) -> list[CalibrationSite]:
+    return [CalibrationSite("a", 4000.0 * 100, declared_a, "dry"),
+            CalibrationSite("b", 4200.0 * 200, 200, "dry"),
+            CalibrationSite("c", 3900.0 * 300, 300, "dry"),
+            CalibrationSite("d", 4400.0 * 150, 150, "hybrid")]
+
+
+@pytest.mark.parametrize("mode", ["fitted", "physics"])
+def test_a_sites_own_declaration_never_changes_its_own_heat(mode: str) -> None:
+    # leave-one-out: coefficient *and* its uncertainty come from the other sites only
+    def heat_of_a(declared: float) -> tuple[float, float, float]:
+        cal = CalibrationSet.build(_sites(declared), CFG, mode).for_site("a")  # type: ignore[arg-type]
+        est = heat_mw(4e5, 2e4, cooling="dry", calibration=cal, config=CFG)
+        return est.mw, est.low, est.high
+
+    assert heat_of_a(300.0) == pytest.approx(heat_of_a(100.0))
+    cs = CalibrationSet.build(_sites(300.0), CFG, mode)  # type: ignore[arg-type]
+    assert "a" not in cs.for_site("a").sites
+    assert cs.declarations_used == ([] if mode == "physics" else ["a", "b", "c", "d"])
+
+
+def test_two_declaring_sites_each_get_the_physics_coefficient() -> None:
+    # with one other site left, no fit (and no uncertainty) is possible without the site itself
+    cs = CalibrationSet.build(_sites(100.0)[:2], CFG)
+    assert cs.fitted.method == "fitted"
+    assert cs.for_site("a").method == "physics" and cs.for_site("new").method == "fitted"
 
 
 def test_heat_interval_contains_central_and_scales() -> None:
@@ -45,3 +98,20 @@ def test_heat_interval_contains_central_and_scales() -> None:
     assert est.low < est.mw < est.high
     zero = heat_mw(0.0, 1e4, cooling="dry", calibration=cal, config=CFG)
     assert zero.mw == 0.0 and zero.low == 0.0 and zero.high > 0
+
+
+def test_a_lone_over_claim_does_not_move_the_honest_sites_coefficient() -> None:
+    # five honest sites with the same ratio, one declaring 3x its power: every honest site's
+    # leave-one-out fit is the honest ratio with the floor uncertainty, as without the liar
+    honest = [CalibrationSite(f"h{i}", 4000.0 * p, p, "dry") for i, p in
+              enumerate([80, 120, 200, 300, 150])]
+    liar = CalibrationSite("liar", 4000.0 * 500, 3 * 500, "dry")
+    cs = CalibrationSet.build([*honest, liar], CFG)
+    without = CalibrationSet.build(honest, CFG)
+    for s in honest:
+        cal = cs.for_site(s.site_id)
+        assert cal.k_dry_k_m2_per_mw == pytest.approx(4000.0)
+        assert cal.sigma_log == pytest.approx(without.for_site(s.site_id).sigma_log)
+    # the liar's own coefficient comes from the honest sites: its heat reads 500 MW, not 1,500
+    est = heat_mw(4000.0 * 500, 0.0, cooling="dry", calibration=cs.for_site("liar"), config=CFG)
+    assert est.mw == pytest.approx(500.0)

@@ -243,3 +243,25 @@ def test_energy_section_says_which_accelerators_it_assumed(out: Path) -> None:
     assert "h100, assumed (power.assumed_accelerator)" in _energy_section(site, scan)
     site = {**site, "accelerator": "gb200", "accelerator_source": "site catalog"}
     assert "gb200, site catalog" in _energy_section(site, scan)
+
+
+def test_every_report_says_whose_declarations_made_the_verdict(out: Path) -> None:
+    # issue 19, point 2: HTML, PDF text, map and sites.geojson name the coefficient behind
+    # each verdict and the sites whose declarations fed it (here one declaring site: none
+    # other is left to fit on, so the physics coefficient makes every verdict)
+    from pipeline.report_pdf import report_lines
+
+    run = json.loads((out / "run.json").read_text())
+    assert run["calibration"]["declarations_used"] == [] and "physics" in run["calibration"]
+    site = next(f["properties"] for f in json.loads((out / "sites.geojson").read_text())
+                ["features"] if f["properties"]["site_id"] == CAMPUS)
+    assert site["verdict_calibration"] == "physics (no declaration used)"
+    assert site["calibration_agreement"] == "physics only"
+    page = " ".join(_report(out, CAMPUS).split())
+    assert "Declarations used for the calibration: none" in page
+    assert "converted with the coefficient physics (no declaration used)" in page
+    assert "verdict with the physics-only coefficient" in page
+    scan = load_scan(out)
+    text = "\n".join(report_lines(site, scan, {}))
+    assert "declarations used for calibration" in text and "physics (no declaration used)" in text
+    assert "declarations used for the calibration: none" in (out / "map.html").read_text()

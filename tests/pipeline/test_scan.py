@@ -213,7 +213,7 @@ def test_site_below_the_detection_limit_is_not_called_over_declared():
     from pipeline.scan import _heat
 
     cfg = load_config(environ={})
-    cal = calibrate([], cfg.power)  # the default dry coefficient, 4000 K m2/MW
+    cal = calibrate([], cfg.power)  # no declaring site: the physics coefficient
     rng = np.random.default_rng(3)
     s = rng.uniform(0.3, 0.95, 30)
     area = 2.5e5  # a 10 MW campus at ~400 W/m2
@@ -224,15 +224,15 @@ def test_site_below_the_detection_limit_is_not_called_over_declared():
     assert est.mw == 0.0 and est.low == 0.0 and est.high >= 10.0
     check = cross_reference(Interval(est.mw, est.low, est.high), declared_power_mw=10.4,
                             cooling="dry")
-    assert check.verdict != "over-declared"
+    assert check.verdict != "refuted: over-declared"
     # what a 0 MW [0, 0] estimate used to say about the same declaration
     assert cross_reference(Interval(0.0, 0.0, 0.0), declared_power_mw=10.4).verdict == \
-        "over-declared"
+        "refuted: over-declared"
     # an idle site cannot hide 300 MW: that declaration is still refuted
     idle = fit_activity(7e5 * s + rng.normal(0, 5e3, s.size), s, area_m2=area)
     bound = _heat(idle, "dry", cal, cfg, None)
     assert cross_reference(Interval(bound.mw, bound.low, bound.high), declared_power_mw=300.0,
-                           cooling="dry").verdict == "over-declared"
+                           cooling="dry").verdict == "refuted: over-declared"
 
 
 def test_a_short_series_does_not_turn_land_into_candidates(tmp_path):

@@ -82,7 +82,8 @@ def test_shipped_catalog_scans_a_world_centred_on_a_zero_power_campus(hyperion) 
     assert site["reported_power_mw"] == 0.0
     assert site["verdict"] == "inconclusive"  # nothing declared yet: no declaration tested
     # a 0 MW declaration never calibrates the excess-to-MW coefficient
-    assert json.loads((out / "run.json").read_text())["calibration"]["method"] == "default"
+    cal = json.loads((out / "run.json").read_text())["calibration"]
+    assert cal["method"] == "physics" and cal["declarations_used"] == []
     html = (out / "reports" / f"{HYPERION}.html").read_text()
     assert "Nothing declared yet: 0 MW" in html and "watched for switching on" in html
 
