@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -416,7 +416,7 @@ def fetch(
         cfg = _config(config, overrides)
         site_table = read_sites(sites, max_area_km2=cfg.grid.max_site_area_km2)
         if source == "stac":
-            stac_report = _fetch_stac(site_table, start, end, out, cfg, level=level,
+            stac_report = _fetch_stac(site_table, start.date(), end.date(), out, cfg, level=level,
                                       baseline=baseline,
                                       about={"command": "fetch", "sites_file": str(sites)})
         elif source != "sentinelhub":
@@ -466,7 +466,7 @@ def _fetch_areas(areas, start: datetime, end: datetime, out: Path, cfg: Config, 
     return report
 
 
-def _fetch_stac(areas, start: datetime, end: datetime, out: Path, cfg: Config, *,  # type: ignore[no-untyped-def]
+def _fetch_stac(areas, start: date, end: date, out: Path, cfg: Config, *,  # type: ignore[no-untyped-def]
                 level: str | None, baseline: bool, about: Mapping[str, Any]):
     """Fetch ``areas`` from the STAC archive with a progress bar; write OUT/fetch.json."""
     from pipeline.outputs import write_json
@@ -478,7 +478,7 @@ def _fetch_stac(areas, start: datetime, end: datetime, out: Path, cfg: Config, *
         def step(done: int, total: int, description: str) -> None:
             progress.update(task, completed=done, total=total, description=description[:25])
 
-        report = fetch_sites_stac(areas, start=start.date(), end=end.date(), out_dir=out,
+        report = fetch_sites_stac(areas, start=start, end=end, out_dir=out,
                                   config=cfg.stac, margin_m=cfg.grid.margin_m, level=level,
                                   baseline=baseline, progress=step)
         progress.update(task, description="fetch done")
@@ -1011,22 +1011,13 @@ def _scan_sentinelhub(fetch_dir: Path, out: Path, cfg: Config, sites_path: Path 
     With one site per scan there is no cross-site calibration: heat uses the physics
     coefficient (no declaration), as with any site that has no other declaring site beside it.
     """
-    from datetime import date
-
     import pandas as pd
 
     from aoi.sites import safe_name
-    from pipeline.errors import ConfigError
     from pipeline.outputs import write_geojson, write_json
     from pipeline.sentinelhub_source import fetch_sites
 
-    if sites_path is None or start is None or end is None:
-        raise ConfigError("--source sentinelhub needs --sites, --start and --end "
-                          "(e.g. --start 2024-01-01 --end 2024-12-31)")
-    try:
-        first, last = date.fromisoformat(start), date.fromisoformat(end)
-    except ValueError as exc:
-        raise ConfigError(f"--start/--end must be dates like 2024-01-31 ({exc})") from exc
+    first, last = _fetch_period("sentinelhub", sites_path, start, end)
     sites = _load_sites(sites_path, cfg)
     report = fetch_sites(sites, start=first, end=last, out_dir=fetch_dir,
                          config=cfg.sentinelhub, margin_m=cfg.grid.margin_m)
@@ -1045,18 +1036,25 @@ def _scan_sentinelhub(fetch_dir: Path, out: Path, cfg: Config, sites_path: Path 
     return merged, results, report
 
 
-def _fetch_stac_for_scan(fetch_dir: Path, cfg: Config, sites_path: Path | None,
-                        start: str | None, end: str | None) -> None:
-    """Fetch the sites' looks (and baselines) from the STAC archive into ``fetch_dir``."""
+def _fetch_period(source: str, sites_path: Path | None, start: str | None,
+                  end: str | None) -> tuple[date, date]:
+    """Check the options ``scan --source SOURCE`` needs and return the period to fetch."""
     from pipeline.errors import ConfigError
 
     if sites_path is None or start is None or end is None:
-        raise ConfigError("--source stac needs --sites, --start and --end "
+        raise ConfigError(f"--source {source} needs --sites, --start and --end "
                           "(e.g. --start 2024-01-01 --end 2024-12-31)")
     try:
-        first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
+        return date.fromisoformat(start), date.fromisoformat(end)
     except ValueError as exc:
         raise ConfigError(f"--start/--end must be dates like 2024-01-31 ({exc})") from exc
+
+
+def _fetch_stac_for_scan(fetch_dir: Path, cfg: Config, sites_path: Path | None,
+                        start: str | None, end: str | None) -> None:
+    """Fetch the sites' looks (and baselines) from the STAC archive into ``fetch_dir``."""
+    first, last = _fetch_period("stac", sites_path, start, end)
+    assert sites_path is not None  # checked by _fetch_period
     report = _fetch_stac(_load_sites(sites_path, cfg), first, last, fetch_dir, cfg, level=None,
                          baseline=True, about={"command": "scan --source stac",
                                                "sites_file": str(sites_path)})
