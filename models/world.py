@@ -58,7 +58,6 @@ byte-identical files, and changing one campus's dates leaves every other pixel u
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -91,6 +90,7 @@ from models.world_spec import (
 from pipeline.c2write import ST_ADD, ST_MULT, product_id, write_l1_product, write_l2_product
 from pipeline.errors import OutputError
 from pipeline.outputs import write_text
+from pipeline.product_id import ProductId
 from pipeline.qa import any_bits, encode
 from pipeline.solar import clear_sky_irradiance, sun_position
 
@@ -114,7 +114,6 @@ CLOUD_QUIRK_DN = 293
 SHADOW_SOLAR_LOSS = 0.5
 MtlFormat = Literal["json", "txt", "xml"]
 MTL_FORMATS: tuple[MtlFormat, ...] = ("json", "txt", "xml")
-_PRODUCT_FILE = re.compile(r"^L[CO]0[89]_L2SP_\d{6}_\d{8}_\d{8}_02_T[12]_")
 
 #: Solar response of the bare ground under halls not yet roofed (K per unit solar loading).
 GROUND_K = 13.0
@@ -559,7 +558,7 @@ def _write_json(path: Path, data: Any) -> None:
 def _check_out_dir(out: Path, slots: list[_Slot], overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     mine = {s.pid for s in slots if s.written}
-    stale = [p for p in out.iterdir() if _PRODUCT_FILE.match(p.name)
+    stale = [p for p in out.iterdir() if ProductId.of_file(p.name) is not None
              and p.name[:40] not in mine]
     if stale and not overwrite:
         raise OutputError(f"{out} holds {len(stale)} Landsat files of another world (e.g. "

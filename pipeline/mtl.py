@@ -18,15 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import MetadataError
+from pipeline.product_id import ProductId
 
 ROOT = "LANDSAT_METADATA_FILE"
 MTL_SUFFIXES = ("_MTL.json", "_MTL.txt", "_MTL.xml")
 #: Real MTL files are 10-25 kB; anything far larger is not one (and is not read into memory).
 MAX_MTL_BYTES = 1 << 20
 _ODL_LINE = re.compile(r'^\s*(\w+)\s*=\s*"?(.*?)"?\s*$')
-_PRODUCT_ID = re.compile(
-    r"^L[COTEM]0[89]_(L1TP|L1GT|L1GS|L2SP|L2SR)_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT)$"
-)
 
 Groups = dict[str, dict[str, str]]
 
@@ -303,8 +301,12 @@ def read_mtl(path: str | Path) -> SceneMetadata:
     groups = read_mtl_groups(path)
     pc = ("PRODUCT_CONTENTS",)
     product_id = _get(groups, path, "LANDSAT_PRODUCT_ID", *pc)
-    if not _PRODUCT_ID.match(product_id):
+    pid = ProductId.match(product_id)
+    if pid is None:
         raise MetadataError(f"{path}: {product_id!r} is not a Landsat Collection 2 product id")
+    if not pid.has_band10:
+        raise MetadataError(f"{path}: {product_id!r} has no thermal band 10 (only Landsat 8/9 "
+                            "OLI/TIRS 'LC' or TIRS-only 'LT' products do); use such a product")
     level = _get(groups, path, "PROCESSING_LEVEL", *pc)
     proj = ("PROJECTION_ATTRIBUTES", "LEVEL1_PROJECTION_PARAMETERS")
     ia = ("IMAGE_ATTRIBUTES",)

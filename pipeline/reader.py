@@ -32,9 +32,10 @@ from pipeline.errors import MetadataError, NoDataError, QAMissingWarning, SceneR
 from pipeline.grid import Grid
 from pipeline.masking import FLAG_ATTRS, MASKING, Flag, build_flags, night_clouds
 from pipeline.mtl import MTL_SUFFIXES, SceneMetadata, read_mtl
+from pipeline.product_id import LENGTH as PID_LENGTH
+from pipeline.product_id import ProductId
 
-_BAND = re.compile(r"^(?P<pid>L[COTEM]0\d_\w+?_\d{2}_(?:T1|T2|RT))_(?P<kind>ST_B10|B10)\.tiff?$",
-                   re.IGNORECASE)
+_BAND = re.compile(rf"^(?P<pid>.{{{PID_LENGTH}}})_(?P<kind>ST_B10|B10)\.tiff?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,8 @@ def discover_products(folder: str | Path) -> tuple[list[ProductFiles], list[Prob
         if path.suffix.lower() not in (".tif", ".tiff") or not path.is_file():
             continue
         m = _BAND.match(path.name)
-        if not m:
-            if not re.match(r"^L[COTEM]0\d_", path.name):
+        if not m or ProductId.match(m["pid"].upper()) is None:
+            if ProductId.of_file(path.name.upper()) is None:
                 problems.append(Problem(path, "not a Landsat Collection 2 file name (expected "
                                               "<product id>_ST_B10.TIF or _B10.TIF as USGS names "
                                               "them); skipped: move it out of the imagery folder"))
