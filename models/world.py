@@ -89,6 +89,7 @@ from models.world_spec import (
 )
 from pipeline.c2write import ST_ADD, ST_MULT, product_id, write_l1_product, write_l2_product
 from pipeline.errors import OutputError
+from pipeline.grid import WGS84_UTM_NORTH_BASE, utm_zone
 from pipeline.outputs import write_text
 from pipeline.product_id import ProductId
 from pipeline.qa import any_bits, encode
@@ -152,8 +153,8 @@ class _Grid:
 
     @classmethod
     def from_spec(cls, spec: WorldSpec) -> _Grid:
-        zone = int((spec.center_lon + 180.0) // 6.0) % 60 + 1
-        epsg = 32600 + zone
+        zone = utm_zone(spec.center_lon)
+        epsg = WGS84_UTM_NORTH_BASE + zone
         cx, cy = Transformer.from_crs(4326, epsg, always_xy=True).transform(
             spec.center_lon, spec.center_lat)
         p, half = spec.pixel_m, spec.size_px * spec.pixel_m / 2.0
