@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import MetadataError
+from pipeline.grid import WGS84_UTM_NORTH_BASE, Bounds
 from pipeline.product_id import ProductId
 
 ROOT = "LANDSAT_METADATA_FILE"
@@ -86,6 +87,22 @@ class SceneMetadata:
     def level(self) -> str:
         """``"L2"`` for surface temperature products, ``"L1"`` for Level-1 counts."""
         return self.calibration.level
+
+    @property
+    def epsg(self) -> int:
+        """EPSG code of the product's WGS84 / UTM north zone (USGS uses north zones everywhere)."""
+        return WGS84_UTM_NORTH_BASE + self.utm_zone
+
+    @property
+    def bounds(self) -> Bounds:
+        """The product extent ``(left, bottom, right, top)`` in metres, pixel edges.
+
+        The one owner of a product's extent: MTL corners are pixel *centres*, so the extent is
+        half a cell outside them, ``samples`` by ``lines`` cells of ``cell_size``.
+        """
+        half = self.cell_size / 2
+        left, top = self.ul_x - half, self.ul_y + half
+        return (left, top - self.lines * self.cell_size, left + self.samples * self.cell_size, top)
 
     def attrs(self) -> dict[str, Any]:
         """Return the metadata as flat, netCDF-safe attributes."""

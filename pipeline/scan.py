@@ -47,7 +47,6 @@ from pipeline.detect import (
 from pipeline.errors import HeatwatchError, NoDataError
 from pipeline.footprint import Look, SiteMasks, measure_look, site_masks
 from pipeline.grid import Bounds, Grid
-from pipeline.mtl import read_mtl
 from pipeline.placebo import PlaceboSeries, RegionNull, SiteNull, measure_placebos
 from pipeline.power import (
     CalibrationSite,
@@ -58,6 +57,7 @@ from pipeline.power import (
     site_coefficient,
 )
 from pipeline.reader import ProductFiles, discover_products
+from pipeline.reader import product_extent as scene_bounds
 from pipeline.solar import clear_sky_irradiance
 from pipeline.solar_index import choose_index, pattern_loading, pattern_mask, scene_contrast
 from pipeline.stack import SceneLog, iter_scenes
@@ -122,15 +122,6 @@ class ScanResult:
 
 
 # Grid ------------------------------------------------------------------------------------------
-
-
-def scene_bounds(product: ProductFiles) -> tuple[CRS, Bounds]:
-    """CRS and ``(left, bottom, right, top)`` of a product, from its MTL (no raster read)."""
-    m = read_mtl(product.mtl)
-    half = m.cell_size / 2
-    left, top = m.ul_x - half, m.ul_y + half
-    return CRS.from_epsg(32600 + m.utm_zone), (left, top - m.lines * m.cell_size,
-                                               left + m.samples * m.cell_size, top)
 
 
 def imagery_bounds(products: list[ProductFiles]) -> tuple[CRS, Bounds]:
