@@ -974,10 +974,10 @@ def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFr
     from models.energy_check import cross_reference
     from models.energy_types import Interval
 
-    if not all(np.isfinite(v) for v in (est.mw, est.low, est.high)):
+    heat = Interval.from_heat(est.mw, est.low, est.high)
+    if heat is None:
         return dict(NO_COMPUTE)
     acc, source = accelerator or (config.power.assumed_accelerator, ASSUMED)
-    heat = Interval(est.mw, est.low, max(est.high, est.mw))
     check = cross_reference(heat, declared_power_mw=reported_mw, cooling=cooling,
                             accelerator=acc)
     props = check.as_properties()
