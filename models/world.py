@@ -68,6 +68,7 @@ import numpy as np
 from affine import Affine
 from numpy.typing import NDArray
 from pyproj import Transformer
+from rasterio.crs import CRS
 from scipy.ndimage import binary_dilation, gaussian_filter, zoom
 
 from models.world_spec import (
@@ -89,7 +90,7 @@ from models.world_spec import (
 )
 from pipeline.c2write import ST_ADD, ST_MULT, product_id, write_l1_product, write_l2_product
 from pipeline.errors import OutputError
-from pipeline.grid import WGS84_UTM_NORTH_BASE, utm_zone
+from pipeline.grid import WGS84_UTM_NORTH_BASE, Grid, utm_zone
 from pipeline.outputs import write_text
 from pipeline.product_id import ProductId
 from pipeline.qa import any_bits, encode
@@ -140,31 +141,51 @@ NIGHT_COOLING_K, NIGHT_L1_OFFSET_K, NIGHT_CLOUD_K = 8.0, 2.0, 25.0
 
 @dataclass(frozen=True)
 class _Grid:
-    """North-up UTM north-zone grid centred on the world, pixel centres on multiples of the cell."""
+    """The world's :class:`pipeline.grid.Grid` and its centre, for extents given from the centre.
 
-    epsg: int
-    zone: int
-    n: int
-    pixel: float
-    ox: float
-    oy: float
+    The grid is north-up in the UTM north zone of the centre, ``size_px`` square, pixel centres
+    on multiples of the cell (the USGS lattice) and the nearest such origin to the centred one.
+    """
+
+    grid: Grid
     cx: float
     cy: float
 
     @classmethod
     def from_spec(cls, spec: WorldSpec) -> _Grid:
-        zone = utm_zone(spec.center_lon)
-        epsg = WGS84_UTM_NORTH_BASE + zone
+        epsg = WGS84_UTM_NORTH_BASE + utm_zone(spec.center_lon)
         cx, cy = Transformer.from_crs(4326, epsg, always_xy=True).transform(
             spec.center_lon, spec.center_lat)
         p, half = spec.pixel_m, spec.size_px * spec.pixel_m / 2.0
         ox = round((cx - half + p / 2) / p) * p - p / 2
         oy = round((cy + half - p / 2) / p) * p + p / 2
-        return cls(epsg, zone, spec.size_px, p, ox, oy, cx, cy)
+        grid = Grid(CRS.from_epsg(epsg), Affine(p, 0.0, ox, 0.0, -p, oy),
+                    (spec.size_px, spec.size_px))
+        return cls(grid, cx, cy)
+
+    @property
+    def epsg(self) -> int:
+        return int(self.grid.crs.to_epsg())
+
+    @property
+    def zone(self) -> int:
+        return self.epsg - WGS84_UTM_NORTH_BASE
+
+    @property
+    def pixel(self) -> float:
+        return self.grid.resolution
+
+    @property
+    def ox(self) -> float:
+        return float(self.grid.transform.c)
+
+    @property
+    def oy(self) -> float:
+        return float(self.grid.transform.f)
 
     @property
     def transform(self) -> Affine:
-        return Affine(self.pixel, 0.0, self.ox, 0.0, -self.pixel, self.oy)
+        return self.grid.transform
 
     def window(self, extent: tuple[float, float, float, float]) -> tuple[slice, slice]:
         """Pixel-snapped (rows, cols) of an extent given in metres from the world centre."""

@@ -480,3 +480,35 @@ def test_night_looks_are_level1_night_scenes_beside_an_unchanged_world(tmp_path)
     assert integral == pytest.approx(camp.k_m2_per_mw * 150.0, rel=0.25)
     info = json.loads((tmp_path / "night" / "night.json").read_text())
     assert info[0]["excess_k_m2"]["S1"] == pytest.approx(camp.k_m2_per_mw * 150.0)
+
+
+#: Content hash (arrays, CRS, transform, MTL/JSON text) of a small southern world with a night
+#: look, measured on the code before the world's own grid became a pipeline.grid.Grid (#21).
+WORLD_CONTENT_SHA256 = "2430f5040d0f9b8860c6a88d6c3e408d2879803d48e20a6125473844fb5ffc84"
+
+
+def content_sha256(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.iterdir()):
+        h.update(p.name.encode())
+        if p.suffix == ".TIF":
+            with rasterio.open(p) as src:
+                h.update(src.read().tobytes())
+                h.update(repr((src.crs.to_epsg(), tuple(src.transform))).encode())
+        else:
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_world_grid_is_the_pipeline_grid_and_products_are_unchanged(tmp_path):
+    from models.world import _Grid
+    from pipeline.grid import Grid
+
+    spec = make_spec(n_acquisitions=2, center_lat=-33.9, center_lon=151.0)
+    truth = generate_world(spec, tmp_path, night_looks=(1,))
+    grid = _Grid.from_spec(spec).grid
+    assert isinstance(grid, Grid) and grid.shape == (96, 96) and grid.crs.to_epsg() == 32656
+    assert tuple(grid.transform)[:6] == tuple(truth.grid.transform)
+    x, y = grid.coords()[1][0], grid.coords()[0][0]
+    assert x % 30.0 == 0.0 and y % 30.0 == 0.0  # pixel centres on the USGS 30 m lattice
+    assert content_sha256(tmp_path) == WORLD_CONTENT_SHA256
