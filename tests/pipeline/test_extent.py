@@ -8,7 +8,7 @@ from pipeline.discover import _footprints
 from pipeline.mtl import read_mtl
 from pipeline.reader import discover_products, product_extent
 from pipeline.scan import imagery_bounds, scene_bounds
-from tests.models.test_world import make_spec
+from tests.support.worlds import make_spec
 
 
 def test_extent_is_the_rasters_pixel_edges(tmp_path):

@@ -119,7 +119,7 @@ def test_every_owner_of_the_utm_zone_agrees(lon: float, zone: int) -> None:
     from models.world import _Grid
     from pipeline.grid import utm_zone
     from pipeline.tiles import _zones
-    from tests.models.test_world import make_spec
+    from tests.support.worlds import make_spec
 
     assert utm_zone(lon) == aoi_zone(lon) == zone
     assert utm_north_crs(lon).to_epsg() == utm_crs_for((lon, 10.0)).to_epsg() == 32600 + zone

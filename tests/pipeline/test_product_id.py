@@ -11,7 +11,7 @@ from pipeline.mtl import read_mtl
 from pipeline.product_id import ProductId
 from pipeline.reader import discover_products
 from pipeline.stac_items import pick_assets
-from tests.models.test_world import make_spec
+from tests.support.worlds import make_spec
 
 # Real ids: the shared samples (Liverpool L8 L2SP, Lahaina L9 L1TP) and USGS examples.
 L8 = "LC08_L2SP_204023_20200927_20201006_02_T1"
