@@ -1,6 +1,6 @@
 """The one Landsat Collection 2 product id (issue #21: four regexes disagreed on spacecraft)."""
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -49,7 +49,6 @@ def test_of_file_and_builder_agree():
     assert ProductId.of_file(L8 + "_ST_B10.TIF") == ProductId.parse(L8)
     assert ProductId.of_file(L8 + "_MTL.json") == ProductId.parse(L8)
     assert ProductId.of_file(L8 + "X_B10.TIF") is None
-    from datetime import datetime
     built = product_id(spacecraft=9, level="L1TP", wrs_path=63, wrs_row=46,
                        acquired=datetime(2023, 7, 14))
     assert built == L9
