@@ -24,27 +24,23 @@ from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
 from pipeline.errors import SiteError
+from pipeline.grid import WGS84_UTM_NORTH_BASE, utm_zone
 
-WGS84_UTM_NORTH_BASE = 32600
-"""EPSG code of WGS84 / UTM zone N north is ``WGS84_UTM_NORTH_BASE + N``."""
+__all__ = [
+    "WGS84_UTM_NORTH_BASE",
+    "area_km2",
+    "buffer_lonlat",
+    "site_utm_crs",
+    "split_antimeridian",
+    "to_utm",
+    "utm_crs_for",
+    "utm_zone",
+]
 
 DEFAULT_RADIUS_M = 1000.0
 """Radius of the footprint drawn around a site given only as a point."""
 
 GeometryOrLonLat: TypeAlias = BaseGeometry | Sequence[float]
-
-
-def utm_zone(lon: float) -> int:
-    """Return the 6-degree UTM zone number (1 to 60) of a longitude in degrees.
-
-    Examples
-    --------
-    >>> utm_zone(-90.16), utm_zone(180.0), utm_zone(-180.0)
-    (15, 1, 1)
-    """
-    if not math.isfinite(lon):
-        raise SiteError(f"longitude {lon} is not a finite number")
-    return math.floor((lon + 180.0) / 6.0) % 60 + 1
 
 
 def _wrap_lon(lon: float) -> float:

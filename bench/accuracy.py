@@ -356,11 +356,10 @@ def _verdict_for(row: Any, declared_mw: float) -> str:
     from models.energy_check import cross_reference
     from models.energy_types import Interval
 
-    heat = [float(row[k]) for k in ("heat_mw", "heat_mw_low", "heat_mw_high")]
-    if not all(np.isfinite(heat)):
+    heat = Interval.from_heat(*(float(row[k]) for k in ("heat_mw", "heat_mw_low", "heat_mw_high")))
+    if heat is None:
         return "inconclusive"
-    return cross_reference(Interval(heat[0], heat[1], max(heat[2], heat[0])),
-                           declared_power_mw=declared_mw).verdict
+    return cross_reference(heat, declared_power_mw=declared_mw).verdict
 
 
 def _confuser_of(geom: Any, truth: Any) -> str:

@@ -70,6 +70,26 @@ class Interval:
             ) from exc
 
     @classmethod
+    def from_heat(cls, mw: float, low: float, high: float) -> Interval | None:
+        """Return a scan's heat estimate as an interval, or None if any bound is unknown.
+
+        A scan's ``pipeline.power.HeatEstimate`` (``mw``, 90% ``low``/``high``) is not an
+        :class:`Interval`: its bounds may be NaN (no standard error, no calibration) and it is
+        not validated. This is the one conversion; ``high`` is raised to ``mw`` if below it.
+
+        Examples
+        --------
+        >>> Interval.from_heat(120.0, 80.0, 150.0).as_dict()
+        {'central': 120.0, 'low': 80.0, 'high': 150.0}
+        >>> Interval.from_heat(0.0, 0.0, float("nan")) is None
+        True
+        """
+        values = (float(mw), float(low), float(high))
+        if not all(math.isfinite(v) for v in values):
+            return None
+        return cls(values[0], values[1], max(values[2], values[0]))
+
+    @classmethod
     def from_range(cls, rng: Range) -> Interval:
         """Build an interval from a sourced parameter range."""
         return cls(rng.central, rng.low, rng.high)

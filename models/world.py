@@ -58,7 +58,6 @@ byte-identical files, and changing one campus's dates leaves every other pixel u
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -69,6 +68,7 @@ import numpy as np
 from affine import Affine
 from numpy.typing import NDArray
 from pyproj import Transformer
+from rasterio.crs import CRS
 from scipy.ndimage import binary_dilation, gaussian_filter, zoom
 
 from models.world_spec import (
@@ -90,7 +90,9 @@ from models.world_spec import (
 )
 from pipeline.c2write import ST_ADD, ST_MULT, product_id, write_l1_product, write_l2_product
 from pipeline.errors import OutputError
+from pipeline.grid import WGS84_UTM_NORTH_BASE, Grid, utm_zone
 from pipeline.outputs import write_text
+from pipeline.product_id import ProductId
 from pipeline.qa import any_bits, encode
 from pipeline.solar import clear_sky_irradiance, sun_position
 
@@ -114,7 +116,6 @@ CLOUD_QUIRK_DN = 293
 SHADOW_SOLAR_LOSS = 0.5
 MtlFormat = Literal["json", "txt", "xml"]
 MTL_FORMATS: tuple[MtlFormat, ...] = ("json", "txt", "xml")
-_PRODUCT_FILE = re.compile(r"^L[CO]0[89]_L2SP_\d{6}_\d{8}_\d{8}_02_T[12]_")
 
 #: Solar response of the bare ground under halls not yet roofed (K per unit solar loading).
 GROUND_K = 13.0
@@ -140,31 +141,51 @@ NIGHT_COOLING_K, NIGHT_L1_OFFSET_K, NIGHT_CLOUD_K = 8.0, 2.0, 25.0
 
 @dataclass(frozen=True)
 class _Grid:
-    """North-up UTM north-zone grid centred on the world, pixel centres on multiples of the cell."""
+    """The world's :class:`pipeline.grid.Grid` and its centre, for extents given from the centre.
 
-    epsg: int
-    zone: int
-    n: int
-    pixel: float
-    ox: float
-    oy: float
+    The grid is north-up in the UTM north zone of the centre, ``size_px`` square, pixel centres
+    on multiples of the cell (the USGS lattice) and the nearest such origin to the centred one.
+    """
+
+    grid: Grid
     cx: float
     cy: float
 
     @classmethod
     def from_spec(cls, spec: WorldSpec) -> _Grid:
-        zone = int((spec.center_lon + 180.0) // 6.0) % 60 + 1
-        epsg = 32600 + zone
+        epsg = WGS84_UTM_NORTH_BASE + utm_zone(spec.center_lon)
         cx, cy = Transformer.from_crs(4326, epsg, always_xy=True).transform(
             spec.center_lon, spec.center_lat)
         p, half = spec.pixel_m, spec.size_px * spec.pixel_m / 2.0
         ox = round((cx - half + p / 2) / p) * p - p / 2
         oy = round((cy + half - p / 2) / p) * p + p / 2
-        return cls(epsg, zone, spec.size_px, p, ox, oy, cx, cy)
+        grid = Grid(CRS.from_epsg(epsg), Affine(p, 0.0, ox, 0.0, -p, oy),
+                    (spec.size_px, spec.size_px))
+        return cls(grid, cx, cy)
+
+    @property
+    def epsg(self) -> int:
+        return int(self.grid.crs.to_epsg())
+
+    @property
+    def zone(self) -> int:
+        return self.epsg - WGS84_UTM_NORTH_BASE
+
+    @property
+    def pixel(self) -> float:
+        return self.grid.resolution
+
+    @property
+    def ox(self) -> float:
+        return float(self.grid.transform.c)
+
+    @property
+    def oy(self) -> float:
+        return float(self.grid.transform.f)
 
     @property
     def transform(self) -> Affine:
-        return Affine(self.pixel, 0.0, self.ox, 0.0, -self.pixel, self.oy)
+        return self.grid.transform
 
     def window(self, extent: tuple[float, float, float, float]) -> tuple[slice, slice]:
         """Pixel-snapped (rows, cols) of an extent given in metres from the world centre."""
@@ -559,7 +580,7 @@ def _write_json(path: Path, data: Any) -> None:
 def _check_out_dir(out: Path, slots: list[_Slot], overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     mine = {s.pid for s in slots if s.written}
-    stale = [p for p in out.iterdir() if _PRODUCT_FILE.match(p.name)
+    stale = [p for p in out.iterdir() if ProductId.of_file(p.name) is not None
              and p.name[:40] not in mine]
     if stale and not overwrite:
         raise OutputError(f"{out} holds {len(stale)} Landsat files of another world (e.g. "

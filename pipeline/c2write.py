@@ -17,6 +17,7 @@ from rasterio.crs import CRS
 
 from pipeline.mtl import write_mtl
 from pipeline.outputs import atomic_path
+from pipeline.product_id import ProductId
 
 #: Level-2 ST_B10 scale and offset published by USGS for Collection 2 (LSDS-1619, section 6).
 ST_MULT = 0.00341802
@@ -29,10 +30,8 @@ def product_id(
 ) -> str:
     """Build a Collection 2 product id such as ``LC08_L2SP_204023_20200927_20201006_02_T1``."""
     processed = processed or acquired
-    return (
-        f"LC{spacecraft:02d}_{level}_{wrs_path:03d}{wrs_row:03d}_{acquired:%Y%m%d}_"
-        f"{processed:%Y%m%d}_02_{category}"
-    )
+    return str(ProductId("C", spacecraft, level, wrs_path, wrs_row, acquired.date(),
+                         processed.date(), 2, category))
 
 
 def kelvin_to_st_dn(kelvin: np.ndarray) -> np.ndarray:

@@ -48,7 +48,7 @@ from pipeline.errors import HeatwatchError, NoDataError
 from pipeline.grid import Grid
 from pipeline.mtl import read_mtl
 from pipeline.outputs import write_geojson, write_json, write_png, write_text
-from pipeline.reader import ProductFiles, discover_products
+from pipeline.reader import ProductFiles, discover_products, product_extent
 from pipeline.tiles import Tile, merge_candidates, region_geometry, tile_region
 
 TILES_DIR = "tiles"
@@ -121,12 +121,10 @@ def filter_dates(products: Sequence[ProductFiles], *, start: date | None = None,
 
 
 def _footprints(products: Sequence[ProductFiles]) -> list[tuple[ProductFiles, Any, Any]]:
-    from pipeline.scan import scene_bounds
-
     out = []
     for p in products:
         try:
-            crs, bounds = scene_bounds(p)
+            crs, bounds = product_extent(p)
         except HeatwatchError:
             out.append((p, None, None))  # unreadable MTL: let every tile's scan report it
             continue

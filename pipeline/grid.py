@@ -22,6 +22,28 @@ from pipeline.errors import ConfigError
 Bounds = tuple[float, float, float, float]
 
 
+#: EPSG code of WGS84 / UTM zone N north is ``WGS84_UTM_NORTH_BASE + N``.
+WGS84_UTM_NORTH_BASE = 32600
+
+
+def utm_zone(lon: float) -> int:
+    """Return the 6-degree UTM zone (1 to 60) of a longitude in degrees.
+
+    Zone N spans ``[-180 + 6 (N - 1), -180 + 6 N)``; longitude 180 is the east edge of zone
+    60 (not the west edge of zone 1), so a region or grid ending there stays in zone 60. The
+    Norway and Svalbard exceptions of the military grid are not used: USGS does not use them
+    for Landsat, and Heatwatch grids sites in the zones of the products.
+
+    Examples
+    --------
+    >>> utm_zone(-90.16), utm_zone(-180.0), utm_zone(180.0)
+    (15, 1, 60)
+    """
+    if not -180.0 <= lon <= 180.0:  # also NaN
+        raise ConfigError(f"longitude {lon} is outside [-180, 180]; give degrees east")
+    return min(int((lon + 180.0) // 6.0) + 1, 60)
+
+
 def utm_north_crs(lon: float) -> CRS:
     """Return the WGS84 UTM north zone (EPSG:326xx) for a longitude, as USGS Landsat uses.
 
@@ -30,10 +52,7 @@ def utm_north_crs(lon: float) -> CRS:
     >>> utm_north_crs(-90.16).to_epsg()
     32615
     """
-    if not -180.0 <= lon <= 180.0:
-        raise ConfigError(f"longitude {lon} is outside [-180, 180]")
-    zone = min(int((lon + 180.0) // 6) + 1, 60)
-    return CRS.from_epsg(32600 + zone)
+    return CRS.from_epsg(WGS84_UTM_NORTH_BASE + utm_zone(lon))
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import MetadataError
+from pipeline.grid import WGS84_UTM_NORTH_BASE, Bounds
+from pipeline.product_id import ProductId
 
 ROOT = "LANDSAT_METADATA_FILE"
 MTL_SUFFIXES = ("_MTL.json", "_MTL.txt", "_MTL.xml")
 #: Real MTL files are 10-25 kB; anything far larger is not one (and is not read into memory).
 MAX_MTL_BYTES = 1 << 20
 _ODL_LINE = re.compile(r'^\s*(\w+)\s*=\s*"?(.*?)"?\s*$')
-_PRODUCT_ID = re.compile(
-    r"^L[COTEM]0[89]_(L1TP|L1GT|L1GS|L2SP|L2SR)_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT)$"
-)
 
 Groups = dict[str, dict[str, str]]
 
@@ -88,6 +87,22 @@ class SceneMetadata:
     def level(self) -> str:
         """``"L2"`` for surface temperature products, ``"L1"`` for Level-1 counts."""
         return self.calibration.level
+
+    @property
+    def epsg(self) -> int:
+        """EPSG code of the product's WGS84 / UTM north zone (USGS uses north zones everywhere)."""
+        return WGS84_UTM_NORTH_BASE + self.utm_zone
+
+    @property
+    def bounds(self) -> Bounds:
+        """The product extent ``(left, bottom, right, top)`` in metres, pixel edges.
+
+        The one owner of a product's extent: MTL corners are pixel *centres*, so the extent is
+        half a cell outside them, ``samples`` by ``lines`` cells of ``cell_size``.
+        """
+        half = self.cell_size / 2
+        left, top = self.ul_x - half, self.ul_y + half
+        return (left, top - self.lines * self.cell_size, left + self.samples * self.cell_size, top)
 
     def attrs(self) -> dict[str, Any]:
         """Return the metadata as flat, netCDF-safe attributes."""
@@ -303,8 +318,12 @@ def read_mtl(path: str | Path) -> SceneMetadata:
     groups = read_mtl_groups(path)
     pc = ("PRODUCT_CONTENTS",)
     product_id = _get(groups, path, "LANDSAT_PRODUCT_ID", *pc)
-    if not _PRODUCT_ID.match(product_id):
+    pid = ProductId.match(product_id)
+    if pid is None:
         raise MetadataError(f"{path}: {product_id!r} is not a Landsat Collection 2 product id")
+    if not pid.has_band10:
+        raise MetadataError(f"{path}: {product_id!r} has no thermal band 10 (only Landsat 8/9 "
+                            "OLI/TIRS 'LC' or TIRS-only 'LT' products do); use such a product")
     level = _get(groups, path, "PROCESSING_LEVEL", *pc)
     proj = ("PROJECTION_ATTRIBUTES", "LEVEL1_PROJECTION_PARAMETERS")
     ia = ("IMAGE_ATTRIBUTES",)

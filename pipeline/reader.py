@@ -29,12 +29,13 @@ from rasterio.windows import Window, from_bounds
 from pipeline.calibrate import to_kelvin
 from pipeline.config import ReaderConfig
 from pipeline.errors import MetadataError, NoDataError, QAMissingWarning, SceneReadError
-from pipeline.grid import Grid
+from pipeline.grid import Bounds, Grid
 from pipeline.masking import FLAG_ATTRS, MASKING, Flag, build_flags, night_clouds
 from pipeline.mtl import MTL_SUFFIXES, SceneMetadata, read_mtl
+from pipeline.product_id import LENGTH as PID_LENGTH
+from pipeline.product_id import ProductId
 
-_BAND = re.compile(r"^(?P<pid>L[COTEM]0\d_\w+?_\d{2}_(?:T1|T2|RT))_(?P<kind>ST_B10|B10)\.tiff?$",
-                   re.IGNORECASE)
+_BAND = re.compile(rf"^(?P<pid>.{{{PID_LENGTH}}})_(?P<kind>ST_B10|B10)\.tiff?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,8 @@ def discover_products(folder: str | Path) -> tuple[list[ProductFiles], list[Prob
         if path.suffix.lower() not in (".tif", ".tiff") or not path.is_file():
             continue
         m = _BAND.match(path.name)
-        if not m:
-            if not re.match(r"^L[COTEM]0\d_", path.name):
+        if not m or ProductId.match(m["pid"].upper()) is None:
+            if ProductId.of_file(path.name.upper()) is None:
                 problems.append(Problem(path, "not a Landsat Collection 2 file name (expected "
                                               "<product id>_ST_B10.TIF or _B10.TIF as USGS names "
                                               "them); skipped: move it out of the imagery folder"))
@@ -116,6 +117,15 @@ def discover_products(folder: str | Path) -> tuple[list[ProductFiles], list[Prob
     return [products[k] for k in sorted(products)], problems
 
 
+def product_extent(product: ProductFiles) -> tuple[CRS, Bounds]:
+    """Return the CRS and ``(left, bottom, right, top)`` of a product, from its MTL alone.
+
+    No raster is read; the extent is :attr:`pipeline.mtl.SceneMetadata.bounds`.
+    """
+    meta = read_mtl(product.mtl)
+    return CRS.from_epsg(meta.epsg), meta.bounds
+
+
 def _georef(src: rasterio.io.DatasetReader, meta: SceneMetadata) -> tuple[CRS, Affine]:
     """Return the raster's CRS and transform, rebuilt from the MTL if the TIFF has no geotags."""
     if src.crs is not None and not src.transform.is_identity:
@@ -133,15 +143,14 @@ def _georef(src: rasterio.io.DatasetReader, meta: SceneMetadata) -> tuple[CRS, A
             f"{src.name} has no georeferencing and its MTL grid ({meta.samples} x {meta.lines}) "
             f"does not fit its {src.width} x {src.height} pixels; use the MTL delivered with it"
         )
-    left = meta.ul_x - meta.cell_size / 2
-    top = meta.ul_y + meta.cell_size / 2
-    return CRS.from_epsg(32600 + meta.utm_zone), Affine(cell_x, 0, left, 0, -cell_y, top)
+    left, _, _, top = meta.bounds
+    return CRS.from_epsg(meta.epsg), Affine(cell_x, 0, left, 0, -cell_y, top)
 
 
 def _check_extent(path: Path, meta: SceneMetadata, width: int, height: int, tr: Affine) -> None:
     """Check that the raster covers the product extent the MTL describes (within one pixel)."""
-    mtl_left, mtl_top = meta.ul_x - meta.cell_size / 2, meta.ul_y + meta.cell_size / 2
-    mtl_w, mtl_h = meta.samples * meta.cell_size, meta.lines * meta.cell_size
+    mtl_left, mtl_bottom, mtl_right, mtl_top = meta.bounds
+    mtl_w, mtl_h = mtl_right - mtl_left, mtl_top - mtl_bottom
     tol = 1.01 * max(abs(tr.a), abs(tr.e), meta.cell_size)
     got = (tr.c, tr.f, width * abs(tr.a), height * abs(tr.e))
     want = (mtl_left, mtl_top, mtl_w, mtl_h)

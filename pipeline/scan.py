@@ -47,7 +47,6 @@ from pipeline.detect import (
 from pipeline.errors import HeatwatchError, NoDataError
 from pipeline.footprint import Look, SiteMasks, measure_look, site_masks
 from pipeline.grid import Bounds, Grid
-from pipeline.mtl import read_mtl
 from pipeline.placebo import PlaceboSeries, RegionNull, SiteNull, measure_placebos
 from pipeline.power import (
     Calibration,
@@ -58,6 +57,7 @@ from pipeline.power import (
     site_coefficient,
 )
 from pipeline.reader import ProductFiles, discover_products
+from pipeline.reader import product_extent as scene_bounds
 from pipeline.solar import clear_sky_irradiance
 from pipeline.solar_index import choose_index, pattern_loading, pattern_mask, scene_contrast
 from pipeline.stack import SceneLog, iter_scenes
@@ -123,15 +123,6 @@ class ScanResult:
 
 
 # Grid ------------------------------------------------------------------------------------------
-
-
-def scene_bounds(product: ProductFiles) -> tuple[CRS, Bounds]:
-    """CRS and ``(left, bottom, right, top)`` of a product, from its MTL (no raster read)."""
-    m = read_mtl(product.mtl)
-    half = m.cell_size / 2
-    left, top = m.ul_x - half, m.ul_y + half
-    return CRS.from_epsg(32600 + m.utm_zone), (left, top - m.lines * m.cell_size,
-                                               left + m.samples * m.cell_size, top)
 
 
 def imagery_bounds(products: list[ProductFiles]) -> tuple[CRS, Bounds]:
@@ -994,10 +985,10 @@ def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFr
     from models.energy_check import cross_reference
     from models.energy_types import Interval
 
-    if not all(np.isfinite(v) for v in (est.mw, est.low, est.high)):
+    heat = Interval.from_heat(est.mw, est.low, est.high)
+    if heat is None:
         return dict(NO_COMPUTE)
     acc, source = accelerator or (config.power.assumed_accelerator, ASSUMED)
-    heat = Interval(est.mw, est.low, max(est.high, est.mw))
     check = cross_reference(heat, declared_power_mw=reported_mw, cooling=cooling,
                             accelerator=acc)
     props = check.as_properties()

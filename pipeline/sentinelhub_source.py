@@ -54,7 +54,6 @@ import hashlib
 import json
 import logging
 import math
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -98,6 +97,7 @@ from pipeline.config import SentinelHubConfig
 from pipeline.errors import AuthenticationError, ConfigError, FetchError, OutputError, SiteError
 from pipeline.fetch_cache import FetchCache, canonical_json
 from pipeline.grid import Grid
+from pipeline.product_id import ProductId
 from pipeline.solar import sun_position
 
 LOG = logging.getLogger(__name__)
@@ -123,8 +123,6 @@ TIRS_B10: dict[int, dict[str, float]] = {
 }
 _EVALSCRIPTS = {"LANDSAT_OT_L2": "landsat_ot_l2.js", "LANDSAT_OT_L1": "landsat_ot_l1.js"}
 _LEVELS = {"LANDSAT_OT_L2": ("L2SP",), "LANDSAT_OT_L1": ("L1TP", "L1GT", "L1GS")}
-_PID = re.compile(r"^L[CO]0(?P<sc>[89])_(?P<level>L1TP|L1GT|L1GS|L2SP|L2SR)_\d{6}_\d{8}_\d{8}_"
-                  r"\d{2}_(?:T1|T2|RT)$")
 _CREDENTIAL_LOGGERS = ("requests_oauthlib", "oauthlib")
 
 #: ``progress(done, total, description)``, called as requests are planned and completed.
@@ -420,7 +418,7 @@ def _write_product(acq: _Acquisition, bands: np.ndarray, collection: str) -> lis
     try:
         if collection == "LANDSAT_OT_L2":
             return write_l2_product(acq.folder, kelvin=kelvin, **common)
-        c = TIRS_B10[int(acq.product_id[3])]
+        c = TIRS_B10[ProductId.parse(acq.product_id).spacecraft]
         return write_l1_product(acq.folder, counts=brightness_temperature_to_counts(kelvin, **c),
                                 radiance_mult=c["radiance_mult"], radiance_add=c["radiance_add"],
                                 k1=c["k1"], k2=c["k2"], **common)
@@ -581,7 +579,8 @@ class _Fetcher:
         items, levels = self.search(grid, start, end), _LEVELS[self.config.collection]
         kept = []
         for item in items:
-            m = _PID.match(str(item.get("id", "")))
+            m = ProductId.match(str(item.get("id", "")))
+            m = m if m is not None and m.has_band10 else None
             try:
                 _when(item)
                 cloud = item["properties"].get("eo:cloud_cover")
@@ -590,9 +589,10 @@ class _Fetcher:
                 m, cloudy = None, True
             if m is None:
                 self.report.failures.append((site_id, str(item.get("id")), "catalog item is not "
-                                             "a Landsat Collection 2 product with a datetime; "
+                                             "a Landsat 8/9 Collection 2 product with band 10 "
+                                             "and a datetime; "
                                              "skipped"))
-            elif m["level"] in levels and not cloudy:
+            elif m.level in levels and not cloudy:
                 kept.append(item)
         centre = geometry.centroid
         plans = []

@@ -34,6 +34,7 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
 from pipeline.grid import Grid
+from pipeline.product_id import ProductId
 
 Level = Literal["L2", "L1"]
 
@@ -51,13 +52,13 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "qa": ("qa_pixel", "QA_PIXEL"),
     "mtl": ("MTL.json", "mtl.json", "MTL.txt", "mtl.txt", "MTL.xml", "mtl.xml"),
 }
+_LEVELS = {"L2": ("L2SP",), "L1": ("L1TP", "L1GT", "L1GS")}
 _NAMES = {
     "band_L2": re.compile(r"_ST_B10\.TIF$", re.IGNORECASE),
     "band_L1": re.compile(r"(?<!_ST)_B10\.TIF$", re.IGNORECASE),
     "qa": re.compile(r"_QA_PIXEL\.TIF$", re.IGNORECASE),
     "mtl": re.compile(r"_MTL\.(json|txt|xml)$", re.IGNORECASE),
 }
-_PID = re.compile(r"^(L[CO]0[89])_(L1TP|L1GT|L1GS|L2SP)_(\d{6})_(\d{8})_\d{8}_\d{2}_(T1|T2|RT)$")
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,8 @@ def pick_assets(item: dict[str, Any], level: Level) -> ItemAssets | str:
                 "Planetary Computer (stac.endpoint)")
     name = band.split("?")[0].rsplit("/", 1)[-1]
     pid = re.sub(r"_(ST_)?B10\.TIF$", "", name, flags=re.IGNORECASE)
-    m = _PID.match(pid)
-    if m is None or (m.group(2) == "L2SP") != (level == "L2"):
+    m = ProductId.match(pid)
+    if m is None or not m.has_band10 or m.level not in _LEVELS[level]:
         return f"{name} is not a Landsat 8/9 Collection 2 {level} band 10 file"
     fmt = mtl.split("?")[0].rsplit(".", 1)[-1].lower()
     qa = _href(assets, "qa")

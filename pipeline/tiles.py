@@ -29,7 +29,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from pipeline.errors import ConfigError
-from pipeline.grid import Grid, utm_north_crs
+from pipeline.grid import Grid, utm_north_crs, utm_zone
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,7 @@ def _zone_band(zone: int) -> BaseGeometry:
 
 def _zones(geom: BaseGeometry) -> list[int]:
     west, _, east, _ = geom.bounds
-    first = min(int((west + 180.0) // 6) + 1, 60)
-    last = min(int((east + 180.0) // 6) + 1, 60)
-    return list(range(first, last + 1))
+    return list(range(utm_zone(west), utm_zone(east) + 1))
 
 
 def _snap_edges(left: float, top: float, resolution: float) -> tuple[float, float]:

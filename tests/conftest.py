@@ -2,12 +2,13 @@
 
 Synthetic products are written with :mod:`pipeline.c2write` exactly as USGS lays them out
 (band 10, optional ``QA_PIXEL``, MTL in txt/json/xml), so every test goes through the one
-reader. The real Landsat samples live in ``shared/data/landsat`` beside the repository; tests
-that need them skip with a clear reason when that folder is absent.
+reader. The real Landsat samples live in ``shared/data/landsat`` beside the repository, with
+copies in ``tests/data/landsat`` that the tests use when that folder is absent.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,12 @@ from rasterio.crs import CRS
 
 from pipeline import c2write
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "landsat"
+#: The real samples as the project's shared folder holds them (``HEATWATCH_SHARED_LANDSAT``
+#: overrides the place), and their copies in the repository: the fallback, so the real-data
+#: tests run everywhere (``tests/data/README.md``).
+SHARED = Path(os.environ.get("HEATWATCH_SHARED_LANDSAT",
+                             Path(__file__).resolve().parents[2] / "shared" / "data" / "landsat"))
+BUNDLED = Path(__file__).resolve().parent / "data" / "landsat"
 
 COLOMBIA = "colombia_cloudy_l8_l2sp_512px"
 LAHAINA = "lahaina_l9_l1tp"
@@ -51,11 +57,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def shared_sample(name: str) -> Path:
-    """Return the folder of a real shared sample, or skip the test if it is not there."""
-    folder = SHARED / name
-    if not folder.is_dir():
-        pytest.skip(f"real Landsat samples not found at {folder} (clone shared/ beside the repo)")
-    return folder
+    """Return the folder of a real sample: the shared one, else its copy in ``tests/data``.
+
+    Never skips: a sample missing from both places is an error of the checkout.
+    """
+    for folder in (SHARED / name, BUNDLED / name):
+        if folder.is_dir():
+            return folder
+    raise FileNotFoundError(f"real Landsat sample {name!r} is neither in {SHARED} nor in "
+                            f"{BUNDLED}; restore tests/data from git")
 
 
 def smooth_field(shape: tuple[int, int] = (SIZE, SIZE), *, seed: int = 0,

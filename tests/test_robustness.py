@@ -36,9 +36,9 @@ from cli import app
 from pipeline import outputs
 from pipeline.errors import QAMissingWarning
 from tests.conftest import SIZE, Made, ProductFactory, c2write_qa, smooth_field
+from tests.support.cli import WIDE, one_line
 
 ROOT = Path(__file__).resolve().parents[1]
-WIDE = {"COLUMNS": "250"}
 SECRET = "supersecret-0123456789abcdef"
 SH_ENV = {"SH_CLIENT_ID": "robustness-client-id", "SH_CLIENT_SECRET": SECRET}
 #: A small square over the synthetic scenes (UTM 18N, x 500 000, y 4 000 000 is lon -75).
@@ -46,11 +46,6 @@ LON, LAT = -74.9894, 36.1537
 SQUARE = [[LON, LAT], [LON + 0.005, LAT], [LON + 0.005, LAT + 0.005], [LON, LAT + 0.005],
           [LON, LAT]]
 T0 = datetime(2024, 1, 5, 15, 30)
-
-
-def one_line(text: str) -> str:
-    """Undo rich's wrapping: the whole output as one line."""
-    return " ".join(text.split())
 
 
 def scan(imagery: Path, out: Path, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]

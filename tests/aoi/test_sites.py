@@ -356,7 +356,7 @@ def test_utm_north_zones_everywhere() -> None:
     assert utm_crs_for(Point(151.2, -33.9)).to_epsg() == 32656  # north zone in the south
     projected, crs = to_utm(Point(151.2, -33.9))
     assert crs.to_epsg() == 32656 and projected.y < 0  # negative northing, as USGS Landsat
-    assert utm_crs_for((180.0, 0.0)).to_epsg() == 32601
+    assert utm_crs_for((180.0, 0.0)).to_epsg() == 32660  # east edge of zone 60, as pipeline.grid
     with pytest.raises(SiteError, match="latitude"):
         utm_crs_for((10.0, 95.0))
 

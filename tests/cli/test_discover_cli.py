@@ -7,13 +7,9 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from cli import app
 from tests.pipeline.test_discover import TILES, write_border_world
-
-runner = CliRunner()
-WIDE = {"COLUMNS": "250"}
+from tests.support import cli as support
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +22,7 @@ def setup(tmp_path_factory):
 
 
 def run(*args: str):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, ["discover", *args], env=WIDE)
+    return support.run("discover", *args)
 
 
 def test_discover_writes_ranked_candidates_and_resumes(setup):

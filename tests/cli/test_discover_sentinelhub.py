@@ -15,7 +15,6 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from cli import app
 from pipeline.mtl import read_mtl
@@ -30,9 +29,7 @@ from tests.pipeline.sh_server import (
     scene_from,
 )
 from tests.pipeline.test_discover import TILES, write_border_world
-
-runner = CliRunner()
-WIDE = {"COLUMNS": "250"}
+from tests.support.cli import WIDE, runner
 
 
 @pytest.fixture(scope="module")

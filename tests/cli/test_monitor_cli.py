@@ -7,22 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from cli import app
 from pipeline.alerts import read_jsonl
 from tests.pipeline.test_monitor import write_world
-
-runner = CliRunner()
-WIDE = {"COLUMNS": "250"}
-
-
-def run(*args: str):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, list(args), env=WIDE)
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
+from tests.support.cli import one_line, run
 
 
 @pytest.fixture(scope="module")

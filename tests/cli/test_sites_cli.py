@@ -5,22 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from aoi.sites import read_sites
-from cli import app
+from tests.support.cli import one_line, run
 
-runner = CliRunner()
-WIDE = {"COLUMNS": "250"}
 COLOSSUS_1 = "xai-colossus-1-memphis-tennessee"
-
-
-def run(*args: str):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, list(args), env=WIDE)
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def test_list_shipped_catalog() -> None:

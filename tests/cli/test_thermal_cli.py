@@ -8,21 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from typer.testing import CliRunner
 
-from cli import app
+from tests.support import cli as support
+from tests.support.cli import one_line
 
-runner = CliRunner()
-WIDE = {"COLUMNS": "250"}
 KINDS = ("temperature", "anomaly", "flags")
 
 
 def run(*args: str):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, ["thermal", *args], env=WIDE)
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
+    return support.run("thermal", *args)
 
 
 def _check_cog(path: Path, made, kind: str) -> None:

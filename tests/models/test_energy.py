@@ -416,3 +416,16 @@ def test_cross_reference_uses_the_site_mix():
         inverse(Interval(221.0, 150.0, 300.0), accelerator="gb200").h100e.central)
     with pytest.raises(EnergyModelError, match="single accelerator"):
         cross_reference(221.0, accelerator={"h100": 1, "gb200": 1}, declared_accelerators=1000)
+
+
+def test_a_scan_heat_estimate_becomes_an_interval_in_one_place():
+    # HeatEstimate (pipeline.power) may hold NaN bounds; Interval may not: one conversion
+    from pipeline.power import HeatEstimate
+
+    est = HeatEstimate(120.0, 80.0, 150.0)
+    assert Interval.from_heat(est.mw, est.low, est.high) == Interval(120.0, 80.0, 150.0)
+    assert Interval.from_heat(50.0, 40.0, 49.0) == Interval(50.0, 40.0, 50.0)
+    for bad in [(0.0, 0.0, float("nan")), (float("nan"), 0.0, 1.0), (1.0, float("inf"), 2.0)]:
+        assert Interval.from_heat(*bad) is None
+    with pytest.raises(EnergyModelError):
+        Interval(0.0, 0.0, float("nan"))  # why HeatEstimate is not an Interval

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import date
 from pathlib import Path
@@ -13,24 +12,13 @@ import rasterio
 from pydantic import ValidationError
 from scipy.ndimage import binary_dilation
 
-from models.world import WorldSpec, WorldTruth, demo_spec, generate_world, random_spec
+from models.world import WorldTruth, demo_spec, generate_world, random_spec
 from models.world_spec import CampusSpec, FireSpec, PlantSpec, RoofSpec
 from pipeline.c2write import ST_ADD, ST_MULT
 from pipeline.errors import OutputError
 from pipeline.mtl import read_mtl
 from pipeline.qa import QABit, bit_set
-
-CAMPUS = CampusSpec(site_id="S1", name="One", operator="Op", x_km=0.2, y_km=-0.1,
-                    power_mw=150, reported_power_mw=140)
-
-
-def make_spec(**kw) -> WorldSpec:
-    """A small cloud-free, noise-free world with one isolated dry campus."""
-    base = dict(seed=7, name="t", center_lat=40.0, center_lon=-100.0, size_px=96,
-                start=date(2024, 6, 1), n_acquisitions=4, cloudiness=0.0,
-                edge_fill_probability=0.0, noise_k=0.0, heat_jitter=0.0, campuses=(CAMPUS,))
-    base.update(kw)
-    return WorldSpec(**base)
+from tests.support.worlds import CAMPUS, content_sha256, make_spec, sha256_tree
 
 
 def kelvin(folder: Path, pid: str) -> np.ndarray:
@@ -51,10 +39,6 @@ def pixel_window(truth: WorldTruth, bounds, buffer_m: float = 0.0) -> tuple[slic
     x0, y0, x1, y1 = bounds
     return (slice(round((oy - y1 - buffer_m) / -e), round((oy - y0 + buffer_m) / -e)),
             slice(round((x0 - buffer_m - ox) / a), round((x1 + buffer_m - ox) / a)))
-
-
-def sha256_tree(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
 # Files -----------------------------------------------------------------------------------------
@@ -480,3 +464,22 @@ def test_night_looks_are_level1_night_scenes_beside_an_unchanged_world(tmp_path)
     assert integral == pytest.approx(camp.k_m2_per_mw * 150.0, rel=0.25)
     info = json.loads((tmp_path / "night" / "night.json").read_text())
     assert info[0]["excess_k_m2"]["S1"] == pytest.approx(camp.k_m2_per_mw * 150.0)
+
+
+#: Content hash (arrays, CRS, transform, MTL/JSON text) of a small southern world with a night
+#: look, measured on the code before the world's own grid became a pipeline.grid.Grid (#21).
+WORLD_CONTENT_SHA256 = "2430f5040d0f9b8860c6a88d6c3e408d2879803d48e20a6125473844fb5ffc84"
+
+
+def test_world_grid_is_the_pipeline_grid_and_products_are_unchanged(tmp_path):
+    from models.world import _Grid
+    from pipeline.grid import Grid
+
+    spec = make_spec(n_acquisitions=2, center_lat=-33.9, center_lon=151.0)
+    truth = generate_world(spec, tmp_path, night_looks=(1,))
+    grid = _Grid.from_spec(spec).grid
+    assert isinstance(grid, Grid) and grid.shape == (96, 96) and grid.crs.to_epsg() == 32656
+    assert tuple(grid.transform)[:6] == tuple(truth.grid.transform)
+    x, y = grid.coords()[1][0], grid.coords()[0][0]
+    assert x % 30.0 == 0.0 and y % 30.0 == 0.0  # pixel centres on the USGS 30 m lattice
+    assert content_sha256(tmp_path) == WORLD_CONTENT_SHA256

@@ -6,8 +6,8 @@ and the asset files under ``/files/`` with HTTP range requests (206 Partial Cont
 counted per file). Items follow the USGS LandsatLook format: ids like
 ``LC08_L2SP_022035_20240305_20240315_02_T1_ST``, ``lwir11``/``qa_pixel``/``MTL.json``/``MTL.txt``
 assets, ``proj:epsg``/``proj:shape``/``proj:transform`` and ``landsat:*`` properties. The MTL
-files are the real USGS MTLs shipped in ``/work/shared/data/landsat`` with identity, date, sun
-and extent edited for each synthetic scene.
+files are the real USGS MTLs of the samples (``tests.conftest.shared_sample``) with identity,
+date, sun and extent edited for each synthetic scene.
 
 Faults are switched on per path prefix with :meth:`StacWorld.fail`: a status (``503``, ``429``
 with ``Retry-After``) or ``"timeout"`` (the answer is held longer than the client waits).
@@ -36,10 +36,10 @@ from rasterio.warp import transform_bounds
 from pipeline.c2write import kelvin_to_st_dn
 from pipeline.calibrate import brightness_temperature_to_radiance
 from pipeline.mtl import read_mtl_groups, write_mtl
+from tests.conftest import COLOMBIA, LAHAINA, shared_sample
 
-SAMPLES = Path("/work/shared/data/landsat")
-L2_MTL = SAMPLES / "colombia_cloudy_l8_l2sp_512px/LC08_L2SP_008059_20191201_20200825_02_T1_MTL.json"
-L1_MTL = SAMPLES / "lahaina_l9_l1tp/LC09_L1TP_063046_20230714_20230714_02_T1_MTL.txt"
+L2_MTL = shared_sample(COLOMBIA) / "LC08_L2SP_008059_20191201_20200825_02_T1_MTL.json"
+L1_MTL = shared_sample(LAHAINA) / "LC09_L1TP_063046_20230714_20230714_02_T1_MTL.txt"
 
 
 @dataclass

@@ -105,3 +105,26 @@ def test_overlap_copies_exactly_the_shared_pixels(col: int, row: int) -> None:
 def test_a_rotated_raster_is_not_aligned() -> None:
     grid = Grid(CRS.from_epsg(32633), Affine(30, 0, 1000, 0, -30, 5000), (8, 10))
     assert not grid.aligned_with(grid.crs, Affine(30, 0.5, 1000, 0, -30, 5000))
+
+
+# One UTM zone for every owner (issue #21: aoi.utm.utm_zone(180) was 1, utm_north_crs(180) 60)
+EDGES = [(-180.0, 1), (-177.0, 1), (-174.0, 2), (-174.000001, 1), (-6.0, 30), (-1e-9, 30),
+         (0.0, 31), (5.999999, 31), (6.0, 32), (174.0, 60), (179.99, 60), (180.0, 60)]
+
+
+@pytest.mark.parametrize(("lon", "zone"), EDGES)
+def test_every_owner_of_the_utm_zone_agrees(lon: float, zone: int) -> None:
+    from aoi.utm import site_utm_crs, utm_crs_for
+    from aoi.utm import utm_zone as aoi_zone
+    from models.world import _Grid
+    from pipeline.grid import utm_zone
+    from pipeline.tiles import _zones
+    from tests.support.worlds import make_spec
+
+    assert utm_zone(lon) == aoi_zone(lon) == zone
+    assert utm_north_crs(lon).to_epsg() == utm_crs_for((lon, 10.0)).to_epsg() == 32600 + zone
+    assert utm_crs_for((lon, -33.9)).to_epsg() == 32600 + zone  # north zones in the south too
+    assert _zones(box(lon - 1e-7 if lon > -180 else lon, 0, lon, 1)).pop() == zone
+    g = _Grid.from_spec(make_spec(center_lon=lon))
+    assert (g.zone, g.epsg) == (zone, 32600 + zone)
+    assert site_utm_crs(Point(lon, 0)).to_epsg() == 32600 + zone

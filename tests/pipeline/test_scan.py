@@ -13,8 +13,7 @@ from aoi.sites import read_sites
 from models.world import demo_spec, generate_world
 from pipeline.config import load_config
 from pipeline.scan import run_scan
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "landsat"
+from tests.conftest import COLOMBIA, LAHAINA, LIVERPOOL, shared_sample
 
 
 @pytest.fixture(scope="module")
@@ -115,9 +114,8 @@ def test_outputs_carry_provenance(world):
         result.sites.columns)
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared/data/landsat not beside the project")
-@pytest.mark.parametrize("folder", ["colombia_cloudy_l8_l2sp_512px", "lahaina_l9_l1tp",
-                                    "liverpool_l8_l2sp"])
+@pytest.mark.parametrize("folder", [pytest.param(COLOMBIA, marks=pytest.mark.slow),  # 80 s
+                                    LAHAINA, LIVERPOOL])
 def test_real_samples_scan_without_candidates(folder):
     import warnings
 
@@ -125,7 +123,7 @@ def test_real_samples_scan_without_candidates(folder):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QAMissingWarning)
-        result = run_scan(SHARED / folder, load_config(environ={}))
+        result = run_scan(shared_sample(folder), load_config(environ={}))
     assert not (result.sites["status"] == "candidate").any() if len(result.sites) else True
 
 
