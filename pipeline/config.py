@@ -155,6 +155,9 @@ class PowerConfig(_Section):
     default_cooling: Literal["dry", "hybrid", "evaporative"] = "dry"
     min_candidate_mw: float = Field(50.0, ge=0)
     min_calibration_sites: int = Field(2, ge=1)
+    #: Weight of the physics coefficient, in sites, when it is combined with the declaring
+    #: sites' fit (:func:`pipeline.power.calibrate`).
+    physics_prior_sites: float = Field(2.0, gt=0)
     assumed_accelerator: str = "h100"
 
 

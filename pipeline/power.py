@@ -126,27 +126,47 @@ def physics_calibration(config: PowerConfig) -> Calibration:
     return Calibration("physics", k, sigma, ratios=ratios, cooling_sigma=extra)
 
 
-def _scatter(errs: np.ndarray) -> float:
-    """Log scatter of a site around the fit, from the leave-one-out errors of the fit's sites.
-
-    Errors beyond 3 robust sigmas (a false declaration) are set aside; the RMS of the others
-    (at least 0.05) is raised to its one-sided 95% upper confidence bound for their number
-    (``sqrt(n / chi2_0.05(n))``): a few sites that agree by chance must not make a narrow
-    interval that accuses an honest site.
-    """
-    from scipy.stats import chi2
-
+def _kept(errs: np.ndarray) -> np.ndarray:
+    """Leave-one-out errors without those beyond 3 robust sigmas (false declarations)."""
     robust = MAD_TO_SIGMA * float(np.median(np.abs(errs)))
-    kept = errs[np.abs(errs) <= 3 * max(robust, 0.05)]
-    rms = max(float(np.sqrt(np.mean(kept**2))), 0.05)
-    return rms * math.sqrt(kept.size / float(chi2.ppf(0.05, kept.size)))
+    return errs[np.abs(errs) <= 3 * max(robust, 0.05)]
+
+
+def _combine(logk: float, errs: np.ndarray, prior: Calibration,
+             prior_sites: float) -> tuple[float, float]:
+    """Combine the sites' coefficient with the physics one; return (log k, predictive sigma).
+
+    A normal model in log space with the physics coefficient as prior (conjugate, weight
+    ``prior_sites``): the site-to-site scatter is the physics spread counted as
+    ``prior_sites`` pseudo-sites pooled with the kept leave-one-out errors,
+    ``s2 = (nu0 sigma0**2 + sum e**2) / (nu0 + n)``; the coefficient is the precision-weighted
+    mean of the physics value (precision ``1 / sigma0**2``) and the sites' median (``n / s2``);
+    a new site's log error has variance ``s2`` plus that of the coefficient. Few sites that
+    agree by chance cannot make a narrow interval, and sites whose ratios scatter widely (heat
+    mixed with static land offsets) lean on physics instead of giving an interval without
+    bound.
+
+    Examples
+    --------
+    >>> prior = Calibration("physics", 3000.0, 0.3)
+    >>> k, sigma = _combine(math.log(3000.0), np.zeros(50), prior, 2.0)
+    >>> round(math.exp(k)), round(sigma, 3)  # 50 agreeing sites: the prior's 2 of 52 remain
+    (3000, 0.059)
+    """
+    kept = _kept(errs)
+    n, s0 = kept.size, prior.sigma_log
+    s2 = (prior_sites * s0**2 + float(np.sum(kept**2))) / (prior_sites + n)
+    precision = 1.0 / s0**2 + n / s2
+    mean = (math.log(prior.k_dry_k_m2_per_mw) / s0**2 + n * logk / s2) / precision
+    return mean, math.sqrt(s2 + 1.0 / precision)
 
 
 def calibrate(sites: Sequence[CalibrationSite], config: PowerConfig) -> Calibration:
     """Fit the dry coefficient on sites with reported power, with a leave-one-out error.
 
-    The coefficient is the median of the per-site ratios (in log space), its uncertainty the
-    scatter of the leave-one-out errors (:func:`_scatter`). With fewer than
+    The sites' coefficient is the median of their per-site ratios (in log space), combined with
+    the physics coefficient as a prior (:func:`_combine`); its uncertainty comes from the
+    leave-one-out errors of the sites pooled with the physics spread. With fewer than
     ``config.min_calibration_sites`` usable sites, the physics coefficient.
 
     Examples
@@ -156,24 +176,26 @@ def calibrate(sites: Sequence[CalibrationSite], config: PowerConfig) -> Calibrat
     ...          CalibrationSite("b", 8.0e5, 200.0, "dry"),
     ...          CalibrationSite("c", 1.2e6, 300.0, "dry")]
     >>> cal = calibrate(sites, cfg)
-    >>> cal.method, round(cal.k_dry_k_m2_per_mw)
-    ('fitted', 4000)
+    >>> cal.method, round(cal.k_dry_k_m2_per_mw)  # 4,000 from the sites, 3,055 from physics
+    ('fitted', 3874)
     """
     usable = [s for s in sites if s.reported_mw > 0 and s.heat_k_m2 > 0]
+    physics = physics_calibration(config)
     if len(usable) < config.min_calibration_sites:
-        return physics_calibration(config)
+        return physics
     logk = np.array([math.log(s.heat_k_m2 / (s.reported_mw * cooling_ratio(s.cooling, config)))
                      for s in usable])
     # median and median absolute error: one false declaration among several moves neither
-    k = float(np.exp(np.median(logk)))
     loo_ratio, loo_k = {}, {}
     for i, s in enumerate(usable):
         k_i = float(np.exp(np.median(np.delete(logk, i))))
         loo_k[s.site_id] = k_i
         predicted = s.heat_k_m2 / (k_i * cooling_ratio(s.cooling, config))
         loo_ratio[s.site_id] = predicted / s.reported_mw
-    sigma = _scatter(np.log(np.array(list(loo_ratio.values()))))
-    return Calibration("fitted", k, sigma, [s.site_id for s in usable], loo_ratio, loo_k)
+    errs = np.log(np.array(list(loo_ratio.values())))
+    mean, sigma = _combine(float(np.median(logk)), errs, physics, config.physics_prior_sites)
+    return Calibration("fitted", math.exp(mean), sigma, [s.site_id for s in usable], loo_ratio,
+                       loo_k)
 
 
 @dataclass(frozen=True)

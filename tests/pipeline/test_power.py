@@ -19,16 +19,52 @@ from pipeline.power import (
 CFG = PowerConfig()
 
 
-def test_exact_sites_recover_the_coefficient_with_the_floor_uncertainty() -> None:
+def _conjugate(k_sites: float, n: int, prior_sites: float = 2.0) -> tuple[float, float]:
+    """Normal model in log k, physics prior (k0, s0) worth ``prior_sites`` sites, n exact sites.
+
+    Independent arithmetic: scatter s2 = nu0 s0^2 / (nu0 + n) (no error among the sites),
+    posterior mean of log k weighted by 1/s0^2 and n/s2, predictive variance s2 + 1/precision.
+    """
+    phys = physics_calibration(CFG)
+    k0, s0 = phys.k_dry_k_m2_per_mw, phys.sigma_log
+    s2 = prior_sites * s0**2 / (prior_sites + n)
+    precision = 1 / s0**2 + n / s2
+    mean = (math.log(k0) / s0**2 + n * math.log(k_sites) / s2) / precision
+    return math.exp(mean), math.sqrt(s2 + 1 / precision)
+
+
+def test_exact_sites_are_combined_with_the_physics_prior() -> None:
     k = 4500.0
     sites = [CalibrationSite(f"s{i}", k * p, p, "dry") for i, p in enumerate([50, 120, 300])]
     cal = calibrate(sites, CFG)
     assert cal.method == "fitted"
-    assert cal.k_dry_k_m2_per_mw == pytest.approx(k)
-    # floor 0.05 when sites agree exactly, raised to its 95% upper bound for 3 sites
-    # (chi-square table: chi2_0.05 with 3 degrees of freedom = 0.352)
-    assert cal.sigma_log == pytest.approx(0.05 * math.sqrt(3 / 0.352), rel=1e-3)
+    expected_k, expected_sigma = _conjugate(k, 3)
+    assert cal.k_dry_k_m2_per_mw == pytest.approx(expected_k)
+    assert cal.sigma_log == pytest.approx(expected_sigma)
+    # between the physics value (3,055) and the sites', nearer the sites; three sites that
+    # agree by chance keep an uncertainty of the order of physics' own (no narrow interval)
+    assert physics_calibration(CFG).k_dry_k_m2_per_mw < cal.k_dry_k_m2_per_mw < k
+    assert 0.2 < cal.sigma_log < physics_calibration(CFG).sigma_log
     assert all(r == pytest.approx(1.0) for r in cal.loo_ratios.values())
+
+
+def test_many_agreeing_sites_outweigh_the_prior() -> None:
+    k = 4500.0
+    sites = [CalibrationSite(f"s{i}", k * (50 + i), 50 + i, "dry") for i in range(200)]
+    cal = calibrate(sites, CFG)
+    assert cal.k_dry_k_m2_per_mw == pytest.approx(k, rel=0.005)
+    assert cal.sigma_log < 0.05
+
+
+def test_scattered_sites_lean_on_physics_with_a_bounded_interval() -> None:
+    # sites whose ratios scatter by 10x (heat mixed with static land offsets) must not give an
+    # interval without bound (a 90% spread of thousands): the physics prior holds it
+    sites = [CalibrationSite(f"s{i}", k * 100, 100, "dry")
+             for i, k in enumerate([800.0, 30000.0, 4000.0])]
+    cal = calibrate(sites, CFG)
+    assert math.exp(1.6449 * cal.sigma_log) < 20
+    lo, hi = physics_calibration(CFG).interval()
+    assert lo < cal.k_dry_k_m2_per_mw < hi
 
 
 def test_cooling_ratio_is_applied_before_fitting() -> None:
@@ -36,7 +72,11 @@ def test_cooling_ratio_is_applied_before_fitting() -> None:
     evap = cooling_ratio("evaporative", CFG)
     sites = [CalibrationSite("d", k * 100, 100, "dry"),
              CalibrationSite("e", k * evap * 200, 200, "evaporative")]
-    assert calibrate(sites, CFG).k_dry_k_m2_per_mw == pytest.approx(k)
+    dry_only = [CalibrationSite("d", k * 100, 100, "dry"),
+                CalibrationSite("e", k * 200, 200, "dry")]
+    assert calibrate(sites, CFG).k_dry_k_m2_per_mw == pytest.approx(
+        calibrate(dry_only, CFG).k_dry_k_m2_per_mw)
+    assert calibrate(sites, CFG).k_dry_k_m2_per_mw == pytest.approx(_conjugate(k, 2)[0])
 
 
 def test_too_few_sites_fall_back_to_the_physics_coefficient() -> None:
@@ -94,7 +134,7 @@ def test_heat_interval_contains_central_and_scales() -> None:
     cal = calibrate([CalibrationSite("a", 4e5, 100, "dry"), CalibrationSite("b", 8e5, 200, "dry")],
                     CFG)
     est = heat_mw(6e5, 3e4, cooling="dry", calibration=cal, config=CFG)
-    assert est.mw == pytest.approx(150.0)
+    assert est.mw == pytest.approx(6e5 / _conjugate(4000.0, 2)[0])
     assert est.low < est.mw < est.high
     zero = heat_mw(0.0, 1e4, cooling="dry", calibration=cal, config=CFG)
     assert zero.mw == 0.0 and zero.low == 0.0 and zero.high > 0
@@ -110,8 +150,10 @@ def test_a_lone_over_claim_does_not_move_the_honest_sites_coefficient() -> None:
     without = CalibrationSet.build(honest, CFG)
     for s in honest:
         cal = cs.for_site(s.site_id)
-        assert cal.k_dry_k_m2_per_mw == pytest.approx(4000.0)
+        assert cal.k_dry_k_m2_per_mw == pytest.approx(without.for_site(s.site_id).k_dry_k_m2_per_mw)
+        assert cal.k_dry_k_m2_per_mw == pytest.approx(_conjugate(4000.0, 4)[0])
         assert cal.sigma_log == pytest.approx(without.for_site(s.site_id).sigma_log)
     # the liar's own coefficient comes from the honest sites: its heat reads 500 MW, not 1,500
     est = heat_mw(4000.0 * 500, 0.0, cooling="dry", calibration=cs.for_site("liar"), config=CFG)
-    assert est.mw == pytest.approx(500.0)
+    assert est.mw == pytest.approx(4000.0 * 500 / _conjugate(4000.0, 5)[0])
+    assert 480 < est.mw < 560
