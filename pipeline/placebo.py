@@ -86,6 +86,22 @@ class SiteNull:
             return float("nan")
         return (v - med) / scale
 
+    def scale(self, statistic: str) -> float:
+        """Robust spread (MAD as sigma) of the placebos' statistic; NaN when too few.
+
+        Examples
+        --------
+        >>> ref = np.array([-2.0, -1.0, 0.0, 1.0, 2.0] * 4)
+        >>> null = SiteNull({"always": 0.0}, {"always": ref}, 1.0, [(0, 0)] * 20)
+        >>> round(null.scale("always"), 4)  # MAD 1 x 1.4826
+        1.4826
+        """
+        ref = self.placebos[statistic]
+        ref = ref[np.isfinite(ref)]
+        if ref.size < 10:
+            return float("nan")
+        return MAD_TO_SIGMA * float(np.median(np.abs(ref - np.median(ref))))
+
     def offset_bound(self, z: float) -> float:
         """Return ``z`` robust deviations of the placebos' always-on statistic (K m2).
 

@@ -194,8 +194,10 @@ def calibrate(sites: Sequence[CalibrationSite], config: PowerConfig) -> Calibrat
         loo_ratio[s.site_id] = predicted / s.reported_mw
     errs = np.log(np.array(list(loo_ratio.values())))
     mean, sigma = _combine(float(np.median(logk)), errs, physics, config.physics_prior_sites)
+    # the sensible share of hybrid and evaporative cooling is as uncertain as physics says,
+    # however the dry coefficient was found
     return Calibration("fitted", math.exp(mean), sigma, [s.site_id for s in usable], loo_ratio,
-                       loo_k)
+                       loo_k, cooling_sigma=dict(physics.cooling_sigma))
 
 
 @dataclass(frozen=True)

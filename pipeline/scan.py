@@ -687,12 +687,15 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     known = known if isinstance(known, str) and known else None
     cooling = known or config.power.default_cooling
 
+    # the heat's uncertainty includes what land alone does to its statistic (placebos)
+    land = land_se(fit, null)
+
     def heat_of(cal: Calibration) -> HeatEstimate:
-        est = _heat(fit, cooling, cal, config, None)
+        est = _heat(fit, cooling, cal, config, None, land_k_m2=land)
         if known is None:
             # Cooling unknown: the central value assumes the default; the interval reaches up
             # to what the least visible cooling type (evaporative towers) would imply.
-            alt = _heat(fit, WORST, cal, config, None)
+            alt = _heat(fit, WORST, cal, config, None, land_k_m2=land)
             est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
         return est
 
@@ -742,7 +745,8 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "n_clear": int(fit.n_clear),
         "n_looks": len(series),
         "excess_k_m2": _round(fit.heat_k_m2 if fit.ever_active else 0.0, 0),
-        "excess_se_k_m2": _round(fit.heat_se_k_m2, 0),
+        "excess_se_k_m2": _round(float(np.hypot(fit.heat_se_k_m2, land)), 0),
+        "land_se_k_m2": _round(land, 0),
         "solar_k_m2": _round(fit.solar_k_m2, 0),
         "heat_mw": _round(est.mw, 1),
         "heat_mw_low": _round(est.low, 1),
@@ -934,17 +938,35 @@ def power_density(est: HeatEstimate, footprint_m2: float) -> dict[str, float | N
             "power_density_w_m2_low": per_m2(est.low), "power_density_w_m2_high": per_m2(est.high)}
 
 
+def land_se(fit: ActivityFit, null: SiteNull | None) -> float:
+    """Return the spread (K m2) land alone gives the statistic a site's heat rests on.
+
+    The robust spread of the same statistic over the site's placebo footprints
+    (:meth:`pipeline.placebo.SiteNull.scale`): static structure and crops under a footprint
+    move an always-on excess or a step as much as that, whatever the fit's own residuals say.
+    0 without heat, without a null, or with too few placebos.
+    """
+    stat = NULL_STATISTIC.get(fit.pattern)
+    if null is None or stat is None or not fit.ever_active:
+        return 0.0
+    spread = null.scale(stat)
+    return spread if np.isfinite(spread) else 0.0
+
+
 def _heat(fit: ActivityFit, cooling: str, calibration: Any, config: Config,
-          k_dry: float | None) -> HeatEstimate:
+          k_dry: float | None, *, land_k_m2: float = 0.0) -> HeatEstimate:
     """Heat (MW) of a site with its 90% interval.
 
-    A site without detected heat gets 0 MW with an upper limit: the heat an always-on term
-    could hide in its series (:attr:`ActivityFit.undetected_k_m2`), so "not seen" below the
-    detection limit never reads as "proven idle" against a declared power.
+    The heat term's standard error is the fit's combined with ``land_k_m2``, what land alone
+    gives the same statistic (:func:`land_se`). A site without detected heat gets 0 MW with an
+    upper limit: the heat an always-on term could hide in its series
+    (:attr:`ActivityFit.undetected_k_m2`), so "not seen" below the detection limit never reads
+    as "proven idle" against a declared power.
     """
     if fit.ever_active:
-        return heat_mw(fit.heat_k_m2, fit.heat_se_k_m2, cooling=cooling, calibration=calibration,
-                       config=config.power, k_dry=k_dry)
+        return heat_mw(fit.heat_k_m2, float(np.hypot(fit.heat_se_k_m2, land_k_m2)),
+                       cooling=cooling, calibration=calibration, config=config.power,
+                       k_dry=k_dry)
     bound = heat_mw(max(fit.undetected_k_m2, 0.0), fit.heat_se_k_m2, cooling=cooling,
                     calibration=calibration, config=config.power, k_dry=k_dry)
     return HeatEstimate(0.0 if np.isfinite(bound.high) else float("nan"), 0.0, bound.high)

@@ -48,6 +48,18 @@ def test_exact_sites_are_combined_with_the_physics_prior() -> None:
     assert all(r == pytest.approx(1.0) for r in cal.loo_ratios.values())
 
 
+def test_a_fitted_coefficient_keeps_the_uncertainty_of_the_cooling_share() -> None:
+    # a fit on dry sites says nothing about how much of a hybrid site's heat stays sensible:
+    # its interval widens by the physics spread of that share
+    sites = [CalibrationSite(f"s{i}", 4000.0 * p, p, "dry") for i, p in enumerate([50, 120, 300])]
+    cal = calibrate(sites, CFG)
+    phys = physics_calibration(CFG)
+    assert cal.sigma_for("dry") == pytest.approx(cal.sigma_log)
+    assert cal.sigma_for("hybrid") == pytest.approx(
+        math.hypot(cal.sigma_log, phys.cooling_sigma["hybrid"]))
+    assert cal.sigma_for("evaporative") > cal.sigma_for("hybrid") > cal.sigma_for("dry")
+
+
 def test_many_agreeing_sites_outweigh_the_prior() -> None:
     k = 4500.0
     sites = [CalibrationSite(f"s{i}", k * (50 + i), 50 + i, "dry") for i in range(200)]
