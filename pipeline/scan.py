@@ -687,8 +687,10 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     known = known if isinstance(known, str) and known else None
     cooling = known or config.power.default_cooling
 
-    # the heat's uncertainty includes what land alone does to its statistic (placebos)
+    # the heat's uncertainty includes what land alone does to its statistic (placebos), and
+    # heat that does not stand outside that null may all be land: its interval reaches 0
     land = land_se(fit, null)
+    evidence = null_test(fit, null, config, searched=not in_catalog)
 
     def heat_of(cal: Calibration) -> HeatEstimate:
         est = _heat(fit, cooling, cal, config, None, land_k_m2=land)
@@ -697,7 +699,7 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
             # to what the least visible cooling type (evaporative towers) would imply.
             alt = _heat(fit, WORST, cal, config, None, land_k_m2=land)
             est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
-        return est
+        return maybe_land(est, evidence)
 
     # never fitted on this site's own declaration (leave-one-out), or physics-only
     calibration = calibrations.for_site(str(row.site_id))
@@ -951,6 +953,26 @@ def land_se(fit: ActivityFit, null: SiteNull | None) -> float:
         return 0.0
     spread = null.scale(stat)
     return spread if np.isfinite(spread) else 0.0
+
+
+def maybe_land(est: HeatEstimate, evidence: dict[str, Any] | None) -> HeatEstimate:
+    """Return the heat interval reaching 0 when the heat does not stand outside its null.
+
+    ``evidence`` is the site's :func:`null_test`: a statistic that land alone reaches as
+    often (placebo footprints) may be all land, so the heat it implies cannot bound the site's
+    heat from below (no "under-reported" verdict, no "running" claim rests on it); its central
+    value and upper end stand.
+
+    Examples
+    --------
+    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": False})
+    HeatEstimate(mw=120.0, low=0.0, high=240.0)
+    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": True}).low
+    60.0
+    """
+    if evidence is None or evidence["null_passed"]:
+        return est
+    return HeatEstimate(est.mw, 0.0, est.high)
 
 
 def _heat(fit: ActivityFit, cooling: str, calibration: Any, config: Config,

@@ -13,7 +13,7 @@ from pipeline.activity import ActivityFit
 from pipeline.config import Config
 from pipeline.placebo import SiteNull
 from pipeline.power import physics_calibration
-from pipeline.scan import _heat, land_se
+from pipeline.scan import _heat, land_se, maybe_land, null_test
 
 CFG = Config()
 
@@ -67,3 +67,23 @@ def test_an_offset_land_can_make_does_not_refute_an_honest_declaration() -> None
 
     assert verdict(0.0) == "refuted: under-reported"  # the fit alone is sure of its excess
     assert verdict(land_se(fit, _null(300 * k))) != "refuted: under-reported"
+
+
+def test_heat_inside_its_land_null_may_be_all_land() -> None:
+    # a catalogued campus whose always-on excess sits inside what land alone makes (placebos):
+    # its heat interval reaches 0, so no "under-reported" verdict can rest on it
+    cal = physics_calibration(CFG.power)
+    k = cal.k_dry_k_m2_per_mw
+    fit = _fit("always", 300 * k, 10 * k)
+    est = _heat(fit, "dry", cal, CFG, None)
+    for site_stat, stands_out in ((1.0 * 300 * k, False), (20 * 300 * k, True)):
+        null = _null(300 * k)
+        null = SiteNull({**null.site, "always": site_stat}, null.placebos, 1.0, null.offsets)
+        evidence = null_test(fit, null, CFG, searched=False)
+        assert evidence is not None and evidence["null_passed"] is stands_out
+        bounded = maybe_land(est, evidence)
+        assert bounded.mw == est.mw and bounded.high == est.high
+        assert (bounded.low == 0.0) is not stands_out
+        verdict = cross_reference(Interval(bounded.mw, bounded.low, bounded.high),
+                                  declared_power_mw=60, cooling="dry").verdict
+        assert (verdict == "refuted: under-reported") is stands_out
