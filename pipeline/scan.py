@@ -961,16 +961,19 @@ def maybe_land(est: HeatEstimate, evidence: dict[str, Any] | None) -> HeatEstima
     ``evidence`` is the site's :func:`null_test`: a statistic that land alone reaches as
     often (placebo footprints) may be all land, so the heat it implies cannot bound the site's
     heat from below (no "under-reported" verdict, no "running" claim rests on it); its central
-    value and upper end stand.
+    value and upper end stand. Without a null to judge by (fewer than ``MIN_PLACEBOS``
+    placements, e.g. a footprint too large for its imagery) the fit's interval stands.
 
     Examples
     --------
-    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": False})
+    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": False, "null_n": 200})
     HeatEstimate(mw=120.0, low=0.0, high=240.0)
-    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": True}).low
+    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": True, "null_n": 200}).low
+    60.0
+    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": False, "null_n": 3}).low
     60.0
     """
-    if evidence is None or evidence["null_passed"]:
+    if evidence is None or evidence["null_passed"] or evidence["null_n"] < MIN_PLACEBOS:
         return est
     return HeatEstimate(est.mw, 0.0, est.high)
 
