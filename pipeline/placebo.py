@@ -51,6 +51,9 @@ MAX_PIXELS = 800
 #: Quantile of the placebos above which their tail is modelled as exponential.
 TAIL_QUANTILE = 0.8
 
+#: Fewest placebo footprints for a null (a footprint too large for its imagery has fewer).
+MIN_PLACEBOS = 10
+
 
 @dataclass(frozen=True)
 class SiteNull:

@@ -47,7 +47,13 @@ from pipeline.detect import (
 from pipeline.errors import HeatwatchError, NoDataError
 from pipeline.footprint import Look, SiteMasks, measure_look, site_masks
 from pipeline.grid import Bounds, Grid
-from pipeline.placebo import PlaceboSeries, RegionNull, SiteNull, measure_placebos
+from pipeline.placebo import (
+    MIN_PLACEBOS,
+    PlaceboSeries,
+    RegionNull,
+    SiteNull,
+    measure_placebos,
+)
 from pipeline.power import (
     Calibration,
     CalibrationSet,
@@ -61,7 +67,7 @@ from pipeline.reader import product_extent as scene_bounds
 from pipeline.solar import clear_sky_irradiance
 from pipeline.solar_index import choose_index, pattern_loading, pattern_mask, scene_contrast
 from pipeline.stack import SceneLog, iter_scenes
-from pipeline.verdicts import WORST, calibration_columns
+from pipeline.verdicts import WORST, calibration_columns, maybe_land
 
 SITE_COLUMNS = ["site_id", "name", "operator", "reported_power_mw", "cooling"]
 
@@ -699,7 +705,9 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
             # to what the least visible cooling type (evaporative towers) would imply.
             alt = _heat(fit, WORST, cal, config, None, land_k_m2=land)
             est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
-        return maybe_land(est, evidence)
+        return maybe_land(est, evidence, undetermined=undetermined)
+
+    undetermined = False  # set below once the status is known
 
     # never fitted on this site's own declaration (leave-one-out), or physics-only
     calibration = calibrations.for_site(str(row.site_id))
@@ -715,6 +723,10 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     status = site_status(fit, est, test, declared_mw=rep, config=config,
                          stop_test=null_test(fit, null, config, "shutdown",
                                              searched=not in_catalog))
+    if status == "undetermined":
+        # running cannot be told from a static offset here: the heat may be all land
+        undetermined = True
+        est = heat_of(calibration)
     rejected = None
     exclusion = getattr(row, "exclusion", None)
     exclusion = exclusion if isinstance(exclusion, str) and exclusion else None
@@ -782,9 +794,6 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "geometry": row.geometry,
     }
 
-
-#: Fewest placebo footprints for a null (a footprint too large for its imagery has fewer).
-MIN_PLACEBOS = 10
 
 #: The heat statistic of each activity pattern that its placebo null judges.
 NULL_STATISTIC = {"always": "always", "onset": "onset", "window": "onset",
@@ -953,29 +962,6 @@ def land_se(fit: ActivityFit, null: SiteNull | None) -> float:
         return 0.0
     spread = null.scale(stat)
     return spread if np.isfinite(spread) else 0.0
-
-
-def maybe_land(est: HeatEstimate, evidence: dict[str, Any] | None) -> HeatEstimate:
-    """Return the heat interval reaching 0 when the heat does not stand outside its null.
-
-    ``evidence`` is the site's :func:`null_test`: a statistic that land alone reaches as
-    often (placebo footprints) may be all land, so the heat it implies cannot bound the site's
-    heat from below (no "under-reported" verdict, no "running" claim rests on it); its central
-    value and upper end stand. Without a null to judge by (fewer than ``MIN_PLACEBOS``
-    placements, e.g. a footprint too large for its imagery) the fit's interval stands.
-
-    Examples
-    --------
-    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": False, "null_n": 200})
-    HeatEstimate(mw=120.0, low=0.0, high=240.0)
-    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": True, "null_n": 200}).low
-    60.0
-    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": False, "null_n": 3}).low
-    60.0
-    """
-    if evidence is None or evidence["null_passed"] or evidence["null_n"] < MIN_PLACEBOS:
-        return est
-    return HeatEstimate(est.mw, 0.0, est.high)
 
 
 def _heat(fit: ActivityFit, cooling: str, calibration: Any, config: Config,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pipeline.config import Config
+from pipeline.placebo import MIN_PLACEBOS
 from pipeline.power import (
     Z90,
     Calibration,
@@ -46,6 +47,35 @@ def describe(cal: Calibration) -> str:
     if cal.method == "physics":
         return "physics (no declaration used)"
     return f"{cal.method} on the declarations of {', '.join(cal.sites)}"
+
+
+def maybe_land(est: HeatEstimate, evidence: Mapping[str, Any] | None, *,
+               undetermined: bool = False) -> HeatEstimate:
+    """Return the heat interval reaching 0 when the heat does not stand outside its null.
+
+    The same when the site's status is ``undetermined`` (running cannot be told from a static
+    offset: docs/statuses.md).
+
+    ``evidence`` is the site's :func:`null_test`: a statistic that land alone reaches as
+    often (placebo footprints) may be all land, so the heat it implies cannot bound the site's
+    heat from below (no "under-reported" verdict, no "running" claim rests on it); its central
+    value and upper end stand. Without a null to judge by (fewer than ``MIN_PLACEBOS``
+    placements, e.g. a footprint too large for its imagery) the fit's interval stands.
+
+    Examples
+    --------
+    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": False, "null_n": 200})
+    HeatEstimate(mw=120.0, low=0.0, high=240.0)
+    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": True, "null_n": 200}).low
+    60.0
+    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": False, "null_n": 3}).low
+    60.0
+    """
+    land = evidence is not None and not evidence["null_passed"] and (
+        (evidence["null_n"] or 0) >= MIN_PLACEBOS)
+    if not (land or undetermined):
+        return est
+    return HeatEstimate(est.mw, 0.0, est.high)
 
 
 def _verdict(est: HeatEstimate, declared_mw: float | None, cooling: str) -> tuple[str, Any]:
@@ -143,6 +173,10 @@ def recheck(rows: list[Mapping[str, Any]], declared: Mapping[str, float], config
             if str(row.get("cooling", "")).startswith("unknown"):  # as the scan: reach to
                 alt = heat_mw(ex, se, cooling=WORST, calibration=cal, config=config.power)
                 est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
+            # as the scan: heat inside its land null, or of an undetermined site, may be land
+            est = maybe_land(est, {"null_passed": bool(row.get("null_passed")),
+                                   "null_n": row.get("null_n") or 0},
+                             undetermined=row.get("status") == "undetermined")
             v, m = _verdict(est, declared[sid], cooling)
             fit = cs.fitted_for(sid)
             out.setdefault(sid, {})[mode] = {

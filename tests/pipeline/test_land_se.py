@@ -12,8 +12,9 @@ from models.energy_types import Interval
 from pipeline.activity import ActivityFit
 from pipeline.config import Config
 from pipeline.placebo import SiteNull
-from pipeline.power import physics_calibration
-from pipeline.scan import _heat, land_se, maybe_land, null_test
+from pipeline.power import HeatEstimate, physics_calibration
+from pipeline.scan import _heat, land_se, null_test
+from pipeline.verdicts import maybe_land
 
 CFG = Config()
 
@@ -87,3 +88,11 @@ def test_heat_inside_its_land_null_may_be_all_land() -> None:
         verdict = cross_reference(Interval(bounded.mw, bounded.low, bounded.high),
                                   declared_power_mw=60, cooling="dry").verdict
         assert (verdict == "refuted: under-reported") is stands_out
+
+
+def test_an_undetermined_site_s_heat_may_be_all_land() -> None:
+    # the status says running cannot be told from a static offset: no lower bound on heat
+    est = HeatEstimate(120.0, 60.0, 240.0)
+    passed = {"null_passed": True, "null_n": 200}
+    assert maybe_land(est, passed, undetermined=True) == HeatEstimate(120.0, 0.0, 240.0)
+    assert maybe_land(est, passed) == est
