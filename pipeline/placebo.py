@@ -40,7 +40,7 @@ from pipeline.footprint import MIN_RING_PIXELS, SiteMasks
 from pipeline.robust import MAD_TO_SIGMA
 
 #: The statistics measured on every footprint, in this order.
-STATISTICS = ("always", "onset", "shutdown")
+STATISTICS = ("always", "onset", "shutdown", "window")
 
 #: Fewest clear looks on each side of a change point.
 MIN_SIDE = 4
@@ -224,6 +224,7 @@ def heat_statistics(excess: np.ndarray, solar: np.ndarray) -> dict[str, np.ndarr
     out = {"always": _always(w, s0, y)}
     onset, shutdown = _steps(w, s0, y, ok)
     out["onset"], out["shutdown"] = onset, shutdown
+    out["window"] = _windows(w, s0, y, ok)
     return out
 
 
@@ -278,6 +279,49 @@ def _steps(w: np.ndarray, s: np.ndarray, y: np.ndarray,
     return rise, fall
 
 
+def _windows(w: np.ndarray, s: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Largest ``H`` of ``E = a s + a2 s**2 + b + H [k <= t < j]`` over windows ``(k, j)``.
+
+    A bump of heat that comes and goes (a campus that ran for a while) against the bumps the
+    land makes by itself (a green season that lifts a footprint against its ring for weeks).
+    Windows that reach the last look are onsets, so this is never below the ``onset``
+    statistic. Solved for every window at once through the Schur complement of the steady
+    part (``s``, ``s**2``, ``1``) of the normal equations.
+    """
+    p, n = w.shape
+    if n < 2 * MIN_SIDE:
+        return np.full(p, np.nan)
+    base = np.stack(np.broadcast_arrays(s, s * s, np.ones_like(s)), axis=-1)
+    base = np.broadcast_to(base, (p, n, 3))
+    wb = w[..., None] * base
+    g = np.einsum("pti,ptj->pij", wb, base)
+    rb = np.einsum("pti,pt->pi", wb, y)
+    good = np.linalg.cond(g) < 1e12
+    g = np.where(good[:, None, None], g, np.eye(3))
+    gi = np.linalg.inv(g)
+
+    def upto(v: np.ndarray) -> np.ndarray:  # sums over t < k, k = 0..n, along axis 1
+        z = np.zeros((v.shape[0], 1, *v.shape[2:]))
+        return np.concatenate([z, np.cumsum(v, axis=1)], axis=1)
+
+    cw, cwb, cwy, cok = upto(w), upto(wb), upto(w * y), upto(ok.astype(float))
+    # window [k, j): differences of the running sums, (p, k, j, ...)
+    d = cw[:, None, :] - cw[:, :, None]
+    c = cwb[:, None, :, :] - cwb[:, :, None, :]
+    ra = cwy[:, None, :] - cwy[:, :, None]
+    inside = cok[:, None, :] - cok[:, :, None]
+    outside = ok.sum(1)[:, None, None] - inside
+    u = np.einsum("pij,pj->pi", gi, rb)
+    num = ra - np.einsum("pkji,pi->pkj", c, u)
+    den = d - np.einsum("pkji,pil,pkjl->pkj", c, gi, c)
+    valid = (inside >= MIN_SIDE) & (outside >= MIN_SIDE) & (den > 1e-9 * np.maximum(d, 1e-300))
+    valid &= good[:, None, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = np.where(valid, num / np.where(valid, den, 1.0), -np.inf)
+    best = h.reshape(p, -1).max(axis=1)
+    return np.where(np.isfinite(best), best, np.nan)
+
+
 def placebo_offsets(masks: SiteMasks, eligible: np.ndarray, *, n: int,
                     rng: np.random.Generator, min_eligible: float = 0.8,
                     min_ring_eligible: float = 0.5) -> list[tuple[int, int]]:
@@ -321,6 +365,12 @@ class PlaceboSeries:
     excess: np.ndarray
     footprint_km2: float
     offsets: list[tuple[int, int]]
+
+    def modes(self, looks: np.ndarray, solar: np.ndarray, k: int) -> np.ndarray:
+        """Return the land's ``k`` common modes (:func:`land_modes`) over the ``looks`` (mask)."""
+        looks = np.asarray(looks, dtype=bool)
+        return land_modes(self.excess[1:, :looks.size][:, looks],
+                          np.asarray(solar, dtype=float)[looks], k)
 
     def null(self, solar: np.ndarray, n_looks: int | None = None) -> SiteNull:
         """Return the site's statistics and its placebos' over the first ``n_looks`` looks."""
@@ -381,3 +431,62 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
             flat[:, idx], in_region, n_region=n_region, pixel_area=pixel_area,
             min_clear_fraction=min_clear_fraction).T  # (looks, P) -> (P, looks)
     return PlaceboSeries(out, masks.integration_area_px * pixel_area / 1e6, offsets)
+
+
+def land_modes(placebo_excess: np.ndarray, solar: np.ndarray, k: int, *,
+               min_clear_share: float = 0.9) -> np.ndarray:
+    """Return the land's common temporal modes (n, ``k``) from placebo series (P, n) of looks.
+
+    Land moves together across a scene in ways no function of the solar loading describes:
+    crops green up and lose their contrast over weeks, a season's soil moisture comes and
+    goes. Each placebo footprint's excess, once its static offset and linear solar response
+    are removed (weighted least squares on ``[1, s]``, weights ``1 / s**2``), is a mix of these
+    shared shapes and noise; the leading right singular vectors of those residuals (each
+    placebo scaled to unit norm, so a few strong ones do not decide the shapes) are the modes.
+    They are orthogonal to ``1`` and ``s`` in the fit's weights, so a site's static offset and
+    always-on heat stay identified when its fit takes them as nuisance terms
+    (:func:`pipeline.activity.fit_activity` ``nuisance``). A heat step is not spanned by
+    them unless the land itself stepped. Placebos clear in fewer than ``min_clear_share`` of
+    the looks are left out, the looks they miss are filled with their fitted ``[1, s]`` value.
+
+    Returns an (n, 0) array when there are fewer than ``2 * k + 2`` usable placebos or
+    fewer than ``k + 6`` looks.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> s = np.linspace(0.3, 0.9, 30); season = np.exp(-((np.arange(30) - 15) / 4.0) ** 2)
+    >>> p = rng.normal(0, 1, (80, 1)) * season + rng.normal(0, 1, (80, 1)) * s
+    >>> m = land_modes(p + rng.normal(0, 0.05, p.shape), s, 1)
+    >>> m.shape, bool(abs(np.corrcoef(m[:, 0], season)[0, 1]) > 0.9)
+    ((30, 1), True)
+    """
+    x = np.atleast_2d(np.asarray(placebo_excess, dtype=np.float64))
+    s = np.asarray(solar, dtype=np.float64)
+    n = s.size
+    if k <= 0 or n < k + 6:
+        return np.zeros((n, 0))
+    ok = np.isfinite(x)
+    rows = ok.mean(axis=1) >= min_clear_share
+    x, ok = x[rows], ok[rows]
+    if x.shape[0] < 2 * k + 2:
+        return np.zeros((n, 0))
+    w = 1.0 / np.maximum(s, 0.05) ** 2
+    w = w / w.mean()
+    base = np.column_stack([np.ones(n), s])
+    sw = np.sqrt(w)
+    # whitened: the fit weighs looks by w, so the modes are taken in the same metric
+    bw = base * sw[:, None]
+    resid = np.empty_like(x)
+    for i in range(x.shape[0]):
+        m = ok[i]
+        coef = np.linalg.lstsq(bw[m], x[i, m] * sw[m], rcond=None)[0]
+        fitted = base @ coef
+        resid[i] = np.where(m, x[i], fitted) - fitted
+    r = resid * sw[None, :]
+    norms = np.linalg.norm(r, axis=1)
+    r = r[norms > 0] / norms[norms > 0, None]
+    if r.shape[0] < 2 * k + 2:
+        return np.zeros((n, 0))
+    _, _, vt = np.linalg.svd(r, full_matrices=False)
+    return (vt[:k].T / sw[:, None])

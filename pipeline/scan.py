@@ -402,9 +402,13 @@ def _series(state: ScanState, site_id: str) -> pd.DataFrame:
 
 def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config,
          null: SiteNull | None = None, *, in_catalog: bool = True,
-         baseline: Baseline | None = None) -> ActivityFit:
-    clear = series[np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])]
+         baseline: Baseline | None = None, placebos: PlaceboSeries | None = None) -> ActivityFit:
+    looks = (np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])).to_numpy()
+    clear = series[looks]
     p = config.persistence
+    # the land's own shapes over these looks, from the scene's placebo footprints
+    modes = placebos.modes(looks, series["solar_loading"].to_numpy(), p.land_modes) \
+        if placebos is not None and p.land_modes > 0 else None
     return fit_activity(clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
                         night=(clear["day_night"] == "NIGHT").to_numpy()
                         if "day_night" in clear else None,
@@ -416,7 +420,8 @@ def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Conf
                         change_bic_margin=p.change_bic_margin,
                         max_baseline_k_m2=None if null is None else null.offset_bound(
                             p.significance),
-                        ambiguous_change="heat" if in_catalog else "nuisance")
+                        ambiguous_change="heat" if in_catalog else "nuisance",
+                        nuisance=modes if modes is not None and modes.size else None)
 
 
 def _annotate(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
@@ -633,7 +638,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     for sid, m in masks.items():
         raw = _series(state, sid)
         fits[sid] = _fit(raw, m, pa, config, nulls.get(sid), in_catalog=sid in listed,
-                         baseline=baselines.get(sid))
+                         baseline=baselines.get(sid), placebos=placebos.get(sid))
         series[sid] = _annotate(raw, fits[sid])
         declared = baselines.get(sid)
         # the looks of a declared baseline period (known inactive before-state)
@@ -781,7 +786,7 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
 MIN_PLACEBOS = 10
 
 #: The heat statistic of each activity pattern that its placebo null judges.
-NULL_STATISTIC = {"always": "always", "onset": "onset", "window": "onset",
+NULL_STATISTIC = {"always": "always", "onset": "onset", "window": "window",
                   "shutdown": "shutdown"}
 
 
@@ -899,7 +904,11 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
     if fit.pattern == "insufficient":
         return "insufficient_data"
     if fit.pattern in ("shutdown", "window"):
-        return "inactive" if stop_test is None or stop_test["null_passed"] else "undetermined"
+        # a fall that a change of solar response without heat explains as well (the season's
+        # shape of the change not seen) is no evidence of a stop
+        seen = fit.nuisance_gap >= config.persistence.change_bic_margin
+        return "inactive" if seen and (stop_test is None or stop_test["null_passed"]) \
+            else "undetermined"
     if fit.pattern == "onset":
         return "active"
     if fit.pattern == "always":
