@@ -239,6 +239,7 @@ def fit_activity(
     night: np.ndarray | None = None,
     baseline_looks: int = 0,
     nuisance: np.ndarray | None = None,
+    offset_sd_k_m2: float | None = None,
 ) -> ActivityFit:
     """Select the activity pattern of a site from its clear looks (time-ordered).
 
@@ -289,6 +290,12 @@ def fit_activity(
         fitted with every pattern as terms of no heat: a green season that raises a footprint
         against its ring for two months is then not a heat window, a phenology that bends
         the solar response not a shutdown. Every pattern gets the same ``q`` terms.
+    offset_sd_k_m2
+        The spread of static offsets of footprints of this shape on this land (K m2; the scan
+        passes the robust deviation of its placebos' always-on statistic): where it exceeds
+        ``baseline_offset_k`` x area it is the prior instead, so the heat interval of a site
+        without a baseline (and the upper limit of one without heat) is as wide as the land
+        makes it.
 
     Examples
     --------
@@ -313,9 +320,8 @@ def fit_activity(
     w = w / w.mean()
     baseline_looks = max(0, min(int(baseline_looks), n))
     fits: list[_Fit] = []
-    spread = max_baseline_k_m2 if max_baseline_k_m2 is not None and np.isfinite(
-        max_baseline_k_m2) else 0.0
-    max_baseline = max(2.0 * baseline_offset_k * area_m2, spread)
+    baseline_offset_k, max_baseline = _offset_priors(baseline_offset_k, area_m2,
+                                                     max_baseline_k_m2, offset_sd_k_m2)
     always: tuple[np.ndarray, np.ndarray] | None = None
     cands = _candidates(n, min_looks, baseline_looks)
     # the always-on heat term, or with a baseline the earliest onset: kept even if not
@@ -358,6 +364,17 @@ def fit_activity(
     return replace(fit, nuisance_gap=gap,
                    unconfirmed_stop=unconfirmed_stop(fit, significance=significance,
                                                      min_looks=min_looks))
+
+
+def _offset_priors(baseline_offset_k: float, area_m2: float, max_baseline_k_m2: float | None,
+                   offset_sd_k_m2: float | None) -> tuple[float, float]:
+    """Return the static-offset prior (K) and the largest baseline a fit may take (K m2)."""
+    spread = max_baseline_k_m2 if max_baseline_k_m2 is not None and np.isfinite(
+        max_baseline_k_m2) else 0.0
+    max_baseline = max(2.0 * baseline_offset_k * area_m2, spread)
+    if offset_sd_k_m2 is not None and np.isfinite(offset_sd_k_m2) and area_m2 > 0:
+        baseline_offset_k = max(baseline_offset_k, float(offset_sd_k_m2) / area_m2)
+    return baseline_offset_k, max_baseline
 
 
 def unconfirmed_stop(fit: ActivityFit, *, significance: float, min_looks: int) -> int | None:

@@ -365,6 +365,10 @@ class PlaceboSeries:
     excess: np.ndarray
     footprint_km2: float
     offsets: list[tuple[int, int]]
+    #: (placebos, shifts, looks): each placebo moved by the shifts of :data:`JITTER` times the
+    #: search's reach (a found site's footprint sits where its heat is; a placebo is measured
+    #: where its land is hottest nearby, as the search would have put it). None: not measured.
+    nearby: np.ndarray | None = None
 
     def modes(self, looks: np.ndarray, solar: np.ndarray, k: int) -> np.ndarray:
         """Return the land's ``k`` common modes (:func:`land_modes`) over the ``looks`` (mask)."""
@@ -375,15 +379,28 @@ class PlaceboSeries:
     def null(self, solar: np.ndarray, n_looks: int | None = None) -> SiteNull:
         """Return the site's statistics and its placebos' over the first ``n_looks`` looks."""
         n = self.excess.shape[1] if n_looks is None else n_looks
-        stats = heat_statistics(self.excess[:, :n], np.asarray(solar, dtype=float)[:n])
-        return SiteNull(site={k: float(v[0]) for k, v in stats.items()},
-                        placebos={k: v[1:] for k, v in stats.items()},
+        s = np.asarray(solar, dtype=float)[:n]
+        stats = heat_statistics(self.excess[:, :n], s)
+        placebos = {k: v[1:] for k, v in stats.items()}
+        if self.nearby is not None and self.nearby.size:
+            # each placebo is measured where it is hottest nearby (largest always-on
+            # excess), as the search put the site's footprint where its heat is; every
+            # statistic is then taken at that place (NaN placements do not count)
+            p, m = self.nearby.shape[:2]
+            more = {k: np.column_stack([placebos[k], v.reshape(p, m)]) for k, v in
+                    heat_statistics(self.nearby[..., :n].reshape(p * m, n), s).items()}
+            hot = more["always"]
+            pick = np.argmax(np.where(np.isfinite(hot), hot, -np.inf), axis=1)
+            keep = np.isfinite(placebos["always"])
+            for k, v in more.items():
+                placebos[k] = np.where(keep, v[np.arange(p), pick], placebos[k])
+        return SiteNull(site={k: float(v[0]) for k, v in stats.items()}, placebos=placebos,
                         footprint_km2=self.footprint_km2, offsets=self.offsets)
 
 
 def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarray, *,
                      pixel_area: float, min_clear_fraction: float, n_placebos: int,
-                     rng: np.random.Generator) -> PlaceboSeries:
+                     rng: np.random.Generator, reach: int = 0) -> PlaceboSeries:
     """Measure a site and its placebo footprints in the scan's anomaly stack (n, rows, cols).
 
     Examples
@@ -421,16 +438,46 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
     rr, cc, in_region = rr[keep], cc[keep], in_region[keep]
     base = (rr + rows.start) * n_cols + (cc + cols.start)
     shifts = np.array([(0, 0), *offsets], dtype=np.int64)
-    out = np.empty((len(shifts), n_looks))
     n_region = int(region.sum())
-    block = max(1, int(4e6 // max(1, n_looks * rr.size)))
+    out = _gather(flat, shifts, base, in_region, n_cols=n_cols, n_region=n_region,
+                  pixel_area=pixel_area, min_clear_fraction=min_clear_fraction)
+    nearby = None
+    if reach > 0 and offsets:
+        jit = np.array(JITTER, dtype=np.int64) * reach
+        moved = (shifts[1:, None, :] + jit[None, :, :]).reshape(-1, 2)
+        gh, gw = anomalies.shape[1:]
+        inside = ((rows.start + moved[:, 0] >= 0) & (rows.stop + moved[:, 0] <= gh)
+                  & (cols.start + moved[:, 1] >= 0) & (cols.stop + moved[:, 1] <= gw))
+        got = np.full((len(moved), n_looks), np.nan)
+        got[inside] = _gather(flat, moved[inside], base, in_region, n_cols=n_cols,
+                              n_region=n_region, pixel_area=pixel_area,
+                              min_clear_fraction=min_clear_fraction)
+        nearby = got.reshape(len(offsets), len(jit), n_looks)
+    return PlaceboSeries(out, masks.integration_area_px * pixel_area / 1e6, offsets, nearby)
+
+
+#: Shifts (in units of the search's reach) at which a placebo is also measured, for the null of
+#: a found site: the eight neighbours of its place.
+JITTER = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
+
+def _gather(flat: np.ndarray, shifts: np.ndarray, base: np.ndarray, in_region: np.ndarray, *,
+            n_cols: int, n_region: int, pixel_area: float,
+            min_clear_fraction: float) -> np.ndarray:
+    """Integrated excess (placements, looks) of a footprint's pixels ``base`` moved by ``shifts``.
+
+    ``flat`` is the stack viewed as (looks, pixels) of a grid ``n_cols`` wide.
+    """
+    n_looks = flat.shape[0]
+    out = np.empty((len(shifts), n_looks))
+    block = max(1, int(4e6 // max(1, n_looks * base.size)))
     for start in range(0, len(shifts), block):
         sh = shifts[start:start + block]
         idx = base[None, :] + (sh[:, 0] * n_cols + sh[:, 1])[:, None]  # (P, m)
         out[start:start + block] = _excess(
             flat[:, idx], in_region, n_region=n_region, pixel_area=pixel_area,
             min_clear_fraction=min_clear_fraction).T  # (looks, P) -> (P, looks)
-    return PlaceboSeries(out, masks.integration_area_px * pixel_area / 1e6, offsets)
+    return out
 
 
 def land_modes(placebo_excess: np.ndarray, solar: np.ndarray, k: int, *,
