@@ -197,8 +197,9 @@ def _excess(values: np.ndarray, in_region: np.ndarray, *, n_region: int, pixel_a
     return np.where(bad, np.nan, e)
 
 
-def heat_statistics(excess: np.ndarray, solar: np.ndarray) -> dict[str, np.ndarray]:
-    """Return the ``always``, ``onset`` and ``shutdown`` statistics of many series at once.
+def heat_statistics(excess: np.ndarray, solar: np.ndarray,
+                    nuisance: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Return the ``always``, ``onset``, ``shutdown`` and ``window`` statistics of many series.
 
     Parameters
     ----------
@@ -206,6 +207,9 @@ def heat_statistics(excess: np.ndarray, solar: np.ndarray) -> dict[str, np.ndarr
         (P, n) integrated excess per series and look (NaN: not clear).
     solar
         (n,) solar loading of the looks.
+    nuisance
+        Optional (n, q) shapes of the land over the looks (:func:`land_modes`), fitted with
+        every statistic as terms of no heat, as the activity fit does.
 
     Examples
     --------
@@ -220,29 +224,35 @@ def heat_statistics(excess: np.ndarray, solar: np.ndarray) -> dict[str, np.ndarr
     ok = np.isfinite(e) & np.isfinite(s)[None, :] & (s > 0)[None, :]
     w = np.where(ok, 1.0 / np.maximum(s, 0.05)[None, :] ** 2, 0.0)
     y = np.where(ok, e, 0.0)
-    s0 = np.where(np.isfinite(s), s, 0.0)[None, :]
-    out = {"always": _always(w, s0, y)}
-    onset, shutdown = _steps(w, s0, y, ok)
+    s0 = np.where(np.isfinite(s), s, 0.0)
+    extra = [] if nuisance is None else list(np.asarray(nuisance, dtype=np.float64).reshape(
+        s.size, -1).T)
+    out = {"always": _always(w, np.stack([np.ones_like(s0), s0, *extra], axis=-1), y)}
+    steady = np.stack([s0, s0 * s0, np.ones_like(s0), *extra], axis=-1)  # (n, q)
+    onset, shutdown = _steps(w, steady, y, ok)
     out["onset"], out["shutdown"] = onset, shutdown
-    out["window"] = _windows(w, s0, y, ok)
+    out["window"] = _windows(w, steady, y, ok)
     return out
 
 
-def _always(w: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
-    sw, sws, wss = w.sum(1), (w * s).sum(1), (w * s * s).sum(1)
-    wy, wsy = (w * y).sum(1), (w * s * y).sum(1)
-    det = sw * wss - sws**2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        h = (wss * wy - sws * wsy) / det
-    return np.where((det > 0) & ((w > 0).sum(1) >= 3), h, np.nan)
+def _always(w: np.ndarray, base: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Return the intercept ``H`` of ``E = H + a s (+ nuisance)`` per series (``base``: 1 first)."""
+    g = np.einsum("pt,ti,tj->pij", w, base, base)
+    r = np.einsum("pt,ti,pt->pi", w, base, y)
+    q = base.shape[1]
+    good = ((w > 0).sum(1) >= q + 1) & (np.linalg.cond(g) < 1e12)
+    g = np.where(good[:, None, None], g, np.eye(q))
+    h = np.linalg.solve(g, r[..., None])[:, 0, 0]
+    return np.where(good, h, np.nan)
 
 
-def _steps(w: np.ndarray, s: np.ndarray, y: np.ndarray,
+def _steps(w: np.ndarray, steady: np.ndarray, y: np.ndarray,
            ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Largest rise and fall of ``E = a s + a2 s**2 + b + H [t >= k]`` over change points ``k``.
 
     The ``s**2`` term takes up a solar response that is not quite linear in the solar index
     (land covers whose contrast saturates with the sun), which a step would otherwise absorb.
+    ``steady`` (n, q) holds those columns and any nuisance terms.
     """
     p, n = w.shape
     if n < 2 * MIN_SIDE:
@@ -252,10 +262,9 @@ def _steps(w: np.ndarray, s: np.ndarray, y: np.ndarray,
     def tail(v: np.ndarray) -> np.ndarray:
         return np.cumsum(v[:, ::-1], axis=1)[:, ::-1]  # sums over t >= k, every k at once
 
-    base = np.stack(np.broadcast_arrays(s, s * s, np.ones_like(s)), axis=-1)  # (1, n, 3)
-    base = np.broadcast_to(base, (p, n, 3))
+    q = steady.shape[1]
+    base = np.broadcast_to(steady[None], (p, n, q))
     wb = w[..., None] * base
-    q = base.shape[-1]
     a = np.empty((p, n, q + 1, q + 1))
     a[..., :q, :q] = np.einsum("pti,ptj->pij", wb, base)[:, None, :, :]
     cross = tail(wb)  # (p, n, q): sum over t >= k of w * base
@@ -279,25 +288,25 @@ def _steps(w: np.ndarray, s: np.ndarray, y: np.ndarray,
     return rise, fall
 
 
-def _windows(w: np.ndarray, s: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
+def _windows(w: np.ndarray, steady: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Largest ``H`` of ``E = a s + a2 s**2 + b + H [k <= t < j]`` over windows ``(k, j)``.
 
     A bump of heat that comes and goes (a campus that ran for a while) against the bumps the
     land makes by itself (a green season that lifts a footprint against its ring for weeks).
     Windows that reach the last look are onsets, so this is never below the ``onset``
     statistic. Solved for every window at once through the Schur complement of the steady
-    part (``s``, ``s**2``, ``1``) of the normal equations.
+    part (``s``, ``s**2``, ``1`` and any nuisance terms: ``steady``) of the normal equations.
     """
     p, n = w.shape
     if n < 2 * MIN_SIDE:
         return np.full(p, np.nan)
-    base = np.stack(np.broadcast_arrays(s, s * s, np.ones_like(s)), axis=-1)
-    base = np.broadcast_to(base, (p, n, 3))
+    q = steady.shape[1]
+    base = np.broadcast_to(steady[None], (p, n, q))
     wb = w[..., None] * base
     g = np.einsum("pti,ptj->pij", wb, base)
     rb = np.einsum("pti,pt->pi", wb, y)
     good = np.linalg.cond(g) < 1e12
-    g = np.where(good[:, None, None], g, np.eye(3))
+    g = np.where(good[:, None, None], g, np.eye(q))
     gi = np.linalg.inv(g)
 
     def upto(v: np.ndarray) -> np.ndarray:  # sums over t < k, k = 0..n, along axis 1
@@ -376,11 +385,24 @@ class PlaceboSeries:
         return land_modes(self.excess[1:, :looks.size][:, looks],
                           np.asarray(solar, dtype=float)[looks], k)
 
-    def null(self, solar: np.ndarray, n_looks: int | None = None) -> SiteNull:
-        """Return the site's statistics and its placebos' over the first ``n_looks`` looks."""
+    def null(self, solar: np.ndarray, n_looks: int | None = None, modes: int = 0) -> SiteNull:
+        """Return the site's statistics and its placebos' over the first ``n_looks`` looks.
+
+        With ``modes`` the land's common modes over the site's clear looks
+        (:meth:`modes`) are fitted as no-heat terms with every statistic, site and placebos
+        alike, as the activity fit takes them.
+        """
         n = self.excess.shape[1] if n_looks is None else n_looks
         s = np.asarray(solar, dtype=float)[:n]
-        stats = heat_statistics(self.excess[:, :n], s)
+        nuis = None
+        if modes > 0:
+            looks = np.isfinite(self.excess[0, :n]) & np.isfinite(s)
+            shapes = self.modes(looks, s, modes)
+            if shapes.size:
+                nuis = np.zeros((n, shapes.shape[1]))
+                nuis[looks] = shapes  # the other looks are not clear on the site: left out below
+                s = np.where(looks, s, np.nan)
+        stats = heat_statistics(self.excess[:, :n], s, nuis)
         placebos = {k: v[1:] for k, v in stats.items()}
         if self.nearby is not None and self.nearby.size:
             # each placebo is measured where it is hottest nearby (largest always-on
@@ -388,7 +410,7 @@ class PlaceboSeries:
             # statistic is then taken at that place (NaN placements do not count)
             p, m = self.nearby.shape[:2]
             more = {k: np.column_stack([placebos[k], v.reshape(p, m)]) for k, v in
-                    heat_statistics(self.nearby[..., :n].reshape(p * m, n), s).items()}
+                    heat_statistics(self.nearby[..., :n].reshape(p * m, n), s, nuis).items()}
             hot = more["always"]
             pick = np.argmax(np.where(np.isfinite(hot), hot, -np.inf), axis=1)
             keep = np.isfinite(placebos["always"])

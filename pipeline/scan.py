@@ -634,7 +634,7 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Conf
                 reach=r)
         out[m.site_id] = measure(0)
         if m.site_id not in catalogued:
-            null = out[m.site_id].null(solar)
+            null = out[m.site_id].null(solar, modes=config.persistence.land_modes)
             if null.n >= MIN_PLACEBOS and any(
                     null.p_value(s) <= 1.0 / (1 + null.n) + 1e-12
                     and null.false_alarms_per_1000_km2(s) <= d.false_alarm_per_1000km2
@@ -652,7 +652,8 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     baselines = baselines or {}
     solar = np.array([sc.solar for sc in state.scenes], dtype=float)
     series, fits = {}, {}
-    nulls = {sid: pl.null(solar) for sid, pl in placebos.items()}
+    nulls = {sid: pl.null(solar, modes=config.persistence.land_modes)
+             for sid, pl in placebos.items()}
     listed = set(catalog["site_id"].astype(str))
     regions = RegionNull.from_nulls([n for sid, n in nulls.items() if sid not in listed])
     for sid, m in masks.items():

@@ -202,3 +202,22 @@ def test_nearby_placebos_share_the_search_choice_of_place():
     assert np.median(p1) > np.median(p0)  # and on speckled land, usually hotter
     # the placebos' own series (row 0 is the site) are the same either way
     np.testing.assert_allclose(near.excess, plain.excess)
+
+
+def test_the_null_takes_out_the_land_modes_for_site_and_placebos_alike():
+    # crops green up late in the series: in the plain statistics some placebos rise as much
+    # as a real power-on step; with the land's modes fitted, the step stands out of them
+    from pipeline.placebo import PlaceboSeries
+
+    rng = np.random.default_rng(5)
+    s = _sun(40)
+    t = np.arange(40)
+    season = 1.0 / (1.0 + np.exp(-(t - 30) / 2.0))  # a green-up that reads as a rise
+    series = (rng.normal(0, 3e5, (201, 1)) * season + rng.normal(0, 2e5, (201, 1)) * s
+              + rng.normal(0, 1e4, (201, 40)))
+    series[0] = 1e5 * s + 2e5 * (t >= 18) + rng.normal(0, 1e4, 40)  # the site: a real step
+    pl = PlaceboSeries(series, 0.5, [(0, 0)] * 200)
+    plain, fitted = pl.null(s), pl.null(s, modes=1)
+    assert plain.p_value("onset") > 0.05  # the green-ups of many placebos outrise it
+    assert fitted.p_value("onset") == pytest.approx(1 / 201)
+    assert fitted.site["onset"] == pytest.approx(2e5, rel=0.1)
