@@ -198,6 +198,35 @@ def wide_suite(*, holdout: bool = False) -> list[Any]:
     return [widen(spec) for spec in base]
 
 
+def onset_suite(*, holdout: bool = False, n_worlds: int = 12) -> list[Any]:
+    """Widened worlds that each hold a new (uncatalogued) campus powering on mid-series.
+
+    The widened splits hold too few such campuses with >= 100 MW of visible heat to measure
+    how many are found (2 and 1). These are random worlds of the full size (250 px, 46 dates,
+    four campuses) from seeds 200+ (development) or 300+ (held out), in none of the other
+    sets: the first ``n_worlds`` seeds whose campus 2 (the one :func:`random_spec` powers on
+    between 30 % and 70 % of the series) would show >= 120 MW with its cooling (power times
+    the cooling's visible share; a truth property, no detector output). That campus is made
+    uncatalogued; everything else is as drawn, then widened (:func:`models.world_spec.widen`).
+    """
+    from models.world_spec import COOLING_FACTOR, random_spec, widen
+
+    out: list[Any] = []
+    seed = 300 if holdout else 200
+    while len(out) < n_worlds:
+        spec = random_spec(seed, size_px=250, n_acquisitions=46, n_campuses=4)
+        seed += 1
+        on = [c for c in spec.campuses if c.site_id == "S2" and c.onset is not None]
+        if not on or on[0].power_mw * COOLING_FACTOR[on[0].cooling] < 120.0:
+            continue
+        campuses = tuple(c.model_copy(update={"in_catalog": False, "reported_power_mw": None})
+                         if c.site_id == "S2" else c for c in spec.campuses)
+        spec = spec.model_validate(spec.model_dump() | {"campuses": campuses,
+                                                        "name": f"onset-{spec.seed}"})
+        out.append(widen(spec))
+    return out
+
+
 def suite(*, quick: bool = False, holdout: bool = False, short: bool = False) -> list[Any]:
     """The benchmark worlds: 24 ladder + 16 random (full) or 2 + 2 smaller ones (quick).
 
@@ -1058,14 +1087,22 @@ def main(argv: list[str] | None = None) -> int:
                     help="12 held-out worlds on widened land (about 30 seconds)")
     ap.add_argument("--worlds", type=int, default=None,
                     help="only the first N worlds of the chosen set (a subset run)")
+    ap.add_argument("--wide-onset", action="store_true",
+                    help="12 widened worlds, each with a new campus powering on (development)")
+    ap.add_argument("--wide-onset-holdout", action="store_true",
+                    help="12 held-out widened worlds, each with a new campus powering on")
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for accuracy.json/.png")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where worlds are generated (default: a temporary folder)")
     args = ap.parse_args(argv)
-    modes = ("quick", "holdout", "short", "wide", "wide_holdout")
+    modes = ("quick", "holdout", "short", "wide", "wide_holdout", "wide_onset",
+             "wide_onset_holdout")
     if sum(bool(getattr(args, k)) for k in modes) > 1:
-        ap.error("choose one of --quick, --holdout, --short, --wide and --wide-holdout")
-    if args.wide or args.wide_holdout:
+        ap.error("choose one of --quick, --holdout, --short, --wide, --wide-holdout, "
+                 "--wide-onset and --wide-onset-holdout")
+    if args.wide_onset or args.wide_onset_holdout:
+        specs = onset_suite(holdout=args.wide_onset_holdout)
+    elif args.wide or args.wide_holdout:
         specs = wide_suite(holdout=args.wide_holdout)
     else:
         specs = suite(quick=args.quick, holdout=args.holdout, short=args.short)

@@ -74,6 +74,11 @@ class ActivityFit:
     #: clear looks that all show no heat, too few to make a shutdown (see
     #: :func:`unconfirmed_stop`); None when the last clear look shows heat.
     unconfirmed_stop: int | None = None
+    #: How much better (BIC, at the selected model's scale) the selected pattern fits than the
+    #: best change of solar response without heat (a roof built or removed, a ring whose land
+    #: changed); infinite when no such change was fitted. Below ``change_bic_margin`` the
+    #: series cannot tell the two apart: the seasonal shape of the change is not seen.
+    nuisance_gap: float = float("inf")
 
     @property
     def active_at_end(self) -> bool:
@@ -142,17 +147,19 @@ def _n_params(c: _Candidate) -> int:
     return {"never": 1, "always": 2, "onset": 4, "shutdown": 4, "window": 6}[c.pattern]
 
 
-def _design(s: np.ndarray, c: _Candidate) -> np.ndarray:
+def _design(s: np.ndarray, c: _Candidate, nuisance: np.ndarray | None = None) -> np.ndarray:
     if c.pattern == "roof":
         # no heat: the solar response changes once (a roof built on a construction site),
         # with or without a static offset of the footprint
         cols = [s, s * c.active] + ([np.ones_like(s)] if c.with_baseline else [])
-        return np.column_stack(cols)
-    cols = [s]
-    if c.pattern != "never":
-        cols.append(c.active)
-    if c.with_baseline:
-        cols.append(np.ones_like(s))
+    else:
+        cols = [s]
+        if c.pattern != "never":
+            cols.append(c.active)
+        if c.with_baseline:
+            cols.append(np.ones_like(s))
+    if nuisance is not None:  # the land's own modes, last (the other columns keep their place)
+        cols += list(nuisance.T)
     return np.column_stack(cols)
 
 
@@ -205,10 +212,11 @@ def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray,
     return coef, cov, (y - fitted) * sw
 
 
-def _fit_all(cands: list[_Candidate], s: np.ndarray, e: np.ndarray, w: np.ndarray
+def _fit_all(cands: list[_Candidate], s: np.ndarray, e: np.ndarray, w: np.ndarray,
+             nuisance: np.ndarray | None = None
              ) -> Iterator[tuple[_Candidate, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
     """Fit every candidate pattern, the designs of one width in one :func:`_wls` call."""
-    designs = [_design(s, c) for c in cands]
+    designs = [_design(s, c, nuisance) for c in cands]
     for width in sorted({x.shape[1] for x in designs}):
         idx = [i for i, x in enumerate(designs) if x.shape[1] == width]
         coef, cov, resid = _wls(np.stack([designs[i] for i in idx]), e, w)
@@ -230,6 +238,8 @@ def fit_activity(
     ambiguous_change: str = "nuisance",
     night: np.ndarray | None = None,
     baseline_looks: int = 0,
+    nuisance: np.ndarray | None = None,
+    offset_sd_k_m2: float | None = None,
 ) -> ActivityFit:
     """Select the activity pattern of a site from its clear looks (time-ordered).
 
@@ -274,6 +284,18 @@ def fit_activity(
         heat in them are not fitted, an onset at its end needs only
         :data:`MIN_BASELINE_LOOKS`, and its static offset ``b`` is measured there, so a
         campus running all the main series gets a before/after measurement.
+    nuisance
+        (n, q) shapes the land itself takes over the looks (crop phenology, seasonal soil
+        moisture: :func:`pipeline.placebo.land_modes` from the scene's placebo footprints),
+        fitted with every pattern as terms of no heat: a green season that raises a footprint
+        against its ring for two months is then not a heat window, a phenology that bends
+        the solar response not a shutdown. Every pattern gets the same ``q`` terms.
+    offset_sd_k_m2
+        The spread of static offsets of footprints of this shape on this land (K m2; the scan
+        passes the robust deviation of its placebos' always-on statistic): where it exceeds
+        ``baseline_offset_k`` x area it is the prior instead, so the heat interval of a site
+        without a baseline (and the upper limit of one without heat) is as wide as the land
+        makes it.
 
     Examples
     --------
@@ -298,15 +320,16 @@ def fit_activity(
     w = w / w.mean()
     baseline_looks = max(0, min(int(baseline_looks), n))
     fits: list[_Fit] = []
-    spread = max_baseline_k_m2 if max_baseline_k_m2 is not None and np.isfinite(
-        max_baseline_k_m2) else 0.0
-    max_baseline = max(2.0 * baseline_offset_k * area_m2, spread)
+    baseline_offset_k, max_baseline = _offset_priors(baseline_offset_k, area_m2,
+                                                     max_baseline_k_m2, offset_sd_k_m2)
     always: tuple[np.ndarray, np.ndarray] | None = None
     cands = _candidates(n, min_looks, baseline_looks)
     # the always-on heat term, or with a baseline the earliest onset: kept even if not
     # significant, it bounds undetected heat
     bound = next((c for c in cands if c.pattern in ("always", "onset")), None)
-    for cand, (coef, cov, resid) in _fit_all(cands, s, e, w):
+    q = 0 if nuisance is None else np.asarray(nuisance).reshape(n, -1).shape[1]
+    nuis = np.asarray(nuisance, dtype=float).reshape(n, q) if q else None
+    for cand, (coef, cov, resid) in _fit_all(cands, s, e, w, nuis):
         if cand is bound:
             always = (coef, cov)
         if cand.with_baseline and abs(coef[2]) > max_baseline:
@@ -331,13 +354,27 @@ def fit_activity(
         chosen = again
     if chosen.cand.pattern == "roof":
         chosen = next(f for f in fits if f.cand.pattern == "never")
-    fit = _result(chosen.cand, chosen.coef, chosen.cov, e, s, area_m2, baseline_offset_k)
+    gap = _nuisance_gap(fits, chosen, max(sigma_mad(chosen.resid), floor), n)
+    land = nuis @ chosen.coef[-q:] if nuis is not None else 0.0
+    fit = _result(chosen.cand, chosen.coef, chosen.cov, e - land, s, area_m2, baseline_offset_k)
     if fit.pattern == "never" and always is not None:
         coef, cov = always
         se = _heat_se(cov, 0.0 if baseline_looks else baseline_offset_k * area_m2)
         fit = replace(fit, heat_se_k_m2=se, undetected_k_m2=float(coef[1]))
-    return replace(fit, unconfirmed_stop=unconfirmed_stop(fit, significance=significance,
-                                                          min_looks=min_looks))
+    return replace(fit, nuisance_gap=gap,
+                   unconfirmed_stop=unconfirmed_stop(fit, significance=significance,
+                                                     min_looks=min_looks))
+
+
+def _offset_priors(baseline_offset_k: float, area_m2: float, max_baseline_k_m2: float | None,
+                   offset_sd_k_m2: float | None) -> tuple[float, float]:
+    """Return the static-offset prior (K) and the largest baseline a fit may take (K m2)."""
+    spread = max_baseline_k_m2 if max_baseline_k_m2 is not None and np.isfinite(
+        max_baseline_k_m2) else 0.0
+    max_baseline = max(2.0 * baseline_offset_k * area_m2, spread)
+    if offset_sd_k_m2 is not None and np.isfinite(offset_sd_k_m2) and area_m2 > 0:
+        baseline_offset_k = max(baseline_offset_k, float(offset_sd_k_m2) / area_m2)
+    return baseline_offset_k, max_baseline
 
 
 def unconfirmed_stop(fit: ActivityFit, *, significance: float, min_looks: int) -> int | None:
@@ -397,6 +434,16 @@ def _deviance(resid: np.ndarray, scale: float) -> float:
     return float(np.sum(np.where(u <= HUBER_C, u * u, 2 * HUBER_C * u - HUBER_C**2)))
 
 
+def _bic(f: _Fit, scale: float, n: int) -> float:
+    return _deviance(f.resid, scale) + _n_params(f.cand) * np.log(n)
+
+
+def _nuisance_gap(fits: list[_Fit], chosen: _Fit, scale: float, n: int) -> float:
+    """BIC of the best no-heat change of solar response minus that of ``chosen``."""
+    roofs = [_bic(f, scale, n) for f in fits if f.cand.pattern == "roof"]
+    return float(min(roofs) - _bic(chosen, scale, n)) if roofs else float("inf")
+
+
 def _select(fits: list[_Fit], scale: float, n: int, change_bic_margin: float,
             heat_wins: bool = False) -> _Fit:
     def bic(f: _Fit) -> float:
@@ -407,10 +454,12 @@ def _select(fits: list[_Fit], scale: float, n: int, change_bic_margin: float,
     chosen = min(steady, key=bic)
     if changes:
         change = min(changes, key=bic)
-        heats = [f for f in changes if f.cand.pattern != "roof"]
+        heats = [f for f in changes if f.cand.pattern == "onset"]
         if heat_wins and change.cand.pattern == "roof" and heats:
-            # a new roof and a heat step that the evidence cannot tell apart: on a catalogued
-            # campus the halls stand before power-on, so the step is kept
+            # a new roof and a power-on step that the evidence cannot tell apart: on a
+            # catalogued campus the halls stand before power-on, so the step is kept (not a
+            # fall: a campus that shuts down keeps its roofs, so a fall that a change of solar
+            # response explains as well is no evidence of a shutdown)
             step = min(heats, key=bic)
             if bic(step) < bic(change) + change_bic_margin:
                 change = step

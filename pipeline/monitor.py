@@ -152,9 +152,10 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
             raw["solar_loading"] = [s.solar for s in prefix]
             placebos = getattr(result, "placebos", {}).get(sid)
             null = None if placebos is None else placebos.null(
-                np.array([s.solar for s in prefix]), n)
+                np.array([s.solar for s in prefix]), n, modes=config.persistence.land_modes)
             baseline = getattr(result, "baselines", {}).get(sid)
-            fit = _fit(raw, result.masks[sid], pixel_area, config, null, baseline=baseline)
+            fit = _fit(raw, result.masks[sid], pixel_area, config, null, baseline=baseline,
+                       placebos=placebos)
             fitted.append((row, fit, _annotate(raw, fit), null, baseline))
         # the declaration in force on the day, as the scan's calibration (0 MW: none yet)
         declared = {str(r.site_id): declaration_on(r, day) for r, _, _, _, _ in fitted}

@@ -40,7 +40,7 @@ from pipeline.footprint import MIN_RING_PIXELS, SiteMasks
 from pipeline.robust import MAD_TO_SIGMA
 
 #: The statistics measured on every footprint, in this order.
-STATISTICS = ("always", "onset", "shutdown")
+STATISTICS = ("always", "onset", "shutdown", "window")
 
 #: Fewest clear looks on each side of a change point.
 MIN_SIDE = 4
@@ -216,8 +216,9 @@ def _excess(values: np.ndarray, in_region: np.ndarray, *, n_region: int, pixel_a
     return np.where(bad, np.nan, e)
 
 
-def heat_statistics(excess: np.ndarray, solar: np.ndarray) -> dict[str, np.ndarray]:
-    """Return the ``always``, ``onset`` and ``shutdown`` statistics of many series at once.
+def heat_statistics(excess: np.ndarray, solar: np.ndarray,
+                    nuisance: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Return the ``always``, ``onset``, ``shutdown`` and ``window`` statistics of many series.
 
     Parameters
     ----------
@@ -225,6 +226,9 @@ def heat_statistics(excess: np.ndarray, solar: np.ndarray) -> dict[str, np.ndarr
         (P, n) integrated excess per series and look (NaN: not clear).
     solar
         (n,) solar loading of the looks.
+    nuisance
+        Optional (n, q) shapes of the land over the looks (:func:`land_modes`), fitted with
+        every statistic as terms of no heat, as the activity fit does.
 
     Examples
     --------
@@ -239,28 +243,35 @@ def heat_statistics(excess: np.ndarray, solar: np.ndarray) -> dict[str, np.ndarr
     ok = np.isfinite(e) & np.isfinite(s)[None, :] & (s > 0)[None, :]
     w = np.where(ok, 1.0 / np.maximum(s, 0.05)[None, :] ** 2, 0.0)
     y = np.where(ok, e, 0.0)
-    s0 = np.where(np.isfinite(s), s, 0.0)[None, :]
-    out = {"always": _always(w, s0, y)}
-    onset, shutdown = _steps(w, s0, y, ok)
+    s0 = np.where(np.isfinite(s), s, 0.0)
+    extra = [] if nuisance is None else list(np.asarray(nuisance, dtype=np.float64).reshape(
+        s.size, -1).T)
+    out = {"always": _always(w, np.stack([np.ones_like(s0), s0, *extra], axis=-1), y)}
+    steady = np.stack([s0, s0 * s0, np.ones_like(s0), *extra], axis=-1)  # (n, q)
+    onset, shutdown = _steps(w, steady, y, ok)
     out["onset"], out["shutdown"] = onset, shutdown
+    out["window"] = _windows(w, steady, y, ok)
     return out
 
 
-def _always(w: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
-    sw, sws, wss = w.sum(1), (w * s).sum(1), (w * s * s).sum(1)
-    wy, wsy = (w * y).sum(1), (w * s * y).sum(1)
-    det = sw * wss - sws**2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        h = (wss * wy - sws * wsy) / det
-    return np.where((det > 0) & ((w > 0).sum(1) >= 3), h, np.nan)
+def _always(w: np.ndarray, base: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Return the intercept ``H`` of ``E = H + a s (+ nuisance)`` per series (``base``: 1 first)."""
+    g = np.einsum("pt,ti,tj->pij", w, base, base)
+    r = np.einsum("pt,ti,pt->pi", w, base, y)
+    q = base.shape[1]
+    good = ((w > 0).sum(1) >= q + 1) & (np.linalg.cond(g) < 1e12)
+    g = np.where(good[:, None, None], g, np.eye(q))
+    h = np.linalg.solve(g, r[..., None])[:, 0, 0]
+    return np.where(good, h, np.nan)
 
 
-def _steps(w: np.ndarray, s: np.ndarray, y: np.ndarray,
+def _steps(w: np.ndarray, steady: np.ndarray, y: np.ndarray,
            ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Largest rise and fall of ``E = a s + a2 s**2 + b + H [t >= k]`` over change points ``k``.
 
     The ``s**2`` term takes up a solar response that is not quite linear in the solar index
     (land covers whose contrast saturates with the sun), which a step would otherwise absorb.
+    ``steady`` (n, q) holds those columns and any nuisance terms.
     """
     p, n = w.shape
     if n < 2 * MIN_SIDE:
@@ -270,10 +281,9 @@ def _steps(w: np.ndarray, s: np.ndarray, y: np.ndarray,
     def tail(v: np.ndarray) -> np.ndarray:
         return np.cumsum(v[:, ::-1], axis=1)[:, ::-1]  # sums over t >= k, every k at once
 
-    base = np.stack(np.broadcast_arrays(s, s * s, np.ones_like(s)), axis=-1)  # (1, n, 3)
-    base = np.broadcast_to(base, (p, n, 3))
+    q = steady.shape[1]
+    base = np.broadcast_to(steady[None], (p, n, q))
     wb = w[..., None] * base
-    q = base.shape[-1]
     a = np.empty((p, n, q + 1, q + 1))
     a[..., :q, :q] = np.einsum("pti,ptj->pij", wb, base)[:, None, :, :]
     cross = tail(wb)  # (p, n, q): sum over t >= k of w * base
@@ -295,6 +305,49 @@ def _steps(w: np.ndarray, s: np.ndarray, y: np.ndarray,
     rise = np.where(any_valid, np.max(np.where(valid, h, -np.inf), axis=1), np.nan)
     fall = np.where(any_valid, np.max(np.where(valid, -h, -np.inf), axis=1), np.nan)
     return rise, fall
+
+
+def _windows(w: np.ndarray, steady: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Largest ``H`` of ``E = a s + a2 s**2 + b + H [k <= t < j]`` over windows ``(k, j)``.
+
+    A bump of heat that comes and goes (a campus that ran for a while) against the bumps the
+    land makes by itself (a green season that lifts a footprint against its ring for weeks).
+    Windows that reach the last look are onsets, so this is never below the ``onset``
+    statistic. Solved for every window at once through the Schur complement of the steady
+    part (``s``, ``s**2``, ``1`` and any nuisance terms: ``steady``) of the normal equations.
+    """
+    p, n = w.shape
+    if n < 2 * MIN_SIDE:
+        return np.full(p, np.nan)
+    q = steady.shape[1]
+    base = np.broadcast_to(steady[None], (p, n, q))
+    wb = w[..., None] * base
+    g = np.einsum("pti,ptj->pij", wb, base)
+    rb = np.einsum("pti,pt->pi", wb, y)
+    good = np.linalg.cond(g) < 1e12
+    g = np.where(good[:, None, None], g, np.eye(q))
+    gi = np.linalg.inv(g)
+
+    def upto(v: np.ndarray) -> np.ndarray:  # sums over t < k, k = 0..n, along axis 1
+        z = np.zeros((v.shape[0], 1, *v.shape[2:]))
+        return np.concatenate([z, np.cumsum(v, axis=1)], axis=1)
+
+    cw, cwb, cwy, cok = upto(w), upto(wb), upto(w * y), upto(ok.astype(float))
+    # window [k, j): differences of the running sums, (p, k, j, ...)
+    d = cw[:, None, :] - cw[:, :, None]
+    c = cwb[:, None, :, :] - cwb[:, :, None, :]
+    ra = cwy[:, None, :] - cwy[:, :, None]
+    inside = cok[:, None, :] - cok[:, :, None]
+    outside = ok.sum(1)[:, None, None] - inside
+    u = np.einsum("pij,pj->pi", gi, rb)
+    num = ra - np.einsum("pkji,pi->pkj", c, u)
+    den = d - np.einsum("pkji,pil,pkjl->pkj", c, gi, c)
+    valid = (inside >= MIN_SIDE) & (outside >= MIN_SIDE) & (den > 1e-9 * np.maximum(d, 1e-300))
+    valid &= good[:, None, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = np.where(valid, num / np.where(valid, den, 1.0), -np.inf)
+    best = h.reshape(p, -1).max(axis=1)
+    return np.where(np.isfinite(best), best, np.nan)
 
 
 def placebo_offsets(masks: SiteMasks, eligible: np.ndarray, *, n: int,
@@ -340,19 +393,55 @@ class PlaceboSeries:
     excess: np.ndarray
     footprint_km2: float
     offsets: list[tuple[int, int]]
+    #: (placebos, shifts, looks): each placebo moved by the shifts of :data:`JITTER` times the
+    #: search's reach (a found site's footprint sits where its heat is; a placebo is measured
+    #: where its land is hottest nearby, as the search would have put it). None: not measured.
+    nearby: np.ndarray | None = None
 
-    def null(self, solar: np.ndarray, n_looks: int | None = None) -> SiteNull:
-        """Return the site's statistics and its placebos' over the first ``n_looks`` looks."""
+    def modes(self, looks: np.ndarray, solar: np.ndarray, k: int) -> np.ndarray:
+        """Return the land's ``k`` common modes (:func:`land_modes`) over the ``looks`` (mask)."""
+        looks = np.asarray(looks, dtype=bool)
+        return land_modes(self.excess[1:, :looks.size][:, looks],
+                          np.asarray(solar, dtype=float)[looks], k)
+
+    def null(self, solar: np.ndarray, n_looks: int | None = None, modes: int = 0) -> SiteNull:
+        """Return the site's statistics and its placebos' over the first ``n_looks`` looks.
+
+        With ``modes`` the land's common modes over the site's clear looks
+        (:meth:`modes`) are fitted as no-heat terms with every statistic, site and placebos
+        alike, as the activity fit takes them.
+        """
         n = self.excess.shape[1] if n_looks is None else n_looks
-        stats = heat_statistics(self.excess[:, :n], np.asarray(solar, dtype=float)[:n])
-        return SiteNull(site={k: float(v[0]) for k, v in stats.items()},
-                        placebos={k: v[1:] for k, v in stats.items()},
+        s = np.asarray(solar, dtype=float)[:n]
+        nuis = None
+        if modes > 0:
+            looks = np.isfinite(self.excess[0, :n]) & np.isfinite(s)
+            shapes = self.modes(looks, s, modes)
+            if shapes.size:
+                nuis = np.zeros((n, shapes.shape[1]))
+                nuis[looks] = shapes  # the other looks are not clear on the site: left out below
+                s = np.where(looks, s, np.nan)
+        stats = heat_statistics(self.excess[:, :n], s, nuis)
+        placebos = {k: v[1:] for k, v in stats.items()}
+        if self.nearby is not None and self.nearby.size:
+            # each placebo is measured where it is hottest nearby (largest always-on
+            # excess), as the search put the site's footprint where its heat is; every
+            # statistic is then taken at that place (NaN placements do not count)
+            p, m = self.nearby.shape[:2]
+            more = {k: np.column_stack([placebos[k], v.reshape(p, m)]) for k, v in
+                    heat_statistics(self.nearby[..., :n].reshape(p * m, n), s, nuis).items()}
+            hot = more["always"]
+            pick = np.argmax(np.where(np.isfinite(hot), hot, -np.inf), axis=1)
+            keep = np.isfinite(placebos["always"])
+            for k, v in more.items():
+                placebos[k] = np.where(keep, v[np.arange(p), pick], placebos[k])
+        return SiteNull(site={k: float(v[0]) for k, v in stats.items()}, placebos=placebos,
                         footprint_km2=self.footprint_km2, offsets=self.offsets)
 
 
 def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarray, *,
                      pixel_area: float, min_clear_fraction: float, n_placebos: int,
-                     rng: np.random.Generator) -> PlaceboSeries:
+                     rng: np.random.Generator, reach: int = 0) -> PlaceboSeries:
     """Measure a site and its placebo footprints in the scan's anomaly stack (n, rows, cols).
 
     Examples
@@ -390,13 +479,102 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
     rr, cc, in_region = rr[keep], cc[keep], in_region[keep]
     base = (rr + rows.start) * n_cols + (cc + cols.start)
     shifts = np.array([(0, 0), *offsets], dtype=np.int64)
-    out = np.empty((len(shifts), n_looks))
     n_region = int(region.sum())
-    block = max(1, int(4e6 // max(1, n_looks * rr.size)))
+    out = _gather(flat, shifts, base, in_region, n_cols=n_cols, n_region=n_region,
+                  pixel_area=pixel_area, min_clear_fraction=min_clear_fraction)
+    nearby = None
+    if reach > 0 and offsets:
+        jit = np.array(JITTER, dtype=np.int64) * reach
+        moved = (shifts[1:, None, :] + jit[None, :, :]).reshape(-1, 2)
+        gh, gw = anomalies.shape[1:]
+        inside = ((rows.start + moved[:, 0] >= 0) & (rows.stop + moved[:, 0] <= gh)
+                  & (cols.start + moved[:, 1] >= 0) & (cols.stop + moved[:, 1] <= gw))
+        got = np.full((len(moved), n_looks), np.nan)
+        got[inside] = _gather(flat, moved[inside], base, in_region, n_cols=n_cols,
+                              n_region=n_region, pixel_area=pixel_area,
+                              min_clear_fraction=min_clear_fraction)
+        nearby = got.reshape(len(offsets), len(jit), n_looks)
+    return PlaceboSeries(out, masks.integration_area_px * pixel_area / 1e6, offsets, nearby)
+
+
+#: Shifts (in units of the search's reach) at which a placebo is also measured, for the null of
+#: a found site: the eight neighbours of its place.
+JITTER = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
+
+def _gather(flat: np.ndarray, shifts: np.ndarray, base: np.ndarray, in_region: np.ndarray, *,
+            n_cols: int, n_region: int, pixel_area: float,
+            min_clear_fraction: float) -> np.ndarray:
+    """Integrated excess (placements, looks) of a footprint's pixels ``base`` moved by ``shifts``.
+
+    ``flat`` is the stack viewed as (looks, pixels) of a grid ``n_cols`` wide.
+    """
+    n_looks = flat.shape[0]
+    out = np.empty((len(shifts), n_looks))
+    block = max(1, int(4e6 // max(1, n_looks * base.size)))
     for start in range(0, len(shifts), block):
         sh = shifts[start:start + block]
         idx = base[None, :] + (sh[:, 0] * n_cols + sh[:, 1])[:, None]  # (P, m)
         out[start:start + block] = _excess(
             flat[:, idx], in_region, n_region=n_region, pixel_area=pixel_area,
             min_clear_fraction=min_clear_fraction).T  # (looks, P) -> (P, looks)
-    return PlaceboSeries(out, masks.integration_area_px * pixel_area / 1e6, offsets)
+    return out
+
+
+def land_modes(placebo_excess: np.ndarray, solar: np.ndarray, k: int, *,
+               min_clear_share: float = 0.9) -> np.ndarray:
+    """Return the land's common temporal modes (n, ``k``) from placebo series (P, n) of looks.
+
+    Land moves together across a scene in ways no function of the solar loading describes:
+    crops green up and lose their contrast over weeks, a season's soil moisture comes and
+    goes. Each placebo footprint's excess, once its static offset and linear solar response
+    are removed (weighted least squares on ``[1, s]``, weights ``1 / s**2``), is a mix of these
+    shared shapes and noise; the leading right singular vectors of those residuals (each
+    placebo scaled to unit norm, so a few strong ones do not decide the shapes) are the modes.
+    They are orthogonal to ``1`` and ``s`` in the fit's weights, so a site's static offset and
+    always-on heat stay identified when its fit takes them as nuisance terms
+    (:func:`pipeline.activity.fit_activity` ``nuisance``). A heat step is not spanned by
+    them unless the land itself stepped. Placebos clear in fewer than ``min_clear_share`` of
+    the looks are left out, the looks they miss are filled with their fitted ``[1, s]`` value.
+
+    Returns an (n, 0) array when there are fewer than ``2 * k + 2`` usable placebos or
+    fewer than ``k + 6`` looks.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> s = np.linspace(0.3, 0.9, 30); season = np.exp(-((np.arange(30) - 15) / 4.0) ** 2)
+    >>> p = rng.normal(0, 1, (80, 1)) * season + rng.normal(0, 1, (80, 1)) * s
+    >>> m = land_modes(p + rng.normal(0, 0.05, p.shape), s, 1)
+    >>> m.shape, bool(abs(np.corrcoef(m[:, 0], season)[0, 1]) > 0.9)
+    ((30, 1), True)
+    """
+    x = np.atleast_2d(np.asarray(placebo_excess, dtype=np.float64))
+    s = np.asarray(solar, dtype=np.float64)
+    n = s.size
+    if k <= 0 or n < k + 6:
+        return np.zeros((n, 0))
+    ok = np.isfinite(x)
+    rows = ok.mean(axis=1) >= min_clear_share
+    x, ok = x[rows], ok[rows]
+    if x.shape[0] < 2 * k + 2:
+        return np.zeros((n, 0))
+    w = 1.0 / np.maximum(s, 0.05) ** 2
+    w = w / w.mean()
+    base = np.column_stack([np.ones(n), s])
+    sw = np.sqrt(w)
+    # whitened: the fit weighs looks by w, so the modes are taken in the same metric
+    bw = base * sw[:, None]
+    resid = np.empty_like(x)
+    for i in range(x.shape[0]):
+        m = ok[i]
+        coef = np.linalg.lstsq(bw[m], x[i, m] * sw[m], rcond=None)[0]
+        fitted = base @ coef
+        resid[i] = np.where(m, x[i], fitted) - fitted
+    r = resid * sw[None, :]
+    norms = np.linalg.norm(r, axis=1)
+    r = r[norms > 0] / norms[norms > 0, None]
+    if r.shape[0] < 2 * k + 2:
+        return np.zeros((n, 0))
+    _, _, vt = np.linalg.svd(r, full_matrices=False)
+    return (vt[:k].T / sw[:, None])

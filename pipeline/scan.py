@@ -400,9 +400,13 @@ def _series(state: ScanState, site_id: str) -> pd.DataFrame:
 
 def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config,
          null: SiteNull | None = None, *, in_catalog: bool = True,
-         baseline: Baseline | None = None) -> ActivityFit:
-    clear = series[np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])]
+         baseline: Baseline | None = None, placebos: PlaceboSeries | None = None) -> ActivityFit:
+    looks = (np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])).to_numpy()
+    clear = series[looks]
     p = config.persistence
+    # the land's own shapes over these looks, from the scene's placebo footprints
+    modes = placebos.modes(looks, series["solar_loading"].to_numpy(), p.land_modes) \
+        if placebos is not None and p.land_modes > 0 else None
     return fit_activity(clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
                         night=(clear["day_night"] == "NIGHT").to_numpy()
                         if "day_night" in clear else None,
@@ -414,7 +418,9 @@ def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Conf
                         change_bic_margin=p.change_bic_margin,
                         max_baseline_k_m2=None if null is None else null.offset_bound(
                             p.significance),
-                        ambiguous_change="heat" if in_catalog else "nuisance")
+                        offset_sd_k_m2=None if null is None else null.offset_bound(1.0),
+                        ambiguous_change="heat" if in_catalog else "nuisance",
+                        nuisance=modes if modes is not None and modes.size else None)
 
 
 def _annotate(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
@@ -506,7 +512,8 @@ def run_scan(
         # every look is measured after the stream: the matched background needs the
         # land-cover pattern of the scenes so far, and the candidates exist only now
         _looks_from_temps(state, masks + cand_masks, config)
-        placebos = measure_site_placebos(state, masks + cand_masks, config)
+        placebos = measure_site_placebos(state, masks + cand_masks, config,
+                                         frozenset(m.site_id for m in masks))
         state.temps = state.anomalies = None
     all_masks = {m.site_id: m for m in masks + cand_masks}
     if exclusions is not None and len(candidates):
@@ -590,8 +597,8 @@ def choose_solar_index(state: ScanState, catalog_zone: np.ndarray, config: Confi
     return apply_solar_index(state.scenes, config.persistence.solar_index)
 
 
-def measure_site_placebos(state: ScanState, masks: list[SiteMasks],
-                          config: Config) -> dict[str, PlaceboSeries]:
+def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Config,
+                          catalogued: frozenset[str] = frozenset()) -> dict[str, PlaceboSeries]:
     """Measure every site and its placebo footprints from the stored anomalies.
 
     Placebos go on background land: clear at least once, not water, never in a per-scene
@@ -610,10 +617,28 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks],
                 & (state.clear_count > 0))
     anomalies = np.ascontiguousarray(state.anomalies[:len(state.scenes)])  # RAM: fast gathers
     d = config.detection
-    return {m.site_id: measure_placebos(
-        anomalies, m, eligible, pixel_area=state.grid.pixel_area,
-        min_clear_fraction=config.persistence.min_clear_fraction, n_placebos=d.n_placebos,
-        rng=np.random.default_rng([d.placebo_seed, i])) for i, m in enumerate(masks)}
+    # a found site's footprint was drawn where its heat is: its placebos are also measured
+    # at their neighbours one search reach (candidate_buffer_m) away, and measured where the
+    # land is hottest (only where it can matter: a found site that passes on plain placebos)
+    reach = max(1, round(d.candidate_buffer_m / state.grid.resolution))
+    solar = np.array([sc.solar for sc in state.scenes], dtype=float)
+    out = {}
+    for i, m in enumerate(masks):
+        def measure(r: int, m: SiteMasks = m, i: int = i) -> PlaceboSeries:
+            return measure_placebos(
+                anomalies, m, eligible, pixel_area=state.grid.pixel_area,
+                min_clear_fraction=config.persistence.min_clear_fraction,
+                n_placebos=d.n_placebos, rng=np.random.default_rng([d.placebo_seed, i]),
+                reach=r)
+        out[m.site_id] = measure(0)
+        if m.site_id not in catalogued:
+            null = out[m.site_id].null(solar, modes=config.persistence.land_modes)
+            if null.n >= MIN_PLACEBOS and any(
+                    null.p_value(s) <= 1.0 / (1 + null.n) + 1e-12
+                    and null.false_alarms_per_1000_km2(s) <= d.false_alarm_per_1000km2
+                    for s in null.site):
+                out[m.site_id] = measure(reach)
+    return out
 
 
 def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
@@ -625,13 +650,14 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     baselines = baselines or {}
     solar = np.array([sc.solar for sc in state.scenes], dtype=float)
     series, fits = {}, {}
-    nulls = {sid: pl.null(solar) for sid, pl in placebos.items()}
+    nulls = {sid: pl.null(solar, modes=config.persistence.land_modes)
+             for sid, pl in placebos.items()}
     listed = set(catalog["site_id"].astype(str))
     regions = RegionNull.from_nulls([n for sid, n in nulls.items() if sid not in listed])
     for sid, m in masks.items():
         raw = _series(state, sid)
         fits[sid] = _fit(raw, m, pa, config, nulls.get(sid), in_catalog=sid in listed,
-                         baseline=baselines.get(sid))
+                         baseline=baselines.get(sid), placebos=placebos.get(sid))
         series[sid] = _annotate(raw, fits[sid])
         declared = baselines.get(sid)
         # the looks of a declared baseline period (known inactive before-state)
@@ -796,7 +822,7 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
 
 
 #: The heat statistic of each activity pattern that its placebo null judges.
-NULL_STATISTIC = {"always": "always", "onset": "onset", "window": "onset",
+NULL_STATISTIC = {"always": "always", "onset": "onset", "window": "window",
                   "shutdown": "shutdown"}
 
 
@@ -914,13 +940,21 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
     if fit.pattern == "insufficient":
         return "insufficient_data"
     if fit.pattern in ("shutdown", "window"):
-        return "inactive" if stop_test is None or stop_test["null_passed"] else "undetermined"
+        # a fall that a change of solar response without heat explains as well (the season's
+        # shape of the change not seen) is no evidence of a stop
+        seen = fit.nuisance_gap >= config.persistence.change_bic_margin
+        return "inactive" if seen and (stop_test is None or stop_test["null_passed"]) \
+            else "undetermined"
     if fit.pattern == "onset":
         return "active"
     if fit.pattern == "always":
         # a catalogued campus (test None: no search) whose always-on heat passed the activity
         # model's own test, static-offset prior included; a new site needs its null as well
         return "active" if test is None or test["null_passed"] else "undetermined"
+    if stop_test is not None and stop_test["null_n"] < MIN_PLACEBOS:
+        # no placebo footprint of its size fits on this land: how large a static offset the
+        # land makes here is not measured, so no upper limit rules out the declared power
+        return "undetermined"
     expected = declared_mw if declared_mw and declared_mw > 0 else config.power.min_candidate_mw
     if np.isfinite(est.high) and est.high < config.persistence.inactive_fraction * expected:
         return "inactive"

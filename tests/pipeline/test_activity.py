@@ -255,3 +255,56 @@ def test_no_heat_pattern_is_active_inside_a_declared_baseline(baseline):
     onsets = sorted(c.start for c in cands if c.pattern == "onset")
     # an onset right at the end of a baseline of two or more looks; else after three
     assert onsets[0] == (baseline if baseline >= MIN_BASELINE_LOOKS else 3)
+
+
+def _season(n: int, peak: int, width: float) -> np.ndarray:
+    return np.exp(-((np.arange(n) - peak) / width) ** 2)
+
+
+def test_a_green_season_the_land_shares_is_no_heat_window() -> None:
+    # crops in the ring green up for ~10 looks: the footprint rises against its ring, and the
+    # whole scene's placebos show the same shape (given here as the land's mode)
+    n = 36
+    s = _solar(n, seed=11)
+    rng = np.random.default_rng(11)
+    season = _season(n, 18, 4.0)
+    e = 3e5 * s + 4e5 * season + rng.normal(0, 1e4, n)
+    assert fit_activity(e, s, area_m2=AREA).ever_active  # read as heat without the mode
+    fit = fit_activity(e, s, area_m2=AREA, nuisance=season[:, None])
+    assert not fit.ever_active
+
+
+def test_an_onset_is_kept_beside_the_land_modes() -> None:
+    n = 36
+    s = _solar(n, seed=12)
+    rng = np.random.default_rng(12)
+    season = _season(n, 10, 4.0)
+    e = 3e5 * s + 4e5 * season + 5e5 * (np.arange(n) >= 22) + rng.normal(0, 1e4, n)
+    fit = fit_activity(e, s, area_m2=AREA, nuisance=season[:, None])
+    assert fit.pattern == "onset" and abs(fit.start - 22) <= 1
+    assert fit.heat_k_m2 == pytest.approx(5e5, rel=0.1)
+
+
+def test_a_fall_a_roof_change_explains_as_well_is_not_taken_as_a_stop() -> None:
+    # the sun only takes two values: a fall at look 15 is a step of heat or of solar response
+    n = 30
+    s = np.where(np.arange(n) < 15, 0.9, 0.45)
+    rng = np.random.default_rng(13)
+    e = 3e5 * s + 4e5 * (np.arange(n) < 15) + rng.normal(0, 1e4, n)
+    for ambiguous in ("heat", "nuisance"):
+        fit = fit_activity(e, s, area_m2=AREA, ambiguous_change=ambiguous)
+        assert fit.pattern != "shutdown" or fit.nuisance_gap < 10.0
+    # a fall across the seasons a solar-response change cannot make is seen as one
+    s2 = _solar(n, seed=13)
+    e2 = 3e5 * s2 + 4e5 * (np.arange(n) < 15) + rng.normal(0, 1e4, n)
+    fit = fit_activity(e2, s2, area_m2=AREA, ambiguous_change="heat")
+    assert fit.pattern == "shutdown" and fit.nuisance_gap >= 10.0
+
+
+def test_the_land_s_offset_spread_widens_the_limit_of_unseen_heat() -> None:
+    s = _solar(30, seed=14)
+    e = 3e5 * s + np.random.default_rng(14).normal(0, 1e4, 30)
+    narrow = fit_activity(e, s, area_m2=AREA)
+    wide = fit_activity(e, s, area_m2=AREA, offset_sd_k_m2=1.0 * AREA)  # 1 K of static offsets
+    assert narrow.pattern == wide.pattern == "never"
+    assert wide.heat_se_k_m2 > 4 * narrow.heat_se_k_m2

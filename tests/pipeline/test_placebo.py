@@ -9,6 +9,7 @@ from pipeline.placebo import (
     SiteNull,
     footprint_series,
     heat_statistics,
+    land_modes,
     measure_placebos,
     placebo_offsets,
 )
@@ -144,3 +145,79 @@ def test_a_hot_footprint_ranks_first_and_a_plain_one_does_not():
     assert plain.false_alarms_per_1000_km2("always") > 10.0
     # the same series truncated, as the monitor replays a date
     assert hot.n == 80
+
+
+def test_a_bump_of_heat_is_a_window_at_its_height():
+    s = _sun()
+    t = np.arange(s.size)
+    bump = 5e5 + 9e5 * s + 3e5 * ((t >= 12) & (t < 24))
+    st = heat_statistics(bump[None, :], s)
+    assert st["window"][0] == pytest.approx(3e5, rel=1e-9)
+    # a window reaching the last look is an onset: the window statistic is never below it
+    on = 9e5 * s + 2e5 * (t >= 30)
+    st = heat_statistics(on[None, :], s)
+    assert st["window"][0] >= st["onset"][0] - 1e-6
+    assert st["onset"][0] == pytest.approx(2e5, rel=1e-9)
+
+
+def test_land_modes_recover_a_shared_green_season_and_leave_offset_and_sun_alone():
+    rng = np.random.default_rng(3)
+    s = _sun()
+    season = np.exp(-((np.arange(s.size) - 20) / 5.0) ** 2)  # crops green up for ~10 looks
+    placebos = (rng.normal(0, 2e5, (120, 1)) * season + rng.normal(0, 3e5, (120, 1))
+                + rng.normal(0, 5e5, (120, 1)) * s + rng.normal(0, 1e4, (120, s.size)))
+    placebos[rng.random(placebos.shape) < 0.03] = np.nan  # a few cloudy looks
+    modes = land_modes(placebos, s, 2)
+    assert modes.shape == (s.size, 2)
+    # the season lies in the span of the modes, the offset and the sun do not (weighted)
+    w = 1 / s**2
+    def explained(v):
+        coef = np.linalg.lstsq(modes * np.sqrt(w)[:, None], v * np.sqrt(w), rcond=None)[0]
+        fit = modes @ coef
+        return 1 - np.sum(w * (v - fit) ** 2) / np.sum(w * v**2)
+    base = np.column_stack([np.ones_like(s), s])
+    resid_season = season - base @ np.linalg.lstsq(base * np.sqrt(w)[:, None],
+                                                    season * np.sqrt(w), rcond=None)[0]
+    assert explained(resid_season) > 0.95
+    assert explained(np.ones_like(s)) < 1e-6 and explained(s) < 1e-6
+    assert land_modes(placebos[:3], s, 2).shape == (s.size, 0)  # too few placebos: none
+
+
+def test_nearby_placebos_share_the_search_choice_of_place():
+    # hot specks scattered over the land: the search puts a footprint on one, so the null must
+    # count a placebo at its hottest nearby place, not only where it happened to fall
+    rng = np.random.default_rng(4)
+    s = _sun(30)
+    a = rng.normal(0, 0.3, (30, 80, 80)).astype(np.float32)
+    specks = rng.random((80, 80)) < 0.01
+    a[:, specks] += 4.0
+    m = _masks()
+    eligible = ~(m.integration | m.ring)
+    kw = dict(pixel_area=900.0, min_clear_fraction=0.8, n_placebos=80)
+    plain = measure_placebos(a, m, eligible, rng=np.random.default_rng(2), **kw)
+    near = measure_placebos(a, m, eligible, rng=np.random.default_rng(2), reach=3, **kw)
+    assert plain.nearby is None and near.nearby.shape == (80, 8, 30)
+    p0, p1 = plain.null(s).placebos["always"], near.null(s).placebos["always"]
+    assert np.all(p1 >= p0 - 1e-6)  # the best nearby place is at least the place itself
+    assert np.median(p1) > np.median(p0)  # and on speckled land, usually hotter
+    # the placebos' own series (row 0 is the site) are the same either way
+    np.testing.assert_allclose(near.excess, plain.excess)
+
+
+def test_the_null_takes_out_the_land_modes_for_site_and_placebos_alike():
+    # crops green up late in the series: in the plain statistics some placebos rise as much
+    # as a real power-on step; with the land's modes fitted, the step stands out of them
+    from pipeline.placebo import PlaceboSeries
+
+    rng = np.random.default_rng(5)
+    s = _sun(40)
+    t = np.arange(40)
+    season = 1.0 / (1.0 + np.exp(-(t - 30) / 2.0))  # a green-up that reads as a rise
+    series = (rng.normal(0, 3e5, (201, 1)) * season + rng.normal(0, 2e5, (201, 1)) * s
+              + rng.normal(0, 1e4, (201, 40)))
+    series[0] = 1e5 * s + 2e5 * (t >= 18) + rng.normal(0, 1e4, 40)  # the site: a real step
+    pl = PlaceboSeries(series, 0.5, [(0, 0)] * 200)
+    plain, fitted = pl.null(s), pl.null(s, modes=1)
+    assert plain.p_value("onset") > 0.05  # the green-ups of many placebos outrise it
+    assert fitted.p_value("onset") == pytest.approx(1 / 201)
+    assert fitted.site["onset"] == pytest.approx(2e5, rel=0.1)

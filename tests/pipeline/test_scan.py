@@ -255,8 +255,9 @@ def test_a_short_series_does_not_turn_land_into_candidates(tmp_path):
         found += bool(on.any())
         false += int((~on).sum())
     # an always-on new site must stand far outside its scene's placebo null (no baseline in
-    # the series): 5 of these 6 do at 12 looks (all 6 did before that rule)
-    assert found >= 5
+    # the series): 5 of these 6 did at 12 looks (all 6 before that rule), 4 since the
+    # placebos are measured where their land is hottest nearby, as the search places a site
+    assert found >= 4
     assert false <= 1
 
 

@@ -81,3 +81,27 @@ def test_status_vocabulary_is_documented_once():
     doc = (Path(__file__).parents[2] / "docs" / "statuses.md").read_text(encoding="utf-8")
     for status in STATUSES:
         assert f"`{status}`" in doc
+
+
+def test_a_stop_a_roof_change_explains_as_well_is_undetermined():
+    from dataclasses import replace
+    est = HeatEstimate(100.0, 50.0, 200.0)
+    real = null_test(_fit("shutdown"), _null(8e5, "shutdown"), CFG, "shutdown")
+    seen = replace(_fit("shutdown"), nuisance_gap=25.0)
+    unseen = replace(_fit("shutdown"), nuisance_gap=3.0)
+    assert site_status(seen, est, None, declared_mw=None, config=CFG,
+                       stop_test=real) == "inactive"
+    assert site_status(unseen, est, None, declared_mw=None, config=CFG,
+                       stop_test=real) == "undetermined"
+
+
+def test_no_heat_where_no_placebo_fits_is_undetermined():
+    est = HeatEstimate(0.0, 0.0, 20.0)  # the limit alone would rule out 300 MW
+    none = null_test(_fit("never"), _null(0.0, "shutdown", n=3), CFG, "shutdown",
+                     searched=False)
+    assert none["null_n"] == 3
+    assert site_status(_fit("never"), est, None, declared_mw=300.0, config=CFG,
+                       stop_test=none) == "undetermined"
+    some = null_test(_fit("never"), _null(0.0, "shutdown"), CFG, "shutdown", searched=False)
+    assert site_status(_fit("never"), est, None, declared_mw=300.0, config=CFG,
+                       stop_test=some) == "inactive"
