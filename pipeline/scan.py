@@ -749,7 +749,7 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     status = site_status(fit, est, test, declared_mw=rep, config=config,
                          stop_test=null_test(fit, null, config, "shutdown",
                                              searched=not in_catalog))
-    if status == "undetermined":
+    if status == "undetermined" and fit.pattern == "always":
         # running cannot be told from a static offset here: the heat may be all land
         undetermined = True
         est = heat_of(calibration)

@@ -71,7 +71,11 @@ def maybe_land(est: HeatEstimate, evidence: Mapping[str, Any] | None, *,
     >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": False, "null_n": 3}).low
     60.0
     """
-    land = evidence is not None and not evidence["null_passed"] and (
+    # a null that cannot judge (too few placebos, or a statistic with too few looks on a side
+    # of its change) leaves the fit's interval standing
+    z = evidence.get("null_z") if evidence is not None else None
+    judged = z is None or (isinstance(z, float) and math.isfinite(z))
+    land = evidence is not None and not evidence["null_passed"] and judged and (
         (evidence["null_n"] or 0) >= MIN_PLACEBOS)
     if not (land or undetermined):
         return est
@@ -174,9 +178,12 @@ def recheck(rows: list[Mapping[str, Any]], declared: Mapping[str, float], config
                 alt = heat_mw(ex, se, cooling=WORST, calibration=cal, config=config.power)
                 est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
             # as the scan: heat inside its land null, or of an undetermined site, may be land
+            z = row.get("null_z")
             est = maybe_land(est, {"null_passed": bool(row.get("null_passed")),
-                                   "null_n": row.get("null_n") or 0},
-                             undetermined=row.get("status") == "undetermined")
+                                   "null_n": row.get("null_n") or 0,
+                                   "null_z": float("nan") if z is None else float(z)},
+                             undetermined=row.get("status") == "undetermined"
+                             and row.get("pattern") == "always")
             v, m = _verdict(est, declared[sid], cooling)
             fit = cs.fitted_for(sid)
             out.setdefault(sid, {})[mode] = {
