@@ -748,7 +748,8 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     test = null_test(fit, null, config, regions=regions) if not in_catalog else None
     status = site_status(fit, est, test, declared_mw=rep, config=config,
                          stop_test=null_test(fit, null, config, "shutdown",
-                                             searched=not in_catalog))
+                                             searched=not in_catalog),
+                         end_limit_mw=end_limit_mw(fit, null, cooling, calibration, config))
     if status == "undetermined" and fit.pattern == "always":
         # running cannot be told from a static offset here: the heat may be all land
         undetermined = True
@@ -911,7 +912,8 @@ STATUSES = ("active", "inactive", "undetermined", "insufficient_data", "candidat
 
 def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None, *,
                 declared_mw: float | None, config: Config,
-                stop_test: dict[str, Any] | None = None) -> str:
+                stop_test: dict[str, Any] | None = None,
+                end_limit_mw: float = float("inf")) -> str:
     """Return the status of a site from its activity fit, heat interval and placebo test.
 
     * ``active``: heat at the last clear look, from an onset in the series (a before/after
@@ -919,7 +921,11 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
     * ``inactive``: no heat at the end, and either its stop was seen (a shutdown whose fall
       stands outside the placebo null of falls, ``stop_test``), or its heat
       upper limit is below ``persistence.inactive_fraction`` of its declared power (else of
-      ``power.min_candidate_mw``);
+      ``power.min_candidate_mw``). After a ``window`` (heat that came and went) both are
+      needed: the level it fell back to is the level before it, which a site running all
+      series holds as well (a land bump on top of running heat makes the same window), so
+      the heat that level could hide, ``end_limit_mw`` (:func:`end_limit_mw`), must be below
+      that fraction too;
     * ``undetermined``: the series cannot tell running from a static offset here: no baseline,
       and an always-on excess within the placebo null, or an upper limit that does not rule out
       the expected power. The heat interval says how much could run;
@@ -943,8 +949,12 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
         # a fall that a change of solar response without heat explains as well (the season's
         # shape of the change not seen) is no evidence of a stop
         seen = fit.nuisance_gap >= config.persistence.change_bic_margin
-        return "inactive" if seen and (stop_test is None or stop_test["null_passed"]) \
-            else "undetermined"
+        seen = seen and (stop_test is None or stop_test["null_passed"])
+        if fit.pattern == "window":
+            expected = declared_mw if declared_mw and declared_mw > 0 else \
+                config.power.min_candidate_mw
+            seen = seen and end_limit_mw < config.persistence.inactive_fraction * expected
+        return "inactive" if seen else "undetermined"
     if fit.pattern == "onset":
         return "active"
     if fit.pattern == "always":
@@ -981,6 +991,44 @@ def power_density(est: HeatEstimate, footprint_m2: float) -> dict[str, float | N
 
     return {"footprint_m2": _round(footprint_m2, 0), "power_density_w_m2": per_m2(est.mw),
             "power_density_w_m2_low": per_m2(est.low), "power_density_w_m2_high": per_m2(est.high)}
+
+
+def end_limit_mw(fit: ActivityFit, null: SiteNull | None, cooling: str, calibration: Any,
+                 config: Config) -> float:
+    """Return the heat (MW, 90% upper limit) a site could run unseen after a ``window``.
+
+    A window fit puts the site's level before and after its heat at one static offset ``b``
+    against the ring. Whether that level is idle land or a campus running all series (with a
+    bump of land on top: a green season, a solar index that follows the crops) the series
+    cannot say; only how far ``b`` lies from the offsets land alone makes does. The limit is
+    ``max(b, 0)`` plus ``Z90`` robust deviations of the placebos' always-on statistic (the
+    land's static offsets), in MW at the site's coefficient. Infinite for other patterns
+    (nothing to bound), and where fewer than ``MIN_PLACEBOS`` placebos fit (the land's
+    offsets are not measured).
+
+    Examples
+    --------
+    >>> from pipeline.config import Config
+    >>> cfg = Config()
+    >>> from pipeline.power import physics_calibration
+    >>> cal = physics_calibration(cfg.power)
+    >>> ref = np.array([-2.0, -1.0, 0.0, 1.0, 2.0] * 4) * 1e4  # robust sd 1.48e4 K m2
+    >>> null = SiteNull({"always": 0.0}, {"always": ref}, 1.0, [(0, 0)] * 20)
+    >>> w = ActivityFit("window", 4e5, 1e4, 0.0, 1e5, 3, 9, 30, 0.9, 0.9, np.zeros(30))
+    >>> k = site_coefficient("dry", cal, cfg.power)
+    >>> limit = end_limit_mw(w, null, "dry", cal, cfg)
+    >>> bool(abs(limit * k / np.exp(1.6449 * cal.sigma_for("dry"))
+    ...          - (1e5 + 1.6449 * 1.4826e4)) < 1.0)
+    True
+    """
+    if fit.pattern != "window":
+        return float("inf")
+    sd = null.offset_bound(1.0) if null is not None and null.n >= MIN_PLACEBOS else float("nan")
+    if not np.isfinite(sd):
+        return float("inf")
+    bound = heat_mw(max(fit.baseline_k_m2, 0.0), sd, cooling=cooling, calibration=calibration,
+                    config=config.power)
+    return bound.high if np.isfinite(bound.high) else float("inf")
 
 
 def land_se(fit: ActivityFit, null: SiteNull | None) -> float:

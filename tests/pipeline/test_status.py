@@ -105,3 +105,33 @@ def test_no_heat_where_no_placebo_fits_is_undetermined():
     some = null_test(_fit("never"), _null(0.0, "shutdown"), CFG, "shutdown", searched=False)
     assert site_status(_fit("never"), est, None, declared_mw=300.0, config=CFG,
                        stop_test=some) == "inactive"
+
+
+def test_a_window_ends_inactive_only_when_its_level_rules_running_out():
+    """A window's heat falls back to the level before it; a campus running all series with a
+    bump of land on top (a green season) shows the same window, so that level must rule out
+    running the declared power before the site is called inactive (issue 18)."""
+    from dataclasses import replace
+
+    from pipeline.power import physics_calibration
+    from pipeline.scan import end_limit_mw
+
+    cal = physics_calibration(CFG.power)
+    est = HeatEstimate(100.0, 50.0, 200.0)
+    stop = null_test(_fit("shutdown"), _null(8e5, "shutdown"), CFG, "shutdown")
+    land = _null(0.0, n=100)  # static offsets of land: N(0, 1e5 K m2)
+    k = cal.k_dry_k_m2_per_mw  # the physics dry coefficient, K m2 per MW
+    # 300 MW declared; running all series it would hold 300 MW * k ~ 9e5 K m2 as its level
+    running = replace(_fit("window"), baseline_k_m2=300.0 * k, nuisance_gap=50.0)
+    idle = replace(_fit("window"), baseline_k_m2=0.0, nuisance_gap=50.0)
+    lim_running = end_limit_mw(running, land, "dry", cal, CFG)
+    lim_idle = end_limit_mw(idle, land, "dry", cal, CFG)
+    assert lim_running > 300.0 > 150.0 > lim_idle
+    assert site_status(running, est, None, declared_mw=300.0, config=CFG, stop_test=stop,
+                       end_limit_mw=lim_running) == "undetermined"
+    assert site_status(idle, est, None, declared_mw=300.0, config=CFG, stop_test=stop,
+                       end_limit_mw=lim_idle) == "inactive"
+    # no placebo fits: the land's offsets are not measured, nothing is ruled out
+    assert end_limit_mw(idle, _null(0.0, n=3), "dry", cal, CFG) == float("inf")
+    # a shutdown is a fall from running to its baseline: no window level to bound
+    assert end_limit_mw(replace(idle, pattern="shutdown"), land, "dry", cal, CFG) == float("inf")
