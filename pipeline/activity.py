@@ -98,6 +98,9 @@ class _Candidate:
     stop: int | None
     active: np.ndarray
     with_baseline: bool
+    #: For an onset whose halls went up earlier in the series: 1 from the look the roof
+    #: stands (its solar response changes there, without heat), else None.
+    roof: np.ndarray | None = None
 
 
 def _candidates(n: int, min_active: int, baseline: int = 0) -> list[_Candidate]:
@@ -137,13 +140,35 @@ def _candidates(n: int, min_active: int, baseline: int = 0) -> list[_Candidate]:
         for j in range(k + min_active, n - MIN_SEGMENT + 1):
             a = ((idx >= k) & (idx < j)).astype(float)
             cands.append(_Candidate("window", k, j, a, True))
+    if baseline <= 0:
+        cands += _roofed_onsets(n, min_active)
     return cands
+
+
+def _roofed_onsets(n: int, min_active: int) -> list[_Candidate]:
+    """Onsets of campuses whose halls were roofed earlier in the series.
+
+    Halls stand months before power-on: the roof changes the footprint's solar response at
+    look ``r`` (the ``roof`` nuisance), the heat steps on at a later look ``k``. Either alone
+    leaves the other in the residuals, and a roof that can absorb a power-on step eats it
+    (issue 18). At least :data:`MIN_SEGMENT` clear looks before the roof and between roof and
+    onset, and ``min_active`` after the onset.
+    """
+    idx = np.arange(n)
+    out = []
+    for k in range(2 * MIN_SEGMENT, n - min_active + 1):
+        a = (idx >= k).astype(float)
+        for r in range(MIN_SEGMENT, k - MIN_SEGMENT + 1):
+            out.append(_Candidate("onset", k, n, a, True, roof=(idx >= r).astype(float)))
+    return out
 
 
 def _n_params(c: _Candidate) -> int:
     # a, (+H), (+b), plus one per change point; "roof": a, a', (+b), change point
     if c.pattern == "roof":
         return 4 if c.with_baseline else 3
+    if c.roof is not None:
+        return 6  # an onset's four, the roof's response change and its change point
     return {"never": 1, "always": 2, "onset": 4, "shutdown": 4, "window": 6}[c.pattern]
 
 
@@ -158,6 +183,8 @@ def _design(s: np.ndarray, c: _Candidate, nuisance: np.ndarray | None = None) ->
             cols.append(c.active)
         if c.with_baseline:
             cols.append(np.ones_like(s))
+        if c.roof is not None:  # after heat and offset: coef[1] and coef[2] keep their meaning
+            cols.append(s * c.roof)
     if nuisance is not None:  # the land's own modes, last (the other columns keep their place)
         cols += list(nuisance.T)
     return np.column_stack(cols)
@@ -494,6 +521,8 @@ def _result(cand: _Candidate, coef: np.ndarray, cov: np.ndarray, e: np.ndarray, 
     # without a fitted baseline, a static offset of the footprint is a prior on the heat
     se = _heat_se(cov, 0.0 if cand.with_baseline else baseline_offset_k * area_m2)
     resid_heat = e - a * s - base
+    if cand.roof is not None:
+        resid_heat = resid_heat - float(coef[3]) * s * cand.roof
     act = cand.active.astype(bool)
     inside = resid_heat[act]
     persistence = float(np.mean(inside > 0.5 * heat)) if inside.size else 0.0

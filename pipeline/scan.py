@@ -760,16 +760,9 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
     if not in_catalog:
         if exclusion:
             status = "excluded"
-        elif fit.pattern == "insufficient":
-            rejected = f"only {fit.n_clear} clear looks, fewer than min_looks"
-        elif not fit.ever_active:
-            rejected = "excess follows the sun (sunlit roof or bare ground), no compute heat"
-        elif est.mw < config.power.min_candidate_mw:
-            rejected = f"heat {est.mw:.0f} MW below min_candidate_mw"
-        elif test is not None and not test["null_passed"]:
-            rejected = _null_reason(fit, test)
         else:
-            status = "candidate"
+            rejected = new_site_rejection(fit, est, test, config)
+            status = "candidate" if rejected is None else status
     # a place near a known non-datacenter heat source, or rejected, implies no accelerators
     compute = status != "excluded" and rejected is None
     energy = _energy(est, rep, cooling, series, config,
@@ -820,6 +813,40 @@ def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame
         "n_night_looks": int((series["day_night"] == "NIGHT").sum()) if len(series) else 0,
         "geometry": row.geometry,
     }
+
+
+def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None,
+                       config: Config) -> str | None:
+    """Return why a new (searched) site is no candidate, or None when it is one.
+
+    A new site needs compute heat (an activity pattern with heat), at least
+    ``power.min_candidate_mw``, a heat statistic far outside its scene's null
+    (:func:`null_test`), and, when that heat is a power-on step, a step that a change of
+    solar response without heat (a roof built mid-series) does not explain as well: its fit's
+    ``nuisance_gap`` at least ``persistence.change_bic_margin``. A catalogued campus's halls
+    may stand before it powers on, so there the step is kept; a new site is a search, and
+    "a roof built mid-series must stay inactive" (issue 18).
+
+    Examples
+    --------
+    >>> from pipeline.config import Config
+    >>> on = ActivityFit("onset", 4e5, 2e4, 1e5, 0.0, 12, 30, 30, 0.9, 0.9, np.zeros(30),
+    ...                  nuisance_gap=4.0)
+    >>> new_site_rejection(on, HeatEstimate(120.0, 80.0, 160.0), None, Config())[:40]
+    'its rise a new roof (a change of solar r'
+    """
+    if fit.pattern == "insufficient":
+        return f"only {fit.n_clear} clear looks, fewer than min_looks"
+    if not fit.ever_active:
+        return "excess follows the sun (sunlit roof or bare ground), no compute heat"
+    if est.mw < config.power.min_candidate_mw:
+        return f"heat {est.mw:.0f} MW below min_candidate_mw"
+    if fit.pattern == "onset" and fit.nuisance_gap < config.persistence.change_bic_margin:
+        return ("its rise a new roof (a change of solar response without heat) explains as "
+                f"well (BIC gap {fit.nuisance_gap:.1f} < persistence.change_bic_margin)")
+    if test is not None and not test["null_passed"]:
+        return _null_reason(fit, test)
+    return None
 
 
 #: The heat statistic of each activity pattern that its placebo null judges.

@@ -308,3 +308,34 @@ def test_the_land_s_offset_spread_widens_the_limit_of_unseen_heat() -> None:
     wide = fit_activity(e, s, area_m2=AREA, offset_sd_k_m2=1.0 * AREA)  # 1 K of static offsets
     assert narrow.pattern == wide.pattern == "never"
     assert wide.heat_se_k_m2 > 4 * narrow.heat_se_k_m2
+
+
+@pytest.mark.parametrize(("seed", "roof", "onset"), [(11, 6, 16), (12, 10, 24), (13, 4, 12)])
+def test_a_power_on_after_the_halls_were_roofed_is_an_onset(seed: int, roof: int,
+                                                             onset: int) -> None:
+    """Halls roofed months before power-on (issue 18, physics family 4): the roof changes the
+    solar response at one look, the heat steps on at a later one. The step is the campus's
+    heat, found where it starts, for a new site as well (the roof alone is no heat)."""
+    n = 32
+    s = _solar(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    idx = np.arange(n)
+    heat = 4e5
+    e = (2e5 * s + 5e5 * s * (idx >= roof) + heat * (idx >= onset)
+         + rng.normal(0, 1.5e4, n))
+    for ambiguous in ("nuisance", "heat"):
+        fit = fit_activity(e, s, area_m2=AREA, ambiguous_change=ambiguous)
+        assert fit.pattern == "onset" and fit.start == onset
+        assert fit.heat_k_m2 == pytest.approx(heat, rel=0.1)
+        assert fit.active_at_end
+
+
+def test_a_roof_alone_is_still_no_heat_beside_roofed_onsets() -> None:
+    """The roofed-onset pattern has two more terms than a roof: a late roof with noise but no
+    heat stays a roof (no compute heat), for several seeds."""
+    n = 32
+    for seed in range(20, 26):
+        s = _solar(n, seed=seed)
+        rng = np.random.default_rng(seed)
+        e = 3e5 * s + 6e5 * s * (np.arange(n) >= 12) + rng.normal(0, 2e4, n)
+        assert not fit_activity(e, s, area_m2=AREA).ever_active
