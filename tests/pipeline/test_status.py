@@ -135,3 +135,28 @@ def test_a_window_ends_inactive_only_when_its_level_rules_running_out():
     assert end_limit_mw(idle, _null(0.0, n=3), "dry", cal, CFG) == float("inf")
     # a shutdown is a fall from running to its baseline: no window level to bound
     assert end_limit_mw(replace(idle, pattern="shutdown"), land, "dry", cal, CFG) == float("inf")
+
+
+def test_a_new_site_s_rise_a_roof_explains_as_well_is_no_candidate():
+    """A roof built mid-series must stay inactive: a new site whose power-on step a change of
+    solar response without heat fits within persistence.change_bic_margin is rejected, a step
+    the roof cannot explain is a candidate (issue 18)."""
+    from dataclasses import replace
+
+    from pipeline.scan import new_site_rejection
+
+    est = HeatEstimate(120.0, 80.0, 160.0)
+    passed = null_test(_fit("onset"), _null(8e5, "onset"), CFG, "onset")
+    assert passed["null_passed"]
+    margin = CFG.persistence.change_bic_margin
+    ambiguous = replace(_fit("onset"), nuisance_gap=margin - 6.0)
+    clear = replace(_fit("onset"), nuisance_gap=margin + 6.0)
+    why = new_site_rejection(ambiguous, est, passed, CFG)
+    assert why is not None and "roof" in why
+    assert new_site_rejection(clear, est, passed, CFG) is None
+    # the other reasons keep their order: no heat, too little heat, the null
+    assert "follows the sun" in new_site_rejection(_fit("never"), est, None, CFG)
+    small = HeatEstimate(CFG.power.min_candidate_mw / 2, 10.0, 40.0)
+    assert "min_candidate_mw" in new_site_rejection(clear, small, passed, CFG)
+    failed = null_test(_fit("onset"), _null(1e5, "onset"), CFG, "onset")
+    assert "null" in new_site_rejection(clear, est, failed, CFG)
