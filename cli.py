@@ -1,8 +1,9 @@
 """Heatwatch command line: thin commands that parse options, call the library, write outputs.
 
 Every command shares the options defined in :mod:`pipeline.cli_options`-style helpers below
-(``--config``, ``--out``). Errors derived from :class:`pipeline.errors.HeatwatchError` are printed
-as one clear line and turn into a non-zero exit code; anything else is a bug and shows a traceback.
+(``--config``, ``--out``). Errors derived from :class:`pipeline.core.errors.HeatwatchError`
+are printed as one clear line and turn into a non-zero exit code; anything else is a bug and
+shows a traceback.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipeline import __version__
-from pipeline.config import Config, load_config
-from pipeline.errors import HeatwatchError
+from pipeline.core.config import Config, load_config
+from pipeline.core.errors import HeatwatchError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -110,7 +111,7 @@ def _main(
 def _read_region(path: Path):  # type: ignore[no-untyped-def]
     import geopandas as gpd
 
-    from pipeline.errors import ConfigError
+    from pipeline.core.errors import ConfigError
 
     if not path.is_file():
         raise ConfigError(f"region {path} is not a file; pass a GeoJSON polygon of the area")
@@ -168,8 +169,8 @@ def discover(
     sentinelhub.cache_dir, so a re-run fetches nothing it has) and scanned on its own crops;
     OUT/fetch.json records the requests and processing units.
     """
-    from pipeline.discover import region_tiles, run_discover, tile_sites
-    from pipeline.errors import ConfigError
+    from pipeline.core.errors import ConfigError
+    from pipeline.discover.run import region_tiles, run_discover, tile_sites
 
     overrides: dict = {"discover": {}}
     if workers:
@@ -236,7 +237,7 @@ def report(
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF reports.")] = False,
 ) -> None:
     """(Re)build evidence maps, site reports and the interactive map from a finished scan."""
-    from pipeline.report import build_report
+    from pipeline.report.build import build_report
 
     try:
         written = build_report(out_dir, evidence=not no_evidence, pdf=not no_pdf)
@@ -249,7 +250,7 @@ def report(
 
 
 def _print_not_covered(sites: Sequence[Mapping[str, Any]]) -> None:
-    from pipeline.report import not_covered_line
+    from pipeline.report.files import not_covered_line
 
     line = not_covered_line(list(sites))
     if line:
@@ -283,16 +284,19 @@ def monitor(
     calibration: CalibrationOpt = None,
 ) -> None:
     """Scan new scenes of the catalog sites into the history store and raise alerts."""
-    from pipeline.monitor import run_monitor
+    from pipeline.monitor.run import run_monitor
 
     try:
         cfg = _config(config, None if backfill is None else {"monitor": {"backfill": backfill}},
                       calibration)
-        table = None
         if sites is not None:
             from aoi.sites import read_sites
 
             table = read_sites(sites, max_area_km2=cfg.grid.max_site_area_km2)
+        else:
+            from aoi.catalog import load_catalog
+
+            table = load_catalog()
         with _progress() as progress:
             task = progress.add_task("monitor", total=None)
             report = run_monitor(cfg, imagery_dir=imagery, sites=table, echo=_alert_line,
@@ -335,9 +339,9 @@ def history(
     config: ConfigOpt = None,
 ) -> None:
     """Print a site's time series from the history store (and plot it with --plot)."""
-    from pipeline.errors import StoreError
-    from pipeline.monitor import history_frame, write_history_plot
-    from pipeline.store import HistoryStore, store_exists
+    from pipeline.core.errors import StoreError
+    from pipeline.monitor.run import history_frame, write_history_plot
+    from pipeline.monitor.store import HistoryStore, store_exists
 
     try:
         path = store or _config(config).monitor.store
@@ -420,7 +424,7 @@ def fetch(
                                       baseline=baseline,
                                       about={"command": "fetch", "sites_file": str(sites)})
         elif source != "sentinelhub":
-            from pipeline.errors import ConfigError
+            from pipeline.core.errors import ConfigError
 
             raise ConfigError(f"--source {source!r}: use 'sentinelhub' or 'stac'")
     except HeatwatchError as exc:
@@ -446,10 +450,10 @@ def _fetch_areas(areas, start: datetime, end: datetime, out: Path, cfg: Config, 
     """Fetch ``areas`` (``site_id`` + polygon) from Sentinel Hub with a progress bar.
 
     Writes ``record`` (what was asked, requests, processing units, failures); returns the
-    :class:`pipeline.sentinelhub_source.FetchReport`.
+    :class:`pipeline.io.sentinelhub.FetchReport`.
     """
-    from pipeline.outputs import write_json
-    from pipeline.sentinelhub_source import fetch_sites
+    from pipeline.core.outputs import write_json
+    from pipeline.io.sentinelhub import fetch_sites
 
     with _progress() as progress:
         task = progress.add_task("fetch", total=None)
@@ -469,8 +473,8 @@ def _fetch_areas(areas, start: datetime, end: datetime, out: Path, cfg: Config, 
 def _fetch_stac(areas, start: date, end: date, out: Path, cfg: Config, *,  # type: ignore[no-untyped-def]
                 level: str | None, baseline: bool, about: Mapping[str, Any]):
     """Fetch ``areas`` from the STAC archive with a progress bar; write OUT/fetch.json."""
-    from pipeline.outputs import write_json
-    from pipeline.stac_source import fetch_sites_stac
+    from pipeline.core.outputs import write_json
+    from pipeline.io.stac.source import fetch_sites_stac
 
     with _progress() as progress:
         task = progress.add_task("fetch", total=None)
@@ -504,8 +508,8 @@ def _print_stac_fetch(report, out: Path) -> None:  # type: ignore[no-untyped-def
 
 def _fetchable(tiles, cfg: Config):  # type: ignore[no-untyped-def]
     """Return the tile areas if one request can fetch each; else say which setting to lower."""
-    from pipeline.errors import ConfigError
-    from pipeline.sentinelhub_source import MAX_PIXELS, fetch_grid
+    from pipeline.core.errors import ConfigError
+    from pipeline.io.sentinelhub import MAX_PIXELS, fetch_grid
 
     widest = max((max(fetch_grid(g, margin_m=0.0).shape) for g in tiles.geometry), default=0)
     if widest > MAX_PIXELS:
@@ -567,7 +571,7 @@ def energy(
     import json
 
     from models.energy import ForwardResult, Interval, InverseResult, forward, inverse
-    from pipeline.errors import EnergyModelError
+    from pipeline.core.errors import EnergyModelError
 
     names = accelerator or ["h100"]
     try:
@@ -711,7 +715,7 @@ def sites_show(
     if timeline.empty:
         out.print("no timeline")
         return
-    from aoi.declared import site_steps
+    from pipeline.science.declared import site_steps
 
     steps = site_steps(site)
     projected = set() if steps is None else set(steps.loc[steps["projected"], "date"])
@@ -819,12 +823,12 @@ def thermal(
     config: ConfigOpt = None,
 ) -> None:
     """Calibrate, mask and normalise every scene: temperature and anomaly COGs per scene."""
-    from pipeline.reader import Problem
-    from pipeline.thermal import run_thermal
+    from pipeline.io.reader import Problem
+    from pipeline.scan.thermal import run_thermal
 
     try:
         cfg = _config(config)
-        from pipeline.reader import discover_products
+        from pipeline.io.reader import discover_products
 
         n = len(discover_products(imagery_dir)[0])
         with _progress() as progress:
@@ -861,7 +865,7 @@ def _status_cell(row: Mapping[str, Any]) -> str:
 
     An excluded or rejected place carries its reason (``excluded: near X (power plant)``).
     """
-    from pipeline.evidence import status_text
+    from pipeline.report.evidence import status_text
 
     since = row.get("possible_shutdown_since")
     status = "-" if _cell(row.get("status")) == "-" else status_text(dict(row))
@@ -965,9 +969,9 @@ def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | No
                 figures: bool = True,
                 exclusions_path: Path | None = None):  # type: ignore[no-untyped-def]
     """Run the scan with a progress bar and write its outputs (shared by scan and demo)."""
-    from pipeline.errors import OutputError
-    from pipeline.scan import run_scan
-    from pipeline.scan_output import write_scan
+    from pipeline.core.errors import OutputError
+    from pipeline.scan.output import write_scan
+    from pipeline.scan.run import run_scan
 
     if out.exists() and not out.is_dir():  # fail before the scan, not after it
         raise OutputError(f"output folder {out} is a file; pass a folder with --out "
@@ -986,7 +990,7 @@ def scan_folder(imagery_dir: Path, out: Path, cfg: Config, sites_path: Path | No
     result.run["sites_file"] = None if sites_path is None else str(sites_path)
     result.run["exclusions_file"] = None if exclusions_path is None else str(exclusions_path)
     if sites_path is not None:
-        from pipeline.outputs import sha256_file
+        from pipeline.core.outputs import sha256_file
 
         result.run["sites_sha256"] = sha256_file(sites_path)
     write_scan(result, out, figures=figures)
@@ -1013,9 +1017,9 @@ def _scan_sentinelhub(fetch_dir: Path, out: Path, cfg: Config, sites_path: Path 
     """
     import pandas as pd
 
-    from aoi.sites import safe_name
-    from pipeline.outputs import write_geojson, write_json
-    from pipeline.sentinelhub_source import fetch_sites
+    from pipeline.core.outputs import write_geojson, write_json
+    from pipeline.core.sites import safe_name
+    from pipeline.io.sentinelhub import fetch_sites
 
     first, last = _fetch_period("sentinelhub", sites_path, start, end)
     sites = _load_sites(sites_path, cfg)
@@ -1039,7 +1043,7 @@ def _scan_sentinelhub(fetch_dir: Path, out: Path, cfg: Config, sites_path: Path 
 def _fetch_period(source: str, sites_path: Path | None, start: str | None,
                   end: str | None) -> tuple[date, date]:
     """Check the options ``scan --source SOURCE`` needs and return the period to fetch."""
-    from pipeline.errors import ConfigError
+    from pipeline.core.errors import ConfigError
 
     if sites_path is None or start is None or end is None:
         raise ConfigError(f"--source {source} needs --sites, --start and --end "
@@ -1064,7 +1068,7 @@ def _fetch_stac_for_scan(fetch_dir: Path, cfg: Config, sites_path: Path | None,
 def _read_exclusions(path: Path):  # type: ignore[no-untyped-def]
     import geopandas as gpd
 
-    from pipeline.errors import SiteError
+    from pipeline.core.errors import SiteError
 
     if not path.is_file():
         raise SiteError(f"exclusion layer {path} is not a file; pass a GeoJSON of known heat "
@@ -1116,7 +1120,7 @@ def scan(
         if source == "stac":
             _fetch_stac_for_scan(imagery_dir, cfg, sites, start, end)
         elif source != "local":
-            from pipeline.errors import ConfigError
+            from pipeline.core.errors import ConfigError
 
             raise ConfigError(f"--source {source!r}: use 'local', 'sentinelhub' or 'stac'")
         result = scan_folder(imagery_dir, out, cfg, sites, exclusions_path=exclusions)

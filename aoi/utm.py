@@ -23,8 +23,8 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
-from pipeline.errors import SiteError
-from pipeline.grid import WGS84_UTM_NORTH_BASE, utm_zone
+from pipeline.core.errors import SiteError
+from pipeline.core.grid import WGS84_UTM_NORTH_BASE, utm_zone
 
 __all__ = [
     "WGS84_UTM_NORTH_BASE",

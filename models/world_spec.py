@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shapely.geometry import Polygon
 
-from pipeline.solar import landsat_overpass_utc
+from pipeline.science.solar import landsat_overpass_utc
 
 Cooling = Literal["dry", "hybrid", "evaporative"]
 HeatLayout = Literal["yard", "roof"]
