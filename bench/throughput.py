@@ -142,7 +142,8 @@ def time_scan_vs_read(world_dir: Path, truth: Any, *, sites_n: list[int], dates_
 
     from pipeline.core.config import load_config
     from pipeline.io.reader import discover_products
-    from pipeline.scan.run import imagery_bounds, run_scan, scan_grid
+    from pipeline.scan.area import imagery_bounds, scan_grid
+    from pipeline.scan.run import run_scan
 
     config = load_config(environ={})
     rows = []

@@ -54,15 +54,9 @@ from pipeline.core.sites import split_covered
 from pipeline.io.reader import ProductFiles, discover_products
 from pipeline.monitor.alerts import Alert, AlertRule, Delivery, alert_sequence, deliver
 from pipeline.monitor.store import HistoryStore, RunRecord
-from pipeline.scan.run import (
-    _annotate,
-    _catalog,
-    _fit,
-    _site_row,
-    apply_solar_index,
-    imagery_footprint,
-    run_scan,
-)
+from pipeline.scan.area import imagery_footprint
+from pipeline.scan.run import apply_solar_index, run_scan
+from pipeline.scan.sites import annotate_series, catalog_frame, fit_site, site_row
 from pipeline.science.activity import ActivityFit
 from pipeline.science.declared import declaration_on
 from pipeline.science.power import (
@@ -144,7 +138,7 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
         The excess-to-MW coefficient of each site at the last date (to express each look's
         residual heat in MW).
     """
-    cat = _catalog(catalog)
+    cat = catalog_frame(catalog)
     pixel_area = result.state.grid.pixel_area
     scenes = result.state.scenes
     out: list[dict[str, Any]] = []
@@ -163,9 +157,9 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
             null = None if placebos is None else placebos.null(
                 np.array([s.solar for s in prefix]), n, modes=config.persistence.land_modes)
             baseline = getattr(result, "baselines", {}).get(sid)
-            fit = _fit(raw, result.masks[sid], pixel_area, config, null, baseline=baseline,
+            fit = fit_site(raw, result.masks[sid], pixel_area, config, null, baseline=baseline,
                        placebos=placebos)
-            fitted.append((row, fit, _annotate(raw, fit), null, baseline))
+            fitted.append((row, fit, annotate_series(raw, fit), null, baseline))
         # the declaration in force on the day, as the scan's calibration (0 MW: none yet)
         declared = {str(r.site_id): declaration_on(r, day) for r, _, _, _, _ in fitted}
         cal = CalibrationSet.build([CalibrationSite(str(r.site_id), f.heat_k_m2,
@@ -176,7 +170,7 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
                                    config.power, config.power.calibration)
         for row, fit, series, null, baseline in fitted:
             sid = str(row.site_id)
-            site = _site_row(row, True, fit, series, cal, config,
+            site = site_row(row, True, fit, series, cal, config,
                              footprint_m2=result.masks[sid].footprint_area_px * pixel_area,
                              null=null, baseline=baseline)
             site = stored_status(site, _heat_now(row, fit, cal, config), alert_rule(config))

@@ -24,31 +24,30 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import CRS as ProjCRS
 from rasterio.crs import CRS
-from rasterio.warp import transform_bounds
-from scipy.stats import norm
 from shapely.geometry import box
-from shapely.geometry.base import BaseGeometry
-from shapely.ops import unary_union
 
-from models.energy import inverse
-from models.energy_check import cross_reference
-from models.energy_types import Interval
 from pipeline import __version__
 from pipeline.core.config import Config, DetectionConfig
-from pipeline.core.errors import HeatwatchError, NoDataError
-from pipeline.core.grid import Bounds, Grid
+from pipeline.core.errors import NoDataError
+from pipeline.core.grid import Grid
 from pipeline.core.outputs import sha256_file
 from pipeline.core.sites import split_covered
 from pipeline.io.reader import ProductFiles, discover_products
-from pipeline.io.reader import product_extent as scene_bounds
 from pipeline.io.stack import SceneLog, iter_scenes
-from pipeline.scan.baseline import BASELINE_COLUMNS, Baseline, baseline_columns, site_baselines
-from pipeline.scan.verdicts import WORST, calibration_columns, maybe_land
-from pipeline.science.activity import ActivityFit, fit_activity
+from pipeline.scan.area import coverage, imagery_bounds, imagery_footprint, scan_grid
+from pipeline.scan.baseline import BASELINE_COLUMNS, Baseline, site_baselines
+from pipeline.scan.sites import (
+    SITE_COLUMNS,
+    annotate_series,
+    catalog_frame,
+    fit_site,
+    json_value,
+    site_row,
+)
+from pipeline.science.activity import ActivityFit
 from pipeline.science.anomaly import anomaly
-from pipeline.science.declared import Declaration, declaration_on, declarations_on, site_credit
+from pipeline.science.declared import declarations_on, site_credit
 from pipeline.science.detect import (
     hotspot_mask,
     hotspot_table,
@@ -61,21 +60,14 @@ from pipeline.science.placebo import (
     MIN_PLACEBOS,
     PlaceboSeries,
     RegionNull,
-    SiteNull,
     measure_placebos,
 )
 from pipeline.science.power import (
-    Calibration,
     CalibrationSet,
     CalibrationSite,
-    HeatEstimate,
-    heat_mw,
-    site_coefficient,
 )
 from pipeline.science.solar import clear_sky_irradiance
 from pipeline.science.solar_index import choose_index, pattern_loading, pattern_mask, scene_contrast
-
-SITE_COLUMNS = ["site_id", "name", "operator", "reported_power_mw", "cooling"]
 
 
 @dataclass
@@ -132,76 +124,6 @@ class ScanResult:
     placebos: dict[str, PlaceboSeries] = field(default_factory=dict)
     #: Each catalogued site's declared baseline (pipeline.scan.baseline), where one exists.
     baselines: dict[str, Baseline] = field(default_factory=dict)
-
-
-# Grid ------------------------------------------------------------------------------------------
-
-
-def imagery_bounds(products: list[ProductFiles]) -> tuple[CRS, Bounds]:
-    """CRS (the scenes' most common UTM zone) and bounds of the union of the scenes' extents."""
-    extents = []
-    for p in products:
-        try:
-            extents.append(scene_bounds(p))
-        except HeatwatchError:
-            continue
-    if not extents:
-        raise NoDataError("no readable scene in the imagery folder; see the problems listed")
-    crs_list = [c.to_epsg() for c, _ in extents]
-    crs = CRS.from_epsg(max(set(crs_list), key=crs_list.count))
-    boxes = [b if ProjCRS(c) == ProjCRS(crs) else transform_bounds(c, crs, *b) for c, b in extents]
-    arr = np.array(boxes)
-    return crs, (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
-
-
-def imagery_footprint(products: list[ProductFiles]) -> BaseGeometry | None:
-    """Return the union of the products' extents in EPSG:4326 (``None`` if no MTL is readable).
-
-    A catalog site outside it is *not covered by the imagery*: no look of it exists, so
-    ``scan``, ``report`` and ``monitor`` name it as such and draw no evidence for it.
-    """
-    boxes = []
-    for p in products:
-        try:
-            crs, bounds = scene_bounds(p)
-        except HeatwatchError:
-            continue
-        boxes.append(box(*transform_bounds(crs, "EPSG:4326", *bounds)))
-    return unary_union(boxes) if boxes else None
-
-
-def scan_grid(imagery: tuple[CRS, Bounds], config: Config,
-              sites: gpd.GeoDataFrame | None = None) -> Grid:
-    """Return the scan grid over the ``imagery`` extent (see :func:`imagery_bounds`).
-
-    With ``sites``, the grid is limited to the sites' bounds plus ``grid.margin_m`` (where
-    that box overlaps the scenes); new sites beyond it are not searched (see
-    :func:`coverage`).
-    """
-    crs, bounds = imagery
-    if sites is not None and len(sites) and config.grid.margin_m > 0:
-        sb = sites.to_crs(crs).total_bounds
-        m = config.grid.margin_m
-        clip = (sb[0] - m, sb[1] - m, sb[2] + m, sb[3] + m)
-        inter = (max(bounds[0], clip[0]), max(bounds[1], clip[1]),
-                 min(bounds[2], clip[2]), min(bounds[3], clip[3]))
-        if inter[2] > inter[0] and inter[3] > inter[1]:
-            bounds = inter
-    return Grid.from_bounds(crs, bounds, config.grid.resolution_m)
-
-
-def coverage(imagery: tuple[CRS, Bounds], grid: Grid) -> dict[str, float]:
-    """Area of the ``imagery`` extent and the part of it the scan grid covers (km2).
-
-    Candidates are searched only inside the grid: with a catalog, the rest of the imagery
-    (beyond ``grid.margin_m``) needs ``heatwatch discover`` or a larger margin.
-    """
-    crs, (left, bottom, right, top) = imagery
-    g = grid.bounds_in(crs)
-    w = max(0.0, min(right, g[2]) - max(left, g[0]))
-    h = max(0.0, min(top, g[3]) - max(bottom, g[1]))
-    return {"imagery_km2": round((right - left) * (top - bottom) / 1e6, 3),
-            "scanned_km2": round(w * h / 1e6, 3)}
 
 
 # Pass 1 ----------------------------------------------------------------------------------------
@@ -388,48 +310,6 @@ def _series(state: ScanState, site_id: str) -> pd.DataFrame:
     })
 
 
-def _fit(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config,
-         null: SiteNull | None = None, *, in_catalog: bool = True,
-         baseline: Baseline | None = None, placebos: PlaceboSeries | None = None) -> ActivityFit:
-    looks = (np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])).to_numpy()
-    clear = series[looks]
-    p = config.persistence
-    # the land's own shapes over these looks, from the scene's placebo footprints
-    modes = placebos.modes(looks, series["solar_loading"].to_numpy(), p.land_modes) \
-        if placebos is not None and p.land_modes > 0 else None
-    return fit_activity(clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
-                        night=(clear["day_night"] == "NIGHT").to_numpy()
-                        if "day_night" in clear else None,
-                        baseline_looks=0 if baseline is None else baseline.looks(
-                            clear["date"].astype(str).tolist()),
-                        area_m2=masks.integration_area_px * pixel_area, min_looks=p.min_looks,
-                        significance=p.significance, min_active_k_m2=p.min_active_k_m2,
-                        baseline_offset_k=p.baseline_offset_k,
-                        change_bic_margin=p.change_bic_margin,
-                        max_baseline_k_m2=None if null is None else null.offset_bound(
-                            p.significance),
-                        offset_sd_k_m2=None if null is None else null.offset_bound(1.0),
-                        ambiguous_change="heat" if in_catalog else "nuisance",
-                        nuisance=modes if modes is not None and modes.size else None)
-
-
-def _annotate(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
-    series = series.copy()
-    clear_idx = np.flatnonzero(np.isfinite(series["excess_k_m2"].to_numpy())
-                               & np.isfinite(series["solar_loading"].to_numpy()))
-    series["clear"] = False
-    series.loc[clear_idx, "clear"] = True
-    series["active"] = False
-    series["solar_part_k_m2"] = series["solar_loading"] * (fit.solar_k_m2 if np.isfinite(
-        fit.solar_k_m2) else np.nan)
-    series["residual_heat_k_m2"] = np.nan
-    if fit.n_clear and fit.residual_heat.size == clear_idx.size:
-        series.loc[clear_idx, "residual_heat_k_m2"] = fit.residual_heat
-    if fit.ever_active and fit.start is not None and fit.stop is not None:
-        series.loc[clear_idx[fit.start:fit.stop], "active"] = True
-    return series
-
-
 # Run -------------------------------------------------------------------------------------------
 
 
@@ -476,7 +356,7 @@ def run_scan(
                           "LC08_L2SP_..._ST_B10.TIF with their _MTL.json/.txt/.xml")
     if on_total is not None:
         on_total(len(products))
-    catalog = _catalog(sites)
+    catalog = catalog_frame(sites)
     imagery = imagery_bounds(products)  # every MTL read once, for the grid and its coverage
     # a site no scene (or not the given grid) covers has no look: named, never measured
     area = imagery_footprint(products)
@@ -510,7 +390,7 @@ def run_scan(
         candidates = label_exclusions(candidates, exclusions, config.discover.exclusion_radius_m)
     result = _assemble(state, catalog, candidates, all_masks, config, placebos, baselines)
     result.run["solar_index"] = solar_index
-    result.run["not_covered"] = [{"site_id": str(r.site_id), "name": _json_value(r.name)}
+    result.run["not_covered"] = [{"site_id": str(r.site_id), "name": json_value(r.name)}
                                  for r in not_covered.itertuples()]
     credits = sorted({c for c in map(site_credit, catalog.itertuples()) if c})
     if credits:  # CC-BY: the data behind the declared powers is credited in every export
@@ -533,16 +413,6 @@ def label_exclusions(candidates: gpd.GeoDataFrame, exclusions: gpd.GeoDataFrame,
             f"{r.get('name', 'unnamed')} ({r.get('kind', 'heat source')})"
             for _, r in near.iterrows()))
     out["exclusion"] = labels
-    return out
-
-
-def _catalog(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-    if sites is None or not len(sites):
-        return gpd.GeoDataFrame({c: [] for c in SITE_COLUMNS}, geometry=[], crs=4326)
-    out = sites.copy()
-    for col in SITE_COLUMNS:
-        if col not in out:
-            out[col] = None
     return out
 
 
@@ -646,9 +516,9 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     regions = RegionNull.from_nulls([n for sid, n in nulls.items() if sid not in listed])
     for sid, m in masks.items():
         raw = _series(state, sid)
-        fits[sid] = _fit(raw, m, pa, config, nulls.get(sid), in_catalog=sid in listed,
+        fits[sid] = fit_site(raw, m, pa, config, nulls.get(sid), in_catalog=sid in listed,
                          baseline=baselines.get(sid), placebos=placebos.get(sid))
-        series[sid] = _annotate(raw, fits[sid])
+        series[sid] = annotate_series(raw, fits[sid])
         declared = baselines.get(sid)
         # the looks of a declared baseline period (known inactive before-state)
         series[sid]["baseline"] = (
@@ -672,7 +542,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
         for row in frame.itertuples():
             sid = str(row.site_id)
             null = nulls.get(sid)
-            rows.append(_site_row(row, in_catalog, fits[sid], series[sid], calibration, config,
+            rows.append(site_row(row, in_catalog, fits[sid], series[sid], calibration, config,
                                   footprint_m2=masks[sid].footprint_area_px * pa, null=null,
                                   regions=None if in_catalog else regions,
                                   baseline=baselines.get(sid)))
@@ -694,378 +564,10 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
 def _rejected_entry(row: Any) -> dict[str, Any]:
     """Return a rejected candidate for run.json: why, its heat, where it is (WGS84 degrees)."""
     where = row.geometry.representative_point()
-    return {**{k: _json_value(row[k]) for k in ("site_id", "rejected_because", "heat_mw",
+    return {**{k: json_value(row[k]) for k in ("site_id", "rejected_because", "heat_mw",
                                                  "heat_mw_low", "heat_mw_high", "persistence",
                                                  "pattern")},
             "lon": round(float(where.x), 6), "lat": round(float(where.y), 6)}
-
-
-def _site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
-              calibrations: CalibrationSet, config: Config, *, footprint_m2: float,
-              null: SiteNull | None = None,
-              regions: RegionNull | None = None,
-              baseline: Baseline | None = None) -> dict[str, Any]:
-    known = getattr(row, "cooling", None)
-    known = known if isinstance(known, str) and known else None
-    cooling = known or config.power.default_cooling
-
-    # the heat's uncertainty includes what land alone does to its statistic (placebos), and
-    # heat that does not stand outside that null may all be land: its interval reaches 0
-    land = land_se(fit, null)
-    evidence = null_test(fit, null, config, searched=not in_catalog)
-
-    def heat_of(cal: Calibration) -> HeatEstimate:
-        est = _heat(fit, cooling, cal, config, None, land_k_m2=land)
-        if known is None:
-            # Cooling unknown: the central value assumes the default; the interval reaches up
-            # to what the least visible cooling type (evaporative towers) would imply.
-            alt = _heat(fit, WORST, cal, config, None, land_k_m2=land)
-            est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
-        return maybe_land(est, evidence, undetermined=undetermined)
-
-    undetermined = False  # set below once the status is known
-
-    # never fitted on this site's own declaration (leave-one-out), or physics-only
-    calibration = calibrations.for_site(str(row.site_id))
-    est = heat_of(calibration)
-    active_dates = series.loc[series["active"], "date"]
-    clear_dates = series.loc[series["clear"], "date"]
-    stop = fit.unconfirmed_stop
-    # the declaration in force on the last look (zero or none: nothing declared yet)
-    as_of = str(series["date"].iloc[-1]) if len(series) else None
-    decl = declaration_on(row, as_of) if as_of else Declaration(None)
-    rep = decl.mw if decl.declared else None
-    test = null_test(fit, null, config, regions=regions) if not in_catalog else None
-    status = site_status(fit, est, test, declared_mw=rep, config=config,
-                         stop_test=null_test(fit, null, config, "shutdown",
-                                             searched=not in_catalog))
-    if status == "undetermined" and fit.pattern == "always":
-        # running cannot be told from a static offset here: the heat may be all land
-        undetermined = True
-        est = heat_of(calibration)
-    rejected = None
-    exclusion = getattr(row, "exclusion", None)
-    exclusion = exclusion if isinstance(exclusion, str) and exclusion else None
-    if not in_catalog:
-        if exclusion:
-            status = "excluded"
-        elif fit.pattern == "insufficient":
-            rejected = f"only {fit.n_clear} clear looks, fewer than min_looks"
-        elif not fit.ever_active:
-            rejected = "excess follows the sun (sunlit roof or bare ground), no compute heat"
-        elif est.mw < config.power.min_candidate_mw:
-            rejected = f"heat {est.mw:.0f} MW below min_candidate_mw"
-        elif test is not None and not test["null_passed"]:
-            rejected = _null_reason(fit, test)
-        else:
-            status = "candidate"
-    # a place near a known non-datacenter heat source, or rejected, implies no accelerators
-    compute = status != "excluded" and rejected is None
-    energy = _energy(est, rep, cooling, series, config,
-                     accelerator=site_accelerator(row, config)) if compute else dict(NO_COMPUTE)
-    return {
-        "site_id": str(row.site_id),
-        "name": getattr(row, "name", None),
-        "operator": getattr(row, "operator", None),
-        "in_catalog": in_catalog,
-        "status": status,
-        "pattern": fit.pattern,
-        "persistence": _round(fit.persistence, 3),
-        "stability": _round(fit.stability, 3),
-        "n_clear": int(fit.n_clear),
-        "n_looks": len(series),
-        "excess_k_m2": _round(fit.heat_k_m2 if fit.ever_active else 0.0, 0),
-        "excess_se_k_m2": _round(float(np.hypot(fit.heat_se_k_m2, land)), 0),
-        "land_se_k_m2": _round(land, 0),
-        "solar_k_m2": _round(fit.solar_k_m2, 0),
-        "heat_mw": _round(est.mw, 1),
-        "heat_mw_low": _round(est.low, 1),
-        "heat_mw_high": _round(est.high, 1),
-        # heat over the footprint's area, to set against the site power density of AI campuses
-        **power_density(est, footprint_m2),
-        "heat_calibration": calibration.method,
-        # the central K m2 per MW behind heat_mw: a third party can redo the conversion
-        "k_m2_per_mw": _round(site_coefficient(cooling, calibration, config.power), 1),
-        "cooling": known or f"unknown ({cooling} assumed)",
-        "first_seen": active_dates.iloc[0] if len(active_dates) else None,
-        "last_seen": active_dates.iloc[-1] if len(active_dates) else None,
-        # running at the end, but its last clear looks show no heat: too few to call a shutdown
-        "possible_shutdown_since": clear_dates.iloc[stop] if stop is not None else None,
-        "reported_power_mw": decl.mw,
-        "reported_power_since": decl.since,
-        "reported_power_as_of": as_of if decl.mw is not None else None,
-        "data_credit": site_credit(row),
-        **energy,
-        # which coefficient made the verdict, and the physics coefficient's heat and verdict
-        **calibration_columns(str(row.site_id), heat_of, cooling=cooling,
-                              verdict=energy["verdict"], declared_mw=rep if compute else None,
-                              calibrations=calibrations, config=config),
-        # shown for every site; it decides for new sites (a catalogued one is no search)
-        **_null_columns(test if not in_catalog else null_test(fit, null, config,
-                                                              searched=False)),
-        "rejected_because": rejected,
-        "exclusion": exclusion,
-        **baseline_columns(fit, series, baseline),
-        "n_night_looks": int((series["day_night"] == "NIGHT").sum()) if len(series) else 0,
-        "geometry": row.geometry,
-    }
-
-
-#: The heat statistic of each activity pattern that its placebo null judges.
-NULL_STATISTIC = {"always": "always", "onset": "onset", "window": "window",
-                  "shutdown": "shutdown"}
-
-
-def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
-              statistic: str | None = None, *, searched: bool = True,
-              regions: RegionNull | None = None) -> dict[str, Any] | None:
-    """Judge a site's heat statistic against its placebo null (None without heat or null).
-
-    The statistic is the one its pattern rests on: the always-on excess for ``always`` (which
-    a static land offset makes as well), the largest rise for ``onset``/``window``, the largest
-    fall for ``shutdown``. A new site was found by searching the whole area, so it passes when
-    it exceeds every placebo and the false-alarm rate its statistic implies (the placebos'
-    modelled tail, :meth:`pipeline.science.placebo.SiteNull.tail_p`, times the footprint-sized
-    places
-    in 1,000 km2) is at most ``detection.false_alarm_per_1000km2``. A catalogued site is one
-    hypothesis, not a search: it passes when its robust z reaches the one-sided
-    ``detection.site_alpha`` of a normal tail.
-
-    Random placebos do not share a new site's selection (its footprint was drawn around hot
-    pixels), so a new site must also stand ``detection.region_null_z`` robust deviations above
-    the bulk of the ``regions`` the same search found
-    (:class:`pipeline.science.placebo.RegionNull`),
-    when it found at least ``detection.min_search_regions``.
-    """
-    stat = statistic or NULL_STATISTIC.get(fit.pattern)
-    if null is None or stat is None:
-        return None
-    if null.n < MIN_PLACEBOS:
-        return {"null_statistic": stat, "null_z": float("nan"), "null_tail_p": 1.0,
-                "null_p_value": 1.0, "null_n": null.n,
-                "null_false_alarm_per_1000km2": float("inf"), "null_region_z": float("nan"),
-                "null_passed": False}
-    p, tail = null.p_value(stat), null.tail_p(stat)
-    far = null.false_alarms_per_1000_km2(stat)
-    d = config.detection
-    region_z = float("nan")
-    if searched:
-        passed = far <= d.false_alarm_per_1000km2 and p <= 1.0 / (1 + null.n) + 1e-12
-        if regions is not None and regions.n >= d.min_search_regions:
-            region_z = regions.z(null, stat)
-            passed = passed and bool(np.isfinite(region_z) and region_z >= d.region_null_z)
-    else:
-        # one hypothesis: its robust z at the one-sided site_alpha of a normal tail (a few
-        # placebos on unseen heat sources or cloud edges must not veto a real change)
-        z = null.z(stat)
-        passed = bool(np.isfinite(z) and z >= norm.isf(d.site_alpha))
-    return {"null_statistic": stat, "null_z": null.z(stat), "null_tail_p": tail,
-            "null_p_value": p, "null_n": null.n, "null_false_alarm_per_1000km2": far,
-            "null_region_z": region_z, "null_passed": bool(passed)}
-
-
-#: Columns of the placebo test in the site table.
-NULL_COLUMNS = ("null_statistic", "null_z", "null_p_value", "null_tail_p", "null_n",
-                "null_false_alarm_per_1000km2", "null_region_z", "null_passed")
-
-
-def _null_columns(test: dict[str, Any] | None) -> dict[str, Any]:
-    if test is None:
-        return dict.fromkeys(NULL_COLUMNS)
-    out = {k: test[k] for k in NULL_COLUMNS}
-    out["null_z"], out["null_region_z"] = _round(out["null_z"], 2), _round(
-        out["null_region_z"], 2)
-    out["null_p_value"] = _round(out["null_p_value"], 4)
-    out["null_tail_p"] = float(f"{out['null_tail_p']:.3g}")
-    far = out["null_false_alarm_per_1000km2"]
-    out["null_false_alarm_per_1000km2"] = float(f"{far:.3g}") if np.isfinite(far) else None
-    return out
-
-
-def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> str:
-    if test["null_n"] < MIN_PLACEBOS:
-        return (f"only {test['null_n']} placebo footprints of its size fit on background land "
-                "here, too few to tell its heat from land structure; scan a larger area")
-    what = ("an always-on excess with no onset in the series" if fit.pattern == "always"
-            else f"its {test['null_statistic']} step")
-    rz = test.get("null_region_z")
-    among = (f"; {rz:.1f} robust deviations above the other regions the search found"
-             if rz is not None and np.isfinite(rz) else "")
-    return (f"{what} does not stand far enough outside its scene's null (rank p "
-            f"{test['null_p_value']:.3f} among {test['null_n']} placebo footprints; land alone "
-            f"would reach it {test['null_false_alarm_per_1000km2']:.3g} times per 1,000 km2"
-            f"{among})")
-
-
-#: Site statuses (their meaning: docs/statuses.md and :func:`site_status`).
-STATUSES = ("active", "inactive", "undetermined", "insufficient_data", "candidate", "excluded")
-
-
-def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None, *,
-                declared_mw: float | None, config: Config,
-                stop_test: dict[str, Any] | None = None) -> str:
-    """Return the status of a site from its activity fit, heat interval and placebo test.
-
-    * ``active``: heat at the last clear look, from an onset in the series (a before/after
-      measurement), or always on (for a new site: far outside its scene's placebo null);
-    * ``inactive``: no heat at the end, and either its stop was seen (a shutdown whose fall
-      stands outside the placebo null of falls, ``stop_test``), or its heat
-      upper limit is below ``persistence.inactive_fraction`` of its declared power (else of
-      ``power.min_candidate_mw``);
-    * ``undetermined``: the series cannot tell running from a static offset here: no baseline,
-      and an always-on excess within the placebo null, or an upper limit that does not rule out
-      the expected power. The heat interval says how much could run;
-    * ``insufficient_data``: too few clear looks.
-
-    Examples
-    --------
-    >>> from pipeline.core.config import Config
-    >>> never = ActivityFit("never", 0.0, 1e5, 0.0, 0.0, None, None, 30, 0.0, float("nan"),
-    ...                     np.zeros(30))
-    >>> site_status(never, HeatEstimate(0.0, 0.0, 20.0), None, declared_mw=300.0,
-    ...             config=Config())
-    'inactive'
-    >>> site_status(never, HeatEstimate(0.0, 0.0, 400.0), None, declared_mw=300.0,
-    ...             config=Config())
-    'undetermined'
-    """
-    if fit.pattern == "insufficient":
-        return "insufficient_data"
-    if fit.pattern in ("shutdown", "window"):
-        # a fall that a change of solar response without heat explains as well (the season's
-        # shape of the change not seen) is no evidence of a stop
-        seen = fit.nuisance_gap >= config.persistence.change_bic_margin
-        return "inactive" if seen and (stop_test is None or stop_test["null_passed"]) \
-            else "undetermined"
-    if fit.pattern == "onset":
-        return "active"
-    if fit.pattern == "always":
-        # a catalogued campus (test None: no search) whose always-on heat passed the activity
-        # model's own test, static-offset prior included; a new site needs its null as well
-        return "active" if test is None or test["null_passed"] else "undetermined"
-    if stop_test is not None and stop_test["null_n"] < MIN_PLACEBOS:
-        # no placebo footprint of its size fits on this land: how large a static offset the
-        # land makes here is not measured, so no upper limit rules out the declared power
-        return "undetermined"
-    expected = declared_mw if declared_mw and declared_mw > 0 else config.power.min_candidate_mw
-    if np.isfinite(est.high) and est.high < config.persistence.inactive_fraction * expected:
-        return "inactive"
-    return "undetermined"
-
-
-def power_density(est: HeatEstimate, footprint_m2: float) -> dict[str, float | None]:
-    """Return the heat over the footprint's area (W/m2) with its interval, and that area (m2).
-
-    Frontier AI campuses run at about 220-453 W of facility power per m2 of site at full
-    build-out (``models/data/energy.yaml``, ``site_power_density``); a site far above that holds
-    more heat than a campus of its footprint would (an industrial source, or a footprint that is
-    only part of the site), one far below holds a campus that is partly built, partly idle, or
-    hides its heat (evaporative cooling).
-
-    Examples
-    --------
-    >>> d = power_density(HeatEstimate(100.0, 60.0, 150.0), 4.0e5)  # 100 MW on 0.4 km2
-    >>> d["power_density_w_m2"], d["power_density_w_m2_low"], d["power_density_w_m2_high"]
-    (250.0, 150.0, 375.0)
-    """
-    def per_m2(mw: float) -> float | None:
-        return _round(mw * 1e6 / footprint_m2, 1) if footprint_m2 > 0 else None
-
-    return {"footprint_m2": _round(footprint_m2, 0), "power_density_w_m2": per_m2(est.mw),
-            "power_density_w_m2_low": per_m2(est.low), "power_density_w_m2_high": per_m2(est.high)}
-
-
-def land_se(fit: ActivityFit, null: SiteNull | None) -> float:
-    """Return the spread (K m2) land alone gives the statistic a site's heat rests on.
-
-    The robust spread of the same statistic over the site's placebo footprints
-    (:meth:`pipeline.science.placebo.SiteNull.scale`): static structure and crops under a footprint
-    move an always-on excess or a step as much as that, whatever the fit's own residuals say.
-    0 without heat, without a null, or with too few placebos.
-    """
-    stat = NULL_STATISTIC.get(fit.pattern)
-    if null is None or stat is None or not fit.ever_active:
-        return 0.0
-    spread = null.scale(stat)
-    return spread if np.isfinite(spread) else 0.0
-
-
-def _heat(fit: ActivityFit, cooling: str, calibration: Any, config: Config,
-          k_dry: float | None, *, land_k_m2: float = 0.0) -> HeatEstimate:
-    """Heat (MW) of a site with its 90% interval.
-
-    The heat term's standard error is the fit's combined with ``land_k_m2``, what land alone
-    gives the same statistic (:func:`land_se`). A site without detected heat gets 0 MW with an
-    upper limit: the heat an always-on term could hide in its series
-    (:attr:`ActivityFit.undetected_k_m2`), so "not seen" below the detection limit never reads
-    as "proven idle" against a declared power.
-    """
-    if fit.ever_active:
-        return heat_mw(fit.heat_k_m2, float(np.hypot(fit.heat_se_k_m2, land_k_m2)),
-                       cooling=cooling, calibration=calibration, config=config.power,
-                       k_dry=k_dry)
-    bound = heat_mw(max(fit.undetected_k_m2, 0.0), fit.heat_se_k_m2, cooling=cooling,
-                    calibration=calibration, config=config.power, k_dry=k_dry)
-    return HeatEstimate(0.0 if np.isfinite(bound.high) else float("nan"), 0.0, bound.high)
-
-
-#: The energy columns of a place that implies no accelerators (no heat, excluded, rejected).
-NO_COMPUTE: dict[str, Any] = {
-    "implied_h100e": None, "implied_h100e_low": None, "implied_h100e_high": None,
-    "implied_flops": None, "implied_flop_total": None, "verdict": "inconclusive",
-    "verdict_margin": None,
-    "verdict_reason": "nothing to test: excluded, rejected or no finite heat",
-    "accelerator": None, "accelerator_source": None}
-
-#: ``accelerator_source`` of a site whose own chips are known, and of one that has none.
-FROM_CATALOG, ASSUMED = "site catalog", "assumed (power.assumed_accelerator)"
-
-
-def site_accelerator(row: Any, config: Config) -> tuple[str, str]:
-    """Return the accelerators behind a site's implied compute and where they come from.
-
-    The site's own ``accelerator`` (a name or ``name:count`` pairs, e.g. GB200 at Stargate
-    Abilene in the Epoch catalog) where the catalog has it, else ``power.assumed_accelerator``.
-    """
-    own = getattr(row, "accelerator", None)
-    if isinstance(own, str) and own.strip():
-        return own.strip(), FROM_CATALOG
-    return config.power.assumed_accelerator, ASSUMED
-
-
-def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFrame,
-            config: Config, *, accelerator: tuple[str, str] | None = None) -> dict[str, Any]:
-    """Energy-model cross-reference: implied H100-equivalents, FLOP/s and FLOP, verdict.
-
-    ``accelerator`` is ``(accelerators, source)`` from :func:`site_accelerator`; the row says
-    which accelerators its implied compute assumes (``accelerator``, ``accelerator_source``).
-    """
-    heat = Interval.from_heat(est.mw, est.low, est.high)
-    if heat is None:
-        return dict(NO_COMPUTE)
-    acc, source = accelerator or (config.power.assumed_accelerator, ASSUMED)
-    check = cross_reference(heat, declared_power_mw=reported_mw, cooling=cooling,
-                            accelerator=acc)
-    props = check.as_properties()
-    active = series.loc[series["active"], "date"]
-    days = ((pd.Timestamp(active.iloc[-1]) - pd.Timestamp(active.iloc[0])).days
-            if len(active) > 1 else 0)
-    total = inverse(heat, accelerator=acc, cooling=cooling, active_days=days or None)
-    flop = total.flop_bf16
-    out = {k: (_round(v, 0) if k.startswith("implied_h100e") else v) for k, v in props.items()}
-    out["implied_flop_total"] = None if flop is None else float(flop.central)
-    out["accelerator"] = check.implied.accelerator
-    out["accelerator_source"] = source
-    return out
-
-
-def _json_value(v: Any) -> Any:
-    """Return a table cell fit for JSON: a missing number (NaN in a float column) is None."""
-    return None if isinstance(v, float) and not np.isfinite(v) else v
-
-
-def _round(v: float, nd: int) -> float | None:
-    return None if v is None or not np.isfinite(v) else round(float(v), nd)
 
 
 def _provenance(imagery_dir: Path, products: list[ProductFiles], log: SceneLog, config: Config,

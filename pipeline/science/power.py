@@ -275,25 +275,19 @@ class HeatEstimate:
     high: float
 
 
-def site_coefficient(cooling: str | None, calibration: Calibration, config: PowerConfig,
-                     k_dry: float | None = None) -> float:
+def site_coefficient(cooling: str | None, calibration: Calibration, config: PowerConfig) -> float:
     """K m2 of solar-decoupled excess per MW of heat for a site of this cooling type.
 
-    ``k_dry`` overrides the calibration's dry coefficient (leave-one-out value for a site that
-    was itself used in the fit).
+    A site whose own declaration must not calibrate it gets its calibration from
+    :meth:`CalibrationSet.for_site` (leave-one-out).
     """
-    return (k_dry or calibration.k_dry_k_m2_per_mw) * cooling_ratio(cooling, config, calibration)
+    return calibration.k_dry_k_m2_per_mw * cooling_ratio(cooling, config, calibration)
 
 
 def heat_mw(heat_k_m2: float, heat_se_k_m2: float, *, cooling: str | None,
-            calibration: Calibration, config: PowerConfig,
-            k_dry: float | None = None) -> HeatEstimate:
-    """Convert a heat term to MW with an interval from its standard error and the calibration.
-
-    ``k_dry`` overrides the calibration's coefficient (leave-one-out value for a site that was
-    itself used in the fit).
-    """
-    k = site_coefficient(cooling, calibration, config, k_dry)
+            calibration: Calibration, config: PowerConfig) -> HeatEstimate:
+    """Convert a heat term to MW with an interval from its standard error and the calibration."""
+    k = site_coefficient(cooling, calibration, config)
     spread = math.exp(Z90 * calibration.sigma_for(cooling))
     if not np.isfinite(heat_k_m2) or heat_k_m2 <= 0:
         return HeatEstimate(0.0, 0.0, max(Z90 * heat_se_k_m2, 0.0) / k * spread

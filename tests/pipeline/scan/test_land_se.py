@@ -10,7 +10,7 @@ import pytest
 from models.energy_check import cross_reference
 from models.energy_types import Interval
 from pipeline.core.config import Config
-from pipeline.scan.run import _heat, land_se, null_test
+from pipeline.scan.sites import land_se, null_test, site_heat
 from pipeline.scan.verdicts import maybe_land
 from pipeline.science.activity import ActivityFit
 from pipeline.science.placebo import SiteNull
@@ -44,8 +44,8 @@ def test_land_spread_is_the_placebos_robust_sigma_of_the_pattern_statistic() -> 
 def test_heat_interval_combines_fit_and_land_in_quadrature() -> None:
     cal = physics_calibration(CFG.power)
     fit = _fit("always", 1.2e6, 3e4)
-    narrow = _heat(fit, "dry", cal, CFG, None)
-    wide = _heat(fit, "dry", cal, CFG, None, land_k_m2=4e4)
+    narrow = site_heat(fit, "dry", cal, CFG)
+    wide = site_heat(fit, "dry", cal, CFG, land_k_m2=4e4)
     assert wide.mw == pytest.approx(narrow.mw)
     k = cal.k_dry_k_m2_per_mw
     spread = math.exp(1.6449 * cal.sigma_log)
@@ -62,7 +62,7 @@ def test_an_offset_land_can_make_does_not_refute_an_honest_declaration() -> None
     fit = _fit("always", 450 * k, 0.02 * 450 * k)
 
     def verdict(land: float) -> str:
-        est = _heat(fit, "dry", cal, CFG, None, land_k_m2=land)
+        est = site_heat(fit, "dry", cal, CFG, land_k_m2=land)
         return cross_reference(Interval(est.mw, est.low, est.high), declared_power_mw=150,
                                cooling="dry").verdict
 
@@ -76,7 +76,7 @@ def test_heat_inside_its_land_null_may_be_all_land() -> None:
     cal = physics_calibration(CFG.power)
     k = cal.k_dry_k_m2_per_mw
     fit = _fit("always", 300 * k, 10 * k)
-    est = _heat(fit, "dry", cal, CFG, None)
+    est = site_heat(fit, "dry", cal, CFG)
     for site_stat, stands_out in ((1.0 * 300 * k, False), (20 * 300 * k, True)):
         null = _null(300 * k)
         null = SiteNull({**null.site, "always": site_stat}, null.placebos, 1.0, null.offsets)

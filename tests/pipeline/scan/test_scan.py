@@ -179,7 +179,7 @@ def test_coverage_is_the_part_of_the_imagery_inside_the_grid(make_product):
 
     from pipeline.core.grid import Grid
     from pipeline.io.reader import discover_products
-    from pipeline.scan.run import coverage, imagery_bounds
+    from pipeline.scan.area import coverage, imagery_bounds
     from tests.conftest import CRS_UTM18N, ORIGIN, RES, SIZE
 
     make_product.l2()
@@ -206,7 +206,7 @@ def test_site_below_the_detection_limit_is_not_called_over_declared():
 
     from models.energy_check import cross_reference
     from models.energy_types import Interval
-    from pipeline.scan.run import _heat
+    from pipeline.scan.sites import site_heat
     from pipeline.science.activity import fit_activity
     from pipeline.science.power import calibrate
 
@@ -218,7 +218,7 @@ def test_site_below_the_detection_limit_is_not_called_over_declared():
     # running at 10 MW dry: 4e4 K m2, under min_active_k_m2 (5e4), so it is not detected
     fit = fit_activity(7e5 * s + 4.0e4 + rng.normal(0, 5e3, s.size), s, area_m2=area)
     assert fit.pattern == "never"
-    est = _heat(fit, "dry", cal, cfg, None)
+    est = site_heat(fit, "dry", cal, cfg)
     assert est.mw == 0.0 and est.low == 0.0 and est.high >= 10.0
     check = cross_reference(Interval(est.mw, est.low, est.high), declared_power_mw=10.4,
                             cooling="dry")
@@ -228,7 +228,7 @@ def test_site_below_the_detection_limit_is_not_called_over_declared():
         "refuted: over-declared"
     # an idle site cannot hide 300 MW: that declaration is still refuted
     idle = fit_activity(7e5 * s + rng.normal(0, 5e3, s.size), s, area_m2=area)
-    bound = _heat(idle, "dry", cal, cfg, None)
+    bound = site_heat(idle, "dry", cal, cfg)
     assert cross_reference(Interval(bound.mw, bound.low, bound.high), declared_power_mw=300.0,
                            cooling="dry").verdict == "refuted: over-declared"
 

@@ -1,10 +1,10 @@
-"""Site statuses say what the evidence supports (pipeline.scan.run.site_status, null_test)."""
+"""Site statuses say what the evidence supports (pipeline.scan.sites.site_status, null_test)."""
 
 import numpy as np
 import pytest
 
 from pipeline.core.config import Config
-from pipeline.scan.run import STATUSES, null_test, site_status
+from pipeline.scan.sites import STATUSES, null_test, site_status
 from pipeline.science.activity import ActivityFit
 from pipeline.science.placebo import SiteNull
 from pipeline.science.power import HeatEstimate
