@@ -223,7 +223,7 @@ class MonitorConfig(_Section):
     alerts: Path = Path("alerts.jsonl")
     webhook_url: str | None = None
     imagery_dir: Path | None = None
-    source: Literal["local", "sentinelhub"] = "local"
+    source: Literal["local", "sentinelhub", "stac"] = "local"
     #: Seconds to wait for the webhook before reporting it unreachable.
     webhook_timeout_s: float = Field(10.0, gt=0, le=300)
     #: Alert on every past change of a site the store has not seen before (``true``,
@@ -231,9 +231,10 @@ class MonitorConfig(_Section):
     #: so a first run does not send a year of history to the webhook. Later runs alert only on
     #: the dates they add either way.
     backfill: bool = False
-    #: Sentinel Hub source: first day fetched (default: a year before today).
+    #: Sentinel Hub and STAC sources: first day fetched (default: a year before today).
     fetch_start: date | None = None
-    #: Sentinel Hub source: folder the fetched products are written to (one folder a site).
+    #: Sentinel Hub and STAC sources: folder the fetched products are written to (one folder
+    #: a site).
     fetch_dir: Path = Path("heatwatch-imagery")
 
 

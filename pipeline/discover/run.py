@@ -51,6 +51,8 @@ from pipeline.core.outputs import write_geojson, write_json, write_png, write_te
 from pipeline.discover.tiles import Tile, merge_candidates, region_geometry, tile_region
 from pipeline.io.mtl import read_mtl
 from pipeline.io.reader import ProductFiles, discover_products, product_extent
+from pipeline.io.source import ImagerySource, Progress, as_source
+from pipeline.scan.provenance import run_provenance
 from pipeline.scan.run import run_scan
 
 TILES_DIR = "tiles"
@@ -171,6 +173,18 @@ def tile_sites(tiles: Sequence[Tile]) -> gpd.GeoDataFrame:
     """
     return gpd.GeoDataFrame({"site_id": [t.tile_id for t in tiles]},
                             geometry=[_grid_4326(t.grid) for t in tiles], crs=4326)
+
+
+def _fetch_tiles(source: ImagerySource, tiles: Sequence[Tile], config: Config,
+                 progress: Progress | None) -> tuple[Path, bool]:
+    """Make the tiles' products local; return the imagery folder and whether it is per tile."""
+    if source.name == "sentinelhub":  # one request a tile: check before fetching anything
+        from pipeline.io.sentinelhub import check_tile_size
+
+        check_tile_size(tile_sites(tiles), config.discover)
+    folders = source.folders(tile_sites(tiles), progress=progress)
+    root = Path(source.provenance()["imagery_dir"])
+    return root, any(f.site_ids is not None for f in folders)
 
 
 def _tile_folders(imagery_dir: Path, tiles: Sequence[Tile], start: date | None,
@@ -327,7 +341,7 @@ def _run_jobs(jobs: Sequence[TileJob], client: Any,
 
 
 def run_discover(
-    imagery_dir: Path,
+    source: ImagerySource | Path,
     region: gpd.GeoDataFrame | Any,
     config: Config,
     *,
@@ -340,14 +354,17 @@ def run_discover(
     progress: Callable[[TileOutcome], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     per_tile: bool = False,
+    fetch_progress: Progress | None = None,
 ) -> DiscoverResult:
     """Find new large sites over a region, tile by tile, and write the ranked candidates.
 
     Parameters
     ----------
-    imagery_dir
-        Folder of Landsat C2 products covering the region, or with ``per_tile`` one folder
-        per tile (``imagery_dir/<tile_id>``, e.g. fetched from Sentinel Hub).
+    source
+        Where the products come from (:class:`pipeline.io.source.ImagerySource`), or a folder
+        of Landsat C2 products covering the region (with ``per_tile``: one folder per tile,
+        ``imagery_dir/<tile_id>``). A remote source fetches the tiles (:func:`tile_sites`)
+        first; a source that gives one folder per tile (Sentinel Hub) is read per tile.
     region
         The region (GeoDataFrame in any CRS, or a lon/lat shapely geometry).
     config
@@ -373,6 +390,8 @@ def run_discover(
     per_tile
         Read each tile's products from its own folder only (see the module docstring); a tile
         without a folder has no scene.
+    fetch_progress
+        Called as ``fetch_progress(done, total, description)`` while a remote source fetches.
 
     Returns
     -------
@@ -385,8 +404,10 @@ def run_discover(
     >>> res.candidates[["site_id", "heat_mw", "tile_id"]]  # doctest: +SKIP
     """
     t0 = time.perf_counter()
+    src = as_source(source)
     tiles = region_tiles(region, config)
-    if per_tile:
+    imagery_dir, fetched_per_tile = _fetch_tiles(src, tiles, config, fetch_progress)
+    if per_tile or fetched_per_tile:
         own, problems = _tile_folders(imagery_dir, tiles, start, end)
         products = list({p.product_id: p for ps in own.values() for p in ps}.values())
     else:
@@ -414,7 +435,7 @@ def run_discover(
     ranked = rank_candidates(merged)
     order = {t.tile_id: i for i, t in enumerate(tiles)}
     outcomes.sort(key=lambda o: order[o.tile_id])
-    run = _provenance(imagery_dir, region, products, problems, tiles, outcomes, config,
+    run = _provenance(src, region, products, problems, tiles, outcomes, config,
                       start, end, client, n_merged, n_catalog, time.perf_counter() - t0)
     result = DiscoverResult(ranked, tiles, outcomes, run)
     write_discover(result, out_dir, region=region)
@@ -542,14 +563,12 @@ def plot_overview(result: DiscoverResult, region: Any, path: Path) -> Path:
     return write_png(path, fig, dpi=110, bbox_inches="tight")
 
 
-def _provenance(imagery_dir: Path, region: Any, products: Sequence[ProductFiles],
+def _provenance(source: ImagerySource, region: Any, products: Sequence[ProductFiles],
                 problems: Sequence[Any], tiles: Sequence[Tile], outcomes: Sequence[TileOutcome],
                 config: Config, start: date | None, end: date | None, client: Any,
                 n_found: int, n_catalog: int, seconds: float) -> dict[str, Any]:
     status = {o.tile_id: o for o in outcomes}
-    return {
-        "software": {"name": "heatwatch", "version": __version__},
-        "imagery_dir": str(imagery_dir),
+    return run_provenance(source, config, seconds, {
         "region": {"bounds_4326": list(region_geometry(region).bounds)},
         "period": {"start": start, "end": end},
         "products": [p.product_id for p in products],
@@ -563,6 +582,4 @@ def _provenance(imagery_dir: Path, region: Any, products: Sequence[ProductFiles]
         "scheduler": "in-process" if client is False else (
             config.discover.scheduler_address or ("given client" if client is not None
                                                   else "local cluster")),
-        "config": config.as_dict(),
-        "seconds": round(seconds, 2),
-    }
+    })

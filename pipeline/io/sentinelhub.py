@@ -54,7 +54,7 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from importlib import resources
@@ -90,7 +90,7 @@ from sentinelhub.exceptions import (
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
-from pipeline.core.config import SentinelHubConfig
+from pipeline.core.config import DiscoverConfig, SentinelHubConfig
 from pipeline.core.errors import (
     AuthenticationError,
     ConfigError,
@@ -103,6 +103,7 @@ from pipeline.core.product_id import ProductId
 from pipeline.core.sites import safe_name
 from pipeline.io.c2write import write_l1_product, write_l2_product
 from pipeline.io.fetch_cache import FetchCache, canonical_json
+from pipeline.io.source import ImageryFolder, Progress, Ticker, write_fetch_record
 from pipeline.science.calibrate import brightness_temperature_to_radiance
 from pipeline.science.solar import sun_position
 
@@ -131,8 +132,6 @@ _EVALSCRIPTS = {"LANDSAT_OT_L2": "landsat_ot_l2.js", "LANDSAT_OT_L1": "landsat_o
 _LEVELS = {"LANDSAT_OT_L2": ("L2SP",), "LANDSAT_OT_L1": ("L1TP", "L1GT", "L1GS")}
 _CREDENTIAL_LOGGERS = ("requests_oauthlib", "oauthlib")
 
-#: ``progress(done, total, description)``, called as requests are planned and completed.
-Progress = Callable[[int, int, str], None]
 
 
 class _Unreachable(FetchError):
@@ -693,14 +692,7 @@ def fetch_sites(
     report = FetchReport(collection=config.collection, base_url=config.base_url,
                          profile=config.profile)
     fetcher = _Fetcher(config, sh, report)
-    done, total = 0, len(rows)
-
-    def tick(description: str) -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total, description)
-
+    tick = Ticker(progress, total=len(rows))
     with _quiet_credential_logs():
         plans: list[_Acquisition] = []
         for site_id, geometry in rows:
@@ -713,7 +705,7 @@ def fetch_sites(
             except (FetchError, SiteError) as exc:
                 report.failures.append((site_id, None, str(exc)))
             tick(f"catalog {site_id}")
-        total += len(plans)
+        tick.add(len(plans))
         for acq in plans:
             try:
                 _write_product(acq, fetcher.process(acq), config.collection)
@@ -724,3 +716,52 @@ def fetch_sites(
                 report.failures.append((acq.site_id, acq.product_id, str(exc)))
             tick(acq.product_id)
     return report
+
+
+def check_tile_size(tiles: GeoDataFrame, discover: DiscoverConfig) -> None:
+    """Raise unless one request can fetch each tile; say which setting to lower."""
+    widest = max((max(fetch_grid(g, margin_m=0.0).shape) for g in tiles.geometry), default=0)
+    if widest > MAX_PIXELS:
+        raise ConfigError(
+            f"a tile of discover.tile_size_m = {discover.tile_size_m:g} m with "
+            f"discover.tile_overlap_m = {discover.tile_overlap_m:g} m is {widest} pixels wide, "
+            f"above Sentinel Hub's {MAX_PIXELS} pixels per request; lower discover.tile_size_m")
+
+
+@dataclass
+class SentinelHubSource:
+    """Sentinel Hub as an :class:`pipeline.io.source.ImagerySource`: fetch, then read locally.
+
+    :meth:`folders` fetches every site's acquisitions (:func:`fetch_sites`) into
+    ``out_dir/<site>/`` and returns one folder per site (the products are per-site crops);
+    with ``record`` it also writes that ``fetch.json`` (``about``, period, margin, report).
+    """
+
+    out_dir: Path
+    start: date
+    end: date
+    config: SentinelHubConfig
+    margin_m: float
+    record: Path | None = None
+    about: Mapping[str, Any] = field(default_factory=dict)
+    sh_config: SHConfig | None = None
+    name: str = "sentinelhub"
+    report: FetchReport | None = None
+
+    def folders(self, sites: GeoDataFrame | None, *,
+                progress: Progress | None = None) -> list[ImageryFolder]:
+        """Fetch the sites' acquisitions; return each site's folder."""
+        if sites is None:
+            raise ConfigError("the Sentinel Hub source fetches sites; give --sites (or a region)")
+        self.report = fetch_sites(sites, start=self.start, end=self.end, out_dir=self.out_dir,
+                                  config=self.config, margin_m=self.margin_m,
+                                  sh_config=self.sh_config, progress=progress)
+        if self.record is not None:
+            write_fetch_record(self.record, self.report, start=self.start, end=self.end,
+                               margin_m=self.margin_m, about=self.about)
+        return [ImageryFolder(Path(folder), (sid,))
+                for sid, folder in self.report.site_dirs.items()]
+
+    def provenance(self) -> dict[str, Any]:
+        """Return ``{"imagery_dir": out_dir}``."""
+        return {"imagery_dir": str(self.out_dir)}

@@ -52,6 +52,7 @@ from pipeline.core.errors import ConfigError, NoDataError, StoreError
 from pipeline.core.outputs import write_png
 from pipeline.core.sites import split_covered
 from pipeline.io.reader import ProductFiles, discover_products
+from pipeline.io.source import ImagerySource, LocalSource
 from pipeline.monitor.alerts import Alert, AlertRule, Delivery, alert_sequence, deliver
 from pipeline.monitor.store import HistoryStore, RunRecord
 from pipeline.scan.area import imagery_footprint
@@ -378,32 +379,51 @@ def _run_batch(batch: _Batch, config: Config, store: HistoryStore, record: RunRe
     return outcome
 
 
-def _local_batches(config: Config, imagery_dir: Path | None,
-                   sites: gpd.GeoDataFrame) -> list[_Batch]:
-    folder = imagery_dir or config.monitor.imagery_dir
-    if folder is None:
-        raise ConfigError("no imagery folder: set monitor.imagery_dir in the configuration or "
-                          "pass --imagery DIR")
-    return [_Batch(Path(folder).expanduser(), sites)]
+def monitor_source(config: Config, imagery_dir: Path | None, now: datetime) -> ImagerySource:
+    """Return the source ``monitor.source`` names: a local folder, Sentinel Hub or STAC.
 
+    The remote sources fetch from ``monitor.fetch_start`` (default a year before ``now``) to
+    ``now`` into ``monitor.fetch_dir`` (STAC also writes its ``fetch.json`` there, whose
+    per-site baselines the scan uses).
+    """
+    mon = config.monitor
+    if mon.source == "local":
+        folder = imagery_dir or mon.imagery_dir
+        if folder is None:
+            raise ConfigError("no imagery folder: set monitor.imagery_dir in the configuration "
+                              "or pass --imagery DIR")
+        return LocalSource(Path(folder).expanduser())
+    end = now.date()
+    start = mon.fetch_start or default_fetch_start(now)
+    fetch_dir = mon.fetch_dir.expanduser()
+    if mon.source == "stac":
+        from pipeline.io.stac.source import StacSource
 
-def _sentinelhub_batches(config: Config, sites: gpd.GeoDataFrame, now: datetime,
-                         problems: list[str]) -> list[_Batch]:
+        return StacSource(fetch_dir, start, end, config.stac, config.grid.margin_m,
+                          record=fetch_dir / "fetch.json", about={"command": "monitor"})
     try:
-        from pipeline.io.sentinelhub import fetch_sites
+        from pipeline.io.sentinelhub import SentinelHubSource
     except ImportError as exc:
         raise ConfigError("monitor.source is 'sentinelhub' but the Sentinel Hub source is not "
                           f"available in this installation ({exc}); use source: local with "
                           "monitor.imagery_dir") from exc
-    end = now.date()
-    start = config.monitor.fetch_start or default_fetch_start(now)
-    report = fetch_sites(sites, start=start, end=end, out_dir=config.monitor.fetch_dir.expanduser(),
-                         config=config.sentinelhub, margin_m=config.grid.margin_m)
-    problems += [f"fetch {sid} {pid or ''}: {msg}" for sid, pid, msg in report.failures]
+    return SentinelHubSource(fetch_dir, start, end, config.sentinelhub, config.grid.margin_m)
+
+
+def _batches(source: ImagerySource, sites: gpd.GeoDataFrame,
+             problems: list[str]) -> list[_Batch]:
+    """Fetch (for a remote source) and return the folders to scan, each with its sites."""
+    folders = source.folders(sites)
+    if source.report is not None:
+        problems += [f"fetch {sid} {pid or ''}: {msg}" for sid, pid, msg in source.report.failures]
     batches = []
-    for sid, folder in report.site_dirs.items():
-        if Path(folder).is_dir():
-            batches.append(_Batch(Path(folder), sites[sites["site_id"].astype(str) == sid]))
+    for f in folders:
+        if f.site_ids is None and source.report is None:
+            batches.append(_Batch(f.path, sites))
+        elif f.path.is_dir():  # a fetch that wrote nothing there leaves no folder
+            mine = sites if f.site_ids is None else \
+                sites[sites["site_id"].astype(str).isin(f.site_ids)]
+            batches.append(_Batch(f.path, mine))
     return batches
 
 
@@ -423,6 +443,7 @@ def run_monitor(
     config: Config,
     *,
     sites: gpd.GeoDataFrame,
+    source: ImagerySource | None = None,
     imagery_dir: Path | None = None,
     store_path: Path | None = None,
     alerts_path: Path | None = None,
@@ -436,9 +457,12 @@ def run_monitor(
     ----------
     config
         The validated configuration; its ``monitor`` section gives the defaults below.
+    source
+        Where the products come from (:class:`pipeline.io.source.ImagerySource`); default the
+        one ``monitor.source`` names (:func:`monitor_source`).
     imagery_dir
         Local folder of products (default ``monitor.imagery_dir``); ignored for the
-        ``sentinelhub`` source, which fetches into ``monitor.fetch_dir``.
+        ``sentinelhub`` and ``stac`` sources, which fetch into ``monitor.fetch_dir``.
     sites
         Catalogued sites (the CLI passes the shipped Epoch catalog by default,
         :func:`aoi.catalog.load_catalog`). Sites outside every scene are reported in
@@ -480,8 +504,8 @@ def run_monitor(
     run_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     report = MonitorReport(run_id=None, store=store_path, alerts_file=alerts_path)
     with HistoryStore(store_path) as store:
-        batches = (_sentinelhub_batches(config, sites, now, report.problems)
-                   if mon.source == "sentinelhub" else _local_batches(config, imagery_dir, sites))
+        batches = _batches(source or monitor_source(config, imagery_dir, now), sites,
+                           report.problems)
         record = RunRecord(run_id=run_id, started=now.isoformat())
         for batch in batches:
             out = _run_batch(batch, config, store, record, progress)

@@ -27,16 +27,16 @@ import pandas as pd
 from rasterio.crs import CRS
 from shapely.geometry import box
 
-from pipeline import __version__
 from pipeline.core.config import Config, DetectionConfig
-from pipeline.core.errors import NoDataError
+from pipeline.core.errors import ConfigError, NoDataError
 from pipeline.core.grid import Grid
-from pipeline.core.outputs import sha256_file
 from pipeline.core.sites import split_covered
 from pipeline.io.reader import ProductFiles, discover_products
+from pipeline.io.source import ImagerySource, as_source
 from pipeline.io.stack import SceneLog, iter_scenes
 from pipeline.scan.area import coverage, imagery_bounds, imagery_footprint, scan_grid
 from pipeline.scan.baseline import BASELINE_COLUMNS, Baseline, site_baselines
+from pipeline.scan.provenance import scan_provenance
 from pipeline.scan.sites import (
     SITE_COLUMNS,
     annotate_series,
@@ -314,7 +314,7 @@ def _series(state: ScanState, site_id: str) -> pd.DataFrame:
 
 
 def run_scan(
-    imagery_dir: Path,
+    source: ImagerySource | Path,
     config: Config,
     *,
     sites: gpd.GeoDataFrame | None = None,
@@ -327,8 +327,11 @@ def run_scan(
 
     Parameters
     ----------
-    imagery_dir
-        Folder of products (see :func:`pipeline.io.reader.discover_products`).
+    source
+        Where the products come from (:class:`pipeline.io.source.ImagerySource`), or a folder
+        of products (see :func:`pipeline.io.reader.discover_products`). A source that gives one
+        folder per site (Sentinel Hub) is scanned site by site with
+        :func:`pipeline.scan.folder.scan_to_folder`.
     config
         The validated configuration.
     sites
@@ -350,6 +353,12 @@ def run_scan(
         Site table, hotspots, per-site series and provenance, ready to be written.
     """
     t0 = time.perf_counter()
+    source = as_source(source)
+    folders = source.folders(sites)
+    if len(folders) != 1:
+        raise ConfigError(f"the {source.name} source gives one folder per site; scan them with "
+                          "pipeline.scan.folder.scan_to_folder")
+    imagery_dir = folders[0].path
     products, problems = discover_products(imagery_dir)
     if not products:
         raise NoDataError(f"no Landsat C2 band 10 product in {imagery_dir}; expected files like "
@@ -396,7 +405,8 @@ def run_scan(
     if credits:  # CC-BY: the data behind the declared powers is credited in every export
         result.run["data_credits"] = credits
     elapsed = time.perf_counter() - t0
-    result.run.update(_provenance(imagery_dir, products, log, config, grid, elapsed))
+    result.run.update(scan_provenance(source, imagery_dir, products, log, config, grid,
+                                      elapsed))
     result.run["grid"].update(coverage(imagery, grid))
     return result
 
@@ -568,30 +578,3 @@ def _rejected_entry(row: Any) -> dict[str, Any]:
                                                  "heat_mw_low", "heat_mw_high", "persistence",
                                                  "pattern")},
             "lon": round(float(where.x), 6), "lat": round(float(where.y), 6)}
-
-
-def _provenance(imagery_dir: Path, products: list[ProductFiles], log: SceneLog, config: Config,
-                grid: Grid, seconds: float) -> dict[str, Any]:
-
-    used = {u["product_id"] for u in log.used}
-    inputs = []
-    for p in products:
-        for f in p.files:
-            try:
-                digest: str | None = sha256_file(f)
-            except OSError:  # unreadable input: already skipped and reported by the reader
-                digest = None
-            inputs.append({"path": str(f.relative_to(imagery_dir) if f.is_relative_to(imagery_dir)
-                                       else f), "sha256": digest,
-                           "product_id": p.product_id, "used": p.product_id in used})
-    return {
-        "software": {"name": "heatwatch", "version": __version__},
-        "imagery_dir": str(imagery_dir),
-        "inputs": inputs,
-        "scenes": log.used,
-        "skipped": [{"path": str(s.path), "message": s.message} for s in log.skipped],
-        "grid": {"crs": grid.crs.to_string(), "transform": list(grid.transform)[:6],
-                 "shape": list(grid.shape)},
-        "config": config.as_dict(),
-        "seconds": round(seconds, 2),
-    }

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from geopandas import GeoDataFrame
 
@@ -38,16 +40,14 @@ from pipeline.core.config import StacConfig
 from pipeline.core.errors import ConfigError, FetchError, OutputError, SiteError
 from pipeline.core.sites import safe_name
 from pipeline.io.sentinelhub import _site_rows
+from pipeline.io.source import ImageryFolder, Progress, Ticker, write_fetch_record
 from pipeline.io.stac.fetcher import Look, StacFetcher
 from pipeline.io.stac.http import Signer, make_signer, strip_query
 from pipeline.io.stac.items import Level, StacFetchReport, baseline_period, first_timeline_date
 
-__all__ = ["StacFetchReport", "fetch_sites_stac"]
+__all__ = ["StacFetchReport", "StacSource", "fetch_sites_stac"]
 
 LOG = logging.getLogger(__name__)
-
-#: ``progress(done, total, description)``, called as items are planned and read.
-Progress = Callable[[int, int, str], None]
 
 
 def _sha256(path: Path) -> str:
@@ -140,14 +140,7 @@ def fetch_sites_stac(
     fetcher = StacFetcher(config, report, signer if signer is not None else make_signer(config))
     timelines = (dict(zip([str(s) for s in sites["site_id"]], sites["timeline"], strict=True))
                  if "timeline" in sites.columns else {})
-    done, total = 0, len(rows)
-
-    def tick(description: str) -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total, description)
-
+    tick = Ticker(progress, total=len(rows))
     plans: list[Look] = []
     for site_id, geometry in rows:
         folder = Path(out_dir) / safe_name(site_id)
@@ -171,7 +164,7 @@ def fetch_sites_stac(
         except SiteError as exc:
             report.failures.append((site_id, None, str(exc)))
         tick(f"search {site_id}")
-    total += len(plans)
+    tick.add(len(plans))
     for look in plans:
         try:
             written = fetcher.write(look)
@@ -188,3 +181,46 @@ def fetch_sites_stac(
             report.failures.append((look.site_id, look.assets.product_id, str(exc)))
         tick(look.assets.product_id)
     return report
+
+
+@dataclass
+class StacSource:
+    """A STAC archive as an :class:`pipeline.io.source.ImagerySource`: fetch, then read locally.
+
+    :meth:`folders` fetches every site's looks (and baselines) with :func:`fetch_sites_stac` into
+    ``out_dir/<site>/`` and returns ``out_dir`` as one folder (the scan reads every site's
+    windows together); with ``record`` it also writes that ``fetch.json`` (``about``, period,
+    margin, report), whose per-site baselines the scan then uses.
+    """
+
+    out_dir: Path
+    start: date
+    end: date
+    config: StacConfig
+    margin_m: float
+    level: str | None = None
+    baseline: bool = True
+    record: Path | None = None
+    about: Mapping[str, Any] = field(default_factory=dict)
+    signer: Signer | None = None
+    name: str = "stac"
+    report: StacFetchReport | None = None
+
+    def folders(self, sites: GeoDataFrame | None, *,
+                progress: Progress | None = None) -> list[ImageryFolder]:
+        """Fetch the sites' windows; return ``out_dir``."""
+        if sites is None:
+            raise ConfigError("the STAC source fetches sites; give --sites")
+        self.report = fetch_sites_stac(sites, start=self.start, end=self.end,
+                                       out_dir=self.out_dir, config=self.config,
+                                       margin_m=self.margin_m, level=self.level,
+                                       baseline=self.baseline, signer=self.signer,
+                                       progress=progress)
+        if self.record is not None:
+            write_fetch_record(self.record, self.report, start=self.start, end=self.end,
+                               margin_m=self.margin_m, about=self.about)
+        return [ImageryFolder(Path(self.out_dir))]
+
+    def provenance(self) -> dict[str, Any]:
+        """Return ``{"imagery_dir": out_dir}``."""
+        return {"imagery_dir": str(self.out_dir)}

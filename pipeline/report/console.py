@@ -1,0 +1,333 @@
+"""Console presentation of a run's rows: rich tables and the lines the commands print.
+
+The CLI parses options and calls the library; what it shows of the results is rendered here.
+Like the rest of :mod:`pipeline.report`, this module reads rows (mappings, data frames), never
+the scan. Cells are literal text (site ids and names are untrusted), never rich markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from pipeline.core.config import Config
+
+#: Messages, notes and progress go to stderr; tables to stdout.
+console = Console(stderr=True)
+
+#: Verdicts as the tables show them (the full words, margins and coefficients are in
+#: sites.geojson and the reports; :data:`VERDICT_CAPTION` says what they mean).
+_SHORT_VERDICT = {"refuted: over-declared": "refuted: over", "refuted: under-reported":
+                  "refuted: under"}
+
+
+VERDICT_CAPTION = ("verdict: the declared power tested against the heat interval; refuted: over "
+                   "= declared more than the heat allows, refuted: under = less; not refuted is "
+                   "no verification (margin and coefficient in sites.geojson and the reports)")
+
+
+def verdict_cell(verdict: object) -> str:
+    """Return a verdict in the few characters a table column has."""
+    return "-" if verdict is None else _SHORT_VERDICT.get(str(verdict), str(verdict))
+
+
+def calibration_line(run: Mapping[str, Any]) -> str:
+    """Say which coefficient made the verdicts and whose declarations fed it."""
+    cal = run.get("calibration", {})
+    used = ", ".join(cal.get("declarations_used", [])) or "none"
+    own = " (each site's own left out of its verdict)" if cal.get("declarations_used") else ""
+    return (f"verdicts from the {cal.get('mode', cal.get('method'))} coefficient; "
+            f"declarations used for the calibration: {used}{own}")
+
+
+def cell(value: object, fmt: str = "{}") -> str:
+    """Table cell text: '-' for missing values (None/NaN), else formatted."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return fmt.format(value)
+
+
+def sites_cell(value: object, fmt: str = "{}") -> Text:
+    """Return a catalog value as literal text, dimmed when missing."""
+    text = cell(value, fmt)  # Text, not markup: catalog values are untrusted
+    return Text(text, style="dim" if text == "-" else "")
+
+
+def heat_cells(heat: object, low: object, high: object) -> list[str]:
+    """Cells of a heat figure and its interval: ``["497", "[232-966]"]`` (``"-"`` if none)."""
+    def num(v: object) -> str:
+        return f"{v:.0f}" if isinstance(v, int | float) and v == v else "?"
+
+    if not isinstance(heat, int | float) or heat != heat:
+        return ["-", "-"]
+    return [num(heat), f"[{num(low)}-{num(high)}]"]
+
+
+def status_cell(row: Mapping[str, Any]) -> str:
+    """Return a site's status, plus "possible shutdown" when its last clear looks lack heat.
+
+    An excluded or rejected place carries its reason (``excluded: near X (power plant)``).
+    """
+    from pipeline.report.evidence import status_text
+
+    since = row.get("possible_shutdown_since")
+    status = "-" if cell(row.get("status")) == "-" else status_text(dict(row))
+    return f"{status}, possible shutdown" if isinstance(since, str) and since else status
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], *,
+                right: Collection[str] = (), stack: Collection[str] = (),
+                caption: str | None = None, empty: str = "none",
+                out: Console | None = None) -> None:
+    """Print a table whole, on one line per row when it fits the terminal.
+
+    Cells are literal text (no rich markup: site ids and names are untrusted) and fold
+    instead of being cut with an ellipsis. When the table is wider than the terminal (80
+    columns when the output is piped), each column named in ``stack`` goes under the column
+    before it, two lines per row. Without rows, one line says ``title: empty``.
+    """
+    from rich import box
+    from rich.table import Table
+
+    out = out or Console()
+    cells = [[c if isinstance(c, Text) else Text(str(c)) for c in row] for row in rows]
+    if not cells:
+        out.print(Text(f"{title}: {empty}"))
+        return
+    heads = list(columns)
+
+    def build() -> Table:
+        table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False,
+                      collapse_padding=True)
+        for h in heads:
+            table.add_column(h, overflow="fold", justify="right" if h in right else "left")
+        for row in cells:
+            table.add_row(*row)
+        return table
+
+    table = build()
+    natural = out.measure(table, options=out.options.update(max_width=100_000)).maximum
+    if stack and natural > out.width:
+        starts = [i for i, h in enumerate(columns) if i == 0 or h not in stack]
+        groups = [range(a, b) for a, b in zip(starts, [*starts[1:], len(columns)], strict=True)]
+        heads = ["\n".join(columns[j] for j in g) for g in groups]
+        right = {h for h, g in zip(heads, groups, strict=True) if columns[g[0]] in right}
+        cells = [[Text("\n").join(row[j] for j in g) for g in groups] for row in cells]
+        table = build()
+    out.print(table)
+
+
+def print_sites(sites: pd.DataFrame, rejected: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Print a scan's site table, its rejected candidates' summary and possible shutdowns."""
+    rows = []
+    for s in sites.to_dict("records"):
+        rows.append([s["site_id"], status_cell(s),
+                     *heat_cells(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")),
+                     cell(s.get("first_seen")), cell(s.get("last_seen")),
+                     cell(s.get("persistence"), "{:.2f}"), cell(s.get("n_clear")),
+                     cell(s.get("reported_power_mw"), "{:.0f}"),
+                     verdict_cell(s.get("verdict"))])
+    print_table("Heatwatch scan", ["site", "status", "heat MW", "[90%]", "first seen",
+                                    "last seen", "persist.", "clear", "declared MW", "verdict"],
+                 rows, right={"heat MW", "[90%]", "persist.", "clear", "declared MW"},
+                 stack={"[90%]", "last seen", "clear", "verdict"},
+                 caption=VERDICT_CAPTION if any(r[-1] not in ("-", "inconclusive")
+                                                for r in rows) else None,
+                 empty="no catalogued site and no new-site candidate" + (
+                     f"; {len(rejected)} rejected candidate(s), each with its reason in run.json"
+                     if rejected else ""))
+    print_below_threshold(rejected)
+    for s in sites.to_dict("records"):
+        since = s.get("possible_shutdown_since")
+        if isinstance(since, str) and since:
+            console.print(f"possible shutdown: {s['site_id']}'s clear looks since {since} show "
+                          "less than a third of its heat; too few to call it, the next clear "
+                          "looks will tell", markup=False)
+
+
+def print_below_threshold(rejected: Sequence[Mapping[str, Any]]) -> None:
+    """Say how many candidate regions had heat below min_candidate_mw, and where the largest is."""
+    below = [r for r in rejected if isinstance(r.get("heat_mw"), int | float)
+             and r["heat_mw"] > 0]  # the other rejections carry no heat
+    if not below:
+        return
+    top = max(below, key=lambda r: r["heat_mw"])
+    lat, lon = top["lat"], top["lon"]
+    place = f"{abs(lat):.5f} {'N' if lat >= 0 else 'S'}, {abs(lon):.5f} {'E' if lon >= 0 else 'W'}"
+    console.print(f"{len(below)} region(s) with heat below power.min_candidate_mw, not "
+                  f"reported as candidates; the largest: {top['heat_mw']:.0f} MW "
+                  f"[{top['heat_mw_low']:.0f}-{top['heat_mw_high']:.0f}] at {place} "
+                  f"({top['site_id']}); all with their place in run.json", markup=False)
+
+
+def print_candidates(cands: pd.DataFrame) -> None:
+    """Print discovery's ranked candidates."""
+    rows = []
+    for s in cands.to_dict("records"):
+        rows.append([str(s["rank"]), s["site_id"], s["tile_id"], status_cell(s),
+                     *heat_cells(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")),
+                     cell(s.get("persistence"), "{:.2f}"), cell(s.get("first_seen")),
+                     cell(s.get("last_seen"))])
+    # an excluded place shows its exclusion label in the status column
+    print_table("Heatwatch discover: ranked candidates",
+                 ["rank", "site", "tile", "status", "heat MW", "[90%]", "persist.",
+                  "first seen", "last seen"], rows,
+                 right={"rank", "heat MW", "[90%]", "persist."},
+                 stack={"tile", "[90%]", "last seen"}, empty="no candidate in the region")
+
+
+def print_not_covered(sites: Sequence[Mapping[str, Any]]) -> None:
+    """Name the sites no scene covers (none: print nothing)."""
+    from pipeline.report.files import not_covered_line
+
+    line = not_covered_line([dict(s) for s in sites])
+    if line:
+        console.print(f"[yellow]note[/] {escape(line)}")
+
+
+def print_coverage(grid: dict[str, Any], cfg: Config) -> None:
+    """Say so when new sites were searched in only part of the imagery."""
+    imagery, scanned = grid.get("imagery_km2"), grid.get("scanned_km2")
+    if imagery and scanned is not None and scanned < 0.99 * imagery:
+        console.print(
+            f"[yellow]note[/] new sites were searched in {scanned:,.0f} of {imagery:,.0f} km2 of "
+            f"imagery: the catalog's extent plus grid.margin_m = {cfg.grid.margin_m:g} m. To "
+            "search the rest, run `heatwatch discover` or raise grid.margin_m.")
+
+
+def print_fetch(report: Any, out: Path) -> None:
+    """Print a Sentinel Hub fetch: failures, products, requests, processing units."""
+    for site_id, product_id, message in report.failures:
+        console.print(f"[yellow]failed[/] {escape(site_id)} {product_id or ''}: {escape(message)}")
+    console.print(f"{len(report.products)} product(s) in {out}; {report.n_requests} request(s), "
+                  f"{report.n_cached} answered from the cache, "
+                  f"{report.processing_units:.3g} processing units")
+
+
+def print_stac_fetch(report: Any, out: Path) -> None:
+    """Print a STAC fetch: failures, products, requests, bytes read, baselines."""
+    for site_id, product_id, message in report.failures:
+        console.print(f"[yellow]failed[/] {escape(site_id)} {product_id or ''}: {escape(message)}")
+    read = report.to_dict()["bytes_read"]
+    console.print(f"{len(report.products)} product(s) in {out}; {report.n_requests} request(s), "
+                  f"{report.n_cached} answered from the cache, "
+                  f"{'?' if read is None else f'{read / 1e6:.3g} MB'} read")
+    for site_id, per_year in report.bytes_per_site_year().items():
+        console.print(f"  {escape(site_id)}: {per_year / 1e6:.3g} MB per site-year")
+    for site_id, b in report.baseline.items():
+        console.print(f"  {escape(site_id)}: baseline {b.start} to {b.end} ({b.basis})")
+
+
+def energy_value(value: object, unit: str) -> str:
+    """Format an energy-model figure for its unit."""
+    if not isinstance(value, int | float):
+        return ""
+    if unit in {"FLOP/s", "OP/s", "FLOP"}:
+        return f"{value:.3g}"
+    if unit in {"count", "H100e"}:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if unit in {"x", "kW"} else f"{value:,.1f}"
+
+
+def print_truth(matches: Sequence[tuple[Any, Mapping[str, Any] | None]]) -> None:
+    """Print the demo's campuses beside the scan rows that found them (``WorldTruth.found``)."""
+    rows = []
+    for c, found in matches:
+        heat = None if found is None else found["heat_mw"]
+        ratio = "-" if not heat or not c.power_mw else f"{heat / c.power_mw:.2f}"
+        rows.append([c.site_id, "yes" if c.in_catalog else "no", f"{c.power_mw:.0f}",
+                     c.status_at_end, "-" if found is None else found["site_id"],
+                     "-" if found is None else found["status"], cell(heat, "{:.0f}"), ratio])
+    print_table("Demo: scan against the world's truth",
+                ["campus", "catalog", "true MW", "true status", "found as", "status",
+                 "heat MW", "ratio"], rows, right={"true MW", "heat MW", "ratio"},
+                stack={"true status", "status", "ratio"})
+
+
+def alert_line(alert: Any) -> None:
+    """Print an alert as it is delivered (the console sink of the monitor)."""
+    Console().print(f"[bold yellow]alert[/] {escape(alert.kind)}: {escape(alert.message)}")
+
+
+def print_statuses(statuses: Sequence[Mapping[str, Any]]) -> None:
+    """Print the monitor's latest status of every site (nothing without statuses)."""
+    if not statuses:
+        return
+    print_table("Heatwatch monitor: latest status",
+                ["site", "as of", "status", "heat MW", "[90%]", "first seen", "last seen",
+                 "verdict"],
+                [[sites_cell(s["site_id"]), s["as_of_date"], status_cell(s),
+                  *heat_cells(s["heat_mw"], s["heat_mw_low"], s["heat_mw_high"]),
+                  s["first_seen"] or "-", s["last_seen"] or "-", verdict_cell(s["verdict"])]
+                 for s in statuses],
+                right={"heat MW", "[90%]"}, stack={"status", "[90%]", "last seen"})
+
+
+def print_history(site_id: str, frame: pd.DataFrame) -> None:
+    """Print a site's time series from the history store, one look a row."""
+    print_table(
+        f"{site_id}: {len(frame)} look(s)",
+        ["date", "clear", "excess K m²", "heat MW", "active", "status", "status MW", "[90%]",
+         "verdict"],
+        [[str(r["date"]), "yes" if r["clear"] == 1 else "no",
+          sites_cell(r["excess_k_m2"], "{:,.0f}"), sites_cell(r["heat_mw"], "{:.0f}"),
+          "yes" if r["active"] == 1 else "", status_cell(r),
+          *heat_cells(r["status_heat_mw"], r["heat_mw_low"], r["heat_mw_high"]),
+          verdict_cell(r["verdict"])] for r in frame.to_dict("records")],
+        right={"excess K m²", "heat MW", "status MW", "[90%]"},
+        stack={"active", "[90%]"},
+        caption="heat MW: the look's residual heat; status: as of the look's date")
+
+
+def print_energy(title: str, result: Any) -> None:
+    """Print an energy-model result (:mod:`models.energy`) as quantity, central, low, high."""
+    from models.energy import Interval
+
+    rows = []
+    for label, value, unit in result.rows():
+        iv = value if isinstance(value, Interval) else Interval.point(value)
+        bounds = (iv.low, iv.high) if iv.low != iv.high else (None, None)
+        rows.append([label, *(energy_value(v, unit) for v in (iv.central, *bounds)), unit])
+    print_table(title, ["quantity", "central", "low", "high", "unit"], rows,
+                right={"central", "low", "high"},
+                caption="low/high: every parameter at its extreme together")
+
+
+def print_site(site: pd.Series, timeline: pd.DataFrame, *, credit: str | None, area_km2: float,
+               projected: Collection[str]) -> None:
+    """Print one catalog site: its attributes, footprint and dated timeline.
+
+    ``projected`` holds the timeline dates (``YYYY-MM-DD``) that are projections.
+    """
+    from rich.table import Table
+
+    out = Console()
+    info = Table(show_header=False, title=str(site["name"]), caption=credit)
+    info.add_column("field", style="bold")
+    info.add_column("value", overflow="fold")
+    for key, value in site.items():
+        if key not in ("geometry", "timeline", "sources"):
+            info.add_row(str(key), sites_cell(value))
+    centre = site.geometry.centroid
+    info.add_row("footprint",
+                 f"{area_km2:.2f} km² around lat {centre.y:.5f}, lon {centre.x:.5f}")
+    out.print(info)
+    if timeline.empty:
+        out.print("no timeline")
+        return
+    print_table(
+        "timeline", ["date", "power MW", "H100e", "water MGD", "status"],
+        [[f"{e.date:%Y-%m-%d}" + (" projected" if f"{e.date:%Y-%m-%d}" in projected else ""),
+          sites_cell(e.power_mw, "{:,.0f}"),
+          sites_cell(e.h100e, "{:,.0f}"), sites_cell(e.water_mgd, "{:.3g}"),
+          sites_cell(e.status)] for e in timeline.itertuples()],
+        right={"power MW", "H100e", "water MGD"}, out=out)
+    if projected:
+        out.print("rows marked projected are dated after the data's release: Epoch's "
+                  "projections, never compared with heat", markup=False)
