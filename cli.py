@@ -1,10 +1,8 @@
-"""Heatwatch command line: thin commands that parse options, call the library, print results.
+"""Heatwatch command line: each command parses options, calls the library, prints the results.
 
-Every command shares the options defined below (``--config``, ``--out``). The library does the
-work (:mod:`pipeline.io.sources` chooses the imagery source, :mod:`pipeline.scan.folder` scans
-into a folder) and :mod:`pipeline.report.console` renders what is printed. Errors derived from
-:class:`pipeline.core.errors.HeatwatchError` are printed as one clear line and turn into a
-non-zero exit code; anything else is a bug and shows a traceback.
+Shared options are defined once below; :mod:`pipeline.report.console` renders what is printed.
+A :class:`pipeline.core.errors.HeatwatchError` is printed as one line and exits with code 2;
+anything else is a bug and shows a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,38 +22,24 @@ from rich.markup import escape
 from pipeline import __version__
 from pipeline.core.config import Config, load_config
 from pipeline.core.errors import HeatwatchError
-from pipeline.report.console import (
-    calibration_line,
-    console,
-    print_below_threshold,
-    print_not_covered,
-    print_sites,
-    print_table,
-    sites_cell,
-)
+from pipeline.report import console as show
+from pipeline.report.console import console
 
 if TYPE_CHECKING:
     import geopandas as gpd
-    from rich.progress import Progress, TaskID
 
-app = typer.Typer(
-    name="heatwatch",
-    help="Watch AI datacenters from space through their heat.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-__all__ = ["app", "main", "print_below_threshold"]
+app = typer.Typer(name="heatwatch", help="Watch AI datacenters from space through their heat.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 #: Exit code when the job finished but some inputs were skipped (reported on stderr).
 EXIT_PARTIAL = 3
 
 # Shared options -------------------------------------------------------------------------------
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="YAML file overriding configs/default.yaml."),
-]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="YAML file overriding configs/default.yaml.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if absent).")]
+ExclusionsOpt = Annotated[Path | None, typer.Option(
+    help="GeoJSON of known non-datacenter heat sources; nearby candidates are labelled.")]
 
 
 class Calibration(str, Enum):
@@ -64,13 +49,10 @@ class Calibration(str, Enum):
     physics = "physics"
 
 
-CalibrationOpt = Annotated[
-    Calibration | None,
-    typer.Option("--calibration", help="Coefficient that turns excess into MW for the verdicts: "
-                 "'fitted' on the other catalogued sites' declarations (leave-one-out) or "
-                 "'physics' (sourced facts, no declaration used); both are always reported. "
-                 "Default: power.calibration."),
-]
+CalibrationOpt = Annotated[Calibration | None, typer.Option(
+    "--calibration", help="Coefficient that turns excess into MW for the verdicts: 'fitted' on "
+    "the other catalogued sites' declarations (leave-one-out) or 'physics' (sourced facts, no "
+    "declaration used); both are always reported. Default: power.calibration.")]
 
 
 def _config(path: Path | None, overrides: dict | None = None,
@@ -87,48 +69,19 @@ def _read_sites(path: Path, cfg: Config) -> gpd.GeoDataFrame:
     return read_sites(path, max_area_km2=cfg.grid.max_site_area_km2)
 
 
-def _fail(exc: HeatwatchError) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(str(exc))}")
-    return typer.Exit(code=2)
-
-
-def _progress() -> Progress:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
-
-
-class _Bars:
-    """Progress bars made as the library reports, one a name (fetch, scan, tiles, monitor)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress, self.tasks = progress, dict[str, "TaskID"]()
-
-    def task(self, name: str) -> TaskID:
-        if name not in self.tasks:
-            self.tasks[name] = self.progress.add_task(name, total=None)
-        return self.tasks[name]
-
-    def fetch(self, done: int, total: int, description: str) -> None:
-        self.progress.update(self.task("fetch"), completed=done, total=total,
-                             description=description[:25])
-
-    def total(self, n: int, name: str = "scan") -> None:
-        task = self.task(name)  # per-site scans add up
-        self.progress.update(task, total=n + (self.progress.tasks[task].total or 0))
-
-    def step(self, description: str, name: str = "scan") -> None:
-        self.progress.update(self.task(name), advance=1, description=description[:25])
-
-
 @contextmanager
-def _bars() -> Iterator[_Bars]:
-    with _progress() as progress:
-        bars = _Bars(progress)
-        yield bars
-        for name, task in bars.tasks.items():
-            progress.update(task, description=f"{name} done")
+def _errors() -> Iterator[None]:
+    """Print a HeatwatchError as one line (site ids and names escaped) and exit with code 2."""
+    try:
+        yield
+    except HeatwatchError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(code=2) from exc
+
+
+def _partial(partial: bool) -> None:
+    if partial:
+        raise typer.Exit(code=EXIT_PARTIAL)
 
 
 @app.callback(invoke_without_command=True)
@@ -140,7 +93,6 @@ def _main(
         raise typer.Exit()
 
 
-# discover ---------------------------------------------------------------------------------------
 @app.command()
 def discover(
     region: Annotated[Path, typer.Option(help="GeoJSON polygon(s) of the region to search.")],
@@ -155,9 +107,7 @@ def discover(
         formats=["%Y-%m-%d"], help="Last acquisition date used (inclusive).")] = None,
     sites: Annotated[Path | None, typer.Option(
         help="Site catalog (GeoJSON/GPKG/CSV); catalogued sites are not reported.")] = None,
-    exclusions: Annotated[Path | None, typer.Option(
-        help="GeoJSON of known non-datacenter heat sources; nearby candidates are labelled.",
-    )] = None,
+    exclusions: ExclusionsOpt = None,
     workers: Annotated[int | None, typer.Option(
         min=0, help="Local Dask worker processes (0: run in this process, no Dask).")] = None,
     scheduler: Annotated[str | None, typer.Option(
@@ -177,44 +127,26 @@ def discover(
     from pipeline.discover.run import run_discover
     from pipeline.io.sources import discover_source
     from pipeline.io.vectors import read_exclusions, read_region
-    from pipeline.report.console import print_candidates, print_fetch
 
-    overrides: dict = {"discover": {}}
-    if workers:
-        overrides["discover"]["n_workers"] = workers
-    if scheduler:
-        overrides["discover"]["scheduler_address"] = scheduler
-    try:
+    overrides = {"discover": {k: v for k, v in (("n_workers", workers),
+                                                ("scheduler_address", scheduler)) if v}}
+    with _errors():
         cfg = _config(config, overrides, calibration)
         area = read_region(region)
         catalog = None if sites is None else _read_sites(sites, cfg)
         excl = None if exclusions is None else read_exclusions(exclusions)
         src = discover_source(source, imagery, out, cfg, start=start, end=end,
                               region_file=region)
-        with _bars() as bars:
+        with show.bars() as bars:
             result = run_discover(
                 src, area, cfg, out_dir=out, sites=catalog, exclusions=excl,
                 start=start.date() if start else None, end=end.date() if end else None,
                 client=False if workers == 0 and not scheduler else None,
                 on_total=lambda n: bars.total(n, "tiles"), fetch_progress=bars.fetch,
-                progress=lambda o: bars.progress.update(
-                    bars.task("tiles"), advance=1, description=f"{o.tile_id} {o.status}"))
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
-    if src.report is not None:
-        print_fetch(src.report, Path(src.provenance()["imagery_dir"]))
-    print_candidates(result.candidates)
-    failed = [o for o in result.outcomes if o.status == "failed"]
-    for o in failed:
-        console.print(f"[yellow]tile failed[/] {o.tile_id}: {escape(o.message or '')}")
-    resumed = sum(o.status == "resumed" for o in result.outcomes)
-    console.print(f"{len(result.tiles)} tile(s), {resumed} resumed; outputs in {out}",
-                  markup=False)
-    if failed or (src.report is not None and src.report.failures):
-        raise typer.Exit(code=EXIT_PARTIAL)
+                progress=bars.tile)
+    _partial(show.print_discover(result, out, src.report, Path(src.provenance()["imagery_dir"])))
 
 
-# report -----------------------------------------------------------------------------------------
 @app.command()
 def report(
     out_dir: Annotated[Path, typer.Argument(help="Output folder of a finished scan (run.json).")],
@@ -225,21 +157,13 @@ def report(
     """(Re)build evidence maps, site reports and the interactive map from a finished scan."""
     from pipeline.report.build import build_report
 
-    try:
+    with _errors():
         written = build_report(out_dir, evidence=not no_evidence, pdf=not no_pdf)
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
-    console.print(f"{len(written['reports'])} site report(s) in {out_dir / 'reports'}, "
-                  f"{len(written['evidence'])} evidence figure(s), map: {written['map']}",
-                  markup=False)
-    print_not_covered([{"site_id": s} for s in written.get("not_covered", [])])
+    show.print_report(written, out_dir)
 
 
-# monitor, history -------------------------------------------------------------------------------
-StoreOpt = Annotated[
-    Path | None,
-    typer.Option("--store", help="History store (default: monitor.store of the configuration)."),
-]
+StoreOpt = Annotated[Path | None, typer.Option(
+    "--store", help="History store (default: monitor.store of the configuration).")]
 
 
 @app.command()
@@ -259,42 +183,17 @@ def monitor(
              "into monitor.fetch_dir). Default: monitor.source.")] = None,
 ) -> None:
     """Scan new scenes of the catalog sites into the history store and raise alerts."""
+    from aoi.catalog import load_catalog
     from pipeline.monitor.run import run_monitor
-    from pipeline.report.console import alert_line, print_statuses
 
-    overrides: dict[str, Any] = {"monitor": {}}
-    if backfill is not None:
-        overrides["monitor"]["backfill"] = backfill
-    if source is not None:
-        overrides["monitor"]["source"] = source
-    try:
-        cfg = _config(config, overrides if overrides["monitor"] else None, calibration)
-        if sites is not None:
-            table = _read_sites(sites, cfg)
-        else:
-            from aoi.catalog import load_catalog
-
-            table = load_catalog()
-        with _bars() as bars:
-            report = run_monitor(cfg, imagery_dir=imagery, sites=table, echo=alert_line,
+    given = {k: v for k, v in (("backfill", backfill), ("source", source)) if v is not None}
+    with _errors():
+        cfg = _config(config, {"monitor": given} if given else None, calibration)
+        table = load_catalog() if sites is None else _read_sites(sites, cfg)
+        with show.bars() as bars:
+            report = run_monitor(cfg, imagery_dir=imagery, sites=table, echo=show.alert_line,
                                  progress=lambda pid: bars.step(pid, "monitor"))
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
-    for s in report.skipped:
-        console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}", markup=False)
-    for p in report.problems:
-        console.print(f"problem: {p}", markup=False)
-    if report.uncovered_sites:
-        console.print(f"{len(report.uncovered_sites)} site(s) outside every scene", markup=False)
-    print_statuses(report.statuses)
-    if report.nothing_new:
-        console.print(f"no new scene; store {report.store} unchanged", markup=False)
-    else:
-        console.print(f"run {report.run_id}: {len(report.new_products)} new product(s), "
-                      f"{report.n_scenes_scanned} scene(s) scanned, {len(report.alerts)} new "
-                      f"alert(s); store {report.store}, alerts {report.alerts_file}", markup=False)
-    if report.skipped or report.problems:
-        raise typer.Exit(code=EXIT_PARTIAL)
+    _partial(show.print_monitor(report))
 
 
 @app.command()
@@ -305,28 +204,15 @@ def history(
     config: ConfigOpt = None,
 ) -> None:
     """Print a site's time series from the history store (and plot it with --plot)."""
-    from pipeline.core.errors import StoreError
-    from pipeline.monitor.run import history_frame, write_history_plot
-    from pipeline.monitor.store import HistoryStore, store_exists
-    from pipeline.report.console import print_history
+    from pipeline.monitor.run import read_history, write_history_plot
 
-    try:
-        path = store or _config(config).monitor.store
-        if not store_exists(path):
-            raise StoreError(f"no history store at {path}; run `heatwatch monitor` first or "
-                             "pass --store FILE")
-        with HistoryStore(path) as st:
-            frame = history_frame(st, site_id)
+    with _errors():
+        frame = read_history(store or _config(config).monitor.store, site_id)
         if plot is not None:
             write_history_plot(frame, site_id, plot)
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
-    print_history(site_id, frame)
-    if plot is not None:
-        console.print(f"plot written to {plot}", markup=False)
+    show.print_history(site_id, frame, plot=plot)
 
 
-# fetch ------------------------------------------------------------------------------------------
 @app.command()
 def fetch(
     sites: Annotated[Path, typer.Option("--sites", help="Sites file (GeoJSON, GPKG or CSV).")],
@@ -360,34 +246,24 @@ def fetch(
     STAC archives need none.
     """
     from pipeline.io.sources import fetch_source
-    from pipeline.report.console import print_fetch, print_stac_fetch
 
     overrides = {} if collection is None else {"sentinelhub": {"collection": collection}}
-    try:
+    with _errors():
         cfg = _config(config, overrides)
         site_table = _read_sites(sites, cfg)
         src = fetch_source(source, out, cfg, start=start.date(), end=end.date(), level=level,
                            baseline=baseline, sites_file=sites)
-        with _bars() as bars:
+        with show.bars() as bars:
             src.folders(site_table, progress=bars.fetch)
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
-    assert src.report is not None  # a remote source reports its fetch
-    (print_stac_fetch if source == "stac" else print_fetch)(src.report, out)
-    if src.report.failures:
-        raise typer.Exit(code=EXIT_PARTIAL)
+    _partial((show.print_stac_fetch if source == "stac" else show.print_fetch)(src.report, out))
 
 
-# energy -----------------------------------------------------------------------------------------
 @app.command()
 def energy(
-    accelerator: Annotated[
-        list[str] | None,
-        typer.Option("--accelerator", "-a", help="Accelerator name (repeat for a mix)."),
-    ] = None,
-    count: Annotated[
-        list[int] | None, typer.Option("--count", "-n", help="Number of accelerators (forward).")
-    ] = None,
+    accelerator: Annotated[list[str] | None, typer.Option(
+        "--accelerator", "-a", help="Accelerator name (repeat for a mix).")] = None,
+    count: Annotated[list[int] | None, typer.Option(
+        "--count", "-n", help="Number of accelerators (forward).")] = None,
     heat_mw: Annotated[float | None, typer.Option(
         help="MW to invert (inverse): heat rejected while training by default; see "
              "--convention.")] = None,
@@ -396,52 +272,33 @@ def energy(
              "sees) or 'peak' (facility power at peak, Epoch AI's MW).")] = "training",
     heat_low: Annotated[float | None, typer.Option(help="Lower bound of the heat, MW.")] = None,
     heat_high: Annotated[float | None, typer.Option(help="Upper bound of the heat, MW.")] = None,
-    cooling: Annotated[
-        str | None, typer.Option(help="dry, evaporative or hybrid (default: unknown).")
-    ] = None,
+    cooling: Annotated[str | None, typer.Option(
+        help="dry, evaporative or hybrid (default: unknown).")] = None,
     pue: Annotated[float | None, typer.Option(help="Fix the PUE (default: sourced range).")] = None,
-    utilization: Annotated[
-        float | None, typer.Option(help="Fix the training power fraction (default: range).")
-    ] = None,
+    utilization: Annotated[float | None, typer.Option(
+        help="Fix the training power fraction (default: range).")] = None,
     days: Annotated[float | None, typer.Option(help="Operating period, days (FLOP total).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Energy model: accelerators -> power and heat, or observed heat -> implied accelerators."""
-    import json
-
     from models.energy_query import answer
-    from pipeline.report.console import print_energy
 
-    try:
+    with _errors():
         title, result = answer(accelerator or ["h100"], count, heat_mw=heat_mw,
                                heat_low=heat_low, heat_high=heat_high, convention=convention,
                                cooling=cooling, pue=pue, utilization=utilization, days=days)
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
-    if as_json:
-        typer.echo(json.dumps(result.as_dict(), indent=2))
-        return
-    print_energy(title, result)
+    show.print_energy(title, result, as_json=as_json)
 
 
-# sites ------------------------------------------------------------------------------------------
-sites_app = typer.Typer(
-    help="List, show and edit site catalogs (default: the shipped Epoch AI campus catalog).",
-    no_args_is_help=True,
-)
+sites_app = typer.Typer(help="List, show and edit site catalogs (default: the shipped Epoch AI "
+                        "campus catalog).", no_args_is_help=True)
 app.add_typer(sites_app, name="sites")
-
-SitesCatalogOpt = Annotated[
-    Path | None,
-    typer.Option("--catalog", help="User catalog file (default: the shipped Epoch catalog)."),
-]
-SitesUserCatalogOpt = Annotated[
-    Path,
-    typer.Option("--catalog", help="User catalog GeoJSON to update (created if absent)."),
-]
-SitesRadiusOpt = Annotated[
-    float, typer.Option("--radius-m", help="Footprint radius around points, metres.")
-]
+SitesCatalogOpt = Annotated[Path | None, typer.Option(
+    "--catalog", help="User catalog file (default: the shipped Epoch catalog).")]
+SitesUserCatalogOpt = Annotated[Path, typer.Option(
+    "--catalog", help="User catalog GeoJSON to update (created if absent).")]
+SitesRadiusOpt = Annotated[float, typer.Option(
+    "--radius-m", help="Footprint radius around points, metres.")]
 
 
 @sites_app.command("list")
@@ -449,17 +306,9 @@ def sites_list(catalog: SitesCatalogOpt = None) -> None:
     """List the sites of a catalog: id, name, operator, power, H100e, cooling."""
     from aoi.catalog import catalog_credit, load_catalog
 
-    try:
+    with _errors():
         sites = load_catalog(catalog)
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
-    h100e = sites["h100e"] if "h100e" in sites.columns else [None] * len(sites)
-    print_table(
-        f"{len(sites)} site(s)", ["id", "name", "operator", "power MW", "H100e", "cooling"],
-        [[sites_cell(row.site_id), sites_cell(row.name), sites_cell(row.operator),
-          sites_cell(row.reported_power_mw, "{:,.0f}"), sites_cell(h, "{:,.0f}"),
-          sites_cell(row.cooling)] for row, h in zip(sites.itertuples(), h100e, strict=True)],
-        right={"power MW", "H100e"}, stack={"operator"}, caption=catalog_credit(sites))
+    show.print_catalog(sites, caption=catalog_credit(sites))
 
 
 @sites_app.command("show")
@@ -474,22 +323,18 @@ def sites_show(
     from aoi.catalog import catalog_credit, catalog_timeline, load_catalog
     from aoi.sites import select_site, write_sites
     from aoi.utm import area_km2
-    from pipeline.report.console import print_site
+    from pipeline.science.declared import site_steps
 
-    try:
+    with _errors():
         sites = load_catalog(catalog)
         site = select_site(sites, site_id)
         timeline = catalog_timeline(site_id, sites)
         if geojson is not None:
             write_sites(sites[sites["site_id"] == site_id], geojson)
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
-    from pipeline.science.declared import site_steps
-
     steps = None if timeline.empty else site_steps(site)
     projected = set() if steps is None else set(steps.loc[steps["projected"], "date"])
-    print_site(site, timeline, credit=catalog_credit(sites), area_km2=area_km2(site.geometry),
-               projected=projected)
+    show.print_site(site, timeline, credit=catalog_credit(sites),
+                    area_km2=area_km2(site.geometry), projected=projected)
 
 
 @sites_app.command("add")
@@ -500,34 +345,21 @@ def sites_add(
     lon: Annotated[float, typer.Option("--lon", help="Longitude, decimal degrees.")],
     catalog: SitesUserCatalogOpt,
     radius_m: SitesRadiusOpt = 1000.0,
-    power_mw: Annotated[
-        float | None, typer.Option("--power-mw", help="Reported facility power, MW.")
-    ] = None,
+    power_mw: Annotated[float | None, typer.Option(
+        "--power-mw", help="Reported facility power, MW.")] = None,
     operator: Annotated[str | None, typer.Option("--operator", help="Operator.")] = None,
-    cooling: Annotated[
-        str | None, typer.Option("--cooling", help="dry, evaporative or hybrid.")
-    ] = None,
+    cooling: Annotated[str | None, typer.Option(
+        "--cooling", help="dry, evaporative or hybrid.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Add one site, a circle of --radius-m around --lat/--lon, to a user catalog."""
     from aoi.sites import site_from_point, update_site_file
 
-    try:
+    with _errors():
         limit = _config(config).grid.max_site_area_km2
-        new = site_from_point(
-            site_id,
-            lon,
-            lat,
-            radius_m=radius_m,
-            name=name,
-            operator=operator,
-            reported_power_mw=power_mw,
-            cooling=cooling,
-            max_area_km2=limit,
-        )
+        new = site_from_point(site_id, lon, lat, radius_m=radius_m, name=name, operator=operator,
+                              reported_power_mw=power_mw, cooling=cooling, max_area_km2=limit)
         n = len(update_site_file(catalog, new, max_area_km2=limit))
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
     console.print(f"added {site_id!r} to {catalog} ({n} site(s))", markup=False)
 
 
@@ -535,12 +367,10 @@ def sites_add(
 def sites_import(
     file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage or CSV (lat/lon) sites.")],
     catalog: SitesUserCatalogOpt,
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Replace sites whose ids are already present.")
-    ] = False,
-    buffer_points: Annotated[
-        bool, typer.Option("--buffer-points", help="Accept Point features; buffer them.")
-    ] = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Replace sites whose ids are already present.")] = False,
+    buffer_points: Annotated[bool, typer.Option(
+        "--buffer-points", help="Accept Point features; buffer them.")] = False,
     radius_m: SitesRadiusOpt = 1000.0,
     layer: Annotated[str | None, typer.Option("--layer", help="GeoPackage layer.")] = None,
     config: ConfigOpt = None,
@@ -548,24 +378,15 @@ def sites_import(
     """Validate a site file and merge it into a user catalog."""
     from aoi.sites import read_sites, update_site_file
 
-    try:
+    with _errors():
         limit = _config(config).grid.max_site_area_km2
-        new = read_sites(
-            file,
-            max_area_km2=limit,
-            default_buffer_m=radius_m,
-            buffer_points=buffer_points,
-            layer=layer,
-        )
+        new = read_sites(file, max_area_km2=limit, default_buffer_m=radius_m,
+                         buffer_points=buffer_points, layer=layer)
         n = len(update_site_file(catalog, new, replace=replace, max_area_km2=limit))
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
-    console.print(
-        f"imported {len(new)} site(s) from {file} into {catalog} ({n} site(s))", markup=False
-    )
+    console.print(f"imported {len(new)} site(s) from {file} into {catalog} ({n} site(s))",
+                  markup=False)
 
 
-# thermal ----------------------------------------------------------------------------------------
 @app.command()
 def thermal(
     imagery_dir: Annotated[Path, typer.Argument(help="Folder of Landsat C2 products.")],
@@ -573,51 +394,23 @@ def thermal(
     config: ConfigOpt = None,
 ) -> None:
     """Calibrate, mask and normalise every scene: temperature and anomaly COGs per scene."""
-    from pipeline.io.reader import Problem
+    from pipeline.io.reader import Problem, discover_products
     from pipeline.scan.thermal import run_thermal
 
-    try:
+    with _errors():
         cfg = _config(config)
-        from pipeline.io.reader import discover_products
-
-        n = len(discover_products(imagery_dir)[0])
-        with _progress() as progress:
-            task = progress.add_task("thermal", total=n)
-
-            reported: list[Problem] = []
-
-            def report(product, result) -> None:  # type: ignore[no-untyped-def]
-                if isinstance(result, Problem):
-                    reported.append(result)
-                    progress.console.print(f"[yellow]skipped[/] {escape(result.path.name)}: "
-                                           f"{escape(result.message)}")
-                else:
-                    progress.console.print(escape(result.line()))
-                progress.advance(task)
-
-            done, problems = run_thermal(imagery_dir, out, cfg, on_result=report)
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
-    for p in problems:  # files met while discovering (no MTL, duplicates, strays)
-        if p not in reported:
-            console.print(f"[yellow]ignored[/] {escape(str(p.path))}: {escape(p.message)}")
-    console.print(f"{len(done)} scene(s) written to {out}, {len(problems)} problem(s)")
-    if not done:
-        console.print("[bold red]error:[/] no scene could be processed")
-        raise typer.Exit(code=2)
-    if problems:
-        raise typer.Exit(code=EXIT_PARTIAL)
+        with show.progress_bar() as progress:
+            lines = show.SceneLines(progress, len(discover_products(imagery_dir)[0]), Problem)
+            done, problems = run_thermal(imagery_dir, out, cfg, on_result=lines)
+    raise typer.Exit(code=show.print_thermal(done, problems, lines.reported, out))
 
 
-# scan -------------------------------------------------------------------------------------------
 @app.command()
 def scan(
     imagery_dir: Annotated[Path, typer.Argument(help="Folder of Landsat C2 products.")],
     out: OutOpt,
     sites: Annotated[Path | None, typer.Option(help="Site catalog (GeoJSON/GPKG/CSV).")] = None,
-    exclusions: Annotated[Path | None, typer.Option(
-        help="GeoJSON of known non-datacenter heat sources; nearby candidates are labelled.",
-    )] = None,
+    exclusions: ExclusionsOpt = None,
     config: ConfigOpt = None,
     min_candidate_mw: Annotated[float | None, typer.Option(
         help="Report new sites from this heat (MW) up.")] = None,
@@ -634,46 +427,28 @@ def scan(
 ) -> None:
     """Find persistent compute heat: site status, heat (MW) with interval, new candidates."""
     from pipeline.io.sources import scan_source
-    from pipeline.report.console import print_coverage, print_stac_fetch
     from pipeline.scan.folder import scan_to_folder
 
-    overrides: dict[str, Any] = ({} if min_candidate_mw is None
-                                 else {"power": {"min_candidate_mw": min_candidate_mw}})
+    overrides: dict[str, Any] = {} if min_candidate_mw is None else {
+        "power": {"min_candidate_mw": min_candidate_mw}}
     if baseline_end is not None:
         overrides["persistence"] = {"baseline_end": baseline_end}
-    try:
+    with _errors():
         cfg = _config(config, overrides, calibration)
         src = scan_source(source, imagery_dir, cfg, sites_path=sites, start=start, end=end)
-        with _bars() as bars:
+        stac = source == "stac"  # the STAC fetch is shown as it goes; Sentinel Hub's after
+        with show.bars() as bars:
             run = scan_to_folder(
                 src, out, cfg, sites_path=sites, read_sites=lambda p: _read_sites(p, cfg),
                 exclusions_path=exclusions, progress=bars.step, on_total=bars.total,
-                fetch_progress=bars.fetch if source == "stac" else None,
-                on_fetched=lambda r: print_stac_fetch(r, imagery_dir) if source == "stac"
-                else None)
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
+                fetch_progress=bars.fetch if stac else None,
+                on_fetched=partial(show.print_stac_fetch, out=imagery_dir) if stac else None)
     if source == "sentinelhub":  # one scan a site, merged
-        assert src.report is not None
-        print_sites(run.sites)
-        for f in src.report.failures:
-            console.print(f"[yellow]fetch failed[/] {escape(str(f))}")
-        if src.report.failures:
-            raise typer.Exit(code=EXIT_PARTIAL)
-        return
-    result = run.results[0]
-    print_sites(result.sites, rejected=result.run.get("rejected_candidates", []))
-    skipped = result.run.get("skipped", [])
-    for s in skipped:
-        console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}")
-    console.print(f"outputs in {out}; {calibration_line(result.run)}", markup=False)
-    print_not_covered(result.run.get("not_covered", []))
-    print_coverage(result.run["grid"], cfg)
-    if skipped:
-        raise typer.Exit(code=EXIT_PARTIAL)
+        _partial(show.print_site_scans(run.sites, src.report))
+    else:
+        _partial(show.print_scan(run.results[0], out, cfg))
 
 
-# demo -------------------------------------------------------------------------------------------
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("demo-out"),
@@ -682,26 +457,23 @@ def demo(
 ) -> None:
     """Generate a synthetic year of Landsat scenes with known campuses, then scan it."""
     from models.world import demo_spec, generate_world
-    from pipeline.report.console import print_truth
     from pipeline.scan.folder import scan_to_folder
 
-    try:
+    with _errors():
         cfg = _config(config)
         spec = demo_spec() if seed is None else demo_spec().model_copy(update={"seed": seed})
         world_dir = out / "imagery"
-        with _progress() as progress:
+        with show.progress_bar() as progress:
             task = progress.add_task("generating world", total=spec.n_acquisitions)
             truth = generate_world(spec, world_dir,
                                    progress=lambda i, n: progress.update(task, completed=i))
-        with _bars() as bars:
+        with show.bars() as bars:
             result = scan_to_folder(world_dir, out, cfg, sites_path=world_dir / "sites.geojson",
                                     read_sites=lambda p: _read_sites(p, cfg),
                                     exclusions_path=world_dir / "exclusions.geojson",
                                     progress=bars.step, on_total=bars.total).results[0]
-    except HeatwatchError as exc:
-        raise _fail(exc) from exc
-    print_sites(result.sites, rejected=result.run.get("rejected_candidates", []))
-    print_truth(truth.found(result.sites.to_dict("records")))
+    show.print_sites(result.sites, rejected=result.run.get("rejected_candidates", []))
+    show.print_truth(truth.found(result.sites.to_dict("records")))
     console.print(f"outputs in {out} (evidence PNGs in {out / 'evidence'})")
 
 

@@ -54,7 +54,7 @@ from pipeline.core.sites import split_covered
 from pipeline.io.reader import ProductFiles, discover_products
 from pipeline.io.source import ImagerySource, LocalSource
 from pipeline.monitor.alerts import Alert, AlertRule, Delivery, alert_sequence, deliver
-from pipeline.monitor.store import HistoryStore, RunRecord
+from pipeline.monitor.store import HistoryStore, RunRecord, store_exists
 from pipeline.scan.area import imagery_footprint
 from pipeline.scan.run import apply_solar_index, run_scan
 from pipeline.scan.sites import annotate_series, catalog_frame, fit_site, site_row
@@ -553,6 +553,15 @@ def history_frame(store: HistoryStore, site_id: str) -> pd.DataFrame:
             "possible_shutdown_since", "status_note"]
     out = obs.drop(columns=["site_id"]).merge(st[keep], on="date", how="outer")
     return out.sort_values(["date", "product_id"], na_position="last").reset_index(drop=True)
+
+
+def read_history(store_path: Path, site_id: str) -> pd.DataFrame:
+    """Return :func:`history_frame` of ``site_id`` from the store file at ``store_path``."""
+    if not store_exists(store_path):
+        raise StoreError(f"no history store at {store_path}; run `heatwatch monitor` first or "
+                         "pass --store FILE")
+    with HistoryStore(store_path) as st:
+        return history_frame(st, site_id)
 
 
 def default_fetch_start(now: datetime) -> date:

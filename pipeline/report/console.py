@@ -7,13 +7,16 @@ the scan. Cells are literal text (site ids and names are untrusted), never rich 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import json
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, TaskID
 from rich.text import Text
 
 from pipeline.core.config import Config
@@ -201,17 +204,18 @@ def print_coverage(grid: dict[str, Any], cfg: Config) -> None:
             "search the rest, run `heatwatch discover` or raise grid.margin_m.")
 
 
-def print_fetch(report: Any, out: Path) -> None:
-    """Print a Sentinel Hub fetch: failures, products, requests, processing units."""
+def print_fetch(report: Any, out: Path) -> bool:
+    """Print a Sentinel Hub fetch: failures, products, requests, units; True if any failed."""
     for site_id, product_id, message in report.failures:
         console.print(f"[yellow]failed[/] {escape(site_id)} {product_id or ''}: {escape(message)}")
     console.print(f"{len(report.products)} product(s) in {out}; {report.n_requests} request(s), "
                   f"{report.n_cached} answered from the cache, "
                   f"{report.processing_units:.3g} processing units")
+    return bool(report.failures)
 
 
-def print_stac_fetch(report: Any, out: Path) -> None:
-    """Print a STAC fetch: failures, products, requests, bytes read, baselines."""
+def print_stac_fetch(report: Any, out: Path) -> bool:
+    """Print a STAC fetch: failures, products, requests, bytes, baselines; True if any failed."""
     for site_id, product_id, message in report.failures:
         console.print(f"[yellow]failed[/] {escape(site_id)} {product_id or ''}: {escape(message)}")
     read = report.to_dict()["bytes_read"]
@@ -222,6 +226,7 @@ def print_stac_fetch(report: Any, out: Path) -> None:
         console.print(f"  {escape(site_id)}: {per_year / 1e6:.3g} MB per site-year")
     for site_id, b in report.baseline.items():
         console.print(f"  {escape(site_id)}: baseline {b.start} to {b.end} ({b.basis})")
+    return bool(report.failures)
 
 
 def energy_value(value: object, unit: str) -> str:
@@ -269,8 +274,8 @@ def print_statuses(statuses: Sequence[Mapping[str, Any]]) -> None:
                 right={"heat MW", "[90%]"}, stack={"status", "[90%]", "last seen"})
 
 
-def print_history(site_id: str, frame: pd.DataFrame) -> None:
-    """Print a site's time series from the history store, one look a row."""
+def print_history(site_id: str, frame: pd.DataFrame, *, plot: Path | None = None) -> None:
+    """Print a site's time series from the history store, one look a row (and ``plot``)."""
     print_table(
         f"{site_id}: {len(frame)} look(s)",
         ["date", "clear", "excess K m²", "heat MW", "active", "status", "status MW", "[90%]",
@@ -283,12 +288,17 @@ def print_history(site_id: str, frame: pd.DataFrame) -> None:
         right={"excess K m²", "heat MW", "status MW", "[90%]"},
         stack={"active", "[90%]"},
         caption="heat MW: the look's residual heat; status: as of the look's date")
+    if plot is not None:
+        console.print(f"plot written to {plot}", markup=False)
 
 
-def print_energy(title: str, result: Any) -> None:
-    """Print an energy-model result (:mod:`models.energy`) as quantity, central, low, high."""
+def print_energy(title: str, result: Any, *, as_json: bool = False) -> None:
+    """Print an energy-model result (:mod:`models.energy`): a table, or its JSON on stdout."""
     from models.energy import Interval
 
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return
     rows = []
     for label, value, unit in result.rows():
         iv = value if isinstance(value, Interval) else Interval.point(value)
@@ -331,3 +341,172 @@ def print_site(site: pd.Series, timeline: pd.DataFrame, *, credit: str | None, a
     if projected:
         out.print("rows marked projected are dated after the data's release: Epoch's "
                   "projections, never compared with heat", markup=False)
+
+
+# What each command prints after its run; True when the run was partial (exit code 3). ---------
+
+
+def print_scan(result: Any, out: Path, cfg: Config) -> bool:
+    """Print a scan (:class:`pipeline.scan.run.ScanResult`): sites, skipped, outputs, coverage."""
+    print_sites(result.sites, rejected=result.run.get("rejected_candidates", []))
+    skipped = result.run.get("skipped", [])
+    for s in skipped:
+        console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}")
+    console.print(f"outputs in {out}; {calibration_line(result.run)}", markup=False)
+    print_not_covered(result.run.get("not_covered", []))
+    print_coverage(result.run["grid"], cfg)
+    return bool(skipped)
+
+
+def print_site_scans(sites: pd.DataFrame, fetch: Any) -> bool:
+    """Print per-site scans merged (Sentinel Hub) and the fetch's failures."""
+    print_sites(sites)
+    for f in fetch.failures:
+        console.print(f"[yellow]fetch failed[/] {escape(str(f))}")
+    return bool(fetch.failures)
+
+
+def print_discover(result: Any, out: Path, fetch: Any = None,
+                   imagery: Path | None = None) -> bool:
+    """Print a discovery (:class:`pipeline.discover.run.DiscoverResult`) and its fetch."""
+    if fetch is not None and imagery is not None:
+        print_fetch(fetch, imagery)
+    print_candidates(result.candidates)
+    failed = [o for o in result.outcomes if o.status == "failed"]
+    for o in failed:
+        console.print(f"[yellow]tile failed[/] {o.tile_id}: {escape(o.message or '')}")
+    resumed = sum(o.status == "resumed" for o in result.outcomes)
+    console.print(f"{len(result.tiles)} tile(s), {resumed} resumed; outputs in {out}",
+                  markup=False)
+    return bool(failed or (fetch is not None and fetch.failures))
+
+
+def print_monitor(report: Any) -> bool:
+    """Print a monitoring run (:class:`pipeline.monitor.run.MonitorReport`)."""
+    for s in report.skipped:
+        console.print(f"[yellow]skipped[/] {s['path']}: {s['message']}", markup=False)
+    for p in report.problems:
+        console.print(f"problem: {p}", markup=False)
+    if report.uncovered_sites:
+        console.print(f"{len(report.uncovered_sites)} site(s) outside every scene", markup=False)
+    print_statuses(report.statuses)
+    if report.nothing_new:
+        console.print(f"no new scene; store {report.store} unchanged", markup=False)
+    else:
+        console.print(f"run {report.run_id}: {len(report.new_products)} new product(s), "
+                      f"{report.n_scenes_scanned} scene(s) scanned, {len(report.alerts)} new "
+                      f"alert(s); store {report.store}, alerts {report.alerts_file}", markup=False)
+    return bool(report.skipped or report.problems)
+
+
+def print_thermal(done: Sequence[Any], problems: Sequence[Any], reported: Sequence[Any],
+                  out: Path) -> int:
+    """Print the end of ``heatwatch thermal``; return its exit code (0, 2 none done, 3 partial).
+
+    ``reported`` are the problems already printed as they came.
+    """
+    for p in problems:  # files met while discovering (no MTL, duplicates, strays)
+        if p not in reported:
+            console.print(f"[yellow]ignored[/] {escape(str(p.path))}: {escape(p.message)}")
+    console.print(f"{len(done)} scene(s) written to {out}, {len(problems)} problem(s)")
+    if not done:
+        console.print("[bold red]error:[/] no scene could be processed")
+        return 2
+    return 3 if problems else 0
+
+
+# Progress -------------------------------------------------------------------------------------
+
+
+def progress_bar() -> Progress:
+    """Return a rich progress display on stderr (description, bar, n of N, time)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+class Bars:
+    """Progress bars made as the library reports, one a name (fetch, scan, tiles, monitor)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def task(self, name: str) -> TaskID:
+        """Return the bar ``name``, made on first use."""
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(name, total=None)
+        return self.tasks[name]
+
+    def fetch(self, done: int, total: int, description: str) -> None:
+        """Show a fetch's ``progress(done, total, description)``."""
+        self.progress.update(self.task("fetch"), completed=done, total=total,
+                             description=description[:25])
+
+    def total(self, n: int, name: str = "scan") -> None:
+        """Add ``n`` steps to the bar ``name`` (per-site scans add up)."""
+        task = self.task(name)
+        before = next(t.total for t in self.progress.tasks if t.id == task) or 0
+        self.progress.update(task, total=before + n)
+
+    def tile(self, outcome: Any) -> None:
+        """Advance the ``tiles`` bar by a tile's outcome (``tile_id``, ``status``)."""
+        self.progress.update(self.task("tiles"), advance=1,
+                             description=f"{outcome.tile_id} {outcome.status}")
+
+    def step(self, description: str, name: str = "scan") -> None:
+        """Advance the bar ``name`` by one step, described (first 25 characters)."""
+        self.progress.update(self.task(name), advance=1, description=description[:25])
+
+
+@contextmanager
+def bars() -> Iterator[Bars]:
+    """Show progress bars while the block runs; each ends as ``<name> done`` on success."""
+    with progress_bar() as progress:
+        made = Bars(progress)
+        yield made
+        for name, task in made.tasks.items():
+            progress.update(task, description=f"{name} done")
+
+
+def print_catalog(sites: pd.DataFrame, *, caption: str | None) -> None:
+    """Print a site catalog: id, name, operator, power, H100e, cooling."""
+    h100e = sites["h100e"] if "h100e" in sites.columns else [None] * len(sites)
+    print_table(
+        f"{len(sites)} site(s)", ["id", "name", "operator", "power MW", "H100e", "cooling"],
+        [[sites_cell(row.site_id), sites_cell(row.name), sites_cell(row.operator),
+          sites_cell(row.reported_power_mw, "{:,.0f}"), sites_cell(h, "{:,.0f}"),
+          sites_cell(row.cooling)] for row, h in zip(sites.itertuples(), h100e, strict=True)],
+        right={"power MW", "H100e"}, stack={"operator"}, caption=caption)
+
+
+class SceneLines:
+    """``on_result`` of :func:`pipeline.scan.thermal.run_thermal`: a line and a step a scene.
+
+    A result of ``problem_type`` (the reader's ``Problem``) is printed as skipped and kept in
+    :attr:`reported`; any other result prints its ``line()``.
+    """
+
+    def __init__(self, progress: Progress, total: int, problem_type: type[Any]) -> None:
+        self.progress, self.problem_type = progress, problem_type
+        self.task = progress.add_task("thermal", total=total)
+        self.reported: list[Any] = []
+
+    def __call__(self, product: object, result: Any) -> None:
+        """Print the scene's line (or why it was skipped) and advance the bar."""
+        if isinstance(result, self.problem_type):
+            self.reported.append(result)
+            self.progress.console.print(f"[yellow]skipped[/] {escape(result.path.name)}: "
+                                        f"{escape(result.message)}")
+        else:
+            self.progress.console.print(escape(result.line()))
+        self.progress.advance(self.task)
+
+
+def print_report(written: Mapping[str, Any], out_dir: Path) -> None:
+    """Print what ``heatwatch report`` (re)built (:func:`pipeline.report.build.build_report`)."""
+    console.print(f"{len(written['reports'])} site report(s) in {out_dir / 'reports'}, "
+                  f"{len(written['evidence'])} evidence figure(s), map: {written['map']}",
+                  markup=False)
+    print_not_covered([{"site_id": s} for s in written.get("not_covered", [])])

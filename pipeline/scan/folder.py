@@ -76,7 +76,7 @@ def scan_to_folder(
     progress: Callable[[str], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     fetch_progress: Progress | None = None,
-    on_fetched: Callable[[FetchOutcome], None] | None = None,
+    on_fetched: Callable[[FetchOutcome], object] | None = None,
 ) -> ScanRun:
     """Fetch (if the source is remote), scan and write every output into ``out``.
 
