@@ -696,3 +696,40 @@ def test_scan_source_sentinelhub_fetches_then_scans_each_site(tmp_path, cli_env)
     # a missing date range is a clear error, not a traceback
     bad = CliRunner().invoke(app, [*args[:6], "--out", str(out), "--config", str(cfg)])
     assert bad.exit_code == 2 and "--start" in bad.output
+
+
+def test_sentinelhub_source_gives_one_folder_a_site_and_records_the_fetch(server, tmp_path):
+    from pipeline.core.sites import safe_name
+    from pipeline.io.sentinelhub import SentinelHubSource
+    from pipeline.io.source import ImageryFolder, ImagerySource
+
+    out = tmp_path / "out"
+    src = SentinelHubSource(out, START, END, hw_config(server, tmp_path), MARGIN,
+                            record=out / "fetch.json", about={"command": "test"},
+                            sh_config=sh_credentials())
+    assert isinstance(src, ImagerySource) and src.report is None
+    folders = src.folders(sites_frame(SITE_A))
+    site_id = str(sites_frame(SITE_A)["site_id"].iloc[0])
+    assert folders == [ImageryFolder(out / safe_name(site_id), (site_id,))]
+    assert src.report is not None and src.report.failures == []
+    products, _ = discover_products(folders[0].path)
+    assert len(products) == len(src.report.products) == 2
+    record = json.loads((out / "fetch.json").read_text())
+    assert (record["command"], record["start"], record["end"], record["margin_m"]) == (
+        "test", "2024-01-01", "2024-12-31", MARGIN)
+    assert record["products"] == src.report.products
+
+
+def test_a_tile_wider_than_one_request_names_the_setting_to_lower():
+    from pipeline.core.config import DiscoverConfig
+    from pipeline.io.sentinelhub import MAX_PIXELS, check_tile_size
+
+    # 0.9 degrees of longitude at 36 N: about 81 km, 2,700 pixels of 30 m
+    wide = gpd.GeoDataFrame({"site_id": ["t"]}, geometry=[box(-97.0, 36.0, -96.1, 36.1)],
+                            crs=4326)
+    with pytest.raises(ConfigError, match=r"lower discover\.tile_size_m") as err:
+        check_tile_size(wide, DiscoverConfig())
+    assert f"{MAX_PIXELS} pixels per request" in str(err.value)
+    narrow = gpd.GeoDataFrame({"site_id": ["t"]}, geometry=[box(-97.0, 36.0, -96.8, 36.1)],
+                              crs=4326)
+    check_tile_size(narrow, DiscoverConfig())

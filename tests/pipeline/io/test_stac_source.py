@@ -352,3 +352,49 @@ def test_stac_settings_are_layered_like_the_others(tmp_path: Path) -> None:
     cfg = load_config(f, environ={"HEATWATCH__STAC__BASELINE_YEARS": "3"},
                       overrides={"stac": {"level": "l1"}})
     assert (cfg.stac.baseline_years, cfg.stac.level) == (3, "l1")  # env > file, args > file
+
+
+# the source object (pipeline.io.source.ImagerySource) ---------------------------------------------
+
+
+def test_stac_source_fetches_every_site_into_one_folder(server: StacWorld, tmp_path: Path) -> None:
+    from aoi.sites import read_sites
+    from pipeline.io.source import ImageryFolder, ImagerySource
+    from pipeline.io.stac.source import StacSource
+
+    out = tmp_path / "imagery"
+    src = StacSource(out, date(2024, 7, 1), date(2024, 7, 31), _config(server, tmp_path), 600.0,
+                     baseline=False, record=out / "fetch.json", about={"command": "test"})
+    assert isinstance(src, ImagerySource) and src.report is None
+    assert src.folders(read_sites(_sites(tmp_path))) == [ImageryFolder(out)]
+    # July 2024 holds one look, a Level-2 day scene (DAYS)
+    products, _ = discover_products(out)
+    assert [p.product_id for p in products] == ["LC08_L2SP_022035_20240712_20240712_02_T1"]
+    assert src.report is not None and src.report.failures == []
+    record = json.loads((out / "fetch.json").read_text())
+    assert (record["command"], record["start"], record["end"], record["margin_m"],
+            record["source"]) == ("test", "2024-07-01", "2024-07-31", 600.0, "stac")
+
+
+def test_monitor_source_stac_fetches_then_monitors(server: StacWorld, tmp_path: Path) -> None:
+    from tests.support.cli import one_line, run
+
+    conf = tmp_path / "heatwatch.yaml"
+    conf.write_text(f"grid:\n  margin_m: 600.0\nstac:\n  endpoint: {server.base_url}\n"
+                    f"  cache_dir: {tmp_path / 'cache'}\n  backoff_s: 0.0\n"
+                    f"monitor:\n  store: {tmp_path / 'store.sqlite'}\n"
+                    f"  alerts: {tmp_path / 'alerts.jsonl'}\n"
+                    f"  fetch_dir: {tmp_path / 'fetched'}\n  fetch_start: 2024-01-01\n")
+    args = ["monitor", "--source", "stac", "--sites", str(_sites(tmp_path)), "-c", str(conf)]
+    first = run(*args)
+    assert first.exit_code in (0, 3), first.output
+    # every look reached the store: 3 baseline + 8 series days + the night look
+    assert "12 new product(s)" in one_line(first.output)
+    record = json.loads((tmp_path / "fetched" / "fetch.json").read_text())
+    assert record["command"] == "monitor" and record["start"] == "2024-01-01"
+    assert record["baseline"]["test-campus"]["end"] == "2024-02-29"
+    server.requests.clear()  # again: the open period is searched anew, no file is read
+    again = run(*args)
+    assert again.exit_code == 0, again.output
+    assert "no new scene" in one_line(again.output)
+    assert not [p for _, p, *_ in server.requests if p.startswith("/files/")]
