@@ -53,6 +53,7 @@ from pipeline.core.outputs import write_png
 from pipeline.core.sites import split_covered
 from pipeline.io.reader import ProductFiles, discover_products
 from pipeline.io.source import ImagerySource, LocalSource
+from pipeline.io.sources import open_source
 from pipeline.monitor.alerts import Alert, AlertRule, Delivery, alert_sequence, deliver
 from pipeline.monitor.store import HistoryStore, RunRecord, store_exists
 from pipeline.scan.area import imagery_footprint
@@ -393,21 +394,18 @@ def monitor_source(config: Config, imagery_dir: Path | None, now: datetime) -> I
             raise ConfigError("no imagery folder: set monitor.imagery_dir in the configuration "
                               "or pass --imagery DIR")
         return LocalSource(Path(folder).expanduser())
-    end = now.date()
     start = mon.fetch_start or default_fetch_start(now)
     fetch_dir = mon.fetch_dir.expanduser()
-    if mon.source == "stac":
-        from pipeline.io.stac.source import StacSource
-
-        return StacSource(fetch_dir, start, end, config.stac, config.grid.margin_m,
-                          record=fetch_dir / "fetch.json", about={"command": "monitor"})
+    # STAC writes fetch.json beside the products: the scan reads its per-site baselines
+    record = fetch_dir / "fetch.json" if mon.source == "stac" else None
     try:
-        from pipeline.io.sentinelhub import SentinelHubSource
+        return open_source(mon.source, fetch_dir, config, start=start, end=now.date(),
+                           record=record, about={"command": "monitor"})
     except ImportError as exc:
-        raise ConfigError("monitor.source is 'sentinelhub' but the Sentinel Hub source is not "
+        label = {"sentinelhub": "Sentinel Hub", "stac": "STAC"}.get(mon.source, mon.source)
+        raise ConfigError(f"monitor.source is {mon.source!r} but the {label} source is not "
                           f"available in this installation ({exc}); use source: local with "
                           "monitor.imagery_dir") from exc
-    return SentinelHubSource(fetch_dir, start, end, config.sentinelhub, config.grid.margin_m)
 
 
 def _batches(source: ImagerySource, sites: gpd.GeoDataFrame,
