@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from geopandas import GeoDataFrame
 
+from pipeline.core.errors import ConfigError
 from pipeline.core.outputs import write_json
 
 __all__ = ["FetchOutcome", "ImageryFolder", "ImagerySource", "LocalSource", "Progress", "Ticker",
@@ -154,8 +155,6 @@ def write_fetch_record(path: Path, report: FetchOutcome, *, start: date, end: da
 def fetch_period(name: str, start: str | None, end: str | None, *,
                  has_sites: bool) -> tuple[date, date]:
     """Check what fetching from source ``name`` for a scan needs; return the period to fetch."""
-    from pipeline.core.errors import ConfigError
-
     if not has_sites or start is None or end is None:
         raise ConfigError(f"--source {name} needs --sites, --start and --end "
                           "(e.g. --start 2024-01-01 --end 2024-12-31)")

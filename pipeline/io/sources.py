@@ -2,8 +2,9 @@
 
 :func:`open_source` builds any of them; :func:`scan_source`, :func:`discover_source` and
 :func:`fetch_source` check what each command needs first (period, sites, folder) and say which
-option is missing. The remote sources are imported only when chosen (the Sentinel Hub client is
-heavy).
+option is missing. The remote sources are imported only when chosen: they load the optional
+Sentinel Hub client (the STAC source shares its site checks), the one lazy import ``pipeline``
+keeps.
 """
 
 from __future__ import annotations

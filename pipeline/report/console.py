@@ -11,15 +11,18 @@ import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, TaskID
 from rich.text import Text
 
+from models.energy import Interval
 from pipeline.core.config import Config
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Messages, notes and progress go to stderr; tables to stdout.
 console = Console(stderr=True)
@@ -77,6 +80,8 @@ def status_cell(row: Mapping[str, Any]) -> str:
 
     An excluded or rejected place carries its reason (``excluded: near X (power plant)``).
     """
+    # imported here: report.evidence and report.files load geopandas and matplotlib (~1 s),
+    # which `heatwatch --help` and `--version` do not need
     from pipeline.report.evidence import status_text
 
     since = row.get("possible_shutdown_since")
@@ -187,7 +192,8 @@ def print_candidates(cands: pd.DataFrame) -> None:
 
 def print_not_covered(sites: Sequence[Mapping[str, Any]]) -> None:
     """Name the sites no scene covers (none: print nothing)."""
-    from pipeline.report.files import not_covered_line
+    from pipeline.report.files import not_covered_line  # see status_cell
+
 
     line = not_covered_line([dict(s) for s in sites])
     if line:
@@ -294,8 +300,6 @@ def print_history(site_id: str, frame: pd.DataFrame, *, plot: Path | None = None
 
 def print_energy(title: str, result: Any, *, as_json: bool = False) -> None:
     """Print an energy-model result (:mod:`models.energy`): a table, or its JSON on stdout."""
-    from models.energy import Interval
-
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return
