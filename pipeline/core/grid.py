@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 from affine import Affine
 from pyproj import CRS as ProjCRS
 from rasterio.crs import CRS
@@ -42,6 +43,47 @@ def utm_zone(lon: float) -> int:
     if not -180.0 <= lon <= 180.0:  # also NaN
         raise ConfigError(f"longitude {lon} is outside [-180, 180]; give degrees east")
     return min(int((lon + 180.0) // 6.0) + 1, 60)
+
+
+def unwrapped(geometry_4326: BaseGeometry) -> BaseGeometry:
+    """Return a lon/lat geometry with parts across the antimeridian made contiguous.
+
+    A footprint split at +-180 (a MultiPolygon with parts near -180 and near 180, as
+    :func:`aoi.utm.split_antimeridian` writes it) gets its western longitudes shifted by 360,
+    so its centroid and bounds are those of the footprint, not of the whole globe. Any other
+    geometry is returned as is.
+
+    Examples
+    --------
+    >>> from shapely.geometry import MultiPolygon, box
+    >>> split = MultiPolygon([box(179.8, -17.0, 180.0, -16.8), box(-180.0, -17.0, -179.7, -16.8)])
+    >>> [round(v, 1) for v in unwrapped(split).bounds]
+    [179.8, -17.0, 180.3, -16.8]
+    """
+    minx, _, maxx, _ = geometry_4326.bounds
+    if maxx - minx <= 180.0:
+        return geometry_4326
+
+    def shift(coords: np.ndarray) -> np.ndarray:
+        out = coords.copy()
+        out[:, 0] = np.where(out[:, 0] < 0, out[:, 0] + 360.0, out[:, 0])
+        return out
+
+    return shapely.transform(geometry_4326, shift)
+
+
+def lonlat_center(geometry_4326: BaseGeometry) -> tuple[float, float]:
+    """Return the centroid ``(lon, lat)`` of a lon/lat geometry, across the antimeridian too.
+
+    Examples
+    --------
+    >>> from shapely.geometry import MultiPolygon, box
+    >>> split = MultiPolygon([box(179.8, -17.0, 180.0, -16.8), box(-180.0, -17.0, -179.7, -16.8)])
+    >>> [round(v, 2) for v in lonlat_center(split)]
+    [-179.95, -16.9]
+    """
+    c = unwrapped(geometry_4326).centroid
+    return (c.x - 360.0 if c.x > 180.0 else c.x), c.y
 
 
 def utm_north_crs(lon: float) -> CRS:
@@ -93,9 +135,14 @@ class Grid:
     @classmethod
     def around(cls, geometry_4326: BaseGeometry, *, margin_m: float, resolution: float,
                crs: CRS | None = None) -> Grid:
-        """Grid around a lon/lat geometry plus a margin, in its UTM north zone by default."""
-        crs = crs or utm_north_crs(geometry_4326.centroid.x)
-        b = transform_bounds("EPSG:4326", crs, *geometry_4326.bounds, densify_pts=21)
+        """Grid around a lon/lat geometry plus a margin, in its UTM north zone by default.
+
+        A footprint split at the antimeridian gets the zone of its own centre
+        (:func:`lonlat_center`) and a grid over its parts only (:func:`unwrapped`).
+        """
+        geometry = unwrapped(geometry_4326)
+        crs = crs or utm_north_crs(lonlat_center(geometry_4326)[0])
+        b = transform_bounds("EPSG:4326", crs, *geometry.bounds, densify_pts=21)
         return cls.from_bounds(crs, (b[0] - margin_m, b[1] - margin_m, b[2] + margin_m,
                                      b[3] + margin_m), resolution)
 

@@ -48,6 +48,7 @@ from pipeline.core.config import Config
 from pipeline.core.errors import HeatwatchError, NoDataError
 from pipeline.core.grid import Grid
 from pipeline.core.outputs import write_geojson, write_json, write_png, write_text
+from pipeline.core.sites import safe_name
 from pipeline.discover.tiles import Tile, merge_candidates, region_geometry, tile_region
 from pipeline.io.mtl import read_mtl
 from pipeline.io.reader import ProductFiles, discover_products, product_extent
@@ -190,8 +191,6 @@ def _fetch_tiles(source: ImagerySource, tiles: Sequence[Tile], config: Config,
 def _tile_folders(imagery_dir: Path, tiles: Sequence[Tile], start: date | None,
                   end: date | None) -> tuple[dict[str, tuple[ProductFiles, ...]], list[Any]]:
     """Each tile's products from its own folder ``imagery_dir/<tile_id>`` (none if absent)."""
-    from pipeline.core.sites import safe_name  # here: aoi.sites loads pyogrio (~29 MB) with it
-
     if not Path(imagery_dir).is_dir():
         raise NoDataError(f"imagery folder {imagery_dir} does not exist; fetch the tiles "
                           "first (heatwatch discover --source sentinelhub does)")

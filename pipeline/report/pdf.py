@@ -14,7 +14,7 @@ import re
 import textwrap
 from html import unescape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib
 
@@ -25,10 +25,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from pipeline.core.outputs import atomic_path
 from pipeline.report.evidence import status_text
-from pipeline.report.files import METHOD_SECTIONS, product_rows
-
-if TYPE_CHECKING:
-    from pipeline.report.files import ScanFiles
+from pipeline.report.files import METHOD_SECTIONS, ScanFiles, product_rows
 
 A4_LANDSCAPE = (11.69, 8.27)
 A4_PORTRAIT = (8.27, 11.69)

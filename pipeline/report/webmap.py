@@ -20,7 +20,7 @@ import math
 from html import escape
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -31,10 +31,7 @@ from rasterio.enums import Resampling
 from pipeline.core.outputs import write_text
 from pipeline.core.sites import safe_name
 from pipeline.report.evidence import grey_levels, status_text
-from pipeline.report.files import data_credits, not_covered_line
-
-if TYPE_CHECKING:
-    from pipeline.report.files import ScanFiles
+from pipeline.report.files import ScanFiles, data_credits, not_covered_line
 
 #: Longest side (pixels) of an embedded overlay; larger rasters are resampled to fit.
 MAX_OVERLAY_PX = 1200

@@ -21,22 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from pipeline.core.config import Config
 from pipeline.core.grid import Grid
 from pipeline.core.outputs import write_cog
-from pipeline.io.reader import discover_products
-from pipeline.io.stack import SceneLog, iter_scenes
 from pipeline.scan.run import ScanResult
-from pipeline.science.anomaly import anomaly
 
 log = logging.getLogger(__name__)
 
 RASTER_DIR = "rasters"
-#: At most this many per-date anomaly overlays are written (the last look always is one).
-MAX_OVERLAY_DATES = 6
 
 
 def grid_array(values: np.ndarray, grid: Grid, *, name: str, units: str,
@@ -71,58 +64,22 @@ def composite_anomaly(anomaly_sum: np.ndarray, clear_count: np.ndarray) -> np.nd
     return out
 
 
-def overlay_products(series: dict[str, pd.DataFrame], *,
-                     max_dates: int = MAX_OVERLAY_DATES) -> list[str]:
-    """Product ids worth an anomaly overlay: last look, then each site's clearest active look.
-
-    Parameters
-    ----------
-    series
-        Per-site series as written to ``series/<site>.csv`` (``date``, ``product_id``,
-        ``clear``, ``active``, ``clear_fraction``).
-    max_dates
-        Upper bound on the number of products returned.
-
-    Returns
-    -------
-    list of str
-        Distinct product ids, at most ``max_dates``, in time order.
-    """
-    picked: list[str] = []
-    frames = [s for s in series.values() if len(s)]
-    if frames:
-        last = max(frames, key=lambda s: str(s["date"].iloc[-1]))
-        picked.append(str(last["product_id"].iloc[-1]))
-    for s in frames:
-        act = s[s["active"].astype(bool) & s["clear"].astype(bool)]
-        if len(act):
-            best = act.sort_values(["clear_fraction", "date"], ascending=False).iloc[0]
-            if str(best["product_id"]) not in picked:
-                picked.append(str(best["product_id"]))
-    picked = picked[:max_dates]
-    when = {str(p): str(d) for s in frames for p, d in zip(s["product_id"], s["date"],
-                                                          strict=True)}
-    return sorted(picked, key=lambda p: (when.get(p, ""), p))
-
-
-def write_rasters(result: ScanResult, out_dir: Path, *,
-                  max_dates: int = MAX_OVERLAY_DATES) -> dict[str, Any]:
+def write_rasters(result: ScanResult, out_dir: Path) -> dict[str, Any]:
     """Write the report rasters of a scan into ``out_dir/rasters`` (COGs, atomically).
 
     Parameters
     ----------
     result
-        The scan's result (its state still holds the anomaly sums and clear counts).
+        The scan's result: its state holds the anomaly sums, clear counts and the overlay
+        looks (temperature and anomaly) kept while the scan had them, so nothing is re-read.
     out_dir
         The scan's output folder.
-    max_dates
-        Bound on the number of per-date anomaly overlays.
 
     Returns
     -------
     dict
-        Relative paths: ``anomaly_mean``, ``temperature_median`` (or None when the imagery
-        could not be re-read) and ``anomaly_dates`` (list of ``{date, product_id, path}``).
+        Relative paths: ``anomaly_mean``, ``temperature_median`` (None without an overlay
+        look) and ``anomaly_dates`` (list of ``{date, product_id, path}``).
     """
     state = result.state
     assert state.anomaly_sum is not None and state.clear_count is not None
@@ -134,18 +91,9 @@ def write_rasters(result: ScanResult, out_dir: Path, *,
         long_name=f"mean clear-sky anomaly over {len(state.scenes)} looks"))
     out: dict[str, Any] = {"anomaly_mean": f"{RASTER_DIR}/anomaly_mean.tif",
                            "temperature_median": None, "anomaly_dates": []}
-    wanted = overlay_products(result.series, max_dates=max_dates)
-    config = Config.model_validate(result.run["config"])
-    catalog = [m.integration for sid, m in result.masks.items()
-               if not sid.startswith("candidate-")]
-    zone = np.logical_or.reduce(catalog) if catalog else None
     temps = []
-    for ds in _reread(Path(result.run["imagery_dir"]), wanted, grid, config):
-        t = ds["temperature"]
-        temps.append(t.values.astype(np.float32))
-        an = anomaly(t, config.anomaly, exclude=zone)["anomaly"].values
-        date = str(ds.attrs["acquisition_time"])[:10]
-        pid = str(ds.attrs["product_id"])
+    for date, pid, temperature, an in state.overlays:
+        temps.append(temperature)
         rel = f"{RASTER_DIR}/anomaly_{date}.tif"
         write_cog(out_dir / rel, grid_array(an, grid, name="anomaly", units="K",
                                             long_name=f"anomaly of {pid}"))
@@ -160,18 +108,4 @@ def write_rasters(result: ScanResult, out_dir: Path, *,
         write_cog(rdir / "temperature_median.tif", da)
         out["temperature_median"] = f"{RASTER_DIR}/temperature_median.tif"
     return out
-
-
-def _reread(imagery_dir: Path, product_ids: list[str], grid: Grid,
-            config: Config) -> list[xr.Dataset]:
-    if not product_ids or not imagery_dir.is_dir():
-        return []
-    products, _ = discover_products(imagery_dir)
-    chosen = [p for p in products if p.product_id in set(product_ids)]
-    scenes = list(iter_scenes(chosen, grid, config=config.reader, log=SceneLog()))
-    if len(scenes) < len(product_ids):
-        log.warning("only %d of %d overlay looks could be re-read from %s", len(scenes),
-                    len(product_ids), imagery_dir)
-    return scenes
-
 

@@ -36,6 +36,7 @@ from pipeline.io.source import ImagerySource, as_source
 from pipeline.io.stack import SceneLog, iter_scenes
 from pipeline.scan.area import coverage, imagery_bounds, imagery_footprint, scan_grid
 from pipeline.scan.baseline import BASELINE_COLUMNS, Baseline, site_baselines
+from pipeline.scan.overlays import overlay_products
 from pipeline.scan.provenance import scan_provenance
 from pipeline.scan.sites import (
     SITE_COLUMNS,
@@ -105,6 +106,10 @@ class ScanState:
     anomaly_sum: np.ndarray | None = None
     temps: np.ndarray | None = None
     anomalies: np.ndarray | None = None
+    #: ``(date, product_id, temperature, anomaly)`` of the looks the report rasters overlay
+    #: (:func:`pipeline.scan.overlays.overlay_products`), copied out of the disk-backed stacks
+    #: before they are dropped, so writing the rasters never re-reads the imagery.
+    overlays: list[tuple[str, str, np.ndarray, np.ndarray]] = field(default_factory=list)
     water: np.ndarray | None = None
     nonsolar_k: np.ndarray | None = None
 
@@ -393,11 +398,13 @@ def run_scan(
         _looks_from_temps(state, masks + cand_masks, config)
         placebos = measure_site_placebos(state, masks + cand_masks, config,
                                          frozenset(m.site_id for m in masks))
+        all_masks = {m.site_id: m for m in masks + cand_masks}
+        if exclusions is not None and len(candidates):
+            candidates = label_exclusions(candidates, exclusions,
+                                          config.discover.exclusion_radius_m)
+        result = _assemble(state, catalog, candidates, all_masks, config, placebos, baselines)
+        state.overlays = _overlay_looks(state, overlay_products(result.series))
         state.temps = state.anomalies = None
-    all_masks = {m.site_id: m for m in masks + cand_masks}
-    if exclusions is not None and len(candidates):
-        candidates = label_exclusions(candidates, exclusions, config.discover.exclusion_radius_m)
-    result = _assemble(state, catalog, candidates, all_masks, config, placebos, baselines)
     result.run["solar_index"] = solar_index
     result.run["not_covered"] = [{"site_id": str(r.site_id), "name": json_value(r.name)}
                                  for r in not_covered.itertuples()]
@@ -409,6 +416,15 @@ def run_scan(
                                       elapsed))
     result.run["grid"].update(coverage(imagery, grid))
     return result
+
+
+def _overlay_looks(state: ScanState, product_ids: list[str]
+                   ) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """Copy the chosen looks' temperature and anomaly out of the scan's disk-backed stacks."""
+    assert state.temps is not None and state.anomalies is not None
+    wanted = set(product_ids)
+    return [(rec.date, rec.product_id, np.array(state.temps[i]), np.array(state.anomalies[i]))
+            for i, rec in enumerate(state.scenes) if rec.product_id in wanted]
 
 
 def label_exclusions(candidates: gpd.GeoDataFrame, exclusions: gpd.GeoDataFrame,

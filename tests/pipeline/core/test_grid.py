@@ -128,3 +128,17 @@ def test_every_owner_of_the_utm_zone_agrees(lon: float, zone: int) -> None:
     g = _Grid.from_spec(make_spec(center_lon=lon))
     assert (g.zone, g.epsg) == (zone, 32600 + zone)
     assert site_utm_crs(Point(lon, 0)).to_epsg() == 32600 + zone
+
+
+def test_grid_around_a_footprint_split_at_the_antimeridian_is_the_footprint_s() -> None:
+    """A site across 180 degrees (Fiji's Taveuni) gets zone 60 and a grid of its own size."""
+    from shapely.geometry import MultiPolygon, box
+
+    split = MultiPolygon([box(179.6, -17.0, 180.0, -16.8), box(-180.0, -17.0, -179.9, -16.8)])
+    grid = Grid.around(split, margin_m=0.0, resolution=30.0)
+    assert grid.crs.to_epsg() == 32660  # centre 179.85 E: zone 60 (the plain centroid, ~0: 31)
+    west = MultiPolygon([box(179.9, -17.0, 180.0, -16.8), box(-180.0, -17.0, -179.6, -16.8)])
+    assert Grid.around(west, margin_m=0.0, resolution=30.0).crs.to_epsg() == 32601
+    # 0.5 degrees of longitude at 17 S (~53 km) by 0.2 degrees of latitude (~22 km)
+    width_km, height_km = grid.shape[1] * 0.03, grid.shape[0] * 0.03
+    assert 50 < width_km < 57 and 21 < height_km < 25

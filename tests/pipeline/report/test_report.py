@@ -21,7 +21,7 @@ from pipeline.core.sites import safe_name
 from pipeline.report.build import build_report
 from pipeline.report.evidence import site_figure
 from pipeline.report.files import inside, load_scan
-from pipeline.scan.rasters import overlay_products
+from pipeline.scan.overlays import overlay_products
 from tests.support.report_world import CAMPUS, CAMPUS_NAME, ROOF, shared_scan
 
 runner = CliRunner()
