@@ -483,3 +483,22 @@ def test_world_grid_is_the_pipeline_grid_and_products_are_unchanged(tmp_path):
     x, y = grid.coords()[1][0], grid.coords()[0][0]
     assert x % 30.0 == 0.0 and y % 30.0 == 0.0  # pixel centres on the USGS 30 m lattice
     assert content_sha256(tmp_path) == WORLD_CONTENT_SHA256
+
+
+def test_truth_finds_a_campus_by_id_or_by_an_uncatalogued_site_over_it():
+    from shapely.geometry import box
+
+    from models.world_spec import CampusTruth
+
+    def campus(site_id, x0, y0, side):
+        ring = [(x0, y0), (x0, y0 + side), (x0 + side, y0 + side), (x0 + side, y0), (x0, y0)]
+        return CampusTruth.model_construct(site_id=site_id, footprint_lonlat=ring)
+
+    truth = WorldTruth.model_construct(campuses=[campus("A", 0, 0, 1), campus("NEW", 5, 5, 1),
+                                                 campus("LOST", 9, 9, 0.5)])
+    rows = [{"site_id": "A", "in_catalog": True, "geometry": box(0, 0, 1, 1)},
+            {"site_id": "B", "in_catalog": True, "geometry": box(5, 5, 6, 6)},  # catalogued
+            {"site_id": "candidate-2", "in_catalog": False, "geometry": None},
+            {"site_id": "candidate-1", "in_catalog": False, "geometry": box(5.5, 5.5, 7, 7)}]
+    found = [(c.site_id, None if r is None else r["site_id"]) for c, r in truth.found(rows)]
+    assert found == [("A", "A"), ("NEW", "candidate-1"), ("LOST", None)]
