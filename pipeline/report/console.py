@@ -8,7 +8,7 @@ the scan. Cells are literal text (site ids and names are untrusted), never rich 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,31 +16,25 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, TaskID
-from rich.text import Text
 
 from models.energy import Interval
 from pipeline.core.config import Config
+from pipeline.report.tables import (
+    VERDICT_CAPTION,
+    cell,
+    energy_value,
+    heat_cells,
+    print_table,
+    sites_cell,
+    status_cell,
+    verdict_cell,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: Messages, notes and progress go to stderr; tables to stdout.
 console = Console(stderr=True)
-
-#: Verdicts as the tables show them (the full words, margins and coefficients are in
-#: sites.geojson and the reports; :data:`VERDICT_CAPTION` says what they mean).
-_SHORT_VERDICT = {"refuted: over-declared": "refuted: over", "refuted: under-reported":
-                  "refuted: under"}
-
-
-VERDICT_CAPTION = ("verdict: the declared power tested against the heat interval; refuted: over "
-                   "= declared more than the heat allows, refuted: under = less; not refuted is "
-                   "no verification (margin and coefficient in sites.geojson and the reports)")
-
-
-def verdict_cell(verdict: object) -> str:
-    """Return a verdict in the few characters a table column has."""
-    return "-" if verdict is None else _SHORT_VERDICT.get(str(verdict), str(verdict))
 
 
 def calibration_line(run: Mapping[str, Any]) -> str:
@@ -50,85 +44,6 @@ def calibration_line(run: Mapping[str, Any]) -> str:
     own = " (each site's own left out of its verdict)" if cal.get("declarations_used") else ""
     return (f"verdicts from the {cal.get('mode', cal.get('method'))} coefficient; "
             f"declarations used for the calibration: {used}{own}")
-
-
-def cell(value: object, fmt: str = "{}") -> str:
-    """Table cell text: '-' for missing values (None/NaN), else formatted."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    return fmt.format(value)
-
-
-def sites_cell(value: object, fmt: str = "{}") -> Text:
-    """Return a catalog value as literal text, dimmed when missing."""
-    text = cell(value, fmt)  # Text, not markup: catalog values are untrusted
-    return Text(text, style="dim" if text == "-" else "")
-
-
-def heat_cells(heat: object, low: object, high: object) -> list[str]:
-    """Cells of a heat figure and its interval: ``["497", "[232-966]"]`` (``"-"`` if none)."""
-    def num(v: object) -> str:
-        return f"{v:.0f}" if isinstance(v, int | float) and v == v else "?"
-
-    if not isinstance(heat, int | float) or heat != heat:
-        return ["-", "-"]
-    return [num(heat), f"[{num(low)}-{num(high)}]"]
-
-
-def status_cell(row: Mapping[str, Any]) -> str:
-    """Return a site's status, plus "possible shutdown" when its last clear looks lack heat.
-
-    An excluded or rejected place carries its reason (``excluded: near X (power plant)``).
-    """
-    # imported here: report.evidence and report.files load geopandas and matplotlib (~1 s),
-    # which `heatwatch --help` and `--version` do not need
-    from pipeline.report.evidence import status_text
-
-    since = row.get("possible_shutdown_since")
-    status = "-" if cell(row.get("status")) == "-" else status_text(dict(row))
-    return f"{status}, possible shutdown" if isinstance(since, str) and since else status
-
-
-def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], *,
-                right: Collection[str] = (), stack: Collection[str] = (),
-                caption: str | None = None, empty: str = "none",
-                out: Console | None = None) -> None:
-    """Print a table whole, on one line per row when it fits the terminal.
-
-    Cells are literal text (no rich markup: site ids and names are untrusted) and fold
-    instead of being cut with an ellipsis. When the table is wider than the terminal (80
-    columns when the output is piped), each column named in ``stack`` goes under the column
-    before it, two lines per row. Without rows, one line says ``title: empty``.
-    """
-    from rich import box
-    from rich.table import Table
-
-    out = out or Console()
-    cells = [[c if isinstance(c, Text) else Text(str(c)) for c in row] for row in rows]
-    if not cells:
-        out.print(Text(f"{title}: {empty}"))
-        return
-    heads = list(columns)
-
-    def build() -> Table:
-        table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False,
-                      collapse_padding=True)
-        for h in heads:
-            table.add_column(h, overflow="fold", justify="right" if h in right else "left")
-        for row in cells:
-            table.add_row(*row)
-        return table
-
-    table = build()
-    natural = out.measure(table, options=out.options.update(max_width=100_000)).maximum
-    if stack and natural > out.width:
-        starts = [i for i, h in enumerate(columns) if i == 0 or h not in stack]
-        groups = [range(a, b) for a, b in zip(starts, [*starts[1:], len(columns)], strict=True)]
-        heads = ["\n".join(columns[j] for j in g) for g in groups]
-        right = {h for h, g in zip(heads, groups, strict=True) if columns[g[0]] in right}
-        cells = [[Text("\n").join(row[j] for j in g) for g in groups] for row in cells]
-        table = build()
-    out.print(table)
 
 
 def print_sites(sites: pd.DataFrame, rejected: Sequence[Mapping[str, Any]] = ()) -> None:
@@ -192,7 +107,7 @@ def print_candidates(cands: pd.DataFrame) -> None:
 
 def print_not_covered(sites: Sequence[Mapping[str, Any]]) -> None:
     """Name the sites no scene covers (none: print nothing)."""
-    from pipeline.report.files import not_covered_line  # see status_cell
+    from pipeline.report.files import not_covered_line  # lazy: see tables.status_cell
 
 
     line = not_covered_line([dict(s) for s in sites])
@@ -233,17 +148,6 @@ def print_stac_fetch(report: Any, out: Path) -> bool:
     for site_id, b in report.baseline.items():
         console.print(f"  {escape(site_id)}: baseline {b.start} to {b.end} ({b.basis})")
     return bool(report.failures)
-
-
-def energy_value(value: object, unit: str) -> str:
-    """Format an energy-model figure for its unit."""
-    if not isinstance(value, int | float):
-        return ""
-    if unit in {"FLOP/s", "OP/s", "FLOP"}:
-        return f"{value:.3g}"
-    if unit in {"count", "H100e"}:
-        return f"{value:,.0f}"
-    return f"{value:,.2f}" if unit in {"x", "kW"} else f"{value:,.1f}"
 
 
 def print_truth(matches: Sequence[tuple[Any, Mapping[str, Any] | None]]) -> None:

@@ -8,7 +8,8 @@ import geopandas as gpd
 from rich.console import Console
 from shapely.geometry import Point
 
-from pipeline.report.console import print_sites, print_table
+from pipeline.report.console import print_sites
+from pipeline.report.tables import print_table
 
 ROWS = [
     ["candidate-12", "candidate", "1234", "[112-13510]", "2024-06-12", "2024-12-29",
