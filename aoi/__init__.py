@@ -2,7 +2,7 @@
 
 - :mod:`aoi.sites`: :func:`~aoi.sites.read_sites` (GeoJSON, GeoPackage, CSV),
   :func:`~aoi.sites.sites_from_frame`, :func:`~aoi.sites.write_sites` (atomic),
-  :func:`~aoi.sites.safe_name` for file names derived from untrusted site ids.
+  :func:`~pipeline.core.sites.safe_name` for file names derived from untrusted site ids.
 - :mod:`aoi.utm`: :func:`~aoi.utm.utm_crs_for` and :func:`~aoi.utm.site_utm_crs` (WGS84 UTM
   north zones, as USGS Landsat), point buffers, areas, antimeridian splitting.
 - :mod:`aoi.catalog`: the shipped catalog built from Epoch AI, 'Data on Frontier AI Data

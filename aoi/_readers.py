@@ -23,7 +23,7 @@ import pyogrio.errors
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
-from pipeline.errors import SiteError
+from pipeline.core.errors import SiteError
 
 _LAT_NAMES = ("lat", "latitude")
 _LON_NAMES = ("lon", "lng", "long", "longitude")

@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from aoi._readers import RawSite
 from aoi.utm import area_km2, buffer_lonlat, split_antimeridian
-from pipeline.errors import SiteError
+from pipeline.core.errors import SiteError
 
 SITE_COLUMNS = ("site_id", "name", "operator", "reported_power_mw", "cooling")
 """Columns every site table has, in this order, before extra attributes and ``geometry``."""
@@ -134,7 +134,7 @@ def _accelerator(value: Any, where: str) -> str | None:
             (isinstance(value, str) and not value.strip()):
         return None
     from models.energy_types import ClusterSpec
-    from pipeline.errors import EnergyModelError
+    from pipeline.core.errors import EnergyModelError
 
     try:
         return ClusterSpec.parse(str(value)).label

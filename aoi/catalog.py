@@ -40,8 +40,8 @@ from aoi.epoch import (
 )
 from aoi.sites import DEFAULT_MAX_AREA_KM2, read_sites, select_site
 from aoi.utm import DEFAULT_RADIUS_M
-from pipeline.errors import HeatwatchError
-from pipeline.outputs import write_text
+from pipeline.core.errors import HeatwatchError
+from pipeline.core.outputs import write_text
 
 __all__ = [
     "CATALOG_FILE",

@@ -33,15 +33,12 @@ from typing import Any
 
 from aoi.sites import geojson_geometry
 from aoi.utm import DEFAULT_RADIUS_M, buffer_lonlat
-from pipeline.errors import SiteError
+from pipeline.core.errors import SiteError
+from pipeline.science.declared import EPOCH_CREDIT
 
-EPOCH_CREDIT = "Epoch AI, 'Data on Frontier AI Data Centers', epoch.ai/data/data-centers"
 EPOCH_LICENSE = "CC-BY-4.0 (https://creativecommons.org/licenses/by/4.0/)"
 CAMPUS_FILE = "data_centers.csv"
 TIMELINE_FILE = "data_center_timelines.csv"
-EPOCH_RELEASE_AS_OF = "2025-11-30"
-"""Last day of the November 2025 release: timeline rows dated later are Epoch's projections
-(their status text reads "Expect ...", "... should be complete by ..."; see aoi.declared)."""
 
 LATENT_WATER_GAL_PER_DAY_PER_MW = 9393.0
 """US gallons per day evaporated per MW of heat (energy_facts.yaml ``latent_water_per_mw``)."""

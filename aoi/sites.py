@@ -24,12 +24,9 @@ Site ids are untrusted: use :func:`safe_name` to turn one into a file name.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import logging
 import math
-import re
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -48,8 +45,9 @@ from aoi.utm import (
     site_utm_crs,
     utm_crs_for,
 )
-from pipeline.errors import OutputError, SiteError
-from pipeline.outputs import atomic_path, write_text
+from pipeline.core.errors import OutputError, SiteError
+from pipeline.core.outputs import atomic_path, write_text
+from pipeline.core.sites import safe_name
 
 __all__ = [
     "COOLING_TYPES",
@@ -75,56 +73,7 @@ DEFAULT_MAX_AREA_KM2 = 100.0
 _GEOJSON_SUFFIXES = (".geojson", ".json")
 
 
-# Safe names -------------------------------------------------------------------------------------
-
-_UNSAFE = re.compile(r"[^a-z0-9.-]+")
-_WINDOWS_RESERVED = frozenset(
-    ["con", "prn", "aux", "nul"] + [f"{p}{i}" for p in ("com", "lpt") for i in range(10)]
-)
-_MAX_SLUG = 64
-
-
 log = logging.getLogger(__name__)
-
-
-def safe_name(site_id: str) -> str:
-    r"""Map any site id to a readable, file-name-safe slug that cannot leave its folder.
-
-    The slug keeps ASCII letters (lower-cased), digits, ``-`` and single inner dots; accents
-    are dropped, every other run of characters becomes ``-``; it never starts or ends with a
-    dot or dash, holds no ``/``, ``\``, ``..`` or NUL, is at most 64 characters before the
-    suffix and is not a reserved Windows device name. When the slug differs from the id, ``_``
-    and 10 hex digits of the id's SHA-256 are appended; ``_`` never occurs otherwise, so
-    distinct ids give distinct names.
-
-    Parameters
-    ----------
-    site_id
-        Any text.
-
-    Returns
-    -------
-    str
-        A name to use as one path component (file or folder name).
-
-    Examples
-    --------
-    >>> safe_name("xai-colossus-1")
-    'xai-colossus-1'
-    >>> safe_name("../../etc/passwd")
-    'etc-passwd_3754d6cb3a'
-    """
-    text = str(site_id)
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = _UNSAFE.sub("-", folded.lower())
-    # Every run of dots and dashes becomes one character: no "..", no "--".
-    slug = re.sub(r"[.-]+", lambda m: "." if "." in m.group() else "-", slug).strip(".-")
-    slug = slug[:_MAX_SLUG].rstrip(".-")
-    reserved = slug.split(".")[0] in _WINDOWS_RESERVED
-    if slug and slug == text and not reserved:
-        return slug
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return f"{slug or 'site'}_{digest}"
 
 
 def _format_of(path: Path) -> str:

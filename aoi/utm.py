@@ -23,8 +23,8 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
-from pipeline.errors import SiteError
-from pipeline.grid import WGS84_UTM_NORTH_BASE, utm_zone
+from pipeline.core.errors import SiteError
+from pipeline.core.grid import WGS84_UTM_NORTH_BASE, lonlat_center, unwrapped, utm_zone
 
 __all__ = [
     "WGS84_UTM_NORTH_BASE",
@@ -43,27 +43,10 @@ DEFAULT_RADIUS_M = 1000.0
 GeometryOrLonLat: TypeAlias = BaseGeometry | Sequence[float]
 
 
-def _wrap_lon(lon: float) -> float:
-    return (lon + 180.0) % 360.0 - 180.0
-
-
 def _representative_lonlat(geometry: BaseGeometry) -> tuple[float, float]:
     if geometry.is_empty:
         raise SiteError("cannot choose a UTM zone for an empty geometry")
-    minx, _, maxx, _ = geometry.bounds
-    if maxx - minx > 180.0:
-        # Parts on both sides of the antimeridian: take the centroid in 0..360 space.
-        shifted = shapely.transform(geometry, _shift_west_lons)
-        c = shifted.centroid
-        return _wrap_lon(c.x), c.y
-    c = geometry.centroid
-    return c.x, c.y
-
-
-def _shift_west_lons(coords: np.ndarray) -> np.ndarray:
-    out = coords.copy()
-    out[:, 0] = np.where(out[:, 0] < 0, out[:, 0] + 360.0, out[:, 0])
-    return out
+    return lonlat_center(geometry)  # across the antimeridian in 0..360 space
 
 
 @lru_cache(maxsize=128)
@@ -264,7 +247,7 @@ def split_antimeridian(geometry: Polygon | MultiPolygon) -> Polygon | MultiPolyg
         if part.bounds[2] - part.bounds[0] <= 180.0:
             out.append(part)
             continue
-        shifted = shapely.transform(part, _shift_west_lons)
+        shifted = unwrapped(part)
         east = shifted.intersection(box(-180.0, -90.0, 180.0, 90.0))
         west = affinity.translate(shifted.intersection(box(180.0, -90.0, 540.0, 90.0)), xoff=-360.0)
         for piece in (east, west):

@@ -18,8 +18,8 @@ The suite mixes two kinds of world (:func:`suite`):
 * **Random worlds** from :func:`models.world_spec.random_spec` (campuses of 40-400 MW).
 
 Every world is generated as Landsat Collection 2 files, scanned with
-:func:`pipeline.scan.run_scan` (catalog and exclusion layer as the world writes them, default
-configuration), and matched to its truth as in ``tests/pipeline/test_scan.py``: catalogued
+:func:`pipeline.scan.run.run_scan` (catalog and exclusion layer as the world writes them, default
+configuration), and matched to its truth as in ``tests/pipeline/scan/test_scan.py``: catalogued
 campuses by ``site_id``, uncatalogued ones to the candidates whose footprint intersects theirs.
 
 Definitions
@@ -72,8 +72,8 @@ from bench._common import (
     quantile,
 )
 from models.energy_check import OVER, REFUTED, UNDER
-from pipeline.config import PersistenceConfig
-from pipeline.outputs import write_png
+from pipeline.core.config import PersistenceConfig
+from pipeline.core.outputs import write_png
 
 #: Campus sizes of a ladder world, MW.
 LADDER_MW: tuple[float, ...] = (10.0, 20.0, 40.0, 100.0, 300.0, 1000.0)
@@ -265,7 +265,7 @@ def scan_world(spec: Any, workdir: Path, config: Any) -> tuple[Any, Any, dict[st
 
     from aoi.sites import read_sites
     from models.world import generate_world
-    from pipeline.scan import run_scan
+    from pipeline.scan.run import run_scan
 
     out = workdir / spec.name
     t0 = time.perf_counter()
@@ -452,7 +452,7 @@ def replay_flags(truth: Any, result: Any, catalog: Any, config: Any) -> dict[str
     (too few for a shutdown), the case the flag is for; ``running`` the ``active`` statuses
     whose campus ran at the last clear look, where a flag would be false.
     """
-    from pipeline.monitor import statuses_as_of
+    from pipeline.monitor.run import statuses_as_of
 
     dates = [s.date for s in result.state.scenes]
     statuses, _ = statuses_as_of(result, catalog, config, dates)
@@ -834,7 +834,7 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
 
 def benchmark(specs: list[Any], *, workdir: Path, config: Any = None) -> dict[str, Any]:
     """Generate, scan and score every world of ``specs``; return the result document."""
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
 
     config = config or load_config(environ={})
     started = time.perf_counter()

@@ -8,7 +8,7 @@ fresh Python process so its peak resident memory (``ru_maxrss``) is its own:
   the whole process (imports, driver and scans);
 * ``dask``: a ``distributed.LocalCluster`` of 2 worker processes (one thread each); the largest
   peak of a worker, read on the workers after the run, and the peak of the driver;
-* ``one grid``: for comparison, :func:`pipeline.scan.run_scan` over the whole region on one
+* ``one grid``: for comparison, :func:`pipeline.scan.run.run_scan` over the whole region on one
   grid, which is what discovery avoids.
 
 Resident peaks include ~230 MB of imported libraries, so the table also gives the peak of
@@ -74,8 +74,8 @@ def _worker_maxrss() -> float:
 
 def one_run(folder: Path, tile_m: int, mode: str, out: Path) -> dict:
     """Run one discovery (in this process) and return its timings and peak memory."""
-    from pipeline.config import load_config
-    from pipeline.discover import run_discover
+    from pipeline.core.config import load_config
+    from pipeline.discover.run import run_discover
 
     cfg = load_config(environ={}, overrides={"discover": {
         "tile_size_m": tile_m, "tile_overlap_m": OVERLAP_M, "n_workers": 2}})
@@ -86,9 +86,9 @@ def one_run(folder: Path, tile_m: int, mode: str, out: Path) -> dict:
     tracemalloc.start()
     t0 = time.perf_counter()
     if mode == "one grid":
-        from pipeline.grid import Grid
-        from pipeline.scan import run_scan
-        from pipeline.tiles import tile_region
+        from pipeline.core.grid import Grid
+        from pipeline.discover.tiles import tile_region
+        from pipeline.scan.run import run_scan
 
         tiles = tile_region(region, tile_size_m=tile_m, overlap_m=OVERLAP_M)
         b = region.to_crs(tiles[0].grid.crs).total_bounds

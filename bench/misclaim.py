@@ -1,7 +1,7 @@
 """The 3x-declaration experiment: false declarations against the heat of one scan.
 
 Every declaration in a generated world is honest. On the scan of a world the verdicts are
-redone (:func:`pipeline.verdicts.recheck`: no rescan, the declarations only feed the
+redone (:func:`pipeline.scan.verdicts.recheck`: no rescan, the declarations only feed the
 coefficient and the test) under two lies:
 
 * **uniform 3x**: every declaring campus declares 3x its power. The fitted coefficient sees only
@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.energy_check import OVER, REFUTED
-from pipeline.verdicts import recheck
+from pipeline.scan.verdicts import recheck
 
 #: The factor of the false declarations.
 FACTOR = 3.0

@@ -8,10 +8,10 @@ Run from the repository root::
 A full-size Level-2 scene (7000 x 7000 px at 30 m by default, about a WRS-2 scene; surface
 temperature with texture and noise, ``QA_PIXEL`` with cloud patches) is written once as
 Cloud-Optimized GeoTIFFs (deflate, 256-px tiles, as rasterio's COG driver writes them), and
-served by the local STAC API of the tests (``tests/pipeline/stac_server.py``, HTTP range
+served by the local STAC API of the tests (``tests/support/stac_server.py``, HTTP range
 requests honoured) as 45 acquisitions of one year (Landsat 8 and 9, 16 days each, eight days
 apart), all pointing at those files. One campus (600 m square, ``grid.margin_m`` 3000 m as
-configured by default) is fetched with :func:`pipeline.stac_source.fetch_sites_stac`, baseline
+configured by default) is fetched with :func:`pipeline.io.stac.source.fetch_sites_stac`, baseline
 off, GDAL's range cache cleared before the run. Reported: bytes read by the client (GDAL's own
 network statistics plus the MTLs), bytes the server sent, and both against the bytes of the full
 scenes (band 10 + QA_PIXEL + MTL, 45 times). Then the same fetch again: bytes read must be 0.
@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     from rasterio.crs import CRS
     from shapely.geometry import box
 
-    from pipeline.config import load_config
-    from pipeline.stac_http import clear_gdal_http_cache
-    from pipeline.stac_source import fetch_sites_stac
-    from tests.pipeline.stac_server import Scene, StacWorld, serve
+    from pipeline.core.config import load_config
+    from pipeline.io.stac.http import clear_gdal_http_cache
+    from pipeline.io.stac.source import fetch_sites_stac
+    from tests.support.stac_server import Scene, StacWorld, serve
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--side", type=int, default=7000, help="scene side in pixels")

@@ -9,7 +9,7 @@ Three measurements, all in one run on one machine:
 
 * **Scan against the floor.** A synthetic world at the demo's tile size (400 x 400 px, the
   demo's campuses, :func:`models.world_spec.demo_spec`) is written once; for N catalogued sites
-  (0 = discovery over the whole tile) and T dates, :func:`pipeline.scan.run_scan` is timed
+  (0 = discovery over the whole tile) and T dates, :func:`pipeline.scan.run.run_scan` is timed
   against a plain :mod:`rasterio` read of the same ``ST_B10`` and ``QA_PIXEL`` windows the scan
   reads (its own grid, same two-pixel pad). A pipeline cannot be faster than reading its
   input; the target is a scan within 3x of that read. Both are the best of ``repeats`` runs,
@@ -20,9 +20,10 @@ Three measurements, all in one run on one machine:
   disk-backed memmap of calibrated temperatures is not counted, by design), and the peak
   anonymous (heap) and file-backed resident memory sampled from ``/proc/self/status``, against
   the size all T scenes would take in memory at once (temperature float32 + flags uint8).
-* **Core stages** (calibration :func:`pipeline.calibrate.to_kelvin`, masking
-  :func:`pipeline.masking.build_flags`, anomaly :func:`pipeline.anomaly.anomaly`, detection
-  :func:`pipeline.detect.hotspot_mask`) on a 2000 x 2000 synthetic array, in megapixels per
+* **Core stages** (calibration :func:`pipeline.science.calibrate.to_kelvin`, masking
+  :func:`pipeline.science.masking.build_flags`, anomaly :func:`pipeline.science.anomaly.anomaly`,
+  detection
+  :func:`pipeline.science.detect.hotspot_mask`) on a 2000 x 2000 synthetic array, in megapixels per
   second of wall time and per CPU-second (= per core).
 
 No timing is asserted anywhere; the figures are printed and written as JSON.
@@ -54,7 +55,7 @@ from bench._common import (
     publish,
     timer,
 )
-from pipeline.outputs import write_png
+from pipeline.core.outputs import write_png
 
 #: Target of the issue: scan within this factor of the plain read.
 TARGET_RATIO = 3.0
@@ -139,9 +140,10 @@ def time_scan_vs_read(world_dir: Path, truth: Any, *, sites_n: list[int], dates_
     """Time ``run_scan`` and the plain read for every (N, T); best of ``repeats``, interleaved."""
     import warnings
 
-    from pipeline.config import load_config
-    from pipeline.reader import discover_products
-    from pipeline.scan import imagery_bounds, run_scan, scan_grid
+    from pipeline.core.config import load_config
+    from pipeline.io.reader import discover_products
+    from pipeline.scan.area import imagery_bounds, scan_grid
+    from pipeline.scan.run import run_scan
 
     config = load_config(environ={})
     rows = []
@@ -232,8 +234,8 @@ def _memory_probe(folder: Path, world_dir: Path, n_sites: int) -> dict[str, Any]
     import tracemalloc
     import warnings
 
-    from pipeline.config import load_config
-    from pipeline.scan import run_scan
+    from pipeline.core.config import load_config
+    from pipeline.scan.run import run_scan
 
     config = load_config(environ={})
     sites = _sites(world_dir, n_sites)
@@ -302,12 +304,11 @@ def stage_speed(*, size: int = 2000, repeats: int = 3) -> dict[str, Any]:
     import xarray as xr
     from rasterio.crs import CRS
 
-    from pipeline.anomaly import anomaly
-    from pipeline.calibrate import to_kelvin
-    from pipeline.config import AnomalyConfig, DetectionConfig
-    from pipeline.detect import hotspot_mask
-    from pipeline.masking import MASKING, build_flags
-    from pipeline.mtl import ThermalCalibration
+    from pipeline.core.config import AnomalyConfig, DetectionConfig
+    from pipeline.science.anomaly import anomaly
+    from pipeline.science.calibrate import ThermalCalibration, to_kelvin
+    from pipeline.science.detect import hotspot_mask
+    from pipeline.science.masking import MASKING, build_flags
 
     dn, qa = _synthetic_scene(size)
     cal = ThermalCalibration("L2", st_mult=0.00341802, st_add=149.0)

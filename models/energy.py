@@ -31,7 +31,7 @@ from typing import Any
 
 from models.energy_data import Accelerator, EnergyFacts, load_facts
 from models.energy_types import ClusterSpec, Interval
-from pipeline.errors import EnergyModelError
+from pipeline.core.errors import EnergyModelError
 
 __all__ = [
     "ClusterSpec",

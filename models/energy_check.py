@@ -32,7 +32,7 @@ from typing import Any, Final, Literal
 from models.energy import InverseResult, forward, inverse
 from models.energy_data import load_facts
 from models.energy_types import ClusterSpec, Interval
-from pipeline.errors import EnergyModelError
+from pipeline.core.errors import EnergyModelError
 
 Verdict = Literal["not refuted", "refuted: under-reported", "refuted: over-declared",
                   "inconclusive"]

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from pipeline.errors import EnergyModelError
+from pipeline.core.errors import EnergyModelError
 
 DATA_FILE = "energy.yaml"
 CoolingType = Literal["dry", "evaporative", "hybrid"]

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from models.energy_data import Range, load_facts
-from pipeline.errors import EnergyModelError
+from pipeline.core.errors import EnergyModelError
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Interval:
     def from_heat(cls, mw: float, low: float, high: float) -> Interval | None:
         """Return a scan's heat estimate as an interval, or None if any bound is unknown.
 
-        A scan's ``pipeline.power.HeatEstimate`` (``mw``, 90% ``low``/``high``) is not an
+        A scan's ``pipeline.science.power.HeatEstimate`` (``mw``, 90% ``low``/``high``) is not an
         :class:`Interval`: its bounds may be NaN (no standard error, no calibration) and it is
         not validated. This is the one conversion; ``high`` is raised to ``mw`` if below it.
 

@@ -4,13 +4,14 @@ The worlds are written as real Landsat Collection 2 Level-2 products.
 
 Given a :class:`~models.world_spec.WorldSpec`, :func:`generate_world` writes one L2SP product
 (``ST_B10`` + ``QA_PIXEL`` + MTL in json/txt/xml in turn) per acquisition through
-:func:`pipeline.c2write.write_l2_product`, plus ``sites.geojson`` (the catalogued campuses),
+:func:`pipeline.io.c2write.write_l2_product`, plus ``sites.geojson`` (the catalogued campuses),
 ``exclusions.geojson`` (power plants) and ``truth.json`` (:class:`WorldTruth`).
 
 Physics (numbers from ``shared/SCIENCE.md`` and ``shared/data/energy_facts.yaml``)
 ---------------------------------------------------------------------------------------
 * **Time and sun.** Acquisitions every ``revisit_days`` at 10:30 local mean solar time,
-  Landsat 8 and 9 alternating; sun elevation/azimuth from :func:`pipeline.solar.sun_position`
+  Landsat 8 and 9 alternating; sun elevation/azimuth from
+  :func:`pipeline.science.solar.sun_position`
   (NOAA equations). No Level-2 product exists for solar zenith > 76 deg (SCIENCE.md), so such
   slots are skipped and listed in ``truth.skipped``.
 * **Solar loading.** ``s_t = clear_sky_irradiance(elev) / 1000`` (Meinel clear-sky model, 1 at
@@ -44,7 +45,8 @@ Physics (numbers from ``shared/SCIENCE.md`` and ``shared/data/energy_facts.yaml`
 * **Clouds.** With probability ``cloudiness`` a scene is cloudy: blobs from a thresholded smooth
   field covering 5-100 %. Values follow the real product (``shared/data/landsat`` Colombia
   scene): cloud tops mostly 235-290 K, ~2 % at ST DN 293 (150.0 K), ~1.5 % at DN 0 while QA is
-  not fill. QA bits via :func:`pipeline.qa.encode`: cloud (3), a 3-pixel dilated ring (1) with
+  not fill. QA bits via :func:`pipeline.science.qa.encode`: cloud (3), a 3-pixel dilated ring (1)
+  with
   partly cooled values, cloud shadow (4) cast away from the sun azimuth from a cloud height of
   0.6-2 km (the shadowed surface loses half its solar heating before the blur), and sometimes
   cirrus (2), 1-3 K cool. Scene-edge fill (QA 1, ST DN 0) is a wedge with probability
@@ -88,13 +90,13 @@ from models.world_spec import (
     demo_spec,
     random_spec,
 )
-from pipeline.c2write import ST_ADD, ST_MULT, product_id, write_l1_product, write_l2_product
-from pipeline.errors import OutputError
-from pipeline.grid import WGS84_UTM_NORTH_BASE, Grid, utm_zone
-from pipeline.outputs import write_text
-from pipeline.product_id import ProductId
-from pipeline.qa import any_bits, encode
-from pipeline.solar import clear_sky_irradiance, sun_position
+from pipeline.core.errors import OutputError
+from pipeline.core.grid import WGS84_UTM_NORTH_BASE, Grid, utm_zone
+from pipeline.core.outputs import write_text
+from pipeline.core.product_id import ProductId
+from pipeline.io.c2write import ST_ADD, ST_MULT, product_id, write_l1_product, write_l2_product
+from pipeline.science.qa import any_bits, encode
+from pipeline.science.solar import clear_sky_irradiance, sun_position
 
 __all__ = ["WorldSpec", "WorldTruth", "demo_spec", "generate_world", "random_spec"]
 
@@ -141,7 +143,7 @@ NIGHT_COOLING_K, NIGHT_L1_OFFSET_K, NIGHT_CLOUD_K = 8.0, 2.0, 25.0
 
 @dataclass(frozen=True)
 class _Grid:
-    """The world's :class:`pipeline.grid.Grid` and its centre, for extents given from the centre.
+    """The world's :class:`pipeline.core.grid.Grid` and its centre (extents are from the centre).
 
     The grid is north-up in the UTM north zone of the centre, ``size_px`` square, pixel centres
     on multiples of the cell (the USGS lattice) and the nearest such origin to the centred one.

@@ -14,16 +14,17 @@ Every size and rate here is taken from ``shared/data/energy_facts.yaml`` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shapely.geometry import Polygon
 
-from pipeline.solar import landsat_overpass_utc
+from pipeline.science.solar import landsat_overpass_utc
 
 Cooling = Literal["dry", "hybrid", "evaporative"]
 HeatLayout = Literal["yard", "roof"]
@@ -410,6 +411,24 @@ class WorldTruth(_Frozen):
             if c.site_id == site_id:
                 return c
         raise KeyError(f"no campus {site_id!r}; known: {[c.site_id for c in self.campuses]}")
+
+    def found(self, rows: Sequence[Mapping[str, Any]]
+              ) -> list[tuple[CampusTruth, Mapping[str, Any] | None]]:
+        """Pair every campus with the scan row that found it (``None``: not found).
+
+        A campus is found under its own ``site_id``, or else as the first uncatalogued site
+        (``in_catalog`` false) whose footprint ``geometry`` meets the campus footprint.
+        """
+        by_id = {r["site_id"]: r for r in rows}
+        out: list[tuple[CampusTruth, Mapping[str, Any] | None]] = []
+        for c in self.campuses:
+            hit = by_id.get(c.site_id)
+            if hit is None:
+                hit = next((r for r in by_id.values() if not r["in_catalog"]
+                            and r["geometry"] is not None
+                            and r["geometry"].intersects(c.footprint)), None)
+            out.append((c, hit))
+        return out
 
     @classmethod
     def read(cls, path: str | Path) -> WorldTruth:

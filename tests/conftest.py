@@ -1,6 +1,6 @@
 """Shared fixtures: a tiny seeded synthetic product factory and the real shared samples.
 
-Synthetic products are written with :mod:`pipeline.c2write` exactly as USGS lays them out
+Synthetic products are written with :mod:`pipeline.io.c2write` exactly as USGS lays them out
 (band 10, optional ``QA_PIXEL``, MTL in txt/json/xml), so every test goes through the one
 reader. The real Landsat samples live in ``shared/data/landsat`` beside the repository, with
 copies in ``tests/data/landsat`` that the tests use when that folder is absent.
@@ -20,7 +20,7 @@ import pytest
 from affine import Affine
 from rasterio.crs import CRS
 
-from pipeline import c2write
+from pipeline.io import c2write
 
 #: The real samples as the project's shared folder holds them (``HEATWATCH_SHARED_LANDSAT``
 #: overrides the place), and their copies in the repository: the fallback, so the real-data
@@ -163,7 +163,7 @@ class ProductFactory:
 
 def c2write_qa(shape: tuple[int, ...], **layers: np.ndarray) -> np.ndarray:
     """An all-clear QA_PIXEL band, with optional boolean layers (cloud=..., water=...)."""
-    from pipeline.qa import encode
+    from pipeline.science.qa import encode
 
     return encode(shape=tuple(shape), **layers)  # type: ignore[arg-type]
 
@@ -192,7 +192,7 @@ def liverpool() -> Path:
 @pytest.fixture
 def only_product() -> Callable[[Path], object]:
     """Discover the single product in a folder (asserting there is exactly one, no problem)."""
-    from pipeline.reader import discover_products
+    from pipeline.io.reader import discover_products
 
     def _one(folder: Path) -> object:
         products, problems = discover_products(folder)

@@ -2,7 +2,7 @@
 
 Each test drives ``cli.app`` (typer's ``CliRunner``) or a real ``python -m cli`` process on a
 small folder of seeded synthetic Landsat Collection 2 products written by the conftest factory
-(:mod:`pipeline.c2write`). The checklist that maps every case of the issue to a test lives in
+(:mod:`pipeline.io.c2write`). The checklist that maps every case of the issue to a test lives in
 ``docs/robustness.md``; cases already covered by unit tests elsewhere are listed there, not
 repeated here.
 
@@ -33,8 +33,8 @@ import rasterio
 from typer.testing import CliRunner
 
 from cli import app
-from pipeline import outputs
-from pipeline.errors import QAMissingWarning
+from pipeline.core import outputs
+from pipeline.core.errors import QAMissingWarning
 from tests.conftest import SIZE, Made, ProductFactory, c2write_qa, smooth_field
 from tests.support.cli import WIDE, one_line
 
@@ -208,7 +208,7 @@ def test_missing_qa_band_warns_and_the_run_goes_on(mixed: Mixed) -> None:
 
 def test_without_qa_the_plausible_floor_is_raised(tmp_path: Path) -> None:
     """240 K (a cold cloud top the QA band would flag) is kept with QA, masked without it."""
-    from pipeline.reader import discover_products, read_scene
+    from pipeline.io.reader import discover_products, read_scene
 
     kelvin = smooth_field(seed=3)
     kelvin[:8] = 240.0
@@ -475,8 +475,8 @@ def test_timeouts_are_retried_then_reported_per_request(make_product, tmp_path: 
     """The fake Sentinel Hub holds one Process request past ``timeout_s`` on every attempt."""
     from sentinelhub import SentinelHubDownloadClient
 
-    from tests.pipeline.sh_server import PROCESS_PATH, FakeSentinelHub
-    from tests.pipeline.test_sentinelhub_source import l2_pair, run, scene_from
+    from tests.pipeline.io.test_sentinelhub import l2_pair, run, scene_from
+    from tests.support.sh_server import PROCESS_PATH, FakeSentinelHub
 
     class SlowHub(FakeSentinelHub):
         held = 0

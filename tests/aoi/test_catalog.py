@@ -25,7 +25,7 @@ from aoi.catalog import (
     split_tag,
 )
 from aoi.utm import area_km2
-from pipeline.errors import SiteError
+from pipeline.core.errors import SiteError
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 EPOCH_DIR = Path(os.environ.get("HEATWATCH_EPOCH_DIR", SHARED / "epoch-frontier-datacenters"))

@@ -23,7 +23,7 @@ from aoi.sites import (
     write_sites,
 )
 from aoi.utm import area_km2, site_utm_crs, split_antimeridian, to_utm, utm_crs_for
-from pipeline.errors import OutputError, SiteError
+from pipeline.core.errors import OutputError, SiteError
 
 # A 1 km x 1.1 km box near Memphis, counter-clockwise, lon/lat.
 RING = [[-90.16, 35.06], [-90.15, 35.06], [-90.15, 35.07], [-90.16, 35.07], [-90.16, 35.06]]
@@ -356,7 +356,7 @@ def test_utm_north_zones_everywhere() -> None:
     assert utm_crs_for(Point(151.2, -33.9)).to_epsg() == 32656  # north zone in the south
     projected, crs = to_utm(Point(151.2, -33.9))
     assert crs.to_epsg() == 32656 and projected.y < 0  # negative northing, as USGS Landsat
-    assert utm_crs_for((180.0, 0.0)).to_epsg() == 32660  # east edge of zone 60, as pipeline.grid
+    assert utm_crs_for((180.0, 0.0)).to_epsg() == 32660  # zone 60, as core.grid
     with pytest.raises(SiteError, match="latitude"):
         utm_crs_for((10.0, 95.0))
 

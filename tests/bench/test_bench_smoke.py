@@ -132,7 +132,7 @@ def test_scanned_fraction_of_a_footprint_across_the_grid_edge():
     import geopandas as gpd
     from shapely.geometry import box
 
-    from pipeline.grid import Grid
+    from pipeline.core.grid import Grid
 
     grid = Grid.from_bounds("EPSG:32631", (499_985.0, 4_999_985.0, 501_185.0, 5_001_185.0), 30.0)
     _, bottom, right, top = grid.bounds
@@ -186,7 +186,7 @@ def test_a_held_out_world_meets_the_scan_envelope(tmp_path):
     # random world 40: outside the suite the methods were chosen on (see --holdout); it has a
     # campus that starts, one that shuts down and three catalogued ones
     from models.world_spec import random_spec
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
 
     spec = random_spec(40, size_px=250, n_acquisitions=46, n_campuses=4)
     assert spec.name not in {s.name for s in accuracy.suite()}

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.pipeline.test_discover import TILES, write_border_world
+from tests.pipeline.discover.test_discover import TILES, write_border_world
 from tests.support import cli as support
 
 

@@ -1,7 +1,8 @@
 """``heatwatch discover --source sentinelhub``: every tile fetched on its own from a fake
 Sentinel Hub on 127.0.0.1 (the real client), then scanned on its own crops.
 
-The fake serves the generated border world of ``tests/pipeline/test_discover.py`` (a new 250 MW
+The fake serves the generated border world of ``tests/pipeline/discover/test_discover.py`` (a new
+250 MW
 campus across the tile border, a catalogued campus, a power plant), so the fetched discovery can
 be held against the truth and against discovery of the same world read from local files.
 """
@@ -17,9 +18,11 @@ import pytest
 import yaml
 
 from cli import app
-from pipeline.mtl import read_mtl
-from pipeline.reader import discover_products
-from tests.pipeline.sh_server import (
+from pipeline.io.mtl import read_mtl
+from pipeline.io.reader import discover_products
+from tests.pipeline.discover.test_discover import TILES, write_border_world
+from tests.support.cli import WIDE, runner
+from tests.support.sh_server import (
     CATALOG_PATH,
     CLIENT_ID,
     CLIENT_SECRET,
@@ -28,8 +31,6 @@ from tests.pipeline.sh_server import (
     isolate_sentinelhub,
     scene_from,
 )
-from tests.pipeline.test_discover import TILES, write_border_world
-from tests.support.cli import WIDE, runner
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.alerts import read_jsonl
-from tests.pipeline.test_monitor import write_world
+from pipeline.monitor.alerts import read_jsonl
+from tests.pipeline.monitor.test_monitor import write_world
 from tests.support.cli import one_line, run
 
 
@@ -94,7 +94,7 @@ def test_history_errors(config_file: Path, world: Path, tmp_path: Path) -> None:
 
 
 def test_history_never_shows_inactive_beside_running_heat(tmp_path: Path) -> None:
-    from tests.pipeline.late_stop_world import SITE, write_late_stop_world
+    from tests.support.late_stop_world import SITE, write_late_stop_world
 
     # a campus seen to stop 6 looks before the end; its fit's heat is what it ran at before
     write_late_stop_world(tmp_path / "world", looks_after=6, size_px=256)
@@ -119,8 +119,8 @@ def test_history_never_shows_inactive_beside_running_heat(tmp_path: Path) -> Non
 
 def test_monitor_takes_the_calibration_option(monkeypatch: pytest.MonkeyPatch) -> None:
     # issue 19, point 2: --calibration reaches the configuration the monitor runs with
-    import pipeline.monitor
-    from pipeline.errors import HeatwatchError
+    import pipeline.monitor.run
+    from pipeline.core.errors import HeatwatchError
 
     seen = {}
 
@@ -128,7 +128,7 @@ def test_monitor_takes_the_calibration_option(monkeypatch: pytest.MonkeyPatch) -
         seen["calibration"] = cfg.power.calibration
         raise HeatwatchError("stop here")
 
-    monkeypatch.setattr(pipeline.monitor, "run_monitor", fake)
+    monkeypatch.setattr(pipeline.monitor.run, "run_monitor", fake)
     out = run("monitor", "--calibration", "physics")
     assert seen == {"calibration": "physics"} and out.exit_code != 0
     assert run("monitor", "--calibration", "declared").exit_code == 2

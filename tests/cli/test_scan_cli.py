@@ -52,8 +52,8 @@ def test_a_campus_that_stops_before_the_last_look_is_flagged_as_a_possible_shutd
     # the campus stops between the last two acquisitions: one clear look cannot make a
     # shutdown (that takes 3), so it is still "active", but the table, sites.geojson and the
     # report all say that its last look shows no heat
-    from pipeline.scan_output import safe_filename
-    from tests.pipeline.late_stop_world import SITE, write_late_stop_world
+    from pipeline.core.sites import safe_name
+    from tests.support.late_stop_world import SITE, write_late_stop_world
 
     last = write_late_stop_world(tmp_path / "world")
     result = scan(tmp_path / "world", tmp_path / "out", "--sites",
@@ -66,7 +66,7 @@ def test_a_campus_that_stops_before_the_last_look_is_flagged_as_a_possible_shutd
         "properties"]
     assert props["status"] == "active" and props["possible_shutdown_since"] == last
     assert props["last_seen"] == last  # the look is still inside the fitted operating period
-    report = tmp_path / "out" / "reports" / f"{safe_filename(SITE)}.html"
+    report = tmp_path / "out" / "reports" / f"{safe_name(SITE)}.html"
     assert f"the clear looks since {last} show less than a third" in one_line(
         report.read_text(encoding="utf-8"))
 
@@ -74,7 +74,7 @@ def test_a_campus_that_stops_before_the_last_look_is_flagged_as_a_possible_shutd
 def test_heat_below_the_candidate_threshold_is_counted_and_placed(tmp_path):
     # a 200 MW campus outside any catalog, scanned with min_candidate_mw above its heat: not a
     # candidate, but the run says so, with its heat and place, in the output and in run.json
-    from tests.pipeline.late_stop_world import write_late_stop_world
+    from tests.support.late_stop_world import write_late_stop_world
 
     write_late_stop_world(tmp_path / "world")
     config = tmp_path / "high.yaml"

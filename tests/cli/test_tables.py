@@ -8,7 +8,8 @@ import geopandas as gpd
 from rich.console import Console
 from shapely.geometry import Point
 
-from cli import _print_sites, _print_table
+from pipeline.report.console import print_sites
+from pipeline.report.tables import print_table
 
 ROWS = [
     ["candidate-12", "candidate", "1234", "[112-13510]", "2024-06-12", "2024-12-29",
@@ -23,7 +24,7 @@ STACK = {"[90%]", "last seen", "clear", "verdict"}
 
 def _render(width: int) -> list[str]:
     out = Console(width=width, record=True, file=io.StringIO())
-    _print_table("t", COLUMNS, ROWS, right={"heat MW"}, stack=STACK, out=out)
+    print_table("t", COLUMNS, ROWS, right={"heat MW"}, stack=STACK, out=out)
     return out.export_text().splitlines()
 
 
@@ -60,7 +61,7 @@ def test_scan_table_at_the_piped_width(monkeypatch, capsys) -> None:
         "last_seen": ["2024-09-08"], "persistence": [1.0], "n_clear": [34],
         "reported_power_mw": [None], "verdict": ["inconclusive"]},
         geometry=[Point(0, 0)], crs=4326)
-    _print_sites(sites)
+    print_sites(sites)
     out = capsys.readouterr().out
     assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80
     for value in ("candidate-3", "inactive", "163", "[105-250]", "2024-01-04", "2024-09-08",
@@ -70,7 +71,7 @@ def test_scan_table_at_the_piped_width(monkeypatch, capsys) -> None:
 
 def test_an_empty_table_is_one_line() -> None:
     out = Console(width=80, record=True, file=io.StringIO())
-    _print_table("Heatwatch scan", COLUMNS, [], stack=STACK, empty="no site", out=out)
+    print_table("Heatwatch scan", COLUMNS, [], stack=STACK, empty="no site", out=out)
     assert out.export_text().strip() == "Heatwatch scan: no site"
 
 
@@ -83,7 +84,7 @@ def test_excluded_status_carries_its_reason(monkeypatch, capsys) -> None:
         "last_seen": ["2024-09-08"], "persistence": [1.0], "n_clear": [34],
         "reported_power_mw": [None], "verdict": ["inconclusive"],
         "exclusion": ["Plant Bowen (power plant)"]}, geometry=[Point(0, 0)], crs=4326)
-    _print_sites(sites)
+    print_sites(sites)
     assert "excluded: near Plant Bowen (power plant)" in capsys.readouterr().out
 
 
@@ -97,7 +98,7 @@ def test_scan_table_says_what_a_verdict_tested(monkeypatch, capsys) -> None:
         "persistence": [1.0, 1.0], "n_clear": [34, 34], "reported_power_mw": [300.0, 350.0],
         "verdict": ["refuted: over-declared", "not refuted"]},
         geometry=[Point(0, 0), Point(1, 1)], crs=4326)
-    _print_sites(sites)
+    print_sites(sites)
     out = capsys.readouterr().out
     assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80
     assert "refuted: over" in out and "not refuted" in out and "consistent" not in out

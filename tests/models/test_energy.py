@@ -21,7 +21,7 @@ from models import (
     load_facts,
 )
 from models.energy_data import parse_facts
-from pipeline.errors import EnergyModelError, HeatwatchError
+from pipeline.core.errors import EnergyModelError, HeatwatchError
 
 FACTS = load_facts()
 EPOCH_CSV = (
@@ -419,8 +419,8 @@ def test_cross_reference_uses_the_site_mix():
 
 
 def test_a_scan_heat_estimate_becomes_an_interval_in_one_place():
-    # HeatEstimate (pipeline.power) may hold NaN bounds; Interval may not: one conversion
-    from pipeline.power import HeatEstimate
+    # HeatEstimate (pipeline.science.power) may hold NaN bounds; Interval may not: one conversion
+    from pipeline.science.power import HeatEstimate
 
     est = HeatEstimate(120.0, 80.0, 150.0)
     assert Interval.from_heat(est.mw, est.low, est.high) == Interval(120.0, 80.0, 150.0)

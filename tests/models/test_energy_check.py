@@ -8,7 +8,7 @@ import pytest
 
 from models.energy_check import cross_reference
 from models.energy_types import Interval
-from pipeline.errors import EnergyModelError
+from pipeline.core.errors import EnergyModelError
 
 
 def test_zero_declared_power_is_nothing_declared_yet() -> None:

@@ -14,10 +14,10 @@ from scipy.ndimage import binary_dilation
 
 from models.world import WorldTruth, demo_spec, generate_world, random_spec
 from models.world_spec import CampusSpec, FireSpec, PlantSpec, RoofSpec
-from pipeline.c2write import ST_ADD, ST_MULT
-from pipeline.errors import OutputError
-from pipeline.mtl import read_mtl
-from pipeline.qa import QABit, bit_set
+from pipeline.core.errors import OutputError
+from pipeline.io.c2write import ST_ADD, ST_MULT
+from pipeline.io.mtl import read_mtl
+from pipeline.science.qa import QABit, bit_set
 from tests.support.worlds import CAMPUS, content_sha256, make_spec, sha256_tree
 
 
@@ -453,7 +453,7 @@ def test_night_looks_are_level1_night_scenes_beside_an_unchanged_world(tmp_path)
     assert meta.sun_elevation < 0 and meta.level == "L1"
     assert (meta.acquired - plain.acquisitions[1].acquired).total_seconds() == 12 * 3600
     # no sun: the campus excess over its surroundings is its compute heat alone
-    from pipeline.reader import discover_products, read_scene
+    from pipeline.io.reader import discover_products, read_scene
 
     products, _ = discover_products(tmp_path / "night")
     ds = read_scene(next(p for p in products if p.level == "L1"))
@@ -467,13 +467,13 @@ def test_night_looks_are_level1_night_scenes_beside_an_unchanged_world(tmp_path)
 
 
 #: Content hash (arrays, CRS, transform, MTL/JSON text) of a small southern world with a night
-#: look, measured on the code before the world's own grid became a pipeline.grid.Grid (#21).
+#: look, measured on the code before the world's own grid became a pipeline.core.grid.Grid (#21).
 WORLD_CONTENT_SHA256 = "2430f5040d0f9b8860c6a88d6c3e408d2879803d48e20a6125473844fb5ffc84"
 
 
 def test_world_grid_is_the_pipeline_grid_and_products_are_unchanged(tmp_path):
     from models.world import _Grid
-    from pipeline.grid import Grid
+    from pipeline.core.grid import Grid
 
     spec = make_spec(n_acquisitions=2, center_lat=-33.9, center_lon=151.0)
     truth = generate_world(spec, tmp_path, night_looks=(1,))
@@ -483,3 +483,22 @@ def test_world_grid_is_the_pipeline_grid_and_products_are_unchanged(tmp_path):
     x, y = grid.coords()[1][0], grid.coords()[0][0]
     assert x % 30.0 == 0.0 and y % 30.0 == 0.0  # pixel centres on the USGS 30 m lattice
     assert content_sha256(tmp_path) == WORLD_CONTENT_SHA256
+
+
+def test_truth_finds_a_campus_by_id_or_by_an_uncatalogued_site_over_it():
+    from shapely.geometry import box
+
+    from models.world_spec import CampusTruth
+
+    def campus(site_id, x0, y0, side):
+        ring = [(x0, y0), (x0, y0 + side), (x0 + side, y0 + side), (x0 + side, y0), (x0, y0)]
+        return CampusTruth.model_construct(site_id=site_id, footprint_lonlat=ring)
+
+    truth = WorldTruth.model_construct(campuses=[campus("A", 0, 0, 1), campus("NEW", 5, 5, 1),
+                                                 campus("LOST", 9, 9, 0.5)])
+    rows = [{"site_id": "A", "in_catalog": True, "geometry": box(0, 0, 1, 1)},
+            {"site_id": "B", "in_catalog": True, "geometry": box(5, 5, 6, 6)},  # catalogued
+            {"site_id": "candidate-2", "in_catalog": False, "geometry": None},
+            {"site_id": "candidate-1", "in_catalog": False, "geometry": box(5.5, 5.5, 7, 7)}]
+    found = [(c.site_id, None if r is None else r["site_id"]) for c, r in truth.found(rows)]
+    assert found == [("A", "A"), ("NEW", "candidate-1"), ("LOST", None)]

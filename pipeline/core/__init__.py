@@ -1,0 +1,4 @@
+"""Core: errors, the validated config, grids, atomic outputs, product ids, site names.
+
+The bottom layer: it imports nothing of the project (``tests/test_layers.py``).
+"""

@@ -1,0 +1,1 @@
+"""Discovery: the scan tile by tile over large areas, resumable."""

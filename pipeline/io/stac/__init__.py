@@ -1,0 +1,1 @@
+"""Landsat Collection 2 from a STAC API (USGS LandsatLook, Planetary Computer)."""

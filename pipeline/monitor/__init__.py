@@ -1,0 +1,1 @@
+"""Monitoring: new imagery per site, replayed statuses, alerts and their history."""

@@ -1,0 +1,556 @@
+"""Site verdicts: from a site's look series to its status, heat interval and energy columns.
+
+Public so that the monitor replays a site's verdict as of any date exactly as the scan makes
+it: :func:`fit_site` (the activity model with the site's placebo null and baseline),
+:func:`annotate_series` (the fit's looks marked active), :func:`site_row` (status, heat with
+its 90% interval, placebo test, energy cross-reference, declared power, baseline), and the
+rules behind them (:func:`null_test`, :func:`site_status`). The status vocabulary is
+documented once in ``docs/statuses.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from models.energy import inverse
+from models.energy_check import cross_reference
+from models.energy_types import Interval
+from pipeline.core.config import Config
+from pipeline.scan.baseline import Baseline, baseline_columns
+from pipeline.scan.verdicts import WORST, calibration_columns, maybe_land
+from pipeline.science.activity import ActivityFit, fit_activity
+from pipeline.science.declared import Declaration, declaration_on, site_credit
+from pipeline.science.footprint import SiteMasks
+from pipeline.science.placebo import (
+    MIN_PLACEBOS,
+    PlaceboSeries,
+    RegionNull,
+    SiteNull,
+)
+from pipeline.science.power import (
+    Calibration,
+    CalibrationSet,
+    HeatEstimate,
+    heat_mw,
+    site_coefficient,
+)
+
+SITE_COLUMNS = ["site_id", "name", "operator", "reported_power_mw", "cooling"]
+
+
+def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Return the site catalog with every column of :data:`SITE_COLUMNS` (empty without one)."""
+    if sites is None or not len(sites):
+        return gpd.GeoDataFrame({c: [] for c in SITE_COLUMNS}, geometry=[], crs=4326)
+    out = sites.copy()
+    for col in SITE_COLUMNS:
+        if col not in out:
+            out[col] = None
+    return out
+
+
+def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config,
+             null: SiteNull | None = None, *, in_catalog: bool = True,
+             baseline: Baseline | None = None,
+             placebos: PlaceboSeries | None = None) -> ActivityFit:
+    """Fit the activity model to a site's clear looks, with what its land and baseline say.
+
+    The placebo null bounds the static offset a baseline may take and gives the land's own
+    temporal modes (``persistence.land_modes``); a declared baseline's looks are known
+    inactive; a catalogued site resolves a change the model cannot tell from a new roof as
+    heat, a searched one as nuisance (:func:`pipeline.science.activity.fit_activity`).
+    """
+    looks = (np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])).to_numpy()
+    clear = series[looks]
+    p = config.persistence
+    # the land's own shapes over these looks, from the scene's placebo footprints
+    modes = placebos.modes(looks, series["solar_loading"].to_numpy(), p.land_modes) \
+        if placebos is not None and p.land_modes > 0 else None
+    return fit_activity(clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
+                        night=(clear["day_night"] == "NIGHT").to_numpy()
+                        if "day_night" in clear else None,
+                        baseline_looks=0 if baseline is None else baseline.looks(
+                            clear["date"].astype(str).tolist()),
+                        area_m2=masks.integration_area_px * pixel_area, min_looks=p.min_looks,
+                        significance=p.significance, min_active_k_m2=p.min_active_k_m2,
+                        baseline_offset_k=p.baseline_offset_k,
+                        change_bic_margin=p.change_bic_margin,
+                        max_baseline_k_m2=None if null is None else null.offset_bound(
+                            p.significance),
+                        offset_sd_k_m2=None if null is None else null.offset_bound(1.0),
+                        ambiguous_change="heat" if in_catalog else "nuisance",
+                        nuisance=modes if modes is not None and modes.size else None)
+
+
+def annotate_series(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
+    """Return a copy of a look series with the fit's columns (clear, active, solar, residual)."""
+    series = series.copy()
+    clear_idx = np.flatnonzero(np.isfinite(series["excess_k_m2"].to_numpy())
+                               & np.isfinite(series["solar_loading"].to_numpy()))
+    series["clear"] = False
+    series.loc[clear_idx, "clear"] = True
+    series["active"] = False
+    series["solar_part_k_m2"] = series["solar_loading"] * (fit.solar_k_m2 if np.isfinite(
+        fit.solar_k_m2) else np.nan)
+    series["residual_heat_k_m2"] = np.nan
+    if fit.n_clear and fit.residual_heat.size == clear_idx.size:
+        series.loc[clear_idx, "residual_heat_k_m2"] = fit.residual_heat
+    if fit.ever_active and fit.start is not None and fit.stop is not None:
+        series.loc[clear_idx[fit.start:fit.stop], "active"] = True
+    return series
+
+
+def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
+             calibrations: CalibrationSet, config: Config, *, footprint_m2: float,
+             null: SiteNull | None = None, regions: RegionNull | None = None,
+             baseline: Baseline | None = None) -> dict[str, Any]:
+    """Return one site's verdict: the row ``sites.geojson`` holds (columns: docs/outputs.md).
+
+    Status (:func:`site_status`), heat with its 90% interval (land's spread included, reaching
+    0 where the heat does not stand outside its null), the placebo test, the declaration in
+    force on the last look and the energy cross-reference, with the physics coefficient's
+    verdict beside the one used (:func:`pipeline.scan.verdicts.calibration_columns`).
+    """
+    known = getattr(row, "cooling", None)
+    known = known if isinstance(known, str) and known else None
+    cooling = known or config.power.default_cooling
+
+    # the heat's uncertainty includes what land alone does to its statistic (placebos), and
+    # heat that does not stand outside that null may all be land: its interval reaches 0
+    land = land_se(fit, null)
+    evidence = null_test(fit, null, config, searched=not in_catalog)
+
+    def heat_of(cal: Calibration) -> HeatEstimate:
+        est = site_heat(fit, cooling, cal, config, land_k_m2=land)
+        if known is None:
+            # Cooling unknown: the central value assumes the default; the interval reaches up
+            # to what the least visible cooling type (evaporative towers) would imply.
+            alt = site_heat(fit, WORST, cal, config, land_k_m2=land)
+            est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
+        return maybe_land(est, evidence, undetermined=undetermined)
+
+    undetermined = False  # set below once the status is known
+
+    # never fitted on this site's own declaration (leave-one-out), or physics-only
+    calibration = calibrations.for_site(str(row.site_id))
+    est = heat_of(calibration)
+    active_dates = series.loc[series["active"], "date"]
+    clear_dates = series.loc[series["clear"], "date"]
+    stop = fit.unconfirmed_stop
+    # the declaration in force on the last look (zero or none: nothing declared yet)
+    as_of = str(series["date"].iloc[-1]) if len(series) else None
+    decl = declaration_on(row, as_of) if as_of else Declaration(None)
+    rep = decl.mw if decl.declared else None
+    test = null_test(fit, null, config, regions=regions) if not in_catalog else None
+    status = site_status(fit, est, test, declared_mw=rep, config=config,
+                         stop_test=null_test(fit, null, config, "shutdown",
+                                             searched=not in_catalog),
+                         end_limit_mw=end_limit_mw(fit, null, cooling, calibration, config))
+    if status == "undetermined" and fit.pattern == "always":
+        # running cannot be told from a static offset here: the heat may be all land
+        undetermined = True
+        est = heat_of(calibration)
+    rejected = None
+    exclusion = getattr(row, "exclusion", None)
+    exclusion = exclusion if isinstance(exclusion, str) and exclusion else None
+    if not in_catalog:
+        if exclusion:
+            status = "excluded"
+        else:
+            rejected = new_site_rejection(fit, est, test, config)
+            status = "candidate" if rejected is None else status
+    # a place near a known non-datacenter heat source, or rejected, implies no accelerators
+    compute = status != "excluded" and rejected is None
+    energy = _energy(est, rep, cooling, series, config,
+                     accelerator=site_accelerator(row, config)) if compute else dict(NO_COMPUTE)
+    return {
+        "site_id": str(row.site_id),
+        "name": getattr(row, "name", None),
+        "operator": getattr(row, "operator", None),
+        "in_catalog": in_catalog,
+        "status": status,
+        "pattern": fit.pattern,
+        "persistence": round_or_none(fit.persistence, 3),
+        "stability": round_or_none(fit.stability, 3),
+        "n_clear": int(fit.n_clear),
+        "n_looks": len(series),
+        "excess_k_m2": round_or_none(fit.heat_k_m2 if fit.ever_active else 0.0, 0),
+        "excess_se_k_m2": round_or_none(float(np.hypot(fit.heat_se_k_m2, land)), 0),
+        "land_se_k_m2": round_or_none(land, 0),
+        "solar_k_m2": round_or_none(fit.solar_k_m2, 0),
+        "heat_mw": round_or_none(est.mw, 1),
+        "heat_mw_low": round_or_none(est.low, 1),
+        "heat_mw_high": round_or_none(est.high, 1),
+        # heat over the footprint's area, to set against the site power density of AI campuses
+        **power_density(est, footprint_m2),
+        "heat_calibration": calibration.method,
+        # the central K m2 per MW behind heat_mw: a third party can redo the conversion
+        "k_m2_per_mw": round_or_none(site_coefficient(cooling, calibration, config.power), 1),
+        "cooling": known or f"unknown ({cooling} assumed)",
+        "first_seen": active_dates.iloc[0] if len(active_dates) else None,
+        "last_seen": active_dates.iloc[-1] if len(active_dates) else None,
+        # running at the end, but its last clear looks show no heat: too few to call a shutdown
+        "possible_shutdown_since": clear_dates.iloc[stop] if stop is not None else None,
+        "reported_power_mw": decl.mw,
+        "reported_power_since": decl.since,
+        "reported_power_as_of": as_of if decl.mw is not None else None,
+        "data_credit": site_credit(row),
+        **energy,
+        # which coefficient made the verdict, and the physics coefficient's heat and verdict
+        **calibration_columns(str(row.site_id), heat_of, cooling=cooling,
+                              verdict=energy["verdict"], declared_mw=rep if compute else None,
+                              calibrations=calibrations, config=config),
+        # shown for every site; it decides for new sites (a catalogued one is no search)
+        **_null_columns(test if not in_catalog else null_test(fit, null, config,
+                                                              searched=False)),
+        "rejected_because": rejected,
+        "exclusion": exclusion,
+        **baseline_columns(fit, series, baseline),
+        "n_night_looks": int((series["day_night"] == "NIGHT").sum()) if len(series) else 0,
+        "geometry": row.geometry,
+    }
+
+
+#: The heat statistic of each activity pattern that its placebo null judges.
+NULL_STATISTIC = {"always": "always", "onset": "onset", "window": "window",
+                  "shutdown": "shutdown"}
+
+
+def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
+              statistic: str | None = None, *, searched: bool = True,
+              regions: RegionNull | None = None) -> dict[str, Any] | None:
+    """Judge a site's heat statistic against its placebo null (None without heat or null).
+
+    The statistic is the one its pattern rests on: the always-on excess for ``always`` (which
+    a static land offset makes as well), the largest rise for ``onset``/``window``, the largest
+    fall for ``shutdown``. A new site was found by searching the whole area, so it passes when
+    it exceeds every placebo and the false-alarm rate its statistic implies (the placebos'
+    modelled tail, :meth:`pipeline.science.placebo.SiteNull.tail_p`, times the footprint-sized
+    places
+    in 1,000 km2) is at most ``detection.false_alarm_per_1000km2``. A catalogued site is one
+    hypothesis, not a search: it passes when its robust z reaches the one-sided
+    ``detection.site_alpha`` of a normal tail.
+
+    Random placebos do not share a new site's selection (its footprint was drawn around hot
+    pixels), so a new site must also stand ``detection.region_null_z`` robust deviations above
+    the bulk of the ``regions`` the same search found
+    (:class:`pipeline.science.placebo.RegionNull`),
+    when it found at least ``detection.min_search_regions``.
+    """
+    stat = statistic or NULL_STATISTIC.get(fit.pattern)
+    if null is None or stat is None:
+        return None
+    if null.n < MIN_PLACEBOS:
+        return {"null_statistic": stat, "null_z": float("nan"), "null_tail_p": 1.0,
+                "null_p_value": 1.0, "null_n": null.n,
+                "null_false_alarm_per_1000km2": float("inf"), "null_region_z": float("nan"),
+                "null_passed": False}
+    p, tail = null.p_value(stat), null.tail_p(stat)
+    far = null.false_alarms_per_1000_km2(stat)
+    d = config.detection
+    region_z = float("nan")
+    if searched:
+        passed = far <= d.false_alarm_per_1000km2 and p <= 1.0 / (1 + null.n) + 1e-12
+        if regions is not None and regions.n >= d.min_search_regions:
+            region_z = regions.z(null, stat)
+            passed = passed and bool(np.isfinite(region_z) and region_z >= d.region_null_z)
+    else:
+        # one hypothesis: its robust z at the one-sided site_alpha of a normal tail (a few
+        # placebos on unseen heat sources or cloud edges must not veto a real change)
+        z = null.z(stat)
+        passed = bool(np.isfinite(z) and z >= norm.isf(d.site_alpha))
+    return {"null_statistic": stat, "null_z": null.z(stat), "null_tail_p": tail,
+            "null_p_value": p, "null_n": null.n, "null_false_alarm_per_1000km2": far,
+            "null_region_z": region_z, "null_passed": bool(passed)}
+
+
+#: Columns of the placebo test in the site table.
+NULL_COLUMNS = ("null_statistic", "null_z", "null_p_value", "null_tail_p", "null_n",
+                "null_false_alarm_per_1000km2", "null_region_z", "null_passed")
+
+
+def _null_columns(test: dict[str, Any] | None) -> dict[str, Any]:
+    if test is None:
+        return dict.fromkeys(NULL_COLUMNS)
+    out = {k: test[k] for k in NULL_COLUMNS}
+    out["null_z"], out["null_region_z"] = round_or_none(out["null_z"], 2), round_or_none(
+        out["null_region_z"], 2)
+    out["null_p_value"] = round_or_none(out["null_p_value"], 4)
+    out["null_tail_p"] = float(f"{out['null_tail_p']:.3g}")
+    far = out["null_false_alarm_per_1000km2"]
+    out["null_false_alarm_per_1000km2"] = float(f"{far:.3g}") if np.isfinite(far) else None
+    return out
+
+
+def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> str:
+    if test["null_n"] < MIN_PLACEBOS:
+        return (f"only {test['null_n']} placebo footprints of its size fit on background land "
+                "here, too few to tell its heat from land structure; scan a larger area")
+    what = ("an always-on excess with no onset in the series" if fit.pattern == "always"
+            else f"its {test['null_statistic']} step")
+    rz = test.get("null_region_z")
+    among = (f"; {rz:.1f} robust deviations above the other regions the search found"
+             if rz is not None and np.isfinite(rz) else "")
+    return (f"{what} does not stand far enough outside its scene's null (rank p "
+            f"{test['null_p_value']:.3f} among {test['null_n']} placebo footprints; land alone "
+            f"would reach it {test['null_false_alarm_per_1000km2']:.3g} times per 1,000 km2"
+            f"{among})")
+
+
+#: Site statuses (their meaning: docs/statuses.md and :func:`site_status`).
+STATUSES = ("active", "inactive", "undetermined", "insufficient_data", "candidate", "excluded")
+
+
+def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None,
+                       config: Config) -> str | None:
+    """Return why a new (searched) site is no candidate, or None when it is one.
+
+    A new site needs compute heat (an activity pattern with heat), at least
+    ``power.min_candidate_mw``, a heat statistic far outside its scene's null
+    (:func:`null_test`), and, when that heat is a power-on step, a step that a change of
+    solar response without heat (a roof built mid-series) does not explain as well: its fit's
+    ``nuisance_gap`` at least ``persistence.change_bic_margin``. A catalogued campus's halls
+    may stand before it powers on, so there the step is kept; a new site is a search, and
+    "a roof built mid-series must stay inactive" (issue 18).
+
+    Examples
+    --------
+    >>> from pipeline.core.config import Config
+    >>> on = ActivityFit("onset", 4e5, 2e4, 1e5, 0.0, 12, 30, 30, 0.9, 0.9, np.zeros(30),
+    ...                  nuisance_gap=4.0)
+    >>> new_site_rejection(on, HeatEstimate(120.0, 80.0, 160.0), None, Config())[:40]
+    'its rise a new roof (a change of solar r'
+    """
+    if fit.pattern == "insufficient":
+        return f"only {fit.n_clear} clear looks, fewer than min_looks"
+    if not fit.ever_active:
+        return "excess follows the sun (sunlit roof or bare ground), no compute heat"
+    if est.mw < config.power.min_candidate_mw:
+        return f"heat {est.mw:.0f} MW below min_candidate_mw"
+    if fit.pattern == "onset" and fit.nuisance_gap < config.persistence.change_bic_margin:
+        return ("its rise a new roof (a change of solar response without heat) explains as "
+                f"well (BIC gap {fit.nuisance_gap:.1f} < persistence.change_bic_margin)")
+    if test is not None and not test["null_passed"]:
+        return _null_reason(fit, test)
+    return None
+
+
+def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None, *,
+                declared_mw: float | None, config: Config,
+                stop_test: dict[str, Any] | None = None,
+                end_limit_mw: float = float("inf")) -> str:
+    """Return the status of a site from its activity fit, heat interval and placebo test.
+
+    * ``active``: heat at the last clear look, from an onset in the series (a before/after
+      measurement), or always on (for a new site: far outside its scene's placebo null);
+    * ``inactive``: no heat at the end, and either its stop was seen (a shutdown whose fall
+      stands outside the placebo null of falls, ``stop_test``), or its heat
+      upper limit is below ``persistence.inactive_fraction`` of its declared power (else of
+      ``power.min_candidate_mw``). After a ``window`` (heat that came and went) both are
+      needed: the level it fell back to is the level before it, which a site running all
+      series holds as well (a land bump on top of running heat makes the same window), so
+      the heat that level could hide, ``end_limit_mw`` (:func:`end_limit_mw`), must be below
+      that fraction too;
+    * ``undetermined``: the series cannot tell running from a static offset here: no baseline,
+      and an always-on excess within the placebo null, or an upper limit that does not rule out
+      the expected power. The heat interval says how much could run;
+    * ``insufficient_data``: too few clear looks.
+
+    Examples
+    --------
+    >>> from pipeline.core.config import Config
+    >>> never = ActivityFit("never", 0.0, 1e5, 0.0, 0.0, None, None, 30, 0.0, float("nan"),
+    ...                     np.zeros(30))
+    >>> site_status(never, HeatEstimate(0.0, 0.0, 20.0), None, declared_mw=300.0,
+    ...             config=Config())
+    'inactive'
+    >>> site_status(never, HeatEstimate(0.0, 0.0, 400.0), None, declared_mw=300.0,
+    ...             config=Config())
+    'undetermined'
+    """
+    if fit.pattern == "insufficient":
+        return "insufficient_data"
+    if fit.pattern in ("shutdown", "window"):
+        # a fall that a change of solar response without heat explains as well (the season's
+        # shape of the change not seen) is no evidence of a stop
+        seen = fit.nuisance_gap >= config.persistence.change_bic_margin
+        seen = seen and (stop_test is None or stop_test["null_passed"])
+        if fit.pattern == "window":
+            expected = declared_mw if declared_mw and declared_mw > 0 else \
+                config.power.min_candidate_mw
+            seen = seen and end_limit_mw < config.persistence.inactive_fraction * expected
+        return "inactive" if seen else "undetermined"
+    if fit.pattern == "onset":
+        return "active"
+    if fit.pattern == "always":
+        # a catalogued campus (test None: no search) whose always-on heat passed the activity
+        # model's own test, static-offset prior included; a new site needs its null as well
+        return "active" if test is None or test["null_passed"] else "undetermined"
+    if stop_test is not None and stop_test["null_n"] < MIN_PLACEBOS:
+        # no placebo footprint of its size fits on this land: how large a static offset the
+        # land makes here is not measured, so no upper limit rules out the declared power
+        return "undetermined"
+    expected = declared_mw if declared_mw and declared_mw > 0 else config.power.min_candidate_mw
+    if np.isfinite(est.high) and est.high < config.persistence.inactive_fraction * expected:
+        return "inactive"
+    return "undetermined"
+
+
+def power_density(est: HeatEstimate, footprint_m2: float) -> dict[str, float | None]:
+    """Return the heat over the footprint's area (W/m2) with its interval, and that area (m2).
+
+    Frontier AI campuses run at about 220-453 W of facility power per m2 of site at full
+    build-out (``models/data/energy.yaml``, ``site_power_density``); a site far above that holds
+    more heat than a campus of its footprint would (an industrial source, or a footprint that is
+    only part of the site), one far below holds a campus that is partly built, partly idle, or
+    hides its heat (evaporative cooling).
+
+    Examples
+    --------
+    >>> d = power_density(HeatEstimate(100.0, 60.0, 150.0), 4.0e5)  # 100 MW on 0.4 km2
+    >>> d["power_density_w_m2"], d["power_density_w_m2_low"], d["power_density_w_m2_high"]
+    (250.0, 150.0, 375.0)
+    """
+    def per_m2(mw: float) -> float | None:
+        return round_or_none(mw * 1e6 / footprint_m2, 1) if footprint_m2 > 0 else None
+
+    return {"footprint_m2": round_or_none(footprint_m2, 0), "power_density_w_m2": per_m2(est.mw),
+            "power_density_w_m2_low": per_m2(est.low), "power_density_w_m2_high": per_m2(est.high)}
+
+
+def end_limit_mw(fit: ActivityFit, null: SiteNull | None, cooling: str,
+                 calibration: Calibration, config: Config) -> float:
+    """Return the heat (MW, 90% upper limit) a site could run unseen after a ``window``.
+
+    A window fit puts the site's level before and after its heat at one static offset ``b``
+    against the ring. Whether that level is idle land or a campus running all series (with a
+    bump of land on top: a green season, a solar index that follows the crops) the series
+    cannot say; only how far ``b`` lies from the offsets land alone makes does. The limit is
+    ``max(b, 0)`` plus ``Z90`` robust deviations of the placebos' always-on statistic (the
+    land's static offsets), in MW at the site's coefficient. Infinite for other patterns
+    (nothing to bound), and where fewer than ``MIN_PLACEBOS`` placebos fit (the land's
+    offsets are not measured).
+
+    Examples
+    --------
+    >>> from pipeline.core.config import Config
+    >>> from pipeline.science.power import physics_calibration
+    >>> cfg = Config()
+    >>> cal = physics_calibration(cfg.power)
+    >>> ref = np.array([-2.0, -1.0, 0.0, 1.0, 2.0] * 4) * 1e4  # robust sd 1.48e4 K m2
+    >>> null = SiteNull({"always": 0.0}, {"always": ref}, 1.0, [(0, 0)] * 20)
+    >>> w = ActivityFit("window", 4e5, 1e4, 0.0, 1e5, 3, 9, 30, 0.9, 0.9, np.zeros(30))
+    >>> k = site_coefficient("dry", cal, cfg.power)
+    >>> limit = end_limit_mw(w, null, "dry", cal, cfg)
+    >>> bool(abs(limit * k / np.exp(1.6449 * cal.sigma_for("dry"))
+    ...          - (1e5 + 1.6449 * 1.4826e4)) < 1.0)
+    True
+    """
+    if fit.pattern != "window":
+        return float("inf")
+    sd = null.offset_bound(1.0) if null is not None and null.n >= MIN_PLACEBOS else float("nan")
+    if not np.isfinite(sd):
+        return float("inf")
+    bound = heat_mw(max(fit.baseline_k_m2, 0.0), sd, cooling=cooling, calibration=calibration,
+                    config=config.power)
+    return bound.high if np.isfinite(bound.high) else float("inf")
+
+
+def land_se(fit: ActivityFit, null: SiteNull | None) -> float:
+    """Return the spread (K m2) land alone gives the statistic a site's heat rests on.
+
+    The robust spread of the same statistic over the site's placebo footprints
+    (:meth:`pipeline.science.placebo.SiteNull.scale`): static structure and crops under a footprint
+    move an always-on excess or a step as much as that, whatever the fit's own residuals say.
+    0 without heat, without a null, or with too few placebos.
+    """
+    stat = NULL_STATISTIC.get(fit.pattern)
+    if null is None or stat is None or not fit.ever_active:
+        return 0.0
+    spread = null.scale(stat)
+    return spread if np.isfinite(spread) else 0.0
+
+
+def site_heat(fit: ActivityFit, cooling: str, calibration: Calibration, config: Config, *,
+              land_k_m2: float = 0.0) -> HeatEstimate:
+    """Heat (MW) of a site with its 90% interval.
+
+    The heat term's standard error is the fit's combined with ``land_k_m2``, what land alone
+    gives the same statistic (:func:`land_se`). A site without detected heat gets 0 MW with an
+    upper limit: the heat an always-on term could hide in its series
+    (:attr:`ActivityFit.undetected_k_m2`), so "not seen" below the detection limit never reads
+    as "proven idle" against a declared power.
+    """
+    if fit.ever_active:
+        return heat_mw(fit.heat_k_m2, float(np.hypot(fit.heat_se_k_m2, land_k_m2)),
+                       cooling=cooling, calibration=calibration, config=config.power)
+    bound = heat_mw(max(fit.undetected_k_m2, 0.0), fit.heat_se_k_m2, cooling=cooling,
+                    calibration=calibration, config=config.power)
+    return HeatEstimate(0.0 if np.isfinite(bound.high) else float("nan"), 0.0, bound.high)
+
+
+#: The energy columns of a place that implies no accelerators (no heat, excluded, rejected).
+NO_COMPUTE: dict[str, Any] = {
+    "implied_h100e": None, "implied_h100e_low": None, "implied_h100e_high": None,
+    "implied_flops": None, "implied_flop_total": None, "verdict": "inconclusive",
+    "verdict_margin": None,
+    "verdict_reason": "nothing to test: excluded, rejected or no finite heat",
+    "accelerator": None, "accelerator_source": None}
+
+
+#: ``accelerator_source`` of a site whose own chips are known, and of one that has none.
+FROM_CATALOG, ASSUMED = "site catalog", "assumed (power.assumed_accelerator)"
+
+
+def site_accelerator(row: Any, config: Config) -> tuple[str, str]:
+    """Return the accelerators behind a site's implied compute and where they come from.
+
+    The site's own ``accelerator`` (a name or ``name:count`` pairs, e.g. GB200 at Stargate
+    Abilene in the Epoch catalog) where the catalog has it, else ``power.assumed_accelerator``.
+    """
+    own = getattr(row, "accelerator", None)
+    if isinstance(own, str) and own.strip():
+        return own.strip(), FROM_CATALOG
+    return config.power.assumed_accelerator, ASSUMED
+
+
+def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFrame,
+            config: Config, *, accelerator: tuple[str, str] | None = None) -> dict[str, Any]:
+    """Energy-model cross-reference: implied H100-equivalents, FLOP/s and FLOP, verdict.
+
+    ``accelerator`` is ``(accelerators, source)`` from :func:`site_accelerator`; the row says
+    which accelerators its implied compute assumes (``accelerator``, ``accelerator_source``).
+    """
+    heat = Interval.from_heat(est.mw, est.low, est.high)
+    if heat is None:
+        return dict(NO_COMPUTE)
+    acc, source = accelerator or (config.power.assumed_accelerator, ASSUMED)
+    check = cross_reference(heat, declared_power_mw=reported_mw, cooling=cooling,
+                            accelerator=acc)
+    props = check.as_properties()
+    active = series.loc[series["active"], "date"]
+    days = ((pd.Timestamp(active.iloc[-1]) - pd.Timestamp(active.iloc[0])).days
+            if len(active) > 1 else 0)
+    total = inverse(heat, accelerator=acc, cooling=cooling, active_days=days or None)
+    flop = total.flop_bf16
+    out = {k: (round_or_none(v, 0) if k.startswith("implied_h100e") else v)
+           for k, v in props.items()}
+    out["implied_flop_total"] = None if flop is None else float(flop.central)
+    out["accelerator"] = check.implied.accelerator
+    out["accelerator_source"] = source
+    return out
+
+
+def json_value(v: Any) -> Any:
+    """Return a table cell fit for JSON: a missing number (NaN in a float column) is None."""
+    return None if isinstance(v, float) and not np.isfinite(v) else v
+
+
+def round_or_none(v: float | None, nd: int) -> float | None:
+    """Return ``v`` rounded to ``nd`` digits; None for a missing or non-finite value."""
+    return None if v is None or not np.isfinite(v) else round(float(v), nd)

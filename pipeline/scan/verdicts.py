@@ -1,0 +1,194 @@
+"""Which coefficient made a site's verdict, and whether the physics coefficient agrees.
+
+A site's verdict tests its declared power against its observed heat. The heat comes from a
+coefficient (:mod:`pipeline.science.power`): ``fitted`` on the *other* sites' declarations
+(leave-one-out), or ``physics`` (no declaration at all). A fitted coefficient absorbs a bias
+common to every declaration (all over-claimed 3x: every heat estimate 3x, every verdict
+"not refuted"); the physics coefficient cannot, so the verdict is always also made with it,
+and a row says when the two disagree: the fitted coefficient lies outside the physics
+interval, or one refutes the declaration where the other does not (or the other way).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from models.energy_check import cross_reference
+from models.energy_types import Interval
+from pipeline.core.config import Config
+from pipeline.science.placebo import MIN_PLACEBOS
+from pipeline.science.power import (
+    Z90,
+    Calibration,
+    CalibrationSet,
+    CalibrationSite,
+    HeatEstimate,
+    heat_mw,
+    site_coefficient,
+)
+
+#: The least visible cooling type, the upper reach of a site whose cooling is unknown.
+WORST = "evaporative"
+
+#: ``calibration_agreement`` values.
+AGREE, DISAGREE, PHYSICS_ONLY = "agree", "disagree", "physics only"
+
+
+def describe(cal: Calibration) -> str:
+    """Say which coefficient this is and whose declarations it used.
+
+    Examples
+    --------
+    >>> describe(Calibration("fitted", 4000.0, 0.1, sites=["a", "b"]))
+    'fitted on the declarations of a, b'
+    >>> describe(Calibration("physics", 3055.0, 0.37))
+    'physics (no declaration used)'
+    """
+    if cal.method == "physics":
+        return "physics (no declaration used)"
+    return f"{cal.method} on the declarations of {', '.join(cal.sites)}"
+
+
+def maybe_land(est: HeatEstimate, evidence: Mapping[str, Any] | None, *,
+               undetermined: bool = False) -> HeatEstimate:
+    """Return the heat interval reaching 0 when the heat does not stand outside its null.
+
+    The same when the site's status is ``undetermined`` (running cannot be told from a static
+    offset: docs/statuses.md).
+
+    ``evidence`` is the site's :func:`null_test`: a statistic that land alone reaches as
+    often (placebo footprints) may be all land, so the heat it implies cannot bound the site's
+    heat from below (no "under-reported" verdict, no "running" claim rests on it); its central
+    value and upper end stand. Without a null to judge by (fewer than ``MIN_PLACEBOS``
+    placements, e.g. a footprint too large for its imagery) the fit's interval stands.
+
+    Examples
+    --------
+    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": False, "null_n": 200})
+    HeatEstimate(mw=120.0, low=0.0, high=240.0)
+    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": True, "null_n": 200}).low
+    60.0
+    >>> maybe_land(HeatEstimate(120.0, 60.0, 240.0), {"null_passed": False, "null_n": 3}).low
+    60.0
+    """
+    # a null that cannot judge (too few placebos, or a statistic with too few looks on a side
+    # of its change) leaves the fit's interval standing
+    z = evidence.get("null_z") if evidence is not None else None
+    judged = z is None or (isinstance(z, float) and math.isfinite(z))
+    land = evidence is not None and not evidence["null_passed"] and judged and (
+        (evidence["null_n"] or 0) >= MIN_PLACEBOS)
+    if not (land or undetermined):
+        return est
+    return HeatEstimate(est.mw, 0.0, est.high)
+
+
+def _verdict(est: HeatEstimate, declared_mw: float | None, cooling: str) -> tuple[str, Any]:
+
+    if not all(math.isfinite(v) for v in (est.mw, est.low, est.high)):
+        return "inconclusive", None
+    check = cross_reference(Interval(est.mw, est.low, max(est.high, est.mw)),
+                            declared_power_mw=declared_mw, cooling=cooling)
+    return check.verdict, check.margin
+
+
+def _refutes(verdict: str) -> str | None:
+    """Return the refutation a verdict makes, if any (not refuted, inconclusive: none)."""
+    return verdict if verdict.startswith("refuted") else None
+
+
+def _inside(fitted: Calibration, physics: Calibration, cooling: str, config: Config) -> bool:
+    k_fit = site_coefficient(cooling, fitted, config.power)
+    k_phys = site_coefficient(cooling, physics, config.power)
+    spread = math.exp(Z90 * physics.sigma_for(cooling))
+    return k_phys / spread <= k_fit <= k_phys * spread
+
+
+def calibration_columns(site_id: str, heat_of: Callable[[Calibration], HeatEstimate], *,
+                        cooling: str, declared_mw: float | None, verdict: str,
+                        calibrations: CalibrationSet, config: Config) -> dict[str, Any]:
+    """Return the physics heat and verdict of a site and the agreement of the two coefficients.
+
+    ``heat_of`` turns a calibration into the site's heat interval; ``verdict`` is the verdict
+    already made with ``calibrations.for_site(site_id)``.
+    """
+    used = calibrations.for_site(site_id)
+    phys = calibrations.physics
+    fitted = calibrations.fitted_for(site_id)
+    est_phys = heat_of(phys)
+    v_phys, _ = _verdict(est_phys, declared_mw, cooling)
+    if fitted.method == "physics":
+        agreement, note = PHYSICS_ONLY, "no fitted coefficient without this site's declaration"
+        v_fit = v_phys
+    else:
+        v_fit = verdict if used is fitted else _verdict(heat_of(fitted), declared_mw, cooling)[0]
+        problems = []
+        if not _inside(fitted, phys, cooling, config):
+            lo, hi = phys.interval()
+            problems.append(f"the fitted coefficient {fitted.k_dry_k_m2_per_mw:,.0f} K m2/MW "
+                            f"(dry) lies outside the physics interval [{lo:,.0f}, {hi:,.0f}]: "
+                            "the declarations it was fitted on may share a bias")
+        if _refutes(v_fit) != _refutes(v_phys):
+            problems.append(f"the fitted coefficient says {v_fit!r}, the physics one {v_phys!r}")
+        agreement = DISAGREE if problems else AGREE
+        note = "; ".join(problems) or "fitted and physics coefficients agree"
+    def rnd(v: float) -> float | None:
+        return None if not math.isfinite(v) else round(v, 1)
+
+    return {"verdict_calibration": describe(used),
+            "verdict_fitted": v_fit if fitted.method != "physics" else None,
+            "verdict_physics": v_phys,
+            "heat_mw_physics": rnd(est_phys.mw), "heat_mw_physics_low": rnd(est_phys.low),
+            "heat_mw_physics_high": rnd(est_phys.high),
+            "k_m2_per_mw_physics": rnd(site_coefficient(cooling, phys, config.power)),
+            "calibration_agreement": agreement, "calibration_note": note}
+
+
+def recheck(rows: list[Mapping[str, Any]], declared: Mapping[str, float], config: Config,
+            *, calibration_sites: list[str]) -> dict[str, dict[str, Any]]:
+    """Redo the verdicts of scanned, heat-bearing sites under other declarations.
+
+    A what-if on one scan (no rescan): each row needs ``site_id``, ``excess_k_m2``,
+    ``excess_se_k_m2`` and ``cooling``; ``declared`` maps site ids to declared MW, and the
+    sites in ``calibration_sites`` (``run.json`` ``calibration.declarations_used``) are
+    fitted on, with those declarations. Returns per site the fitted (leave-one-out) and physics
+    verdicts with their margins, and whether the site's fitted coefficient lies outside the
+    physics interval (``coefficient_flagged``, the guard of :func:`calibration_columns`).
+    """
+    def cooling_of(row: Mapping[str, Any]) -> str:
+        c = str(row.get("cooling") or config.power.default_cooling)
+        return c if c in config.power.default_k_m2_per_mw else config.power.default_cooling
+
+    by_id = {str(r["site_id"]): r for r in rows}
+    sites = [CalibrationSite(sid, float(by_id[sid]["excess_k_m2"]), float(declared[sid]),
+                             cooling_of(by_id[sid]))
+             for sid in calibration_sites if sid in by_id and sid in declared]
+    out: dict[str, dict[str, Any]] = {}
+    for mode in ("fitted", "physics"):
+        cs = CalibrationSet.build(sites, config.power, mode)  # type: ignore[arg-type]
+        for sid, row in by_id.items():
+            if sid not in declared or not float(row.get("excess_k_m2") or 0) > 0:
+                continue
+            cooling = cooling_of(row)
+            cal = cs.for_site(sid)
+            ex, se = float(row["excess_k_m2"]), float(row["excess_se_k_m2"])
+            est = heat_mw(ex, se, cooling=cooling, calibration=cal, config=config.power)
+            if str(row.get("cooling", "")).startswith("unknown"):  # as the scan: reach to
+                alt = heat_mw(ex, se, cooling=WORST, calibration=cal, config=config.power)
+                est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
+            # as the scan: heat inside its land null, or of an undetermined site, may be land
+            z = row.get("null_z")
+            est = maybe_land(est, {"null_passed": bool(row.get("null_passed")),
+                                   "null_n": row.get("null_n") or 0,
+                                   "null_z": float("nan") if z is None else float(z)},
+                             undetermined=row.get("status") == "undetermined"
+                             and row.get("pattern") == "always")
+            v, m = _verdict(est, declared[sid], cooling)
+            fit = cs.fitted_for(sid)
+            out.setdefault(sid, {})[mode] = {
+                "verdict": v, "margin": m, "heat_mw": [est.low, est.mw, est.high],
+                # the guard: is the fitted coefficient outside the physics interval?
+                "coefficient_flagged": fit.method != "physics"
+                and not _inside(fit, cs.physics, cooling, config)}
+    return out

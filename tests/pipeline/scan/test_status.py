@@ -1,0 +1,162 @@
+"""Site statuses say what the evidence supports (pipeline.scan.sites.site_status, null_test)."""
+
+import numpy as np
+import pytest
+
+from pipeline.core.config import Config
+from pipeline.scan.sites import STATUSES, null_test, site_status
+from pipeline.science.activity import ActivityFit
+from pipeline.science.placebo import SiteNull
+from pipeline.science.power import HeatEstimate
+
+CFG = Config()
+
+
+def _fit(pattern: str) -> ActivityFit:
+    return ActivityFit(pattern, 3e5 if pattern != "never" else 0.0, 5e4, 0.0, 0.0,
+                       None if pattern == "never" else 0, None, 30, 0.9, 0.9, np.zeros(30))
+
+
+def _null(site: float, statistic: str = "always", n: int = 100) -> SiteNull:
+    ref = np.random.default_rng(0).normal(0.0, 1e5, n)
+    return SiteNull(site={k: (site if k == statistic else 0.0) for k in
+                          ("always", "onset", "shutdown")},
+                    placebos={k: ref for k in ("always", "onset", "shutdown")},
+                    footprint_km2=0.5, offsets=[(0, 0)] * n)
+
+
+@pytest.mark.parametrize(("high", "declared", "expected"), [
+    (20.0, 300.0, "inactive"),      # the upper limit rules out half the declared power
+    (400.0, 300.0, "undetermined"),  # the series could hide the declared power
+    (20.0, None, "inactive"),       # below half of min_candidate_mw (50 MW)
+    (30.0, None, "undetermined"),
+])
+def test_no_heat_is_inactive_only_when_the_limit_rules_the_power_out(high, declared, expected):
+    est = HeatEstimate(0.0, 0.0, high)
+    assert site_status(_fit("never"), est, None, declared_mw=declared, config=CFG) == expected
+
+
+def test_a_seen_stop_is_inactive_only_outside_the_null_of_falls():
+    est = HeatEstimate(100.0, 50.0, 200.0)
+    fit = _fit("shutdown")
+    real = null_test(fit, _null(8e5, "shutdown"), CFG, "shutdown")
+    noise = null_test(fit, _null(1e5, "shutdown"), CFG, "shutdown")
+    assert real["null_passed"] and not noise["null_passed"]
+    assert site_status(fit, est, None, declared_mw=None, config=CFG,
+                       stop_test=real) == "inactive"
+    assert site_status(fit, est, None, declared_mw=None, config=CFG,
+                       stop_test=noise) == "undetermined"
+
+
+def test_always_on_new_site_needs_to_stand_far_outside_its_null():
+    est = HeatEstimate(100.0, 50.0, 200.0)
+    fit = _fit("always")
+    far = null_test(fit, _null(6e5), CFG)
+    near = null_test(fit, _null(3e5), CFG)  # 3 sigma: rare for one site, common in a search
+    assert far["null_passed"] and far["null_p_value"] == pytest.approx(1 / 101)
+    assert not near["null_passed"]
+    # a catalogued site is one hypothesis: 3.5 sigma passes its one-sided 0.1% level
+    assert null_test(fit, _null(3.5e5), CFG, searched=False)["null_passed"]
+    assert not null_test(fit, _null(2.5e5), CFG, searched=False)["null_passed"]
+    assert site_status(fit, est, near, declared_mw=None, config=CFG) == "undetermined"
+    assert site_status(fit, est, far, declared_mw=None, config=CFG) == "active"
+    assert site_status(_fit("onset"), est, None, declared_mw=None, config=CFG) == "active"
+
+
+def test_the_test_reports_its_false_alarm_rate():
+    far = null_test(_fit("always"), _null(8e5), CFG)
+    # 8 sigma against N(0, 1e5) placebos over 0.5 km2 footprints: far below 0.5 per 1,000 km2
+    assert far["null_false_alarm_per_1000km2"] < CFG.detection.false_alarm_per_1000km2
+    assert far["null_false_alarm_per_1000km2"] == pytest.approx(far["null_tail_p"] * 2000)
+
+
+def test_too_few_placebos_never_pass():
+    t = null_test(_fit("always"), _null(6e5, n=5), CFG)
+    assert t["null_n"] == 5 and not t["null_passed"]
+
+
+def test_status_vocabulary_is_documented_once():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[3] / "docs" / "statuses.md").read_text(encoding="utf-8")
+    for status in STATUSES:
+        assert f"`{status}`" in doc
+
+
+def test_a_stop_a_roof_change_explains_as_well_is_undetermined():
+    from dataclasses import replace
+    est = HeatEstimate(100.0, 50.0, 200.0)
+    real = null_test(_fit("shutdown"), _null(8e5, "shutdown"), CFG, "shutdown")
+    seen = replace(_fit("shutdown"), nuisance_gap=25.0)
+    unseen = replace(_fit("shutdown"), nuisance_gap=3.0)
+    assert site_status(seen, est, None, declared_mw=None, config=CFG,
+                       stop_test=real) == "inactive"
+    assert site_status(unseen, est, None, declared_mw=None, config=CFG,
+                       stop_test=real) == "undetermined"
+
+
+def test_no_heat_where_no_placebo_fits_is_undetermined():
+    est = HeatEstimate(0.0, 0.0, 20.0)  # the limit alone would rule out 300 MW
+    none = null_test(_fit("never"), _null(0.0, "shutdown", n=3), CFG, "shutdown",
+                     searched=False)
+    assert none["null_n"] == 3
+    assert site_status(_fit("never"), est, None, declared_mw=300.0, config=CFG,
+                       stop_test=none) == "undetermined"
+    some = null_test(_fit("never"), _null(0.0, "shutdown"), CFG, "shutdown", searched=False)
+    assert site_status(_fit("never"), est, None, declared_mw=300.0, config=CFG,
+                       stop_test=some) == "inactive"
+
+
+def test_a_window_ends_inactive_only_when_its_level_rules_running_out():
+    """A window's heat falls back to the level before it; a campus running all series with a
+    bump of land on top (a green season) shows the same window, so that level must rule out
+    running the declared power before the site is called inactive (issue 18)."""
+    from dataclasses import replace
+
+    from pipeline.scan.sites import end_limit_mw
+    from pipeline.science.power import physics_calibration
+
+    cal = physics_calibration(CFG.power)
+    est = HeatEstimate(100.0, 50.0, 200.0)
+    stop = null_test(_fit("shutdown"), _null(8e5, "shutdown"), CFG, "shutdown")
+    land = _null(0.0, n=100)  # static offsets of land: N(0, 1e5 K m2)
+    k = cal.k_dry_k_m2_per_mw  # the physics dry coefficient, K m2 per MW
+    # 300 MW declared; running all series it would hold 300 MW * k ~ 9e5 K m2 as its level
+    running = replace(_fit("window"), baseline_k_m2=300.0 * k, nuisance_gap=50.0)
+    idle = replace(_fit("window"), baseline_k_m2=0.0, nuisance_gap=50.0)
+    lim_running = end_limit_mw(running, land, "dry", cal, CFG)
+    lim_idle = end_limit_mw(idle, land, "dry", cal, CFG)
+    assert lim_running > 300.0 > 150.0 > lim_idle
+    assert site_status(running, est, None, declared_mw=300.0, config=CFG, stop_test=stop,
+                       end_limit_mw=lim_running) == "undetermined"
+    assert site_status(idle, est, None, declared_mw=300.0, config=CFG, stop_test=stop,
+                       end_limit_mw=lim_idle) == "inactive"
+    # no placebo fits: the land's offsets are not measured, nothing is ruled out
+    assert end_limit_mw(idle, _null(0.0, n=3), "dry", cal, CFG) == float("inf")
+    # a shutdown is a fall from running to its baseline: no window level to bound
+    assert end_limit_mw(replace(idle, pattern="shutdown"), land, "dry", cal, CFG) == float("inf")
+
+
+def test_a_new_site_s_rise_a_roof_explains_as_well_is_no_candidate():
+    """A roof built mid-series must stay inactive: a new site whose power-on step a change of
+    solar response without heat fits within persistence.change_bic_margin is rejected, a step
+    the roof cannot explain is a candidate (issue 18)."""
+    from dataclasses import replace
+
+    from pipeline.scan.sites import new_site_rejection
+
+    est = HeatEstimate(120.0, 80.0, 160.0)
+    passed = null_test(_fit("onset"), _null(8e5, "onset"), CFG, "onset")
+    assert passed["null_passed"]
+    margin = CFG.persistence.change_bic_margin
+    ambiguous = replace(_fit("onset"), nuisance_gap=margin - 6.0)
+    clear = replace(_fit("onset"), nuisance_gap=margin + 6.0)
+    why = new_site_rejection(ambiguous, est, passed, CFG)
+    assert why is not None and "roof" in why
+    assert new_site_rejection(clear, est, passed, CFG) is None
+    # the other reasons keep their order: no heat, too little heat, the null
+    assert "follows the sun" in new_site_rejection(_fit("never"), est, None, CFG)
+    small = HeatEstimate(CFG.power.min_candidate_mw / 2, 10.0, 40.0)
+    assert "min_candidate_mw" in new_site_rejection(clear, small, passed, CFG)
+    failed = null_test(_fit("onset"), _null(1e5, "onset"), CFG, "onset")
+    assert "null" in new_site_rejection(clear, est, failed, CFG)
