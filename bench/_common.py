@@ -72,15 +72,23 @@ def machine_info() -> dict[str, Any]:
 
 
 def git_revision(root: Path = ROOT) -> str | None:
-    """Return the checked-out commit of ``root`` (read from ``.git``), or None."""
-    head = root / ".git" / "HEAD"
+    """Return the checked-out commit of ``root`` (read from ``.git``), or None.
+
+    In a linked worktree ``.git`` is a file (``gitdir: ...``): HEAD is read there, branch
+    refs from the repository's common folder (its ``commondir``).
+    """
+    git = common = root / ".git"
     try:
-        ref = head.read_text().strip()
+        if git.is_file():
+            git = Path(git.read_text().split("gitdir:", 1)[1].strip())
+            common = (git / (git / "commondir").read_text().strip()).resolve() \
+                if (git / "commondir").is_file() else git
+        ref = (git / "HEAD").read_text().strip()
         if ref.startswith("ref: "):
-            target = root / ".git" / ref[5:]
+            target = common / ref[5:]
             if target.is_file():
                 return target.read_text().strip()
-            packed = root / ".git" / "packed-refs"
+            packed = common / "packed-refs"
             for line in packed.read_text().splitlines():
                 if line.endswith(ref[5:]):
                     return line.split()[0]
