@@ -35,6 +35,7 @@ __all__ = [
     "REFUTED",
     "SITE_PROPERTIES",
     "STATUSES",
+    "STATUS_KEYS",
     "UNDER",
     "VERDICTS",
     "BaselineColumns",
@@ -45,6 +46,8 @@ __all__ = [
     "NullColumns",
     "SiteRow",
     "Status",
+    "StatusRow",
+    "StoredStatus",
     "Verdict",
     "pick",
 ]
@@ -185,6 +188,36 @@ class SiteRow(DensityColumns, EnergyColumns, CalibrationColumns, NullColumns,
     geometry: Any  # the footprint, lon/lat (shapely geometry; the feature's geometry in files)
 
 
+class StatusRow(TypedDict):
+    """A catalogued site's status as of one date: the monitor's history and its alerts.
+
+    The :class:`SiteRow` of the scenes up to that date, cut to these keys (their meanings are
+    :class:`SiteRow`'s), with the date and the monitor's note
+    (:func:`pipeline.monitor.run.stored_status`).
+    """
+
+    site_id: str  # as in SiteRow
+    as_of_date: str  # date of the last scene the status was fitted on (ISO date)
+    status: Status
+    pattern: str
+    heat_mw: float | None  # the heat as of the date: after a seen stop, that after it (MW)
+    heat_mw_low: float | None
+    heat_mw_high: float | None
+    first_seen: str | None
+    last_seen: str | None
+    verdict: Verdict
+    reported_power_mw: float | None
+    n_clear: int
+    possible_shutdown_since: str | None
+    status_note: str | None  # why a fitted stop is stored undetermined (None: no such case)
+
+
+class StoredStatus(StatusRow):
+    """A :class:`StatusRow` as the history store holds it (table ``site_status``)."""
+
+    run_id: str  # the monitoring run that last wrote it
+
+
 def _keys(td: type) -> tuple[str, ...]:
     """Return the keys of a TypedDict in the order they are written."""
     return tuple(td.__annotations__)
@@ -200,6 +233,8 @@ CALIBRATION_COLUMNS: Final = _keys(CalibrationColumns)
 NULL_COLUMNS: Final = _keys(NullColumns)
 #: Columns saying which period served as a site's baseline (before-state).
 BASELINE_COLUMNS: Final = _keys(BaselineColumns)
+#: The status columns of a :class:`StatusRow` (all but its key, ``site_id`` and ``as_of_date``).
+STATUS_KEYS: Final = _keys(StatusRow)[2:]
 #: Every property of a ``sites.geojson`` feature (every :class:`SiteRow` key but geometry).
 SITE_PROPERTIES: Final = tuple(sorted(set(SiteRow.__annotations__) - {"geometry"}))
 
