@@ -4,8 +4,11 @@ The scan makes it (:func:`pipeline.scan.sites.site_row`), writes it (the propert
 feature of ``sites.geojson``; ``geometry`` is the feature's geometry), and every other stage
 reads it back: the monitor replays and stores it, the reports, web map, PDF and evidence
 figures show it, discover ranks it into ``candidates.csv``. :class:`SiteRow` is the one place
-its keys, their types and their meanings (with units) are written down; annotate a record as
-:class:`SiteRow` (or a ``Mapping[str, Any]`` view of one) so that mypy rejects a misspelt key.
+its keys, their types and their meanings (with units) are written down. Annotate a record as
+:class:`SiteRow` and mypy rejects a misspelt key: ``row["heat_mw_hihg"]`` by itself,
+``row.get("heat_mw_hihg")`` through the project's plugin (``tools/mypy_typeddict_get.py``; PEP
+589 lets ``.get`` take any key). A ``Mapping[str, Any]`` view is unchecked: only for code that
+takes other rows too.
 
 The row is built from column groups, each a small ``TypedDict`` that the module filling it
 returns and :func:`~pipeline.scan.sites.site_row` unpacks (``**``) into the row:
@@ -21,7 +24,7 @@ dates are ISO ``YYYY-MM-DD`` strings. This module imports nothing of the project
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal, TypedDict, get_args
 
 __all__ = [
     "BASELINE_COLUMNS",
@@ -56,8 +59,7 @@ __all__ = [
 Status = Literal["active", "inactive", "undetermined", "insufficient_data", "candidate",
                  "excluded"]
 #: Every status, in the order docs/statuses.md lists them.
-STATUSES: tuple[Status, ...] = ("active", "inactive", "undetermined", "insufficient_data",
-                                "candidate", "excluded")
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 #: The verdict of the energy model on a declaration (:mod:`models.energy_check`).
 Verdict = Literal["not refuted", "refuted: under-reported", "refuted: over-declared",
@@ -67,7 +69,7 @@ UNDER: Final = "refuted: under-reported"
 OVER: Final = "refuted: over-declared"
 INCONCLUSIVE: Final = "inconclusive"
 #: Every verdict.
-VERDICTS: tuple[Verdict, ...] = (NOT_REFUTED, UNDER, OVER, INCONCLUSIVE)
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 #: The verdicts that refute a declaration.
 REFUTED: tuple[Verdict, ...] = (UNDER, OVER)
 
