@@ -87,8 +87,8 @@ class CheckColumns(TypedDict):
     """The energy model's cross-reference (:meth:`models.energy_check.CrossCheck.as_properties`)."""
 
     implied_h100e: float | None  # H100-equivalents the heat implies, central (count)
-    implied_h100e_low: float | None  # ... low end of the 90% interval (count)
-    implied_h100e_high: float | None  # ... high end of the 90% interval (count)
+    implied_h100e_low: float | None  # implied_h100e, low end of its 90% interval (count)
+    implied_h100e_high: float | None  # implied_h100e, high end of its 90% interval (count)
     implied_flops: float | None  # dense BF16 peak the implied accelerators give (FLOP/s)
     verdict: Verdict  # the declared power tested against the heat interval
     verdict_margin: float | None  # factor by which the deciding check passed or failed
@@ -117,8 +117,8 @@ class CalibrationColumns(TypedDict):
     verdict_fitted: Verdict | None  # verdict with the fitted coefficient (None: none fitted)
     verdict_physics: Verdict  # verdict with the physics coefficient (no declaration used)
     heat_mw_physics: float | None  # heat with the physics coefficient, central (MW)
-    heat_mw_physics_low: float | None  # ... low end of its 90% interval (MW)
-    heat_mw_physics_high: float | None  # ... high end of its 90% interval (MW)
+    heat_mw_physics_low: float | None  # heat_mw_physics, low end of its 90% interval (MW)
+    heat_mw_physics_high: float | None  # heat_mw_physics, high end of its 90% interval (MW)
     k_m2_per_mw_physics: float | None  # physics coefficient for the site's cooling (K m2/MW)
     calibration_agreement: str  # "agree", "disagree" or "physics only"
     calibration_note: str  # why the two coefficients agree or not

@@ -112,7 +112,8 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
              baseline: Baseline | None = None) -> SiteRow:
     """Return one site's verdict: the row ``sites.geojson`` holds.
 
-    Its columns, their types, units and meanings: :class:`pipeline.core.site_row.SiteRow`.
+    Its columns, their types, units and meanings: :class:`pipeline.core.site_row.SiteRow`
+    (for readers of the files: ``docs/outputs.md``, generated from it).
 
     Status (:func:`site_status`), heat with its 90% interval (land's spread included, reaching
     0 where the heat does not stand outside its null), the placebo test, the declaration in

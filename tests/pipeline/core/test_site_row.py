@@ -38,6 +38,20 @@ def test_a_real_scan_writes_exactly_the_site_row_keys(out: Path) -> None:
                                                                            "geometry"}
 
 
+def test_docs_outputs_lists_every_column_as_generated() -> None:
+    import re
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from site_row_doc import DOC, render
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    text = DOC.read_text(encoding="utf-8")
+    assert text == render(), "docs/outputs.md is stale: run python tools/site_row_doc.py"
+    assert sorted(re.findall(r"^\| `(\w+)` \|", text, re.M)) == sorted(SITE_PROPERTIES)
+
+
 def test_every_column_group_is_part_of_the_row() -> None:
     from pipeline.scan.sites import NO_COMPUTE, _null_columns
 
