@@ -375,7 +375,7 @@ def _run_batch(batch: _Batch, config: Config, store: HistoryStore, record: RunRe
     record.observations += _observation_rows(result, sorted(starts), coeffs)
     for sid, start in starts.items():
         seq: list[StoredStatus] = [{**s, "run_id": record.run_id} for s in statuses
-               if s["site_id"] == sid and s["as_of_date"] >= start]
+                                   if s["site_id"] == sid and s["as_of_date"] >= start]
         record.site_status += seq
         history = store.statuses(sid, before=start)
         alerts = alert_sequence(history, seq, rule=alert_rule(config))
