@@ -27,22 +27,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from models.energy import InverseResult, forward, inverse
 from models.energy_data import load_facts
 from models.energy_types import ClusterSpec, Interval
 from pipeline.core.errors import EnergyModelError
-
-Verdict = Literal["not refuted", "refuted: under-reported", "refuted: over-declared",
-                  "inconclusive"]
-NOT_REFUTED: Final = "not refuted"
-UNDER: Final = "refuted: under-reported"
-OVER: Final = "refuted: over-declared"
-INCONCLUSIVE: Final = "inconclusive"
-VERDICTS: tuple[Verdict, ...] = (NOT_REFUTED, UNDER, OVER, INCONCLUSIVE)
-#: The verdicts that refute a declaration.
-REFUTED: tuple[Verdict, ...] = (UNDER, OVER)
+from pipeline.core.site_row import (
+    INCONCLUSIVE,
+    NOT_REFUTED,
+    OVER,
+    REFUTED,
+    UNDER,
+    VERDICTS,  # noqa: F401  (re-exported: the verdict words' owner is the site row)
+    CheckColumns,
+    Verdict,
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class CrossCheck:
     verdict: Verdict
     reason: str
 
-    def as_properties(self) -> dict[str, Any]:
+    def as_properties(self) -> CheckColumns:
         """Return the flat properties ``scan`` writes to ``sites.geojson``.
 
         Examples

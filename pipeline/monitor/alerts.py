@@ -44,9 +44,10 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pipeline.core.errors import OutputError
+from pipeline.core.site_row import SiteRow, StatusRow
 
 KINDS = ("turned_active", "turned_inactive", "heat_step", "declared_mismatch",
          "possible_shutdown")
@@ -118,13 +119,13 @@ def _num(value: Any) -> float | None:
     return float(value) if ok and math.isfinite(float(value)) else None
 
 
-def _fmt_heat(s: Mapping[str, Any]) -> str:
+def _fmt_heat(s: StatusRow) -> str:
     if not _finite(s.get("heat_mw"), s.get("heat_mw_low"), s.get("heat_mw_high")):
         return "heat unknown"
     return f"{s['heat_mw']:.0f} MW [{s['heat_mw_low']:.0f}-{s['heat_mw_high']:.0f}]"
 
 
-def heat_step(prev: Mapping[str, Any], new: Mapping[str, Any]) -> float | None:
+def heat_step(prev: StatusRow, new: StatusRow) -> float | None:
     """Return the heat change (MW) when the two 90% intervals do not overlap, else ``None``.
 
     Examples
@@ -136,11 +137,13 @@ def heat_step(prev: Mapping[str, Any], new: Mapping[str, Any]) -> float | None:
     >>> heat_step(a, {**b, "heat_mw": 130.0, "heat_mw_low": 110.0}) is None
     True
     """
-    if not _finite(prev.get("heat_mw"), new.get("heat_mw"), prev.get("heat_mw_low"),
-                   prev.get("heat_mw_high"), new.get("heat_mw_low"), new.get("heat_mw_high")):
+    values = (prev.get("heat_mw"), new.get("heat_mw"), prev.get("heat_mw_low"),
+              prev.get("heat_mw_high"), new.get("heat_mw_low"), new.get("heat_mw_high"))
+    if not _finite(*values):
         return None
-    apart = new["heat_mw_low"] > prev["heat_mw_high"] or new["heat_mw_high"] < prev["heat_mw_low"]
-    return float(new["heat_mw"] - prev["heat_mw"]) if apart else None
+    mw_prev, mw_new, low_prev, high_prev, low_new, high_new = cast(tuple[float, ...], values)
+    apart = low_new > high_prev or high_new < low_prev
+    return float(mw_new - mw_prev) if apart else None
 
 
 @dataclass(frozen=True)
@@ -156,13 +159,13 @@ class AlertRule:
     inactive_fraction: float = 0.5
     min_candidate_mw: float = 50.0
 
-    def threshold_mw(self, status: Mapping[str, Any]) -> float:
+    def threshold_mw(self, status: StatusRow | SiteRow) -> float:
         """Return the heat (MW) that separates running from stopped for this status row."""
         declared = _num(status.get("reported_power_mw"))
         expected = declared if declared is not None and declared > 0 else self.min_candidate_mw
         return float(self.inactive_fraction * expected)
 
-    def claim(self, status: Mapping[str, Any]) -> str | None:
+    def claim(self, status: StatusRow | SiteRow) -> str | None:
         """Return ``"on"``, ``"off"`` or ``None`` (the evidence supports neither).
 
         Examples
@@ -186,13 +189,13 @@ class AlertRule:
         return None
 
 
-def _new_evidence(status: Mapping[str, Any], since: Mapping[str, Any]) -> bool:
+def _new_evidence(status: StatusRow, since: StatusRow) -> bool:
     """Whether ``status`` rests on more clear looks than ``since`` (unknown counts: yes)."""
     a, b = _num(status.get("n_clear")), _num(since.get("n_clear"))
     return a is None or b is None or a > b
 
 
-def _heat(s: Mapping[str, Any]) -> dict[str, Any]:
+def _heat(s: StatusRow) -> dict[str, Any]:
     return {k: s.get(k) for k in ("heat_mw", "heat_mw_low", "heat_mw_high")}
 
 
@@ -201,17 +204,17 @@ class _Walk:
     """The confirmed state of one site along its statuses, and the change waiting on it."""
 
     settled: str | None = None            # "on" / "off": the last confirmed claim
-    settled_row: Mapping[str, Any] | None = None
-    pending: tuple[str, Mapping[str, Any]] | None = None   # (claim, first row showing it)
-    level: Mapping[str, Any] | None = None  # the last status at the confirmed heat level
-    step: Mapping[str, Any] | None = None  # the first status of a heat step, to be confirmed
+    settled_row: StatusRow | None = None
+    pending: tuple[str, StatusRow] | None = None   # (claim, first row showing it)
+    level: StatusRow | None = None  # the last status at the confirmed heat level
+    step: StatusRow | None = None  # the first status of a heat step, to be confirmed
     verdict: Any = None                   # the last confirmed verdict
-    verdict_pending: tuple[Any, Mapping[str, Any]] | None = None
-    shutdown: tuple[str, Mapping[str, Any]] | None = None  # (since, first row flagging it)
+    verdict_pending: tuple[Any, StatusRow] | None = None
+    shutdown: tuple[str, StatusRow] | None = None  # (since, first row flagging it)
     shutdowns_raised: set[str] = field(default_factory=set)
 
 
-def _claim_alerts(w: _Walk, s: Mapping[str, Any], rule: AlertRule) -> list[tuple[str, str, dict]]:
+def _claim_alerts(w: _Walk, s: StatusRow, rule: AlertRule) -> list[tuple[str, str, dict]]:
     site, when = str(s["site_id"]), str(s["as_of_date"])
     claim = rule.claim(s)
     out: list[tuple[str, str, dict]] = []
@@ -249,7 +252,7 @@ def _claim_alerts(w: _Walk, s: Mapping[str, Any], rule: AlertRule) -> list[tuple
     return out
 
 
-def _step_alerts(w: _Walk, s: Mapping[str, Any]) -> list[tuple[str, str, dict]]:
+def _step_alerts(w: _Walk, s: StatusRow) -> list[tuple[str, str, dict]]:
     """Return a step from the confirmed heat level (``w.level``) once the next look holds it."""
     site, when = str(s["site_id"]), str(s["as_of_date"])
     if w.settled != "on" or s.get("status") != "active":
@@ -278,7 +281,7 @@ def _step_alerts(w: _Walk, s: Mapping[str, Any]) -> list[tuple[str, str, dict]]:
     return out
 
 
-def _verdict_alerts(w: _Walk, s: Mapping[str, Any]) -> list[tuple[str, str, dict]]:
+def _verdict_alerts(w: _Walk, s: StatusRow) -> list[tuple[str, str, dict]]:
     site, when, verdict = str(s["site_id"]), str(s["as_of_date"]), _verdict(s.get("verdict"))
     out: list[tuple[str, str, dict]] = []
     if w.verdict_pending is not None and _new_evidence(s, w.verdict_pending[1]):
@@ -298,7 +301,7 @@ def _verdict_alerts(w: _Walk, s: Mapping[str, Any]) -> list[tuple[str, str, dict
     return out
 
 
-def _shutdown_alerts(w: _Walk, s: Mapping[str, Any],
+def _shutdown_alerts(w: _Walk, s: StatusRow,
                      rule: AlertRule) -> list[tuple[str, str, dict]]:
     site, when = str(s["site_id"]), str(s["as_of_date"])
     since = s.get("possible_shutdown_since")
@@ -327,7 +330,7 @@ def _shutdown_alerts(w: _Walk, s: Mapping[str, Any],
     return out
 
 
-def alert_sequence(history: Iterable[Mapping[str, Any]], statuses: Iterable[Mapping[str, Any]],
+def alert_sequence(history: Iterable[StatusRow], statuses: Iterable[StatusRow],
                    *, rule: AlertRule | None = None) -> list[Alert]:
     """Return the alerts that the statuses ``statuses`` of one site raise.
 

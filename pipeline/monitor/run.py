@@ -50,6 +50,7 @@ import pandas as pd
 from pipeline.core.config import Config
 from pipeline.core.errors import ConfigError, NoDataError, StoreError
 from pipeline.core.outputs import write_png
+from pipeline.core.site_row import SiteRow, StatusRow, StoredStatus
 from pipeline.core.sites import split_covered
 from pipeline.io.reader import ProductFiles, discover_products
 from pipeline.io.source import ImagerySource, LocalSource
@@ -74,11 +75,6 @@ from pipeline.science.robust import sigma_mad
 PAUSE_BEFORE_COMMIT_ENV = "HEATWATCH_TEST_PAUSE_BEFORE_COMMIT"
 PAUSE_BEFORE_NOTIFY_ENV = "HEATWATCH_TEST_PAUSE_BEFORE_NOTIFY"
 
-STATUS_KEYS = ("status", "pattern", "heat_mw", "heat_mw_low", "heat_mw_high", "first_seen",
-               "last_seen", "verdict", "reported_power_mw", "n_clear", "possible_shutdown_since",
-               "status_note")
-
-
 @dataclass
 class MonitorReport:
     """What a monitoring run did."""
@@ -90,7 +86,7 @@ class MonitorReport:
     n_scenes_scanned: int = 0
     alerts: list[Alert] = field(default_factory=list)
     delivery: Delivery = field(default_factory=Delivery)
-    statuses: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[StoredStatus] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     uncovered_sites: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -113,7 +109,7 @@ class _Batch:
 
 
 def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
-                   dates: list[str]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+                   dates: list[str]) -> tuple[list[StatusRow], dict[str, float]]:
     """Return each catalogued site's status as of each date, from one full scan.
 
     The status as of a date is the activity model, the excess-to-MW calibration and the
@@ -134,8 +130,8 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
     Returns
     -------
     statuses : list of dict
-        One row a site and date (keys ``site_id``, ``as_of_date`` and :data:`STATUS_KEYS`),
-        ordered by date then site.
+        One row a site and date (:class:`pipeline.core.site_row.StatusRow`), ordered by date
+        then site.
     k_m2_per_mw : dict
         The excess-to-MW coefficient of each site at the last date (to express each look's
         residual heat in MW).
@@ -143,7 +139,7 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
     cat = catalog_frame(catalog)
     pixel_area = result.state.grid.pixel_area
     scenes = result.state.scenes
-    out: list[dict[str, Any]] = []
+    out: list[StatusRow] = []
     coeffs: dict[str, float] = {}
     for day in dates:
         # the scan chooses its solar index from the scenes it sees: choose on the prefix too
@@ -177,7 +173,14 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
                              null=null, baseline=baseline)
             site = stored_status(site, _heat_now(row, fit, cal, config), alert_rule(config))
             out.append({"site_id": site["site_id"], "as_of_date": day,
-                        **{k: site.get(k) for k in STATUS_KEYS}})
+                        "status": site["status"], "pattern": site["pattern"],
+                        "heat_mw": site["heat_mw"], "heat_mw_low": site["heat_mw_low"],
+                        "heat_mw_high": site["heat_mw_high"], "first_seen": site["first_seen"],
+                        "last_seen": site["last_seen"], "verdict": site["verdict"],
+                        "reported_power_mw": site["reported_power_mw"],
+                        "n_clear": site["n_clear"],
+                        "possible_shutdown_since": site["possible_shutdown_since"],
+                        "status_note": site["status_note"]})
             coeffs[sid] = site_coefficient(site["cooling"], cal.for_site(sid), config.power)
     return out, coeffs
 
@@ -216,8 +219,14 @@ def _heat_now(row: Any, fit: ActivityFit, cal: CalibrationSet,
     return HeatEstimate(ests[0].mw, min(e.low for e in ests), max(e.high for e in ests))
 
 
-def stored_status(site: dict[str, Any], heat_now: HeatEstimate | None,
-                  rule: AlertRule) -> dict[str, Any]:
+class NotedSite(SiteRow):
+    """A site row as the monitor stores it: with why a fitted stop is ``undetermined``."""
+
+    status_note: str | None  # the reason, None when the status stands as the scan made it
+
+
+def stored_status(site: SiteRow, heat_now: HeatEstimate | None,
+                  rule: AlertRule) -> NotedSite:
     """Return a status row whose status and heat interval agree, as the history stores it.
 
     A seen stop (``heat_now``: the heat of the looks after it) is stored ``inactive`` only when
@@ -242,7 +251,7 @@ def stored_status(site: dict[str, Any], heat_now: HeatEstimate | None,
     >>> out["status"], out["heat_mw"], out["heat_mw_high"]
     ('inactive', 1.0, 9.0)
     """
-    out = {**site, "status_note": None}
+    out: NotedSite = {**site, "status_note": None}
     if out.get("status") != "inactive" or heat_now is None:
         return out  # an upper limit below the threshold: the status rule needs no more
     t = rule.threshold_mw(out)
@@ -254,8 +263,8 @@ def stored_status(site: dict[str, Any], heat_now: HeatEstimate | None,
         note = f"a stop was fitted, but the heat after it reaches {_mw(heat_now.high)} MW, " \
                f"not below {t:.0f} MW"
     else:
-        out.update(heat_mw=round(heat_now.mw, 1), heat_mw_low=round(heat_now.low, 1),
-                   heat_mw_high=round(heat_now.high, 1))
+        out.update({"heat_mw": round(heat_now.mw, 1), "heat_mw_low": round(heat_now.low, 1),
+                    "heat_mw_high": round(heat_now.high, 1)})
         return out
     return {**out, "status": "undetermined", "status_note": note}
 
@@ -367,8 +376,8 @@ def _run_batch(batch: _Batch, config: Config, store: HistoryStore, record: RunRe
                                       [d for d in all_dates if d >= min(starts.values())])
     record.observations += _observation_rows(result, sorted(starts), coeffs)
     for sid, start in starts.items():
-        seq = [{**s, "run_id": record.run_id} for s in statuses
-               if s["site_id"] == sid and s["as_of_date"] >= start]
+        seq: list[StoredStatus] = [{**s, "run_id": record.run_id} for s in statuses
+                                   if s["site_id"] == sid and s["as_of_date"] >= start]
         record.site_status += seq
         history = store.statuses(sid, before=start)
         alerts = alert_sequence(history, seq, rule=alert_rule(config))

@@ -53,14 +53,15 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from pipeline.core.errors import StoreError
+from pipeline.core.site_row import STATUS_KEYS, StoredStatus
 
 SCHEMA_VERSION = 3
 
@@ -105,9 +106,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                      "residual_heat_k_m2", "heat_mw", "active"),
     "detections": ("product_id", "hotspot_index", "date", "area_m2", "mean_anomaly_k",
                    "max_anomaly_k", "excess_k_m2", "wkt"),
-    "site_status": ("site_id", "as_of_date", "run_id", "status", "pattern", "heat_mw",
-                    "heat_mw_low", "heat_mw_high", "first_seen", "last_seen", "verdict",
-                    "reported_power_mw", "n_clear", "possible_shutdown_since", "status_note"),
+    "site_status": ("site_id", "as_of_date", "run_id", *STATUS_KEYS),  # a StoredStatus
     "alerts": ("alert_id", "site_id", "kind", "as_of_date", "message", "payload_json", "run_id"),
 }
 _KEYS = {"observations": ("site_id", "product_id"), "site_status": ("site_id", "as_of_date")}
@@ -131,7 +130,7 @@ class RunRecord:
     scenes: list[dict[str, Any]] = field(default_factory=list)
     observations: list[dict[str, Any]] = field(default_factory=list)
     detections: list[dict[str, Any]] = field(default_factory=list)
-    site_status: list[dict[str, Any]] = field(default_factory=list)
+    site_status: list[StoredStatus] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -243,7 +242,7 @@ class HistoryStore:
         """Return the ids of every stored alert."""
         return {r[0] for r in self._query("SELECT alert_id FROM alerts")}
 
-    def latest_status(self, site_id: str, *, before: str | None = None) -> dict[str, Any] | None:
+    def latest_status(self, site_id: str, *, before: str | None = None) -> StoredStatus | None:
         """Return the site's latest stored status, optionally strictly before a date."""
         sql = "SELECT * FROM site_status WHERE site_id = ?"
         params: list[Any] = [site_id]
@@ -251,13 +250,13 @@ class HistoryStore:
             sql += " AND as_of_date < ?"
             params.append(before)
         rows = self._query(sql + " ORDER BY as_of_date DESC LIMIT 1", params)
-        return dict(rows[0]) if rows else None
+        return cast(StoredStatus, dict(rows[0])) if rows else None  # the table's columns
 
-    def statuses(self, site_id: str, *, before: str) -> list[dict[str, Any]]:
+    def statuses(self, site_id: str, *, before: str) -> list[StoredStatus]:
         """Return the site's stored statuses strictly before a date, in date order."""
         rows = self._query("SELECT * FROM site_status WHERE site_id = ? AND as_of_date < ? "
                            "ORDER BY as_of_date", (site_id, before))
-        return [dict(r) for r in rows]
+        return [cast(StoredStatus, dict(r)) for r in rows]  # the table's columns
 
     def table(self, name: str, *, site_id: str | None = None) -> pd.DataFrame:
         """Return a whole table (optionally one site's rows) in a stable order."""
@@ -322,7 +321,7 @@ class HistoryStore:
             raise StoreError(f"cannot write the history store {self.path}: {exc}; the run "
                              "was rolled back, re-run it") from exc
 
-    def _insert(self, name: str, rows: list[Mapping[str, Any]], *, upsert: bool) -> None:
+    def _insert(self, name: str, rows: Sequence[Mapping[str, Any]], *, upsert: bool) -> None:
         if not rows:
             return
         cols = COLUMNS[name]

@@ -22,12 +22,13 @@ import base64
 import json
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
 from models.energy_data import load_facts
 from pipeline.core.outputs import sha256_file, write_png, write_text
+from pipeline.core.site_row import SiteRow
 from pipeline.core.sites import safe_name
 from pipeline.report.evidence import (
     EVIDENCE_DPI,
@@ -111,7 +112,7 @@ def table(rows: list[list[Any]], header: list[str] | None = None) -> str:
     return f"<table>{head}{body}</table>"
 
 
-def _interval(site: dict[str, Any], key: str, unit: str, nd: int = 0) -> Safe:
+def _interval(site: SiteRow, key: str, unit: str, nd: int = 0) -> Safe:
     c, lo, hi = site.get(key), site.get(f"{key}_low"), site.get(f"{key}_high")
     if c is None:
         return Safe("-")
@@ -131,7 +132,7 @@ _POSSIBLE_SHUTDOWN = ("<b>Possible shutdown:</b> the clear looks since {since} s
                       "looks will tell.")
 
 
-def _density_sentence(site: dict[str, Any]) -> str | None:
+def _density_sentence(site: SiteRow) -> str | None:
     """Say where the site's heat per footprint area stands against AI campus sites.
 
     Examples
@@ -152,7 +153,7 @@ def _density_sentence(site: dict[str, Any]) -> str | None:
             f"the {d.low_w_m2:.0f}-{d.high_w_m2:.0f} W/m² of AI campus sites at full build-out.")
 
 
-def declared_sentence(site: dict[str, Any]) -> str | None:
+def declared_sentence(site: SiteRow) -> str | None:
     """Say which declaration the heat was compared with, and where it comes from (HTML).
 
     Examples
@@ -185,7 +186,7 @@ def declared_sentence(site: dict[str, Any]) -> str | None:
             f"{_margin_text(site)}. {calibration_sentence(site)}")
 
 
-def _margin_text(site: dict[str, Any]) -> str:
+def _margin_text(site: SiteRow) -> str:
     m = site.get("verdict_margin")
     if m is None:
         return ""
@@ -194,7 +195,7 @@ def _margin_text(site: dict[str, Any]) -> str:
     return f" (a declaration {fmt(m, 2)}x larger would have been refuted as over-declared)"
 
 
-def calibration_sentence(site: dict[str, Any]) -> str:
+def calibration_sentence(site: SiteRow) -> str:
     """Say which coefficient made the verdict and what the physics-only coefficient says (HTML).
 
     Examples
@@ -216,7 +217,7 @@ def calibration_sentence(site: dict[str, Any]) -> str:
                    f"({fmt(site.get('calibration_note'))}).")
 
 
-def verdict_text(site: dict[str, Any]) -> str:
+def verdict_text(site: SiteRow) -> str:
     """Write the one-paragraph summary verdict of a site, as escaped HTML.
 
     Examples
@@ -270,7 +271,7 @@ def verdict_text(site: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def baseline_sentence(site: dict[str, Any]) -> str:
+def baseline_sentence(site: SiteRow) -> str:
     """Say which period served as the site's baseline and how many night looks it had.
 
     Examples
@@ -300,7 +301,7 @@ def baseline_sentence(site: dict[str, Any]) -> str:
     return text
 
 
-def null_sentence(site: dict[str, Any]) -> str:
+def null_sentence(site: SiteRow) -> str:
     """Write where the site's heat statistic stands against its scene's placebo null.
 
     Examples
@@ -320,7 +321,7 @@ def null_sentence(site: dict[str, Any]) -> str:
                   "placebo footprints") + rate + "."
 
 
-def _no_compute(site: dict[str, Any]) -> bool:
+def _no_compute(site: SiteRow) -> bool:
     """Whether a place is excluded or rejected, so that no compute is implied for it."""
     return site.get("status") == "excluded" or bool(site.get("rejected_because"))
 
@@ -345,13 +346,13 @@ def declared_steps(series: pd.DataFrame | None) -> list[tuple[str, float | None]
     return steps
 
 
-def _steps_text(scan: ScanFiles, site: dict[str, Any]) -> str:
+def _steps_text(scan: ScanFiles, site: SiteRow) -> str:
     steps = declared_steps(scan.series.get(str(site["site_id"])))
     return "; ".join(f"{escape(d)}: {'none' if mw is None else fmt(mw, 0) + ' MW'}"
                      for d, mw in steps) or "-"
 
 
-def _energy_section(site: dict[str, Any], scan: ScanFiles) -> str:
+def _energy_section(site: SiteRow, scan: ScanFiles) -> str:
     run = scan.run
     acc = site.get("accelerator") or run.get("config", {}).get("power", {}).get(
         "assumed_accelerator", "h100")
@@ -459,7 +460,7 @@ def _declarations_used(cal: dict[str, Any]) -> str:
             "coefficient, which uses no declaration, is shown beside every verdict.</p>")
 
 
-def provenance(site: dict[str, Any], scan: ScanFiles) -> dict[str, Any]:
+def provenance(site: SiteRow, scan: ScanFiles) -> dict[str, Any]:
     """Machine-readable provenance of one site's numbers (embedded in its report).
 
     Holds the software, the imagery folder and every input file with its sha256, the site
@@ -470,7 +471,8 @@ def provenance(site: dict[str, Any], scan: ScanFiles) -> dict[str, Any]:
     outs = {"sites.geojson": scan.out_dir / "sites.geojson", "run.json": scan.out_dir / "run.json",
             f"series/{safe_name(str(site['site_id']))}.csv":
                 scan.out_dir / "series" / f"{safe_name(str(site['site_id']))}.csv"}
-    keys = ("status", "heat_mw", "heat_mw_low", "heat_mw_high", "excess_k_m2", "excess_se_k_m2",
+    keys: Final = ("status", "heat_mw", "heat_mw_low", "heat_mw_high", "excess_k_m2",
+                   "excess_se_k_m2",
             "k_m2_per_mw",
             "footprint_m2", "power_density_w_m2", "power_density_w_m2_low",
             "power_density_w_m2_high",
@@ -494,7 +496,7 @@ def provenance(site: dict[str, Any], scan: ScanFiles) -> dict[str, Any]:
     }
 
 
-def _provenance_section(site: dict[str, Any], scan: ScanFiles, prov: dict[str, Any]) -> str:
+def _provenance_section(site: SiteRow, scan: ScanFiles, prov: dict[str, Any]) -> str:
     sw = prov.get("software") or {}
     head = table([
         ["software", f"{sw.get('name', 'heatwatch')} {sw.get('version', '?')}"],
@@ -530,7 +532,7 @@ def _png_tag(path: Path, alt: str) -> str:
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def site_report_html(site: dict[str, Any], scan: ScanFiles, *, figure: Path | None,
+def site_report_html(site: SiteRow, scan: ScanFiles, *, figure: Path | None,
                      prov: dict[str, Any] | None = None) -> str:
     """Build the self-contained HTML report of one site (every untrusted string escaped)."""
     title = f"{site['site_id']}" + (f" ({site['name']})" if site.get("name") else "")

@@ -12,6 +12,7 @@ the files a scan writes, so ``heatwatch report`` redraws it without rescanning.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import matplotlib
@@ -27,6 +28,8 @@ from matplotlib.figure import Figure
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
+from pipeline.core.site_row import SiteRow
+
 #: Resolution of the evidence PNGs, dots per inch.
 EVIDENCE_DPI = 200
 
@@ -36,7 +39,7 @@ PAD_M = 1500.0
 SHOW_ABOVE_K = 0.5
 
 
-def upper_limit(site: dict[str, Any]) -> float | None:
+def upper_limit(site: SiteRow) -> float | None:
     """Return the 90 % upper limit (MW) of a site without detected heat, else None.
 
     Not seen is not proven idle: this is the heat it could run below the detection limit.
@@ -55,8 +58,12 @@ def upper_limit(site: dict[str, Any]) -> float | None:
     return None
 
 
-def status_reason(site: dict[str, Any]) -> str | None:
+def status_reason(site: Mapping[str, Any]) -> str | None:
     """Return why a place is not a datacenter candidate, to show beside its status, else None.
+
+    ``site`` is a site row or a monitor status row (:class:`pipeline.core.site_row.StatusRow`,
+    whose ``status_note`` says why a fitted stop is ``undetermined``): a ``Mapping`` view, as
+    the two rows share only some of these keys.
 
     An ``excluded`` place lies near a known non-datacenter heat source (its ``exclusion``
     label); a rejected one carries ``rejected_because``. Neither implies accelerators.
@@ -76,7 +83,7 @@ def status_reason(site: dict[str, Any]) -> str | None:
     return rejected if isinstance(rejected, str) and rejected else None
 
 
-def status_text(site: dict[str, Any]) -> str:
+def status_text(site: Mapping[str, Any]) -> str:
     """Return the status with its reason when it has one, e.g. ``excluded: near X (plant)``.
 
     Examples
@@ -91,7 +98,7 @@ def status_text(site: dict[str, Any]) -> str:
     return f"{status}: {reason}" if reason else status
 
 
-def heat_text(site: dict[str, Any]) -> str:
+def heat_text(site: SiteRow) -> str:
     """One-line heat estimate with its 90 % interval and calibration.
 
     Examples
@@ -110,10 +117,10 @@ def heat_text(site: dict[str, Any]) -> str:
     limit = upper_limit(site)
     if limit is not None:
         return f"no heat detected: below {limit:.0f} MW (90 % upper limit, {calibration})"
-    low, high = (site.get(k) for k in ("heat_mw_low", "heat_mw_high"))
+    low, high = site.get("heat_mw_low"), site.get("heat_mw_high")
     # a bound is None when the site has no clear look (e.g. it lies outside every scene)
-    low, high = ("?" if v is None or not np.isfinite(v) else f"{v:.0f}" for v in (low, high))
-    return f"heat {heat:.0f} MW [{low}, {high}] (90 %, {calibration})"
+    lo, hi = ("?" if v is None or not np.isfinite(v) else f"{v:.0f}" for v in (low, high))
+    return f"heat {heat:.0f} MW [{lo}, {hi}] (90 %, {calibration})"
 
 
 def grey_levels(values: np.ndarray) -> np.ndarray:
@@ -196,7 +203,7 @@ def _corner_lonlat(ax: Any, da: xr.DataArray, extent: tuple[float, float, float,
             va="bottom", fontsize=7, bbox={"fc": "w", "ec": "none", "alpha": 0.7, "pad": 1})
 
 
-def _map_panel(ax: Any, site: dict[str, Any], anomaly: xr.DataArray,
+def _map_panel(ax: Any, site: SiteRow, anomaly: xr.DataArray,
                basemap: xr.DataArray | None, hotspots: gpd.GeoDataFrame | None) -> None:
     crs = anomaly.rio.crs
     geom = _in_crs(site["geometry"], crs)
@@ -234,7 +241,7 @@ def _map_panel(ax: Any, site: dict[str, Any], anomaly: xr.DataArray,
     plt.colorbar(im, ax=ax, label="anomaly (K)", shrink=0.8)
 
 
-def _mw_per_k_m2(site: dict[str, Any]) -> float | None:
+def _mw_per_k_m2(site: SiteRow) -> float | None:
     k = site.get("k_m2_per_mw")
     if k is not None and np.isfinite(k) and k > 0:
         return 1.0 / float(k)
@@ -244,7 +251,7 @@ def _mw_per_k_m2(site: dict[str, Any]) -> float | None:
     return float(heat) / float(ex)
 
 
-def _heat_band(ax: Any, d: pd.Series, act: np.ndarray, site: dict[str, Any],
+def _heat_band(ax: Any, d: pd.Series, act: np.ndarray, site: SiteRow,
                mw_per: float | None) -> None:
     if not act.any():
         limit = upper_limit(site)
@@ -258,12 +265,13 @@ def _heat_band(ax: Any, d: pd.Series, act: np.ndarray, site: dict[str, Any],
     if ex is None:
         return
     ax.hlines(ex / 1e3, t0, t1, color="C3", lw=1.5, label="solar-decoupled heat")
-    if mw_per:
-        lo, hi = site["heat_mw_low"] / mw_per / 1e3, site["heat_mw_high"] / mw_per / 1e3
+    low, high = site["heat_mw_low"], site["heat_mw_high"]
+    if mw_per and low is not None and high is not None:  # bounds are None only if not finite
+        lo, hi = low / mw_per / 1e3, high / mw_per / 1e3
         ax.fill_between([t0, t1], lo, hi, color="C3", alpha=0.15, label="90 % heat interval")
 
 
-def _seen_lines(ax: Any, site: dict[str, Any]) -> None:
+def _seen_lines(ax: Any, site: SiteRow) -> None:
     for key, label in (("first_seen", "first seen"), ("last_seen", "last seen")):
         val = site.get(key)
         if val:
@@ -280,7 +288,7 @@ def _seen_lines(ax: Any, site: dict[str, Any]) -> None:
                 rotation=90, va="bottom", ha="left", fontsize=7, color="C1")
 
 
-def _declared_line(ax: Any, d: pd.Series, series: pd.DataFrame, site: dict[str, Any],
+def _declared_line(ax: Any, d: pd.Series, series: pd.DataFrame, site: SiteRow,
                    mw_per: float | None) -> None:
     """Draw the declared power in force on each look as a step line (steps at timeline rows)."""
     if not mw_per:
@@ -302,7 +310,7 @@ def _declared_line(ax: Any, d: pd.Series, series: pd.DataFrame, site: dict[str, 
         ax.axhline(rep / mw_per / 1e3, color="C0", ls="--", label=f"declared {rep:.0f} MW")
 
 
-def _series_panel(ax: Any, series: pd.DataFrame, site: dict[str, Any]) -> None:
+def _series_panel(ax: Any, series: pd.DataFrame, site: SiteRow) -> None:
     d = pd.to_datetime(series["date"])
     clear = series["clear"].to_numpy(dtype=bool)
     act = series["active"].to_numpy(dtype=bool)
@@ -341,7 +349,7 @@ def _series_panel(ax: Any, series: pd.DataFrame, site: dict[str, Any]) -> None:
                  fontsize=9)
 
 
-def site_figure(site: dict[str, Any], series: pd.DataFrame, anomaly: xr.DataArray, *,
+def site_figure(site: SiteRow, series: pd.DataFrame, anomaly: xr.DataArray, *,
                 basemap: xr.DataArray | None = None,
                 hotspots: gpd.GeoDataFrame | None = None) -> Figure:
     """Two-panel evidence figure: anomaly map over a grey basemap, and the excess series.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -18,6 +18,7 @@ import xarray as xr
 from shapely.geometry import shape
 
 from pipeline.core.errors import OutputError
+from pipeline.core.site_row import SiteRow
 from pipeline.core.sites import safe_name, split_covered
 
 REPORT_DIR = "reports"
@@ -38,7 +39,7 @@ class ScanFiles:
     """A finished scan as read back from its output folder."""
 
     out_dir: Path
-    records: list[dict[str, Any]]
+    records: list[SiteRow]
     hotspots: gpd.GeoDataFrame
     series: dict[str, pd.DataFrame]
     run: dict[str, Any]
@@ -97,7 +98,10 @@ def load_scan(out_dir: Path) -> ScanFiles:
     """
     run = _read_json(out_dir / "run.json")
     features = _read_json(out_dir / "sites.geojson").get("features", [])
-    records = [{**f["properties"], "geometry": shape(f["geometry"])} for f in features]
+    # the one unchecked step: JSON read back is taken for the rows the scan wrote (a scan
+    # written by an older version may lack newer keys: readers use .get for those)
+    records = [cast(SiteRow, {**f["properties"], "geometry": shape(f["geometry"])})
+               for f in features]
     hs_path = out_dir / "hotspots.geojson"
     hotspots = gpd.read_file(hs_path) if hs_path.is_file() else gpd.GeoDataFrame(
         geometry=[], crs=4326)

@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 from matplotlib.backends.backend_pdf import PdfPages
 
 from pipeline.core.outputs import atomic_path
+from pipeline.core.site_row import SiteRow
 from pipeline.report.evidence import status_text
 from pipeline.report.files import METHOD_SECTIONS, ScanFiles, product_rows
 
@@ -54,7 +55,7 @@ def _kv(rows: list[tuple[str, Any]], width: int = 34) -> list[str]:
     return out
 
 
-def report_lines(site: dict[str, Any], scan: ScanFiles, prov: dict[str, Any]) -> list[str]:
+def report_lines(site: SiteRow, scan: ScanFiles, prov: dict[str, Any]) -> list[str]:
     """Return the report tables as text lines, for the PDF pages after the first."""
     lines = ["ENERGY-MODEL CROSS-REFERENCE", *_kv([
         ("status", status_text(site)),
@@ -100,7 +101,7 @@ def report_lines(site: dict[str, Any], scan: ScanFiles, prov: dict[str, Any]) ->
     return [w for ln in lines for w in (textwrap.wrap(ln, WIDTH) or [""])]
 
 
-def write_site_pdf(site: dict[str, Any], scan: ScanFiles, *, figure: Path | None,
+def write_site_pdf(site: SiteRow, scan: ScanFiles, *, figure: Path | None,
                    verdict_html: str, prov: dict[str, Any], path: Path) -> Path:
     """Write the PDF report of one site atomically.
 

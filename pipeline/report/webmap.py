@@ -29,6 +29,7 @@ from pyproj import Transformer
 from rasterio.enums import Resampling
 
 from pipeline.core.outputs import write_text
+from pipeline.core.site_row import SiteRow
 from pipeline.core.sites import safe_name
 from pipeline.report.evidence import grey_levels, status_text
 from pipeline.report.files import ScanFiles, data_credits, not_covered_line
@@ -187,7 +188,7 @@ def _num(v: Any, nd: int = 0) -> str:
     return f"{v:,.{nd}f}" if isinstance(v, int | float) else escape(str(v))
 
 
-def _site_html(site: dict[str, Any], link: str) -> str:
+def _site_html(site: SiteRow, link: str) -> str:
     rows = [
         ("status", escape(status_text(site))),
         ("heat MW [90 %]", f"{_num(site.get('heat_mw'))} [{_num(site.get('heat_mw_low'))}, "

@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.core.errors import ConfigError
+from pipeline.core.site_row import BaselineColumns
 from pipeline.science.activity import ActivityFit
 
 #: Name of the fetch record beside the products (see module docstring).
@@ -129,12 +130,8 @@ def site_baselines(site_ids: Sequence[str], folder: Path,
     return {sid: found[sid] for sid in site_ids if sid in found}
 
 
-#: Columns saying which period served as a site's baseline (before-state).
-BASELINE_COLUMNS = ("baseline", "baseline_start", "baseline_end", "baseline_looks")
-
-
 def baseline_columns(fit: ActivityFit, series: pd.DataFrame,
-                     declared: Baseline | None) -> dict[str, Any]:
+                     declared: Baseline | None) -> BaselineColumns:
     """Say which period served as the site's baseline (the before-state of its heat).
 
     ``baseline`` is ``"declared"`` (a baseline period from ``fetch.json`` or

@@ -30,12 +30,13 @@ from shapely.geometry import box
 from pipeline.core.config import Config, DetectionConfig
 from pipeline.core.errors import ConfigError, NoDataError
 from pipeline.core.grid import Grid
+from pipeline.core.site_row import BASELINE_COLUMNS, SiteRow, pick
 from pipeline.core.sites import split_covered
 from pipeline.io.reader import ProductFiles, discover_products
 from pipeline.io.source import ImagerySource, as_source
 from pipeline.io.stack import SceneLog, iter_scenes
 from pipeline.scan.area import coverage, imagery_bounds, imagery_footprint, scan_grid
-from pipeline.scan.baseline import BASELINE_COLUMNS, Baseline, site_baselines
+from pipeline.scan.baseline import Baseline, site_baselines
 from pipeline.scan.overlays import overlay_products
 from pipeline.scan.provenance import scan_provenance
 from pipeline.scan.sites import (
@@ -563,7 +564,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
             cal_sites.append(CalibrationSite(sid, f.heat_k_m2, decl[-1].mw,
                                              row.cooling or config.power.default_cooling))
     calibration = CalibrationSet.build(cal_sites, config.power, config.power.calibration)
-    rows = []
+    rows: list[SiteRow] = []
     for frame, in_catalog in ((catalog, True), (candidates.to_crs(4326), False)):
         for row in frame.itertuples():
             sid = str(row.site_id)
@@ -581,7 +582,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
         gpd.GeoDataFrame({"date": []}, geometry=[], crs=state.grid.crs)
     hotspots = gpd.GeoDataFrame(hotspots, geometry="geometry", crs=state.grid.crs).to_crs(4326)
     run = {"calibration": calibration.as_dict(),
-           "baselines": {r["site_id"]: {k: r[k] for k in BASELINE_COLUMNS} for r in rows},
+           "baselines": {r["site_id"]: pick(r, BASELINE_COLUMNS) for r in rows},
            "night_looks": sum(s.night for s in state.scenes),
            "rejected_candidates": [_rejected_entry(r) for _, r in rejected.iterrows()]}
     return ScanResult(table, hotspots, series, state, fits, masks, run, placebos, baselines)

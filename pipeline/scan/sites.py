@@ -21,6 +21,7 @@ from models.energy import inverse
 from models.energy_check import cross_reference
 from models.energy_types import Interval
 from pipeline.core.config import Config
+from pipeline.core.site_row import DensityColumns, EnergyColumns, NullColumns, SiteRow, Status
 from pipeline.scan.baseline import Baseline, baseline_columns
 from pipeline.scan.verdicts import WORST, calibration_columns, maybe_land
 from pipeline.science.activity import ActivityFit, fit_activity
@@ -108,8 +109,11 @@ def annotate_series(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
 def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
              calibrations: CalibrationSet, config: Config, *, footprint_m2: float,
              null: SiteNull | None = None, regions: RegionNull | None = None,
-             baseline: Baseline | None = None) -> dict[str, Any]:
-    """Return one site's verdict: the row ``sites.geojson`` holds (columns: docs/outputs.md).
+             baseline: Baseline | None = None) -> SiteRow:
+    """Return one site's verdict: the row ``sites.geojson`` holds.
+
+    Its columns, their types, units and meanings: :class:`pipeline.core.site_row.SiteRow`
+    (for readers of the files: ``docs/outputs.md``, generated from it).
 
     Status (:func:`site_status`), heat with its 90% interval (land's spread included, reaching
     0 where the heat does not stand outside its null), the placebo test, the declaration in
@@ -163,12 +167,13 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
             status = "excluded"
         else:
             rejected = new_site_rejection(fit, est, test, config)
-            status = "candidate" if rejected is None else status
+            if rejected is None:
+                status = "candidate"
     # a place near a known non-datacenter heat source, or rejected, implies no accelerators
     compute = status != "excluded" and rejected is None
     energy = _energy(est, rep, cooling, series, config,
-                     accelerator=site_accelerator(row, config)) if compute else dict(NO_COMPUTE)
-    return {
+                     accelerator=site_accelerator(row, config)) if compute else NO_COMPUTE.copy()
+    out: SiteRow = {
         "site_id": str(row.site_id),
         "name": getattr(row, "name", None),
         "operator": getattr(row, "operator", None),
@@ -214,6 +219,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         "n_night_looks": int((series["day_night"] == "NIGHT").sum()) if len(series) else 0,
         "geometry": row.geometry,
     }
+    return out
 
 
 #: The heat statistic of each activity pattern that its placebo null judges.
@@ -269,22 +275,18 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
             "null_region_z": region_z, "null_passed": bool(passed)}
 
 
-#: Columns of the placebo test in the site table.
-NULL_COLUMNS = ("null_statistic", "null_z", "null_p_value", "null_tail_p", "null_n",
-                "null_false_alarm_per_1000km2", "null_region_z", "null_passed")
-
-
-def _null_columns(test: dict[str, Any] | None) -> dict[str, Any]:
+def _null_columns(test: dict[str, Any] | None) -> NullColumns:
     if test is None:
-        return dict.fromkeys(NULL_COLUMNS)
-    out = {k: test[k] for k in NULL_COLUMNS}
-    out["null_z"], out["null_region_z"] = round_or_none(out["null_z"], 2), round_or_none(
-        out["null_region_z"], 2)
-    out["null_p_value"] = round_or_none(out["null_p_value"], 4)
-    out["null_tail_p"] = float(f"{out['null_tail_p']:.3g}")
-    far = out["null_false_alarm_per_1000km2"]
-    out["null_false_alarm_per_1000km2"] = float(f"{far:.3g}") if np.isfinite(far) else None
-    return out
+        return {"null_statistic": None, "null_z": None, "null_p_value": None,
+                "null_tail_p": None, "null_n": None, "null_false_alarm_per_1000km2": None,
+                "null_region_z": None, "null_passed": None}
+    far = test["null_false_alarm_per_1000km2"]
+    return {"null_statistic": test["null_statistic"], "null_z": round_or_none(test["null_z"], 2),
+            "null_p_value": round_or_none(test["null_p_value"], 4),
+            "null_tail_p": float(f"{test['null_tail_p']:.3g}"), "null_n": test["null_n"],
+            "null_false_alarm_per_1000km2": float(f"{far:.3g}") if np.isfinite(far) else None,
+            "null_region_z": round_or_none(test["null_region_z"], 2),
+            "null_passed": test["null_passed"]}
 
 
 def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> str:
@@ -300,10 +302,6 @@ def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> str:
             f"{test['null_p_value']:.3f} among {test['null_n']} placebo footprints; land alone "
             f"would reach it {test['null_false_alarm_per_1000km2']:.3g} times per 1,000 km2"
             f"{among})")
-
-
-#: Site statuses (their meaning: docs/statuses.md and :func:`site_status`).
-STATUSES = ("active", "inactive", "undetermined", "insufficient_data", "candidate", "excluded")
 
 
 def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None,
@@ -343,7 +341,7 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
 def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None, *,
                 declared_mw: float | None, config: Config,
                 stop_test: dict[str, Any] | None = None,
-                end_limit_mw: float = float("inf")) -> str:
+                end_limit_mw: float = float("inf")) -> Status:
     """Return the status of a site from its activity fit, heat interval and placebo test.
 
     * ``active``: heat at the last clear look, from an onset in the series (a before/after
@@ -401,7 +399,7 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
     return "undetermined"
 
 
-def power_density(est: HeatEstimate, footprint_m2: float) -> dict[str, float | None]:
+def power_density(est: HeatEstimate, footprint_m2: float) -> DensityColumns:
     """Return the heat over the footprint's area (W/m2) with its interval, and that area (m2).
 
     Frontier AI campuses run at about 220-453 W of facility power per m2 of site at full
@@ -495,7 +493,7 @@ def site_heat(fit: ActivityFit, cooling: str, calibration: Calibration, config: 
 
 
 #: The energy columns of a place that implies no accelerators (no heat, excluded, rejected).
-NO_COMPUTE: dict[str, Any] = {
+NO_COMPUTE: EnergyColumns = {
     "implied_h100e": None, "implied_h100e_low": None, "implied_h100e_high": None,
     "implied_flops": None, "implied_flop_total": None, "verdict": "inconclusive",
     "verdict_margin": None,
@@ -520,7 +518,7 @@ def site_accelerator(row: Any, config: Config) -> tuple[str, str]:
 
 
 def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFrame,
-            config: Config, *, accelerator: tuple[str, str] | None = None) -> dict[str, Any]:
+            config: Config, *, accelerator: tuple[str, str] | None = None) -> EnergyColumns:
     """Energy-model cross-reference: implied H100-equivalents, FLOP/s and FLOP, verdict.
 
     ``accelerator`` is ``(accelerators, source)`` from :func:`site_accelerator`; the row says
@@ -528,7 +526,7 @@ def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFr
     """
     heat = Interval.from_heat(est.mw, est.low, est.high)
     if heat is None:
-        return dict(NO_COMPUTE)
+        return NO_COMPUTE.copy()
     acc, source = accelerator or (config.power.assumed_accelerator, ASSUMED)
     check = cross_reference(heat, declared_power_mw=reported_mw, cooling=cooling,
                             accelerator=acc)
@@ -538,12 +536,11 @@ def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFr
             if len(active) > 1 else 0)
     total = inverse(heat, accelerator=acc, cooling=cooling, active_days=days or None)
     flop = total.flop_bf16
-    out = {k: (round_or_none(v, 0) if k.startswith("implied_h100e") else v)
-           for k, v in props.items()}
-    out["implied_flop_total"] = None if flop is None else float(flop.central)
-    out["accelerator"] = check.implied.accelerator
-    out["accelerator_source"] = source
-    return out
+    return {**props, "implied_h100e": round_or_none(props["implied_h100e"], 0),
+            "implied_h100e_low": round_or_none(props["implied_h100e_low"], 0),
+            "implied_h100e_high": round_or_none(props["implied_h100e_high"], 0),
+            "implied_flop_total": None if flop is None else float(flop.central),
+            "accelerator": check.implied.accelerator, "accelerator_source": source}
 
 
 def json_value(v: Any) -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 from models.energy_check import cross_reference
 from models.energy_types import Interval
 from pipeline.core.config import Config
+from pipeline.core.site_row import CalibrationColumns, Verdict
 from pipeline.science.placebo import MIN_PLACEBOS
 from pipeline.science.power import (
     Z90,
@@ -84,7 +85,7 @@ def maybe_land(est: HeatEstimate, evidence: Mapping[str, Any] | None, *,
     return HeatEstimate(est.mw, 0.0, est.high)
 
 
-def _verdict(est: HeatEstimate, declared_mw: float | None, cooling: str) -> tuple[str, Any]:
+def _verdict(est: HeatEstimate, declared_mw: float | None, cooling: str) -> tuple[Verdict, Any]:
 
     if not all(math.isfinite(v) for v in (est.mw, est.low, est.high)):
         return "inconclusive", None
@@ -106,8 +107,8 @@ def _inside(fitted: Calibration, physics: Calibration, cooling: str, config: Con
 
 
 def calibration_columns(site_id: str, heat_of: Callable[[Calibration], HeatEstimate], *,
-                        cooling: str, declared_mw: float | None, verdict: str,
-                        calibrations: CalibrationSet, config: Config) -> dict[str, Any]:
+                        cooling: str, declared_mw: float | None, verdict: Verdict,
+                        calibrations: CalibrationSet, config: Config) -> CalibrationColumns:
     """Return the physics heat and verdict of a site and the agreement of the two coefficients.
 
     ``heat_of`` turns a calibration into the site's heat interval; ``verdict`` is the verdict

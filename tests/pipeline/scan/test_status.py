@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from pipeline.core.config import Config
-from pipeline.scan.sites import STATUSES, null_test, site_status
+from pipeline.core.site_row import STATUSES
+from pipeline.scan.sites import null_test, site_status
 from pipeline.science.activity import ActivityFit
 from pipeline.science.placebo import SiteNull
 from pipeline.science.power import HeatEstimate
