@@ -22,9 +22,8 @@ Three measurements, all in one run on one machine:
   the size all T scenes would take in memory at once (temperature float32 + flags uint8).
 * **Core stages** (calibration :func:`pipeline.science.calibrate.to_kelvin`, masking
   :func:`pipeline.science.masking.build_flags`, anomaly :func:`pipeline.science.anomaly.anomaly`,
-  detection
-  :func:`pipeline.science.detect.hotspot_mask`) on a 2000 x 2000 synthetic array, in megapixels per
-  second of wall time and per CPU-second (= per core).
+  detection :func:`pipeline.science.detect.hotspot_mask`) on a 2000 x 2000 synthetic array, in
+  megapixels per second of wall time and per CPU-second (= per core).
 
 No timing is asserted anywhere; the figures are printed and written as JSON.
 """

@@ -46,8 +46,7 @@ Physics (numbers from ``shared/SCIENCE.md`` and ``shared/data/energy_facts.yaml`
   field covering 5-100 %. Values follow the real product (``shared/data/landsat`` Colombia
   scene): cloud tops mostly 235-290 K, ~2 % at ST DN 293 (150.0 K), ~1.5 % at DN 0 while QA is
   not fill. QA bits via :func:`pipeline.science.qa.encode`: cloud (3), a 3-pixel dilated ring (1)
-  with
-  partly cooled values, cloud shadow (4) cast away from the sun azimuth from a cloud height of
+  with partly cooled values, cloud shadow (4) cast away from the sun azimuth from a cloud height of
   0.6-2 km (the shadowed surface loses half its solar heating before the blur), and sometimes
   cirrus (2), 1-3 K cool. Scene-edge fill (QA 1, ST DN 0) is a wedge with probability
   ``edge_fill_probability``.

@@ -127,8 +127,7 @@ class PersistenceConfig(_Section):
     baseline_offset_k: float = Field(0.2, ge=0)
     change_bic_margin: float = Field(10.0, ge=0)
     #: Common temporal modes of the land (pipeline.science.placebo.land_modes: crop phenology,
-    #: seasonal
-    #: moisture) fitted as no-heat terms with every activity pattern; 0: none.
+    #: seasonal moisture) fitted as no-heat terms with every activity pattern; 0: none.
     land_modes: int = Field(2, ge=0, le=6)
     solar_index: Literal["scene_contrast", "pattern", "clear_sky"] = "pattern"
     min_contrast_pixels: int = Field(2000, ge=10)

@@ -1,9 +1,8 @@
 """Regional discovery: scan every tile of a region in parallel, merge, rank, write.
 
 The region is cut into tiles (:func:`pipeline.discover.tiles.tile_region`). Each tile is one task:
-the
-products whose footprint meets the tile grid are scanned by :func:`pipeline.scan.run.run_scan` on
-that grid, exactly as ``heatwatch scan`` does, and the tile's uncatalogued candidates (status
+the products whose footprint meets the tile grid are scanned by :func:`pipeline.scan.run.run_scan`
+on that grid, exactly as ``heatwatch scan`` does, and the tile's uncatalogued candidates (status
 ``candidate`` or ``excluded``) are written to ``OUT/tiles/<tile_id>.geojson``. That file is the
 tile's done marker: it records a hash of everything the tile's answer depends on (settings,
 grid, products, sites, exclusions), so a re-run skips tiles already done with the same inputs.

@@ -640,9 +640,8 @@ def fetch_sites(
     """Fetch every Landsat acquisition over each site and write it as a Collection 2 product.
 
     Products go to ``out_dir/<safe site name>/`` (:func:`pipeline.core.sites.safe_name`), one
-    folder per
-    site, so :func:`pipeline.io.reader.discover_products` of a site's folder finds that site's
-    products. A request that still fails after the retries is recorded in
+    folder per site, so :func:`pipeline.io.reader.discover_products` of a site's folder finds
+    that site's products. A request that still fails after the retries is recorded in
     :attr:`FetchReport.failures` and the others go on.
 
     Parameters

@@ -24,9 +24,8 @@ Tables and the keys that make a re-run idempotent:
     interval (the heat as of the date: after a seen stop, that of the looks after it),
     ``first_seen``, ``last_seen``, ``verdict``, ``possible_shutdown_since`` (see
     :func:`pipeline.science.activity.unconfirmed_stop`), ``status_note`` (why a fitted stop is
-    stored
-    ``undetermined``, :func:`pipeline.monitor.run.stored_status`), ``run_id`` (the run that last
-    wrote it).
+    stored ``undetermined``, :func:`pipeline.monitor.run.stored_status`), ``run_id`` (the run that
+    last wrote it).
 ``alerts``
     Key ``alert_id``, a hash of kind, site and as-of date
     (:func:`pipeline.monitor.alerts.alert_id`);

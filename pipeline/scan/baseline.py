@@ -4,8 +4,7 @@ A campus running all of a series has no before-state of its own: its always-on e
 told from a static offset of its footprint, so its heat carries the offset prior and may be
 ``undetermined`` (docs/statuses.md). A *declared* baseline fixes that: looks up to its end date
 are known inactive (``A = 0`` in :func:`pipeline.science.activity.fit_activity`), so the static
-offset is
-measured there and the heat after it is a before/after measurement.
+offset is measured there and the heat after it is a before/after measurement.
 
 Where a baseline comes from, in order of precedence:
 

@@ -6,9 +6,8 @@ hotspots, per-pixel persistence, and the integrated excess of every catalogued s
 hotspots outside the catalog become candidate footprints and are measured from the kept
 temperatures. Every site's series then goes through the solar-decoupled activity model
 (:mod:`pipeline.science.activity`), the excess-to-MW calibration (:mod:`pipeline.science.power`),
-and the energy
-model's cross-reference. This module wires compute to IO; the compute lives in the modules it
-calls.
+and the energy model's cross-reference. This module wires compute to IO; the compute lives in the
+modules it calls.
 """
 
 from __future__ import annotations

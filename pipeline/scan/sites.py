@@ -237,8 +237,7 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     fall for ``shutdown``. A new site was found by searching the whole area, so it passes when
     it exceeds every placebo and the false-alarm rate its statistic implies (the placebos'
     modelled tail, :meth:`pipeline.science.placebo.SiteNull.tail_p`, times the footprint-sized
-    places
-    in 1,000 km2) is at most ``detection.false_alarm_per_1000km2``. A catalogued site is one
+    places in 1,000 km2) is at most ``detection.false_alarm_per_1000km2``. A catalogued site is one
     hypothesis, not a search: it passes when its robust z reaches the one-sided
     ``detection.site_alpha`` of a normal tail.
 

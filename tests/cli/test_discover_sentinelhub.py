@@ -2,9 +2,8 @@
 Sentinel Hub on 127.0.0.1 (the real client), then scanned on its own crops.
 
 The fake serves the generated border world of ``tests/pipeline/discover/test_discover.py`` (a new
-250 MW
-campus across the tile border, a catalogued campus, a power plant), so the fetched discovery can
-be held against the truth and against discovery of the same world read from local files.
+250 MW campus across the tile border, a catalogued campus, a power plant), so the fetched discovery
+can be held against the truth and against discovery of the same world read from local files.
 """
 
 from __future__ import annotations
