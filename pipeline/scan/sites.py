@@ -129,20 +129,24 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     land = land_se(fit, null)
     evidence = null_test(fit, null, config, searched=not in_catalog)
 
-    def heat_of(cal: Calibration) -> HeatEstimate:
+    def fitted_heat(cal: Calibration) -> HeatEstimate:
         est = site_heat(fit, cooling, cal, config, land_k_m2=land)
         if known is None:
             # Cooling unknown: the central value assumes the default; the interval reaches up
             # to what the least visible cooling type (evaporative towers) would imply.
             alt = site_heat(fit, WORST, cal, config, land_k_m2=land)
             est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
-        return maybe_land(est, evidence, undetermined=undetermined)
+        return est
+
+    def heat_of(cal: Calibration) -> HeatEstimate:
+        return maybe_land(fitted_heat(cal), evidence, undetermined=undetermined)
 
     undetermined = False  # set below once the status is known
 
     # never fitted on this site's own declaration (leave-one-out), or physics-only
     calibration = calibrations.for_site(str(row.site_id))
-    est = heat_of(calibration)
+    fitted = fitted_heat(calibration)
+    est = maybe_land(fitted, evidence)
     active_dates = series.loc[series["active"], "date"]
     clear_dates = series.loc[series["clear"], "date"]
     stop = fit.unconfirmed_stop
@@ -158,7 +162,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     if status == "undetermined" and fit.pattern == "always":
         # running cannot be told from a static offset here: the heat may be all land
         undetermined = True
-        est = heat_of(calibration)
+        est = maybe_land(fitted, evidence, undetermined=True)
     rejected = None
     exclusion = getattr(row, "exclusion", None)
     exclusion = exclusion if isinstance(exclusion, str) and exclusion else None
