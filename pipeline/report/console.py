@@ -109,7 +109,6 @@ def print_not_covered(sites: Sequence[Mapping[str, Any]]) -> None:
     """Name the sites no scene covers (none: print nothing)."""
     from pipeline.report.files import not_covered_line  # lazy: see tables.status_cell
 
-
     line = not_covered_line([dict(s) for s in sites])
     if line:
         console.print(f"[yellow]note[/] {escape(line)}")

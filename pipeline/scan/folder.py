@@ -52,11 +52,10 @@ class _Hooks:
 
 def _scan_one(folder: Path, out: Path, config: Config, sites: gpd.GeoDataFrame | None,
               sites_path: Path | None, exclusions_path: Path | None,
-              hooks: _Hooks) -> ScanResult:
+              exclusions: gpd.GeoDataFrame | None, hooks: _Hooks) -> ScanResult:
     if out.exists() and not out.is_dir():  # fail before the scan, not after it
         raise OutputError(f"output folder {out} is a file; pass a folder with --out "
                           "(it is created if absent)")
-    exclusions = None if exclusions_path is None else read_exclusions(exclusions_path)
     result = run_scan(folder, config, sites=sites, exclusions=exclusions,
                       on_total=hooks.on_total, progress=hooks.progress)
     result.run.update(input_files(sites_path, exclusions_path))
@@ -109,12 +108,14 @@ def scan_to_folder(
     if sites_path is not None and read_sites is None:
         raise TypeError("scan_to_folder: give read_sites with sites_path")
     sites = None if sites_path is None or read_sites is None else read_sites(sites_path)
+    # read once: a per-site source scans every site with the same layer
+    exclusions = None if exclusions_path is None else read_exclusions(exclusions_path)
     folders = src.folders(sites, progress=fetch_progress)
     if src.report is not None and on_fetched is not None:
         on_fetched(src.report)
     if len(folders) == 1 and folders[0].site_ids is None:
         result = _scan_one(folders[0].path, out, config, sites, sites_path, exclusions_path,
-                           hooks)
+                           exclusions, hooks)
         return ScanRun(result.sites, [result], src.report)
     assert sites is not None and read_sites is not None  # a per-site source fetched sites
     rows, results = [], []
@@ -123,7 +124,7 @@ def scan_to_folder(
         site_file = folder.path / "site.geojson"
         write_geojson(site_file, sites[sites["site_id"] == sid])
         result = _scan_one(folder.path, out / safe_name(sid), config, read_sites(site_file),
-                           site_file, exclusions_path, hooks)
+                           site_file, exclusions_path, exclusions, hooks)
         rows.append(result.sites)
         results.append(result)
     merged = pd.concat(rows, ignore_index=True) if rows else sites.iloc[0:0]
