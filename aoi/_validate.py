@@ -20,9 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from aoi._readers import RawSite
 from aoi.utm import area_km2, buffer_lonlat, split_antimeridian
 from pipeline.core.errors import SiteError
-
-SITE_COLUMNS = ("site_id", "name", "operator", "reported_power_mw", "cooling")
-"""Columns every site table has, in this order, before extra attributes and ``geometry``."""
+from pipeline.core.sites import SITE_COLUMNS
 
 COOLING_TYPES = ("dry", "evaporative", "hybrid")
 """Allowed values of ``cooling`` (or missing)."""

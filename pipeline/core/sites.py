@@ -14,7 +14,11 @@ import geopandas as gpd
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["safe_name", "split_covered"]
+__all__ = ["SITE_COLUMNS", "safe_name", "split_covered"]
+
+SITE_COLUMNS = ("site_id", "name", "operator", "reported_power_mw", "cooling")
+"""Columns every site table has, in this order, before extra attributes and ``geometry``
+(validated by :mod:`aoi.sites`; a scan without a catalog gets them empty)."""
 
 _UNSAFE = re.compile(r"[^a-z0-9.-]+")
 _WINDOWS_RESERVED = frozenset(

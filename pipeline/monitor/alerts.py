@@ -47,11 +47,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from pipeline.core.errors import OutputError
-from pipeline.core.site_row import SiteRow, StatusRow
+from pipeline.core.site_row import REFUTED, SiteRow, StatusRow
 
 KINDS = ("turned_active", "turned_inactive", "heat_step", "declared_mismatch",
          "possible_shutdown")
-MISMATCH_VERDICTS = ("refuted: under-reported", "refuted: over-declared")
 
 
 #: Verdict words of stores written before the rename, in today's words.
@@ -289,7 +288,7 @@ def _verdict_alerts(w: _Walk, s: StatusRow) -> list[tuple[str, str, dict]]:
         w.verdict_pending = None
         if verdict == want:
             w.verdict = want
-            if want in MISMATCH_VERDICTS:
+            if want in REFUTED:
                 out.append(("declared_mismatch", f"{site} heat {_fmt_heat(s)} is {want} against "
                             f"the declared {s.get('reported_power_mw')} MW since "
                             f"{first['as_of_date']}, confirmed as of {when}",

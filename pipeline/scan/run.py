@@ -30,7 +30,7 @@ from pipeline.core.config import Config, DetectionConfig
 from pipeline.core.errors import ConfigError, NoDataError
 from pipeline.core.grid import Grid
 from pipeline.core.site_row import BASELINE_COLUMNS, SiteRow, pick
-from pipeline.core.sites import split_covered
+from pipeline.core.sites import SITE_COLUMNS, split_covered
 from pipeline.io.reader import ProductFiles, discover_products
 from pipeline.io.source import ImagerySource, as_source
 from pipeline.io.stack import SceneLog, iter_scenes
@@ -39,7 +39,6 @@ from pipeline.scan.baseline import Baseline, site_baselines
 from pipeline.scan.overlays import overlay_products
 from pipeline.scan.provenance import scan_provenance
 from pipeline.scan.sites import (
-    SITE_COLUMNS,
     annotate_series,
     catalog_frame,
     fit_site,

@@ -22,6 +22,7 @@ from models.energy_check import cross_reference
 from models.energy_types import Interval
 from pipeline.core.config import Config
 from pipeline.core.site_row import DensityColumns, EnergyColumns, NullColumns, SiteRow, Status
+from pipeline.core.sites import SITE_COLUMNS
 from pipeline.scan.baseline import Baseline, baseline_columns
 from pipeline.scan.verdicts import WORST, calibration_columns, maybe_land
 from pipeline.science.activity import ActivityFit, fit_activity
@@ -40,8 +41,6 @@ from pipeline.science.power import (
     heat_mw,
     site_coefficient,
 )
-
-SITE_COLUMNS = ["site_id", "name", "operator", "reported_power_mw", "cooling"]
 
 
 def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
