@@ -350,23 +350,29 @@ def _windows(w: np.ndarray, steady: np.ndarray, y: np.ndarray, ok: np.ndarray) -
     return np.where(np.isfinite(best), best, np.nan)
 
 
-def placebo_offsets(masks: SiteMasks, eligible: np.ndarray, *, n: int,
-                    rng: np.random.Generator, min_eligible: float = 0.8,
-                    min_ring_eligible: float = 0.5) -> list[tuple[int, int]]:
-    """Up to ``n`` (row, col) shifts of a site's window to background land.
+def placements(masks: SiteMasks, eligible: np.ndarray, *, min_eligible: float = 0.8,
+               min_ring_eligible: float = 0.5) -> np.ndarray:
+    """Return where a site's window may be moved to measure background land.
 
-    A shift is kept when the moved window stays inside the grid, does not overlap the site's own
-    window, and at least ``min_eligible`` of the moved integration region (and of its ring) lies
-    on ``eligible`` pixels (background land: no site, no candidate, no water), and at least
-    ``min_ring_eligible`` of its ring.
+    Element ``[r, c]`` of the result is True when the window moved to top-left ``(r, c)`` stays
+    inside the grid, does not overlap the site's own window, and at least ``min_eligible`` of
+    the moved integration region, and ``min_ring_eligible`` of its ring, lie on ``eligible``
+    pixels (background land: no site, no candidate, no water). Shape ``(rows - h + 1,
+    cols - w + 1)`` for a window of ``h`` x ``w``; empty when the window does not fit.
+
+    Examples
+    --------
+    >>> reg = np.zeros((12, 12), bool); reg[1:3, 1:3] = True
+    >>> m = SiteMasks("x", reg, reg, np.zeros((12, 12), bool))
+    >>> ok = placements(m, np.ones((12, 12), bool))
+    >>> ok.shape, bool(ok[1, 1]), bool(ok[5, 5])  # not on the site itself; elsewhere free
+    ((11, 11), False, True)
     """
     rows, cols = masks.window
-    if rows.stop <= rows.start:
-        return []
-    h, w = rows.stop - rows.start, cols.stop - cols.start
     gh, gw = eligible.shape
-    if h >= gh or w >= gw:
-        return []
+    h, w = rows.stop - rows.start, cols.stop - cols.start
+    if rows.stop <= rows.start or h >= gh or w >= gw:
+        return np.zeros((0, 0), dtype=bool)
     region = masks.integration[rows, cols]
     ring = masks.ring[rows, cols]
     # eligible share under the moved region and ring for every placement at once
@@ -379,11 +385,22 @@ def placebo_offsets(masks: SiteMasks, eligible: np.ndarray, *, n: int,
         ok &= share_ring / int(ring.sum()) >= min_ring_eligible - 1e-9
     r0, c0 = np.mgrid[0:gh - h + 1, 0:gw - w + 1]
     ok &= ~((np.abs(r0 - rows.start) < h) & (np.abs(c0 - cols.start) < w))  # not on the site
+    return ok
+
+
+def placebo_offsets(masks: SiteMasks, eligible: np.ndarray, *, n: int,
+                    rng: np.random.Generator, min_eligible: float = 0.8,
+                    min_ring_eligible: float = 0.5) -> list[tuple[int, int]]:
+    """Up to ``n`` (row, col) shifts of a site's window to background land (:func:`placements`)."""
+    ok = placements(masks, eligible, min_eligible=min_eligible,
+                    min_ring_eligible=min_ring_eligible)
     where = np.flatnonzero(ok)
     if not where.size:
         return []
     pick = rng.choice(where, size=min(n, where.size), replace=False)
-    return [(int(r0.flat[i]) - rows.start, int(c0.flat[i]) - cols.start) for i in pick]
+    rows, cols = masks.window
+    return [(int(i // ok.shape[1]) - rows.start, int(i % ok.shape[1]) - cols.start)
+            for i in pick]
 
 
 @dataclass(frozen=True)
@@ -486,9 +503,12 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
     if reach > 0 and offsets:
         jit = np.array(JITTER, dtype=np.int64) * reach
         moved = (shifts[1:, None, :] + jit[None, :, :]).reshape(-1, 2)
-        gh, gw = anomalies.shape[1:]
-        inside = ((rows.start + moved[:, 0] >= 0) & (rows.stop + moved[:, 0] <= gh)
-                  & (cols.start + moved[:, 1] >= 0) & (cols.stop + moved[:, 1] <= gw))
+        # a moved placebo obeys the placebos' own rules (inside the grid, on background land,
+        # off the site): one moved onto a campus or the site would measure heat, not land
+        ok = placements(masks, eligible)
+        r, c = rows.start + moved[:, 0], cols.start + moved[:, 1]
+        inside = (r >= 0) & (r < ok.shape[0]) & (c >= 0) & (c < ok.shape[1])
+        inside[inside] = ok[r[inside], c[inside]]
         got = np.full((len(moved), n_looks), np.nan)
         got[inside] = _gather(flat, moved[inside], base, in_region, n_cols=n_cols,
                               n_region=n_region, pixel_area=pixel_area,

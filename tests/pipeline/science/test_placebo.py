@@ -6,12 +6,14 @@ from scipy.stats import norm
 
 from pipeline.science.footprint import SiteMasks
 from pipeline.science.placebo import (
+    JITTER,
     SiteNull,
     footprint_series,
     heat_statistics,
     land_modes,
     measure_placebos,
     placebo_offsets,
+    placements,
 )
 
 
@@ -221,3 +223,30 @@ def test_the_null_takes_out_the_land_modes_for_site_and_placebos_alike():
     assert plain.p_value("onset") > 0.05  # the green-ups of many placebos outrise it
     assert fitted.p_value("onset") == pytest.approx(1 / 201)
     assert fitted.site["onset"] == pytest.approx(2e5, rel=0.1)
+
+
+def test_a_placebo_moved_nearby_stays_on_background_land():
+    # a campus stands a few pixels beside background land: a placebo moved by the search's
+    # reach must not land on it (it would measure the campus, not land, and make a real
+    # site look ordinary), nor on the site itself
+    rng = np.random.default_rng(6)
+    s = _sun(30)
+    a = rng.normal(0, 0.3, (30, 80, 80)).astype(np.float32)
+    campus = np.zeros((80, 80), dtype=bool)
+    campus[50:70, 50:70] = True
+    a[:, campus] += 6.0
+    m = _masks()
+    eligible = ~(m.integration | m.ring | campus)
+    near = measure_placebos(a, m, eligible, pixel_area=900.0, min_clear_fraction=0.8,
+                            n_placebos=80, rng=np.random.default_rng(2), reach=6)
+    ok = placements(m, eligible)
+    rows, cols = m.window
+    for i, (dr, dc) in enumerate(near.offsets):
+        for j, (jr, jc) in enumerate(np.array(JITTER) * 6):
+            r, c = rows.start + dr + jr, cols.start + dc + jc
+            allowed = 0 <= r < ok.shape[0] and 0 <= c < ok.shape[1] and ok[r, c]
+            assert allowed or np.all(np.isnan(near.nearby[i, j]))
+    # so no placebo, moved or not, reaches the campus's heat (6 K over the region)
+    hot = near.null(s).placebos["always"]
+    region_m2 = m.integration_area_px * 900.0
+    assert np.nanmax(hot) < 0.5 * 6.0 * region_m2
