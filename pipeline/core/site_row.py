@@ -208,6 +208,8 @@ class StatusRow(TypedDict):
     first_seen: str | None
     last_seen: str | None
     verdict: Verdict
+    verdict_margin: float | None  # how close the verdict was (the audit of a stored verdict)
+    verdict_physics: Verdict  # the verdict with the physics coefficient, beside `verdict`
     reported_power_mw: float | None
     n_clear: int
     possible_shutdown_since: str | None

@@ -177,6 +177,8 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
                         "heat_mw": site["heat_mw"], "heat_mw_low": site["heat_mw_low"],
                         "heat_mw_high": site["heat_mw_high"], "first_seen": site["first_seen"],
                         "last_seen": site["last_seen"], "verdict": site["verdict"],
+                        "verdict_margin": site["verdict_margin"],
+                        "verdict_physics": site["verdict_physics"],
                         "reported_power_mw": site["reported_power_mw"],
                         "n_clear": site["n_clear"],
                         "possible_shutdown_since": site["possible_shutdown_since"],
@@ -545,7 +547,9 @@ def history_frame(store: HistoryStore, site_id: str) -> pd.DataFrame:
     Columns: ``date``, ``product_id``, ``clear``, ``clear_fraction``, ``excess_k_m2``,
     ``residual_heat_k_m2``, ``heat_mw`` (the look's residual heat), ``active``, and the status
     as of that date: ``status``, ``status_heat_mw``, ``heat_mw_low``, ``heat_mw_high``,
-    ``verdict``, ``possible_shutdown_since``, ``status_note`` (why a status is
+    ``verdict`` with ``verdict_margin`` (how close it was) and ``verdict_physics`` (the
+    verdict with the physics coefficient; both empty for statuses stored before schema
+    version 4), ``possible_shutdown_since``, ``status_note`` (why a status is
     ``undetermined`` although the fit saw a stop, see :func:`stored_status`).
     """
     obs = store.table("observations", site_id=site_id)
@@ -557,7 +561,7 @@ def history_frame(store: HistoryStore, site_id: str) -> pd.DataFrame:
                          "run `heatwatch monitor` first or check the id")
     st = st.rename(columns={"as_of_date": "date", "heat_mw": "status_heat_mw"})
     keep = ["date", "status", "status_heat_mw", "heat_mw_low", "heat_mw_high", "verdict",
-            "possible_shutdown_since", "status_note"]
+            "verdict_margin", "verdict_physics", "possible_shutdown_since", "status_note"]
     out = obs.drop(columns=["site_id"]).merge(st[keep], on="date", how="outer")
     return out.sort_values(["date", "product_id"], na_position="last").reset_index(drop=True)
 

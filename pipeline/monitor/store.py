@@ -24,8 +24,11 @@ Tables and the keys that make a re-run idempotent:
     interval (the heat as of the date: after a seen stop, that of the looks after it),
     ``first_seen``, ``last_seen``, ``verdict``, ``possible_shutdown_since`` (see
     :func:`pipeline.science.activity.unconfirmed_stop`), ``status_note`` (why a fitted stop is
-    stored ``undetermined``, :func:`pipeline.monitor.run.stored_status`), ``run_id`` (the run that
-    last wrote it).
+    stored ``undetermined``, :func:`pipeline.monitor.run.stored_status`), the evidence behind
+    ``verdict``: ``verdict_margin`` (the factor by which its deciding check passed or failed)
+    and ``verdict_physics`` (the verdict with the physics coefficient), as in ``sites.geojson``
+    (both NULL in rows stored before schema version 4), ``run_id`` (the run that last wrote
+    it).
 ``alerts``
     Key ``alert_id``, a hash of kind, site and as-of date
     (:func:`pipeline.monitor.alerts.alert_id`);
@@ -50,6 +53,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -62,12 +66,15 @@ import pandas as pd
 from pipeline.core.errors import StoreError
 from pipeline.core.site_row import STATUS_KEYS, StoredStatus
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
-#: Statements that bring a store from the schema version of the key to the next one.
+#: Statements that bring a store from the schema version of the key to the next one (an
+#: ``ADD COLUMN`` runs only when the table lacks the column; old rows get NULL in it).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: ("ALTER TABLE site_status ADD COLUMN possible_shutdown_since TEXT",),
     2: ("ALTER TABLE site_status ADD COLUMN status_note TEXT",),
+    3: ("ALTER TABLE site_status ADD COLUMN verdict_margin REAL",
+        "ALTER TABLE site_status ADD COLUMN verdict_physics TEXT"),
 }
 
 _SCHEMA = """
@@ -90,7 +97,8 @@ CREATE TABLE IF NOT EXISTS site_status (
     site_id TEXT NOT NULL, as_of_date TEXT NOT NULL, run_id TEXT NOT NULL, status TEXT NOT NULL,
     pattern TEXT, heat_mw REAL, heat_mw_low REAL, heat_mw_high REAL, first_seen TEXT,
     last_seen TEXT, verdict TEXT, reported_power_mw REAL, n_clear INTEGER,
-    possible_shutdown_since TEXT, status_note TEXT, PRIMARY KEY (site_id, as_of_date));
+    possible_shutdown_since TEXT, status_note TEXT, verdict_margin REAL, verdict_physics TEXT,
+    PRIMARY KEY (site_id, as_of_date));
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id TEXT PRIMARY KEY, site_id TEXT NOT NULL, kind TEXT NOT NULL,
     as_of_date TEXT NOT NULL, message TEXT NOT NULL, payload_json TEXT NOT NULL,
@@ -195,9 +203,16 @@ class HistoryStore:
                 self._conn.execute("BEGIN IMMEDIATE")
                 for step in range(version, SCHEMA_VERSION):
                     for sql in MIGRATIONS[step]:
-                        self._conn.execute(sql)
+                        if not self._has_column_added_by(sql):
+                            self._conn.execute(sql)
                 self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                                    (str(SCHEMA_VERSION),))
+
+    def _has_column_added_by(self, sql: str) -> bool:
+        """Return whether ``sql`` adds a column its table already has."""
+        m = re.match(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", sql)
+        return m is not None and m[2] in {
+            r[1] for r in self._conn.execute(f"PRAGMA table_info({m[1]})")}
 
     # context manager ---------------------------------------------------------------------------
     def __enter__(self) -> HistoryStore:

@@ -21,6 +21,8 @@ from models.energy import Interval
 from pipeline.core.config import Config
 from pipeline.report.tables import (
     VERDICT_CAPTION,
+    VERDICT_EVIDENCE,
+    VERDICT_EVIDENCE_CAPTION,
     cell,
     energy_value,
     heat_cells,
@@ -28,6 +30,7 @@ from pipeline.report.tables import (
     sites_cell,
     status_cell,
     verdict_cell,
+    verdict_evidence_cells,
 )
 
 if TYPE_CHECKING:
@@ -175,12 +178,15 @@ def print_statuses(statuses: Sequence[Mapping[str, Any]]) -> None:
         return
     print_table("Heatwatch monitor: latest status",
                 ["site", "as of", "status", "heat MW", "[90%]", "first seen", "last seen",
-                 "verdict"],
+                 "verdict", *VERDICT_EVIDENCE],
                 [[sites_cell(s["site_id"]), s["as_of_date"], status_cell(s),
                   *heat_cells(s["heat_mw"], s["heat_mw_low"], s["heat_mw_high"]),
-                  s["first_seen"] or "-", s["last_seen"] or "-", verdict_cell(s["verdict"])]
+                  s["first_seen"] or "-", s["last_seen"] or "-", verdict_cell(s["verdict"]),
+                  *verdict_evidence_cells(s)]
                  for s in statuses],
-                right={"heat MW", "[90%]"}, stack={"status", "[90%]", "last seen"})
+                right={"heat MW", "[90%]", "margin"},
+                stack={"status", "[90%]", "last seen", "margin"},
+                caption=VERDICT_EVIDENCE_CAPTION)
 
 
 def print_history(site_id: str, frame: pd.DataFrame, *, plot: Path | None = None) -> None:
@@ -188,15 +194,17 @@ def print_history(site_id: str, frame: pd.DataFrame, *, plot: Path | None = None
     print_table(
         f"{site_id}: {len(frame)} look(s)",
         ["date", "clear", "excess K m²", "heat MW", "active", "status", "status MW", "[90%]",
-         "verdict"],
+         "verdict", *VERDICT_EVIDENCE],
         [[str(r["date"]), "yes" if r["clear"] == 1 else "no",
           sites_cell(r["excess_k_m2"], "{:,.0f}"), sites_cell(r["heat_mw"], "{:.0f}"),
           "yes" if r["active"] == 1 else "", status_cell(r),
           *heat_cells(r["status_heat_mw"], r["heat_mw_low"], r["heat_mw_high"]),
-          verdict_cell(r["verdict"])] for r in frame.to_dict("records")],
-        right={"excess K m²", "heat MW", "status MW", "[90%]"},
-        stack={"active", "[90%]"},
-        caption="heat MW: the look's residual heat; status: as of the look's date")
+          verdict_cell(r["verdict"]), *verdict_evidence_cells(r)]
+         for r in frame.to_dict("records")],
+        right={"excess K m²", "heat MW", "status MW", "[90%]", "margin"},
+        stack={"active", "[90%]", "margin"},
+        caption="heat MW: the look's residual heat; status: as of the look's date; "
+                + VERDICT_EVIDENCE_CAPTION)
     if plot is not None:
         console.print(f"plot written to {plot}", markup=False)
 

@@ -13,13 +13,16 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-__all__ = ["VERDICT_CAPTION", "cell", "energy_value", "heat_cells", "print_table", "sites_cell",
-           "status_cell", "verdict_cell"]
+from pipeline.core.site_row import OVER, UNDER
 
-#: Verdicts as the tables show them (the full words, margins and coefficients are in
+__all__ = ["VERDICT_CAPTION", "VERDICT_EVIDENCE", "VERDICT_EVIDENCE_CAPTION", "cell",
+           "energy_value", "heat_cells", "print_table", "sites_cell", "status_cell",
+           "verdict_cell", "verdict_evidence_cells"]
+
+#: Verdicts as the tables show them, keyed by the words of :mod:`pipeline.core.site_row`
+#: (the other verdicts pass through whole; the full words, margins and coefficients are in
 #: sites.geojson and the reports; :data:`VERDICT_CAPTION` says what they mean).
-_SHORT_VERDICT = {"refuted: over-declared": "refuted: over", "refuted: under-reported":
-                  "refuted: under"}
+_SHORT_VERDICT: dict[str, str] = {OVER: "refuted: over", UNDER: "refuted: under"}
 
 
 VERDICT_CAPTION = ("verdict: the declared power tested against the heat interval; refuted: over "
@@ -27,9 +30,30 @@ VERDICT_CAPTION = ("verdict: the declared power tested against the heat interval
                    "no verification (margin and coefficient in sites.geojson and the reports)")
 
 
+#: Headers of the evidence behind a verdict (:func:`verdict_evidence_cells`).
+VERDICT_EVIDENCE = ("margin", "physics")
+VERDICT_EVIDENCE_CAPTION = ("margin: factor by which the verdict's deciding check passed or "
+                            "failed; physics: the verdict with the physics coefficient")
+
+
 def verdict_cell(verdict: object) -> str:
-    """Return a verdict in the few characters a table column has."""
-    return "-" if verdict is None else _SHORT_VERDICT.get(str(verdict), str(verdict))
+    """Return a verdict in the few characters a table column has ('-' if missing)."""
+    if cell(verdict) == "-":  # None, or NaN in a data frame
+        return "-"
+    return _SHORT_VERDICT.get(str(verdict), str(verdict))
+
+
+def verdict_evidence_cells(row: Mapping[str, Any]) -> list[str]:
+    """Cells of the evidence behind a row's verdict: margin and physics-coefficient verdict.
+
+    Examples
+    --------
+    >>> verdict_evidence_cells({"verdict_margin": 1.834, "verdict_physics": OVER})
+    ['1.83', 'refuted: over']
+    >>> verdict_evidence_cells({})  # a status stored before the store kept them
+    ['-', '-']
+    """
+    return [cell(row.get("verdict_margin"), "{:.2f}"), verdict_cell(row.get("verdict_physics"))]
 
 
 def cell(value: object, fmt: str = "{}") -> str:

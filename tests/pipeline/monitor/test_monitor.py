@@ -39,7 +39,7 @@ from pipeline.monitor.alerts import (
     post_webhook,
     read_jsonl,
 )
-from pipeline.monitor.run import run_monitor, statuses_as_of, stored_status
+from pipeline.monitor.run import read_history, run_monitor, statuses_as_of, stored_status
 from pipeline.monitor.store import HistoryStore
 from pipeline.scan.run import run_scan
 from pipeline.science.power import HeatEstimate
@@ -169,6 +169,21 @@ def test_one_run_fills_every_table(one_run: Path) -> None:
     assert snap["alerts"]["notified"].eq(1).all()
 
 
+def test_each_status_keeps_the_evidence_behind_its_verdict(
+        world: Path, config: Config, sites: gpd.GeoDataFrame, one_run: Path) -> None:
+    # the status as of the last look is what a scan of all the looks reports, margin and
+    # physics-coefficient verdict included, in the store and in what `history` reads
+    scan = pd.DataFrame(run_scan(world / "imagery", config, sites=sites).sites.query(
+        "in_catalog")).set_index("site_id")
+    store = snapshot(one_run / "store.sqlite")["site_status"]
+    last = store[store["as_of_date"] == store["as_of_date"].max()].set_index("site_id")
+    keys = ["verdict", "verdict_margin", "verdict_physics"]
+    pd.testing.assert_frame_equal(last[keys], scan.loc[last.index, keys], check_names=False)
+    assert scan.loc["campus", "verdict_margin"] > 1  # a refutation, by a known factor
+    history = read_history(one_run / "store.sqlite", "campus").iloc[-1]
+    assert history[keys].tolist() == scan.loc["campus", keys].tolist()
+
+
 def test_rerun_adds_nothing(world: Path, config: Config, sites: gpd.GeoDataFrame,
                             one_run: Path, tmp_path: Path) -> None:
     shutil.copytree(one_run, tmp_path, dirs_exist_ok=True)
@@ -273,7 +288,7 @@ def test_status_as_of_a_date_is_what_a_scan_up_to_it_reports(
     days = [_day(pids[4]), _day(pids[-1])]
     statuses, _ = statuses_as_of(full, sites, config, days)
     keys = ["status", "heat_mw", "heat_mw_low", "heat_mw_high", "first_seen", "last_seen",
-            "verdict"]
+            "verdict", "verdict_margin", "verdict_physics"]
     for day, scan in zip(days, (part, full), strict=True):
         got = pd.DataFrame([s for s in statuses if s["as_of_date"] == day])[["site_id", *keys]]
         want = pd.DataFrame(scan.sites.query("in_catalog"))[["site_id", *keys]]

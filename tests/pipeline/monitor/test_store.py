@@ -139,3 +139,54 @@ def test_a_version_1_store_is_migrated_and_keeps_its_rows(tmp_path: Path) -> Non
 def test_unknown_table_is_a_store_error(tmp_path: Path) -> None:
     with HistoryStore(tmp_path / "h.sqlite") as store, pytest.raises(StoreError, match="one of"):
         store.table("nope; DROP TABLE scenes")
+
+
+#: The schema of version 3 stores (before ``verdict_margin`` and ``verdict_physics``).
+V3_SITE_STATUS = """CREATE TABLE site_status (
+    site_id TEXT NOT NULL, as_of_date TEXT NOT NULL, run_id TEXT NOT NULL, status TEXT NOT NULL,
+    pattern TEXT, heat_mw REAL, heat_mw_low REAL, heat_mw_high REAL, first_seen TEXT,
+    last_seen TEXT, verdict TEXT, reported_power_mw REAL, n_clear INTEGER,
+    possible_shutdown_since TEXT, status_note TEXT, PRIMARY KEY (site_id, as_of_date))"""
+
+
+def _old_store(path: Path, version: int, *tables: str) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(version),))
+        for sql in tables:
+            conn.execute(sql)
+
+
+def test_a_version_3_store_gets_the_verdict_evidence_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    _old_store(path, 3, V3_SITE_STATUS)
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO site_status (site_id, as_of_date, run_id, status, heat_mw, "
+                     "verdict) VALUES ('s', '2024-01-05', 'r0', 'active', 120.0, "
+                     "'refuted: under-reported')")
+    with HistoryStore(path) as store:
+        old = store.latest_status("s")
+        assert old is not None and old["heat_mw"] == 120.0
+        assert old["verdict"] == "refuted: under-reported"
+        assert old["verdict_margin"] is None and old["verdict_physics"] is None
+        rec = RunRecord(run_id="r1", started="2024-06-01T00:00:00+00:00")
+        rec.site_status.append({"site_id": "s", "as_of_date": "2024-01-21", "run_id": "r1",
+                                "status": "active", "verdict": "not refuted",
+                                "verdict_margin": 1.5, "verdict_physics": "inconclusive"})
+        store.commit_run(rec)
+        rows = store.table("site_status").set_index("as_of_date")
+    assert rows.loc["2024-01-05", "run_id"] == "r0"  # the old row is kept as it was
+    assert rows.loc["2024-01-21", ["verdict_margin", "verdict_physics"]].tolist() == [
+        1.5, "inconclusive"]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == str(SCHEMA_VERSION)
+
+
+def test_a_migration_adds_only_the_columns_a_store_lacks(tmp_path: Path) -> None:
+    # an old store without a site_status table: opening creates it whole, and the steps that
+    # would add its newer columns again are skipped instead of failing
+    path = tmp_path / "h.sqlite"
+    _old_store(path, 1)
+    with HistoryStore(path) as store:
+        assert "verdict_physics" in store.table("site_status").columns
+        assert store.integrity_ok()
