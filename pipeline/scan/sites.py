@@ -30,6 +30,7 @@ from pipeline.science.declared import Declaration, declaration_on, site_credit
 from pipeline.science.footprint import SiteMasks
 from pipeline.science.placebo import (
     MIN_PLACEBOS,
+    STATISTICS,
     PlaceboSeries,
     RegionNull,
     SiteNull,
@@ -240,8 +241,9 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     fall for ``shutdown``. A new site was found by searching the whole area, so it passes when
     it exceeds every placebo and the false-alarm rate its statistic implies (the placebos'
     modelled tail, :meth:`pipeline.science.placebo.SiteNull.tail_p`, times the footprint-sized
-    places in 1,000 km2) is at most ``detection.false_alarm_per_1000km2``. A catalogued site is one
-    hypothesis, not a search: it passes when its robust z reaches the one-sided
+    places in 1,000 km2, times the four statistics its pattern could have rested on: the
+    search chose the pattern) is at most ``detection.false_alarm_per_1000km2``. A catalogued
+    site is one hypothesis, not a search: it passes when its robust z reaches the one-sided
     ``detection.site_alpha`` of a normal tail.
 
     Random placebos do not share a new site's selection (its footprint was drawn around hot
@@ -260,6 +262,10 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
                 "null_passed": False}
     p, tail = null.p_value(stat), null.tail_p(stat)
     far = null.false_alarms_per_1000_km2(stat)
+    if searched:
+        # the search picks the pattern, so land has a chance on each statistic a pattern can
+        # rest on (Bonferroni over them)
+        far *= len(STATISTICS)
     d = config.detection
     region_z = float("nan")
     if searched:

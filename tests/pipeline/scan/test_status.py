@@ -68,7 +68,27 @@ def test_the_test_reports_its_false_alarm_rate():
     far = null_test(_fit("always"), _null(8e5), CFG)
     # 8 sigma against N(0, 1e5) placebos over 0.5 km2 footprints: far below 0.5 per 1,000 km2
     assert far["null_false_alarm_per_1000km2"] < CFG.detection.false_alarm_per_1000km2
-    assert far["null_false_alarm_per_1000km2"] == pytest.approx(far["null_tail_p"] * 2000)
+    # a new site: tail probability x 2,000 footprints of 0.5 km2 per 1,000 km2 x the four
+    # statistics the search's choice of pattern ranges over
+    assert far["null_false_alarm_per_1000km2"] == pytest.approx(far["null_tail_p"] * 2000 * 4)
+    one = null_test(_fit("always"), _null(8e5), CFG, searched=False)
+    assert one["null_false_alarm_per_1000km2"] == pytest.approx(one["null_tail_p"] * 2000)
+
+
+def test_a_search_pays_for_choosing_the_pattern():
+    # land whose always-on statistic alone would pass at 0.25 per 1,000 km2: the search could
+    # have passed it on any of four statistics, so its family-wise rate is 1.0, above 0.5
+    ref = np.random.default_rng(0).normal(0.0, 1e5, 100)
+    u = np.quantile(ref, 0.8)
+    scale = np.mean(ref[ref > u] - u)
+    site = u + scale * np.log(0.2 / (0.25 / 2000))  # the exponential tail at 0.25 / 1,000 km2
+    null = SiteNull(site={"always": site, "onset": 0.0, "shutdown": 0.0},
+                    placebos={k: ref for k in ("always", "onset", "shutdown")},
+                    footprint_km2=0.5, offsets=[(0, 0)] * 100)
+    t = null_test(_fit("always"), null, CFG)
+    assert t["null_p_value"] == pytest.approx(1 / 101)  # beyond every placebo
+    assert t["null_false_alarm_per_1000km2"] == pytest.approx(1.0)
+    assert not t["null_passed"]
 
 
 def test_too_few_placebos_never_pass():
