@@ -149,3 +149,10 @@ def test_the_cli_stays_thin() -> None:
     """cli.py parses options and prints; library work lives in pipeline/ (issue 21: < 500 lines)."""
     lines = (ROOT / "cli.py").read_text(encoding="utf-8").count("\n")
     assert lines < 500, f"cli.py has {lines} lines: move library work into pipeline/"
+
+
+def test_test_files_have_unique_names():
+    # pytest imports test files by their base name (no __init__.py in tests/): two files of one
+    # name in different folders stop the whole run at collection
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
