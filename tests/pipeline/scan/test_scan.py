@@ -256,8 +256,10 @@ def test_a_short_series_does_not_turn_land_into_candidates(tmp_path):
         false += int((~on).sum())
     # an always-on new site must stand far outside its scene's placebo null (no baseline in
     # the series): 5 of these 6 did at 12 looks (all 6 before that rule), 4 since the
-    # placebos are measured where their land is hottest nearby, as the search places a site
-    assert found >= 4
+    # placebos are measured where their land is hottest nearby, as the search places a site,
+    # 3 since its rate counts the four statistics the search's pattern could rest on (a
+    # Bonferroni bound, docs/statuses.md): at 12 looks half of these campuses stand out
+    assert found >= 3
     assert false <= 1
 
 
