@@ -54,6 +54,9 @@ TAIL_QUANTILE = 0.8
 #: Fewest placebo footprints for a null (a footprint too large for its imagery has fewer).
 MIN_PLACEBOS = 10
 
+#: Floats of the window statistic's largest temporaries per block of series (about 32 MB).
+WINDOW_FLOATS = 4e6
+
 
 @dataclass(frozen=True)
 class SiteNull:
@@ -250,7 +253,13 @@ def heat_statistics(excess: np.ndarray, solar: np.ndarray,
     steady = np.stack([s0, s0 * s0, np.ones_like(s0), *extra], axis=-1)  # (n, q)
     onset, shutdown = _steps(w, steady, y, ok)
     out["onset"], out["shutdown"] = onset, shutdown
-    out["window"] = _windows(w, steady, y, ok)
+    # every window of every series at once takes series x looks**2 x terms floats: a block of
+    # series at a time keeps that near WINDOW_FLOATS (the rows are independent)
+    block = max(1, int(WINDOW_FLOATS // ((s.size + 1) ** 2 * steady.shape[1])))
+    out["window"] = np.concatenate([_windows(w[i:i + block], steady, y[i:i + block],
+                                             ok[i:i + block])
+                                    for i in range(0, w.shape[0], block)]) if w.shape[0] else \
+        np.zeros(0)
     return out
 
 

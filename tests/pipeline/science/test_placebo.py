@@ -250,3 +250,18 @@ def test_a_placebo_moved_nearby_stays_on_background_land():
     hot = near.null(s).placebos["always"]
     region_m2 = m.integration_area_px * 900.0
     assert np.nanmax(hot) < 0.5 * 6.0 * region_m2
+
+
+def test_the_window_statistic_is_the_same_a_block_of_series_at_a_time(monkeypatch):
+    # the windows of many series are solved a block at a time to bound memory; the rows are
+    # independent, so blocks of one series give what one block of all gives
+    import pipeline.science.placebo as placebo
+
+    rng = np.random.default_rng(8)
+    s = _sun(30)
+    e = rng.normal(0, 1e5, (7, 30)) + 3e5 * (np.arange(30) >= 12)
+    e[2, 5] = np.nan
+    whole = heat_statistics(e, s)["window"]
+    monkeypatch.setattr(placebo, "WINDOW_FLOATS", 1.0)  # one series per block
+    np.testing.assert_array_equal(heat_statistics(e, s)["window"], whole)
+    assert whole.shape == (7,) and np.all(np.isfinite(whole))
