@@ -30,7 +30,6 @@ from pipeline.science.declared import Declaration, declaration_on, site_credit
 from pipeline.science.footprint import SiteMasks
 from pipeline.science.placebo import (
     MIN_PLACEBOS,
-    STATISTICS,
     PlaceboSeries,
     RegionNull,
     SiteNull,
@@ -261,11 +260,9 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
                 "null_false_alarm_per_1000km2": float("inf"), "null_region_z": float("nan"),
                 "null_passed": False}
     p, tail = null.p_value(stat), null.tail_p(stat)
-    far = null.false_alarms_per_1000_km2(stat)
-    if searched:
-        # the search picks the pattern, so land has a chance on each statistic a pattern can
-        # rest on (Bonferroni over them)
-        far *= len(STATISTICS)
+    # a search picks the pattern: land has a chance on each statistic a pattern can rest on
+    far = (null.search_false_alarms_per_1000_km2(stat) if searched
+           else null.false_alarms_per_1000_km2(stat))
     d = config.detection
     region_z = float("nan")
     if searched:

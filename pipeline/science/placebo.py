@@ -143,6 +143,14 @@ class SiteNull:
         """Return the false alarms per 1,000 km2 of a threshold at the site's statistic."""
         return self.tail_p(statistic) * 1000.0 / max(self.footprint_km2, 1e-6)
 
+    def search_false_alarms_per_1000_km2(self, statistic: str) -> float:
+        """Return the false alarms per 1,000 km2 of a search that chose the statistic.
+
+        A search picks the pattern, and with it the statistic, so land has a chance on each of
+        :data:`STATISTICS`: the rate of one times their number (Bonferroni).
+        """
+        return self.false_alarms_per_1000_km2(statistic) * len(STATISTICS)
+
 
 @dataclass(frozen=True)
 class RegionNull:

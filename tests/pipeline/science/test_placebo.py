@@ -265,3 +265,11 @@ def test_the_window_statistic_is_the_same_a_block_of_series_at_a_time(monkeypatc
     monkeypatch.setattr(placebo, "WINDOW_FLOATS", 1.0)  # one series per block
     np.testing.assert_array_equal(heat_statistics(e, s)["window"], whole)
     assert whole.shape == (7,) and np.all(np.isfinite(whole))
+
+
+def test_a_search_counts_every_statistic_it_could_have_chosen():
+    ref = np.random.default_rng(9).normal(0.0, 1.0, 100)
+    null = SiteNull({"always": 3.0}, {"always": ref}, footprint_km2=0.5, offsets=[(0, 0)] * 100)
+    one = null.false_alarms_per_1000_km2("always")
+    assert one == pytest.approx(null.tail_p("always") * 1000 / 0.5)
+    assert null.search_false_alarms_per_1000_km2("always") == pytest.approx(4 * one)
