@@ -407,10 +407,14 @@ def placements(masks: SiteMasks, eligible: np.ndarray, *, min_eligible: float = 
 
 def placebo_offsets(masks: SiteMasks, eligible: np.ndarray, *, n: int,
                     rng: np.random.Generator, min_eligible: float = 0.8,
-                    min_ring_eligible: float = 0.5) -> list[tuple[int, int]]:
-    """Up to ``n`` (row, col) shifts of a site's window to background land (:func:`placements`)."""
-    ok = placements(masks, eligible, min_eligible=min_eligible,
-                    min_ring_eligible=min_ring_eligible)
+                    min_ring_eligible: float = 0.5,
+                    allowed: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Up to ``n`` (row, col) shifts of a site's window to background land (:func:`placements`).
+
+    ``allowed``: the :func:`placements` of ``masks`` on ``eligible`` when already computed.
+    """
+    ok = allowed if allowed is not None else placements(
+        masks, eligible, min_eligible=min_eligible, min_ring_eligible=min_ring_eligible)
     where = np.flatnonzero(ok)
     if not where.size:
         return []
@@ -494,7 +498,8 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
     """
     rows, cols = masks.window
     region, ring = masks.integration[rows, cols], masks.ring[rows, cols]
-    offsets = placebo_offsets(masks, eligible, n=n_placebos, rng=rng)
+    allowed = placements(masks, eligible)  # where a placebo, moved or not, may be measured
+    offsets = placebo_offsets(masks, eligible, n=n_placebos, rng=rng, allowed=allowed)
     n_looks = anomalies.shape[0]
     if rows.stop <= rows.start:
         return PlaceboSeries(np.full((1, n_looks), np.nan), 0.0, [])
@@ -522,10 +527,9 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
         moved = (shifts[1:, None, :] + jit[None, :, :]).reshape(-1, 2)
         # a moved placebo obeys the placebos' own rules (inside the grid, on background land,
         # off the site): one moved onto a campus or the site would measure heat, not land
-        ok = placements(masks, eligible)
         r, c = rows.start + moved[:, 0], cols.start + moved[:, 1]
-        inside = (r >= 0) & (r < ok.shape[0]) & (c >= 0) & (c < ok.shape[1])
-        inside[inside] = ok[r[inside], c[inside]]
+        inside = (r >= 0) & (r < allowed.shape[0]) & (c >= 0) & (c < allowed.shape[1])
+        inside[inside] = allowed[r[inside], c[inside]]
         got = np.full((len(moved), n_looks), np.nan)
         got[inside] = _gather(flat, moved[inside], base, in_region, n_cols=n_cols,
                               n_region=n_region, pixel_area=pixel_area,
