@@ -307,18 +307,23 @@ def null_sentence(site: SiteRow) -> str:
     Examples
     --------
     >>> text = null_sentence({"null_statistic": "onset", "null_p_value": 0.0083, "null_n": 120,
-    ...                       "null_false_alarm_per_1000km2": 0.012})
+    ...                       "null_n_independent": 14.2, "null_false_alarm_per_1000km2": 0.012})
     >>> "ranks p = 0.0083 among 120 placebo footprints" in text, "0.012 times per 1,000" in text
     (True, True)
+    >>> "(14.2 footprints of distinct land)" in text
+    True
     """
     if site.get("null_statistic") is None or site.get("null_p_value") is None:
         return ""
     far = site.get("null_false_alarm_per_1000km2")
     rate = ("; land alone would reach it " + fmt(f"{far:.2g}") + " times per 1,000 km²"
             if isinstance(far, int | float) else "")
+    distinct = site.get("null_n_independent")
+    cover = f" ({distinct:.1f} footprints of distinct land)" if isinstance(
+        distinct, int | float) else ""
     return escape(f"Against its scene's null (docs/statuses.md): its {site['null_statistic']} "
                   f"statistic ranks p = {site['null_p_value']:.2g} among {site.get('null_n')} "
-                  "placebo footprints") + rate + "."
+                  f"placebo footprints{cover}") + rate + "."
 
 
 def _no_compute(site: SiteRow) -> bool:

@@ -249,14 +249,19 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     pixels), so a new site must also stand ``detection.region_null_z`` robust deviations above
     the bulk of the ``regions`` the same search found
     (:class:`pipeline.science.placebo.RegionNull`),
-    when it found at least ``detection.min_search_regions``.
+    when it found at least ``detection.min_search_regions``. And its placebos must cover at
+    least ``MIN_PLACEBOS`` footprints of distinct land
+    (:attr:`pipeline.science.placebo.SiteNull.n_independent`): where the land holds room for
+    only a few footprints of its size, hundreds of placebos measure those few places again,
+    and a search's false-alarm rate cannot rest on them.
     """
     stat = statistic or NULL_STATISTIC.get(fit.pattern)
     if null is None or stat is None:
         return None
+    independent = round(null.n_independent, 1)
     if null.n < MIN_PLACEBOS:
         return {"null_statistic": stat, "null_z": float("nan"), "null_tail_p": 1.0,
-                "null_p_value": 1.0, "null_n": null.n,
+                "null_p_value": 1.0, "null_n": null.n, "null_n_independent": independent,
                 "null_false_alarm_per_1000km2": float("inf"), "null_region_z": float("nan"),
                 "null_passed": False}
     p, tail = null.p_value(stat), null.tail_p(stat)
@@ -267,6 +272,7 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     region_z = float("nan")
     if searched:
         passed = far <= d.false_alarm_per_1000km2 and p <= 1.0 / (1 + null.n) + 1e-12
+        passed = passed and null.n_independent >= MIN_PLACEBOS
         if regions is not None and regions.n >= d.min_search_regions:
             region_z = regions.z(null, stat)
             passed = passed and bool(np.isfinite(region_z) and region_z >= d.region_null_z)
@@ -276,19 +282,22 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
         z = null.z(stat)
         passed = bool(np.isfinite(z) and z >= norm.isf(d.site_alpha))
     return {"null_statistic": stat, "null_z": null.z(stat), "null_tail_p": tail,
-            "null_p_value": p, "null_n": null.n, "null_false_alarm_per_1000km2": far,
+            "null_p_value": p, "null_n": null.n, "null_n_independent": independent,
+            "null_false_alarm_per_1000km2": far,
             "null_region_z": region_z, "null_passed": bool(passed)}
 
 
 def _null_columns(test: dict[str, Any] | None) -> NullColumns:
     if test is None:
         return {"null_statistic": None, "null_z": None, "null_p_value": None,
-                "null_tail_p": None, "null_n": None, "null_false_alarm_per_1000km2": None,
+                "null_tail_p": None, "null_n": None, "null_n_independent": None,
+                "null_false_alarm_per_1000km2": None,
                 "null_region_z": None, "null_passed": None}
     far = test["null_false_alarm_per_1000km2"]
     return {"null_statistic": test["null_statistic"], "null_z": round_or_none(test["null_z"], 2),
             "null_p_value": round_or_none(test["null_p_value"], 4),
             "null_tail_p": float(f"{test['null_tail_p']:.3g}"), "null_n": test["null_n"],
+            "null_n_independent": test["null_n_independent"],
             "null_false_alarm_per_1000km2": float(f"{far:.3g}") if np.isfinite(far) else None,
             "null_region_z": round_or_none(test["null_region_z"], 2),
             "null_passed": test["null_passed"]}
@@ -298,6 +307,10 @@ def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> str:
     if test["null_n"] < MIN_PLACEBOS:
         return (f"only {test['null_n']} placebo footprints of its size fit on background land "
                 "here, too few to tell its heat from land structure; scan a larger area")
+    if test["null_n_independent"] < MIN_PLACEBOS:
+        return (f"its {test['null_n']} placebo footprints cover only "
+                f"{test['null_n_independent']:.1f} footprints of distinct background land, too "
+                "few to set a search's false-alarm rate; scan a larger area")
     what = ("an always-on excess with no onset in the series" if fit.pattern == "always"
             else f"its {test['null_statistic']} step")
     rz = test.get("null_region_z")

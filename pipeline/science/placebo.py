@@ -66,11 +66,25 @@ class SiteNull:
     placebos: dict[str, np.ndarray]
     footprint_km2: float
     offsets: list[tuple[int, int]] = field(default_factory=list)
+    #: How many footprints of distinct land the placebos cover (:func:`independent_footprints`);
+    #: None: as many as there are placebos.
+    independent: float | None = None
 
     @property
     def n(self) -> int:
         """Number of placebo footprints."""
         return len(self.offsets)
+
+    @property
+    def n_independent(self) -> float:
+        """How many independent footprints of land the placebos measure (at most :attr:`n`).
+
+        Placebos are drawn at random over the background land; where that land holds room
+        for only a few footprints of the site's size, hundreds of draws measure the same few
+        places again, and their spread and tail rest on those few.
+        """
+        return float(self.n) if self.independent is None else min(float(self.n),
+                                                                   self.independent)
 
     def p_value(self, statistic: str) -> float:
         """Rank p-value of the site among its placebos (1 when nothing to compare)."""
@@ -405,6 +419,31 @@ def placements(masks: SiteMasks, eligible: np.ndarray, *, min_eligible: float = 
     return ok
 
 
+def independent_footprints(region: np.ndarray, offsets: list[tuple[int, int]],
+                           shape: tuple[int, int]) -> float:
+    """Return how many footprints of distinct land the placebos cover.
+
+    The area of the union of the ``region`` (a boolean mask of the site's window) moved by
+    each of the ``offsets`` (inside a grid of ``shape``), in units of the region's own area:
+    200 placebos on land that holds room for 5 footprints measure about 5 places, not 200.
+
+    Examples
+    --------
+    >>> reg = np.zeros((4, 4), bool); reg[:2, :2] = True  # a 2 x 2 px footprint
+    >>> independent_footprints(reg, [(0, 4), (0, 5), (4, 0)], (12, 12))  # 2 overlap by half
+    2.5
+    """
+    rr, cc = np.nonzero(region)
+    if not rr.size or not offsets:
+        return 0.0
+    off = np.asarray(offsets, dtype=np.int64)
+    r = (rr[None, :] + off[:, :1]).ravel()
+    c = (cc[None, :] + off[:, 1:]).ravel()
+    inside = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
+    covered = np.unique(r[inside] * shape[1] + c[inside]).size
+    return covered / rr.size
+
+
 def placebo_offsets(masks: SiteMasks, eligible: np.ndarray, *, n: int,
                     rng: np.random.Generator, min_eligible: float = 0.8,
                     min_ring_eligible: float = 0.5,
@@ -435,6 +474,8 @@ class PlaceboSeries:
     #: search's reach (a found site's footprint sits where its heat is; a placebo is measured
     #: where its land is hottest nearby, as the search would have put it). None: not measured.
     nearby: np.ndarray | None = None
+    #: How many footprints of distinct land the placebos cover (:func:`independent_footprints`).
+    independent: float | None = None
 
     def modes(self, looks: np.ndarray, solar: np.ndarray, k: int) -> np.ndarray:
         """Return the land's ``k`` common modes (:func:`land_modes`) over the ``looks`` (mask)."""
@@ -474,7 +515,8 @@ class PlaceboSeries:
             for k, v in more.items():
                 placebos[k] = np.where(keep, v[np.arange(p), pick], placebos[k])
         return SiteNull(site={k: float(v[0]) for k, v in stats.items()}, placebos=placebos,
-                        footprint_km2=self.footprint_km2, offsets=self.offsets)
+                        footprint_km2=self.footprint_km2, offsets=self.offsets,
+                        independent=self.independent)
 
 
 def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarray, *,
@@ -535,7 +577,12 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
                               n_region=n_region, pixel_area=pixel_area,
                               min_clear_fraction=min_clear_fraction)
         nearby = got.reshape(len(offsets), len(jit), n_looks)
-    return PlaceboSeries(out, masks.integration_area_px * pixel_area / 1e6, offsets, nearby)
+    # the region is a mask of the window; a placebo's offset moves the window
+    independent = independent_footprints(
+        region, [(rows.start + dy, cols.start + dx) for dy, dx in offsets],
+        anomalies.shape[1:])
+    return PlaceboSeries(out, masks.integration_area_px * pixel_area / 1e6, offsets, nearby,
+                         independent)
 
 
 #: Shifts (in units of the search's reach) at which a placebo is also measured, for the null of

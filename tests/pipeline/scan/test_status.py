@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.core.config import Config
 from pipeline.core.site_row import STATUSES
-from pipeline.scan.sites import null_test, site_status
+from pipeline.scan.sites import new_site_rejection, null_test, site_status
 from pipeline.science.activity import ActivityFit
 from pipeline.science.placebo import SiteNull
 from pipeline.science.power import HeatEstimate
@@ -181,3 +181,18 @@ def test_a_new_site_s_rise_a_roof_explains_as_well_is_no_candidate():
     assert "min_candidate_mw" in new_site_rejection(clear, small, passed, CFG)
     failed = null_test(_fit("onset"), _null(1e5, "onset"), CFG, "onset")
     assert "null" in new_site_rejection(clear, est, failed, CFG)
+
+
+def test_a_search_needs_placebos_on_enough_distinct_land():
+    # the same statistic, beyond every one of 100 placebos, far outside their tail; but when
+    # the placebos measure only 4 footprints of distinct land (many draws on a small patch),
+    # a search's false-alarm rate cannot rest on them
+    base = _null(8e5)
+    few = SiteNull(base.site, base.placebos, base.footprint_km2, base.offsets, independent=4.0)
+    assert null_test(_fit("always"), base, CFG)["null_passed"]
+    t = null_test(_fit("always"), few, CFG)
+    assert not t["null_passed"] and t["null_n_independent"] == 4.0
+    assert "4.0 footprints of distinct background land" in new_site_rejection(
+        _fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, CFG)
+    # a catalogued site is one hypothesis, judged by its robust z as before
+    assert null_test(_fit("always"), few, CFG, searched=False)["null_passed"]

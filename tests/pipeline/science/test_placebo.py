@@ -273,3 +273,21 @@ def test_a_search_counts_every_statistic_it_could_have_chosen():
     one = null.false_alarms_per_1000_km2("always")
     assert one == pytest.approx(null.tail_p("always") * 1000 / 0.5)
     assert null.search_false_alarms_per_1000_km2("always") == pytest.approx(4 * one)
+
+
+def test_placebos_on_a_small_patch_of_land_count_as_the_few_places_they_are():
+    # 54 placements fit on a 16 x 16 px patch of background land, but a 6 x 6 px footprint
+    # moved over it (at most one px off it: 80% of the footprint on land) covers at most
+    # 17 x 17 px: 8 footprints of distinct land, whatever the number of draws
+    s = _sun(30)
+    a = np.random.default_rng(1).normal(0, 0.4, (30, 80, 80)).astype(np.float32)
+    m = _masks()
+    patch = np.zeros((80, 80), bool)
+    patch[:16, 64:] = True
+    few = measure_placebos(a, m, patch, pixel_area=900.0, min_clear_fraction=0.8,
+                           n_placebos=200, rng=np.random.default_rng(2)).null(s)
+    assert few.n == 54 and few.n_independent <= 17 * 17 / 36
+    wide = measure_placebos(a, m, ~(m.integration | m.ring), pixel_area=900.0,
+                            min_clear_fraction=0.8, n_placebos=200,
+                            rng=np.random.default_rng(2)).null(s)
+    assert wide.n == 200 and wide.n_independent > 50  # 6,100 px of land: up to 170
