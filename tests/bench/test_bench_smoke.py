@@ -219,3 +219,15 @@ def test_stac_bytes_smallest_run_reads_a_fraction_and_nothing_again(tmp_path):
     assert cold["products"] == 2 and cold["bytes_read_client"] == cold["bytes_sent_server"]
     assert 0 < res["fraction_of_full_scenes"] < 0.5
     assert rerun["bytes_read_client"] == 0
+
+
+def test_the_widened_splits_share_no_world():
+    def names(specs):
+        return [s.name for s in specs]
+
+    splits = ({}, {"holdout": True}, {"second": True})  # development, held out, second
+    wide = [names(accuracy.wide_suite(**k)) for k in splits]
+    onset = [names(accuracy.onset_suite(**k)) for k in splits]
+    assert [len(v) for v in wide] == [20, 12, 14] and [len(v) for v in onset] == [12, 12, 10]
+    every = [n for v in (*wide, *onset) for n in v]
+    assert len(set(every)) == len(every)
