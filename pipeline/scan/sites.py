@@ -24,7 +24,7 @@ from pipeline.core.config import Config
 from pipeline.core.site_row import DensityColumns, EnergyColumns, NullColumns, SiteRow, Status
 from pipeline.core.sites import SITE_COLUMNS
 from pipeline.scan.baseline import Baseline, baseline_columns
-from pipeline.scan.verdicts import WORST, calibration_columns, maybe_land
+from pipeline.scan.verdicts import WORST, calibration_columns, heat_may_be_land, maybe_land
 from pipeline.science.activity import ActivityFit, fit_activity
 from pipeline.science.declared import Declaration, declaration_on, site_credit
 from pipeline.science.footprint import SiteMasks
@@ -158,8 +158,9 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
                          stop_test=null_test(fit, null, config, "shutdown",
                                              searched=not in_catalog),
                          end_limit_mw=end_limit_mw(fit, null, cooling, calibration, config))
-    if status == "undetermined" and fit.pattern == "always":
-        # running cannot be told from a static offset here: the heat may be all land
+    if heat_may_be_land(status, fit.pattern):
+        # running cannot be told from land here (a static offset, a bump of land): the
+        # fitted heat may be all land
         undetermined = True
         est = maybe_land(fitted, evidence, undetermined=True)
     rejected = None

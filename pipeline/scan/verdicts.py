@@ -52,6 +52,25 @@ def describe(cal: Calibration) -> str:
     return f"{cal.method} on the declarations of {', '.join(cal.sites)}"
 
 
+def heat_may_be_land(status: str | None, pattern: str | None) -> bool:
+    """Whether a site's fitted heat may all be land: an ``undetermined`` always-on or window.
+
+    ``undetermined`` says the series cannot tell running from land here (docs/statuses.md).
+    For an ``always`` fit the heat may be a static offset of the footprint; for a ``window``
+    (heat that came and went) it may be a bump of land (a green season) on a site that runs
+    all series, or on one that never ran. Either way the fitted heat does not bound the site's
+    heat from below. A ``shutdown`` whose stop is not seen keeps its heat before the stop.
+
+    Examples
+    --------
+    >>> heat_may_be_land("undetermined", "window"), heat_may_be_land("active", "window")
+    (True, False)
+    >>> heat_may_be_land("undetermined", "shutdown")
+    False
+    """
+    return status == "undetermined" and pattern in ("always", "window")
+
+
 def maybe_land(est: HeatEstimate, evidence: Mapping[str, Any] | None, *,
                undetermined: bool = False) -> HeatEstimate:
     """Return the heat interval reaching 0 when the heat does not stand outside its null.
@@ -183,8 +202,8 @@ def recheck(rows: list[Mapping[str, Any]], declared: Mapping[str, float], config
             est = maybe_land(est, {"null_passed": bool(row.get("null_passed")),
                                    "null_n": row.get("null_n") or 0,
                                    "null_z": float("nan") if z is None else float(z)},
-                             undetermined=row.get("status") == "undetermined"
-                             and row.get("pattern") == "always")
+                             undetermined=heat_may_be_land(row.get("status"),
+                                                           row.get("pattern")))
             v, m = _verdict(est, declared[sid], cooling)
             fit = cs.fitted_for(sid)
             out.setdefault(sid, {})[mode] = {

@@ -1,0 +1,53 @@
+"""An undetermined window's heat may be a bump of land: no lower bound, no refutation."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from shapely.geometry import Point
+
+from pipeline.core.config import Config
+from pipeline.scan.sites import site_row
+from pipeline.science.activity import ActivityFit
+from pipeline.science.placebo import SiteNull
+from pipeline.science.power import CalibrationSet
+
+CFG = Config()
+N = 30
+Row = namedtuple("Row", "site_id name operator cooling reported_power_mw geometry")
+
+
+def _row(fit: ActivityFit) -> dict:
+    series = pd.DataFrame({"date": [f"2024-{1 + i // 3:02d}-{1 + 9 * (i % 3):02d}"
+                                    for i in range(N)],
+                           "clear": True, "active": False, "day_night": "DAY",
+                           "excess_k_m2": 1e5, "solar_loading": 0.6})
+    ref = np.random.default_rng(0).normal(0.0, 5e4, 200)
+    stats = ("always", "onset", "shutdown", "window")
+    # every statistic of the site 12 sd above its placebos: the null alone bounds nothing away
+    null = SiteNull(dict.fromkeys(stats, 6e5), dict.fromkeys(stats, ref), 1.0, [(0, 0)] * 200)
+    # a catalogued 80 MW campus, physics coefficient (no other declaration to fit on)
+    out = site_row(Row("S1", "Campus", None, "dry", 80.0, Point(0, 0)), True, fit, series,
+                   CalibrationSet.build([], CFG.power, "fitted"), CFG, footprint_m2=1e6,
+                   null=null)
+    return dict(out)
+
+
+def test_a_window_the_land_explains_as_well_bounds_no_heat_from_below():
+    # 6e5 K m2 for four looks, then back to the level before: a campus running all series
+    # with a green season on top makes the same window, and a fall a roof change explains as
+    # well (BIC gap 3) is no seen stop: undetermined, and its heat may all be land
+    window = ActivityFit("window", 6e5, 5e4, 1e5, 1e5, 10, 14, N, 0.9, 0.9, np.zeros(N),
+                         nuisance_gap=3.0)
+    row = _row(window)
+    assert row["status"] == "undetermined" and row["heat_mw"] > 80.0
+    assert row["heat_mw_low"] == 0.0 and row["heat_mw_high"] > row["heat_mw"]
+    # the declared 80 MW is not refuted by a heat that may be land
+    assert not str(row["verdict"]).startswith("refuted")
+    # the same step kept as an onset (running at the end) keeps its lower bound
+    onset = _row(replace(window, pattern="onset", stop=N, nuisance_gap=30.0))
+    assert onset["status"] == "active" and onset["heat_mw_low"] > 80.0
+    assert onset["verdict"] == "refuted: under-reported"
