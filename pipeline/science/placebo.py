@@ -440,8 +440,9 @@ def independent_footprints(region: np.ndarray, offsets: list[tuple[int, int]],
     r = (rr[None, :] + off[:, :1]).ravel()
     c = (cc[None, :] + off[:, 1:]).ravel()
     inside = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
-    covered = np.unique(r[inside] * shape[1] + c[inside]).size
-    return covered / rr.size
+    canvas = np.zeros(shape, dtype=bool)
+    canvas[r[inside], c[inside]] = True
+    return int(canvas.sum()) / rr.size
 
 
 def placebo_offsets(masks: SiteMasks, eligible: np.ndarray, *, n: int,
