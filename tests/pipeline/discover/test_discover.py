@@ -20,15 +20,17 @@ from pipeline.discover.run import CSV_COLUMNS, filter_dates, read_tile, run_disc
 from pipeline.io.reader import discover_products
 from pipeline.scan.run import run_scan
 
-#: 240 px of 30 m = 7.2 km: 2 x 2 tiles of 3.6 km; the tile border runs through x = 0, y = 0.
-TILES = {"discover": {"tile_size_m": 3600, "tile_overlap_m": 1500}}
+#: 400 px of 30 m = 12 km: 2 x 2 tiles of 6 km; the tile border runs through x = 0, y = 0.
+#: Tiles this large (with their overlap) leave a new site's placebo null room for at least 10
+#: footprints of distinct background land (docs/statuses.md); tiles of 3.6 km did not.
+TILES = {"discover": {"tile_size_m": 6000, "tile_overlap_m": 2500}}
 
 
 def border_spec() -> WorldSpec:
-    """A small world: a new 250 MW campus centred on the vertical tile border, a catalogued
-    campus and a power plant in other tiles."""
+    """A small world (12 km): a new 250 MW campus centred on the vertical tile border, a
+    catalogued campus and a power plant in other tiles."""
     return WorldSpec(
-        seed=7, name="discover-border", center_lat=35.0, center_lon=-99.0, size_px=240,
+        seed=7, name="discover-border", center_lat=35.0, center_lon=-99.0, size_px=400,
         start=date(2024, 1, 4), n_acquisitions=22, revisit_days=16, cloudiness=0.15,
         edge_fill_probability=0.0,
         campuses=(CampusSpec(site_id="NEW-1", name="Border campus", x_km=0.0, y_km=1.8,
@@ -154,7 +156,7 @@ def test_outputs_are_written(discovered):
     assert (out / "overview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     run = json.loads((out / "discover.json").read_text())
     assert [t["status"] for t in run["tiles"]] == ["done"] * 4
-    assert run["scheduler"] == "in-process" and run["config"]["discover"]["tile_size_m"] == 3600
+    assert run["scheduler"] == "in-process" and run["config"]["discover"]["tile_size_m"] == 6000
 
 
 def test_resume_computes_no_tile_and_a_changed_setting_recomputes(discovered, border_world,
