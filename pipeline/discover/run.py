@@ -3,7 +3,10 @@
 The region is cut into tiles (:func:`pipeline.discover.tiles.tile_region`). Each tile is one task:
 the products whose footprint meets the tile grid are scanned by :func:`pipeline.scan.run.run_scan`
 on that grid, exactly as ``heatwatch scan`` does, and the tile's uncatalogued candidates (status
-``candidate`` or ``excluded``) are written to ``OUT/tiles/<tile_id>.geojson``. That file is the
+``candidate`` or ``excluded``) are written to ``OUT/tiles/<tile_id>.geojson``, with the regions
+its search found and rejected and why (``discover.json`` ``rejected_candidates`` lists them all,
+hottest first: a campus whose tile left its placebo null too little land is there, not lost).
+That file is the
 tile's done marker: it records a hash of everything the tile's answer depends on (settings,
 grid, products, sites, exclusions), so a re-run skips tiles already done with the same inputs.
 
@@ -266,7 +269,10 @@ def scan_tile(job: TileJob) -> TileOutcome:
         if len(s) else s
     cands = cands.assign(tile_id=tid)
     meta.update(status="done", scenes=len(result.run["scenes"]),
-                skipped=result.run["skipped"], calibration=result.run["calibration"]["method"])
+                skipped=result.run["skipped"], calibration=result.run["calibration"]["method"],
+                # the regions the tile's search found and the null or the rules rejected,
+                # with why and where: nothing the search saw is lost
+                rejected_candidates=result.run["rejected_candidates"])
     _write_tile(job.path, cands, meta)
     return TileOutcome(tid, "done", len(job.products), len(result.run["scenes"]), len(cands),
                        round(time.perf_counter() - t0, 2))
@@ -424,9 +430,10 @@ def run_discover(
             progress(r)
     with ExitStack() as stack:
         outcomes = resumed + _run_jobs(jobs, _open_client(config, client, stack), progress)
-    found = [read_tile(out_dir / TILES_DIR / f"{t.tile_id}.geojson")[0]
-             if (out_dir / TILES_DIR / f"{t.tile_id}.geojson").is_file() else None
-             for t in tiles]
+    read = [read_tile(out_dir / TILES_DIR / f"{t.tile_id}.geojson")
+            if (out_dir / TILES_DIR / f"{t.tile_id}.geojson").is_file() else None
+            for t in tiles]
+    found = [r[0] if r is not None else None for r in read]
     merged = merge_candidates(found, tiles)
     n_merged = sum(len(f) for f in found if f is not None)
     merged, n_catalog = _drop_catalogued(merged, sites)
@@ -435,6 +442,8 @@ def run_discover(
     outcomes.sort(key=lambda o: order[o.tile_id])
     run = _provenance(src, region, products, problems, tiles, outcomes, config,
                       start, end, client, n_merged, n_catalog, time.perf_counter() - t0)
+    run["rejected_candidates"] = rejected_candidates(
+        [(t.tile_id, r[1]) for t, r in zip(tiles, read, strict=True) if r is not None])
     result = DiscoverResult(ranked, tiles, outcomes, run)
     write_discover(result, out_dir, region=region)
     return result
@@ -456,6 +465,25 @@ def _plan(tiles: Sequence[Tile], products: dict[str, tuple[ProductFiles, ...]],
         else:
             jobs.append(TileJob(tile, prods, config, local, exclusions, path, key))
     return jobs, resumed
+
+
+def rejected_candidates(metas: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Return every tile's rejected regions (``run.json`` entries) with their tile, hottest first.
+
+    A region in the overlap of two tiles is listed as each tile saw it.
+
+    Examples
+    --------
+    >>> rejected_candidates([("a", {"rejected_candidates": [{"site_id": "candidate-2",
+    ...                                                      "heat_mw": 20.0}]}),
+    ...                      ("b", {"rejected_candidates": [{"site_id": "candidate-1",
+    ...                                                      "heat_mw": 80.0}]}), ("c", {})])
+    [{'site_id': 'candidate-1', 'heat_mw': 80.0, 'tile_id': 'b'}, \
+{'site_id': 'candidate-2', 'heat_mw': 20.0, 'tile_id': 'a'}]
+    """
+    out = [{**entry, "tile_id": tid} for tid, meta in metas
+           for entry in meta.get("rejected_candidates", [])]
+    return sorted(out, key=lambda e: -(e.get("heat_mw") or 0.0))
 
 
 def _drop_catalogued(cands: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None

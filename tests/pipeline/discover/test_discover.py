@@ -9,7 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import box
+from shapely.geometry import Point, box
 
 from aoi.sites import read_sites
 from models.world import generate_world
@@ -217,3 +217,25 @@ def test_local_cluster_of_two_workers_gives_the_same_candidates(discovered, bord
                                   pd.DataFrame(result.candidates[cols]))
     assert parallel.candidates.geometry.geom_equals(result.candidates.geometry).all()
     assert parallel.run["scheduler"] == cluster.scheduler_address
+
+
+def test_a_campus_a_small_tile_cannot_judge_is_listed_not_lost(tmp_path):
+    # the border world cut to 7.2 km in tiles of 3.6 km: each tile leaves the 250 MW campus's
+    # placebo null fewer than 10 footprints of distinct land; no candidate, but discover.json
+    # says where it is and why
+    truth = generate_world(border_spec().model_copy(update={"size_px": 240}), tmp_path / "w")
+    small = {"discover": {"tile_size_m": 3600, "tile_overlap_m": 1500}}
+    result = run_discover(tmp_path / "w", world_region(truth),
+                          load_config(environ={}, overrides=small), out_dir=tmp_path / "out",
+                          client=False, sites=read_sites(tmp_path / "w" / "sites.geojson"),
+                          exclusions=gpd.read_file(tmp_path / "w" / "exclusions.geojson"))
+    assert len(_new_campus(result.candidates, truth)) == 0
+    run = json.loads((tmp_path / "out" / "discover.json").read_text())
+    footprint = truth.campus("NEW-1").footprint
+    near = [e for e in run["rejected_candidates"]
+            if footprint.buffer(0.002).contains(Point(e["lon"], e["lat"]))]
+    assert near and any("footprints of distinct background land" in e["rejected_because"]
+                        for e in near)
+    assert {e["tile_id"] for e in near} <= {t.tile_id for t in result.tiles}
+    heats = [e["heat_mw"] for e in run["rejected_candidates"]]
+    assert heats == sorted(heats, reverse=True)
