@@ -290,6 +290,14 @@ def print_discover(result: Any, out: Path, fetch: Any = None,
     failed = [o for o in result.outcomes if o.status == "failed"]
     for o in failed:
         console.print(f"[yellow]tile failed[/] {o.tile_id}: {escape(o.message or '')}")
+    rejected = result.run.get("rejected_candidates", [])
+    if rejected:
+        top = rejected[0]
+        console.print(f"{len(rejected)} region(s) the tiles' searches rejected, each with its "
+                      f"reason and place in discover.json; the hottest: "
+                      f"{top.get('heat_mw', 0):.0f} MW at {top.get('lat')}, {top.get('lon')} "
+                      f"(tile {top.get('tile_id')}): {top.get('rejected_because')}",
+                      markup=False)
     resumed = sum(o.status == "resumed" for o in result.outcomes)
     console.print(f"{len(result.tiles)} tile(s), {resumed} resumed; outputs in {out}",
                   markup=False)

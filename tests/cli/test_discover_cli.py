@@ -37,6 +37,9 @@ def test_discover_writes_ranked_candidates_and_resumes(setup):
     assert "candidate-1" in res.output and "4 tile(s), 0 resumed" in res.output
     csv = pd.read_csv(out / "candidates.csv")
     assert list(csv["status"]) == ["candidate", "excluded"]
+    # what the tiles' searches rejected is counted, and named in discover.json
+    rejected = json.loads((out / "discover.json").read_text())["rejected_candidates"]
+    assert rejected and f"{len(rejected)} region(s) the tiles' searches rejected" in res.output
     assert (out / "overview.png").is_file()
     assert len(list((out / "tiles").glob("*.geojson"))) == 4
     again = run(*args)
