@@ -295,7 +295,7 @@ def print_discover(result: Any, out: Path, fetch: Any = None,
         top = rejected[0]
         console.print(f"{len(rejected)} region(s) the tiles' searches rejected, each with its "
                       f"reason and place in discover.json; the hottest: "
-                      f"{top.get('heat_mw', 0):.0f} MW at {top.get('lat')}, {top.get('lon')} "
+                      f"{top.get('heat_mw') or 0.0:.0f} MW at {top.get('lat')}, {top.get('lon')} "
                       f"(tile {top.get('tile_id')}): {top.get('rejected_because')}",
                       markup=False)
     resumed = sum(o.status == "resumed" for o in result.outcomes)

@@ -259,7 +259,7 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     stat = statistic or NULL_STATISTIC.get(fit.pattern)
     if null is None or stat is None:
         return None
-    independent = round(null.n_independent, 1)
+    independent = null.n_independent  # rounded for the output only (_null_columns)
     if null.n < MIN_PLACEBOS:
         return {"null_statistic": stat, "null_z": float("nan"), "null_tail_p": 1.0,
                 "null_p_value": 1.0, "null_n": null.n, "null_n_independent": independent,
@@ -273,7 +273,7 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     region_z = float("nan")
     if searched:
         passed = far <= d.false_alarm_per_1000km2 and p <= 1.0 / (1 + null.n) + 1e-12
-        passed = passed and null.n_independent >= MIN_PLACEBOS
+        passed = passed and independent >= MIN_PLACEBOS
         if regions is not None and regions.n >= d.min_search_regions:
             region_z = regions.z(null, stat)
             passed = passed and bool(np.isfinite(region_z) and region_z >= d.region_null_z)
@@ -298,7 +298,7 @@ def _null_columns(test: dict[str, Any] | None) -> NullColumns:
     return {"null_statistic": test["null_statistic"], "null_z": round_or_none(test["null_z"], 2),
             "null_p_value": round_or_none(test["null_p_value"], 4),
             "null_tail_p": float(f"{test['null_tail_p']:.3g}"), "null_n": test["null_n"],
-            "null_n_independent": test["null_n_independent"],
+            "null_n_independent": round_or_none(test["null_n_independent"], 1),
             "null_false_alarm_per_1000km2": float(f"{far:.3g}") if np.isfinite(far) else None,
             "null_region_z": round_or_none(test["null_region_z"], 2),
             "null_passed": test["null_passed"]}

@@ -196,3 +196,14 @@ def test_a_search_needs_placebos_on_enough_distinct_land():
         _fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, CFG)
     # a catalogued site is one hypothesis, judged by its robust z as before
     assert null_test(_fit("always"), few, CFG, searched=False)["null_passed"]
+
+
+def test_a_null_just_short_of_ten_places_is_rejected_for_that_reason():
+    # 9.96 footprints of distinct land is fewer than 10: the rule and its reason agree (the
+    # column shows it rounded, 10.0; the comparison uses the count itself)
+    base = _null(8e5)
+    few = SiteNull(base.site, base.placebos, base.footprint_km2, base.offsets, independent=9.96)
+    t = null_test(_fit("always"), few, CFG)
+    assert not t["null_passed"]
+    assert "footprints of distinct background land" in new_site_rejection(
+        _fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, CFG)
