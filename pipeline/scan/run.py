@@ -523,7 +523,7 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Conf
         if m.site_id not in catalogued:
             null = out[m.site_id].null(solar, modes=config.persistence.land_modes)
             if null.n_independent >= MIN_PLACEBOS and any(
-                    null.p_value(s) <= 1.0 / (1 + null.n) + 1e-12
+                    null.exceeds_all(s)
                     and null.false_alarms_per_1000_km2(s) <= d.false_alarm_per_1000km2
                     for s in null.site):
                 out[m.site_id] = measure(reach)

@@ -272,7 +272,7 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     d = config.detection
     region_z = float("nan")
     if searched:
-        passed = far <= d.false_alarm_per_1000km2 and p <= 1.0 / (1 + null.n) + 1e-12
+        passed = far <= d.false_alarm_per_1000km2 and null.exceeds_all(stat)
         passed = passed and independent >= MIN_PLACEBOS
         if regions is not None and regions.n >= d.min_search_regions:
             region_z = regions.z(null, stat)

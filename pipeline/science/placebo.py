@@ -94,6 +94,24 @@ class SiteNull:
             return 1.0
         return float((1 + np.sum(ref >= v)) / (1 + ref.size))
 
+    def exceeds_all(self, statistic: str) -> bool:
+        """Whether the site's statistic lies above every placebo that has one.
+
+        The same comparison as :meth:`p_value` (placebos without a statistic, e.g. too few
+        clear looks on a side, take no part): the site's p-value is then its smallest,
+        ``1 / (1 + finite placebos)``.
+
+        Examples
+        --------
+        >>> ref = np.array([1.0, 2.0, np.nan, 3.0] * 5)
+        >>> null = SiteNull({"always": 3.5}, {"always": ref}, 1.0, [(0, 0)] * 20)
+        >>> null.exceeds_all("always"), round(null.p_value("always"), 4)  # 1 / (1 + 15)
+        (True, 0.0625)
+        """
+        v, ref = self.site[statistic], self.placebos[statistic]
+        ref = ref[np.isfinite(ref)]
+        return bool(np.isfinite(v) and ref.size and not np.any(ref >= v))
+
     def z(self, statistic: str) -> float:
         """Robust z of the site's statistic against its placebos (NaN when too few)."""
         v, ref = self.site[statistic], self.placebos[statistic]

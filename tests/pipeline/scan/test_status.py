@@ -198,6 +198,27 @@ def test_a_search_needs_placebos_on_enough_distinct_land():
     assert null_test(_fit("always"), few, CFG, searched=False)["null_passed"]
 
 
+def test_a_site_above_every_placebo_with_a_statistic_exceeds_them_all():
+    # 10 of 100 placebos have no statistic (too few clear looks): the site stands above the
+    # other 90, its rank p-value is 1/91, and "exceeds every placebo" must mean those 90 (the
+    # old rule asked for p <= 1/101 and rejected it with a reason that said p = 0.011)
+    base = _null(8e5)
+    ref = base.placebos["always"].copy()
+    ref[::10] = np.nan
+    gaps = SiteNull(base.site, {k: ref for k in base.placebos}, base.footprint_km2,
+                    base.offsets)
+    assert gaps.exceeds_all("always") and gaps.p_value("always") == pytest.approx(1 / 91)
+    t = null_test(_fit("always"), gaps, CFG)
+    assert t["null_passed"] and t["null_n"] == 100
+    # a placebo that reaches the site's statistic still rejects it
+    ref2 = ref.copy()
+    ref2[1] = 8e5
+    tied = SiteNull(base.site, {k: ref2 for k in base.placebos}, base.footprint_km2,
+                    base.offsets)
+    assert not tied.exceeds_all("always")
+    assert not null_test(_fit("always"), tied, CFG)["null_passed"]
+
+
 def test_a_null_just_short_of_ten_places_is_rejected_for_that_reason():
     # 9.96 footprints of distinct land is fewer than 10: the rule and its reason agree (the
     # column shows it rounded, 10.0; the comparison uses the count itself)
