@@ -1,0 +1,65 @@
+"""The README's benchmark figures are the stored results' (bench/summary.py)."""
+
+import json
+
+import pytest
+
+from bench import summary
+
+
+def test_the_readme_shows_the_stored_results():
+    # a re-run that moves a figure must be followed by `python bench/summary.py`
+    text = summary.README.read_text()
+    assert summary.replace_block(text, summary.render()) == text, (
+        "README.md's benchmark figures differ from bench/results: run python bench/summary.py")
+
+
+def _accuracy(found: int, n: int, false: int, area: float) -> dict:
+    share = {"n": 4, "k": 1, "share": 0.25}
+    return {
+        "measured_at": "2026-12-05T06:00:00+00:00",
+        "code": {"revision": "abcdef0123456789"},
+        "summary": {
+            "detected_campuses": found, "eligible_campuses": n,
+            "recall_by_catalog": {"catalogued": 0.75, "uncatalogued": 0.125},
+            "false_candidates": {"count": false, "area_km2": area,
+                                 "per_1000_km2": 1000 * false / area},
+            "heat_ratio": {"all": {"within_1.4x": 0.5}},
+            "interval_coverage": {"all found": {"n": found, "covered": found - 1}},
+            "onset_error_acq": {"n": 10, "within_2": 0.9},
+            "declared_power_verdicts": {"n": 12, "false_mismatch": 1,
+                                        "caught_3x_over_claim": 0.25,
+                                        "caught_3x_under_claim": 0.5},
+            "criteria": {"new_onset_found": share, "new_onset_within_2": share,
+                         "catalog_change_right_status": share,
+                         "catalog_change_heat_within_1.4x": share,
+                         "running_all_series_inactive": 0,
+                         "running_all_series_interval_holds": share},
+            "monitor_replay": {"statuses": 100, "flags": 4, "flags_right": 3, "running": 50,
+                               "running_flagged": 1, "stopped_recently": 5,
+                               "stopped_recently_flagged": 2},
+        },
+    }
+
+
+def test_the_tables_read_each_figure_from_its_run(tmp_path):
+    (tmp_path / "accuracy.json").write_text(json.dumps(_accuracy(30, 40, 2, 800.0)))
+    (tmp_path / "accuracy-wide-holdout.json").write_text(json.dumps(_accuracy(3, 4, 1, 500.0)))
+    classic = summary.classic_table(tmp_path)
+    # 30 of 40 found; 2 false in 800 km2 = 2.5 per 1,000 km2; commit and date of the run
+    assert "| 75% (30/40) | 75% | 12% | 2.5 (2 in 800 km2) | 50% | 29/30 | 90% of 10 | 1/12 |" \
+        in classic
+    assert "abcdef0, 2026-12-05" in classic
+    assert "held out" not in classic  # no file, no row
+    wide = summary.widened_table(tmp_path)
+    # only the split that ran has a column, marked held out; 1 false in 500 km2 = 2.0
+    assert wide.splitlines()[0].endswith("| held out * |")
+    assert "| false candidates per 1,000 km2 | <= 0.5 | 2.0 (1 in 500 km2) |" in wide
+    assert "| new campuses powering on, >= 100 MW visible: found | >= 90% | 1/4 |" in wide
+    line = summary.machine_lines(tmp_path)
+    assert "2 of 5 statuses still `active`" in line and "1 of 50 statuses" in line
+
+
+def test_a_readme_without_the_markers_says_how_to_fix_it():
+    with pytest.raises(SystemExit, match="add the two markers"):
+        summary.replace_block("# a README\n", "block")
