@@ -33,6 +33,9 @@ import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: make ``models`` and ``pipeline`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 RESULTS = Path(__file__).resolve().parent / "results" / "discover_memory.json"
 TILE_SIZES_M = (3000, 6000)
 TILES_PER_SIDE = (1, 2, 4)
