@@ -83,6 +83,18 @@ APP_JS = """
       onEachFeature: function (f, layer) { layer.bindPopup(f.properties.popup); }
     });
   }
+  if (D.rejected.features.length) {
+    over['regions the search rejected (' + D.rejected.features.length + ')'] = L.geoJSON(
+      D.rejected, {
+        pointToLayer: function (f, ll) {
+          return L.circleMarker(ll, {radius: 6, color: '#555', weight: 1, dashArray: '2 2',
+                                     fillColor: '#999', fillOpacity: 0.35,
+                                     className: 'hw-rejected'});
+        },
+        onEachFeature: function (f, layer) { layer.bindPopup(f.properties.popup,
+                                                             {maxWidth: 380}); }
+      });
+  }
   L.control.layers(base, over, {collapsed: false}).addTo(map);
   L.control.scale({imperial: false}).addTo(map);
   var legend = L.control({position: 'bottomleft'});
@@ -237,6 +249,29 @@ def _features(scan: ScanFiles, report_dir: str) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats}
 
 
+def _rejected_features(scan: ScanFiles) -> dict[str, Any]:
+    """Points of the regions the candidate search found and rejected, each with its reason.
+
+    ``run.json`` lists them (``rejected_candidates``: place, heat, pattern, reason); on the
+    map an analyst sees where the search looked and why it said no, e.g. a campus whose null
+    had too little land around it.
+    """
+    feats = []
+    for r in scan.run.get("rejected_candidates") or []:
+        lon, lat = r.get("lon"), r.get("lat")
+        if not isinstance(lon, int | float) or not isinstance(lat, int | float):
+            continue
+        popup = (f"<b>{escape(str(r.get('site_id')))}</b> (rejected)<table>"
+                 f"<tr><th>heat MW [90 %]</th><td>{_num(r.get('heat_mw'))} "
+                 f"[{_num(r.get('heat_mw_low'))}, {_num(r.get('heat_mw_high'))}]</td></tr>"
+                 f"<tr><th>pattern</th><td>{_num(r.get('pattern'))}</td></tr>"
+                 f"<tr><th>why</th><td>{_num(r.get('rejected_because'))}</td></tr></table>")
+        feats.append({"type": "Feature",
+                      "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                      "properties": {"popup": popup}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
 def _hotspot_features(scan: ScanFiles) -> dict[str, Any]:
     hs = scan.hotspots
     if not len(hs):
@@ -293,10 +328,19 @@ def _side_table(scan: ScanFiles, report_dir: str) -> str:
     return (f"<h2>Heatwatch run</h2><p>{n} looks, {len(scan.records)} sites and candidates. "
             f"{escape(str(sw.get('name', 'heatwatch')))} {escape(str(sw.get('version', '')))}"
             "</p><table><tr><th>site</th><th>status</th><th>heat MW [90 %]</th></tr>"
-            + "".join(rows) + "</table>" + _not_covered_html(scan) + _calibration_html(scan)
+            + "".join(rows) + "</table>" + _rejected_html(scan) + _not_covered_html(scan)
+            + _calibration_html(scan)
             + "<p>Landsat 8/9 TIRS (USGS). Click a site for its "
             "numbers; the layer control switches the per-date anomaly overlays.</p>"
             + "".join(f"<p>Site data: {escape(c)}</p>" for c in data_credits(scan)))
+
+
+def _rejected_html(scan: ScanFiles) -> str:
+    n = len(scan.run.get("rejected_candidates") or [])
+    if not n:
+        return ""
+    return (f"<p>{n} region(s) the search found and rejected: the layer 'regions the search "
+            "rejected' shows where, each with its heat and reason (all in run.json).</p>")
 
 
 def _not_covered_html(scan: ScanFiles) -> str:
@@ -343,7 +387,8 @@ def webmap_html(scan: ScanFiles, *, report_dir: str = "reports") -> str:
     else:
         bounds = [[-60.0, -180.0], [75.0, 180.0]]
     data = {"basemap": basemap, "overlays": overlays, "sites": sites,
-            "hotspots": _hotspot_features(scan), "bounds": bounds, "legend": _legend(lim)}
+            "hotspots": _hotspot_features(scan), "rejected": _rejected_features(scan),
+            "bounds": bounds, "legend": _legend(lim)}
     js, css = leaflet_assets()
     return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
             '<meta name=viewport content="width=device-width, initial-scale=1">'

@@ -131,3 +131,45 @@ def test_excluded_place_popup_and_side_table_show_the_reason(out: Path) -> None:
     assert "<tr><th>status</th><td>excluded: near Plant Bowen (power plant)</td></tr>" in popup
     assert "<tr><th>implied H100e</th><td>- [-, -]</td></tr>" in popup
     assert "<td>excluded: near Plant Bowen (power plant)</td>" in _side_table(scan, "reports")
+
+
+def test_rejected_regions_are_a_layer_with_their_reasons(out: Path) -> None:
+    # a region the search rejected is shown where it is, with its heat and the reason, so an
+    # analyst can look at what the detector said no to (e.g. a null on too little land)
+    from pipeline.report.webmap import _side_table
+
+    scan = load_scan(out)
+    scan.run["rejected_candidates"] = [
+        {"site_id": "candidate-3", "lon": -93.1, "lat": 36.2, "heat_mw": 240.0,
+         "heat_mw_low": 120.0, "heat_mw_high": 480.0, "pattern": "onset",
+         "rejected_because": "its 200 placebo footprints cover only 4.0 footprints of "
+                             "distinct background land <b>"},
+        {"site_id": "candidate-4", "lon": None, "lat": None, "heat_mw": None,
+         "rejected_because": "too few clear looks"}]  # no place: not drawn, still counted
+    data = _data(webmap_html(scan))
+    feats = data["rejected"]["features"]
+    assert [f["geometry"] for f in feats] == [{"type": "Point", "coordinates": [-93.1, 36.2]}]
+    popup = feats[0]["properties"]["popup"]
+    assert "<b>candidate-3</b> (rejected)" in popup and "240 [120, 480]" in popup
+    assert "4.0 footprints of distinct background land &lt;b&gt;" in popup
+    assert "2 region(s) the search found and rejected" in _side_table(scan, "reports")
+    scan.run["rejected_candidates"] = []
+    assert _data(webmap_html(scan))["rejected"]["features"] == []
+    assert "rejected" not in _side_table(scan, "reports")
+
+
+@pytest.mark.browser
+def test_the_rejected_layer_renders_in_headless_chromium(out: Path, tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no chromium binary on PATH (Debian: apt-get install chromium)")
+    scan = load_scan(out)
+    scan.run["rejected_candidates"] = [
+        {"site_id": "candidate-3", "lon": -93.1, "lat": 36.2, "heat_mw": 240.0,
+         "rejected_because": "too little land"}]
+    page = tmp_path / "map.html"
+    page.write_text(webmap_html(scan), encoding="utf-8")
+    dom = _run_chromium(browser, page, tmp_path, "--dump-dom")
+    assert dom.returncode == 0 and _console_errors(dom.stderr) == []
+    assert 'data-hw-sites="2"' in dom.stdout  # the script ran to the end
+    assert "regions the search rejected (1)" in dom.stdout  # in the layer control
