@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.report.console import print_history, print_statuses
+from pipeline.report.console import print_discover, print_history, print_statuses
 
 
 def _status(margin: float | None, physics: str | None) -> dict[str, object]:
@@ -35,3 +35,28 @@ def test_monitor_statuses_show_margin_and_physics_verdict(
     print_statuses([_status(1.25, "not refuted")])
     row = next(line for line in capsys.readouterr().out.splitlines() if "2024-06-29" in line)
     assert row.split()[-5:] == ["refuted:", "under", "1.25", "not", "refuted"]
+
+
+def test_discover_names_the_hottest_region_its_tiles_rejected(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    import geopandas as gpd
+
+    from pipeline.discover.run import DiscoverResult
+
+    monkeypatch.setenv("COLUMNS", "400")
+    rejected = [{"site_id": "candidate-2", "tile_id": "z14-r0-c1", "heat_mw": 312.4,
+                 "lat": 36.1, "lon": -93.2, "rejected_because": "too little land"},
+                {"site_id": "candidate-5", "tile_id": "z14-r1-c0", "heat_mw": None,
+                 "lat": 36.0, "lon": -93.0, "rejected_because": "too few clear looks"}]
+    empty = gpd.GeoDataFrame({"rank": [], "site_id": [], "tile_id": []}, geometry=[])
+    print_discover(DiscoverResult(empty, [], [], {"rejected_candidates": rejected}), tmp_path)
+    text = " ".join(capsys.readouterr().err.split())
+    assert ("2 region(s) the tiles' searches rejected, each with its reason and place in "
+            "discover.json; the hottest: 312 MW at 36.1, -93.2 (tile z14-r0-c1): too little "
+            "land") in text
+    # a region without heat (None) is listed too, and a discovery without any says nothing
+    print_discover(DiscoverResult(empty, [], [], {"rejected_candidates": rejected[1:]}),
+                   tmp_path)
+    assert "1 region(s) the tiles' searches rejected" in " ".join(capsys.readouterr().err.split())
+    print_discover(DiscoverResult(empty, [], [], {}), tmp_path)
+    assert "rejected" not in capsys.readouterr().err
