@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,22 +113,24 @@ def visible_heat_table(results: Path = RESULTS) -> str:
                           rows)
 
 
+def _share_of(key: str) -> Callable[[dict[str, Any]], str]:
+    """Read criterion ``key`` of a split's summary as ``k/n``."""
+    return lambda s: _frac(s["criteria"][key])
+
+
 #: Issue 18's criteria: label, bar, how to read a split's figure.
-CRITERIA = (
-    ("false candidates per 1,000 km2", "<= 0.5",
-     lambda s: _false(s["false_candidates"])),
+CRITERIA: tuple[tuple[str, str, Callable[[dict[str, Any]], str]], ...] = (
+    ("false candidates per 1,000 km2", "<= 0.5", lambda s: _false(s["false_candidates"])),
     ("new campuses powering on, >= 100 MW visible: found", ">= 90%",
-     lambda s: _frac(s["criteria"]["new_onset_found"])),
-    ("... onset within 2 acquisitions", ">= 90%",
-     lambda s: _frac(s["criteria"]["new_onset_within_2"])),
+     _share_of("new_onset_found")),
+    ("... onset within 2 acquisitions", ">= 90%", _share_of("new_onset_within_2")),
     ("catalogued campuses that power on or shut down: right final status", ">= 90%",
-     lambda s: _frac(s["criteria"]["catalog_change_right_status"])),
-    ("... of those, heat within 1.4x", ">= 80%",
-     lambda s: _frac(s["criteria"]["catalog_change_heat_within_1.4x"])),
+     _share_of("catalog_change_right_status")),
+    ("... of those, heat within 1.4x", ">= 80%", _share_of("catalog_change_heat_within_1.4x")),
     ("catalogued campuses running all series: called `inactive`", "0",
      lambda s: str(s["criteria"]["running_all_series_inactive"])),
     ("... 90% interval holds the true power", "all",
-     lambda s: _frac(s["criteria"]["running_all_series_interval_holds"])),
+     _share_of("running_all_series_interval_holds")),
 )
 
 
