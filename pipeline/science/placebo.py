@@ -86,10 +86,14 @@ class SiteNull:
         return float(self.n) if self.independent is None else min(float(self.n),
                                                                    self.independent)
 
+    def _measured(self, statistic: str) -> tuple[float, np.ndarray]:
+        """Return the site's statistic and those of the placebos that have one (finite)."""
+        ref = self.placebos[statistic]
+        return self.site[statistic], ref[np.isfinite(ref)]
+
     def p_value(self, statistic: str) -> float:
         """Rank p-value of the site among its placebos (1 when nothing to compare)."""
-        v, ref = self.site[statistic], self.placebos[statistic]
-        ref = ref[np.isfinite(ref)]
+        v, ref = self._measured(statistic)
         if not np.isfinite(v) or not ref.size:
             return 1.0
         return float((1 + np.sum(ref >= v)) / (1 + ref.size))
@@ -108,21 +112,16 @@ class SiteNull:
         >>> null.exceeds_all("always"), round(null.p_value("always"), 4)  # 1 / (1 + 15)
         (True, 0.0625)
         """
-        v, ref = self.site[statistic], self.placebos[statistic]
-        ref = ref[np.isfinite(ref)]
+        v, ref = self._measured(statistic)
         return bool(np.isfinite(v) and ref.size and not np.any(ref >= v))
 
     def z(self, statistic: str) -> float:
         """Robust z of the site's statistic against its placebos (NaN when too few)."""
-        v, ref = self.site[statistic], self.placebos[statistic]
-        ref = ref[np.isfinite(ref)]
-        if not np.isfinite(v) or ref.size < 10:
+        v, ref = self._measured(statistic)
+        scale = self.scale(statistic)
+        if not np.isfinite(v) or not scale > 0:  # NaN scale: fewer than 10 placebos
             return float("nan")
-        med = float(np.median(ref))
-        scale = MAD_TO_SIGMA * float(np.median(np.abs(ref - med)))
-        if not scale > 0:
-            return float("nan")
-        return (v - med) / scale
+        return (v - float(np.median(ref))) / scale
 
     def scale(self, statistic: str) -> float:
         """Robust spread (MAD as sigma) of the placebos' statistic; NaN when too few.
@@ -134,8 +133,7 @@ class SiteNull:
         >>> round(null.scale("always"), 4)  # MAD 1 x 1.4826
         1.4826
         """
-        ref = self.placebos[statistic]
-        ref = ref[np.isfinite(ref)]
+        ref = self._measured(statistic)[1]
         if ref.size < 10:
             return float("nan")
         return MAD_TO_SIGMA * float(np.median(np.abs(ref - np.median(ref))))
@@ -146,8 +144,7 @@ class SiteNull:
         How large a footprint's static offset against its ring gets on this land; NaN when
         there are too few placebos.
         """
-        ref = self.placebos["always"]
-        ref = ref[np.isfinite(ref)]
+        ref = self._measured("always")[1]
         if ref.size < 10:
             return float("nan")
         med = float(np.median(ref))
@@ -159,8 +156,7 @@ class SiteNull:
         The empirical exceedance up to the placebos' ``TAIL_QUANTILE``; above it an exponential
         tail whose scale is the placebos' mean excess over that quantile.
         """
-        v, ref = self.site[statistic], self.placebos[statistic]
-        ref = ref[np.isfinite(ref)]
+        v, ref = self._measured(statistic)
         if not np.isfinite(v) or ref.size < 10:
             return 1.0
         u = float(np.quantile(ref, TAIL_QUANTILE))
