@@ -295,8 +295,9 @@ def print_discover(result: Any, out: Path, fetch: Any = None,
         top = rejected[0]
         console.print(f"{len(rejected)} region(s) the tiles' searches rejected, each with its "
                       f"reason and place in discover.json; the hottest: "
-                      f"{top.get('heat_mw') or 0.0:.0f} MW at {top.get('lat')}, {top.get('lon')} "
-                      f"(tile {top.get('tile_id')}): {top.get('rejected_because')}",
+                      f"{cell(top.get('heat_mw'), '{:.0f}')} MW at {top.get('lat')}, "
+                      f"{top.get('lon')} (tile {top.get('tile_id')}): "
+                      f"{top.get('rejected_because')}",
                       markup=False)
     resumed = sum(o.status == "resumed" for o in result.outcomes)
     console.print(f"{len(result.tiles)} tile(s), {resumed} resumed; outputs in {out}",

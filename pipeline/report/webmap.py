@@ -17,6 +17,7 @@ import base64
 import io
 import json
 import math
+from collections.abc import Mapping
 from html import escape
 from importlib import resources
 from pathlib import Path
@@ -200,11 +201,16 @@ def _num(v: Any, nd: int = 0) -> str:
     return f"{v:,.{nd}f}" if isinstance(v, int | float) else escape(str(v))
 
 
+def _heat_html(d: Mapping[str, Any]) -> str:
+    """Return a row's heat and its 90 % interval, ``475 [230, 960]`` (``-`` where missing)."""
+    return (f"{_num(d.get('heat_mw'))} "
+            f"[{_num(d.get('heat_mw_low'))}, {_num(d.get('heat_mw_high'))}]")
+
+
 def _site_html(site: SiteRow, link: str) -> str:
     rows = [
         ("status", escape(status_text(site))),
-        ("heat MW [90 %]", f"{_num(site.get('heat_mw'))} [{_num(site.get('heat_mw_low'))}, "
-                           f"{_num(site.get('heat_mw_high'))}]"),
+        ("heat MW [90 %]", _heat_html(site)),
         ("calibration", escape(str(site.get("heat_calibration")))),
         ("W/m² of footprint", _num(site.get("power_density_w_m2"))),
         ("null p (placebo rank)", _num(site.get("null_p_value"), 4)),
@@ -262,8 +268,7 @@ def _rejected_features(scan: ScanFiles) -> dict[str, Any]:
         if not isinstance(lon, int | float) or not isinstance(lat, int | float):
             continue
         popup = (f"<b>{escape(str(r.get('site_id')))}</b> (rejected)<table>"
-                 f"<tr><th>heat MW [90 %]</th><td>{_num(r.get('heat_mw'))} "
-                 f"[{_num(r.get('heat_mw_low'))}, {_num(r.get('heat_mw_high'))}]</td></tr>"
+                 f"<tr><th>heat MW [90 %]</th><td>{_heat_html(r)}</td></tr>"
                  f"<tr><th>pattern</th><td>{_num(r.get('pattern'))}</td></tr>"
                  f"<tr><th>why</th><td>{_num(r.get('rejected_because'))}</td></tr></table>")
         feats.append({"type": "Feature",
@@ -321,8 +326,7 @@ def _side_table(scan: ScanFiles, report_dir: str) -> str:
     for s in scan.records:
         link = f"{report_dir}/{safe_name(str(s['site_id']))}.html"
         rows.append(f'<tr><td><a href="{escape(link)}">{escape(str(s["site_id"]))}</a></td>'
-                    f"<td>{escape(status_text(s))}</td><td>{_num(s.get('heat_mw'))} "
-                    f"[{_num(s.get('heat_mw_low'))}, {_num(s.get('heat_mw_high'))}]</td></tr>")
+                    f"<td>{escape(status_text(s))}</td><td>{_heat_html(s)}</td></tr>")
     sw = scan.run.get("software") or {}
     n = len(scan.run.get("scenes", []))
     return (f"<h2>Heatwatch run</h2><p>{n} looks, {len(scan.records)} sites and candidates. "

@@ -57,6 +57,8 @@ def test_discover_names_the_hottest_region_its_tiles_rejected(
     # a region without heat (None) is listed too, and a discovery without any says nothing
     print_discover(DiscoverResult(empty, [], [], {"rejected_candidates": rejected[1:]}),
                    tmp_path)
-    assert "1 region(s) the tiles' searches rejected" in " ".join(capsys.readouterr().err.split())
+    only = " ".join(capsys.readouterr().err.split())
+    assert "1 region(s) the tiles' searches rejected" in only
+    assert "the hottest: - MW at 36.0, -93.0" in only  # unknown heat, not 0 MW
     print_discover(DiscoverResult(empty, [], [], {}), tmp_path)
     assert "rejected" not in capsys.readouterr().err
