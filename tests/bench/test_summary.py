@@ -19,7 +19,9 @@ def _accuracy(found: int, n: int, false: int, area: float) -> dict:
     return {
         "measured_at": "2026-12-05T06:00:00+00:00",
         "code": {"revision": "abcdef0123456789"},
+        "command": "python bench/accuracy.py",
         "summary": {
+            "n_worlds": 40,
             "detected_campuses": found, "eligible_campuses": n,
             "recall_by_catalog": {"catalogued": 0.75, "uncatalogued": 0.125},
             "false_candidates": {"count": false, "area_km2": area,
@@ -49,7 +51,7 @@ def test_the_tables_read_each_figure_from_its_run(tmp_path):
     # 30 of 40 found; 2 false in 800 km2 = 2.5 per 1,000 km2; commit and date of the run
     assert "| 75% (30/40) | 75% | 12% | 2.5 (2 in 800 km2) | 50% | 29/30 | 90% of 10 | 1/12 |" \
         in classic
-    assert "abcdef0, 2026-12-05" in classic
+    assert "| classic, 40 worlds (`python bench/accuracy.py`) | abcdef0, 2026-12-05 |" in classic
     assert "held out" not in classic  # no file, no row
     wide = summary.widened_table(tmp_path)
     # only the split that ran has a column, marked held out; 1 false in 500 km2 = 2.0
