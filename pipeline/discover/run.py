@@ -430,9 +430,8 @@ def run_discover(
             progress(r)
     with ExitStack() as stack:
         outcomes = resumed + _run_jobs(jobs, _open_client(config, client, stack), progress)
-    read = [read_tile(out_dir / TILES_DIR / f"{t.tile_id}.geojson")
-            if (out_dir / TILES_DIR / f"{t.tile_id}.geojson").is_file() else None
-            for t in tiles]
+    paths = [_tile_path(out_dir, t.tile_id) for t in tiles]
+    read = [read_tile(p) if p.is_file() else None for p in paths]
     found = [r[0] if r is not None else None for r in read]
     merged = merge_candidates(found, tiles)
     n_merged = sum(len(f) for f in found if f is not None)
@@ -459,12 +458,17 @@ def _plan(tiles: Sequence[Tile], products: dict[str, tuple[ProductFiles, ...]],
         if sites is not None and len(sites):
             local = sites[sites.to_crs(4326).intersects(_grid_4326(tile.grid))]
         key = tile_key(tile, prods, config, local, exclusions)
-        path = out_dir / TILES_DIR / f"{tile.tile_id}.geojson"
+        path = _tile_path(out_dir, tile.tile_id)
         if _done(path, key):
             resumed.append(TileOutcome(tile.tile_id, "resumed", len(prods)))
         else:
             jobs.append(TileJob(tile, prods, config, local, exclusions, path, key))
     return jobs, resumed
+
+
+def _tile_path(out_dir: Path, tile_id: str) -> Path:
+    """Return a tile's output file, its done marker (``OUT/tiles/<tile_id>.geojson``)."""
+    return out_dir / TILES_DIR / f"{tile_id}.geojson"
 
 
 def rejected_candidates(metas: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
