@@ -6,6 +6,12 @@ Run: ``python bench/energy_table.py``. The Epoch AI rows come from ``models/data
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make ``models`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from models import forward, load_facts
 
 SHORT = {
