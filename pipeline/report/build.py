@@ -310,7 +310,18 @@ def null_sentence(site: SiteRow) -> str:
     ...                       "null_n_independent": 14.2, "null_false_alarm_per_1000km2": 0.012})
     >>> "ranks p = 0.0083 among 120 placebo footprints" in text, "0.012 times per 1,000" in text
     (True, True)
+    >>> "among 200 placebo" in null_sentence({"null_statistic": "onset", "null_p_value": 0.005,
+    ...                                       "null_n": 200.0})  # as read back from a table
+    True
     >>> "(14.2 footprints of distinct land)" in text
+    True
+
+    A rate below what the placebos show directly rests on the modelled tail, and says so:
+
+    >>> text = null_sentence({"null_statistic": "onset", "null_p_value": 0.0083, "null_n": 120,
+    ...                       "null_n_independent": 14.2, "null_false_alarm_per_1000km2": 0.012,
+    ...                       "null_resolved_per_1000km2": 530.0})
+    >>> "by the modelled tail; its placebos show rates down to 530 per 1,000 km² directly" in text
     True
     """
     if site.get("null_statistic") is None or site.get("null_p_value") is None:
@@ -318,11 +329,17 @@ def null_sentence(site: SiteRow) -> str:
     far = site.get("null_false_alarm_per_1000km2")
     rate = ("; land alone would reach it " + fmt(f"{far:.2g}") + " times per 1,000 km²"
             if isinstance(far, int | float) else "")
+    resolved = site.get("null_resolved_per_1000km2")
+    if isinstance(far, int | float) and isinstance(resolved, int | float) and far < resolved:
+        rate += (" by the modelled tail; its placebos show rates down to "
+                 + fmt(f"{resolved:.3g}") + " per 1,000 km² directly")
     distinct = site.get("null_n_independent")
     cover = f" ({distinct:.1f} footprints of distinct land)" if isinstance(
         distinct, int | float) else ""
+    n = site.get("null_n")  # a whole number, even where a table column made it a float
+    among = f"{n:.0f}" if isinstance(n, int | float) else "?"
     return escape(f"Against its scene's null (docs/statuses.md): its {site['null_statistic']} "
-                  f"statistic ranks p = {site['null_p_value']:.2g} among {site.get('null_n')} "
+                  f"statistic ranks p = {site['null_p_value']:.2g} among {among} "
                   f"placebo footprints{cover}") + rate + "."
 
 

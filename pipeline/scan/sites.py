@@ -263,7 +263,8 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     if null.n < MIN_PLACEBOS:
         return {"null_statistic": stat, "null_z": float("nan"), "null_tail_p": 1.0,
                 "null_p_value": 1.0, "null_n": null.n, "null_n_independent": independent,
-                "null_false_alarm_per_1000km2": float("inf"), "null_region_z": float("nan"),
+                "null_false_alarm_per_1000km2": float("inf"),
+                "null_resolved_per_1000km2": float("inf"), "null_region_z": float("nan"),
                 "null_passed": False}
     p, tail = null.p_value(stat), null.tail_p(stat)
     # a search picks the pattern: land has a chance on each statistic a pattern can rest on
@@ -285,6 +286,8 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     return {"null_statistic": stat, "null_z": null.z(stat), "null_tail_p": tail,
             "null_p_value": p, "null_n": null.n, "null_n_independent": independent,
             "null_false_alarm_per_1000km2": far,
+            "null_resolved_per_1000km2": null.resolved_false_alarms_per_1000_km2(
+                searched=searched),
             "null_region_z": region_z, "null_passed": bool(passed)}
 
 
@@ -292,14 +295,16 @@ def _null_columns(test: dict[str, Any] | None) -> NullColumns:
     if test is None:
         return {"null_statistic": None, "null_z": None, "null_p_value": None,
                 "null_tail_p": None, "null_n": None, "null_n_independent": None,
-                "null_false_alarm_per_1000km2": None,
+                "null_false_alarm_per_1000km2": None, "null_resolved_per_1000km2": None,
                 "null_region_z": None, "null_passed": None}
-    far = test["null_false_alarm_per_1000km2"]
+    far, resolved = test["null_false_alarm_per_1000km2"], test["null_resolved_per_1000km2"]
     return {"null_statistic": test["null_statistic"], "null_z": round_or_none(test["null_z"], 2),
             "null_p_value": round_or_none(test["null_p_value"], 4),
             "null_tail_p": float(f"{test['null_tail_p']:.3g}"), "null_n": test["null_n"],
             "null_n_independent": round_or_none(test["null_n_independent"], 1),
             "null_false_alarm_per_1000km2": float(f"{far:.3g}") if np.isfinite(far) else None,
+            "null_resolved_per_1000km2": float(f"{resolved:.3g}") if np.isfinite(resolved)
+            else None,
             "null_region_z": round_or_none(test["null_region_z"], 2),
             "null_passed": test["null_passed"]}
 

@@ -179,6 +179,28 @@ class SiteNull:
         """
         return self.false_alarms_per_1000_km2(statistic) * len(STATISTICS)
 
+    def resolved_false_alarms_per_1000_km2(self, *, searched: bool) -> float:
+        """Return the smallest false-alarm rate per 1,000 km2 the placebos show directly.
+
+        Without the modelled tail, the placebos can show a rate no smaller than one in their
+        footprints of distinct land (:attr:`n_independent`, plus the site): ``1 / (1 + n)``
+        times the footprint-sized places in 1,000 km2 (times the :data:`STATISTICS` for a
+        search, as in :meth:`search_false_alarms_per_1000_km2`). A rate below it rests on the
+        exponential tail alone, an extrapolation beyond the land the scene holds.
+
+        Examples
+        --------
+        >>> ref = np.arange(20.0)
+        >>> null = SiteNull({"always": 30.0}, {"always": ref}, 0.5, [(0, 0)] * 20, 9.0)
+        >>> null.resolved_false_alarms_per_1000_km2(searched=False)  # 1/10 x 2,000 places
+        200.0
+        >>> null.resolved_false_alarms_per_1000_km2(searched=True)
+        800.0
+        """
+        places = 1000.0 / max(self.footprint_km2, 1e-6)
+        rate = places / (1.0 + self.n_independent)
+        return rate * len(STATISTICS) if searched else rate
+
 
 @dataclass(frozen=True)
 class RegionNull:

@@ -33,8 +33,8 @@ def test_a_real_scan_writes_exactly_the_site_row_keys(out: Path) -> None:
     assert len(features) == 2
     for f in features:
         assert set(f["properties"]) == set(SITE_PROPERTIES), f["properties"]["site_id"]
-    # 66 properties plus the feature's geometry: counted by hand from the row the scan writes
-    assert len(SITE_PROPERTIES) == 66 and set(SiteRow.__annotations__) == {*SITE_PROPERTIES,
+    # 67 properties plus the feature's geometry: counted by hand from the row the scan writes
+    assert len(SITE_PROPERTIES) == 67 and set(SiteRow.__annotations__) == {*SITE_PROPERTIES,
                                                                            "geometry"}
 
 
@@ -62,13 +62,14 @@ def test_every_column_group_is_part_of_the_row() -> None:
     assert _null_columns(None) == dict.fromkeys(NULL_COLUMNS)
     test = {"null_statistic": "onset", "null_z": 3.14159, "null_tail_p": 1.234e-5,
             "null_p_value": 0.012345, "null_n": 40, "null_n_independent": 7.3,
-            "null_false_alarm_per_1000km2": np.inf,
+            "null_false_alarm_per_1000km2": np.inf, "null_resolved_per_1000km2": 421.05263,
             "null_region_z": float("nan"), "null_passed": True}
     assert list(_null_columns(test)) == list(NULL_COLUMNS)
     assert _null_columns(test) == {"null_statistic": "onset", "null_z": 3.14,
                                    "null_p_value": 0.0123, "null_tail_p": 1.23e-5, "null_n": 40,
                                    "null_n_independent": 7.3,
-                                   "null_false_alarm_per_1000km2": None, "null_region_z": None,
+                                   "null_false_alarm_per_1000km2": None,
+                                   "null_resolved_per_1000km2": 421.0, "null_region_z": None,
                                    "null_passed": True}
 
 
@@ -113,8 +114,8 @@ def nothing() -> NullColumns:
     return {"null_statistc": None, "null_z": None,  # E
             "null_p_value": None, "null_tail_p": None,
             "null_n": None, "null_n_independent": None,
-            "null_false_alarm_per_1000km2": None, "null_region_z": None,
-            "null_passed": None}
+            "null_false_alarm_per_1000km2": None, "null_resolved_per_1000km2": None,
+            "null_region_z": None, "null_passed": None}
 
 
 def fine(row: SiteRow, status: StatusRow) -> object:

@@ -55,6 +55,12 @@ def test_always_on_new_site_needs_to_stand_far_outside_its_null():
     far = null_test(fit, _null(6e5), CFG)
     near = null_test(fit, _null(3e5), CFG)  # 3 sigma: rare for one site, common in a search
     assert far["null_passed"] and far["null_p_value"] == pytest.approx(1 / 101)
+    # 100 placebos of 0.5 km2: 2,000 places in 1,000 km2, one in 101 shown directly, for each
+    # of the four statistics a search could have chosen; the rate below it is the tail's
+    assert far["null_resolved_per_1000km2"] == pytest.approx(2000 / 101 * 4)
+    assert far["null_false_alarm_per_1000km2"] < far["null_resolved_per_1000km2"]
+    one = null_test(fit, _null(6e5), CFG, searched=False)
+    assert one["null_resolved_per_1000km2"] == pytest.approx(2000 / 101)
     assert not near["null_passed"]
     # a catalogued site is one hypothesis: 3.5 sigma passes its one-sided 0.1% level
     assert null_test(fit, _null(3.5e5), CFG, searched=False)["null_passed"]

@@ -291,3 +291,20 @@ def test_placebos_on_a_small_patch_of_land_count_as_the_few_places_they_are():
                             min_clear_fraction=0.8, n_placebos=200,
                             rng=np.random.default_rng(2)).null(s)
     assert wide.n == 200 and wide.n_independent > 50  # 6,100 px of land: up to 170
+
+
+def test_the_rate_the_placebos_show_directly_is_one_in_their_distinct_land():
+    # 200 draws over the 8 footprints of distinct land of the patch above: without the
+    # modelled tail they can show no rate below one in 1 + 8 places; far beyond them the tail
+    # claims far less, and the rate it claims is then an extrapolation
+    ref = np.random.default_rng(3).normal(0.0, 1.0, 200)
+    null = SiteNull({"always": 12.0}, {"always": ref}, footprint_km2=2.0,
+                    offsets=[(0, 0)] * 200, independent=8.0)
+    direct = 1000 / 2.0 / 9  # 500 footprint-sized places in 1,000 km2, one in nine
+    assert null.resolved_false_alarms_per_1000_km2(searched=False) == pytest.approx(direct)
+    assert null.resolved_false_alarms_per_1000_km2(searched=True) == pytest.approx(4 * direct)
+    assert null.search_false_alarms_per_1000_km2("always") < 1e-3 * direct
+    # more distinct land resolves smaller rates: 200 places, one in 201
+    wide = SiteNull({"always": 12.0}, {"always": ref}, footprint_km2=2.0,
+                    offsets=[(0, 0)] * 200)
+    assert wide.resolved_false_alarms_per_1000_km2(searched=False) == pytest.approx(500 / 201)
