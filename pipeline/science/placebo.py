@@ -167,9 +167,14 @@ class SiteNull:
             return 0.0
         return (1.0 - TAIL_QUANTILE) * float(np.exp(-(v - u) / scale))
 
+    @property
+    def places_per_1000_km2(self) -> float:
+        """Number of footprint-sized places in 1,000 km2."""
+        return 1000.0 / max(self.footprint_km2, 1e-6)
+
     def false_alarms_per_1000_km2(self, statistic: str) -> float:
         """Return the false alarms per 1,000 km2 of a threshold at the site's statistic."""
-        return self.tail_p(statistic) * 1000.0 / max(self.footprint_km2, 1e-6)
+        return self.tail_p(statistic) * self.places_per_1000_km2
 
     def search_false_alarms_per_1000_km2(self, statistic: str) -> float:
         """Return the false alarms per 1,000 km2 of a search that chose the statistic.
@@ -197,8 +202,7 @@ class SiteNull:
         >>> null.resolved_false_alarms_per_1000_km2(searched=True)
         800.0
         """
-        places = 1000.0 / max(self.footprint_km2, 1e-6)
-        rate = places / (1.0 + self.n_independent)
+        rate = self.places_per_1000_km2 / (1.0 + self.n_independent)
         return rate * len(STATISTICS) if searched else rate
 
 
