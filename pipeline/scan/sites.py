@@ -153,7 +153,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     as_of = str(series["date"].iloc[-1]) if len(series) else None
     decl = declaration_on(row, as_of) if as_of else Declaration(None)
     rep = decl.mw if decl.declared else None
-    test = null_test(fit, null, config, regions=regions) if not in_catalog else None
+    test = searched_test(fit, null, config, regions) if not in_catalog else None
     status = site_status(fit, est, test, declared_mw=rep, config=config,
                          stop_test=null_test(fit, null, config, "shutdown",
                                              searched=not in_catalog),
@@ -291,6 +291,26 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
             "null_region_z": region_z, "null_passed": bool(passed)}
 
 
+def searched_test(fit: ActivityFit, null: SiteNull | None, config: Config,
+                  regions: RegionNull | None = None) -> dict[str, Any] | None:
+    """Judge a new (searched) site against its null (:func:`null_test`), a window twice over.
+
+    A ``window`` is heat that came and went, judged by the height of its bump. A season of
+    crops makes such a bump too: the footprint warms as its field dries and cools as it greens
+    (or the ring the other way round), with no step of its own at either end. A campus that
+    powered on, or one that stopped, has one. So a new site's window also needs its rise
+    (``onset``) or its fall (``shutdown``) to pass the same test on its own; when neither
+    does, the test fails and says why (``null_window_steps`` False).
+    """
+    test = null_test(fit, null, config, regions=regions)
+    if test is None or fit.pattern != "window" or not test["null_passed"]:
+        return test
+    steps = (null_test(fit, null, config, s, regions=regions) for s in ("onset", "shutdown"))
+    if any(t is not None and t["null_passed"] for t in steps):
+        return test
+    return {**test, "null_passed": False, "null_window_steps": False}
+
+
 def _null_columns(test: dict[str, Any] | None) -> NullColumns:
     if test is None:
         return {"null_statistic": None, "null_z": None, "null_p_value": None,
@@ -317,6 +337,11 @@ def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> str:
         return (f"its {test['null_n']} placebo footprints cover only "
                 f"{test['null_n_independent']:.1f} footprints of distinct background land, too "
                 "few to set a search's false-alarm rate; scan a larger area")
+    if test.get("null_window_steps") is False:
+        return ("its heat came and went (a window), but neither its rise nor its fall stands "
+                "outside its scene's null on its own: a season of crops makes such a bump (the "
+                f"bump's rank p {test['null_p_value']:.3f} among {test['null_n']} placebo "
+                "footprints)")
     what = ("an always-on excess with no onset in the series" if fit.pattern == "always"
             else f"its {test['null_statistic']} step")
     rz = test.get("null_region_z")

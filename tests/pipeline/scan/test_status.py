@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.core.config import Config
 from pipeline.core.site_row import STATUSES
-from pipeline.scan.sites import new_site_rejection, null_test, site_status
+from pipeline.scan.sites import new_site_rejection, null_test, searched_test, site_status
 from pipeline.science.activity import ActivityFit
 from pipeline.science.placebo import SiteNull
 from pipeline.science.power import HeatEstimate
@@ -234,3 +234,31 @@ def test_a_null_just_short_of_ten_places_is_rejected_for_that_reason():
     assert not t["null_passed"]
     assert "footprints of distinct background land" in new_site_rejection(
         _fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, CFG)
+
+
+def _window_null(rise: float, fall: float, n: int = 100) -> SiteNull:
+    # a bump 6 sigma above its placebos; its rise and fall as given (in placebo sigmas)
+    ref = np.random.default_rng(0).normal(0.0, 1e5, n)
+    site = {"always": 0.0, "window": 6e5, "onset": rise * 1e5, "shutdown": fall * 1e5}
+    return SiteNull(site=site, placebos=dict.fromkeys(site, ref), footprint_km2=0.5,
+                    offsets=[(0, 0)] * n)
+
+
+def test_a_new_window_needs_a_rise_or_a_fall_of_its_own_outside_the_null():
+    fit = _fit("window")
+    # a season's bump: the window stands far out, its rise and fall do not
+    bump = searched_test(fit, _window_null(2.0, 2.0), CFG)
+    assert null_test(fit, _window_null(2.0, 2.0), CFG)["null_passed"]
+    assert not bump["null_passed"] and bump["null_window_steps"] is False
+    reason = new_site_rejection(fit, HeatEstimate(150.0, 80.0, 300.0), bump, CFG)
+    assert "neither its rise nor its fall" in reason
+    # a campus that powered on (or one that stopped) within the window has its step
+    for rise, fall in ((6.0, 2.0), (2.0, 6.0)):
+        test = searched_test(fit, _window_null(rise, fall), CFG)
+        assert test["null_passed"] and "null_window_steps" not in test
+        assert new_site_rejection(fit, HeatEstimate(150.0, 80.0, 300.0), test, CFG) is None
+    # other patterns are judged on their own statistic alone
+    on = _fit("onset")
+    test = searched_test(on, _null(6e5, "onset"), CFG)
+    assert test["null_passed"] and test["null_statistic"] == "onset"
+    assert not searched_test(on, _null(2e5, "onset"), CFG)["null_passed"]
