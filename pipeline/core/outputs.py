@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -151,8 +151,15 @@ def write_cog(path: str | Path, data: xr.DataArray | xr.Dataset) -> Path:
     return Path(path)
 
 
-def write_geojson(path: str | Path, gdf: Any) -> Path:
-    """Write a GeoDataFrame as GeoJSON (EPSG:4326) atomically."""
+def write_geojson(path: str | Path, gdf: Any, integers: Iterable[str] = ()) -> Path:
+    """Write a GeoDataFrame as GeoJSON (EPSG:4326) atomically.
+
+    ``integers`` names count columns written as whole numbers (null where missing): pandas
+    stores a column of counts with a missing value as floats, which would write 200.0.
+    """
+    cast = [c for c in integers if c in gdf]
+    if cast and len(gdf):
+        gdf = gdf.astype({c: "Int64" for c in cast})
     with atomic_path(path) as tmp:
         text = gdf.to_crs(4326).to_json(na="null", drop_id=True) if len(gdf) else json.dumps(
             {"type": "FeatureCollection", "features": []})

@@ -24,7 +24,7 @@ dates are ISO ``YYYY-MM-DD`` strings. This module imports nothing of the project
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal, TypedDict, get_args
+from typing import Any, Final, Literal, TypedDict, get_args, get_type_hints
 
 __all__ = [
     "BASELINE_COLUMNS",
@@ -32,6 +32,7 @@ __all__ = [
     "DENSITY_COLUMNS",
     "ENERGY_COLUMNS",
     "INCONCLUSIVE",
+    "INTEGER_PROPERTIES",
     "NOT_REFUTED",
     "NULL_COLUMNS",
     "OVER",
@@ -243,6 +244,10 @@ BASELINE_COLUMNS: Final = _keys(BaselineColumns)
 STATUS_KEYS: Final = _keys(StatusRow)[2:]
 #: Every property of a ``sites.geojson`` feature (every :class:`SiteRow` key but geometry).
 SITE_PROPERTIES: Final = tuple(sorted(set(SiteRow.__annotations__) - {"geometry"}))
+#: The properties that are counts (whole numbers, or null): a table column holding a count and
+#: a None is float in pandas, so writers cast these back (``write_geojson(integers=...)``).
+INTEGER_PROPERTIES: Final = tuple(k for k, t in get_type_hints(SiteRow).items()
+                                  if t is int or int in get_args(t))
 
 
 def pick(row: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:

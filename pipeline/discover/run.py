@@ -50,6 +50,7 @@ from pipeline.core.config import Config
 from pipeline.core.errors import HeatwatchError, NoDataError
 from pipeline.core.grid import Grid
 from pipeline.core.outputs import write_geojson, write_json, write_png, write_text
+from pipeline.core.site_row import INTEGER_PROPERTIES
 from pipeline.core.sites import safe_name
 from pipeline.discover.tiles import Tile, merge_candidates, region_geometry, tile_region
 from pipeline.io.mtl import read_mtl
@@ -543,7 +544,8 @@ def rank_candidates(cands: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def write_discover(result: DiscoverResult, out_dir: Path, *, region: Any) -> dict[str, Path]:
     """Write ``candidates.geojson``, ``candidates.csv``, ``overview.png`` and ``discover.json``."""
     c = result.candidates
-    written = {"candidates": write_geojson(out_dir / "candidates.geojson", c)}
+    written = {"candidates": write_geojson(out_dir / "candidates.geojson", c,
+                                           integers=INTEGER_PROPERTIES)}
     table = pd.DataFrame(c.drop(columns="geometry")) if len(c) else pd.DataFrame(
         columns=CSV_COLUMNS)
     if len(c):

@@ -20,6 +20,7 @@ import pandas as pd
 from pipeline.core.config import Config
 from pipeline.core.errors import OutputError
 from pipeline.core.outputs import write_geojson, write_json
+from pipeline.core.site_row import INTEGER_PROPERTIES
 from pipeline.core.sites import safe_name
 from pipeline.io.source import FetchOutcome, ImagerySource, Progress, as_source
 from pipeline.io.vectors import read_exclusions
@@ -128,7 +129,7 @@ def scan_to_folder(
         rows.append(result.sites)
         results.append(result)
     merged = pd.concat(rows, ignore_index=True) if rows else sites.iloc[0:0]
-    write_geojson(out / "sites.geojson", merged)
+    write_geojson(out / "sites.geojson", merged, integers=INTEGER_PROPERTIES)
     if src.report is not None:
         write_json(out / "fetch.json", src.report.to_dict())
     return ScanRun(merged, results, src.report)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pipeline.core.errors import OutputError
 from pipeline.core.outputs import write_geojson, write_json, write_text
+from pipeline.core.site_row import INTEGER_PROPERTIES
 from pipeline.core.sites import safe_name
 from pipeline.report.build import build_report
 from pipeline.report.files import EVIDENCE_DIR, MAP_FILE, REPORT_DIR
@@ -27,7 +28,8 @@ def write_scan(result: ScanResult, out_dir: Path, *, figures: bool = True) -> di
         raise OutputError(f"cannot create output folder {out_dir}: "
                           f"{exc.strerror or exc}; choose another --out folder") from exc
     written: dict[str, Any] = {}
-    written["sites"] = write_geojson(out_dir / "sites.geojson", result.sites)
+    written["sites"] = write_geojson(out_dir / "sites.geojson", result.sites,
+                                     integers=INTEGER_PROPERTIES)
     written["hotspots"] = write_geojson(out_dir / "hotspots.geojson", result.hotspots)
     names = {str(sid): safe_name(str(sid)) for sid in result.sites["site_id"]}
     for sid, name in names.items():

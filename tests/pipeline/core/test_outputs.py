@@ -162,3 +162,27 @@ def test_write_cog(tmp_path: Path) -> None:
         assert src.crs.to_epsg() == 32618 and np.isnan(src.nodata)
         assert (src.transform.c, src.transform.f) == (5e5, 4e6)
     assert len(sha256_file(path)) == 64
+
+
+def test_counts_are_written_as_whole_numbers_even_beside_a_missing_one(tmp_path: Path) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from pipeline.core.outputs import write_geojson
+
+    # a count column with a None is float in pandas: 200.0 in the file unless cast back
+    sites = gpd.GeoDataFrame({"null_n": [200, None], "heat_mw": [475.0, None]},
+                             geometry=[Point(0, 0), Point(1, 1)], crs=4326)
+    assert sites["null_n"].dtype == float
+    write_geojson(tmp_path / "plain.geojson", sites)
+    write_geojson(tmp_path / "counts.geojson", sites, integers=["null_n", "not_a_column"])
+
+    def props(name: str) -> list[dict]:
+        doc = json.loads((tmp_path / name).read_text(encoding="utf-8"))
+        return [f["properties"] for f in doc["features"]]
+
+    assert '"null_n": 200.0' in (tmp_path / "plain.geojson").read_text(encoding="utf-8")
+    assert props("counts.geojson") == [{"null_n": 200, "heat_mw": 475.0},
+                                       {"null_n": None, "heat_mw": None}]
+    assert type(props("counts.geojson")[0]["null_n"]) is int
+    assert sites["null_n"].dtype == float  # the caller's frame is left as it was
