@@ -214,9 +214,9 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         **calibration_columns(str(row.site_id), heat_of, cooling=cooling,
                               verdict=energy["verdict"], declared_mw=rep if compute else None,
                               calibrations=calibrations, config=config),
-        # shown for every site; it decides for new sites (a catalogued one is no search)
-        **_null_columns(test if not in_catalog else null_test(fit, null, config,
-                                                              searched=False)),
+        # shown for every site; it decides for new sites (a catalogued one is no search, and
+        # its test is the evidence above: searched=False)
+        **_null_columns(test if not in_catalog else evidence),
         "rejected_because": rejected,
         "exclusion": exclusion,
         **baseline_columns(fit, series, baseline),
