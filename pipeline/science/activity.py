@@ -20,8 +20,13 @@ the worse pattern, whose misfit looks they down-weight.
 ``b`` (a static offset of the footprint against its surroundings) is identifiable only when
 the series holds inactive looks as a baseline; for a site active all series it is taken as
 zero, and the prior ``baseline_offset_k`` x area widens the heat interval instead; a pattern
-whose fitted baseline exceeds twice that prior is rejected (such an offset is heat that ran
-all along). A pattern with heat is kept only if ``H`` is positive, ``significance`` standard
+whose fitted baseline exceeds twice that prior (or the land's own spread of offsets,
+``max_baseline_k_m2``) is rejected: such an offset is heat that ran all along, or for a cool
+one, a step of the land itself (a green-up under an onset's footprint). Only a shutdown may
+fall to a level below the land's offsets (a campus that stopped over cool ground): the
+``inactive`` status it leads to must still pass the placebo null of falls
+(:func:`pipeline.scan.sites.site_status`), while a catalogued onset is taken as running with
+no such test. A pattern with heat is kept only if ``H`` is positive, ``significance`` standard
 errors from zero, above ``min_active_k_m2``, and its active period holds at least
 ``min_looks`` clear looks (a one-off event is not a site).
 
@@ -359,8 +364,8 @@ def fit_activity(
     for cand, (coef, cov, resid) in _fit_all(cands, s, e, w, nuis):
         if cand is bound:
             always = (coef, cov)
-        if cand.with_baseline and abs(coef[2]) > max_baseline:
-            continue  # an offset this large is heat running before/after, not a static offset
+        if cand.with_baseline and _offset_beyond_land(cand, float(coef[2]), max_baseline):
+            continue
         if cand.pattern not in ("never", "roof"):
             heat, se = coef[1], float(np.sqrt(max(cov[1, 1], 0.0)))
             if not (heat > 0 and heat > significance * se and heat >= min_active_k_m2):
@@ -402,6 +407,27 @@ def _offset_priors(baseline_offset_k: float, area_m2: float, max_baseline_k_m2: 
     if offset_sd_k_m2 is not None and np.isfinite(offset_sd_k_m2) and area_m2 > 0:
         baseline_offset_k = max(baseline_offset_k, float(offset_sd_k_m2) / area_m2)
     return baseline_offset_k, max_baseline
+
+
+def _offset_beyond_land(cand: _Candidate, offset_k_m2: float, max_baseline: float) -> bool:
+    """Return True when a pattern's static offset is more than the land makes (see the module).
+
+    Above ``max_baseline`` the offset is heat running before an onset or after a stop. Below
+    ``-max_baseline`` it is a cool step of the land, except after a shutdown, whose stop must
+    still stand outside the placebo null of falls before a site is called ``inactive``.
+
+    Examples
+    --------
+    >>> stop = _Candidate("shutdown", 0, 10, np.ones(20), True)
+    >>> rise = _Candidate("onset", 10, 20, np.ones(20), True)
+    >>> _offset_beyond_land(stop, -3e5, 2e5), _offset_beyond_land(stop, 3e5, 2e5)
+    (False, True)
+    >>> _offset_beyond_land(rise, -3e5, 2e5), _offset_beyond_land(rise, 1e5, 2e5)
+    (True, False)
+    """
+    if cand.pattern == "shutdown":
+        return offset_k_m2 > max_baseline
+    return abs(offset_k_m2) > max_baseline
 
 
 def unconfirmed_stop(fit: ActivityFit, *, significance: float, min_looks: int) -> int | None:

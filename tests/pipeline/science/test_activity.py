@@ -301,6 +301,28 @@ def test_a_fall_a_roof_change_explains_as_well_is_not_taken_as_a_stop() -> None:
     assert fit.pattern == "shutdown" and fit.nuisance_gap >= 10.0
 
 
+def test_a_campus_that_stopped_over_cool_ground_is_still_a_shutdown() -> None:
+    # a footprint 0.6 K cooler than its ring once off (-3e5 K m2 over 5e5 m2; the bound on
+    # offsets is 2 x 0.2 K x area = 2e5 K m2) that ran 3e5 K m2 of heat until look 18
+    s = _solar(30, seed=4)
+    rng = np.random.default_rng(4)
+    on = np.arange(30) < 18
+    fit = fit_activity(6e5 * s - 3e5 + 3e5 * on + rng.normal(0, 1e4, 30), s, area_m2=AREA,
+                       ambiguous_change="heat")
+    assert fit.pattern == "shutdown" and fit.stop == 18
+    assert fit.heat_k_m2 == pytest.approx(3e5, rel=0.1)
+    assert fit.baseline_k_m2 == pytest.approx(-3e5, rel=0.1)
+    # a level after the stop as far above the land's offsets is heat still running: no stop
+    warm = fit_activity(6e5 * s + 3e5 + 3e5 * on + rng.normal(0, 1e4, 30), s, area_m2=AREA,
+                        ambiguous_change="heat")
+    assert warm.pattern != "shutdown"
+    # a rise from as cool a level is a step of the land (a catalogued onset is called running
+    # with no null test): no onset
+    rise = fit_activity(6e5 * s - 3e5 + 3e5 * ~on + rng.normal(0, 1e4, 30), s, area_m2=AREA,
+                        ambiguous_change="heat")
+    assert rise.pattern != "onset"
+
+
 def test_the_land_s_offset_spread_widens_the_limit_of_unseen_heat() -> None:
     s = _solar(30, seed=14)
     e = 3e5 * s + np.random.default_rng(14).normal(0, 1e4, 30)
