@@ -144,11 +144,7 @@ class SiteNull:
         How large a footprint's static offset against its ring gets on this land; NaN when
         there are too few placebos.
         """
-        ref = self._measured("always")[1]
-        if ref.size < 10:
-            return float("nan")
-        med = float(np.median(ref))
-        return z * MAD_TO_SIGMA * float(np.median(np.abs(ref - med)))
+        return z * self.scale("always")
 
     def tail_p(self, statistic: str) -> float:
         """Return the probability that a placebo reaches the site's statistic (modelled tail).
