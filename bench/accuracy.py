@@ -256,6 +256,30 @@ def in_scene(spec: Any, size_px: int) -> Any:
                                                     "name": f"{spec.name}-{size_px}px"})
 
 
+def seen_longer(spec: Any, earlier: int) -> Any:
+    """Return world ``spec`` with ``earlier`` acquisitions before its first, named for it.
+
+    Campuses, confusers, their places and their dates stay; the series starts ``earlier``
+    revisits sooner, so each campus that powers on in the original series has that much more
+    of its land's seasons before it (clouds and weather are drawn per acquisition slot, so
+    they differ from the original world's).
+
+    Examples
+    --------
+    >>> from models.world_spec import random_spec
+    >>> spec = random_spec(3, size_px=200)
+    >>> long = seen_longer(spec, 46)
+    >>> long.n_acquisitions - spec.n_acquisitions, (spec.start - long.start).days, long.name
+    (46, 368, 'random-3-plus46')
+    >>> long.acquisition_time(46) == spec.acquisition_time(0), long.campuses == spec.campuses
+    (True, True)
+    """
+    start = spec.start - timedelta(days=earlier * spec.revisit_days)
+    return spec.model_validate(spec.model_dump() | {
+        "start": start, "n_acquisitions": spec.n_acquisitions + earlier,
+        "name": f"{spec.name}-plus{earlier}"})
+
+
 def suite(*, quick: bool = False, holdout: bool = False, short: bool = False) -> list[Any]:
     """The benchmark worlds: 24 ladder + 16 random (full) or 2 + 2 smaller ones (quick).
 
@@ -430,6 +454,18 @@ def _confuser_of(geom: Any, truth: Any) -> str:
     return "none"
 
 
+def _date_or_none(value: Any) -> str | None:
+    """Return a site row's date as ISO text, None where it has none (NaN, None).
+
+    Examples
+    --------
+    >>> _date_or_none(float("nan")), _date_or_none(None), _date_or_none("2024-01-07")
+    (None, None, '2024-01-07')
+    """
+    return None if value is None or (isinstance(value, float) and not np.isfinite(value)) \
+        else str(value)
+
+
 def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
     """Match one scan result to its world's truth: per-campus records and false candidates."""
     from shapely.geometry import Polygon
@@ -444,9 +480,15 @@ def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
     false = []
     for _, row in cands.iterrows():
         if not any(row.geometry.intersects(c.footprint) for c in truth.campuses):
+            # what made it a candidate, for reading a false one: its pattern, the statistic
+            # its null test used, and when it ran
             false.append({"site_id": row["site_id"], "heat_mw": row["heat_mw"],
                           "power_density_w_m2": row.get("power_density_w_m2"),
-                          "on": _confuser_of(row.geometry, truth)})
+                          "on": _confuser_of(row.geometry, truth),
+                          "pattern": row.get("pattern"),
+                          "null_statistic": row.get("null_statistic"),
+                          "first_seen": _date_or_none(row.get("first_seen")),
+                          "last_seen": _date_or_none(row.get("last_seen"))})
     excluded = sites[sites["status"] == "excluded"] if len(sites) else sites
     plants_labelled = sum(bool(excluded.intersects(Polygon(p.footprint_lonlat)).any())
                           for p in truth.power_plants)
@@ -1127,6 +1169,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scene-px", type=int, default=None,
                     help="the chosen worlds in scenes of this many pixels a side, the same "
                          "campuses and confusers with more land around them (an experiment)")
+    ap.add_argument("--earlier-looks", type=int, default=None,
+                    help="the chosen worlds seen this many acquisitions longer, before their "
+                         "first: the same campuses and dates with more seasons before them "
+                         "(an experiment)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for accuracy.json/.png")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where worlds are generated (default: a temporary folder)")
@@ -1137,6 +1183,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("choose one of --" + ", --".join(m.replace("_", "-") for m in modes))
     if args.scene_px is not None and not 64 <= args.scene_px <= 2000:
         ap.error(f"--scene-px {args.scene_px}: choose 64 to 2000 pixels")
+    if args.earlier_looks is not None and not 1 <= args.earlier_looks <= 200:
+        ap.error(f"--earlier-looks {args.earlier_looks}: choose 1 to 200 acquisitions")
     if args.wide_onset or args.wide_onset_holdout or args.wide_onset_second:
         specs = onset_suite(holdout=args.wide_onset_holdout, second=args.wide_onset_second)
     elif args.wide or args.wide_holdout or args.wide_second:
@@ -1146,6 +1194,8 @@ def main(argv: list[str] | None = None) -> int:
     specs = specs[:args.worlds] if args.worlds else specs
     if args.scene_px:
         specs = [in_scene(spec, args.scene_px) for spec in specs]
+    if args.earlier_looks:
+        specs = [seen_longer(spec, args.earlier_looks) for spec in specs]
     with tempfile.TemporaryDirectory(prefix="heatwatch-bench-") as tmp:
         doc = benchmark(specs, workdir=args.workdir or Path(tmp))
     flag = next((" --" + k.replace("_", "-") for k in modes if getattr(args, k)), "")
@@ -1153,6 +1203,8 @@ def main(argv: list[str] | None = None) -> int:
         flag += f" --worlds {args.worlds}"
     if args.scene_px:
         flag += f" --scene-px {args.scene_px}"
+    if args.earlier_looks:
+        flag += f" --earlier-looks {args.earlier_looks}"
     doc["command"] = "python bench/accuracy.py" + flag
     name = "accuracy" + flag.replace(" --", "-").replace(" ", "")
     return publish(doc, name=name, out=args.out, plot=plot, markdown=markdown)
