@@ -70,6 +70,23 @@ def test_tail_matches_exponential_land_and_is_conservative_on_normal_land():
     assert _null_of(gauss, 0.0).tail_p("always") == pytest.approx(0.5, abs=0.03)
 
 
+def test_tail_is_never_lighter_than_normal_at_the_robust_spread():
+    # few distinct places whose top is bunched (a bounded spread of land offsets): the
+    # exponential fitted to their top fifth falls off faster than a normal tail with their
+    # robust spread, and a site 2.5-4 robust deviations out would pass as rarer than it is
+    few = np.repeat(np.linspace(-1.0, 1.0, 20), 10)
+    sigma = 1.4826 * float(np.median(np.abs(few - np.median(few))))
+    for z in (2.5, 3.0, 4.0):
+        null = _null_of(few, z * sigma)
+        assert null.z("always") == pytest.approx(z)
+        assert null.tail_p("always") == pytest.approx(norm.sf(z), rel=1e-9)
+    # far out on exponential land the exponential tail, heavier there, still decides
+    rng = np.random.default_rng(3)
+    expo = rng.exponential(1.0, 4000)
+    far = _null_of(expo, 8.0)
+    assert far.tail_p("always") > 10 * norm.sf(far.z("always"))
+
+
 def test_false_alarm_rate_counts_the_footprints_in_1000_km2():
     rng = np.random.default_rng(4)
     ref = rng.exponential(1.0, 2000)
