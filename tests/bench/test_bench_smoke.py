@@ -9,6 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # ``bench`` is a folder of scripts, not an installed package
     sys.path.insert(0, str(ROOT))
@@ -231,3 +233,11 @@ def test_the_widened_splits_share_no_world():
     assert [len(v) for v in wide] == [20, 12, 14] and [len(v) for v in onset] == [12, 12, 10]
     every = [n for v in (*wide, *onset) for n in v]
     assert len(set(every)) == len(every)
+
+
+def test_accuracy_refuses_experiment_sizes_out_of_range(capsys):
+    for argv in (["--earlier-looks", "0"], ["--earlier-looks", "201"], ["--scene-px", "32"]):
+        with pytest.raises(SystemExit) as exit_info:
+            accuracy.main(["--quick", *argv])
+        assert exit_info.value.code == 2
+        assert argv[0] in capsys.readouterr().err
