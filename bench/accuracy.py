@@ -454,21 +454,11 @@ def _confuser_of(geom: Any, truth: Any) -> str:
     return "none"
 
 
-def _date_or_none(value: Any) -> str | None:
-    """Return a site row's date as ISO text, None where it has none (NaN, None).
-
-    Examples
-    --------
-    >>> _date_or_none(float("nan")), _date_or_none(None), _date_or_none("2024-01-07")
-    (None, None, '2024-01-07')
-    """
-    return None if value is None or (isinstance(value, float) and not np.isfinite(value)) \
-        else str(value)
-
-
 def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
     """Match one scan result to its world's truth: per-campus records and false candidates."""
     from shapely.geometry import Polygon
+
+    from pipeline.scan.sites import json_value
 
     sites = result.sites
     dates = [a.date for a in truth.acquisitions]
@@ -487,8 +477,8 @@ def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
                           "on": _confuser_of(row.geometry, truth),
                           "pattern": row.get("pattern"),
                           "null_statistic": row.get("null_statistic"),
-                          "first_seen": _date_or_none(row.get("first_seen")),
-                          "last_seen": _date_or_none(row.get("last_seen"))})
+                          "first_seen": json_value(row.get("first_seen")),
+                          "last_seen": json_value(row.get("last_seen"))})
     excluded = sites[sites["status"] == "excluded"] if len(sites) else sites
     plants_labelled = sum(bool(excluded.intersects(Polygon(p.footprint_lonlat)).any())
                           for p in truth.power_plants)
