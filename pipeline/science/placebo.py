@@ -208,7 +208,7 @@ class SiteNull:
         footprints of distinct land (:attr:`n_independent`, plus the site): ``1 / (1 + n)``
         times the footprint-sized places in 1,000 km2 (times the :data:`STATISTICS` for a
         search, as in :meth:`search_false_alarms_per_1000_km2`). A rate below it rests on the
-        exponential tail alone, an extrapolation beyond the land the scene holds.
+        modelled tail alone (:meth:`tail_p`), an extrapolation beyond the land the scene holds.
 
         Examples
         --------
