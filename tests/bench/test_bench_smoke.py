@@ -96,6 +96,22 @@ def test_mismatch_verdicts_on_honest_declarations_are_counted_as_false():
     assert v["caught_3x_over_claim"] == 0.5 and v["caught_3x_under_claim"] == 0.25
 
 
+def test_the_heat_bar_and_its_excess_diagnostic_count_different_errors():
+    def changed(heat_ratio, excess_ratio, *, shut_down=True, status="inactive"):
+        return {"in_catalog": True, "onset_in_series": False, "shut_down": shut_down,
+                "status": status, "visible_mw": 100.0, "power_mw": 100.0,
+                "heat_ratio": heat_ratio, "excess_ratio": excess_ratio}
+
+    camp = [changed(1.6, 1.1),  # the excess is right, the coefficient 1.45x too low
+            changed(1.2, 1.3), changed(0.7, 0.69),  # both within 1.4x; both off by over 1.4x
+            changed(None, None),  # right status, no heat estimate: counts against both
+            changed(1.0, 1.0, status="undetermined")]  # wrong status: in neither share
+    c = accuracy.criteria(camp, [], 100.0)
+    assert c["catalog_change_right_status"] == {"n": 5, "k": 4, "share": 0.8}
+    assert c["catalog_change_heat_within_1.4x"] == {"n": 4, "k": 1, "share": 0.25}
+    assert c["catalog_change_excess_within_1.4x"] == {"n": 4, "k": 2, "share": 0.5}
+
+
 def test_interval_coverage_counts_intervals_holding_the_true_power():
     def rec(power, low, high, *, detected=True, in_catalog=True, reported=True, cooling="dry"):
         return {"power_mw": power, "heat_mw_low": low, "heat_mw_high": high,

@@ -35,6 +35,7 @@ def _accuracy(found: int, n: int, false: int, area: float) -> dict:
             "criteria": {"new_onset_found": share, "new_onset_within_2": share,
                          "catalog_change_right_status": share,
                          "catalog_change_heat_within_1.4x": share,
+                         "catalog_change_excess_within_1.4x": {"n": 4, "k": 3, "share": 0.75},
                          "running_all_series_inactive": 0,
                          "running_all_series_interval_holds": share},
             "monitor_replay": {"statuses": 100, "flags": 4, "flags_right": 3, "running": 50,
@@ -58,6 +59,13 @@ def test_the_tables_read_each_figure_from_its_run(tmp_path):
     assert wide.splitlines()[0].endswith("| held out * |")
     assert "| false candidates per 1,000 km2 | <= 0.5 | 2.0 (1 in 500 km2) |" in wide
     assert "| new campuses powering on, >= 100 MW visible: found | >= 90% | 1/4 |" in wide
+    assert "the heat less the coefficient's error | (diagnostic) | 3/4 |" in wide
+    # a run made before the diagnostic existed shows a dash, not an error
+    old = _accuracy(3, 4, 1, 500.0)
+    del old["summary"]["criteria"]["catalog_change_excess_within_1.4x"]
+    (tmp_path / "accuracy-wide-holdout.json").write_text(json.dumps(old))
+    assert "the heat less the coefficient's error | (diagnostic) | - |" in \
+        summary.widened_table(tmp_path)
     line = summary.machine_lines(tmp_path)
     assert "2 of 5 statuses still `active`" in line and "1 of 50 statuses" in line
 
