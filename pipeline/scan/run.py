@@ -521,7 +521,9 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Conf
                 reach=r)
         out[m.site_id] = measure(0)
         if m.site_id not in catalogued:
-            null = out[m.site_id].null(solar, modes=config.persistence.land_modes)
+            null = out[m.site_id].null(
+                solar, modes=config.persistence.land_modes,
+                roof_margin=config.persistence.change_bic_margin).gated_by_roof()
             if null.n_independent >= MIN_PLACEBOS and any(
                     null.exceeds_all(s)
                     and null.false_alarms_per_1000_km2(s) <= d.false_alarm_per_1000km2
@@ -539,9 +541,13 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     baselines = baselines or {}
     solar = np.array([sc.solar for sc in state.scenes], dtype=float)
     series, fits = {}, {}
-    nulls = {sid: pl.null(solar, modes=config.persistence.land_modes)
-             for sid, pl in placebos.items()}
     listed = set(catalog["site_id"].astype(str))
+    # a searched site's power-on step is judged against the placebo rises that are steps, not
+    # roofs, as the search itself chooses (placebo.rises_beyond_roof)
+    nulls = {sid: pl.null(solar, modes=config.persistence.land_modes,
+                          roof_margin=None if sid in listed
+                          else config.persistence.change_bic_margin)
+             for sid, pl in placebos.items()}
     regions = RegionNull.from_nulls([n for sid, n in nulls.items() if sid not in listed])
     for sid, m in masks.items():
         raw = _series(state, sid)

@@ -246,6 +246,11 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     site is one hypothesis, not a search: it passes when its robust z reaches the one-sided
     ``detection.site_alpha`` of a normal tail.
 
+    A new site's power-on step is kept only when a roof built mid-series does not explain it
+    as well (:func:`new_site_rejection`); its null makes the same choice for each placebo, and
+    a placebo rise that a roof explains counts as none
+    (:meth:`pipeline.science.placebo.SiteNull.gated_by_roof`).
+
     Random placebos do not share a new site's selection (its footprint was drawn around hot
     pixels), so a new site must also stand ``detection.region_null_z`` robust deviations above
     the bulk of the ``regions`` the same search found
@@ -259,6 +264,9 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     stat = statistic or NULL_STATISTIC.get(fit.pattern)
     if null is None or stat is None:
         return None
+    if searched and stat == "onset" and fit.pattern == "onset":
+        # its step has beaten a roof (new_site_rejection): so must the placebo rises it meets
+        null = null.gated_by_roof()
     independent = null.n_independent  # rounded for the output only (_null_columns)
     if null.n < MIN_PLACEBOS:
         return {"null_statistic": stat, "null_z": float("nan"), "null_tail_p": 1.0,

@@ -31,7 +31,7 @@ the site's statistic implies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.signal import fftconvolve
@@ -61,7 +61,18 @@ WINDOW_FLOATS = 4e6
 
 @dataclass(frozen=True)
 class SiteNull:
-    """A site's statistics against those of its placebo footprints."""
+    """A site's statistics against those of its placebo footprints.
+
+    A search keeps a new site's power-on step only when a roof built mid-series does not
+    explain it as well; ``beyond_roof`` holds, per statistic, which placebos' changes pass that
+    same choice (:func:`rises_beyond_roof`). In the view :meth:`gated_by_roof` returns, a
+    placebo whose change a roof explains counts as no exceedance: the rank p-value counts only
+    the others, and the modelled tail is scaled by their share (the joint chance that land
+    makes a change this large *and* a step rather than a roof; the empirical joint share is
+    its floor). That share is counted in footprints of distinct land
+    (:attr:`n_independent`), plus one: where no placebo's change is a step, the tail drops by
+    one over one more than the distinct places, never to nothing.
+    """
 
     site: dict[str, float]
     placebos: dict[str, np.ndarray]
@@ -70,6 +81,33 @@ class SiteNull:
     #: How many footprints of distinct land the placebos cover (:func:`independent_footprints`);
     #: None: as many as there are placebos.
     independent: float | None = None
+    #: Per statistic, one flag per placebo: its change is a step no roof explains as well.
+    beyond_roof: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Whether :meth:`p_value`, :meth:`exceeds_all` and :meth:`tail_p` use ``beyond_roof``.
+    roof_gated: bool = False
+
+    def gated_by_roof(self) -> SiteNull:
+        """Return this null as a search judges a power-on step (see the class).
+
+        Examples
+        --------
+        >>> ref = np.arange(20.0)  # the two largest placebo rises are roofs going up
+        >>> beyond = np.arange(20) < 18
+        >>> null = SiteNull({"onset": 18.5}, {"onset": ref}, 1.0, [(0, 0)] * 20,
+        ...                 beyond_roof={"onset": beyond})
+        >>> null.exceeds_all("onset"), null.gated_by_roof().exceeds_all("onset")
+        (False, True)
+        >>> round(null.p_value("onset"), 4), round(null.gated_by_roof().p_value("onset"), 4)
+        (0.0952, 0.0476)
+        """
+        return replace(self, roof_gated=True)
+
+    def _counted(self, statistic: str) -> np.ndarray:
+        """Return flags of the finite placebos that count as exceedances (all, unless gated)."""
+        ref = self.placebos[statistic]
+        gate = self.beyond_roof.get(statistic) if self.roof_gated else None
+        flags = np.ones(ref.shape, dtype=bool) if gate is None else np.asarray(gate, dtype=bool)
+        return flags[np.isfinite(ref)]
 
     @property
     def n(self) -> int:
@@ -97,7 +135,7 @@ class SiteNull:
         v, ref = self._measured(statistic)
         if not np.isfinite(v) or not ref.size:
             return 1.0
-        return float((1 + np.sum(ref >= v)) / (1 + ref.size))
+        return float((1 + np.sum((ref >= v) & self._counted(statistic))) / (1 + ref.size))
 
     def exceeds_all(self, statistic: str) -> bool:
         """Whether the site's statistic lies above every placebo that has one.
@@ -114,7 +152,8 @@ class SiteNull:
         (True, 0.0625)
         """
         v, ref = self._measured(statistic)
-        return bool(np.isfinite(v) and ref.size and not np.any(ref >= v))
+        return bool(np.isfinite(v) and ref.size
+                    and not np.any((ref >= v) & self._counted(statistic)))
 
     def z(self, statistic: str) -> float:
         """Robust z of the site's statistic against its placebos (NaN when too few)."""
@@ -174,6 +213,14 @@ class SiteNull:
         v, ref = self._measured(statistic)
         if not np.isfinite(v) or ref.size < 10:
             return 1.0
+        counted = self._counted(statistic)
+        if not counted.all():  # gated by roof: the joint chance, its empirical share a floor
+            # the share of placebos whose change is a step, in footprints of distinct land (a
+            # few places drawn again tell no more than those few), one added as its prior
+            places = self.n_independent * ref.size / max(self.n, 1)
+            share = (1.0 + counted.mean() * places) / (1.0 + places)
+            raw = replace(self, roof_gated=False).tail_p(statistic)
+            return max(raw * share, float(np.mean((ref >= v) & counted)))
         u = float(np.quantile(ref, TAIL_QUANTILE))
         if v <= u:
             return float(np.mean(ref >= v))
@@ -320,6 +367,24 @@ def heat_statistics(excess: np.ndarray, solar: np.ndarray,
     >>> np.round(st["always"], 6).tolist(), np.round(st["onset"], 6).tolist()[1]
     ([2.0, 1.0], 2.0)
     """
+    w, y, ok, s0, extra = _terms(excess, solar, nuisance)
+    out = {"always": _always(w, np.stack([np.ones_like(s0), s0, *extra], axis=-1), y)}
+    steady = np.stack([s0, s0 * s0, np.ones_like(s0), *extra], axis=-1)  # (n, q)
+    onset, shutdown = _steps(w, steady, y, ok)
+    out["onset"], out["shutdown"] = onset, shutdown
+    # every window of every series at once takes series x looks**2 x terms floats: a block of
+    # series at a time keeps that near WINDOW_FLOATS (the rows are independent)
+    block = max(1, int(WINDOW_FLOATS // ((s0.size + 1) ** 2 * steady.shape[1])))
+    out["window"] = np.concatenate([_windows(w[i:i + block], steady, y[i:i + block],
+                                             ok[i:i + block])
+                                    for i in range(0, w.shape[0], block)]) if w.shape[0] else \
+        np.zeros(0)
+    return out
+
+
+def _terms(excess: np.ndarray, solar: np.ndarray, nuisance: np.ndarray | None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Weights ``1 / s**2`` (0 where not clear), values, clear flags, sun and nuisance columns."""
     e = np.atleast_2d(np.asarray(excess, dtype=np.float64))
     s = np.asarray(solar, dtype=np.float64)
     ok = np.isfinite(e) & np.isfinite(s)[None, :] & (s > 0)[None, :]
@@ -328,18 +393,49 @@ def heat_statistics(excess: np.ndarray, solar: np.ndarray,
     s0 = np.where(np.isfinite(s), s, 0.0)
     extra = [] if nuisance is None else list(np.asarray(nuisance, dtype=np.float64).reshape(
         s.size, -1).T)
-    out = {"always": _always(w, np.stack([np.ones_like(s0), s0, *extra], axis=-1), y)}
-    steady = np.stack([s0, s0 * s0, np.ones_like(s0), *extra], axis=-1)  # (n, q)
-    onset, shutdown = _steps(w, steady, y, ok)
-    out["onset"], out["shutdown"] = onset, shutdown
-    # every window of every series at once takes series x looks**2 x terms floats: a block of
-    # series at a time keeps that near WINDOW_FLOATS (the rows are independent)
-    block = max(1, int(WINDOW_FLOATS // ((s.size + 1) ** 2 * steady.shape[1])))
-    out["window"] = np.concatenate([_windows(w[i:i + block], steady, y[i:i + block],
-                                             ok[i:i + block])
-                                    for i in range(0, w.shape[0], block)]) if w.shape[0] else \
-        np.zeros(0)
-    return out
+    return w, y, ok, s0, extra
+
+
+def rises_beyond_roof(excess: np.ndarray, solar: np.ndarray, margin: float,
+                      nuisance: np.ndarray | None = None) -> np.ndarray:
+    """Whether each series' rise is a step that no change of solar response explains as well.
+
+    A new site's power-on step is kept only when a roof built mid-series (its solar response
+    changing once, no heat) does not explain its rise as well, by ``margin`` in BIC
+    (:func:`pipeline.science.activity.fit_activity`, ``persistence.change_bic_margin``). The
+    same choice made on a placebo footprint, with the activity fit's terms: the best step up
+    of ``E = a s + b + H [t >= k]`` (``H > 0``) against the best change of solar response
+    ``E = a s + b + d s [t >= k]``, both by weighted least squares over their change points
+    (and the land's modes, as every statistic takes them). They have as many terms, so BIC
+    compares their residual sums of squares at the step's noise scale. Land that warms as a
+    roof goes up, or as a field dries in the rising sun, is a change of solar response; a
+    campus's heat is a step. (No ``s**2`` term here: with it a change of solar response
+    mimics a step over a year of suns, and the activity fit that makes the choice for the
+    site has none.)
+
+    Examples
+    --------
+    >>> s = 0.65 + 0.25 * np.sin(np.linspace(0, 2 * np.pi, 40))
+    >>> rng = np.random.default_rng(0)
+    >>> t, noise = np.arange(40), rng.normal(0, 0.02, (2, 40))
+    >>> step = 1.0 * s + 0.5 * (t >= 20) + noise[0]  # heat from look 20
+    >>> roof = 1.0 * s + 0.8 * s * (t >= 20) + noise[1]  # a roof from look 20, no heat
+    >>> rises_beyond_roof(np.vstack([step, roof]), s, 10.0).tolist()
+    [True, False]
+    """
+    w, y, ok, s0, extra = _terms(excess, solar, nuisance)
+    p, n = w.shape
+    if n < 2 * MIN_SIDE:
+        return np.zeros(p, dtype=bool)
+    steady = np.stack([s0, np.ones_like(s0), *extra], axis=-1)
+    h, rss_step, ok_step = _step_fits(w, steady, y, ok, np.ones_like(s0))
+    _, rss_roof, ok_roof = _step_fits(w, steady, y, ok, s0)
+    rise = np.min(np.where(ok_step & (h > 0), rss_step, np.inf), axis=1)
+    roof = np.min(np.where(ok_roof, rss_roof, np.inf), axis=1)
+    dof = np.maximum(ok.sum(1) - steady.shape[1] - 2, 1)
+    scale2 = np.maximum(rise / dof, 1e-12 * np.maximum(np.sum(w * y * y, axis=1), 1e-300))
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(rise) & ((roof - rise) >= margin * scale2)
 
 
 def _always(w: np.ndarray, base: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -365,6 +461,22 @@ def _steps(w: np.ndarray, steady: np.ndarray, y: np.ndarray,
     if n < 2 * MIN_SIDE:
         nan = np.full(p, np.nan)
         return nan, nan
+    h, _, valid = _step_fits(w, steady, y, ok, np.ones(n))
+    any_valid = valid.any(axis=1)
+    rise = np.where(any_valid, np.max(np.where(valid, h, -np.inf), axis=1), np.nan)
+    fall = np.where(any_valid, np.max(np.where(valid, -h, -np.inf), axis=1), np.nan)
+    return rise, fall
+
+
+def _step_fits(w: np.ndarray, steady: np.ndarray, y: np.ndarray, ok: np.ndarray,
+               column: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit ``E = steady terms + H column [t >= k]`` at every change point ``k`` of every series.
+
+    ``column`` is ones for a step of heat, the solar loading for a change of solar response.
+    Returns ``H``, the weighted residual sum of squares and whether the fit is valid (at least
+    :data:`MIN_SIDE` clear looks on each side, well conditioned), each (series, k).
+    """
+    p, n = w.shape
 
     def tail(v: np.ndarray) -> np.ndarray:
         return np.cumsum(v[:, ::-1], axis=1)[:, ::-1]  # sums over t >= k, every k at once
@@ -372,27 +484,25 @@ def _steps(w: np.ndarray, steady: np.ndarray, y: np.ndarray,
     q = steady.shape[1]
     base = np.broadcast_to(steady[None], (p, n, q))
     wb = w[..., None] * base
+    wc = w * column[None, :]
     a = np.empty((p, n, q + 1, q + 1))
     a[..., :q, :q] = np.einsum("pti,ptj->pij", wb, base)[:, None, :, :]
-    cross = tail(wb)  # (p, n, q): sum over t >= k of w * base
+    cross = tail(wc[..., None] * base)  # (p, n, q): sum over t >= k of w * c * base
     a[..., :q, q] = cross
     a[..., q, :q] = cross
-    a[..., q, q] = tail(w)
+    a[..., q, q] = tail(wc * column[None, :])
     rhs = np.empty((p, n, q + 1))
     rhs[..., :q] = np.einsum("pti,pt->pi", wb, y)[:, None, :]
-    rhs[..., q] = tail(w * y)
+    rhs[..., q] = tail(wc * y)
     after = tail(ok.astype(float))
     before = ok.sum(1)[:, None] - after
     valid = (after >= MIN_SIDE) & (before >= MIN_SIDE)
     cond = np.linalg.cond(np.where(valid[..., None, None], a, np.eye(q + 1)))
     valid &= cond < 1e12
     a[~valid] = np.eye(q + 1)
-    h = np.linalg.solve(a, rhs[..., None])[..., q, 0]
-    h = np.where(valid, h, np.nan)
-    any_valid = valid.any(axis=1)
-    rise = np.where(any_valid, np.max(np.where(valid, h, -np.inf), axis=1), np.nan)
-    fall = np.where(any_valid, np.max(np.where(valid, -h, -np.inf), axis=1), np.nan)
-    return rise, fall
+    coef = np.linalg.solve(a, rhs[..., None])[..., 0]
+    rss = np.sum(w * y * y, axis=1)[:, None] - np.einsum("pki,pki->pk", coef, rhs)
+    return np.where(valid, coef[..., q], np.nan), np.where(valid, rss, np.inf), valid
 
 
 def _windows(w: np.ndarray, steady: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -541,12 +651,15 @@ class PlaceboSeries:
         return land_modes(self.excess[1:, :looks.size][:, looks],
                           np.asarray(solar, dtype=float)[looks], k)
 
-    def null(self, solar: np.ndarray, n_looks: int | None = None, modes: int = 0) -> SiteNull:
+    def null(self, solar: np.ndarray, n_looks: int | None = None, modes: int = 0,
+             roof_margin: float | None = None) -> SiteNull:
         """Return the site's statistics and its placebos' over the first ``n_looks`` looks.
 
         With ``modes`` the land's common modes over the site's clear looks
         (:meth:`modes`) are fitted as no-heat terms with every statistic, site and placebos
-        alike, as the activity fit takes them.
+        alike, as the activity fit takes them. With ``roof_margin`` (a searched site's
+        ``persistence.change_bic_margin``) each placebo's rise is also put to the choice
+        between a step and a roof (:func:`rises_beyond_roof`; :meth:`SiteNull.gated_by_roof`).
         """
         n = self.excess.shape[1] if n_looks is None else n_looks
         s = np.asarray(solar, dtype=float)[:n]
@@ -560,21 +673,29 @@ class PlaceboSeries:
                 s = np.where(looks, s, np.nan)
         stats = heat_statistics(self.excess[:, :n], s, nuis)
         placebos = {k: v[1:] for k, v in stats.items()}
+        roofless = {} if roof_margin is None else {
+            "onset": rises_beyond_roof(self.excess[1:, :n], s, roof_margin, nuis)}
         if self.nearby is not None and self.nearby.size:
             # each placebo is measured where it is hottest nearby (largest always-on
             # excess), as the search put the site's footprint where its heat is; every
             # statistic is then taken at that place (NaN placements do not count)
             p, m = self.nearby.shape[:2]
+            moved = self.nearby[..., :n].reshape(p * m, n)
             more = {k: np.column_stack([placebos[k], v.reshape(p, m)]) for k, v in
-                    heat_statistics(self.nearby[..., :n].reshape(p * m, n), s, nuis).items()}
+                    heat_statistics(moved, s, nuis).items()}
+            if roof_margin is not None:
+                more_roofless = {"onset": np.column_stack([roofless["onset"], rises_beyond_roof(
+                    moved, s, roof_margin, nuis).reshape(p, m)])}
             hot = more["always"]
             pick = np.argmax(np.where(np.isfinite(hot), hot, -np.inf), axis=1)
             keep = np.isfinite(placebos["always"])
             for k, v in more.items():
                 placebos[k] = np.where(keep, v[np.arange(p), pick], placebos[k])
+            for k in roofless:
+                roofless[k] = np.where(keep, more_roofless[k][np.arange(p), pick], roofless[k])
         return SiteNull(site={k: float(v[0]) for k, v in stats.items()}, placebos=placebos,
                         footprint_km2=self.footprint_km2, offsets=self.offsets,
-                        independent=self.independent)
+                        independent=self.independent, beyond_roof=roofless)
 
 
 def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarray, *,
