@@ -262,3 +262,30 @@ def test_a_new_window_needs_a_rise_or_a_fall_of_its_own_outside_the_null():
     test = searched_test(on, _null(6e5, "onset"), CFG)
     assert test["null_passed"] and test["null_statistic"] == "onset"
     assert not searched_test(on, _null(2e5, "onset"), CFG)["null_passed"]
+
+
+def test_a_new_onset_meets_only_the_placebo_rises_that_are_steps():
+    # land whose largest rises are roofs going up (a change of solar response the search
+    # calls no heat); only three small placebo rises are steps that beat a roof
+    ref = np.random.default_rng(0).normal(0.0, 1e5, 100)
+    ref[:5] = np.linspace(8e5, 9e5, 5)
+    steps = np.zeros(100, dtype=bool)
+    steps[[10, 11, 12]] = True
+    site = {"always": 0.0, "onset": 1.4e6, "shutdown": 0.0, "window": 1.4e6}
+    null = SiteNull(site=site, placebos=dict.fromkeys(site, ref), footprint_km2=0.5,
+                    offsets=[(0, 0)] * 100, beyond_roof={"onset": steps})
+    on = _fit("onset")
+    raw = null.search_false_alarms_per_1000_km2("onset")
+    assert raw > CFG.detection.false_alarm_per_1000km2  # the roofs' tail vetoes it
+    test = null_test(on, null, CFG)
+    # the land's chance of a step that large: the tail times the share of steps, (1 + 3) in
+    # (1 + 100) places
+    assert test["null_false_alarm_per_1000km2"] == pytest.approx(raw * 4 / 101)
+    assert test["null_passed"]
+    # a catalogued campus is one hypothesis, judged on the raw null as before
+    cat = null_test(on, null, CFG, searched=False)
+    assert cat["null_false_alarm_per_1000km2"] == pytest.approx(raw / 4)
+    # a window's rise is no onset the search weighed against a roof: the raw null
+    rise = null_test(_fit("window"), null, CFG, "onset")
+    assert rise["null_false_alarm_per_1000km2"] == pytest.approx(raw)
+    assert not rise["null_passed"]

@@ -325,3 +325,17 @@ def test_the_rate_the_placebos_show_directly_is_one_in_their_distinct_land():
     wide = SiteNull({"always": 12.0}, {"always": ref}, footprint_km2=2.0,
                     offsets=[(0, 0)] * 200)
     assert wide.resolved_false_alarms_per_1000_km2(searched=False) == pytest.approx(500 / 201)
+
+
+def test_the_roof_gate_counts_its_share_of_steps_in_distinct_land():
+    # 200 placebos over 20 places of distinct land, no placebo rise a step: the land's chance
+    # of a step is not 1 in 201 draws but at most 1 in 21 places
+    ref = np.repeat(np.linspace(-1.0, 1.0, 20), 10)
+    for steps, share in ((np.zeros(200, bool), 1 / 21), (np.arange(200) < 50, 6 / 21)):
+        null = SiteNull({"onset": 2.5}, {"onset": ref}, 1.0, [(0, 0)] * 200, 20.0,
+                        beyond_roof={"onset": steps})
+        raw = null.tail_p("onset")
+        assert 0 < raw < 0.01
+        assert null.gated_by_roof().tail_p("onset") == pytest.approx(raw * share)
+    # the ungated null is untouched
+    assert null.tail_p("onset") == raw
