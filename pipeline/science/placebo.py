@@ -27,6 +27,10 @@ tail above their 80th percentile, scale the mean excess over it; heavier than a 
 land with heavy-tailed structure is not under-rated). That tail probability times the number of
 footprint-sized places in 1,000 km2 is the false-alarm rate per 1,000 km2 that a threshold at
 the site's statistic implies.
+
+A search keeps a new site's power-on step only when a roof built mid-series (a change of solar
+response without heat) does not explain it as well; its null then counts only the placebo rises
+that make the same choice for a step (:func:`rises_beyond_roof`, :meth:`SiteNull.gated_by_roof`).
 """
 
 from __future__ import annotations
