@@ -323,11 +323,23 @@ def null_sentence(site: SiteRow) -> str:
     ...                       "null_resolved_per_1000km2": 530.0})
     >>> "by the modelled tail; its placebos show rates down to 530 per 1,000 km² directly" in text
     True
+
+    A new site's power-on step meets only the land's steps (docs/statuses.md):
+
+    >>> "make such a step (a rise no new roof explains) 0.012 times" in null_sentence(
+    ...     {"in_catalog": False, "pattern": "onset", "null_statistic": "onset",
+    ...      "null_p_value": 0.0083, "null_n": 120, "null_false_alarm_per_1000km2": 0.012})
+    True
     """
     if site.get("null_statistic") is None or site.get("null_p_value") is None:
         return ""
     far = site.get("null_false_alarm_per_1000km2")
-    rate = ("; land alone would reach it " + fmt(f"{far:.2g}") + " times per 1,000 km²"
+    # a new site's power-on step is judged against the land's steps, not its roofs
+    gated = not site.get("in_catalog", True) and site.get("pattern") == "onset" and site.get(
+        "null_statistic") == "onset"
+    reach = ("; land alone would make such a step (a rise no new roof explains) " if gated
+             else "; land alone would reach it ")
+    rate = (reach + fmt(f"{far:.2g}") + " times per 1,000 km²"
             if isinstance(far, int | float) else "")
     resolved = site.get("null_resolved_per_1000km2")
     if isinstance(far, int | float) and isinstance(resolved, int | float) and far < resolved:

@@ -355,9 +355,12 @@ def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> str:
     rz = test.get("null_region_z")
     among = (f"; {rz:.1f} robust deviations above the other regions the search found"
              if rz is not None and np.isfinite(rz) else "")
+    # a power-on step meets the land's steps only (null_test: the roof-gated null)
+    reach = ("make such a step (a rise no new roof explains)"
+             if fit.pattern == "onset" and test["null_statistic"] == "onset" else "reach it")
     return (f"{what} does not stand far enough outside its scene's null (rank p "
             f"{test['null_p_value']:.3f} among {test['null_n']} placebo footprints; land alone "
-            f"would reach it {test['null_false_alarm_per_1000km2']:.3g} times per 1,000 km2"
+            f"would {reach} {test['null_false_alarm_per_1000km2']:.3g} times per 1,000 km2"
             f"{among})")
 
 

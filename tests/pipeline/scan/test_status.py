@@ -289,3 +289,18 @@ def test_a_new_onset_meets_only_the_placebo_rises_that_are_steps():
     rise = null_test(_fit("window"), null, CFG, "onset")
     assert rise["null_false_alarm_per_1000km2"] == pytest.approx(raw)
     assert not rise["null_passed"]
+
+
+def test_a_rejected_new_onset_says_it_met_the_land_s_steps():
+    ref = np.random.default_rng(0).normal(0.0, 1e5, 100)
+    site = {"always": 0.0, "onset": 3e5, "shutdown": 0.0, "window": 3e5}
+    null = SiteNull(site=site, placebos=dict.fromkeys(site, ref), footprint_km2=0.5,
+                    offsets=[(0, 0)] * 100, beyond_roof={"onset": np.ones(100, bool)})
+    on = _fit("onset")
+    test = null_test(on, null, CFG)
+    assert not test["null_passed"]  # every placebo rise a step: 3 sigma is common
+    reason = new_site_rejection(on, HeatEstimate(150.0, 80.0, 300.0), test, CFG)
+    assert "land alone would make such a step (a rise no new roof explains)" in reason
+    window = new_site_rejection(_fit("window"), HeatEstimate(150.0, 80.0, 300.0),
+                                null_test(_fit("window"), null, CFG), CFG)
+    assert "would reach it" in window
