@@ -225,6 +225,29 @@ class StoredStatus(StatusRow):
     run_id: str  # the monitoring run that last wrote it
 
 
+def rate_counts_steps(in_catalog: bool, pattern: str | None, statistic: str | None) -> bool:
+    """Whether a site's null rate counts only the land's steps, not its roofs.
+
+    A new (searched) site's power-on step is kept only when a roof built mid-series does not
+    explain it as well, so its placebo rises make the same choice
+    (:meth:`pipeline.science.placebo.SiteNull.gated_by_roof`, docs/statuses.md); every other
+    null test counts every placebo.
+
+    Examples
+    --------
+    >>> rate_counts_steps(False, "onset", "onset"), rate_counts_steps(True, "onset", "onset")
+    (True, False)
+    >>> rate_counts_steps(False, "window", "onset")  # a window's rise: no roof weighed
+    False
+    """
+    return not in_catalog and pattern == "onset" and statistic == "onset"
+
+
+#: How a rate of the land's steps reads ("land alone would ..."), where
+#: :func:`rate_counts_steps`; else "reach it".
+STEP_RATE: Final = "make such a step (a rise no new roof explains)"
+
+
 def _keys(td: type) -> tuple[str, ...]:
     """Return the keys of a TypedDict in the order they are written."""
     return tuple(td.__annotations__)

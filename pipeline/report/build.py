@@ -28,7 +28,7 @@ import pandas as pd
 
 from models.energy_data import load_facts
 from pipeline.core.outputs import sha256_file, write_png, write_text
-from pipeline.core.site_row import SiteRow
+from pipeline.core.site_row import STEP_RATE, SiteRow, rate_counts_steps
 from pipeline.core.sites import safe_name
 from pipeline.report.evidence import (
     EVIDENCE_DPI,
@@ -334,13 +334,10 @@ def null_sentence(site: SiteRow) -> str:
     if site.get("null_statistic") is None or site.get("null_p_value") is None:
         return ""
     far = site.get("null_false_alarm_per_1000km2")
-    # a new site's power-on step is judged against the land's steps, not its roofs
-    gated = not site.get("in_catalog", True) and site.get("pattern") == "onset" and site.get(
-        "null_statistic") == "onset"
-    reach = ("; land alone would make such a step (a rise no new roof explains) " if gated
-             else "; land alone would reach it ")
-    rate = (reach + fmt(f"{far:.2g}") + " times per 1,000 km²"
-            if isinstance(far, int | float) else "")
+    steps = rate_counts_steps(bool(site.get("in_catalog", True)), site.get("pattern"),
+                              site.get("null_statistic"))
+    rate = (f"; land alone would {STEP_RATE if steps else 'reach it'} " + fmt(f"{far:.2g}")
+            + " times per 1,000 km²" if isinstance(far, int | float) else "")
     resolved = site.get("null_resolved_per_1000km2")
     if isinstance(far, int | float) and isinstance(resolved, int | float) and far < resolved:
         rate += (" by the modelled tail; its placebos show rates down to "

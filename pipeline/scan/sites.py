@@ -21,7 +21,15 @@ from models.energy import inverse
 from models.energy_check import cross_reference
 from models.energy_types import Interval
 from pipeline.core.config import Config
-from pipeline.core.site_row import DensityColumns, EnergyColumns, NullColumns, SiteRow, Status
+from pipeline.core.site_row import (
+    STEP_RATE,
+    DensityColumns,
+    EnergyColumns,
+    NullColumns,
+    SiteRow,
+    Status,
+    rate_counts_steps,
+)
 from pipeline.core.sites import SITE_COLUMNS
 from pipeline.scan.baseline import Baseline, baseline_columns
 from pipeline.scan.verdicts import WORST, calibration_columns, heat_may_be_land, maybe_land
@@ -264,7 +272,7 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     stat = statistic or NULL_STATISTIC.get(fit.pattern)
     if null is None or stat is None:
         return None
-    if searched and stat == "onset" and fit.pattern == "onset":
+    if rate_counts_steps(not searched, fit.pattern, stat):
         # its step has beaten a roof (new_site_rejection): so must the placebo rises it meets
         null = null.gated_by_roof()
     independent = null.n_independent  # rounded for the output only (_null_columns)
@@ -355,9 +363,9 @@ def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> str:
     rz = test.get("null_region_z")
     among = (f"; {rz:.1f} robust deviations above the other regions the search found"
              if rz is not None and np.isfinite(rz) else "")
-    # a power-on step meets the land's steps only (null_test: the roof-gated null)
-    reach = ("make such a step (a rise no new roof explains)"
-             if fit.pattern == "onset" and test["null_statistic"] == "onset" else "reach it")
+    # a new site: a power-on step meets the land's steps only (null_test)
+    reach = STEP_RATE if rate_counts_steps(False, fit.pattern, test["null_statistic"]) \
+        else "reach it"
     return (f"{what} does not stand far enough outside its scene's null (rank p "
             f"{test['null_p_value']:.3f} among {test['null_n']} placebo footprints; land alone "
             f"would {reach} {test['null_false_alarm_per_1000km2']:.3g} times per 1,000 km2"
