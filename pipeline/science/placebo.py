@@ -677,8 +677,9 @@ class PlaceboSeries:
                 s = np.where(looks, s, np.nan)
         stats = heat_statistics(self.excess[:, :n], s, nuis)
         placebos = {k: v[1:] for k, v in stats.items()}
-        roofless = {} if roof_margin is None else {
-            "onset": rises_beyond_roof(self.excess[1:, :n], s, roof_margin, nuis)}
+        roofless: dict[str, np.ndarray] = {}
+        if roof_margin is not None:
+            roofless["onset"] = rises_beyond_roof(self.excess[1:, :n], s, roof_margin, nuis)
         if self.nearby is not None and self.nearby.size:
             # each placebo is measured where it is hottest nearby (largest always-on
             # excess), as the search put the site's footprint where its heat is; every
@@ -687,16 +688,15 @@ class PlaceboSeries:
             moved = self.nearby[..., :n].reshape(p * m, n)
             more = {k: np.column_stack([placebos[k], v.reshape(p, m)]) for k, v in
                     heat_statistics(moved, s, nuis).items()}
-            if roof_margin is not None:
-                more_roofless = {"onset": np.column_stack([roofless["onset"], rises_beyond_roof(
-                    moved, s, roof_margin, nuis).reshape(p, m)])}
             hot = more["always"]
             pick = np.argmax(np.where(np.isfinite(hot), hot, -np.inf), axis=1)
             keep = np.isfinite(placebos["always"])
             for k, v in more.items():
                 placebos[k] = np.where(keep, v[np.arange(p), pick], placebos[k])
-            for k in roofless:
-                roofless[k] = np.where(keep, more_roofless[k][np.arange(p), pick], roofless[k])
+            if roof_margin is not None:  # the step-or-roof flag at the same place
+                both = np.column_stack([roofless["onset"], rises_beyond_roof(
+                    moved, s, roof_margin, nuis).reshape(p, m)])
+                roofless["onset"] = np.where(keep, both[np.arange(p), pick], roofless["onset"])
         return SiteNull(site={k: float(v[0]) for k, v in stats.items()}, placebos=placebos,
                         footprint_km2=self.footprint_km2, offsets=self.offsets,
                         independent=self.independent, beyond_roof=roofless)
