@@ -60,6 +60,7 @@ from pipeline.science.placebo import (
     MIN_PLACEBOS,
     PlaceboSeries,
     RegionNull,
+    SiteNull,
     measure_placebos,
 )
 from pipeline.science.power import (
@@ -395,13 +396,14 @@ def run_scan(
         # every look is measured after the stream: the matched background needs the
         # land-cover pattern of the scenes so far, and the candidates exist only now
         _looks_from_temps(state, masks + cand_masks, config)
-        placebos = measure_site_placebos(state, masks + cand_masks, config,
-                                         frozenset(m.site_id for m in masks))
+        placebos, measured = measure_site_placebos(state, masks + cand_masks, config,
+                                                   frozenset(m.site_id for m in masks))
         all_masks = {m.site_id: m for m in masks + cand_masks}
         if exclusions is not None and len(candidates):
             candidates = label_exclusions(candidates, exclusions,
                                           config.discover.exclusion_radius_m)
-        result = _assemble(state, catalog, candidates, all_masks, config, placebos, baselines)
+        result = _assemble(state, catalog, candidates, all_masks, config, placebos, baselines,
+                           measured)
         state.overlays = _overlay_looks(state, overlay_products(result.series))
         state.temps = state.anomalies = None
     result.run["solar_index"] = solar_index
@@ -483,19 +485,22 @@ def choose_solar_index(state: ScanState, catalog_zone: np.ndarray, config: Confi
 
 
 def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Config,
-                          catalogued: frozenset[str] = frozenset()) -> dict[str, PlaceboSeries]:
+                          catalogued: frozenset[str] = frozenset()
+                          ) -> tuple[dict[str, PlaceboSeries], dict[str, SiteNull]]:
     """Measure every site and its placebo footprints from the stored anomalies.
 
     Placebos go on background land: clear at least once, not water, never in a per-scene
     hotspot (a fire, a plant), and farther than ``persistence.background_inner_m`` from every
-    catalogued site and candidate.
+    catalogued site and candidate. Also returns the nulls the pre-screen below computed for
+    found sites whose placebos it kept (:func:`_assemble` takes them instead of computing
+    them again).
     """
     from scipy import ndimage
 
     assert state.anomalies is not None and state.water is not None
     assert state.clear_count is not None and state.present is not None
     if not masks:
-        return {}
+        return {}, {}
     occupied = np.logical_or.reduce([m.integration for m in masks]) | (state.present > 0)
     grow = max(1, int(np.ceil(config.persistence.background_inner_m / state.grid.resolution)))
     eligible = (~ndimage.binary_dilation(occupied, iterations=grow) & ~state.water
@@ -511,7 +516,7 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Conf
     # re-measured null passes: it is not stricter for every statistic)
     reach = max(1, round(d.candidate_buffer_m / state.grid.resolution))
     solar = np.array([sc.solar for sc in state.scenes], dtype=float)
-    out = {}
+    out, nulls = {}, {}
     for i, m in enumerate(masks):
         def measure(r: int, m: SiteMasks = m, i: int = i) -> PlaceboSeries:
             return measure_placebos(
@@ -521,33 +526,38 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Conf
                 reach=r)
         out[m.site_id] = measure(0)
         if m.site_id not in catalogued:
-            null = out[m.site_id].null(
-                solar, modes=config.persistence.land_modes,
-                roof_margin=config.persistence.change_bic_margin).gated_by_roof()
+            plain = out[m.site_id].null(solar, modes=config.persistence.land_modes,
+                                        roof_margin=config.persistence.change_bic_margin)
+            null = plain.gated_by_roof()
             if null.n_independent >= MIN_PLACEBOS and any(
                     null.exceeds_all(s)
                     and null.false_alarms_per_1000_km2(s) <= d.false_alarm_per_1000km2
                     for s in null.site):
                 out[m.site_id] = measure(reach)
-    return out
+            else:
+                nulls[m.site_id] = plain
+    return out, nulls
 
 
 def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
               masks: dict[str, SiteMasks], config: Config,
               placebos: dict[str, PlaceboSeries] | None = None,
-              baselines: dict[str, Baseline] | None = None) -> ScanResult:
+              baselines: dict[str, Baseline] | None = None,
+              measured: dict[str, SiteNull] | None = None) -> ScanResult:
+    """Fit, judge and tabulate every site; ``measured``: nulls already computed, by site."""
     pa = state.grid.pixel_area
     placebos = placebos or {}
     baselines = baselines or {}
+    measured = measured or {}
     solar = np.array([sc.solar for sc in state.scenes], dtype=float)
     series, fits = {}, {}
     listed = set(catalog["site_id"].astype(str))
     # a searched site's power-on step is judged against the placebo rises that are steps, not
     # roofs, as the search itself chooses (placebo.rises_beyond_roof)
-    nulls = {sid: pl.null(solar, modes=config.persistence.land_modes,
-                          roof_margin=None if sid in listed
-                          else config.persistence.change_bic_margin)
-             for sid, pl in placebos.items()}
+    nulls = {sid: measured[sid] if sid in measured else pl.null(
+        solar, modes=config.persistence.land_modes,
+        roof_margin=None if sid in listed else config.persistence.change_bic_margin)
+        for sid, pl in placebos.items()}
     regions = RegionNull.from_nulls([n for sid, n in nulls.items() if sid not in listed])
     for sid, m in masks.items():
         raw = _series(state, sid)
