@@ -257,3 +257,40 @@ def test_accuracy_refuses_experiment_sizes_out_of_range(capsys):
             accuracy.main(["--quick", *argv])
         assert exit_info.value.code == 2
         assert argv[0] in capsys.readouterr().err
+
+
+def test_footprint_ceiling_judges_a_new_onset_on_its_true_polygon(tmp_path):
+    from datetime import timedelta
+
+    from bench import footprint_ceiling
+    from models.world_spec import random_spec
+    from pipeline.core.config import Config
+
+    spec = random_spec(3, size_px=120, n_acquisitions=12, n_campuses=1, cloudiness=0.0)
+    onset = spec.start + timedelta(days=spec.revisit_days * 6)
+    campus = spec.campuses[0].model_copy(update={
+        "power_mw": 300.0, "cooling": "dry", "onset": onset, "shutdown": None,
+        "in_catalog": False, "reported_power_mw": None})
+    spec = spec.model_validate(spec.model_dump() | {"campuses": (campus,)})
+    recs = footprint_ceiling.measure_world(spec, tmp_path, Config(), visible_mw=100.0)
+    assert [r["site_id"] for r in recs] == [campus.site_id]
+    r = recs[0]
+    # the world's 300 MW of dry heat, seen from its seventh look on
+    assert r["visible_mw"] == pytest.approx(300.0, rel=0.15)
+    assert r["pattern"] in ("onset", "always", "window", "shutdown", "never", "insufficient")
+    assert isinstance(r["passes_as_searched"], bool)
+    assert r["passes_as_searched"] == (r["rejected_because"] is None)
+    # a campus below the visible bar is not measured
+    assert footprint_ceiling.measure_world(spec, tmp_path, Config(), visible_mw=1e4) == []
+
+
+def test_footprint_ceiling_counts_what_passes_on_the_true_footprint_and_what_the_scan_found():
+    from bench import footprint_ceiling
+
+    recs = [{"passes_as_searched": True, "onset_error_acq": 1, "scan_found": False},
+            {"passes_as_searched": True, "onset_error_acq": -3, "scan_found": True},
+            {"passes_as_searched": False, "onset_error_acq": None, "scan_found": True},
+            {"passes_as_searched": True, "onset_error_acq": None, "scan_found": None}]
+    assert footprint_ceiling.summarise(recs) == {
+        "new_onsets": 4, "pass_on_true_footprint": 3, "within_2_on_true_footprint": 1,
+        "found_by_scan": 2, "pass_on_true_footprint_missed_by_scan": 1}
