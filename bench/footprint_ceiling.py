@@ -133,6 +133,8 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
             "world": spec.name, "site_id": c.site_id, "power_mw": c.power_mw,
             "visible_mw": c.expected_excess_k_m2 / truth.spec.k_m2_per_mw_dry,
             "pattern": fit.pattern, "nuisance_gap": float(fit.nuisance_gap),
+            # listed without a declaration, as an analyst would list a suspected campus
+            "status_as_listed": str(row["status"]),
             "heat_mw": float(row["heat_mw"] or 0.0),
             "onset_error_acq": None if first is None or fit.pattern != "onset"
             else first - start,
@@ -159,7 +161,8 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     --------
     >>> recs = [{"passes_as_searched": True, "onset_error_acq": 1, "scan_found": False},
     ...         {"passes_as_searched": False, "onset_error_acq": None, "scan_found": True},
-    ...         {"passes_as_searched": True, "onset_error_acq": 5, "scan_found": True}]
+    ...         {"passes_as_searched": True, "onset_error_acq": 5, "scan_found": True,
+    ...          "status_as_listed": "active"}]
     >>> summarise(recs)["pass_on_true_footprint"], summarise(recs)["within_2_on_true_footprint"]
     (2, 1)
     """
@@ -170,6 +173,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "within_2_on_true_footprint": sum(
                 1 for r in records if r["passes_as_searched"]
                 and r["onset_error_acq"] is not None and abs(r["onset_error_acq"]) <= 2),
+            "active_as_listed": n("status_as_listed", "active"),
             "found_by_scan": n("scan_found"),
             "pass_on_true_footprint_missed_by_scan": sum(
                 1 for r in records if r["passes_as_searched"] and r.get("scan_found") is False)}
@@ -198,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                 records.append(r)
                 print(f"{r['world']:16s} {r['site_id']:4s} {r['visible_mw']:5.0f} MW visible: "
                       f"{'passes' if r['passes_as_searched'] else 'fails'} on its true "
-                      f"footprint (onset error {r['onset_error_acq']}); scan found it: "
+                      f"footprint (onset error {r['onset_error_acq']}), "
+                      f"{r['status_as_listed']} as a listed site; scan found it: "
                       f"{r['scan_found']}" + ("" if r["passes_as_searched"]
                                              else f"; {r['rejected_because']}"), flush=True)
     doc = envelope("footprint-ceiling", command="python bench/footprint_ceiling.py"

@@ -265,6 +265,7 @@ def test_footprint_ceiling_judges_a_new_onset_on_its_true_polygon(tmp_path):
     from bench import footprint_ceiling
     from models.world_spec import random_spec
     from pipeline.core.config import Config
+    from pipeline.core.site_row import STATUSES
 
     spec = random_spec(3, size_px=120, n_acquisitions=12, n_campuses=1, cloudiness=0.0)
     onset = spec.start + timedelta(days=spec.revisit_days * 6)
@@ -280,6 +281,7 @@ def test_footprint_ceiling_judges_a_new_onset_on_its_true_polygon(tmp_path):
     assert r["pattern"] in ("onset", "always", "window", "shutdown", "never", "insufficient")
     assert isinstance(r["passes_as_searched"], bool)
     assert r["passes_as_searched"] == (r["rejected_because"] is None)
+    assert r["status_as_listed"] in STATUSES
     # a campus below the visible bar is not measured
     assert footprint_ceiling.measure_world(spec, tmp_path, Config(), visible_mw=1e4) == []
 
@@ -287,10 +289,14 @@ def test_footprint_ceiling_judges_a_new_onset_on_its_true_polygon(tmp_path):
 def test_footprint_ceiling_counts_what_passes_on_the_true_footprint_and_what_the_scan_found():
     from bench import footprint_ceiling
 
-    recs = [{"passes_as_searched": True, "onset_error_acq": 1, "scan_found": False},
-            {"passes_as_searched": True, "onset_error_acq": -3, "scan_found": True},
-            {"passes_as_searched": False, "onset_error_acq": None, "scan_found": True},
-            {"passes_as_searched": True, "onset_error_acq": None, "scan_found": None}]
+    recs = [{"passes_as_searched": True, "onset_error_acq": 1, "scan_found": False,
+             "status_as_listed": "active"},
+            {"passes_as_searched": True, "onset_error_acq": -3, "scan_found": True,
+             "status_as_listed": "active"},
+            {"passes_as_searched": False, "onset_error_acq": None, "scan_found": True,
+             "status_as_listed": "undetermined"},
+            {"passes_as_searched": True, "onset_error_acq": None, "scan_found": None,
+             "status_as_listed": "active"}]
     assert footprint_ceiling.summarise(recs) == {
         "new_onsets": 4, "pass_on_true_footprint": 3, "within_2_on_true_footprint": 1,
-        "found_by_scan": 2, "pass_on_true_footprint_missed_by_scan": 1}
+        "active_as_listed": 3, "found_by_scan": 2, "pass_on_true_footprint_missed_by_scan": 1}
