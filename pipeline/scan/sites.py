@@ -194,6 +194,9 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         "pattern": fit.pattern,
         "persistence": round_or_none(fit.persistence, 3),
         "stability": round_or_none(fit.stability, 3),
+        # below persistence.change_bic_margin the series cannot tell the fitted change (or its
+        # absence) from a change of solar response without heat: a new roof, a cleared field
+        "roof_gap": round_or_none(fit.nuisance_gap, 1),
         "n_clear": int(fit.n_clear),
         "n_looks": len(series),
         "excess_k_m2": round_or_none(fit.heat_k_m2 if fit.ever_active else 0.0, 0),

@@ -51,3 +51,13 @@ def test_a_window_the_land_explains_as_well_bounds_no_heat_from_below():
     onset = _row(replace(window, pattern="onset", stop=N, nuisance_gap=30.0))
     assert onset["status"] == "active" and onset["heat_mw_low"] > 80.0
     assert onset["verdict"] == "refuted: under-reported"
+
+
+def test_the_row_says_by_how_much_the_fit_beats_a_roof():
+    # the fit's BIC gap to the best change of solar response without heat, as fitted; none
+    # fitted (an infinite gap) is null, not a number nobody can read
+    window = ActivityFit("window", 6e5, 5e4, 1e5, 1e5, 10, 14, N, 0.9, 0.9, np.zeros(N),
+                         nuisance_gap=3.04)
+    assert _row(window)["roof_gap"] == 3.0
+    assert _row(replace(window, nuisance_gap=float("inf")))["roof_gap"] is None
+    assert _row(replace(window, pattern="onset", stop=N, nuisance_gap=-7.26))["roof_gap"] == -7.3
