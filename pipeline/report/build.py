@@ -217,8 +217,42 @@ def calibration_sentence(site: SiteRow) -> str:
                    f"({fmt(site.get('calibration_note'))}).")
 
 
-def verdict_text(site: SiteRow) -> str:
+def roof_sentence(site: SiteRow, margin: float | None) -> str | None:
+    """Say when a listed site's onset is kept although a new roof would explain it as well.
+
+    A catalogued campus's halls may stand before it powers on, so its rise is kept as heat
+    even where a change of solar response without heat (a roof built mid-series) fits within
+    ``margin`` (the run's ``persistence.change_bic_margin``) of it: the status then rests on
+    the listing, not on evidence against a roof.
+
+    Examples
+    --------
+    >>> site = {"in_catalog": True, "pattern": "onset", "roof_gap": 4.2}
+    >>> "(roof gap 4.2 BIC, below 10)" in roof_sentence(site, 10.0)
+    True
+    >>> roof_sentence({**site, "roof_gap": 31.0}, 10.0) is None
+    True
+    """
+    gap = site.get("roof_gap")
+    if margin is None or not site.get("in_catalog") or site.get("pattern") != "onset" \
+            or not isinstance(gap, (int, float)) or gap >= margin:
+        return None
+    return (f"A new roof (a change of solar response without heat) would explain its rise "
+            f"as well (roof gap {fmt(gap, 1)} BIC, below {fmt(margin, 0)}): the onset is kept "
+            "as heat because the site is listed (its halls may stand before it powers on), "
+            "not because the series rules a roof out.")
+
+
+def roof_margin(run: dict[str, Any]) -> float | None:
+    """Return the run's ``persistence.change_bic_margin`` (None: its run.json has no config)."""
+    value = run.get("config", {}).get("persistence", {}).get("change_bic_margin")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def verdict_text(site: SiteRow, margin: float | None = None) -> str:
     """Write the one-paragraph summary verdict of a site, as escaped HTML.
+
+    ``margin`` is the run's ``persistence.change_bic_margin`` (:func:`roof_sentence`).
 
     Examples
     --------
@@ -261,6 +295,9 @@ def verdict_text(site: SiteRow) -> str:
     null = null_sentence(site)
     if null:
         parts.append(null)
+    roof = roof_sentence(site, margin)
+    if roof:
+        parts.append(roof)
     if site.get("status") == "undetermined":
         parts.append("<b>Undetermined</b>: this series cannot tell running from a static "
                      "temperature offset of the footprint (no baseline before or after), so the "
@@ -578,7 +615,7 @@ def site_report_html(site: SiteRow, scan: ScanFiles, *, figure: Path | None,
         f"<h1>{escape(title)}</h1><p class=small>operator: {fmt(site.get('operator'))}; "
         f"centre {lat_lon_text(c.y, c.x)}; "
         f"{'catalogued site' if site.get('in_catalog') else 'candidate found by the scan'}</p>"
-        f'<p class="verdict">{verdict_text(site)}</p>'
+        f'<p class="verdict">{verdict_text(site, roof_margin(scan.run))}</p>'
         f"<h2>Evidence</h2>{_png_tag(figure, f'evidence for {title}') if figure else ''}"
         f"{_energy_section(site, scan)}<h2>All numbers</h2>{numbers}"
         f"{_method_section(scan.run)}{_provenance_section(site, scan, prov)}"
@@ -636,7 +673,7 @@ def build_report(out_dir: Path, *, evidence: bool = True, pdf: bool = True) -> d
         written["reports"][sid] = write_text(out_dir / REPORT_DIR / f"{name}.html", page)
         if pdf:
             written["pdf"][sid] = write_site_pdf(
-                site, scan, figure=png, verdict_html=verdict_text(site), prov=prov,
-                path=out_dir / REPORT_DIR / f"{name}.pdf")
+                site, scan, figure=png, verdict_html=verdict_text(site, roof_margin(scan.run)),
+                prov=prov, path=out_dir / REPORT_DIR / f"{name}.pdf")
     written["map"] = write_webmap(scan, out_dir / MAP_FILE, report_dir=REPORT_DIR)
     return written

@@ -266,3 +266,19 @@ def test_every_report_says_whose_declarations_made_the_verdict(out: Path) -> Non
     text = "\n".join(report_lines(site, scan, {}))
     assert "declarations used for calibration" in text and "physics (no declaration used)" in text
     assert "declarations used for the calibration: none" in (out / "map.html").read_text()
+
+
+def test_a_listed_onset_a_roof_explains_as_well_says_so(out: Path) -> None:
+    # a catalogued campus's rise is kept as heat within the roof margin: the report says the
+    # status rests on the listing, with the gap and the run's margin
+    from pipeline.report.build import site_report_html
+
+    scan = load_scan(out)
+    campus = next(s for s in scan.records if s["site_id"] == CAMPUS)
+    margin = scan.run["config"]["persistence"]["change_bic_margin"]
+    ambiguous = {**campus, "in_catalog": True, "pattern": "onset", "roof_gap": 4.2}
+    page = site_report_html(ambiguous, scan, figure=None)
+    assert f"(roof gap 4.2 BIC, below {margin:.0f})" in page
+    assert "kept as heat because the site is listed" in page
+    clear = site_report_html({**ambiguous, "roof_gap": margin + 20.0}, scan, figure=None)
+    assert "roof gap" not in clear.split("<h2>")[0]  # not in the verdict paragraph
