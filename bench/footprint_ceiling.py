@@ -16,7 +16,14 @@ and the roof test (:func:`pipeline.scan.sites.searched_test`,
 :func:`pipeline.scan.sites.new_site_rejection`). The other regions the search found are not a
 reference here (a footprint nobody searched for went through no selection), so the region test
 is left out. Beside it, from the accuracy results of the same split
-(``bench/results/accuracy-wide-onset*.json``), whether the scan itself found the campus.
+(``bench/results/accuracy-wide-onset*.json``), whether the scan itself found the campus, and
+the status the polygon gets as a listed site.
+
+A listed site is one hypothesis whose rise counts as heat even where a roof explains it as well,
+so its ``active`` says less than a candidate's. How often plain land gets it is measured in a
+second scan of the same world: each new campus's polygon moved 2 km north, south, east and west
+(where it stays on the grid and 300 m clear of everything the world holds) and listed the same
+way.
 
 Only the development splits are offered: the held-out ones stay out of every choice.
 Writes ``bench/results/footprint-ceiling-wide-onset[-second].json``; the benchmark reports,
@@ -43,34 +50,69 @@ from bench._common import RESULTS, envelope, finish, write_json  # noqa: E402
 
 #: Prefix of the site ids given to the true polygons.
 PREFIX = "TRUE-"
+#: Prefix of the site ids of the campus polygons moved over plain land.
+LAND_PREFIX = "LAND-"
+#: How far each campus polygon is moved to land on plain land (m).
+LAND_SHIFT_M = 2000.0
+#: Clearance of a moved polygon from the grid's edge and everything the world holds (m).
+LAND_CLEARANCE_M = 300.0
 
 
-def true_sites(collection: dict[str, Any], campuses: list[Any]) -> dict[str, Any]:
-    """Return the site file ``collection`` with the true polygon of each of ``campuses`` added.
+def listed(collection: dict[str, Any], polygons: list[tuple[str, str, Any]]) -> dict[str, Any]:
+    """Return the site file ``collection`` with ``(site_id, cooling, lon/lat ring)`` sites added.
 
-    Each is added as a site ``TRUE-<site_id>`` with no declared power (its cooling kept), so the
-    scan measures it as a footprint nobody declared.
+    Each is added with no declared power, so the scan measures it as a footprint nobody
+    declared.
 
     Examples
     --------
-    >>> from types import SimpleNamespace
-    >>> c = SimpleNamespace(site_id="S2", cooling="dry",
-    ...                     footprint_lonlat=[(0.0, 0.0), (0.01, 0.0), (0.01, 0.01), (0.0, 0.0)])
-    >>> out = true_sites({"type": "FeatureCollection", "features": []}, [c])
+    >>> ring = [(0.0, 0.0), (0.01, 0.0), (0.01, 0.01), (0.0, 0.0)]
+    >>> out = listed({"type": "FeatureCollection", "features": []}, [("TRUE-S2", "dry", ring)])
     >>> f = out["features"][0]
     >>> f["properties"]["site_id"], f["properties"]["reported_power_mw"], f["geometry"]["type"]
     ('TRUE-S2', None, 'Polygon')
     """
     features = list(collection.get("features", []))
-    for c in campuses:
+    for sid, cooling, ring in polygons:
         features.append({
             "type": "Feature",
-            "properties": {"site_id": PREFIX + c.site_id, "name": f"true footprint of {c.site_id}",
-                           "operator": "unknown", "reported_power_mw": None,
-                           "cooling": c.cooling},
-            "geometry": {"type": "Polygon",
-                         "coordinates": [[list(p) for p in c.footprint_lonlat]]}})
+            "properties": {"site_id": sid, "name": sid, "operator": "unknown",
+                           "reported_power_mw": None, "cooling": cooling},
+            "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]}})
     return {"type": "FeatureCollection", "features": features}
+
+
+def land_polygons(truth: Any, campuses: list[Any]) -> list[tuple[str, str, Any]]:
+    """Each campus's polygon moved :data:`LAND_SHIFT_M` north, south, east and west.
+
+    Kept where it stays :data:`LAND_CLEARANCE_M` inside the grid and as far from every
+    campus, warehouse, construction site, fire and power plant the world holds: campus-shaped
+    footprints of plain land, as ``(site_id, cooling, lon/lat ring)``.
+    """
+    import geopandas as gpd
+    from shapely.affinity import translate
+    from shapely.geometry import Polygon, box
+
+    g = truth.grid
+    a, _, x0, _, e, y0 = g.transform
+    grid = box(min(x0, x0 + a * g.width), min(y0, y0 + e * g.height),
+               max(x0, x0 + a * g.width), max(y0, y0 + e * g.height))
+    held = [c.footprint_lonlat for c in truth.campuses] + [
+        f.footprint_lonlat for f in (*truth.warehouses, *truth.construction, *truth.fires,
+                                     *truth.power_plants)]
+    taken = gpd.GeoSeries([Polygon(r) for r in held], crs=4326).to_crs(g.epsg).buffer(
+        LAND_CLEARANCE_M).union_all()
+    inside = grid.buffer(-LAND_CLEARANCE_M)
+    d = LAND_SHIFT_M
+    out = []
+    for c in campuses:
+        poly = gpd.GeoSeries([Polygon(c.footprint_lonlat)], crs=4326).to_crs(g.epsg).iloc[0]
+        for side, (dx, dy) in zip("NSEW", ((0, d), (0, -d), (d, 0), (-d, 0)), strict=True):
+            moved = translate(poly, dx, dy)
+            if inside.contains(moved) and not moved.intersects(taken):
+                ring = gpd.GeoSeries([moved], crs=g.epsg).to_crs(4326).iloc[0].exterior.coords
+                out.append((f"{LAND_PREFIX}{c.site_id}-{side}", c.cooling, list(ring)))
+    return out
 
 
 def new_onsets(truth: Any, visible_mw: float) -> list[Any]:
@@ -89,15 +131,30 @@ def new_onsets(truth: Any, visible_mw: float) -> list[Any]:
     return out
 
 
-def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
-                  ) -> list[dict[str, Any]]:
-    """Scan ``spec`` with its new onsets' true polygons as sites; one record per new onset."""
+def _scan_listed(out: Path, truth: Any, config: Any, polygons: list[tuple[str, str, Any]],
+                 name: str) -> Any:
+    """Scan the world in ``out`` with ``polygons`` added to its site file (as ``name``)."""
     import geopandas as gpd
 
     from aoi.sites import read_sites
+    from pipeline.scan.run import run_scan
+
+    sites = out / "sites.geojson"
+    collection = json.loads(sites.read_text()) if sites.exists() else {}
+    (out / name).write_text(json.dumps(listed(collection, polygons)))
+    exclusions = gpd.read_file(out / "exclusions.geojson") if truth.power_plants else None
+    return run_scan(out, config, sites=read_sites(out / name), exclusions=exclusions)
+
+
+def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Scan ``spec`` with its new onsets' true polygons listed, then with them moved to land.
+
+    Returns one record per new onset (its true polygon judged as searched and as listed) and
+    one per polygon of plain land (its status as a listed site).
+    """
     from bench.accuracy import _nearest_index
     from models.world import generate_world
-    from pipeline.scan.run import run_scan
     from pipeline.scan.sites import new_site_rejection, searched_test
     from pipeline.science.power import HeatEstimate
 
@@ -105,13 +162,9 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
     truth = generate_world(spec, out, overwrite=True)
     campuses = new_onsets(truth, visible_mw)
     if not campuses:
-        return []
-    listed = out / "sites.geojson"
-    collection = json.loads(listed.read_text()) if listed.exists() else {}
-    (out / "true_sites.geojson").write_text(json.dumps(true_sites(collection, campuses)))
-    exclusions = gpd.read_file(out / "exclusions.geojson") if truth.power_plants else None
-    result = run_scan(out, config, sites=read_sites(out / "true_sites.geojson"),
-                      exclusions=exclusions)
+        return [], []
+    result = _scan_listed(out, truth, config, [(PREFIX + c.site_id, c.cooling, c.footprint_lonlat)
+                                               for c in campuses], "true_sites.geojson")
     solar = np.array([sc.solar for sc in result.state.scenes], dtype=float)
     dates = [a.date for a in truth.acquisitions]
     records = []
@@ -143,7 +196,16 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
             else float(test["null_false_alarm_per_1000km2"]),
             "null_n_independent": None if test is None else float(test["null_n_independent"]),
         })
-    return records
+    land = land_polygons(truth, campuses)
+    if not land:
+        return records, []
+    rows = _scan_listed(out, truth, config, land, "land_sites.geojson").sites.set_index(
+        "site_id")
+    return records, [{"world": spec.name, "site_id": sid,
+                      "status_as_listed": str(rows.at[sid, "status"]),
+                      "pattern": str(rows.at[sid, "pattern"]),
+                      "roof_gap": rows.at[sid, "roof_gap"],
+                      "heat_mw": rows.at[sid, "heat_mw"]} for sid, _, _ in land]
 
 
 def _scan_found(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
@@ -154,8 +216,11 @@ def _scan_found(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return {(w["world"], c["site_id"]): c for w in doc["worlds"] for c in w["campuses"]}
 
 
-def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(records: list[dict[str, Any]],
+              land: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Counts of new onsets that pass on their true footprint, and that the scan found.
+
+    With ``land``, also how many polygons of plain land were listed and their statuses.
 
     Examples
     --------
@@ -176,7 +241,10 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "active_as_listed": n("status_as_listed", "active"),
             "found_by_scan": n("scan_found"),
             "pass_on_true_footprint_missed_by_scan": sum(
-                1 for r in records if r["passes_as_searched"] and r.get("scan_found") is False)}
+                1 for r in records if r["passes_as_searched"] and r.get("scan_found") is False),
+            "land_listed": len(land or []),
+            "land_statuses": {st: sum(1 for r in land or [] if r["status_as_listed"] == st)
+                              for st in sorted({r["status_as_listed"] for r in land or []})}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,10 +261,15 @@ def main(argv: list[str] | None = None) -> int:
     name = "wide-onset-second" if args.second else "wide-onset"
     suite = onset_suite(second=args.second, n_worlds=args.worlds)
     found = _scan_found(args.out / f"accuracy-{name}.json")
-    config, t0, records = Config(), time.perf_counter(), []
+    config, t0, records, land = Config(), time.perf_counter(), [], []
     with tempfile.TemporaryDirectory() as tmp:
         for spec in suite:
-            for r in measure_world(spec, Path(tmp), config, ONSET_VISIBLE_MW):
+            found_here, land_here = measure_world(spec, Path(tmp), config, ONSET_VISIBLE_MW)
+            land += land_here
+            for r in land_here:
+                print(f"{r['world']:16s} {r['site_id']:12s} plain land, listed: "
+                      f"{r['status_as_listed']} ({r['pattern']})", flush=True)
+            for r in found_here:
                 scan = found.get((r["world"], r["site_id"]))
                 r["scan_found"] = None if scan is None else bool(scan["detected"])
                 records.append(r)
@@ -210,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
                    + (" --second" if args.second else ""),
                    config={"split": name, "worlds": [s.name for s in suite],
                            "visible_mw": ONSET_VISIBLE_MW})
-    doc.update(summary=summarise(records), records=records)
+    doc.update(summary=summarise(records, land), records=records, land=land)
     finish(doc, t0)
     write_json(doc, args.out / f"footprint-ceiling-{name}.json")
     print(json.dumps(doc["summary"]))

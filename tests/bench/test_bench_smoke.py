@@ -273,8 +273,9 @@ def test_footprint_ceiling_judges_a_new_onset_on_its_true_polygon(tmp_path):
         "power_mw": 300.0, "cooling": "dry", "onset": onset, "shutdown": None,
         "in_catalog": False, "reported_power_mw": None})
     spec = spec.model_validate(spec.model_dump() | {"campuses": (campus,)})
-    recs = footprint_ceiling.measure_world(spec, tmp_path, Config(), visible_mw=100.0)
+    recs, land = footprint_ceiling.measure_world(spec, tmp_path, Config(), visible_mw=100.0)
     assert [r["site_id"] for r in recs] == [campus.site_id]
+    assert all(r["status_as_listed"] in STATUSES for r in land)
     r = recs[0]
     # the world's 300 MW of dry heat, seen from its seventh look on
     assert r["visible_mw"] == pytest.approx(300.0, rel=0.15)
@@ -283,7 +284,7 @@ def test_footprint_ceiling_judges_a_new_onset_on_its_true_polygon(tmp_path):
     assert r["passes_as_searched"] == (r["rejected_because"] is None)
     assert r["status_as_listed"] in STATUSES
     # a campus below the visible bar is not measured
-    assert footprint_ceiling.measure_world(spec, tmp_path, Config(), visible_mw=1e4) == []
+    assert footprint_ceiling.measure_world(spec, tmp_path, Config(), visible_mw=1e4) == ([], [])
 
 
 def test_footprint_ceiling_counts_what_passes_on_the_true_footprint_and_what_the_scan_found():
@@ -299,4 +300,40 @@ def test_footprint_ceiling_counts_what_passes_on_the_true_footprint_and_what_the
              "status_as_listed": "active"}]
     assert footprint_ceiling.summarise(recs) == {
         "new_onsets": 4, "pass_on_true_footprint": 3, "within_2_on_true_footprint": 1,
-        "active_as_listed": 3, "found_by_scan": 2, "pass_on_true_footprint_missed_by_scan": 1}
+        "active_as_listed": 3, "found_by_scan": 2, "pass_on_true_footprint_missed_by_scan": 1,
+        "land_listed": 0, "land_statuses": {}}
+    land = [{"status_as_listed": "active"}, {"status_as_listed": "undetermined"},
+            {"status_as_listed": "active"}]
+    assert footprint_ceiling.summarise(recs, land)["land_statuses"] == {"active": 2,
+                                                                        "undetermined": 1}
+
+
+def test_plain_land_polygons_are_the_campus_moved_clear_of_everything():
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+    from shapely.geometry import Polygon, box
+
+    from bench import footprint_ceiling
+
+    # a 9 km grid in UTM 31N with a 900 x 600 m campus at its centre and a warehouse 2 km east
+    x0, y0 = 500_000.0, 5_000_000.0
+    grid = SimpleNamespace(epsg=32631, transform=(30.0, 0.0, x0, 0.0, -30.0, y0), width=300,
+                           height=300)
+    to_lonlat = lambda g: list(  # noqa: E731
+        gpd.GeoSeries([g], crs=32631).to_crs(4326).iloc[0].exterior.coords)
+    campus_utm = box(x0 + 4050, y0 - 4800, x0 + 4950, y0 - 4200)
+    campus = SimpleNamespace(site_id="S2", cooling="dry", footprint_lonlat=to_lonlat(campus_utm))
+    shed = SimpleNamespace(footprint_lonlat=to_lonlat(box(x0 + 6400, y0 - 4600, x0 + 6600,
+                                                          y0 - 4400)))
+    truth = SimpleNamespace(grid=grid, campuses=[campus], warehouses=[shed], construction=[],
+                            fires=[], power_plants=[])
+    out = footprint_ceiling.land_polygons(truth, [campus])
+    # north, south and west fit; east lands on the warehouse
+    assert [sid for sid, _, _ in out] == ["LAND-S2-N", "LAND-S2-S", "LAND-S2-W"]
+    inside = box(x0 + 300, y0 - 9000 + 300, x0 + 9000 - 300, y0 - 300)
+    for _, cooling, ring in out:
+        g = gpd.GeoSeries([Polygon(ring)], crs=4326).to_crs(32631).iloc[0]
+        assert cooling == "dry" and inside.contains(g)
+        assert g.area == pytest.approx(campus_utm.area, rel=1e-3)
+        assert g.distance(campus_utm) >= 2000.0 - 900.0 - 1.0  # moved 2 km, 900 m wide
