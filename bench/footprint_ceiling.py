@@ -205,7 +205,9 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
                       "status_as_listed": str(rows.at[sid, "status"]),
                       "pattern": str(rows.at[sid, "pattern"]),
                       "roof_gap": rows.at[sid, "roof_gap"],
-                      "heat_mw": rows.at[sid, "heat_mw"]} for sid, _, _ in land]
+                      "heat_mw": rows.at[sid, "heat_mw"],
+                      "null_statistic": rows.at[sid, "null_statistic"],
+                      "null_z": rows.at[sid, "null_z"]} for sid, _, _ in land]
 
 
 def _scan_found(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
@@ -268,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             land += land_here
             for r in land_here:
                 print(f"{r['world']:16s} {r['site_id']:12s} plain land, listed: "
-                      f"{r['status_as_listed']} ({r['pattern']})", flush=True)
+                      f"{r['status_as_listed']} ({r['pattern']}, {r['null_statistic']} z "
+                      f"{r['null_z']})", flush=True)
             for r in found_here:
                 scan = found.get((r["world"], r["site_id"]))
                 r["scan_found"] = None if scan is None else bool(scan["detected"])
