@@ -188,6 +188,7 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
             "pattern": fit.pattern, "nuisance_gap": float(fit.nuisance_gap),
             # listed without a declaration, as an analyst would list a suspected campus
             "status_as_listed": str(row["status"]),
+            "null_z_as_listed": row["null_z"],
             "heat_mw": float(row["heat_mw"] or 0.0),
             "onset_error_acq": None if first is None or fit.pattern != "onset"
             else first - start,
