@@ -348,6 +348,17 @@ def _scanned_fraction(footprint: Any, grid: Any) -> float:
     return float(fp.intersection(box(*grid.bounds)).area / fp.area) if fp.area else 0.0
 
 
+def visible_mw(campus: Any, k_dry: float) -> float:
+    """Heat a campus shows the sensor, in MW of dry cooling (evaporative towers show ~0.2x)."""
+    return float(campus.expected_excess_k_m2 / k_dry)
+
+
+def onset_in_series(campus: Any) -> bool:
+    """Whether a campus powers on during the series: off at the first acquisition, on later."""
+    active = [lk.active for lk in campus.looks]
+    return any(active) and not active[0]
+
+
 def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
                    lat: float, grid: Any) -> dict[str, Any]:
     active = [lk.active for lk in c.looks]
@@ -357,9 +368,8 @@ def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
         "site_id": c.site_id, "power_mw": c.power_mw, "cooling": c.cooling,
         "in_catalog": c.in_catalog, "reported": c.reported_power_mw is not None,
         "eligible": ever, "shut_down": ever and not at_end,
-        "onset_in_series": ever and not active[0],
-        # heat the sensor can see, in MW of dry cooling (evaporative towers show ~0.2x)
-        "visible_mw": c.expected_excess_k_m2 / k_dry, "abs_lat": abs(lat),
+        "onset_in_series": onset_in_series(c),
+        "visible_mw": visible_mw(c, k_dry), "abs_lat": abs(lat),
         # with a catalog, scan covers the catalog plus grid.margin_m; a campus beyond that
         # is a job for `heatwatch discover`, not a miss of the detector
         "scanned_fraction": _scanned_fraction(c.footprint, grid),

@@ -118,17 +118,14 @@ def land_polygons(truth: Any, campuses: list[Any]) -> list[tuple[str, str, Any]]
 def new_onsets(truth: Any, visible_mw: float) -> list[Any]:
     """The uncatalogued campuses of ``truth`` that power on during the series, visibly enough.
 
-    Visible heat as ``bench/accuracy.py`` counts it: the excess the world put there over its dry
-    coefficient (MW of dry cooling).
+    Visible heat as ``bench/accuracy.py`` counts it (:func:`bench.accuracy.visible_mw`).
     """
-    out = []
-    for c in truth.campuses:
-        active = [lk.active for lk in c.looks]
-        if c.in_catalog or not any(active) or active[0]:
-            continue
-        if c.expected_excess_k_m2 / truth.spec.k_m2_per_mw_dry >= visible_mw:
-            out.append(c)
-    return out
+    from bench.accuracy import onset_in_series
+    from bench.accuracy import visible_mw as visible
+
+    k_dry = truth.spec.k_m2_per_mw_dry
+    return [c for c in truth.campuses if not c.in_catalog and onset_in_series(c)
+            and visible(c, k_dry) >= visible_mw]
 
 
 def _scan_listed(out: Path, truth: Any, config: Any, polygons: list[tuple[str, str, Any]],
@@ -154,6 +151,7 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
     one per polygon of plain land (its status as a listed site).
     """
     from bench.accuracy import _nearest_index
+    from bench.accuracy import visible_mw as visible
     from models.world import generate_world
     from pipeline.scan.sites import new_site_rejection, searched_test
     from pipeline.science.power import HeatEstimate
@@ -184,7 +182,7 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
         start = [lk.active for lk in c.looks].index(True)
         records.append({
             "world": spec.name, "site_id": c.site_id, "power_mw": c.power_mw,
-            "visible_mw": c.expected_excess_k_m2 / truth.spec.k_m2_per_mw_dry,
+            "visible_mw": visible(c, truth.spec.k_m2_per_mw_dry),
             "pattern": fit.pattern, "nuisance_gap": float(fit.nuisance_gap),
             # listed without a declaration, as an analyst would list a suspected campus
             "status_as_listed": str(row["status"]),
