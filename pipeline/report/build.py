@@ -299,13 +299,31 @@ def verdict_text(site: SiteRow, margin: float | None = None) -> str:
     if roof:
         parts.append(roof)
     if site.get("status") == "undetermined":
-        parts.append("<b>Undetermined</b>: this series cannot tell running from a static "
-                     "temperature offset of the footprint (no baseline before or after), so the "
-                     "site is neither shown running nor idle; see the upper limit.")
+        parts.append(undetermined_sentence(site))
     if _no_compute(site):
         parts.append(f"Not a datacenter candidate ({fmt(status_reason(site))}): no "
                      "accelerators or compute are implied for it.")
     return " ".join(parts)
+
+
+def undetermined_sentence(site: SiteRow) -> str:
+    """Say why the site is ``undetermined``: a static offset, or a rise land makes as well.
+
+    Examples
+    --------
+    >>> undetermined_sentence({"pattern": "always"})[:60]
+    '<b>Undetermined</b>: this series cannot tell running from a '
+    >>> "rises its scene's land makes by itself" in undetermined_sentence({"pattern": "onset"})
+    True
+    """
+    if site.get("pattern") == "onset":
+        # a listed campus's rise within its null (docs/statuses.md)
+        return ("<b>Undetermined</b>: its rise does not stand outside the rises its scene's "
+                "land makes by itself (placebo footprints, above), so the listing alone does "
+                "not show it running; see the upper limit.")
+    return ("<b>Undetermined</b>: this series cannot tell running from a static temperature "
+            "offset of the footprint (no baseline before or after), so the site is neither "
+            "shown running nor idle; see the upper limit.")
 
 
 def baseline_sentence(site: SiteRow) -> str:

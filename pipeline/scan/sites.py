@@ -10,6 +10,7 @@ documented once in ``docs/statuses.md``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -165,7 +166,8 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     status = site_status(fit, est, test, declared_mw=rep, config=config,
                          stop_test=null_test(fit, null, config, "shutdown",
                                              searched=not in_catalog),
-                         end_limit_mw=end_limit_mw(fit, null, cooling, calibration, config))
+                         end_limit_mw=end_limit_mw(fit, null, cooling, calibration, config),
+                         rise_test=evidence if in_catalog and baseline is None else None)
     if heat_may_be_land(status, fit.pattern):
         # running cannot be told from land here (a static offset, a bump of land): the
         # fitted heat may be all land
@@ -409,14 +411,38 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     return None
 
 
+def null_judges(test: Mapping[str, Any]) -> bool:
+    """Whether a placebo null can judge a site's statistic: a finite z, enough distinct land.
+
+    Hundreds of placebos over a few footprints of distinct land (a campus too large for its
+    scene) measure those few places again: they cannot say how often land alone makes the
+    statistic (``MIN_PLACEBOS``, :attr:`pipeline.science.placebo.SiteNull.n_independent`).
+
+    Examples
+    --------
+    >>> null_judges({"null_z": 1.2, "null_n_independent": 14.0})
+    True
+    >>> null_judges({"null_z": 1.2, "null_n_independent": 3.3})
+    False
+    """
+    z, independent = test.get("null_z"), test.get("null_n_independent")
+    return bool(z is not None and np.isfinite(z) and independent is not None
+                and independent >= MIN_PLACEBOS)
+
+
 def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None, *,
                 declared_mw: float | None, config: Config,
                 stop_test: dict[str, Any] | None = None,
-                end_limit_mw: float = float("inf")) -> Status:
+                end_limit_mw: float = float("inf"),
+                rise_test: dict[str, Any] | None = None) -> Status:
     """Return the status of a site from its activity fit, heat interval and placebo test.
 
     * ``active``: heat at the last clear look, from an onset in the series (a before/after
-      measurement), or always on (for a new site: far outside its scene's placebo null);
+      measurement), or always on (for a new site: far outside its scene's placebo null). A
+      listed site's onset must also stand outside the null of its land's rises
+      (``rise_test``, its :func:`null_test` at ``detection.site_alpha``; none with a
+      declared baseline) wherever that null can judge (:func:`null_judges`), else it is
+      ``undetermined``: plain land listed as a campus rises as often;
     * ``inactive``: no heat at the end, and either its stop was seen (a shutdown whose fall
       stands outside the placebo null of falls, ``stop_test``), or its heat
       upper limit is below ``persistence.inactive_fraction`` of its declared power (else of
@@ -455,7 +481,11 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
             seen = seen and end_limit_mw < config.persistence.inactive_fraction * expected
         return "inactive" if seen else "undetermined"
     if fit.pattern == "onset":
-        return "active"
+        # a listed campus's rise, like its stop, must stand outside what land does by itself
+        # where a null can tell (placebos over enough distinct land): plain land listed as a
+        # campus rises as often (bench/footprint_ceiling.py)
+        judged = rise_test is not None and null_judges(rise_test)
+        return "undetermined" if judged and not rise_test["null_passed"] else "active"
     if fit.pattern == "always":
         # a catalogued campus (test None: no search) whose always-on heat passed the activity
         # model's own test, static-offset prior included; a new site needs its null as well

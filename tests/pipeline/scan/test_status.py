@@ -304,3 +304,25 @@ def test_a_rejected_new_onset_says_it_met_the_land_s_steps():
     window = new_site_rejection(_fit("window"), HeatEstimate(150.0, 80.0, 300.0),
                                 null_test(_fit("window"), null, CFG), CFG)
     assert "would reach it" in window
+
+
+def test_a_listed_rise_within_land_s_own_rises_is_undetermined():
+    """Plain land listed as a campus rises as often as land does (bench/footprint_ceiling.py):
+    a catalogued onset is ``active`` only where its rise stands outside the placebo null of
+    rises, as a stop must stand outside the null of falls (issue 18)."""
+    est = HeatEstimate(100.0, 0.0, 200.0)
+    fit = _fit("onset")
+    real = null_test(fit, _null(8e5, "onset"), CFG, searched=False)
+    land = null_test(fit, _null(1e5, "onset"), CFG, searched=False)  # 1 sigma of land
+    assert real["null_passed"] and not land["null_passed"]
+    assert site_status(fit, est, None, declared_mw=None, config=CFG,
+                       rise_test=real) == "active"
+    assert site_status(fit, est, None, declared_mw=None, config=CFG,
+                       rise_test=land) == "undetermined"
+    # placebos over 3 footprints of distinct land cannot say how often land rises: the
+    # listing stands, as the heat interval does (maybe_land)
+    few = {**land, "null_n_independent": 3.0}
+    assert site_status(fit, est, None, declared_mw=None, config=CFG,
+                       rise_test=few) == "active"
+    # no rise test: a declared baseline is a before/after measurement of its own
+    assert site_status(fit, est, None, declared_mw=None, config=CFG) == "active"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import replace
+from datetime import date
 
 import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
 from pipeline.core.config import Config
+from pipeline.scan.baseline import Baseline
 from pipeline.scan.sites import site_row
 from pipeline.science.activity import ActivityFit
 from pipeline.science.placebo import SiteNull
@@ -20,7 +22,7 @@ N = 30
 Row = namedtuple("Row", "site_id name operator cooling reported_power_mw geometry")
 
 
-def _row(fit: ActivityFit) -> dict:
+def _row(fit: ActivityFit, *, site_sd: float = 12.0, baseline: Baseline | None = None) -> dict:
     series = pd.DataFrame({"date": [f"2024-{1 + i // 3:02d}-{1 + 9 * (i % 3):02d}"
                                     for i in range(N)],
                            "clear": True, "active": False, "day_night": "DAY",
@@ -28,11 +30,12 @@ def _row(fit: ActivityFit) -> dict:
     ref = np.random.default_rng(0).normal(0.0, 5e4, 200)
     stats = ("always", "onset", "shutdown", "window")
     # every statistic of the site 12 sd above its placebos: the null alone bounds nothing away
-    null = SiteNull(dict.fromkeys(stats, 6e5), dict.fromkeys(stats, ref), 1.0, [(0, 0)] * 200)
+    null = SiteNull(dict.fromkeys(stats, site_sd * 5e4), dict.fromkeys(stats, ref), 1.0,
+                    [(0, 0)] * 200)
     # a catalogued 80 MW campus, physics coefficient (no other declaration to fit on)
     out = site_row(Row("S1", "Campus", None, "dry", 80.0, Point(0, 0)), True, fit, series,
                    CalibrationSet.build([], CFG.power, "fitted"), CFG, footprint_m2=1e6,
-                   null=null)
+                   null=null, baseline=baseline)
     return dict(out)
 
 
@@ -61,3 +64,18 @@ def test_the_row_says_by_how_much_the_fit_beats_a_roof():
     assert _row(window)["roof_gap"] == 3.0
     assert _row(replace(window, nuisance_gap=float("inf")))["roof_gap"] is None
     assert _row(replace(window, pattern="onset", stop=N, nuisance_gap=-7.26))["roof_gap"] == -7.3
+
+
+def test_a_listed_rise_land_makes_as_often_is_undetermined():
+    # a listed campus's rise 1 sd above its 200 placebos' rises: land rises that much by
+    # itself, so the listing alone would make it "active" (issue 18); its heat may be land
+    onset = ActivityFit("onset", 6e5, 5e4, 1e5, 0.0, 10, None, N, 0.9, 0.9, np.zeros(N),
+                        nuisance_gap=30.0)
+    land = _row(onset, site_sd=1.0)
+    assert land["status"] == "undetermined" and land["pattern"] == "onset"
+    assert land["null_statistic"] == "onset" and not land["null_passed"]
+    assert land["heat_mw_low"] == 0.0
+    assert _row(onset)["status"] == "active"  # 12 sd: outside what land does
+    # a declared baseline (known inactive before) is a before/after measurement of its own
+    declared = _row(onset, site_sd=1.0, baseline=Baseline(date(2024, 3, 1)))
+    assert declared["status"] == "active"
