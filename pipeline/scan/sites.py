@@ -484,8 +484,9 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
         # a listed campus's rise, like its stop, must stand outside what land does by itself
         # where a null can tell (placebos over enough distinct land): plain land listed as a
         # campus rises as often (bench/footprint_ceiling.py)
-        judged = rise_test is not None and null_judges(rise_test)
-        return "undetermined" if judged and not rise_test["null_passed"] else "active"
+        if rise_test is not None and null_judges(rise_test) and not rise_test["null_passed"]:
+            return "undetermined"
+        return "active"
     if fit.pattern == "always":
         # a catalogued campus (test None: no search) whose always-on heat passed the activity
         # model's own test, static-offset prior included; a new site needs its null as well
