@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:  # run as a script from the repository root
     sys.path.insert(0, str(ROOT))
 
 from bench._common import RESULTS, envelope, finish, write_json  # noqa: E402
+from pipeline.science.placebo import MIN_PLACEBOS  # noqa: E402
 
 #: Prefix of the site ids given to the true polygons.
 PREFIX = "TRUE-"
@@ -206,7 +207,10 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
                       "roof_gap": rows.at[sid, "roof_gap"],
                       "heat_mw": rows.at[sid, "heat_mw"],
                       "null_statistic": rows.at[sid, "null_statistic"],
-                      "null_z": rows.at[sid, "null_z"]} for sid, _, _ in land]
+                      "null_z": rows.at[sid, "null_z"],
+                      # below MIN_PLACEBOS the null cannot judge a listed onset (site_status)
+                      "null_n_independent": rows.at[sid, "null_n_independent"]}
+                     for sid, _, _ in land]
 
 
 def _scan_found(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
@@ -221,7 +225,8 @@ def summarise(records: list[dict[str, Any]],
               land: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Counts of new onsets that pass on their true footprint, and that the scan found.
 
-    With ``land``, also how many polygons of plain land were listed and their statuses.
+    With ``land``, also how many polygons of plain land were listed, their statuses, and on
+    how many the placebos covered too little distinct land for a null to judge.
 
     Examples
     --------
@@ -245,7 +250,10 @@ def summarise(records: list[dict[str, Any]],
                 1 for r in records if r["passes_as_searched"] and r.get("scan_found") is False),
             "land_listed": len(land or []),
             "land_statuses": {st: sum(1 for r in land or [] if r["status_as_listed"] == st)
-                              for st in sorted({r["status_as_listed"] for r in land or []})}}
+                              for st in sorted({r["status_as_listed"] for r in land or []})},
+            # placebos over too little distinct land: the null cannot judge a listed onset
+            "land_null_cannot_judge": sum(
+                1 for r in land or [] if not (r.get("null_n_independent") or 0) >= MIN_PLACEBOS)}
 
 
 def main(argv: list[str] | None = None) -> int:
