@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:  # run as a script from the repository root
     sys.path.insert(0, str(ROOT))
 
 from bench._common import RESULTS, envelope, finish, write_json  # noqa: E402
-from pipeline.science.placebo import MIN_PLACEBOS  # noqa: E402
+from pipeline.core.site_row import MIN_PLACEBOS  # noqa: E402
 
 #: Prefix of the site ids given to the true polygons.
 PREFIX = "TRUE-"

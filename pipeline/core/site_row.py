@@ -23,6 +23,7 @@ dates are ISO ``YYYY-MM-DD`` strings. This module imports nothing of the project
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal, TypedDict, get_args, get_type_hints
 
@@ -224,6 +225,30 @@ class StoredStatus(StatusRow):
     """A :class:`StatusRow` as the history store holds it (table ``site_status``)."""
 
     run_id: str  # the monitoring run that last wrote it
+
+
+#: Fewest placebo footprints, and footprints of distinct land among them, for a null to judge a
+#: site (pipeline.science.placebo): a footprint too large for its imagery has fewer.
+MIN_PLACEBOS: Final = 10
+
+
+def null_judges(test: Mapping[str, Any]) -> bool:
+    """Whether a placebo null can judge a site's statistic: a finite z, enough distinct land.
+
+    Hundreds of placebos over a few footprints of distinct land (a campus too large for its
+    scene) measure those few places again: they cannot say how often land alone makes the
+    statistic (:data:`MIN_PLACEBOS`, :attr:`pipeline.science.placebo.SiteNull.n_independent`).
+
+    Examples
+    --------
+    >>> null_judges({"null_z": 1.2, "null_n_independent": 14.0})
+    True
+    >>> null_judges({"null_z": 1.2, "null_n_independent": 3.3})
+    False
+    """
+    z, independent = test.get("null_z"), test.get("null_n_independent")
+    return bool(z is not None and math.isfinite(z) and independent is not None
+                and independent >= MIN_PLACEBOS)
 
 
 def rate_counts_steps(in_catalog: bool, pattern: str | None, statistic: str | None) -> bool:

@@ -28,7 +28,13 @@ import pandas as pd
 
 from models.energy_data import load_facts
 from pipeline.core.outputs import sha256_file, write_png, write_text
-from pipeline.core.site_row import STEP_RATE, SiteRow, rate_counts_steps
+from pipeline.core.site_row import (
+    MIN_PLACEBOS,
+    STEP_RATE,
+    SiteRow,
+    null_judges,
+    rate_counts_steps,
+)
 from pipeline.core.sites import safe_name
 from pipeline.report.evidence import (
     EVIDENCE_DPI,
@@ -243,6 +249,37 @@ def roof_sentence(site: SiteRow, margin: float | None) -> str | None:
             "not because the series rules a roof out.")
 
 
+def listing_sentence(site: SiteRow) -> str | None:
+    """Say when a listed site's onset is ``active`` with no null that could judge its rise.
+
+    A listed onset must stand outside its land's own rises wherever its placebos cover
+    :data:`MIN_PLACEBOS` footprints of distinct land (docs/statuses.md); where they cover
+    fewer, the status rests on the listing. A declared baseline needs no null.
+
+    Examples
+    --------
+    >>> site = {"in_catalog": True, "pattern": "onset", "status": "active", "baseline": "none",
+    ...         "null_z": 0.4, "null_n_independent": 3.3}
+    >>> "only 3.3 footprints of distinct land" in listing_sentence(site)
+    True
+    >>> listing_sentence({**site, "null_n_independent": 24.0}) is None
+    True
+    >>> listing_sentence({**site, "baseline": "declared (fetch.json)"}) is None
+    True
+    """
+    if not site.get("in_catalog") or site.get("pattern") != "onset" \
+            or site.get("status") != "active" \
+            or str(site.get("baseline") or "").startswith("declared") or null_judges(site):
+        return None
+    distinct = site.get("null_n_independent")
+    where = (f"its placebos cover only {distinct:.1f} footprints of distinct land"
+             if isinstance(distinct, int | float) else "no placebo footprint of its size fits "
+             "on its land")
+    return (f"Its rise is not set against the land's own rises: {where}, fewer than "
+            f"{MIN_PLACEBOS}, too few to tell how often land rises as much. Its "
+            "<i>active</i> rests on the listing.")
+
+
 def roof_margin(run: dict[str, Any]) -> float | None:
     """Return the run's ``persistence.change_bic_margin`` (None: its run.json has no config)."""
     value = run.get("config", {}).get("persistence", {}).get("change_bic_margin")
@@ -292,12 +329,9 @@ def verdict_text(site: SiteRow, margin: float | None = None) -> str:
     declared = declared_sentence(site)
     if declared:
         parts.append(declared)
-    null = null_sentence(site)
-    if null:
-        parts.append(null)
-    roof = roof_sentence(site, margin)
-    if roof:
-        parts.append(roof)
+    # where the heat stands against its null, and what a listed onset's status rests on
+    parts += [text for text in (null_sentence(site), roof_sentence(site, margin),
+                                listing_sentence(site)) if text]
     if site.get("status") == "undetermined":
         parts.append(undetermined_sentence(site))
     if _no_compute(site):

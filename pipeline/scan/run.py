@@ -29,7 +29,7 @@ from shapely.geometry import box
 from pipeline.core.config import Config, DetectionConfig
 from pipeline.core.errors import ConfigError, NoDataError
 from pipeline.core.grid import Grid
-from pipeline.core.site_row import BASELINE_COLUMNS, SiteRow, pick
+from pipeline.core.site_row import BASELINE_COLUMNS, MIN_PLACEBOS, SiteRow, pick
 from pipeline.core.sites import SITE_COLUMNS, split_covered
 from pipeline.io.reader import ProductFiles, discover_products
 from pipeline.io.source import ImagerySource, as_source
@@ -57,7 +57,6 @@ from pipeline.science.detect import (
 )
 from pipeline.science.footprint import Look, SiteMasks, measure_look, site_masks
 from pipeline.science.placebo import (
-    MIN_PLACEBOS,
     PlaceboSeries,
     RegionNull,
     SiteNull,

@@ -10,7 +10,6 @@ documented once in ``docs/statuses.md``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -23,12 +22,14 @@ from models.energy_check import cross_reference
 from models.energy_types import Interval
 from pipeline.core.config import Config
 from pipeline.core.site_row import (
+    MIN_PLACEBOS,
     STEP_RATE,
     DensityColumns,
     EnergyColumns,
     NullColumns,
     SiteRow,
     Status,
+    null_judges,
     rate_counts_steps,
 )
 from pipeline.core.sites import SITE_COLUMNS
@@ -38,7 +39,6 @@ from pipeline.science.activity import ActivityFit, fit_activity
 from pipeline.science.declared import Declaration, declaration_on, site_credit
 from pipeline.science.footprint import SiteMasks
 from pipeline.science.placebo import (
-    MIN_PLACEBOS,
     PlaceboSeries,
     RegionNull,
     SiteNull,
@@ -409,25 +409,6 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     if test is not None and not test["null_passed"]:
         return _null_reason(fit, test)
     return None
-
-
-def null_judges(test: Mapping[str, Any]) -> bool:
-    """Whether a placebo null can judge a site's statistic: a finite z, enough distinct land.
-
-    Hundreds of placebos over a few footprints of distinct land (a campus too large for its
-    scene) measure those few places again: they cannot say how often land alone makes the
-    statistic (``MIN_PLACEBOS``, :attr:`pipeline.science.placebo.SiteNull.n_independent`).
-
-    Examples
-    --------
-    >>> null_judges({"null_z": 1.2, "null_n_independent": 14.0})
-    True
-    >>> null_judges({"null_z": 1.2, "null_n_independent": 3.3})
-    False
-    """
-    z, independent = test.get("null_z"), test.get("null_n_independent")
-    return bool(z is not None and np.isfinite(z) and independent is not None
-                and independent >= MIN_PLACEBOS)
 
 
 def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None, *,

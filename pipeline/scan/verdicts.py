@@ -18,8 +18,7 @@ from typing import Any
 from models.energy_check import cross_reference
 from models.energy_types import Interval
 from pipeline.core.config import Config
-from pipeline.core.site_row import CalibrationColumns, Verdict
-from pipeline.science.placebo import MIN_PLACEBOS
+from pipeline.core.site_row import MIN_PLACEBOS, CalibrationColumns, Verdict
 from pipeline.science.power import (
     Z90,
     Calibration,

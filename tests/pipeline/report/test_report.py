@@ -282,3 +282,26 @@ def test_a_listed_onset_a_roof_explains_as_well_says_so(out: Path) -> None:
     assert "kept as heat because the site is listed" in page
     clear = site_report_html({**ambiguous, "roof_gap": margin + 20.0}, scan, figure=None)
     assert "roof gap" not in clear.split("<h2>")[0]  # not in the verdict paragraph
+
+
+def test_a_listed_onset_says_what_its_status_rests_on(out: Path) -> None:
+    # issue 18: a listed onset is active only outside its land's rises where its placebos
+    # cover 10 footprints of distinct land; with fewer the status rests on the listing, and a
+    # rise inside the land's own is undetermined. The report says which.
+    from pipeline.report.build import site_report_html
+
+    scan = load_scan(out)
+    campus = next(s for s in scan.records if s["site_id"] == CAMPUS)
+    listed = {**campus, "in_catalog": True, "pattern": "onset", "status": "active",
+              "baseline": "none", "null_z": 0.4, "null_n_independent": 3.3}
+
+    def verdict(site: dict) -> str:
+        return " ".join(site_report_html(site, scan, figure=None).split("<h2>")[0].split())
+
+    assert "only 3.3 footprints of distinct land, fewer than 10" in verdict(listed)
+    assert "rests on the listing" in verdict(listed)
+    judged = verdict({**listed, "null_z": 8.0, "null_n_independent": 24.0})
+    assert "rests on the listing" not in judged
+    inside = verdict({**listed, "status": "undetermined", "null_n_independent": 24.0})
+    assert "does not stand outside the rises its scene's land makes by itself" in inside
+    assert "static temperature offset" not in inside
