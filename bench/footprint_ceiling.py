@@ -225,8 +225,9 @@ def summarise(records: list[dict[str, Any]],
               land: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Counts of new onsets that pass on their true footprint, and that the scan found.
 
-    With ``land``, also how many polygons of plain land were listed, their statuses, and on
-    how many the placebos covered too little distinct land for a null to judge.
+    With ``land``, also how many polygons of plain land were listed, their statuses, and for
+    how many of those with a heat statistic the placebos covered too little distinct land for
+    a null to judge it.
 
     Examples
     --------
@@ -251,9 +252,11 @@ def summarise(records: list[dict[str, Any]],
             "land_listed": len(land or []),
             "land_statuses": {st: sum(1 for r in land or [] if r["status_as_listed"] == st)
                               for st in sorted({r["status_as_listed"] for r in land or []})},
-            # placebos over too little distinct land: the null cannot judge a listed onset
+            # a statistic whose placebos cover too little distinct land: the null cannot judge
+            # a listed onset (a polygon fitted `never` has no statistic to judge)
             "land_null_cannot_judge": sum(
-                1 for r in land or [] if not (r.get("null_n_independent") or 0) >= MIN_PLACEBOS)}
+                1 for r in land or [] if r.get("null_statistic") is not None
+                and not (r.get("null_n_independent") or 0) >= MIN_PLACEBOS)}
 
 
 def main(argv: list[str] | None = None) -> int:
