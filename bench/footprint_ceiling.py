@@ -255,7 +255,7 @@ def summarise(records: list[dict[str, Any]],
             # a statistic whose placebos cover too little distinct land: the null cannot judge
             # a listed onset (a polygon fitted `never` has no statistic to judge)
             "land_null_cannot_judge": sum(
-                1 for r in land or [] if r.get("null_statistic") is not None
+                1 for r in land or [] if isinstance(r.get("null_statistic"), str)
                 and not (r.get("null_n_independent") or 0) >= MIN_PLACEBOS)}
 
 

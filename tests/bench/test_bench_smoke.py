@@ -309,9 +309,11 @@ def test_footprint_ceiling_counts_what_passes_on_the_true_footprint_and_what_the
             {"status_as_listed": "active", "null_statistic": "always",
              "null_n_independent": None},
             {"status_as_listed": "undetermined", "null_statistic": None,
-             "null_n_independent": None}]  # fitted never: no statistic to judge
+             "null_n_independent": None},  # fitted never: no statistic to judge
+            {"status_as_listed": "undetermined", "null_statistic": float("nan"),
+             "null_n_independent": float("nan")}]  # the same, as a table column holds it
     both = footprint_ceiling.summarise(recs, land)
-    assert both["land_statuses"] == {"active": 2, "undetermined": 2}
+    assert both["land_statuses"] == {"active": 2, "undetermined": 3}
     assert both["land_null_cannot_judge"] == 2  # 4.2 and no placebo: fewer than 10
 
 
