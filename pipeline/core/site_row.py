@@ -137,7 +137,7 @@ class NullColumns(TypedDict):
     null_p_value: float | None  # rank p-value among the placebo footprints
     null_tail_p: float | None  # the placebos' modelled tail probability of the statistic
     null_n: int | None  # number of placebo footprints of the site's size
-    null_n_independent: float | None  # footprints of distinct land those placebos cover
+    null_n_independent: float | None  # distinct land footprints placebos cover, rounded down
     null_false_alarm_per_1000km2: float | None  # land reaching it per 1000 km2 (new onset: steps)
     null_resolved_per_1000km2: float | None  # lowest rate its placebos show without a tail
     null_region_z: float | None  # robust z above the other regions the same search found

@@ -332,6 +332,19 @@ def searched_test(fit: ActivityFit, null: SiteNull | None, config: Config,
     return {**test, "null_passed": False, "null_window_steps": False}
 
 
+def tenths_down(v: float | None) -> float | None:
+    """Return ``v`` rounded down to tenths (None where not finite).
+
+    Examples
+    --------
+    >>> tenths_down(9.96), tenths_down(14.0), tenths_down(float("nan"))
+    (9.9, 14.0, None)
+    """
+    if v is None or not np.isfinite(v):
+        return None
+    return float(np.floor(round(v * 10, 6)) / 10)
+
+
 def _null_columns(test: dict[str, Any] | None) -> NullColumns:
     if test is None:
         return {"null_statistic": None, "null_z": None, "null_p_value": None,
@@ -342,7 +355,8 @@ def _null_columns(test: dict[str, Any] | None) -> NullColumns:
     return {"null_statistic": test["null_statistic"], "null_z": round_or_none(test["null_z"], 2),
             "null_p_value": round_or_none(test["null_p_value"], 4),
             "null_tail_p": float(f"{test['null_tail_p']:.3g}"), "null_n": test["null_n"],
-            "null_n_independent": round_or_none(test["null_n_independent"], 1),
+            # rounded down: a null over fewer than MIN_PLACEBOS never reads as enough (null_judges)
+            "null_n_independent": tenths_down(test["null_n_independent"]),
             "null_false_alarm_per_1000km2": float(f"{far:.3g}") if np.isfinite(far) else None,
             "null_resolved_per_1000km2": float(f"{resolved:.3g}") if np.isfinite(resolved)
             else None,

@@ -22,7 +22,8 @@ N = 30
 Row = namedtuple("Row", "site_id name operator cooling reported_power_mw geometry")
 
 
-def _row(fit: ActivityFit, *, site_sd: float = 12.0, baseline: Baseline | None = None) -> dict:
+def _row(fit: ActivityFit, *, site_sd: float = 12.0, baseline: Baseline | None = None,
+         independent: float | None = None) -> dict:
     series = pd.DataFrame({"date": [f"2024-{1 + i // 3:02d}-{1 + 9 * (i % 3):02d}"
                                     for i in range(N)],
                            "clear": True, "active": False, "day_night": "DAY",
@@ -31,7 +32,7 @@ def _row(fit: ActivityFit, *, site_sd: float = 12.0, baseline: Baseline | None =
     stats = ("always", "onset", "shutdown", "window")
     # every statistic of the site 12 sd above its placebos: the null alone bounds nothing away
     null = SiteNull(dict.fromkeys(stats, site_sd * 5e4), dict.fromkeys(stats, ref), 1.0,
-                    [(0, 0)] * 200)
+                    [(0, 0)] * 200, independent=independent)
     # a catalogued 80 MW campus, physics coefficient (no other declaration to fit on)
     out = site_row(Row("S1", "Campus", None, "dry", 80.0, Point(0, 0)), True, fit, series,
                    CalibrationSet.build([], CFG.power, "fitted"), CFG, footprint_m2=1e6,
@@ -79,3 +80,17 @@ def test_a_listed_rise_land_makes_as_often_is_undetermined():
     # a declared baseline (known inactive before) is a before/after measurement of its own
     declared = _row(onset, site_sd=1.0, baseline=Baseline(date(2024, 3, 1)))
     assert declared["status"] == "active"
+
+
+def test_a_null_just_short_of_enough_land_never_reads_as_enough():
+    # 200 placebos over 9.96 footprints of distinct land: too few to judge a listed rise, and
+    # the row must not say 10.0 (the report decides from the row what the status rests on)
+    from pipeline.report.build import listing_sentence
+
+    onset = ActivityFit("onset", 6e5, 5e4, 1e5, 0.0, 10, None, N, 0.9, 0.9, np.zeros(N),
+                        nuisance_gap=30.0)
+    row = _row(onset, site_sd=1.0, independent=9.96)
+    assert row["status"] == "active" and row["null_n_independent"] == 9.9
+    assert "only 9.9 footprints of distinct land" in listing_sentence(row)
+    judged = _row(onset, site_sd=1.0, independent=10.0)
+    assert judged["status"] == "undetermined" and judged["null_n_independent"] == 10.0
