@@ -56,7 +56,6 @@ MAX_PIXELS = 800
 #: Quantile of the placebos above which their tail is modelled as exponential.
 TAIL_QUANTILE = 0.8
 
-
 #: Floats of the window statistic's largest temporaries per block of series (about 32 MB).
 WINDOW_FLOATS = 4e6
 
