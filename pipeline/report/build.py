@@ -1,8 +1,8 @@
 """Site reports a third party can verify, rebuilt from a finished scan's files only.
 
 ``build_report(OUT)`` reads what :func:`pipeline.scan.output.write_scan` wrote
-(``sites.geojson``, ``hotspots.geojson``, ``series/<site>.csv``, ``run.json``,
-``rasters/*.tif``) and writes:
+(``sites.geojson``, ``hotspots.geojson``, ``series/<site>.csv``, ``nulls/<site>.csv``,
+``run.json``, ``rasters/*.tif``) and writes:
 
 - ``evidence/<site>.png``: the print-quality evidence figure (:mod:`pipeline.report.evidence`);
 - ``reports/<site>.html``: one self-contained page per site: verdict, evidence figure,
@@ -588,9 +588,10 @@ def provenance(site: SiteRow, scan: ScanFiles) -> dict[str, Any]:
     output files the report is drawn from, and the numbers themselves.
     """
     run = scan.run
+    name = safe_name(str(site["site_id"]))
     outs = {"sites.geojson": scan.out_dir / "sites.geojson", "run.json": scan.out_dir / "run.json",
-            f"series/{safe_name(str(site['site_id']))}.csv":
-                scan.out_dir / "series" / f"{safe_name(str(site['site_id']))}.csv"}
+            **{f"{sub}/{name}.csv": scan.out_dir / sub / f"{name}.csv"
+               for sub in ("series", "nulls")}}
     keys: Final = ("status", "heat_mw", "heat_mw_low", "heat_mw_high", "excess_k_m2",
                    "excess_se_k_m2",
             "k_m2_per_mw",
@@ -718,7 +719,7 @@ def build_report(out_dir: Path, *, evidence: bool = True, pdf: bool = True) -> d
         png = out_dir / EVIDENCE_DIR / f"{name}.png"
         if evidence and anomaly is not None and sid in scan.series:
             fig = site_figure(site, scan.series[sid], anomaly, basemap=basemap,
-                              hotspots=scan.hotspots)
+                              hotspots=scan.hotspots, null=scan.nulls.get(sid))
             written["evidence"][sid] = write_png(png, fig, dpi=EVIDENCE_DPI)
         prov = provenance(site, scan)
         page = site_report_html(site, scan, figure=png, prov=prov)

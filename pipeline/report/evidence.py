@@ -6,7 +6,9 @@ coordinates, the looks it is made of and the heat estimate with its interval. Th
 panel shows the integrated excess of every look (clear looks as dots, cloudy ones as crosses),
 the solar-decoupled excess, the heat estimate with its interval band over the active period,
 first and last seen, and the declared power in force on each look (a step line) when known,
-with the site data's credit (Epoch AI, CC-BY 4.0) under the figure. Everything is drawn from
+with the site data's credit (Epoch AI, CC-BY 4.0) under the figure. Where the scan wrote the
+site's placebo null, a third panel shows its heat statistic among its land's own
+(:mod:`pipeline.report.null_panel`). Everything is drawn from
 the files a scan writes, so ``heatwatch report`` redraws it without rescanning.
 """
 
@@ -29,6 +31,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from pipeline.core.site_row import SiteRow
+from pipeline.report.null_panel import null_panel
 
 #: Resolution of the evidence PNGs, dots per inch.
 EVIDENCE_DPI = 200
@@ -351,8 +354,9 @@ def _series_panel(ax: Any, series: pd.DataFrame, site: SiteRow) -> None:
 
 def site_figure(site: SiteRow, series: pd.DataFrame, anomaly: xr.DataArray, *,
                 basemap: xr.DataArray | None = None,
-                hotspots: gpd.GeoDataFrame | None = None) -> Figure:
-    """Two-panel evidence figure: anomaly map over a grey basemap, and the excess series.
+                hotspots: gpd.GeoDataFrame | None = None,
+                null: pd.DataFrame | None = None) -> Figure:
+    """Evidence figure: anomaly map over a grey basemap, the excess series, and the null.
 
     Parameters
     ----------
@@ -366,16 +370,24 @@ def site_figure(site: SiteRow, series: pd.DataFrame, anomaly: xr.DataArray, *,
         Optional grey basemap on the same grid (``rasters/temperature_median.tif``).
     hotspots
         Optional hotspot polygons (``hotspots.geojson``).
+    null
+        Optional placebo null of the site (``nulls/<site>.csv``): a third panel shows the
+        statistic its test judged among its placebos' (none when the site has no statistic).
 
     Returns
     -------
     matplotlib.figure.Figure
         Save it with :func:`pipeline.core.outputs.write_png`.
     """
-    fig, (ax_map, ax_ts) = plt.subplots(1, 2, figsize=(14, 5.8),
-                                        gridspec_kw={"width_ratios": [1, 1.45]})
+    with_null = null is not None and site.get("null_statistic") is not None
+    fig, axes = plt.subplots(1, 3 if with_null else 2, figsize=(19.5 if with_null else 14, 5.8),
+                             gridspec_kw={"width_ratios": [1, 1.45, 0.85][:3 if with_null else 2]})
+    ax_map, ax_ts = axes[0], axes[1]
     _map_panel(ax_map, site, anomaly, basemap, hotspots)
     _series_panel(ax_ts, series, site)
+    if with_null and null is not None and not null_panel(axes[2], null, site,
+                                                         _mw_per_k_m2(site)):
+        fig.delaxes(axes[2])  # no placebo has the statistic: nothing to compare with
     name = f" ({site['name']})" if site.get("name") else ""
     since = site.get("possible_shutdown_since")
     pending = f"; possible shutdown since {since[:10]}" if isinstance(since, str) else ""

@@ -44,6 +44,8 @@ class ScanFiles:
     series: dict[str, pd.DataFrame]
     run: dict[str, Any]
     rasters: dict[str, Any] = field(default_factory=dict)
+    #: Each site's placebo null, one row per footprint (``nulls/<site>.csv``), where written.
+    nulls: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def raster(self, rel: str | None) -> xr.DataArray | None:
         """Read a raster named relative to the output folder (None when absent)."""
@@ -89,7 +91,8 @@ def load_scan(out_dir: Path) -> ScanFiles:
     Returns
     -------
     ScanFiles
-        Site records (properties plus lon/lat ``geometry``), hotspots, series, run.json.
+        Site records (properties plus lon/lat ``geometry``), hotspots, series, placebo
+        nulls, run.json.
 
     Raises
     ------
@@ -105,13 +108,17 @@ def load_scan(out_dir: Path) -> ScanFiles:
     hs_path = out_dir / "hotspots.geojson"
     hotspots = gpd.read_file(hs_path) if hs_path.is_file() else gpd.GeoDataFrame(
         geometry=[], crs=4326)
-    series = {}
+    series, nulls = {}, {}
     for rec in records:
-        path = out_dir / "series" / f"{safe_name(str(rec['site_id']))}.csv"
+        name = safe_name(str(rec["site_id"]))
+        path = out_dir / "series" / f"{name}.csv"
         if path.is_file():
             series[str(rec["site_id"])] = pd.read_csv(path, dtype={"date": str})
+        path = out_dir / "nulls" / f"{name}.csv"  # absent in scans before 2026-12
+        if path.is_file():
+            nulls[str(rec["site_id"])] = pd.read_csv(path)
     rasters = run.get("outputs", {}).get("rasters") or {}
-    return ScanFiles(out_dir, records, hotspots, series, run, rasters)
+    return ScanFiles(out_dir, records, hotspots, series, run, rasters, nulls)
 
 
 def scan_area(run: dict[str, Any]) -> Any:

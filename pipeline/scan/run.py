@@ -128,6 +128,8 @@ class ScanResult:
     placebos: dict[str, PlaceboSeries] = field(default_factory=dict)
     #: Each catalogued site's declared baseline (pipeline.scan.baseline), where one exists.
     baselines: dict[str, Baseline] = field(default_factory=dict)
+    #: Each site's placebo null as its test judged it (written as nulls/<site>.csv).
+    nulls: dict[str, SiteNull] = field(default_factory=dict)
 
 
 # Pass 1 ----------------------------------------------------------------------------------------
@@ -602,7 +604,8 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
            "baselines": {r["site_id"]: pick(r, BASELINE_COLUMNS) for r in rows},
            "night_looks": sum(s.night for s in state.scenes),
            "rejected_candidates": [_rejected_entry(r) for _, r in rejected.iterrows()]}
-    return ScanResult(table, hotspots, series, state, fits, masks, run, placebos, baselines)
+    return ScanResult(table, hotspots, series, state, fits, masks, run, placebos, baselines,
+                      nulls)
 
 
 def _rejected_entry(row: Any) -> dict[str, Any]:
