@@ -246,25 +246,9 @@ def null_judges(test: Mapping[str, Any]) -> bool:
     >>> null_judges({"null_z": 1.2, "null_n_independent": 3.3})
     False
     """
-    z = test.get("null_z")
-    return bool(z is not None and math.isfinite(z) and null_covers_land(test))
-
-
-def null_covers_land(test: Mapping[str, Any]) -> bool:
-    """Whether a null's placebos cover at least :data:`MIN_PLACEBOS` footprints of distinct land.
-
-    Below that, how large the land's own statistics (its static offsets, its falls) get here
-    is not measured, so no ``inactive`` rests on the null (``site_status``).
-
-    Examples
-    --------
-    >>> null_covers_land({"null_n": 200, "null_n_independent": 6.3})
-    False
-    >>> null_covers_land({"null_n": 200, "null_n_independent": 10.0})
-    True
-    """
-    independent = test.get("null_n_independent")
-    return independent is not None and independent >= MIN_PLACEBOS
+    z, independent = test.get("null_z"), test.get("null_n_independent")
+    return bool(z is not None and math.isfinite(z) and independent is not None
+                and independent >= MIN_PLACEBOS)
 
 
 def rate_counts_steps(in_catalog: bool, pattern: str | None, statistic: str | None) -> bool:

@@ -349,8 +349,7 @@ def undetermined_sentence(site: SiteRow) -> str:
     '<b>Undetermined</b>: this series cannot tell running from a '
     >>> "rises its scene's land makes by itself" in undetermined_sentence({"pattern": "onset"})
     True
-    >>> "cover only 6.3 footprints of distinct land" in undetermined_sentence(
-    ...     {"pattern": "shutdown", "null_n_independent": 6.3})
+    >>> "its heat fell, but the fall" in undetermined_sentence({"pattern": "shutdown"})
     True
     """
     if site.get("pattern") == "onset":
@@ -358,16 +357,12 @@ def undetermined_sentence(site: SiteRow) -> str:
         return ("<b>Undetermined</b>: its rise does not stand outside the rises its scene's "
                 "land makes by itself (placebo footprints, above), so the listing alone does "
                 "not show it running; see the upper limit.")
-    distinct = site.get("null_n_independent")
     if site.get("pattern") in ("shutdown", "window"):
         # a fitted stop not shown to be one (pipeline.scan.sites.site_status)
-        why = (f"its placebos cover only {distinct:.1f} footprints of distinct land, fewer "
-               f"than {MIN_PLACEBOS}, too few to tell a stop from the falls land makes by "
-               "itself" if isinstance(distinct, int | float) and distinct < MIN_PLACEBOS else
-               "the fall does not stand outside the falls its scene's land makes by itself, "
-               "a change of solar response without heat explains it as well (roof gap), or "
-               "the level it fell to could still hide the site's heat")
-        return f"<b>Undetermined</b>: its heat fell, but {why}; see the upper limit."
+        return ("<b>Undetermined</b>: its heat fell, but the fall does not stand outside the "
+                "falls its scene's land makes by itself, a change of solar response without "
+                "heat explains it as well (roof gap), or the level it fell to could still hide "
+                "the site's heat; see the upper limit.")
     return ("<b>Undetermined</b>: this series cannot tell running from a static temperature "
             "offset of the footprint (no baseline before or after), so the site is neither "
             "shown running nor idle; see the upper limit.")

@@ -29,7 +29,6 @@ from pipeline.core.site_row import (
     NullColumns,
     SiteRow,
     Status,
-    null_covers_land,
     null_judges,
     rate_counts_steps,
 )
@@ -442,8 +441,7 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
     * ``inactive``: no heat at the end, and either its stop was seen (a shutdown whose fall
       stands outside the placebo null of falls, ``stop_test``), or its heat
       upper limit is below ``persistence.inactive_fraction`` of its declared power (else of
-      ``power.min_candidate_mw``); either way on placebos that cover enough distinct land
-      (:func:`null_covers_land`). After a ``window`` (heat that came and went) both are
+      ``power.min_candidate_mw``). After a ``window`` (heat that came and went) both are
       needed: the level it fell back to is the level before it, which a site running all
       series holds as well (a land bump on top of running heat makes the same window), so
       the heat that level could hide, ``end_limit_mw`` (:func:`end_limit_mw`), must be below
@@ -471,10 +469,7 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
         # a fall that a change of solar response without heat explains as well (the season's
         # shape of the change not seen) is no evidence of a stop
         seen = fit.nuisance_gap >= config.persistence.change_bic_margin
-        # and it stands outside the land's own falls, measured on enough distinct land: a
-        # null over a few places drawn again cannot say how often land falls this far
-        seen = seen and (stop_test is None or (stop_test["null_passed"]
-                                               and null_covers_land(stop_test)))
+        seen = seen and (stop_test is None or stop_test["null_passed"])
         if fit.pattern == "window":
             expected = declared_mw if declared_mw and declared_mw > 0 else \
                 config.power.min_candidate_mw
@@ -491,10 +486,9 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
         # a catalogued campus (test None: no search) whose always-on heat passed the activity
         # model's own test, static-offset prior included; a new site needs its null as well
         return "active" if test is None or test["null_passed"] else "undetermined"
-    if stop_test is not None and not null_covers_land(stop_test):
-        # its placebos cover too little distinct land (or none fits): how large a static
-        # offset the land makes here is not measured, so no upper limit rules out the
-        # declared power
+    if stop_test is not None and stop_test["null_n"] < MIN_PLACEBOS:
+        # no placebo footprint of its size fits on this land: how large a static offset the
+        # land makes here is not measured, so no upper limit rules out the declared power
         return "undetermined"
     expected = declared_mw if declared_mw and declared_mw > 0 else config.power.min_candidate_mw
     if np.isfinite(est.high) and est.high < config.persistence.inactive_fraction * expected:

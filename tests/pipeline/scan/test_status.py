@@ -326,26 +326,3 @@ def test_a_listed_rise_within_land_s_own_rises_is_undetermined():
                        rise_test=few) == "active"
     # no rise test: a declared baseline is a before/after measurement of its own
     assert site_status(fit, est, None, declared_mw=None, config=CFG) == "active"
-
-
-def test_an_inactive_rests_only_on_placebos_over_enough_distinct_land():
-    """Hundreds of placebos over a few places measure those few again (issue 18): neither a
-    seen stop's fall nor a no-heat upper limit is judged against them."""
-    from dataclasses import replace
-    fit, est = _fit("shutdown"), HeatEstimate(100.0, 50.0, 200.0)
-    wide = null_test(fit, _null(8e5, "shutdown"), CFG, "shutdown", searched=False)
-    narrow = null_test(fit, replace(_null(8e5, "shutdown"), independent=6.0), CFG,
-                       "shutdown", searched=False)
-    assert wide["null_passed"] and narrow["null_passed"]  # the fall stands out of both
-    assert (wide["null_n"], narrow["null_n"], narrow["null_n_independent"]) == (100, 100, 6.0)
-    assert site_status(fit, est, None, declared_mw=None, config=CFG,
-                       stop_test=wide) == "inactive"
-    assert site_status(fit, est, None, declared_mw=None, config=CFG,
-                       stop_test=narrow) == "undetermined"
-    # no heat, and an upper limit that alone rules out the declared 300 MW
-    idle = HeatEstimate(0.0, 0.0, 20.0)
-    for places, status in ((None, "inactive"), (9.9, "undetermined"), (10.0, "inactive")):
-        stop = null_test(_fit("never"), replace(_null(0.0, "shutdown"), independent=places),
-                         CFG, "shutdown", searched=False)
-        assert site_status(_fit("never"), idle, None, declared_mw=300.0, config=CFG,
-                           stop_test=stop) == status, places
