@@ -470,6 +470,53 @@ def _confuser_of(geom: Any, truth: Any) -> str:
     return "none"
 
 
+#: How the region the search drew over a missed new campus was turned down: the words of its
+#: ``rejected_because`` (or status) and the kind they name.
+MISS_KINDS = (("of its size fit", "no room for placebos"),
+              ("footprints of distinct", "too little distinct land"),
+              ("follows the sun", "fitted as following the sun"),
+              ("new roof", "a new roof explains it as well"),
+              ("does not stand far enough", "within its null"),
+              ("below min_candidate_mw", "below power.min_candidate_mw"),
+              ("excluded", "excluded: near a known heat source"))
+
+
+def missed_because(footprint: Any, result: Any) -> dict[str, Any]:
+    """Why a new campus the scan did not report was missed: the searched region over it.
+
+    The region whose footprint covers most of the campus (none: ``in no searched region``),
+    its area, the share of the campus it covers, and its ``rejected_because`` with the
+    :data:`MISS_KINDS` it names.
+    """
+    import geopandas as gpd
+    from rasterio.features import rasterize
+
+    grid = result.state.grid
+    local = gpd.GeoSeries([footprint], crs="EPSG:4326").to_crs(grid.crs).iloc[0]
+    campus = rasterize([(local, 1)], out_shape=grid.shape, transform=grid.transform, fill=0,
+                       dtype="uint8").astype(bool)
+    listed = set(result.sites.loc[result.sites["in_catalog"], "site_id"].astype(str)) \
+        if len(result.sites) else set()
+    best: tuple[str, float, float] | None = None
+    for sid, m in result.masks.items():
+        if str(sid) in listed or not campus.any():
+            continue
+        share = float((m.footprint & campus).sum() / campus.sum())
+        if share > 0 and (best is None or share > best[1]):
+            best = (str(sid), share, float(m.footprint.sum() * grid.pixel_area / 1e6))
+    if best is None:
+        return {"region": None, "region_km2": None, "covers": 0.0,
+                "reason": "in no searched region", "kind": "in no searched region"}
+    sid, share, km2 = best
+    reasons = {str(e["site_id"]): e["rejected_because"]
+               for e in result.run.get("rejected_candidates", [])}
+    rows = result.sites[result.sites["site_id"] == sid] if len(result.sites) else result.sites
+    reason = reasons.get(sid) or (f"status {rows['status'].iloc[0]}" if len(rows) else "?")
+    kind = next((k for words, k in MISS_KINDS if words in str(reason)), str(reason))
+    return {"region": sid, "region_km2": round(km2, 2), "covers": round(share, 2),
+            "reason": reason, "kind": kind}
+
+
 def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
     """Match one scan result to its world's truth: per-campus records and false candidates."""
     from shapely.geometry import Polygon
@@ -481,6 +528,9 @@ def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
     campuses = [_campus_record(c, sites, dates, truth.spec.k_m2_per_mw_dry,
                                truth.spec.center_lat, result.state.grid)
                 for c in truth.campuses]
+    for c, rec in zip(truth.campuses, campuses, strict=True):
+        if not c.in_catalog and not rec["detected"]:
+            rec["missed_because"] = missed_because(c.footprint, result)
     cands = sites[(~sites["in_catalog"]) & (sites["status"] == "candidate")] if len(sites) \
         else sites
     false = []
@@ -810,6 +860,8 @@ def criteria(camp: list[dict[str, Any]], false: list[dict[str, Any]],
 
     * new (uncatalogued) campuses with >= :data:`ONSET_VISIBLE_MW` of visible heat that power on
       during the series: share found, and share found with the onset within 2 acquisitions;
+      for the others, how the searched region over each was turned down
+      (:func:`missed_because`);
     * catalogued campuses that power on or shut down during the series: share with the right
       final status (``active`` when running at the end, ``inactive`` after a shutdown), and
       share of those whose heat is within 1.4x of the truth; beside it, as a diagnostic, the
@@ -830,8 +882,15 @@ def criteria(camp: list[dict[str, Any]], false: list[dict[str, Any]],
     by_kind: dict[str, int] = {}
     for f in false:
         by_kind[f["on"]] = by_kind.get(f["on"], 0) + 1
+    missed: dict[str, int] = {}
+    for r in new_on:
+        if not r["detected"]:
+            kind = (r.get("missed_because") or {}).get("kind", "not recorded")
+            missed[kind] = missed.get(kind, 0) + 1
     return {
         "new_onset_found": _share([r["detected"] for r in new_on]),
+        # why the others were missed: the searched region over each (missed_because)
+        "new_onset_missed_because": dict(sorted(missed.items(), key=lambda kv: -kv[1])),
         "new_onset_within_2": _share([r["detected"] and abs(r.get("onset_error_acq", 99)) <= 2
                                       for r in new_on]),
         "catalog_change_right_status": _share([r in right for r in changed]),
