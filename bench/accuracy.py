@@ -477,6 +477,7 @@ MISS_KINDS = (("of its size fit", "no room for placebos"),
               ("follows the sun", "fitted as following the sun"),
               ("new roof", "a new roof explains it as well"),
               ("does not stand far enough", "within its null"),
+              ("neither its rise nor its fall", "a window without a step of its own"),
               ("below min_candidate_mw", "below power.min_candidate_mw"),
               ("excluded", "excluded: near a known heat source"))
 
