@@ -471,13 +471,14 @@ def _confuser_of(geom: Any, truth: Any) -> str:
 
 
 #: How the region the search drew over a missed new campus was turned down: the words of its
-#: ``rejected_because`` (or status) and the kind they name.
+#: ``rejected_because`` (or status) and the kind they name; the first kind whose words the
+#: reason holds names it (a null's reason may speak of roofs).
 MISS_KINDS = (("of its size fit", "no room for placebos"),
               ("footprints of distinct", "too little distinct land"),
-              ("follows the sun", "fitted as following the sun"),
-              ("new roof", "a new roof explains it as well"),
               ("does not stand far enough", "within its null"),
               ("neither its rise nor its fall", "a window without a step of its own"),
+              ("follows the sun", "fitted as following the sun"),
+              ("explains as well (BIC gap", "a new roof explains it as well"),
               ("below min_candidate_mw", "below power.min_candidate_mw"),
               ("excluded", "excluded: near a known heat source"))
 

@@ -128,7 +128,7 @@ class ScanResult:
     placebos: dict[str, PlaceboSeries] = field(default_factory=dict)
     #: Each catalogued site's declared baseline (pipeline.scan.baseline), where one exists.
     baselines: dict[str, Baseline] = field(default_factory=dict)
-    #: Each site's placebo null as its test judged it (written as nulls/<site>.csv).
+    #: Each site's placebo null, the one its tests read (written as nulls/<site>.csv).
     nulls: dict[str, SiteNull] = field(default_factory=dict)
 
 

@@ -52,6 +52,20 @@ def test_a_campus_inside_a_rejected_region_gets_its_reason_and_kind() -> None:
     assert got["reason"].startswith("its 200 placebo footprints cover only 3.3")
 
 
+def test_a_null_s_reason_that_speaks_of_roofs_is_within_its_null() -> None:
+    result = _result()
+    result.run["rejected_candidates"][0]["rejected_because"] = (
+        "its onset step does not stand far enough outside its scene's null (rank p 0.005 "
+        "among 200 placebo footprints; land alone would make such a step (a rise no new roof "
+        "explains) 1.94 times per 1,000 km2)")
+    assert missed_because(_lonlat(10, 20, 10, 20), result)["kind"] == "within its null"
+    result.run["rejected_candidates"][0]["rejected_because"] = (
+        "its rise a new roof (a change of solar response without heat) explains as well (BIC "
+        "gap 1.4 < persistence.change_bic_margin)")
+    assert missed_because(_lonlat(10, 20, 10, 20), result)["kind"] == \
+        "a new roof explains it as well"
+
+
 def test_a_campus_in_no_searched_region_says_so_and_a_listed_site_is_no_region() -> None:
     for where in (_lonlat(30, 38, 5, 12), _lonlat(31, 37, 31, 37)):  # plain land; the listed S1
         got = missed_because(where, _result())
