@@ -150,6 +150,24 @@ def widened_table(results: Path = RESULTS) -> str:
     return markdown_table(head, rows, "ll" + "r" * len(docs))
 
 
+def missed_table(results: Path = RESULTS) -> str:
+    """Why the new campuses that power on were missed: the searched region over each.
+
+    Each widened split's ``new_onset_missed_because`` (:func:`bench.accuracy.missed_because`);
+    empty when no stored run has it.
+    """
+    docs = [(stem, label, d["summary"]["criteria"].get("new_onset_missed_because"))
+            for stem, label in WIDE if (d := _load(results, stem)) is not None]
+    kinds = list(dict.fromkeys(k for _, _, m in docs for k in (m or {})))
+    if not kinds:
+        return ""
+    head = ["missed new campus (>= 100 MW visible): the region over it"] + [
+        label + (" *" if stem in HELD_OUT else "") for stem, label, _ in docs]
+    rows = [[kind] + ["-" if m is None else str(m.get(kind, 0)) for _, _, m in docs]
+            for kind in kinds]
+    return markdown_table(head, rows, "l" + "r" * len(docs))
+
+
 def verdicts_table(results: Path = RESULTS) -> str:
     """Declared-power verdicts of every suite: honest ones refuted, and false ones caught.
 
@@ -226,6 +244,7 @@ def render(results: Path = RESULTS) -> str:
              "**Widened land** (issue 18: static land structure, crop seasons, rooftop or "
              "yard heat, halls built before power-on; * = held out):", "",
              widened_table(results), "",
+             *([missed, ""] if (missed := missed_table(results)) else []),
              "**Declared-power verdicts** (every declaration in the suites is honest; the "
              "false ones are the same scans re-judged, `bench/misclaim.py`):", "",
              verdicts_table(results), "", machine_lines(results), "", END]

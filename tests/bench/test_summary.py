@@ -73,3 +73,16 @@ def test_the_tables_read_each_figure_from_its_run(tmp_path):
 def test_a_readme_without_the_markers_says_how_to_fix_it():
     with pytest.raises(SystemExit, match="add the two markers"):
         summary.replace_block("# a README\n", "block")
+
+
+def test_the_missed_new_campuses_are_tabled_by_why(tmp_path):
+    with_why = _accuracy(3, 4, 0, 500.0)
+    with_why["summary"]["criteria"]["new_onset_missed_because"] = {
+        "no room for placebos": 2, "within its null": 1}
+    (tmp_path / "accuracy-wide-onset.json").write_text(json.dumps(with_why))
+    (tmp_path / "accuracy-wide.json").write_text(json.dumps(_accuracy(3, 4, 0, 500.0)))
+    lines = summary.missed_table(tmp_path).splitlines()
+    assert lines[0] == ("| missed new campus (>= 100 MW visible): the region over it | dev "
+                        "| new-onset dev |")
+    assert lines[2:] == ["| no room for placebos | - | 2 |", "| within its null | - | 1 |"]
+    assert summary.missed_table(tmp_path / "none") == ""  # no run has it: no table
