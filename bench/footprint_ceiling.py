@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:  # run as a script from the repository root
     sys.path.insert(0, str(ROOT))
 
 from bench._common import RESULTS, envelope, finish, write_json  # noqa: E402
-from pipeline.core.site_row import MIN_PLACEBOS  # noqa: E402
+from pipeline.core.site_row import null_judges  # noqa: E402
 
 #: Prefix of the site ids given to the true polygons.
 PREFIX = "TRUE-"
@@ -208,7 +208,7 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
                       "heat_mw": rows.at[sid, "heat_mw"],
                       "null_statistic": rows.at[sid, "null_statistic"],
                       "null_z": rows.at[sid, "null_z"],
-                      # below MIN_PLACEBOS the null cannot judge a listed onset (site_status)
+                      # with null_z: whether the null can judge a listed onset (null_judges)
                       "null_n_independent": rows.at[sid, "null_n_independent"]}
                      for sid, _, _ in land]
 
@@ -226,8 +226,8 @@ def summarise(records: list[dict[str, Any]],
     """Counts of new onsets that pass on their true footprint, and that the scan found.
 
     With ``land``, also how many polygons of plain land were listed, their statuses, and for
-    how many of those with a heat statistic the placebos covered too little distinct land for
-    a null to judge it.
+    how many of those with a heat statistic have no null that can judge it
+    (:func:`pipeline.core.site_row.null_judges`: a finite z, placebos over enough distinct land).
 
     Examples
     --------
@@ -252,11 +252,11 @@ def summarise(records: list[dict[str, Any]],
             "land_listed": len(land or []),
             "land_statuses": {st: sum(1 for r in land or [] if r["status_as_listed"] == st)
                               for st in sorted({r["status_as_listed"] for r in land or []})},
-            # a statistic whose placebos cover too little distinct land: the null cannot judge
-            # a listed onset (a polygon fitted `never` has no statistic to judge)
+            # a statistic its null cannot judge, by the rule site_status applies to a listed
+            # onset (a polygon fitted `never` has no statistic to judge)
             "land_null_cannot_judge": sum(
                 1 for r in land or [] if isinstance(r.get("null_statistic"), str)
-                and not (r.get("null_n_independent") or 0) >= MIN_PLACEBOS)}
+                and not null_judges(r))}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -302,11 +302,11 @@ def test_footprint_ceiling_counts_what_passes_on_the_true_footprint_and_what_the
         "new_onsets": 4, "pass_on_true_footprint": 3, "within_2_on_true_footprint": 1,
         "active_as_listed": 3, "found_by_scan": 2, "pass_on_true_footprint_missed_by_scan": 1,
         "land_listed": 0, "land_statuses": {}, "land_null_cannot_judge": 0}
-    land = [{"status_as_listed": "active", "null_statistic": "onset",
+    land = [{"status_as_listed": "active", "null_statistic": "onset", "null_z": 0.4,
              "null_n_independent": 4.2},
-            {"status_as_listed": "undetermined", "null_statistic": "onset",
+            {"status_as_listed": "undetermined", "null_statistic": "onset", "null_z": 1.1,
              "null_n_independent": 31.0},
-            {"status_as_listed": "active", "null_statistic": "always",
+            {"status_as_listed": "active", "null_statistic": "always", "null_z": None,
              "null_n_independent": None},
             {"status_as_listed": "undetermined", "null_statistic": None,
              "null_n_independent": None},  # fitted never: no statistic to judge
