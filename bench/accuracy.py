@@ -500,8 +500,8 @@ def missed_because(footprint: Any, result: Any) -> dict[str, Any]:
     listed = set(result.sites.loc[result.sites["in_catalog"], "site_id"].astype(str)) \
         if len(result.sites) else set()
     best: tuple[str, float, float] | None = None
-    for sid, m in result.masks.items():
-        if str(sid) in listed or not campus.any():
+    for sid, m in result.masks.items() if campus.any() else ():
+        if str(sid) in listed:
             continue
         share = float((m.footprint & campus).sum() / campus.sum())
         if share > 0 and (best is None or share > best[1]):

@@ -379,14 +379,15 @@ def site_figure(site: SiteRow, series: pd.DataFrame, anomaly: xr.DataArray, *,
     matplotlib.figure.Figure
         Save it with :func:`pipeline.core.outputs.write_png`.
     """
-    with_null = null is not None and site.get("null_statistic") is not None
-    fig, axes = plt.subplots(1, 3 if with_null else 2, figsize=(19.5 if with_null else 14, 5.8),
-                             gridspec_kw={"width_ratios": [1, 1.45, 0.85][:3 if with_null else 2]})
+    if site.get("null_statistic") is None:
+        null = None  # nothing its test judged: no null panel
+    ratios = [1, 1.45] if null is None else [1, 1.45, 0.85]
+    fig, axes = plt.subplots(1, len(ratios), figsize=(14 if null is None else 19.5, 5.8),
+                             gridspec_kw={"width_ratios": ratios})
     ax_map, ax_ts = axes[0], axes[1]
     _map_panel(ax_map, site, anomaly, basemap, hotspots)
     _series_panel(ax_ts, series, site)
-    if with_null and null is not None and not null_panel(axes[2], null, site,
-                                                         _mw_per_k_m2(site)):
+    if null is not None and not null_panel(axes[2], null, site, _mw_per_k_m2(site)):
         fig.delaxes(axes[2])  # no placebo has the statistic: nothing to compare with
     name = f" ({site['name']})" if site.get("name") else ""
     since = site.get("possible_shutdown_since")
