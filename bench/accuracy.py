@@ -979,17 +979,22 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
 # Run -------------------------------------------------------------------------------------------
 
 
-def benchmark(specs: list[Any], *, workdir: Path, config: Any = None) -> dict[str, Any]:
-    """Generate, scan and score every world of ``specs``; return the result document."""
+def benchmark(specs: list[Any], *, workdir: Path, config: Any = None,
+              overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Generate, scan and score every world of ``specs``; return the result document.
+
+    ``overrides``: nested config values that replace the defaults (recorded in the document).
+    """
     from pipeline.core.config import load_config
 
-    config = config or load_config(environ={})
+    config = config or load_config(overrides=overrides, environ={})
     started = time.perf_counter()
     doc = envelope("accuracy", command="python bench/accuracy.py",
                    config={"worlds": [{"name": s.name, "size_px": s.size_px,
                                        "n_acquisitions": s.n_acquisitions,
                                        "campuses": len(s.campuses)} for s in specs],
-                           "scan_config": "defaults (load_config(environ={}))"})
+                           "scan_config": "defaults (load_config(environ={}))"
+                           + (f", overrides {overrides}" if overrides else "")})
     worlds = []
     from aoi.sites import read_sites
 
@@ -1220,6 +1225,21 @@ def plot(doc: dict[str, Any], path: Path) -> Path:
     return write_png(path, fig, dpi=110)
 
 
+def _check_args(ap: argparse.ArgumentParser, args: argparse.Namespace,
+                modes: tuple[str, ...]) -> None:
+    """Stop with a usage error on a combination or value the benchmark cannot run."""
+    if sum(bool(getattr(args, k)) for k in modes) > 1:
+        ap.error("choose one of --" + ", --".join(m.replace("_", "-") for m in modes))
+    if args.worlds is not None and args.worlds < 1:
+        ap.error(f"--worlds {args.worlds}: choose 1 world or more")
+    if args.scene_px is not None and not 64 <= args.scene_px <= 2000:
+        ap.error(f"--scene-px {args.scene_px}: choose 64 to 2000 pixels")
+    if args.earlier_looks is not None and not 1 <= args.earlier_looks <= 200:
+        ap.error(f"--earlier-looks {args.earlier_looks}: choose 1 to 200 acquisitions")
+    if args.placebo_seed is not None and args.placebo_seed < 0:
+        ap.error(f"--placebo-seed {args.placebo_seed}: choose a seed of 0 or more")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the suite, print the tables, write JSON and PNG."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -1249,18 +1269,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="the chosen worlds seen this many acquisitions longer, before their "
                          "first: the same campuses and dates with more seasons before them "
                          "(an experiment)")
+    ap.add_argument("--placebo-seed", type=int, default=None,
+                    help="draw the placebo footprints with this seed instead of the default "
+                         "(detection.placebo_seed): how much a verdict rests on the draw "
+                         "(an experiment)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for accuracy.json/.png")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where worlds are generated (default: a temporary folder)")
     args = ap.parse_args(argv)
     modes = ("quick", "holdout", "short", "wide", "wide_holdout", "wide_second", "wide_onset",
              "wide_onset_holdout", "wide_onset_second")
-    if sum(bool(getattr(args, k)) for k in modes) > 1:
-        ap.error("choose one of --" + ", --".join(m.replace("_", "-") for m in modes))
-    if args.scene_px is not None and not 64 <= args.scene_px <= 2000:
-        ap.error(f"--scene-px {args.scene_px}: choose 64 to 2000 pixels")
-    if args.earlier_looks is not None and not 1 <= args.earlier_looks <= 200:
-        ap.error(f"--earlier-looks {args.earlier_looks}: choose 1 to 200 acquisitions")
+    _check_args(ap, args, modes)
     if args.wide_onset or args.wide_onset_holdout or args.wide_onset_second:
         specs = onset_suite(holdout=args.wide_onset_holdout, second=args.wide_onset_second)
     elif args.wide or args.wide_holdout or args.wide_second:
@@ -1273,14 +1292,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.earlier_looks:
         specs = [seen_longer(spec, args.earlier_looks) for spec in specs]
     with tempfile.TemporaryDirectory(prefix="heatwatch-bench-") as tmp:
-        doc = benchmark(specs, workdir=args.workdir or Path(tmp))
+        doc = benchmark(specs, workdir=args.workdir or Path(tmp), overrides=None
+                        if args.placebo_seed is None else
+                        {"detection": {"placebo_seed": args.placebo_seed}})
     flag = next((" --" + k.replace("_", "-") for k in modes if getattr(args, k)), "")
-    if args.worlds:
-        flag += f" --worlds {args.worlds}"
-    if args.scene_px:
-        flag += f" --scene-px {args.scene_px}"
-    if args.earlier_looks:
-        flag += f" --earlier-looks {args.earlier_looks}"
+    for option in ("worlds", "scene_px", "earlier_looks", "placebo_seed"):
+        if getattr(args, option) is not None:
+            flag += f" --{option.replace('_', '-')} {getattr(args, option)}"
     doc["command"] = "python bench/accuracy.py" + flag
     name = "accuracy" + flag.replace(" --", "-").replace(" ", "")
     return publish(doc, name=name, out=args.out, plot=plot, markdown=markdown)

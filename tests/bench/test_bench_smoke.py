@@ -252,7 +252,8 @@ def test_the_widened_splits_share_no_world():
 
 
 def test_accuracy_refuses_experiment_sizes_out_of_range(capsys):
-    for argv in (["--earlier-looks", "0"], ["--earlier-looks", "201"], ["--scene-px", "32"]):
+    for argv in (["--earlier-looks", "0"], ["--earlier-looks", "201"], ["--scene-px", "32"],
+                 ["--placebo-seed", "-1"], ["--worlds", "0"]):
         with pytest.raises(SystemExit) as exit_info:
             accuracy.main(["--quick", *argv])
         assert exit_info.value.code == 2
