@@ -168,6 +168,120 @@ def missed_table(results: Path = RESULTS) -> str:
     return markdown_table(head, rows, "l" + "r" * len(docs))
 
 
+#: File suffix of a suite re-run with another draw of placebos (``--placebo-seed 1``).
+SECOND_DRAW = "-placebo-seed1"
+
+
+def verdicts_differing(first: dict[str, Any], second: dict[str, Any]) -> tuple[int, int]:
+    """How many verdicts two runs of the same worlds give differently, and out of how many.
+
+    A campus counts when it is found in one run and not the other, or gets another status;
+    a world counts once more for each false candidate one run has beyond the other. Worlds
+    only one run has are left out.
+
+    Examples
+    --------
+    >>> a = {"worlds": [{"world": "w", "false_candidates": [],
+    ...                  "campuses": [{"detected": True, "status": "active"},
+    ...                               {"detected": True, "status": "inactive"}]}]}
+    >>> b = {"worlds": [{"world": "w", "false_candidates": [{"site_id": "candidate-1"}],
+    ...                  "campuses": [{"detected": True, "status": "active"},
+    ...                               {"detected": False, "status": None}]}]}
+    >>> verdicts_differing(a, b)
+    (2, 2)
+    """
+    by_name = {w["world"]: w for w in first["worlds"]}
+    differ = total = 0
+    for w2 in second["worlds"]:
+        if (w1 := by_name.get(w2["world"])) is None:
+            continue
+        for c1, c2 in zip(w1["campuses"], w2["campuses"], strict=True):
+            total += 1
+            differ += (c1.get("detected"), c1.get("status")) != (c2.get("detected"),
+                                                                  c2.get("status"))
+        differ += abs(len(w1.get("false_candidates") or []) -
+                      len(w2.get("false_candidates") or []))
+    return differ, total
+
+
+def poisson_interval(count: int, level: float = 0.9) -> tuple[float, float]:
+    """Exact (Garwood) two-sided interval of a Poisson mean from one ``count``.
+
+    Examples
+    --------
+    >>> [round(v, 3) for v in poisson_interval(0)]  # none seen: up to 3.0 at 90%
+    [0.0, 2.996]
+    >>> [round(v, 3) for v in poisson_interval(2)]
+    [0.355, 6.296]
+    """
+    from scipy.stats import chi2
+
+    tail = (1.0 - level) / 2.0
+    low = 0.0 if count == 0 else float(chi2.ppf(tail, 2 * count)) / 2.0
+    return low, float(chi2.ppf(1.0 - tail, 2 * count + 2)) / 2.0
+
+
+def pooled_false_line(results: Path = RESULTS) -> str:
+    """False candidates over all the widened splits together, per draw of placebos.
+
+    One false candidate in a split of 650-800 km2 is already 1.3-1.5 per 1,000 km2: a split
+    cannot show a rate of 0.5 either way. Pooled over the splits, with the exact 90% Poisson
+    interval of the count, the rate says how far the evidence goes. Empty without the
+    widened results.
+    """
+    parts = []
+    for suffix, draw in (("", "seed 0"), (SECOND_DRAW, "seed 1")):
+        fcs = [d["summary"]["false_candidates"] for stem, _ in WIDE
+               if (d := _load(results, stem + suffix)) is not None]
+        if len(fcs) < len(WIDE):
+            continue
+        count, area = sum(f["count"] for f in fcs), sum(f["area_km2"] for f in fcs)
+        low, high = (1000.0 * v / area for v in poisson_interval(count))
+        parts.append(f"{count} at {draw} ({1000.0 * count / area:.2f} per 1,000 km2, "
+                     f"90% interval {low:.2f}-{high:.2f})")
+    if not parts:
+        return ""
+    return (f"- False candidates over all {len(WIDE)} widened splits together "
+            f"({area:,.0f} km2; bar 0.5 per 1,000 km2): " + "; ".join(parts) + ".")
+
+
+def draw_table(results: Path = RESULTS) -> str:
+    """Issue 18's headline figures at the default draw of placebos and at a second one.
+
+    For every suite stored twice, ``<stem>.json`` and ``<stem>-placebo-seed1.json``
+    (:data:`SECOND_DRAW`): the same worlds, code and rules, the placebos drawn with another
+    seed. Empty when no suite has a second draw.
+    """
+    docs = [(stem, label, one, two) for stem, label in (*WIDE, *CLASSIC)
+            if (one := _load(results, stem)) is not None
+            and (two := _load(results, stem + SECOND_DRAW)) is not None]
+    if not docs:
+        return ""
+
+    def both(read: Callable[[dict[str, Any]], str]) -> list[str]:
+        return [f"{read(one['summary'])} ({read(two['summary'])})" for _, _, one, two in docs]
+
+    def found(s: dict[str, Any]) -> str:
+        return f"{s['detected_campuses']}/{s['eligible_campuses']}"
+
+    def false(s: dict[str, Any]) -> str:
+        return f"{s['false_candidates']['per_1000_km2']:.1f}"
+
+    rows = [["false candidates per 1,000 km2", *both(false)],
+            ["new campuses powering on, >= 100 MW visible: found",
+             *both(_share_of("new_onset_found"))],
+            ["catalogued campuses that power on or shut down: right final status",
+             *both(_share_of("catalog_change_right_status"))],
+            ["campuses found", *both(found)],
+            ["verdicts that differ between the draws (a campus found or not, its status; "
+             "a false candidate)", *(f"{d} of {n}" for d, n in
+                                    (verdicts_differing(one, two) for _, _, one, two in docs))],
+            ["code", *(f"{_stamp(one)[:7]} ({_stamp(two)[:7]})" for _, _, one, two in docs)]]
+    head = ["placebo seed 0 (seed 1)"] + [
+        label + (" *" if stem in HELD_OUT else "") for stem, label, _, _ in docs]
+    return markdown_table(head, rows, "l" + "r" * len(docs))
+
+
 def verdicts_table(results: Path = RESULTS) -> str:
     """Declared-power verdicts of every suite: honest ones refuted, and false ones caught.
 
@@ -245,6 +359,11 @@ def render(results: Path = RESULTS) -> str:
              "yard heat, halls built before power-on; * = held out):", "",
              widened_table(results), "",
              *([missed, ""] if (missed := missed_table(results)) else []),
+             *(["**The same suites with a second draw of placebos** "
+                "(`python bench/accuracy.py [suite] --placebo-seed 1`: the same worlds, code "
+                "and rules; the placebo footprints drawn with another seed):", "", draw, ""]
+               if (draw := draw_table(results)) else []),
+             *([pooled, ""] if (pooled := pooled_false_line(results)) else []),
              "**Declared-power verdicts** (every declaration in the suites is honest; the "
              "false ones are the same scans re-judged, `bench/misclaim.py`):", "",
              verdicts_table(results), "", machine_lines(results), "", END]

@@ -106,7 +106,8 @@ class DetectionConfig(_Section):
     site_alpha: float = Field(0.001, gt=0, lt=0.5)
     #: Placebo footprints per site (the same shape moved over background land).
     n_placebos: int = Field(200, ge=10, le=5000)
-    #: Seed of the placebo placements (a scan is reproducible).
+    #: Seed of the placebo placements (a scan is reproducible). Another seed can turn a
+    #: verdict near its bar (docs/statuses.md, "The placebo null").
     placebo_seed: int = Field(0, ge=0)
 
 

@@ -86,3 +86,40 @@ def test_the_missed_new_campuses_are_tabled_by_why(tmp_path):
                         "| new-onset dev |")
     assert lines[2:] == ["| no room for placebos | - | 2 |", "| within its null | - | 1 |"]
     assert summary.missed_table(tmp_path / "none") == ""  # no run has it: no table
+
+
+def test_the_second_draw_sits_beside_the_first_with_the_verdicts_that_moved(tmp_path):
+    def run(found: int, false: int, statuses: list[str | None]) -> dict:
+        doc = _accuracy(found, 40, false, 500.0)
+        doc["worlds"] = [{"world": "w1", "false_candidates": [{}] * false,
+                          "campuses": [{"detected": st is not None, "status": st}
+                                       for st in statuses]}]
+        return doc
+
+    assert summary.draw_table(tmp_path) == ""  # no second draw stored: no table
+    first = run(30, 0, ["active", "inactive", None])
+    second = run(29, 1, ["active", None, None])
+    (tmp_path / "accuracy-wide-onset.json").write_text(json.dumps(first))
+    (tmp_path / "accuracy-wide-onset-placebo-seed1.json").write_text(json.dumps(second))
+    (tmp_path / "accuracy-wide.json").write_text(json.dumps(first))  # one draw only: no column
+    lines = summary.draw_table(tmp_path).splitlines()
+    assert lines[0] == "| placebo seed 0 (seed 1) | new-onset dev |"
+    # 0 and 1 false candidates in 500 km2: 0.0 and 2.0 per 1,000 km2
+    assert "| false candidates per 1,000 km2 | 0.0 (2.0) |" in lines
+    assert "| campuses found | 30/40 (29/40) |" in lines
+    # one campus lost (inactive -> not found) and one false candidate more: 2 of 3 campuses
+    assert any(line.endswith("| 2 of 3 |") for line in lines)
+
+
+def test_false_candidates_pool_over_the_widened_splits_with_a_poisson_interval(tmp_path):
+    stems = [stem for stem, _ in summary.WIDE]
+    for i, stem in enumerate(stems[:-1]):
+        (tmp_path / f"{stem}.json").write_text(json.dumps(_accuracy(3, 4, int(i == 0), 500.0)))
+    assert summary.pooled_false_line(tmp_path) == ""  # a split missing: no pooled figure
+    (tmp_path / f"{stems[-1]}.json").write_text(json.dumps(_accuracy(3, 4, 0, 500.0)))
+    line = summary.pooled_false_line(tmp_path)
+    # 1 false candidate in 6 x 500 km2: 0.33 per 1,000 km2; Garwood's 90% interval of a
+    # count of 1 is 0.0513-4.744 (tables of the Poisson mean), over 3 (1,000 km2)
+    assert "(3,000 km2; bar 0.5 per 1,000 km2): 1 at seed 0 (0.33 per 1,000 km2, " \
+           "90% interval 0.02-1.58)." in line
+    assert "seed 1" not in line  # no second draw stored
