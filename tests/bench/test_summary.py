@@ -107,7 +107,7 @@ def test_the_second_draw_sits_beside_the_first_with_the_verdicts_that_moved(tmp_
     # 0 and 1 false candidates in 500 km2: 0.0 and 2.0 per 1,000 km2
     assert "| false candidates per 1,000 km2 | 0.0 (2.0) |" in lines
     assert "| campuses found | 30/40 (29/40) |" in lines
-    # one campus lost (inactive -> not found) and one false candidate more: 2 of 3 campuses
+    # one campus lost (inactive -> not found) and one false candidate more: 2, over 3 campuses
     assert any(line.endswith("| 2 of 3 |") for line in lines)
 
 
