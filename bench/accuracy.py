@@ -339,12 +339,18 @@ def _nearest_index(dates: list[date], day: Any) -> int | None:
     return min(range(len(dates)), key=lambda i: abs((dates[i] - d).days))
 
 
+def _in_grid_crs(footprint: Any, grid: Any) -> Any:
+    """A campus footprint (EPSG:4326) in the scan grid's CRS."""
+    import geopandas as gpd
+
+    return gpd.GeoSeries([footprint], crs="EPSG:4326").to_crs(grid.crs).iloc[0]
+
+
 def _scanned_fraction(footprint: Any, grid: Any) -> float:
     """Share of a campus footprint (EPSG:4326) that lies inside the scan grid."""
-    import geopandas as gpd
     from shapely.geometry import box
 
-    fp = gpd.GeoSeries([footprint], crs="EPSG:4326").to_crs(grid.crs).iloc[0]
+    fp = _in_grid_crs(footprint, grid)
     return float(fp.intersection(box(*grid.bounds)).area / fp.area) if fp.area else 0.0
 
 
@@ -490,13 +496,10 @@ def missed_because(footprint: Any, result: Any) -> dict[str, Any]:
     its area, the share of the campus it covers, and its ``rejected_because`` with the
     :data:`MISS_KINDS` it names.
     """
-    import geopandas as gpd
-    from rasterio.features import rasterize
+    from pipeline.science.footprint import burn
 
     grid = result.state.grid
-    local = gpd.GeoSeries([footprint], crs="EPSG:4326").to_crs(grid.crs).iloc[0]
-    campus = rasterize([(local, 1)], out_shape=grid.shape, transform=grid.transform, fill=0,
-                       dtype="uint8").astype(bool)
+    campus = burn(_in_grid_crs(footprint, grid), grid)
     listed = set(result.sites.loc[result.sites["in_catalog"], "site_id"].astype(str)) \
         if len(result.sites) else set()
     best: tuple[str, float, float] | None = None

@@ -77,7 +77,17 @@ class Look:
         return bool(np.isfinite(self.excess_k_m2))
 
 
-def _burn(geom: BaseGeometry, grid: Grid) -> np.ndarray:
+def burn(geom: BaseGeometry, grid: Grid) -> np.ndarray:
+    """Return the pixels of ``grid`` whose centres ``geom`` (in the grid's CRS) covers.
+
+    Examples
+    --------
+    >>> from rasterio.transform import from_origin
+    >>> from shapely.geometry import box
+    >>> g = Grid("EPSG:32616", from_origin(0, 30, 10, 10), (3, 3))
+    >>> burn(box(0, 10, 20, 30), g).astype(int).tolist()
+    [[1, 1, 0], [1, 1, 0], [0, 0, 0]]
+    """
     if geom.is_empty:
         return np.zeros(grid.shape, dtype=bool)
     return rasterize([(geom, 1)], out_shape=grid.shape, transform=grid.transform, fill=0,
@@ -91,17 +101,17 @@ def site_masks(sites: gpd.GeoDataFrame, grid: Grid, config: PersistenceConfig) -
     empty masks.
     """
     local = sites.to_crs(grid.crs)
-    integ = [_burn(g.buffer(config.integration_buffer_m), grid) for g in local.geometry]
+    integ = [burn(g.buffer(config.integration_buffer_m), grid) for g in local.geometry]
     any_site = np.logical_or.reduce(integ) if integ else np.zeros(grid.shape, dtype=bool)
-    feet = [_burn(g, grid) for g in local.geometry]
+    feet = [burn(g, grid) for g in local.geometry]
     centroids = [(g.centroid.x, g.centroid.y) for g in local.geometry]
     integ = attribute_once(integ, centroids, grid)
     feet = attribute_once(feet, centroids, grid)
     out = []
     for sid, geom, foot, region in zip(local["site_id"], local.geometry, feet, integ,
                                        strict=True):
-        outer = _burn(geom.buffer(config.background_outer_m), grid)
-        inner = _burn(geom.buffer(config.background_inner_m), grid)
+        outer = burn(geom.buffer(config.background_outer_m), grid)
+        inner = burn(geom.buffer(config.background_inner_m), grid)
         ring = outer & ~inner & ~any_site
         out.append(SiteMasks(str(sid), foot, region, ring))
     return out
