@@ -61,6 +61,7 @@ from pipeline.science.placebo import (
     RegionNull,
     SiteNull,
     measure_placebos,
+    placebo_rng,
 )
 from pipeline.science.power import (
     CalibrationSet,
@@ -518,12 +519,12 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Conf
     reach = max(1, round(d.candidate_buffer_m / state.grid.resolution))
     solar = np.array([sc.solar for sc in state.scenes], dtype=float)
     out, nulls = {}, {}
-    for i, m in enumerate(masks):
-        def measure(r: int, m: SiteMasks = m, i: int = i) -> PlaceboSeries:
+    for m in masks:
+        def measure(r: int, m: SiteMasks = m) -> PlaceboSeries:
             return measure_placebos(
                 anomalies, m, eligible, pixel_area=state.grid.pixel_area,
                 min_clear_fraction=config.persistence.min_clear_fraction,
-                n_placebos=d.n_placebos, rng=np.random.default_rng([d.placebo_seed, i]),
+                n_placebos=d.n_placebos, rng=placebo_rng(d.placebo_seed, m.site_id),
                 reach=r)
         out[m.site_id] = measure(0)
         if m.site_id not in catalogued:

@@ -35,6 +35,7 @@ that make the same choice for a step (:func:`rises_beyond_roof`, :meth:`SiteNull
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -611,6 +612,22 @@ def independent_footprints(region: np.ndarray, offsets: list[tuple[int, int]],
     canvas = np.zeros(shape, dtype=bool)
     canvas[r[inside], c[inside]] = True
     return int(canvas.sum()) / rr.size
+
+
+def placebo_rng(seed: int, site_id: str) -> np.random.Generator:
+    """Return the generator of one site's placebo placements, keyed by its seed and its id.
+
+    Keyed by the id (a CRC-32 of its UTF-8 bytes, stable across runs and machines), not by the
+    site's place in a list: adding or removing another site leaves this site's placebos, and
+    so its verdict, as they were.
+
+    >>> a = placebo_rng(0, "DC-A").integers(1_000_000, size=3)
+    >>> bool((a == placebo_rng(0, "DC-A").integers(1_000_000, size=3)).all())
+    True
+    >>> bool((a == placebo_rng(1, "DC-A").integers(1_000_000, size=3)).any())
+    False
+    """
+    return np.random.default_rng([seed, zlib.crc32(site_id.encode("utf-8"))])
 
 
 def placebo_offsets(masks: SiteMasks, eligible: np.ndarray, *, n: int,
