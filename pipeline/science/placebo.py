@@ -618,8 +618,9 @@ def placebo_rng(seed: int, site_id: str) -> np.random.Generator:
     """Return the generator of one site's placebo placements, keyed by its seed and its id.
 
     Keyed by the id (a CRC-32 of its UTF-8 bytes, stable across runs and machines), not by the
-    site's place in a list: adding or removing another site leaves this site's placebos, and
-    so its verdict, as they were.
+    site's place in a list: the sites listed in another order keep their placebos, and so
+    their verdicts. (A site added or removed still changes the others' placebos where it
+    changes the background land they may stand on.)
 
     >>> a = placebo_rng(0, "DC-A").integers(1_000_000, size=3)
     >>> bool((a == placebo_rng(0, "DC-A").integers(1_000_000, size=3)).all())
