@@ -339,18 +339,13 @@ def _nearest_index(dates: list[date], day: Any) -> int | None:
     return min(range(len(dates)), key=lambda i: abs((dates[i] - d).days))
 
 
-def _in_grid_crs(footprint: Any, grid: Any) -> Any:
-    """A campus footprint (EPSG:4326) in the scan grid's CRS."""
-    import geopandas as gpd
-
-    return gpd.GeoSeries([footprint], crs="EPSG:4326").to_crs(grid.crs).iloc[0]
-
-
 def _scanned_fraction(footprint: Any, grid: Any) -> float:
     """Share of a campus footprint (EPSG:4326) that lies inside the scan grid."""
     from shapely.geometry import box
 
-    fp = _in_grid_crs(footprint, grid)
+    from pipeline.core.grid import from_lonlat
+
+    fp = from_lonlat(footprint, grid.crs)
     return float(fp.intersection(box(*grid.bounds)).area / fp.area) if fp.area else 0.0
 
 
@@ -496,10 +491,11 @@ def missed_because(footprint: Any, result: Any) -> dict[str, Any]:
     its area, the share of the campus it covers, and its ``rejected_because`` with the
     :data:`MISS_KINDS` it names.
     """
+    from pipeline.core.grid import from_lonlat
     from pipeline.science.footprint import burn
 
     grid = result.state.grid
-    campus = burn(_in_grid_crs(footprint, grid), grid)
+    campus = burn(from_lonlat(footprint, grid.crs), grid)
     listed = set(result.sites.loc[result.sites["in_catalog"], "site_id"].astype(str)) \
         if len(result.sites) else set()
     best: tuple[str, float, float] | None = None

@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:  # run as a script from the repository root
     sys.path.insert(0, str(ROOT))
 
 from bench._common import RESULTS, envelope, finish, write_json  # noqa: E402
+from pipeline.core.grid import from_lonlat  # noqa: E402
 from pipeline.core.site_row import null_judges  # noqa: E402
 
 #: Prefix of the site ids given to the true polygons.
@@ -107,7 +108,7 @@ def land_polygons(truth: Any, campuses: list[Any]) -> list[tuple[str, str, Any]]
     d = LAND_SHIFT_M
     out = []
     for c in campuses:
-        poly = gpd.GeoSeries([Polygon(c.footprint_lonlat)], crs=4326).to_crs(g.epsg).iloc[0]
+        poly = from_lonlat(Polygon(c.footprint_lonlat), g.epsg)
         for side, (dx, dy) in zip("NSEW", ((0, d), (0, -d), (d, 0), (-d, 0)), strict=True):
             moved = translate(poly, dx, dy)
             if inside.contains(moved) and not moved.intersects(taken):

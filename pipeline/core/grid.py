@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from affine import Affine
@@ -84,6 +85,19 @@ def lonlat_center(geometry_4326: BaseGeometry) -> tuple[float, float]:
     """
     c = unwrapped(geometry_4326).centroid
     return (c.x - 360.0 if c.x > 180.0 else c.x), c.y
+
+
+def from_lonlat(geometry_4326: BaseGeometry, crs: CRS | str | int) -> BaseGeometry:
+    """Return a lon/lat geometry (EPSG:4326) in ``crs``.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> p = from_lonlat(Point(-93.0, 0.0), 32615)  # the central meridian of UTM zone 15
+    >>> round(p.x, 3), round(p.y, 3)
+    (500000.0, 0.0)
+    """
+    return gpd.GeoSeries([geometry_4326], crs=4326).to_crs(crs).iloc[0]
 
 
 def utm_north_crs(lon: float) -> CRS:

@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
+from pipeline.core.grid import from_lonlat
 from pipeline.core.site_row import SiteRow
 from pipeline.report.null_panel import null_panel
 
@@ -151,10 +152,6 @@ def lat_lon_text(lat: float, lon: float) -> str:
     return f"{abs(lat):.4f}°{'N' if lat >= 0 else 'S'} {abs(lon):.4f}°{'E' if lon >= 0 else 'W'}"
 
 
-def _in_crs(geom: BaseGeometry, crs: Any) -> BaseGeometry:
-    return gpd.GeoSeries([geom], crs=4326).to_crs(crs).iloc[0]
-
-
 def _window(da: xr.DataArray, bounds: tuple[float, float, float, float]) -> xr.DataArray:
     x0, y0, x1, y1 = bounds
     sub = da.sel(x=slice(x0 - PAD_M, x1 + PAD_M), y=slice(y1 + PAD_M, y0 - PAD_M))
@@ -209,7 +206,7 @@ def _corner_lonlat(ax: Any, da: xr.DataArray, extent: tuple[float, float, float,
 def _map_panel(ax: Any, site: SiteRow, anomaly: xr.DataArray,
                basemap: xr.DataArray | None, hotspots: gpd.GeoDataFrame | None) -> None:
     crs = anomaly.rio.crs
-    geom = _in_crs(site["geometry"], crs)
+    geom = from_lonlat(site["geometry"], crs)
     sub = _window(anomaly, geom.bounds)
     extent = _extent_km(sub)
     if basemap is not None:
