@@ -474,7 +474,8 @@ def _confuser_of(geom: Any, truth: Any) -> str:
 #: How the region the search drew over a missed new campus was turned down: the words of its
 #: ``rejected_because`` (or status) and the kind they name; the first kind whose words the
 #: reason holds names it (a null's reason may speak of roofs).
-MISS_KINDS = (("of its size fit", "no room for placebos"),
+MISS_KINDS = (("always on through the series", "always on: no onset seen"),
+              ("of its size fit", "no room for placebos"),
               ("footprints of distinct", "too little distinct land"),
               ("does not stand far enough", "within its null"),
               ("neither its rise nor its fall", "a window without a step of its own"),

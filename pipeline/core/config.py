@@ -101,6 +101,12 @@ class DetectionConfig(_Section):
     #: ``min_search_regions`` of them.
     region_null_z: float = Field(3.5, gt=0)
     min_search_regions: int = Field(8, ge=3)
+    #: Whether a new site always on through the series (no onset, no stop) may become a
+    #: candidate. False (default): it is turned down with its null figures and the advice to
+    #: scan from before it stood: a static land offset (emissivity, terrain, soil) is always
+    #: on too, and on widened land no null statistic told the two apart (docs/statuses.md).
+    #: True: judged by its placebo null alone, like a new site's onset.
+    always_on_candidates: bool = False
     #: One-sided level at which a catalogued site's heat statistic must stand outside its
     #: placebo null (one hypothesis per site, not a search over the area).
     site_alpha: float = Field(0.001, gt=0, lt=0.5)

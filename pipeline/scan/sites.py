@@ -396,10 +396,12 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     """Return why a new (searched) site is no candidate, or None when it is one.
 
     A new site needs compute heat (an activity pattern with heat), at least
-    ``power.min_candidate_mw``, a heat statistic far outside its scene's null
-    (:func:`null_test`), and, when that heat is a power-on step, a step that a change of
-    solar response without heat (a roof built mid-series) does not explain as well: its fit's
-    ``nuisance_gap`` at least ``persistence.change_bic_margin``. A catalogued campus's halls
+    ``power.min_candidate_mw``, a change in the series (an always-on excess is no evidence by
+    itself, :func:`always_on_reason`, unless ``detection.always_on_candidates``), a heat
+    statistic far outside its scene's null (:func:`null_test`), and, when that heat is a
+    power-on step, a step that a change of solar response without heat (a roof built
+    mid-series) does not explain as well: its fit's ``nuisance_gap`` at least
+    ``persistence.change_bic_margin``. A catalogued campus's halls
     may stand before it powers on, so there the step is kept; a new site is a search, and
     "a roof built mid-series must stay inactive" (issue 18).
 
@@ -420,9 +422,37 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     if fit.pattern == "onset" and fit.nuisance_gap < config.persistence.change_bic_margin:
         return ("its rise a new roof (a change of solar response without heat) explains as "
                 f"well (BIC gap {fit.nuisance_gap:.1f} < persistence.change_bic_margin)")
+    if fit.pattern == "always" and not config.detection.always_on_candidates:
+        return always_on_reason(test)
     if test is not None and not test["null_passed"]:
         return _null_reason(fit, test)
     return None
+
+
+def always_on_reason(test: dict[str, Any] | None) -> str:
+    """Why a new site always on through the series is no candidate (with its null's figures).
+
+    A static land offset (emissivity error of the Level-2 product, terrain, soil) is always on
+    too, and on the benchmark's widened land no statistic of the placebo null told one from a
+    campus running all series (docs/benchmarks.md, twelfth session): its false candidates
+    were all such excesses, 3.6-8.3 robust deviations out, while a true one stood 4.4 out.
+    A campus has a power-on date; imagery from before it shows the step.
+
+    Examples
+    --------
+    >>> always_on_reason({"null_z": 12.34, "null_p_value": 0.005, "null_n": 200})[:80]
+    'always on through the series, no onset (robust z 12.3, rank p 0.005 among 200 pl'
+    >>> "scan imagery from before it stood" in always_on_reason(None)
+    True
+    """
+    standing = ""
+    if test is not None and np.isfinite(test["null_z"]):
+        standing = (f" (robust z {test['null_z']:.1f}, rank p {test['null_p_value']:.3f} "
+                    f"among {test['null_n']} placebo footprints)")
+    return (f"always on through the series, no onset{standing}: a static land offset "
+            "(emissivity, terrain, soil) is always on too, so it is no evidence of compute by "
+            "itself; scan imagery from before it stood (a power-on step is evidence), or set "
+            "detection.always_on_candidates to judge it by its placebo null alone")
 
 
 def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None, *,

@@ -27,14 +27,16 @@ TILES = {"discover": {"tile_size_m": 6000, "tile_overlap_m": 2500}}
 
 
 def border_spec() -> WorldSpec:
-    """A small world (12 km): a new 250 MW campus centred on the vertical tile border, a
-    catalogued campus and a power plant in other tiles."""
+    """A small world (12 km): a new 250 MW campus centred on the vertical tile border that
+    powers on in May (a new site always on through the series is no candidate), a catalogued
+    campus and a power plant in other tiles."""
     return WorldSpec(
         seed=7, name="discover-border", center_lat=35.0, center_lon=-99.0, size_px=400,
         start=date(2024, 1, 4), n_acquisitions=22, revisit_days=16, cloudiness=0.15,
         edge_fill_probability=0.0,
         campuses=(CampusSpec(site_id="NEW-1", name="Border campus", x_km=0.0, y_km=1.8,
-                             power_mw=250, in_catalog=False, power_density_w_m2=450, aspect=1.2),
+                             power_mw=250, in_catalog=False, power_density_w_m2=450, aspect=1.2,
+                             onset=date(2024, 5, 1)),
                   CampusSpec(site_id="DC-1", name="Known", x_km=-1.8, y_km=-1.8, power_mw=150)),
         power_plants=(PlantSpec(name="Riverside Station", x_km=1.8, y_km=-1.8),))
 

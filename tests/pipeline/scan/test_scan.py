@@ -249,7 +249,9 @@ def test_a_short_series_does_not_turn_land_into_candidates(tmp_path):
                                               power_mw=250, in_catalog=False,
                                               power_density_w_m2=450, aspect=1.2),))
         truth = generate_world(spec, tmp_path / spec.name)
-        sites = run_scan(tmp_path / spec.name, load_config(environ={})).sites
+        # judged by the null alone: an always-on land excess must not pass it either
+        sites = run_scan(tmp_path / spec.name, load_config(
+            environ={}, overrides={"detection": {"always_on_candidates": True}})).sites
         cands = sites[sites["status"] == "candidate"]
         on = cands.intersects(truth.campuses[0].footprint)
         found += bool(on.any())

@@ -11,6 +11,8 @@ from pipeline.science.placebo import SiteNull
 from pipeline.science.power import HeatEstimate
 
 CFG = Config()
+#: an always-on new site judged by its placebo null alone (detection.always_on_candidates)
+JUDGED = Config.model_validate({"detection": {"always_on_candidates": True}})
 
 
 def _fit(pattern: str) -> ActivityFit:
@@ -189,6 +191,30 @@ def test_a_new_site_s_rise_a_roof_explains_as_well_is_no_candidate():
     assert "null" in new_site_rejection(clear, est, failed, CFG)
 
 
+def test_an_always_on_new_site_is_no_candidate_by_itself():
+    """A static land offset is always on too: a new site with no change in the series is
+    turned down, with its standing in the null and what would settle it (issue 18: "a
+    constant offset of unknown origin is not evidence of compute")."""
+    est = HeatEstimate(300.0, 200.0, 400.0)
+    far = null_test(_fit("always"), _null(8e5), CFG)
+    # 8e5 against 100 draws of N(0, 1e5): about 8 robust deviations, beyond every placebo
+    assert far["null_passed"] and far["null_z"] == pytest.approx(8.0, abs=1.0)
+    why = new_site_rejection(_fit("always"), est, far, CFG)
+    assert why is not None and why.startswith("always on through the series, no onset")
+    assert f"robust z {far['null_z']:.1f}" in why and "before it stood" in why
+    # the same site judged by its null alone, as before the rule, is a candidate
+    assert new_site_rejection(_fit("always"), est, far, JUDGED) is None
+    # a new site's power-on step is a change: judged by its null, not by this rule
+    onset = null_test(_fit("onset"), _null(8e5, "onset"), CFG, "onset")
+    clear = ActivityFit("onset", 3e5, 5e4, 0.0, 0.0, 12, None, 30, 0.9, 0.9, np.zeros(30),
+                        nuisance_gap=CFG.persistence.change_bic_margin + 6.0)
+    assert new_site_rejection(clear, est, onset, CFG) is None
+    # without a null (none measured) the reason still says what would settle it
+    assert "no evidence of compute" in new_site_rejection(_fit("always"), est, None, CFG)
+    # a catalogued campus is a hypothesis, not a search: running all series it stays active
+    assert site_status(_fit("always"), est, None, declared_mw=300.0, config=CFG) == "active"
+
+
 def test_a_search_needs_placebos_on_enough_distinct_land():
     # the same statistic, beyond every one of 100 placebos, far outside their tail; but when
     # the placebos measure only 4 footprints of distinct land (many draws on a small patch),
@@ -199,7 +225,7 @@ def test_a_search_needs_placebos_on_enough_distinct_land():
     t = null_test(_fit("always"), few, CFG)
     assert not t["null_passed"] and t["null_n_independent"] == 4.0
     assert "4.0 footprints of distinct background land" in new_site_rejection(
-        _fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, CFG)
+        _fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, JUDGED)
     # a catalogued site is one hypothesis, judged by its robust z as before
     assert null_test(_fit("always"), few, CFG, searched=False)["null_passed"]
 
@@ -233,7 +259,7 @@ def test_a_null_just_short_of_ten_places_is_rejected_for_that_reason():
     t = null_test(_fit("always"), few, CFG)
     assert not t["null_passed"]
     assert "footprints of distinct background land" in new_site_rejection(
-        _fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, CFG)
+        _fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, JUDGED)
 
 
 def _window_null(rise: float, fall: float, n: int = 100) -> SiteNull:
