@@ -78,18 +78,34 @@ def print_sites(sites: pd.DataFrame, rejected: Sequence[Mapping[str, Any]] = ())
 
 
 def print_below_threshold(rejected: Sequence[Mapping[str, Any]]) -> None:
-    """Say how many candidate regions had heat below min_candidate_mw, and where the largest is."""
-    below = [r for r in rejected if isinstance(r.get("heat_mw"), int | float)
-             and r["heat_mw"] > 0]  # the other rejections carry no heat
-    if not below:
-        return
-    top = max(below, key=lambda r: r["heat_mw"])
-    lat, lon = top["lat"], top["lon"]
+    """Say how many rejected regions had heat, and where the largest of each kind is.
+
+    Those with heat below ``power.min_candidate_mw``, and those with more heat that were turned
+    down for another reason (always on through the series, within their null, too little
+    land), the largest with its reason: the regions an analyst may want to scan again.
+    """
+    hot = [r for r in rejected if isinstance(r.get("heat_mw"), int | float)
+           and r["heat_mw"] > 0]  # the other rejections carry no heat
+    below = [r for r in hot if "below min_candidate_mw" in str(r.get("rejected_because"))]
+    above = [r for r in hot if r not in below]
+    if below:
+        top = max(below, key=lambda r: r["heat_mw"])
+        console.print(f"{len(below)} region(s) with heat below power.min_candidate_mw, not "
+                      f"reported as candidates; the largest: {_heat_at(top)}; all with their "
+                      "place in run.json", markup=False)
+    if above:
+        top = max(above, key=lambda r: r["heat_mw"])
+        console.print(f"{len(above)} region(s) with heat of at least power.min_candidate_mw "
+                      f"rejected; the largest: {_heat_at(top)}: {top['rejected_because']}; "
+                      "all with their reason and place in run.json", markup=False)
+
+
+def _heat_at(r: Mapping[str, Any]) -> str:
+    """Return a rejected region's heat, interval, place and id for one console line."""
+    lat, lon = r["lat"], r["lon"]
     place = f"{abs(lat):.5f} {'N' if lat >= 0 else 'S'}, {abs(lon):.5f} {'E' if lon >= 0 else 'W'}"
-    console.print(f"{len(below)} region(s) with heat below power.min_candidate_mw, not "
-                  f"reported as candidates; the largest: {top['heat_mw']:.0f} MW "
-                  f"[{top['heat_mw_low']:.0f}-{top['heat_mw_high']:.0f}] at {place} "
-                  f"({top['site_id']}); all with their place in run.json", markup=False)
+    return (f"{r['heat_mw']:.0f} MW [{r['heat_mw_low']:.0f}-{r['heat_mw_high']:.0f}] at {place} "
+            f"({r['site_id']})")
 
 
 def print_candidates(cands: pd.DataFrame) -> None:

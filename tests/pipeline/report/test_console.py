@@ -62,3 +62,29 @@ def test_discover_names_the_hottest_region_its_tiles_rejected(
     assert "the hottest: - MW at 36.0, -93.0" in only  # unknown heat, not 0 MW
     print_discover(DiscoverResult(empty, [], [], {}), tmp_path)
     assert "rejected" not in capsys.readouterr().err
+
+
+def test_a_scan_names_its_rejected_regions_by_reason(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # a region turned down for its heat and one turned down with 640 MW (always on) are not
+    # the same news: the second is not "below power.min_candidate_mw"
+    from pipeline.report.console import print_below_threshold
+
+    monkeypatch.setenv("COLUMNS", "400")
+    small = {"site_id": "candidate-3", "heat_mw": 13.1, "heat_mw_low": 0.0, "heat_mw_high": 40.0,
+             "lat": 38.5, "lon": -97.2, "rejected_because": "heat 13 MW below min_candidate_mw"}
+    always = {"site_id": "candidate-1", "heat_mw": 640.0, "heat_mw_low": 0.0,
+              "heat_mw_high": 1200.0, "lat": -3.25, "lon": 36.5,
+              "rejected_because": "always on through the series, no onset"}
+    sunlit = {"site_id": "candidate-4", "heat_mw": 0.0, "heat_mw_low": 0.0,
+              "heat_mw_high": 5.0, "lat": 38.4, "lon": -97.1,
+              "rejected_because": "excess follows the sun"}
+    print_below_threshold([small, always, sunlit])
+    text = " ".join(capsys.readouterr().err.split())
+    assert ("1 region(s) with heat below power.min_candidate_mw, not reported as candidates; "
+            "the largest: 13 MW [0-40] at 38.50000 N, 97.20000 W (candidate-3)") in text
+    assert ("1 region(s) with heat of at least power.min_candidate_mw rejected; the largest: "
+            "640 MW [0-1200] at 3.25000 S, 36.50000 E (candidate-1): always on through the "
+            "series, no onset") in text
+    print_below_threshold([sunlit])
+    assert capsys.readouterr().err == ""
