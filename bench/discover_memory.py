@@ -55,8 +55,10 @@ def _spec(tile_m: int, per_side: int):  # type: ignore[no-untyped-def]
         seed=11, name=f"bench-{tile_m}-{per_side}", center_lat=35.0, center_lon=-99.0,
         size_px=size_px, start=date(2024, 1, 4), n_acquisitions=N_ACQUISITIONS,
         revisit_days=24, cloudiness=0.2, edge_fill_probability=0.0,
+        # it powers on in May: a new site always on through the series is no candidate
         campuses=(CampusSpec(site_id="NEW-1", name="New", x_km=0.0, y_km=0.0, power_mw=250,
-                             in_catalog=False, power_density_w_m2=450, aspect=1.2),))
+                             in_catalog=False, power_density_w_m2=450, aspect=1.2,
+                             onset=date(2024, 5, 1)),))
 
 
 def _region(folder: Path):  # type: ignore[no-untyped-def]
