@@ -99,12 +99,13 @@ def one_run(folder: Path, tile_m: int, mode: str, out: Path) -> dict:
         b = region.to_crs(tiles[0].grid.crs).total_bounds
         grid = Grid.from_bounds(tiles[0].grid.crs, tuple(b), 30.0)
         res_scan = run_scan(folder, cfg, grid=grid)
+        sites = res_scan.sites  # no site at all: a table without columns
+        cands = sites[sites["status"] == "candidate"] if "status" in sites else sites
         _, traced = tracemalloc.get_traced_memory()
         row.update(n_tiles=len(tiles), tile_grid_px=list(grid.shape),
                    seconds=round(time.perf_counter() - t0, 1),
                    driver_peak_mb=round(_maxrss_mb(), 1), traced_peak_mb=round(traced / 2**20, 1),
-                   **_candidate_counts(res_scan.sites[res_scan.sites["status"] == "candidate"],
-                                       folder))
+                   **_candidate_counts(cands, folder))
         return row
     if mode == "dask":
         from distributed import Client, LocalCluster
