@@ -430,7 +430,7 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
 
 
 def always_on_reason(test: dict[str, Any] | None) -> str:
-    """Why a new site always on through the series is no candidate (with its null's figures).
+    """Return why a new site always on through the series is no candidate, with its null figures.
 
     A static land offset (emissivity error of the Level-2 product, terrain, soil) is always on
     too, and on the benchmark's widened land no statistic of the placebo null told one from a
