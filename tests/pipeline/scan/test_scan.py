@@ -265,6 +265,33 @@ def test_a_short_series_does_not_turn_land_into_candidates(tmp_path):
     assert false <= 1
 
 
+def test_a_campus_always_on_through_the_series_is_a_rejected_region_not_a_candidate(tmp_path):
+    # a new 250 MW campus running all of a 12-look series: its excess stands out of its
+    # placebos, but a static land offset is always on too, so the scan turns it down and says
+    # how far out it stands and what would settle it (detection.always_on_candidates)
+    from shapely.geometry import Point
+
+    from models.world_spec import CampusSpec, WorldSpec
+
+    spec = WorldSpec(seed=11, name="always-on", center_lat=35.0, center_lon=-99.0,
+                     size_px=400, start=date(2024, 1, 4), n_acquisitions=12, revisit_days=24,
+                     cloudiness=0.2, edge_fill_probability=0.0,
+                     campuses=(CampusSpec(site_id="NEW-1", name="New", x_km=0.0, y_km=0.0,
+                                          power_mw=250, in_catalog=False,
+                                          power_density_w_m2=450, aspect=1.2),))
+    truth = generate_world(spec, tmp_path / spec.name)
+    result = run_scan(tmp_path / spec.name, load_config(environ={}))
+    assert not len(result.sites) or "candidate" not in set(result.sites["status"])
+    campus = truth.campuses[0].footprint.buffer(0.002)
+    over = [e for e in result.run["rejected_candidates"]
+            if campus.contains(Point(e["lon"], e["lat"]))]
+    assert len(over) == 1 and over[0]["pattern"] == "always"
+    assert over[0]["heat_mw"] >= load_config(environ={}).power.min_candidate_mw
+    why = over[0]["rejected_because"]
+    assert why.startswith("always on through the series, no onset (robust z ")
+    assert "scan imagery from before it stood" in why
+
+
 def test_each_site_carries_the_coefficient_behind_its_heat(world):
     # a third party can redo the conversion: heat (MW) = excess (K m2) / k_m2_per_mw
     _, result = world
