@@ -7,7 +7,8 @@ Run from the repository root::
     python bench/accuracy.py --holdout  # 12 other worlds, never used to choose methods
     python bench/accuracy.py --short    # 30 other worlds of 23, 30 or 46 dates
     python bench/accuracy.py --wide     # widened land (also --wide-holdout, --wide-second,
-                                        # --wide-onset, --wide-onset-holdout, --wide-onset-second)
+                                        # --wide-holdout-second, --wide-onset,
+                                        # --wide-onset-holdout, --wide-onset-second)
 
 The suite mixes two kinds of world (:func:`suite`):
 
@@ -188,9 +189,18 @@ def wide_suite(*, holdout: bool = False, second: bool = False) -> list[Any]:
     sets. Second development split (``second``, added 2026-12-05: one false candidate more or
     less moves the first split's rate by 0.7 per 1,000 km2): 6 ladder worlds (36-41) and 8
     random worlds (seeds 60-67), in none of the other sets; used for choosing, as the first.
+    Second held-out split (``holdout`` and ``second``, added 2026-12-06, never used to choose
+    methods): 9 ladder worlds (42-50) and 8 random worlds (seeds 70-77), in none of the other
+    sets; sized so that the widened splits together hold about 6,000 km2, the area where no
+    false candidate at all bounds the rate below 0.5 per 1,000 km2 (90%).
     """
     from models.world_spec import random_spec, widen
 
+    if holdout and second:
+        return [widen(spec) for spec in
+                [ladder_spec(i) for i in range(42, 51)]
+                + [random_spec(s, size_px=250, n_acquisitions=46, n_campuses=4)
+                   for s in range(70, 78)]]
     if second:
         return [widen(spec) for spec in
                 [ladder_spec(i) for i in range(36, 42)]
@@ -1260,6 +1270,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="12 held-out widened worlds, each with a new campus powering on")
     ap.add_argument("--wide-second", action="store_true",
                     help="14 more widened worlds (second development split)")
+    ap.add_argument("--wide-holdout-second", action="store_true",
+                    help="17 more held-out widened worlds (second held-out split)")
     ap.add_argument("--wide-onset-second", action="store_true",
                     help="10 more widened worlds with a new campus powering on (development)")
     ap.add_argument("--scene-px", type=int, default=None,
@@ -1277,13 +1289,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where worlds are generated (default: a temporary folder)")
     args = ap.parse_args(argv)
-    modes = ("quick", "holdout", "short", "wide", "wide_holdout", "wide_second", "wide_onset",
-             "wide_onset_holdout", "wide_onset_second")
+    modes = ("quick", "holdout", "short", "wide", "wide_holdout", "wide_second",
+             "wide_holdout_second", "wide_onset", "wide_onset_holdout", "wide_onset_second")
     _check_args(ap, args, modes)
     if args.wide_onset or args.wide_onset_holdout or args.wide_onset_second:
         specs = onset_suite(holdout=args.wide_onset_holdout, second=args.wide_onset_second)
-    elif args.wide or args.wide_holdout or args.wide_second:
-        specs = wide_suite(holdout=args.wide_holdout, second=args.wide_second)
+    elif args.wide or args.wide_holdout or args.wide_second or args.wide_holdout_second:
+        specs = wide_suite(holdout=args.wide_holdout or args.wide_holdout_second,
+                           second=args.wide_second or args.wide_holdout_second)
     else:
         specs = suite(quick=args.quick, holdout=args.holdout, short=args.short)
     specs = specs[:args.worlds] if args.worlds else specs

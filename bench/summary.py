@@ -39,11 +39,12 @@ WIDE = (("accuracy-wide", "dev"), ("accuracy-wide-holdout", "held out"),
         ("accuracy-wide-onset", "new-onset dev"),
         ("accuracy-wide-onset-holdout", "new-onset held out"),
         ("accuracy-wide-second", "2nd dev"),
-        ("accuracy-wide-onset-second", "2nd new-onset dev"))
+        ("accuracy-wide-onset-second", "2nd new-onset dev"),
+        ("accuracy-wide-holdout-second", "2nd held out"))
 
 #: Held-out splits (played no part in choosing the methods); marked in the tables.
 HELD_OUT = {"accuracy-holdout", "accuracy-short", "accuracy-wide-holdout",
-            "accuracy-wide-onset-holdout"}
+            "accuracy-wide-onset-holdout", "accuracy-wide-holdout-second"}
 
 
 def _load(results: Path, stem: str) -> dict[str, Any] | None:

@@ -118,8 +118,9 @@ def test_false_candidates_pool_over_the_widened_splits_with_a_poisson_interval(t
     assert summary.pooled_false_line(tmp_path) == ""  # a split missing: no pooled figure
     (tmp_path / f"{stems[-1]}.json").write_text(json.dumps(_accuracy(3, 4, 0, 500.0)))
     line = summary.pooled_false_line(tmp_path)
-    # 1 false candidate in 6 x 500 km2: 0.33 per 1,000 km2; Garwood's 90% interval of a
-    # count of 1 is 0.0513-4.744 (tables of the Poisson mean), over 3 (1,000 km2)
-    assert "(3,000 km2; bar 0.5 per 1,000 km2): 1 at seed 0 (0.33 per 1,000 km2, " \
-           "90% interval 0.02-1.58)." in line
+    # 1 false candidate in 7 x 500 km2: 0.29 per 1,000 km2; Garwood's 90% interval of a
+    # count of 1 is 0.0513-4.744 (tables of the Poisson mean), over 3.5 (1,000 km2)
+    assert len(stems) == 7
+    assert "(3,500 km2; bar 0.5 per 1,000 km2): 1 at seed 0 (0.29 per 1,000 km2, " \
+           "90% interval 0.01-1.36)." in line
     assert "seed 1" not in line  # no second draw stored
