@@ -86,8 +86,8 @@ def print_below_threshold(rejected: Sequence[Mapping[str, Any]]) -> None:
     """
     hot = [r for r in rejected if isinstance(r.get("heat_mw"), int | float)
            and r["heat_mw"] > 0]  # the other rejections carry no heat
-    below = [r for r in hot if "below min_candidate_mw" in str(r.get("rejected_because"))]
-    above = [r for r in hot if r not in below]
+    below = [r for r in hot if _too_small(r)]
+    above = [r for r in hot if not _too_small(r)]
     if below:
         top = max(below, key=lambda r: r["heat_mw"])
         console.print(f"{len(below)} region(s) with heat below power.min_candidate_mw, not "
@@ -98,6 +98,11 @@ def print_below_threshold(rejected: Sequence[Mapping[str, Any]]) -> None:
         console.print(f"{len(above)} region(s) with heat of at least power.min_candidate_mw "
                       f"rejected; the largest: {_heat_at(top)}: {top['rejected_because']}; "
                       "all with their reason and place in run.json", markup=False)
+
+
+def _too_small(r: Mapping[str, Any]) -> bool:
+    """Return whether a region was rejected for heat below ``power.min_candidate_mw``."""
+    return "below min_candidate_mw" in str(r.get("rejected_because"))
 
 
 def _heat_at(r: Mapping[str, Any]) -> str:
