@@ -342,11 +342,14 @@ def machine_lines(results: Path = RESULTS) -> str:
         peak = [r["driver_peak_mb"] for r in rows]
         found = sum(1 for r in rows if r["n_on_campus"] > 0)
         false = sum(r["n_false"] for r in rows)
+        judged = (" (it runs all series: judged by its placebo null alone, "
+                  "`detection.always_on_candidates`)"
+                  if dm.get("settings", {}).get("always_on_candidates") else "")
         out.append(
             f"- Discovery memory (`python bench/discover_memory.py`, {_stamp(dm)}): "
             f"{min(peak):.0f}-{max(peak):.0f} MB resident over {len(rows)} runs of 3-24 km "
             f"regions (tiled, dask and one grid); the world's one campus found in {found} of "
-            f"{len(rows)} runs, {false} false candidates.")
+            f"{len(rows)} runs{judged}, {false} false candidates.")
     return "\n".join(out)
 
 
