@@ -103,8 +103,8 @@ def one_run(folder: Path, tile_m: int, mode: str, out: Path) -> dict:
         b = region.to_crs(tiles[0].grid.crs).total_bounds
         grid = Grid.from_bounds(tiles[0].grid.crs, tuple(b), 30.0)
         res_scan = run_scan(folder, cfg, grid=grid)
-        sites = res_scan.sites  # no site at all: a table without columns
-        cands = sites[sites["status"] == "candidate"] if len(sites) else sites
+        sites = res_scan.sites  # no site at all: an empty table with every column
+        cands = sites[sites["status"] == "candidate"]
         _, traced = tracemalloc.get_traced_memory()
         row.update(n_tiles=len(tiles), tile_grid_px=list(grid.shape),
                    seconds=round(time.perf_counter() - t0, 1),

@@ -14,11 +14,35 @@ import geopandas as gpd
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["SITE_COLUMNS", "safe_name", "split_covered"]
+from pipeline.core.site_row import SiteRow
+
+__all__ = ["SITE_COLUMNS", "empty_site_table", "safe_name", "split_covered"]
 
 SITE_COLUMNS = ("site_id", "name", "operator", "reported_power_mw", "cooling")
 """Columns every site table has, in this order, before extra attributes and ``geometry``
 (validated by :mod:`aoi.sites`; a scan without a catalog gets them empty)."""
+
+
+
+def empty_site_table(*extra: str) -> gpd.GeoDataFrame:
+    """Return a site table with no row and every :class:`~pipeline.core.site_row.SiteRow` column.
+
+    A scan that finds nothing returns it, so a reader can select by ``status`` or ``in_catalog``
+    without first testing that the table has rows. ``site_id`` comes first, then the other keys
+    as :class:`SiteRow` declares them; ``extra`` adds columns after them (e.g. discover's
+    ``tile_id``).
+
+    Examples
+    --------
+    >>> t = empty_site_table("tile_id")
+    >>> len(t), t.columns[0], "status" in t, list(t.columns[-2:]), t.crs.to_epsg()
+    (0, 'site_id', True, ['tile_id', 'geometry'], 4326)
+    >>> len(t[t["status"] == "candidate"])
+    0
+    """
+    keys = ["site_id"] + [k for k in SiteRow.__annotations__ if k not in ("site_id", "geometry")]
+    return gpd.GeoDataFrame({k: [] for k in [*keys, *extra]}, geometry=[], crs=4326)
+
 
 _UNSAFE = re.compile(r"[^a-z0-9.-]+")
 _WINDOWS_RESERVED = frozenset(

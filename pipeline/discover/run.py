@@ -51,7 +51,7 @@ from pipeline.core.errors import HeatwatchError, NoDataError
 from pipeline.core.grid import Grid
 from pipeline.core.outputs import write_geojson, write_json, write_png, write_text
 from pipeline.core.site_row import INTEGER_PROPERTIES
-from pipeline.core.sites import safe_name
+from pipeline.core.sites import empty_site_table, safe_name
 from pipeline.discover.tiles import Tile, merge_candidates, region_geometry, tile_region
 from pipeline.io.mtl import read_mtl
 from pipeline.io.reader import ProductFiles, discover_products, product_extent
@@ -292,7 +292,7 @@ def read_tile(path: Path) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     meta = data.get("heatwatch", {})
     if not data["features"]:
-        return gpd.GeoDataFrame({"site_id": [], "tile_id": []}, geometry=[], crs=4326), meta
+        return empty_site_table("tile_id"), meta
     return gpd.GeoDataFrame.from_features(data["features"], crs=4326), meta
 
 

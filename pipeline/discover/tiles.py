@@ -30,6 +30,7 @@ from shapely.ops import unary_union
 
 from pipeline.core.errors import ConfigError
 from pipeline.core.grid import Grid, utm_north_crs, utm_zone
+from pipeline.core.sites import empty_site_table
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ def merge_candidates(per_tile: Sequence[gpd.GeoDataFrame], tiles: Sequence[Tile]
             f = f.assign(tile_id=tiles[i].tile_id)
         frames.append(f)
     if not frames:
-        return gpd.GeoDataFrame({"site_id": [], "tile_id": []}, geometry=[], crs=4326)
+        return empty_site_table("tile_id")
     allc = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
     groups = _overlap_groups(allc)
     in_core = np.array([cores[t].contains(g.representative_point()) if t in cores else False

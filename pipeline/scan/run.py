@@ -30,7 +30,7 @@ from pipeline.core.config import Config, DetectionConfig
 from pipeline.core.errors import ConfigError, NoDataError
 from pipeline.core.grid import Grid
 from pipeline.core.site_row import BASELINE_COLUMNS, MIN_PLACEBOS, SiteRow, pick
-from pipeline.core.sites import SITE_COLUMNS, split_covered
+from pipeline.core.sites import SITE_COLUMNS, empty_site_table, split_covered
 from pipeline.io.reader import ProductFiles, discover_products
 from pipeline.io.source import ImagerySource, as_source
 from pipeline.io.stack import SceneLog, iter_scenes
@@ -593,10 +593,9 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
                                   footprint_m2=masks[sid].footprint_area_px * pa, null=null,
                                   regions=None if in_catalog else regions,
                                   baseline=baselines.get(sid)))
-    table = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else \
-        gpd.GeoDataFrame({"site_id": []}, geometry=[], crs=4326)
-    rejected = table[(~table["in_catalog"]) & ~table["status"].isin(["candidate", "excluded"])] \
-        if len(table) else table
+    table = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else empty_site_table()
+    rejected = table[~table["in_catalog"].astype(bool)
+                     & ~table["status"].isin(["candidate", "excluded"])]
     table = table.drop(rejected.index) if len(rejected) else table
     hotspots = pd.concat(state.hotspots, ignore_index=True) if state.hotspots else \
         gpd.GeoDataFrame({"date": []}, geometry=[], crs=state.grid.crs)
