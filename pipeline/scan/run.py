@@ -16,7 +16,7 @@ import gc
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -394,7 +394,13 @@ def run_scan(
         solar_index = choose_solar_index(state, catalog_zone, config)
         state.nonsolar_k = _nonsolar_hot(state, config)
         candidates = _candidate_sites(state, catalog_zone, config)
-        cand_masks = site_masks(candidates, grid, config.persistence) if len(candidates) else []
+        # every ring leaves out every site and candidate: a catalogued campus in a candidate's
+        # ring (or a candidate in a campus's) steps its neighbour's excess when it changes
+        cand_masks = site_masks(candidates, grid, config.persistence, others=catalog_zone) \
+            if len(candidates) else []
+        if cand_masks:
+            found = np.logical_or.reduce([m.integration for m in cand_masks])
+            masks = [replace(m, ring=m.ring & ~found) for m in masks]
         # every look is measured after the stream: the matched background needs the
         # land-cover pattern of the scenes so far, and the candidates exist only now
         _looks_from_temps(state, masks + cand_masks, config)

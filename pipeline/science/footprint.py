@@ -94,15 +94,20 @@ def burn(geom: BaseGeometry, grid: Grid) -> np.ndarray:
                      dtype="uint8", all_touched=False).astype(bool)
 
 
-def site_masks(sites: gpd.GeoDataFrame, grid: Grid, config: PersistenceConfig) -> list[SiteMasks]:
+def site_masks(sites: gpd.GeoDataFrame, grid: Grid, config: PersistenceConfig,
+               others: np.ndarray | None = None) -> list[SiteMasks]:
     """Rasterise footprints, integration regions and background rings of ``sites`` on ``grid``.
 
     ``sites`` needs ``site_id`` and polygon geometries (any CRS). Sites outside the grid get
-    empty masks.
+    empty masks. A ring leaves out every site's integration region, and ``others`` (the
+    integration regions of sites rasterised apart, e.g. the catalogue's for the candidates):
+    a campus in a neighbour's ring makes that neighbour's excess step when it starts or stops.
     """
     local = sites.to_crs(grid.crs)
     integ = [burn(g.buffer(config.integration_buffer_m), grid) for g in local.geometry]
     any_site = np.logical_or.reduce(integ) if integ else np.zeros(grid.shape, dtype=bool)
+    if others is not None:
+        any_site = any_site | others
     feet = [burn(g, grid) for g in local.geometry]
     centroids = [(g.centroid.x, g.centroid.y) for g in local.geometry]
     integ = attribute_once(integ, centroids, grid)

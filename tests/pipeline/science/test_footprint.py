@@ -114,3 +114,24 @@ def test_overlapping_footprints_count_shared_pixels_once() -> None:
              for m in (a, b)]
     both = float((single[0].integration | single[1].integration).sum()) * RES**2
     assert sum(lk.excess_k_m2 for lk in looks) == pytest.approx(both, rel=1e-6)
+
+
+def test_a_ring_leaves_out_the_sites_rasterised_apart():
+    # a candidate beside a catalogued campus: the campus's heat must not sit in the candidate's
+    # ring, or its stop steps the candidate's excess up (a false onset)
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    from pipeline.science.footprint import burn
+
+    grid = Grid(CRS.from_epsg(32633), Affine(30, 0, 0, 0, -30, 6000), (200, 200))
+    campus = box(2400, 3000, 3000, 3600)
+    near = gpd.GeoDataFrame({"site_id": ["candidate-1"]},
+                            geometry=[box(3300, 3000, 3700, 3400)], crs=32633)
+    cfg = PersistenceConfig()
+    zone = burn(campus.buffer(cfg.integration_buffer_m), grid)
+    plain = site_masks(near, grid, cfg)[0]
+    apart = site_masks(near, grid, cfg, others=zone)[0]
+    assert (plain.ring & zone).sum() > 100  # the campus sits in the plain ring
+    assert not (apart.ring & zone).any()
+    assert (apart.ring == (plain.ring & ~zone)).all()  # nothing else changes
