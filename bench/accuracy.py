@@ -481,34 +481,32 @@ def _confuser_of(geom: Any, truth: Any) -> str:
     return "none"
 
 
-#: How the region the search drew over a missed new campus was turned down: the words of its
-#: ``rejected_because`` (or status) and the kind they name; the first kind whose words the
-#: reason holds names it (a null's reason may speak of roofs).
-MISS_KINDS = (("always on through the series", "always on: no onset seen"),
-              ("of its size fit", "no room for placebos"),
-              ("footprints of distinct", "too little distinct land"),
-              ("does not stand far enough", "within its null"),
-              ("neither its rise nor its fall", "a window without a step of its own"),
-              ("follows the sun", "fitted as following the sun"),
-              ("explains as well (BIC gap", "a new roof explains it as well"),
-              ("below min_candidate_mw", "below power.min_candidate_mw"),
-              ("excluded", "excluded: near a known heat source"))
+#: How the region the search drew over a missed new campus was turned down: the label of each
+#: ``rejected_kind`` (:data:`pipeline.core.site_row.REJECTION_KINDS`) in the benchmark's tables.
+MISS_KINDS = {"always_on": "always on: no onset seen",
+              "too_few_placebos": "no room for placebos",
+              "too_little_land": "too little distinct land",
+              "within_null": "within its null",
+              "window_without_step": "a window without a step of its own",
+              "follows_sun": "fitted as following the sun",
+              "roof_explains": "a new roof explains it as well",
+              "below_min_mw": "below power.min_candidate_mw",
+              "too_few_looks": "too few clear looks"}
 
 
 def missed_because(footprint: Any, result: Any) -> dict[str, Any]:
     """Why a new campus the scan did not report was missed: the searched region over it.
 
     The region whose footprint covers most of the campus (none: ``in no searched region``),
-    its area, the share of the campus it covers, and its ``rejected_because`` with the
-    :data:`MISS_KINDS` it names.
+    its area, the share of the campus it covers, its ``rejected_because``, and the
+    :data:`MISS_KINDS` label of its ``rejected_kind``.
     """
     from pipeline.core.grid import from_lonlat
     from pipeline.science.footprint import burn
 
     grid = result.state.grid
     campus = burn(from_lonlat(footprint, grid.crs), grid)
-    listed = set(result.sites.loc[result.sites["in_catalog"], "site_id"].astype(str)) \
-        if len(result.sites) else set()
+    listed = set(result.sites.loc[result.sites["in_catalog"].astype(bool), "site_id"].astype(str))
     best: tuple[str, float, float] | None = None
     for sid, m in result.masks.items() if campus.any() else ():
         if str(sid) in listed:
@@ -520,11 +518,15 @@ def missed_because(footprint: Any, result: Any) -> dict[str, Any]:
         return {"region": None, "region_km2": None, "covers": 0.0,
                 "reason": "in no searched region", "kind": "in no searched region"}
     sid, share, km2 = best
-    reasons = {str(e["site_id"]): e["rejected_because"]
-               for e in result.run.get("rejected_candidates", [])}
-    rows = result.sites[result.sites["site_id"] == sid] if len(result.sites) else result.sites
-    reason = reasons.get(sid) or (f"status {rows['status'].iloc[0]}" if len(rows) else "?")
-    kind = next((k for words, k in MISS_KINDS if words in str(reason)), str(reason))
+    rejected = {str(e["site_id"]): e for e in result.run.get("rejected_candidates", [])}
+    rows = result.sites[result.sites["site_id"] == sid]
+    status = str(rows["status"].iloc[0]) if len(rows) else "?"
+    if sid in rejected:
+        reason = rejected[sid]["rejected_because"]
+        kind = MISS_KINDS[rejected[sid]["rejected_kind"]]
+    else:  # reported, but not as a candidate (e.g. excluded near a known heat source)
+        reason = f"status {status}"
+        kind = "excluded: near a known heat source" if status == "excluded" else reason
     return {"region": sid, "region_km2": round(km2, 2), "covers": round(share, 2),
             "reason": reason, "kind": kind}
 

@@ -26,7 +26,8 @@ HEAD = """# Outputs: the site row
 Each feature of `sites.geojson` is one site's verdict: its properties are the columns below
 (its geometry is the site's footprint, lon/lat). `discover`'s `candidates.csv` repeats some of
 them; the monitor's history stores a cut of them as of each date (`StatusRow`). A missing number
-is `null`; dates are ISO `YYYY-MM-DD`. Status words: [statuses.md](statuses.md).
+is `null`; dates are ISO `YYYY-MM-DD`. Status words and rejection codes:
+[statuses.md](statuses.md).
 
 Generated from `pipeline/core/site_row.py` by `python tools/site_row_doc.py`; do not edit.
 """
@@ -34,7 +35,8 @@ Generated from `pipeline/core/site_row.py` by `python tools/site_row_doc.py`; do
 
 #: JSON names of the annotations' types.
 JSON = {"str": "string", "float": "number", "int": "integer", "bool": "boolean",
-        "Status": "string (a status word)", "Verdict": "string (a verdict word)"}
+        "Status": "string (a status word)", "Verdict": "string (a verdict word)",
+        "RejectionKind": "string (a rejection code)"}
 
 
 def _json_type(annotation: str) -> str:

@@ -38,6 +38,7 @@ __all__ = [
     "NULL_COLUMNS",
     "OVER",
     "REFUTED",
+    "REJECTION_KINDS",
     "SITE_PROPERTIES",
     "STATUSES",
     "STATUS_KEYS",
@@ -49,6 +50,7 @@ __all__ = [
     "DensityColumns",
     "EnergyColumns",
     "NullColumns",
+    "RejectionKind",
     "SiteRow",
     "Status",
     "StatusRow",
@@ -62,6 +64,17 @@ Status = Literal["active", "inactive", "undetermined", "insufficient_data", "can
                  "excluded"]
 #: Every status, in the order docs/statuses.md lists them.
 STATUSES: tuple[Status, ...] = get_args(Status)
+
+#: Why a searched place is no candidate, as a code (``rejected_kind``; its words and figures are
+#: ``rejected_because``): too few clear looks; excess that follows the sun; heat below
+#: ``power.min_candidate_mw``; a rise that a new roof explains as well; always on with no onset;
+#: too few placebo footprints, or too little distinct land under them, for a null; a window
+#: whose rise and fall do not stand out on their own; heat within its scene's null.
+RejectionKind = Literal["too_few_looks", "follows_sun", "below_min_mw", "roof_explains",
+                        "always_on", "too_few_placebos", "too_little_land",
+                        "window_without_step", "within_null"]
+#: Every rejection code, in the order :func:`pipeline.scan.sites.new_site_rejection` tests them.
+REJECTION_KINDS: tuple[RejectionKind, ...] = get_args(RejectionKind)
 
 #: The verdict of the energy model on a declaration (:mod:`models.energy_check`).
 Verdict = Literal["not refuted", "refuted: under-reported", "refuted: over-declared",
@@ -190,6 +203,7 @@ class SiteRow(DensityColumns, EnergyColumns, CalibrationColumns, NullColumns,
     reported_power_as_of: str | None  # the last look's date, when a power is declared
     data_credit: str | None  # credit line of the site's catalog data
     rejected_because: str | None  # why a searched place is no candidate (None: not rejected)
+    rejected_kind: RejectionKind | None  # that reason's code, docs/statuses.md (None: none)
     exclusion: str | None  # label of the known non-datacenter heat source nearby
     n_night_looks: int  # night looks of the site
     geometry: Any  # the footprint, lon/lat (shapely geometry; the feature's geometry in files)

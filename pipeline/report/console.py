@@ -102,7 +102,7 @@ def print_below_threshold(rejected: Sequence[Mapping[str, Any]]) -> None:
 
 def _too_small(r: Mapping[str, Any]) -> bool:
     """Return whether a region was rejected for heat below ``power.min_candidate_mw``."""
-    return "below min_candidate_mw" in str(r.get("rejected_because"))
+    return r.get("rejected_kind") == "below_min_mw"
 
 
 def _heat_at(r: Mapping[str, Any]) -> str:

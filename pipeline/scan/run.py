@@ -617,7 +617,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
 def _rejected_entry(row: Any) -> dict[str, Any]:
     """Return a rejected candidate for run.json: why, its heat, where it is (WGS84 degrees)."""
     where = row.geometry.representative_point()
-    return {**{k: json_value(row[k]) for k in ("site_id", "rejected_because", "heat_mw",
-                                                 "heat_mw_low", "heat_mw_high", "persistence",
-                                                 "pattern")},
+    keys = ("site_id", "rejected_because", "rejected_kind", "heat_mw", "heat_mw_low",
+            "heat_mw_high", "persistence", "pattern")
+    return {**{k: json_value(row[k]) for k in keys},
             "lon": round(float(where.x), 6), "lat": round(float(where.y), 6)}

@@ -10,7 +10,7 @@ documented once in ``docs/statuses.md``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +27,7 @@ from pipeline.core.site_row import (
     DensityColumns,
     EnergyColumns,
     NullColumns,
+    RejectionKind,
     SiteRow,
     Status,
     null_judges,
@@ -230,7 +231,8 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         # shown for every site; it decides for new sites (a catalogued one is no search, and
         # its test is the evidence above: searched=False)
         **_null_columns(test if not in_catalog else evidence),
-        "rejected_because": rejected,
+        "rejected_because": rejected.reason if rejected else None,
+        "rejected_kind": rejected.kind if rejected else None,
         "exclusion": exclusion,
         **baseline_columns(fit, series, baseline),
         "n_night_looks": int((series["day_night"] == "NIGHT").sum()) if len(series) else 0,
@@ -364,19 +366,30 @@ def _null_columns(test: dict[str, Any] | None) -> NullColumns:
             "null_passed": test["null_passed"]}
 
 
-def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> str:
+class Rejection(NamedTuple):
+    """Why a searched place is no candidate: a code and the words a reader is shown."""
+
+    kind: RejectionKind  # the code (``rejected_kind``)
+    reason: str  # the reason with its figures and what to do (``rejected_because``)
+
+
+def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> Rejection:
     if test["null_n"] < MIN_PLACEBOS:
-        return (f"only {test['null_n']} placebo footprints of its size fit on background land "
-                "here, too few to tell its heat from land structure; scan a larger area")
+        return Rejection("too_few_placebos",
+                         f"only {test['null_n']} placebo footprints of its size fit on background "
+                         "land here, too few to tell its heat from land structure; scan a larger "
+                         "area")
     if test["null_n_independent"] < MIN_PLACEBOS:
-        return (f"its {test['null_n']} placebo footprints cover only "
-                f"{test['null_n_independent']:.1f} footprints of distinct background land, too "
-                "few to set a search's false-alarm rate; scan a larger area")
+        return Rejection("too_little_land",
+                         f"its {test['null_n']} placebo footprints cover only "
+                         f"{test['null_n_independent']:.1f} footprints of distinct background "
+                         "land, too few to set a search's false-alarm rate; scan a larger area")
     if test.get("null_window_steps") is False:
-        return ("its heat came and went (a window), but neither its rise nor its fall stands "
-                "outside its scene's null on its own: a season of crops makes such a bump (the "
-                f"bump's rank p {test['null_p_value']:.3f} among {test['null_n']} placebo "
-                "footprints)")
+        return Rejection("window_without_step",
+                         "its heat came and went (a window), but neither its rise nor its fall "
+                         "stands outside its scene's null on its own: a season of crops makes "
+                         f"such a bump (the bump's rank p {test['null_p_value']:.3f} among "
+                         f"{test['null_n']} placebo footprints)")
     what = ("an always-on excess with no onset in the series" if fit.pattern == "always"
             else f"its {test['null_statistic']} step")
     rz = test.get("null_region_z")
@@ -385,14 +398,15 @@ def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> str:
     # a new site: a power-on step meets the land's steps only (null_test)
     reach = STEP_RATE if rate_counts_steps(False, fit.pattern, test["null_statistic"]) \
         else "reach it"
-    return (f"{what} does not stand far enough outside its scene's null (rank p "
-            f"{test['null_p_value']:.3f} among {test['null_n']} placebo footprints; land alone "
-            f"would {reach} {test['null_false_alarm_per_1000km2']:.3g} times per 1,000 km2"
-            f"{among})")
+    return Rejection("within_null",
+                     f"{what} does not stand far enough outside its scene's null (rank p "
+                     f"{test['null_p_value']:.3f} among {test['null_n']} placebo footprints; "
+                     f"land alone would {reach} {test['null_false_alarm_per_1000km2']:.3g} "
+                     f"times per 1,000 km2{among})")
 
 
 def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None,
-                       config: Config) -> str | None:
+                       config: Config) -> Rejection | None:
     """Return why a new (searched) site is no candidate, or None when it is one.
 
     A new site needs compute heat (an activity pattern with heat), at least
@@ -410,20 +424,24 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     >>> from pipeline.core.config import Config
     >>> on = ActivityFit("onset", 4e5, 2e4, 1e5, 0.0, 12, 30, 30, 0.9, 0.9, np.zeros(30),
     ...                  nuisance_gap=4.0)
-    >>> new_site_rejection(on, HeatEstimate(120.0, 80.0, 160.0), None, Config())[:40]
-    'its rise a new roof (a change of solar r'
+    >>> why = new_site_rejection(on, HeatEstimate(120.0, 80.0, 160.0), None, Config())
+    >>> why.kind, why.reason[:40]
+    ('roof_explains', 'its rise a new roof (a change of solar r')
     """
     if fit.pattern == "insufficient":
-        return f"only {fit.n_clear} clear looks, fewer than min_looks"
+        return Rejection("too_few_looks", f"only {fit.n_clear} clear looks, fewer than min_looks")
     if not fit.ever_active:
-        return "excess follows the sun (sunlit roof or bare ground), no compute heat"
+        return Rejection("follows_sun",
+                         "excess follows the sun (sunlit roof or bare ground), no compute heat")
     if est.mw < config.power.min_candidate_mw:
-        return f"heat {est.mw:.0f} MW below min_candidate_mw"
+        return Rejection("below_min_mw", f"heat {est.mw:.0f} MW below min_candidate_mw")
     if fit.pattern == "onset" and fit.nuisance_gap < config.persistence.change_bic_margin:
-        return ("its rise a new roof (a change of solar response without heat) explains as "
-                f"well (BIC gap {fit.nuisance_gap:.1f} < persistence.change_bic_margin)")
+        return Rejection("roof_explains",
+                         "its rise a new roof (a change of solar response without heat) "
+                         f"explains as well (BIC gap {fit.nuisance_gap:.1f} < "
+                         "persistence.change_bic_margin)")
     if fit.pattern == "always" and not config.detection.always_on_candidates:
-        return always_on_reason(test)
+        return Rejection("always_on", always_on_reason(test))
     if test is not None and not test["null_passed"]:
         return _null_reason(fit, test)
     return None

@@ -34,7 +34,8 @@ def _result() -> SimpleNamespace:
                              geometry=[box(0, 0, 1, 1)], crs=4326)
     why = ("its 200 placebo footprints cover only 3.3 footprints of distinct background land, "
            "too few to set a search's false-alarm rate; scan a larger area")
-    run = {"rejected_candidates": [{"site_id": "candidate-1", "rejected_because": why}]}
+    run = {"rejected_candidates": [{"site_id": "candidate-1", "rejected_because": why,
+                                    "rejected_kind": "too_little_land"}]}
     return SimpleNamespace(state=SimpleNamespace(grid=grid), masks=masks, sites=sites, run=run)
 
 
@@ -52,18 +53,28 @@ def test_a_campus_inside_a_rejected_region_gets_its_reason_and_kind() -> None:
     assert got["reason"].startswith("its 200 placebo footprints cover only 3.3")
 
 
-def test_a_null_s_reason_that_speaks_of_roofs_is_within_its_null() -> None:
+def test_the_kind_is_the_scan_s_code_not_the_words_of_its_reason() -> None:
+    # a null's reason that speaks of roofs is still "within its null": the label follows the
+    # scan's rejected_kind, whatever words the reason holds
     result = _result()
-    result.run["rejected_candidates"][0]["rejected_because"] = (
+    entry = result.run["rejected_candidates"][0]
+    entry["rejected_because"] = (
         "its onset step does not stand far enough outside its scene's null (rank p 0.005 "
         "among 200 placebo footprints; land alone would make such a step (a rise no new roof "
         "explains) 1.94 times per 1,000 km2)")
+    entry["rejected_kind"] = "within_null"
     assert missed_because(_lonlat(10, 20, 10, 20), result)["kind"] == "within its null"
-    result.run["rejected_candidates"][0]["rejected_because"] = (
-        "its rise a new roof (a change of solar response without heat) explains as well (BIC "
-        "gap 1.4 < persistence.change_bic_margin)")
+    entry["rejected_kind"] = "roof_explains"
     assert missed_because(_lonlat(10, 20, 10, 20), result)["kind"] == \
         "a new roof explains it as well"
+
+
+def test_every_rejection_code_of_the_scan_has_a_label() -> None:
+    from bench.accuracy import MISS_KINDS
+    from pipeline.core.site_row import REJECTION_KINDS
+
+    assert set(MISS_KINDS) == set(REJECTION_KINDS)
+    assert len(set(MISS_KINDS.values())) == len(MISS_KINDS)  # no two codes read the same
 
 
 def test_a_campus_in_no_searched_region_says_so_and_a_listed_site_is_no_region() -> None:

@@ -86,7 +86,8 @@ def test_heat_below_the_candidate_threshold_is_counted_and_placed(tmp_path):
     assert re.search(r"the largest: \d+ MW \[\d+-\d+\] at 3[78]\.\d{5} N, 9[89]\.\d{5} W "
                      r"\(candidate-\d+\)", text), text
     rejected = json.loads((tmp_path / "out" / "run.json").read_text())["rejected_candidates"]
-    below = [r for r in rejected if "below min_candidate_mw" in r["rejected_because"]]
+    below = [r for r in rejected if r["rejected_kind"] == "below_min_mw"]
+    assert all("below min_candidate_mw" in r["rejected_because"] for r in below)
     below.sort(key=lambda r: -r["heat_mw"])
     entry = below[0]  # the campus; any other is land whose heat interval reaches 0
     assert all(r["heat_mw_low"] == 0 and r["heat_mw"] < entry["heat_mw"] for r in below[1:])

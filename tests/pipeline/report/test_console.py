@@ -72,13 +72,15 @@ def test_a_scan_names_its_rejected_regions_by_reason(
 
     monkeypatch.setenv("COLUMNS", "400")
     small = {"site_id": "candidate-3", "heat_mw": 13.1, "heat_mw_low": 0.0, "heat_mw_high": 40.0,
-             "lat": 38.5, "lon": -97.2, "rejected_because": "heat 13 MW below min_candidate_mw"}
+             "lat": 38.5, "lon": -97.2, "rejected_because": "heat 13 MW below min_candidate_mw",
+             "rejected_kind": "below_min_mw"}
     always = {"site_id": "candidate-1", "heat_mw": 640.0, "heat_mw_low": 0.0,
               "heat_mw_high": 1200.0, "lat": -3.25, "lon": 36.5,
-              "rejected_because": "always on through the series, no onset"}
+              "rejected_because": "always on through the series, no onset",
+              "rejected_kind": "always_on"}
     sunlit = {"site_id": "candidate-4", "heat_mw": 0.0, "heat_mw_low": 0.0,
               "heat_mw_high": 5.0, "lat": 38.4, "lon": -97.1,
-              "rejected_because": "excess follows the sun"}
+              "rejected_because": "excess follows the sun", "rejected_kind": "follows_sun"}
     print_below_threshold([small, always, sunlit])
     text = " ".join(capsys.readouterr().err.split())
     assert ("1 region(s) with heat below power.min_candidate_mw, not reported as candidates; "

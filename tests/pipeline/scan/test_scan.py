@@ -290,6 +290,7 @@ def test_a_campus_always_on_through_the_series_is_a_rejected_region_not_a_candid
     over = [e for e in result.run["rejected_candidates"]
             if campus.contains(Point(e["lon"], e["lat"]))]
     assert len(over) == 1 and over[0]["pattern"] == "always"
+    assert over[0]["rejected_kind"] == "always_on"
     assert over[0]["heat_mw"] >= load_config(environ={}).power.min_candidate_mw
     why = over[0]["rejected_because"]
     assert why.startswith("always on through the series, no onset (robust z ")

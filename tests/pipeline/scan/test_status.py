@@ -181,14 +181,18 @@ def test_a_new_site_s_rise_a_roof_explains_as_well_is_no_candidate():
     ambiguous = replace(_fit("onset"), nuisance_gap=margin - 6.0)
     clear = replace(_fit("onset"), nuisance_gap=margin + 6.0)
     why = new_site_rejection(ambiguous, est, passed, CFG)
-    assert why is not None and "roof" in why
+    assert why is not None and why.kind == "roof_explains" and "roof" in why.reason
     assert new_site_rejection(clear, est, passed, CFG) is None
-    # the other reasons keep their order: no heat, too little heat, the null
-    assert "follows the sun" in new_site_rejection(_fit("never"), est, None, CFG)
+    # the other reasons keep their order: no heat, too little heat, the null; each with its code
+    never = new_site_rejection(_fit("never"), est, None, CFG)
+    assert never.kind == "follows_sun" and "follows the sun" in never.reason
     small = HeatEstimate(CFG.power.min_candidate_mw / 2, 10.0, 40.0)
-    assert "min_candidate_mw" in new_site_rejection(clear, small, passed, CFG)
+    low = new_site_rejection(clear, small, passed, CFG)
+    assert low.kind == "below_min_mw" and "min_candidate_mw" in low.reason
     failed = null_test(_fit("onset"), _null(1e5, "onset"), CFG, "onset")
-    assert "null" in new_site_rejection(clear, est, failed, CFG)
+    out = new_site_rejection(clear, est, failed, CFG)
+    assert out.kind == "within_null" and "null" in out.reason
+    assert new_site_rejection(_fit("insufficient"), est, None, CFG).kind == "too_few_looks"
 
 
 def test_an_always_on_new_site_is_no_candidate_by_itself():
@@ -199,8 +203,10 @@ def test_an_always_on_new_site_is_no_candidate_by_itself():
     far = null_test(_fit("always"), _null(8e5), CFG)
     # 8e5 against 100 draws of N(0, 1e5): about 8 robust deviations, beyond every placebo
     assert far["null_passed"] and far["null_z"] == pytest.approx(8.0, abs=1.0)
-    why = new_site_rejection(_fit("always"), est, far, CFG)
-    assert why is not None and why.startswith("always on through the series, no onset")
+    rejection = new_site_rejection(_fit("always"), est, far, CFG)
+    assert rejection is not None and rejection.kind == "always_on"
+    why = rejection.reason
+    assert why.startswith("always on through the series, no onset")
     assert f"robust z {far['null_z']:.1f}" in why and "before it stood" in why
     # the same site judged by its null alone, as before the rule, is a candidate
     assert new_site_rejection(_fit("always"), est, far, JUDGED) is None
@@ -210,7 +216,7 @@ def test_an_always_on_new_site_is_no_candidate_by_itself():
                         nuisance_gap=CFG.persistence.change_bic_margin + 6.0)
     assert new_site_rejection(clear, est, onset, CFG) is None
     # without a null (none measured) the reason still says what would settle it
-    assert "no evidence of compute" in new_site_rejection(_fit("always"), est, None, CFG)
+    assert "no evidence of compute" in new_site_rejection(_fit("always"), est, None, CFG).reason
     # a catalogued campus is a hypothesis, not a search: running all series it stays active
     assert site_status(_fit("always"), est, None, declared_mw=300.0, config=CFG) == "active"
 
@@ -224,8 +230,9 @@ def test_a_search_needs_placebos_on_enough_distinct_land():
     assert null_test(_fit("always"), base, CFG)["null_passed"]
     t = null_test(_fit("always"), few, CFG)
     assert not t["null_passed"] and t["null_n_independent"] == 4.0
-    assert "4.0 footprints of distinct background land" in new_site_rejection(
-        _fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, JUDGED)
+    why = new_site_rejection(_fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, JUDGED)
+    assert why.kind == "too_little_land"
+    assert "4.0 footprints of distinct background land" in why.reason
     # a catalogued site is one hypothesis, judged by its robust z as before
     assert null_test(_fit("always"), few, CFG, searched=False)["null_passed"]
 
@@ -259,7 +266,7 @@ def test_a_null_just_short_of_ten_places_is_rejected_for_that_reason():
     t = null_test(_fit("always"), few, CFG)
     assert not t["null_passed"]
     assert "footprints of distinct background land" in new_site_rejection(
-        _fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, JUDGED)
+        _fit("always"), HeatEstimate(300.0, 200.0, 400.0), t, JUDGED).reason
 
 
 def _window_null(rise: float, fall: float, n: int = 100) -> SiteNull:
@@ -276,8 +283,8 @@ def test_a_new_window_needs_a_rise_or_a_fall_of_its_own_outside_the_null():
     bump = searched_test(fit, _window_null(2.0, 2.0), CFG)
     assert null_test(fit, _window_null(2.0, 2.0), CFG)["null_passed"]
     assert not bump["null_passed"] and bump["null_window_steps"] is False
-    reason = new_site_rejection(fit, HeatEstimate(150.0, 80.0, 300.0), bump, CFG)
-    assert "neither its rise nor its fall" in reason
+    why = new_site_rejection(fit, HeatEstimate(150.0, 80.0, 300.0), bump, CFG)
+    assert why.kind == "window_without_step" and "neither its rise nor its fall" in why.reason
     # a campus that powered on (or one that stopped) within the window has its step
     for rise, fall in ((6.0, 2.0), (2.0, 6.0)):
         test = searched_test(fit, _window_null(rise, fall), CFG)
@@ -325,10 +332,10 @@ def test_a_rejected_new_onset_says_it_met_the_land_s_steps():
     on = _fit("onset")
     test = null_test(on, null, CFG)
     assert not test["null_passed"]  # every placebo rise a step: 3 sigma is common
-    reason = new_site_rejection(on, HeatEstimate(150.0, 80.0, 300.0), test, CFG)
+    reason = new_site_rejection(on, HeatEstimate(150.0, 80.0, 300.0), test, CFG).reason
     assert "land alone would make such a step (a rise no new roof explains)" in reason
     window = new_site_rejection(_fit("window"), HeatEstimate(150.0, 80.0, 300.0),
-                                null_test(_fit("window"), null, CFG), CFG)
+                                null_test(_fit("window"), null, CFG), CFG).reason
     assert "would reach it" in window
 
 
