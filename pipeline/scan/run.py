@@ -16,7 +16,7 @@ import gc
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -394,13 +394,13 @@ def run_scan(
         solar_index = choose_solar_index(state, catalog_zone, config)
         state.nonsolar_k = _nonsolar_hot(state, config)
         candidates = _candidate_sites(state, catalog_zone, config)
-        # every ring leaves out every site and candidate: a catalogued campus in a candidate's
-        # ring (or a candidate in a campus's) steps its neighbour's excess when it changes
+        # a candidate's ring leaves out the catalogued sites as well as the other candidates:
+        # a listed campus in it steps the candidate's excess when it starts or stops. A listed
+        # site's ring keeps the candidates' land: they were picked for being hot, so leaving
+        # them out would cool its ring and inflate its excess (docs/benchmarks.md, fourteenth
+        # session)
         cand_masks = site_masks(candidates, grid, config.persistence, others=catalog_zone) \
             if len(candidates) else []
-        if cand_masks:
-            found = np.logical_or.reduce([m.integration for m in cand_masks])
-            masks = [replace(m, ring=m.ring & ~found) for m in masks]
         # every look is measured after the stream: the matched background needs the
         # land-cover pattern of the scenes so far, and the candidates exist only now
         _looks_from_temps(state, masks + cand_masks, config)
