@@ -23,7 +23,6 @@ SITE_COLUMNS = ("site_id", "name", "operator", "reported_power_mw", "cooling")
 (validated by :mod:`aoi.sites`; a scan without a catalog gets them empty)."""
 
 
-
 def empty_site_table(*extra: str) -> gpd.GeoDataFrame:
     """Return a site table with no row and every :class:`~pipeline.core.site_row.SiteRow` column.
 
