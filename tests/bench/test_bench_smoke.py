@@ -347,3 +347,22 @@ def test_plain_land_polygons_are_the_campus_moved_clear_of_everything():
         assert cooling == "dry" and inside.contains(g)
         assert g.area == pytest.approx(campus_utm.area, rel=1e-3)
         assert g.distance(campus_utm) >= 2000.0 - 900.0 - 1.0  # moved 2 km, 900 m wide
+
+
+def test_roof_gaps_labels_every_searched_onset_by_what_it_lies_over(tmp_path):
+    from bench import roof_gaps
+    from models.world_spec import random_spec
+    from pipeline.core.config import Config
+
+    # a small world whose construction site (a roof built during the series) is searched and
+    # fitted as an onset
+    spec = random_spec(16, size_px=160, n_acquisitions=16, n_campuses=2)
+    recs = roof_gaps.onset_regions(spec, tmp_path, Config())
+    assert "construction site" in {r["lies_over"] for r in recs}
+    for r in recs:
+        assert {"world", "region", "lies_over", "object", "roof_gap", "judged"} <= set(r)
+        assert r["lies_over"] in roof_gaps.KINDS and r["region"].startswith("candidate-")
+        assert (r["object"] is None) == (r["lies_over"] == "plain land")
+    summary = roof_gaps.summarise(recs, 10.0)
+    assert sum(s["regions"] for s in summary.values()) == len(recs)
+    assert roof_gaps.markdown(summary, 10.0).startswith("| searched onset over |")
