@@ -545,8 +545,7 @@ def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
     for c, rec in zip(truth.campuses, campuses, strict=True):
         if not c.in_catalog and not rec["detected"]:
             rec["missed_because"] = missed_because(c.footprint, result)
-    cands = sites[(~sites["in_catalog"]) & (sites["status"] == "candidate")] if len(sites) \
-        else sites
+    cands = sites[~sites["in_catalog"].astype(bool) & (sites["status"] == "candidate")]
     false = []
     for _, row in cands.iterrows():
         if not any(row.geometry.intersects(c.footprint) for c in truth.campuses):
@@ -559,7 +558,7 @@ def evaluate_world(truth: Any, result: Any) -> dict[str, Any]:
                           "null_statistic": row.get("null_statistic"),
                           "first_seen": json_value(row.get("first_seen")),
                           "last_seen": json_value(row.get("last_seen"))})
-    excluded = sites[sites["status"] == "excluded"] if len(sites) else sites
+    excluded = sites[sites["status"] == "excluded"]
     plants_labelled = sum(bool(excluded.intersects(Polygon(p.footprint_lonlat)).any())
                           for p in truth.power_plants)
     plant_density = [float(d) for d in excluded.get("power_density_w_m2", [])

@@ -268,8 +268,7 @@ def scan_tile(job: TileJob) -> TileOutcome:
         return TileOutcome(tid, "failed", len(job.products), 0, 0,
                            time.perf_counter() - t0, str(exc))
     s = result.sites
-    cands = s[(~s["in_catalog"].astype(bool)) & s["status"].isin(["candidate", "excluded"])] \
-        if len(s) else s
+    cands = s[~s["in_catalog"].astype(bool) & s["status"].isin(["candidate", "excluded"])]
     cands = cands.assign(tile_id=tid)
     meta.update(status="done", scenes=len(result.run["scenes"]),
                 skipped=result.run["skipped"], calibration=result.run["calibration"]["method"],
