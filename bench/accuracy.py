@@ -490,6 +490,7 @@ MISS_KINDS = {"always_on": "always on: no onset seen",
               "window_without_step": "a window without a step of its own",
               "follows_sun": "fitted as following the sun",
               "roof_explains": "a new roof explains it as well",
+              "own_season": "a season of its own explains it",
               "below_min_mw": "below power.min_candidate_mw",
               "too_few_looks": "too few clear looks"}
 

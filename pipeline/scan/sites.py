@@ -10,6 +10,7 @@ documented once in ``docs/statuses.md``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import geopandas as gpd
@@ -51,6 +52,7 @@ from pipeline.science.power import (
     heat_mw,
     site_coefficient,
 )
+from pipeline.science.season import annual_cycle, spans_a_year
 
 
 def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -74,6 +76,13 @@ def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: 
     temporal modes (``persistence.land_modes``); a declared baseline's looks are known
     inactive; a catalogued site resolves a change the model cannot tell from a new roof as
     heat, a searched one as nuisance (:func:`pipeline.science.activity.fit_activity`).
+
+    A searched site fitted as an onset, over looks that span a year
+    (:func:`pipeline.science.season.spans_a_year`), is fitted once more with its footprint's
+    own annual cycle as terms of no heat (a field whose season lags the sun's); what that fit
+    selects is its ``season_pattern``, and :func:`new_site_rejection` keeps the rise only
+    when it still rises there. A catalogued site is one hypothesis, not a search, and is not
+    put to this choice (its halls may stand before it powers on, as for the roof).
     """
     looks = (np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])).to_numpy()
     clear = series[looks]
@@ -81,20 +90,29 @@ def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: 
     # the land's own shapes over these looks, from the scene's placebo footprints
     modes = placebos.modes(looks, series["solar_loading"].to_numpy(), p.land_modes) \
         if placebos is not None and p.land_modes > 0 else None
-    return fit_activity(clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
-                        night=(clear["day_night"] == "NIGHT").to_numpy()
-                        if "day_night" in clear else None,
-                        baseline_looks=0 if baseline is None else baseline.looks(
-                            clear["date"].astype(str).tolist()),
-                        area_m2=masks.integration_area_px * pixel_area, min_looks=p.min_looks,
-                        significance=p.significance, min_active_k_m2=p.min_active_k_m2,
-                        baseline_offset_k=p.baseline_offset_k,
-                        change_bic_margin=p.change_bic_margin,
-                        max_baseline_k_m2=None if null is None else null.offset_bound(
-                            p.significance),
-                        offset_sd_k_m2=None if null is None else null.offset_bound(1.0),
-                        ambiguous_change="heat" if in_catalog else "nuisance",
-                        nuisance=modes if modes is not None and modes.size else None)
+    if modes is not None and not modes.size:
+        modes = None
+
+    def fit(nuisance: np.ndarray | None) -> ActivityFit:
+        return fit_activity(
+            clear["excess_k_m2"].to_numpy(), clear["solar_loading"].to_numpy(),
+            night=(clear["day_night"] == "NIGHT").to_numpy() if "day_night" in clear else None,
+            baseline_looks=0 if baseline is None else baseline.looks(
+                clear["date"].astype(str).tolist()),
+            area_m2=masks.integration_area_px * pixel_area, min_looks=p.min_looks,
+            significance=p.significance, min_active_k_m2=p.min_active_k_m2,
+            baseline_offset_k=p.baseline_offset_k, change_bic_margin=p.change_bic_margin,
+            max_baseline_k_m2=None if null is None else null.offset_bound(p.significance),
+            offset_sd_k_m2=None if null is None else null.offset_bound(1.0),
+            ambiguous_change="heat" if in_catalog else "nuisance", nuisance=nuisance)
+
+    chosen = fit(modes)
+    dates = clear["date"].to_numpy() if "date" in clear else np.array([], "datetime64[D]")
+    if in_catalog or chosen.pattern != "onset" or not spans_a_year(dates):
+        return chosen
+    cycle = annual_cycle(dates)
+    own = fit(cycle if modes is None else np.column_stack([modes, cycle]))
+    return replace(chosen, season_pattern=own.pattern)
 
 
 def annotate_series(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
@@ -415,9 +433,10 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     statistic far outside its scene's null (:func:`null_test`), and, when that heat is a
     power-on step, a step that a change of solar response without heat (a roof built
     mid-series) does not explain as well: its fit's ``nuisance_gap`` at least
-    ``persistence.change_bic_margin``. A catalogued campus's halls
-    may stand before it powers on, so there the step is kept; a new site is a search, and
-    "a roof built mid-series must stay inactive" (issue 18).
+    ``persistence.change_bic_margin``, and that its footprint's own annual cycle does not
+    explain either (its ``season_pattern``, :func:`fit_site`, still an onset or a window). A
+    catalogued campus's halls may stand before it powers on, so there the step is kept; a new
+    site is a search, and "a roof built mid-series must stay inactive" (issue 18).
 
     Examples
     --------
@@ -440,11 +459,30 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
                          "its rise a new roof (a change of solar response without heat) "
                          f"explains as well (BIC gap {fit.nuisance_gap:.1f} < "
                          "persistence.change_bic_margin)")
+    if fit.pattern == "onset" and fit.season_pattern not in (None, "onset", "window"):
+        return Rejection("own_season", season_reason(fit.season_pattern))
     if fit.pattern == "always" and not config.detection.always_on_candidates:
         return Rejection("always_on", always_on_reason(test))
     if test is not None and not test["null_passed"]:
         return _null_reason(fit, test)
     return None
+
+
+def season_reason(pattern: str) -> str:
+    """Return why a new site's rise that its own annual cycle explains is no candidate.
+
+    Examples
+    --------
+    >>> season_reason("never")[:50]
+    'an annual cycle of its own (a field whose season l'
+    >>> "shows a fall, no rise" in season_reason("shutdown")
+    True
+    """
+    shows = {"never": "no heat", "always": "heat that ran all series, no step",
+             "shutdown": "a fall, no rise"}.get(pattern, f"a {pattern}")
+    return ("an annual cycle of its own (a field whose season lags the sun's) explains its rise "
+            f"as well: with one fitted as no heat, its series shows {shows}; a step stays when "
+            "a season repeats, so scan a longer series (more than a year) to tell them apart")
 
 
 def always_on_reason(test: dict[str, Any] | None) -> str:

@@ -84,6 +84,10 @@ class ActivityFit:
     #: changed); infinite when no such change was fitted. Below ``change_bic_margin`` the
     #: series cannot tell the two apart: the seasonal shape of the change is not seen.
     nuisance_gap: float = float("inf")
+    #: The pattern selected when the footprint's own annual cycle is fitted as well, as terms
+    #: of no heat (:mod:`pipeline.science.season`): a searched onset's rise is kept only when
+    #: it still rises there (:func:`pipeline.scan.sites.fit_site`). None: not tested.
+    season_pattern: str | None = None
 
     @property
     def active_at_end(self) -> bool:

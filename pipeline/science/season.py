@@ -1,0 +1,64 @@
+"""A footprint's own season: an annual cycle of its excess that is neither the sun's nor heat.
+
+Cropland is bare (warm by day) outside its growing season and green (cool) inside it, so a
+field's contrast against its ring follows a season of its own, lagging the sun's (issue 18,
+"crop phenology"). The scene's common land modes (:func:`pipeline.science.placebo.land_modes`)
+take up the seasons most footprints share; a single field's differs. Against the solar index
+alone such a lag makes a loop: autumn and late winter, at one sun, sit at different levels,
+and a step fitted near the end of a one-year series reads it as a power-on. An annual cycle
+repeats: over a series that spans a year, the looks at its end match those a year before.
+A campus that powers on does not; its step stays when the cycle is fitted too.
+
+:func:`annual_cycle` gives the cycle's two terms (a sine and a cosine of the day of the year);
+:func:`spans_a_year` says whether a series covers enough of a year for them to be told from a
+step (over a few months a part of a sine is a ramp, and would take up any step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+#: Days in a mean (Julian) year.
+YEAR_DAYS = 365.25
+
+#: Least span of the looks (days) over which an annual cycle is fitted beside a step: a year
+#: less 5 weeks (Landsat 8 and 9 together revisit every 8 days; clouds take whole weeks).
+MIN_SPAN_DAYS = YEAR_DAYS - 35.0
+
+
+def _days(dates: Sequence[object] | np.ndarray) -> np.ndarray:
+    """Return the dates as days since 2000-01-01 (floats)."""
+    d = pd.to_datetime(np.asarray(dates).ravel()).to_numpy().astype("datetime64[D]")
+    return (d - np.datetime64("2000-01-01", "D")).astype(np.float64)
+
+
+def annual_cycle(dates: Sequence[object] | np.ndarray) -> np.ndarray:
+    """Return the (n, 2) terms of an annual cycle at ``dates``: ``sin`` and ``cos`` of the year.
+
+    Examples
+    --------
+    >>> c = annual_cycle(["2023-01-01", "2023-07-02", "2024-01-01"])
+    >>> c.shape, bool(np.allclose(c[0], c[2], atol=0.02)), bool(np.allclose(c[0], -c[1], atol=0.02))
+    ((3, 2), True, True)
+    """
+    phase = 2.0 * np.pi * _days(dates) / YEAR_DAYS
+    return np.column_stack([np.sin(phase), np.cos(phase)])
+
+
+def spans_a_year(dates: Sequence[object] | np.ndarray, min_days: float = MIN_SPAN_DAYS) -> bool:
+    """Return True when ``dates`` span at least ``min_days`` (default :data:`MIN_SPAN_DAYS`).
+
+    Examples
+    --------
+    >>> spans_a_year(["2023-04-13", "2023-10-01", "2024-04-07"])
+    True
+    >>> spans_a_year(["2023-04-13", "2023-10-01"])
+    False
+    >>> spans_a_year([])
+    False
+    """
+    days = _days(dates)
+    return bool(days.size and days.max() - days.min() >= min_days)
