@@ -52,7 +52,7 @@ from pipeline.science.power import (
     heat_mw,
     site_coefficient,
 )
-from pipeline.science.season import annual_cycle, spans_a_year
+from pipeline.science.season import annual_cycle, beyond_sun, spans_a_year
 
 
 def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -79,10 +79,12 @@ def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: 
 
     A searched site fitted as an onset, over looks that span a year
     (:func:`pipeline.science.season.spans_a_year`), is fitted once more with its footprint's
-    own annual cycle as terms of no heat (a field whose season lags the sun's); what that fit
-    selects is its ``season_pattern``, and :func:`new_site_rejection` keeps the rise only
-    when it still rises there. A catalogued site is one hypothesis, not a search, and is not
-    put to this choice (its halls may stand before it powers on, as for the roof).
+    own annual cycle as terms of no heat (a field whose season lags the sun's: the part of
+    the cycle the solar response does not make, :func:`pipeline.science.season.beyond_sun`);
+    what that fit selects is its ``season_pattern``, and :func:`new_site_rejection` keeps the
+    rise only when it still rises there. A catalogued site is one hypothesis, not a
+    search, and is not put to this choice (its halls may stand before it powers on, as for
+    the roof).
     """
     looks = (np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])).to_numpy()
     clear = series[looks]
@@ -110,7 +112,9 @@ def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: 
     dates = clear["date"].to_numpy() if "date" in clear else np.array([], "datetime64[D]")
     if in_catalog or chosen.pattern != "onset" or not spans_a_year(dates):
         return chosen
-    cycle = annual_cycle(dates)
+    cycle = beyond_sun(clear["solar_loading"].to_numpy(), annual_cycle(dates))
+    if cycle is None:
+        return chosen
     own = fit(cycle if modes is None else np.column_stack([modes, cycle]))
     return replace(chosen, season_pattern=own.pattern)
 

@@ -11,7 +11,9 @@ A campus that powers on does not; its step stays when the cycle is fitted too.
 
 :func:`annual_cycle` gives the cycle's two terms (a sine and a cosine of the day of the year);
 :func:`spans_a_year` says whether a series covers enough of a year for them to be told from a
-step (over a few months a part of a sine is a ramp, and would take up any step).
+step (over a few months a part of a sine is a ramp, and would take up any step), and
+:func:`beyond_sun` the part of the cycle the solar response does not already make (its lag),
+which is what the activity fit takes as a footprint's own season.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ MIN_SPAN_DAYS = YEAR_DAYS - 35.0
 
 def _days(dates: Sequence[object] | np.ndarray) -> np.ndarray:
     """Return the dates as days since 2000-01-01 (floats)."""
-    d = pd.to_datetime(np.asarray(dates).ravel()).to_numpy().astype("datetime64[D]")
+    d = pd.to_datetime(np.asarray(dates).ravel(), format="ISO8601").to_numpy().astype(
+        "datetime64[D]")
     return (d - np.datetime64("2000-01-01", "D")).astype(np.float64)
 
 
@@ -62,3 +65,34 @@ def spans_a_year(dates: Sequence[object] | np.ndarray, min_days: float = MIN_SPA
     """
     days = _days(dates)
     return bool(days.size and days.max() - days.min() >= min_days)
+
+
+
+def beyond_sun(solar: np.ndarray, cycle: np.ndarray) -> np.ndarray | None:
+    """Return the ``cycle`` terms less what an offset and the solar index make of them.
+
+    The solar index is itself nearly an annual cycle, in phase with the sun; what a footprint's
+    own season adds is the rest (its lag). Fitting that rest spans the same models as the
+    whole cycle but keeps the offset and the solar response their meaning: with the raw
+    terms they trade against each other, and a static offset fitted beside a step (checked
+    against the land's offsets) would scatter with it. None when the solar index is an exact
+    combination of the cycle's terms (a synthetic one): nothing is left, no evidence either way.
+
+    Examples
+    --------
+    >>> days = np.arange(0, 360, 8)
+    >>> cycle = annual_cycle(np.datetime64("2023-04-13") + days.astype("timedelta64[D]"))
+    >>> beyond_sun(0.6 + 0.2 * cycle[:, 1], cycle) is None
+    True
+    >>> rest = beyond_sun(0.6 + 0.2 * cycle[:, 1] + 0.01 * np.sin(days), cycle)
+    >>> rest.shape, bool(np.allclose(rest.sum(axis=0), 0.0))
+    ((45, 2), True)
+    """
+    s = np.asarray(solar, dtype=np.float64)
+    c = np.asarray(cycle, dtype=np.float64)
+    sun = np.column_stack([np.ones_like(s), s])
+    rest = c - sun @ np.linalg.lstsq(sun, c, rcond=None)[0]
+    whole = np.column_stack([sun, c])
+    if np.linalg.matrix_rank(whole, tol=1e-6 * np.linalg.norm(whole, 2)) < whole.shape[1]:
+        return None
+    return rest
