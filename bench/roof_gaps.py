@@ -1,4 +1,4 @@
-"""How well the roof gap tells a power-on from a new roof or from land: the searched onsets.
+"""How well the roof gap and the own season tell a power-on from a new roof or land.
 
 Run from the repository root::
 
@@ -14,7 +14,9 @@ region the search found, candidate or rejected, that is fitted as an onset. Each
 the truth object its footprint covers most, at least :data:`MIN_COVER` of it: a new campus
 that powers on, a new campus running all series, a construction site (a roof built during the
 series), a warehouse, a fire; else plain land. Per kind it counts the regions, those whose gap
-reaches the margin, their median gap, and how each was judged (``candidate`` or its
+reaches the margin, their median gap, those that still rise with their footprint's own annual
+cycle fitted as no heat (``season_pattern`` an onset or a window:
+:func:`pipeline.scan.sites.fit_site`), and how each was judged (``candidate`` or its
 ``rejected_kind``).
 
 Only development splits are offered: the held-out ones stay out of every choice. Writes
@@ -108,6 +110,7 @@ def onset_regions(spec: Any, workdir: Path, config: Any) -> list[dict[str, Any]]
         gap = float(fit.nuisance_gap)
         out.append({"world": spec.name, "region": sid, "lies_over": kind, "object": name,
                     "roof_gap": round(gap, 1) if np.isfinite(gap) else None,
+                    "season_pattern": fit.season_pattern,
                     "judged": rejected.get(sid) or status.get(sid, "?")})
     return out
 
@@ -117,21 +120,29 @@ def summarise(records: list[dict[str, Any]], margin: float) -> dict[str, dict[st
 
     Examples
     --------
-    >>> recs = [{"lies_over": "plain land", "roof_gap": g, "judged": "within_null"}
-    ...         for g in (2.0, 12.0, 30.0)]
+    >>> recs = [{"lies_over": "plain land", "roof_gap": g, "season_pattern": p,
+    ...          "judged": "within_null"}
+    ...         for g, p in ((2.0, "never"), (12.0, "window"), (30.0, None))]
     >>> s = summarise(recs, 10.0)["plain land"]
     >>> s["regions"], s["beat_a_roof"], s["median_gap"], s["judged"]
     (3, 2, 12.0, {'within_null': 3})
+    >>> s["season_tested"], s["rise_with_own_season"]
+    (2, 1)
     """
+    from pipeline.scan.sites import STILL_RISES
+
     out = {}
     for kind in KINDS:
         here = [r for r in records if r["lies_over"] == kind]
         if not here:
             continue
         gaps = [r["roof_gap"] for r in here if r["roof_gap"] is not None]
+        tested = [r["season_pattern"] for r in here if r.get("season_pattern") is not None]
         out[kind] = {"regions": len(here),
                      "beat_a_roof": sum(g >= margin for g in gaps),
                      "median_gap": round(float(np.median(gaps)), 1) if gaps else None,
+                     "season_tested": len(tested),
+                     "rise_with_own_season": sum(p in STILL_RISES for p in tested),
                      "judged": dict(Counter(r["judged"] for r in here).most_common())}
     return out
 
@@ -139,10 +150,12 @@ def summarise(records: list[dict[str, Any]], margin: float) -> dict[str, dict[st
 def markdown(summary: dict[str, dict[str, Any]], margin: float) -> str:
     """Render the summary as the table docs/benchmarks.md quotes."""
     rows = [[kind, s["regions"], s["beat_a_roof"], s["median_gap"],
+             f"{s['rise_with_own_season']} of {s['season_tested']}",
              ", ".join(f"{k} {v}" for k, v in s["judged"].items())]
             for kind, s in summary.items()]
     return markdown_table(["searched onset over", "regions", f"roof gap >= {margin:g}",
-                           "median gap", "judged"], rows, "lrrrl")
+                           "median gap", "still rises with its own season", "judged"], rows,
+                          "lrrrrl")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,6 +66,12 @@ def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     return out
 
 
+#: The patterns, fitted with a footprint's own annual cycle, in which a searched onset still
+#: rises (:func:`fit_site`, :func:`new_site_rejection`): a step that the cycle turns into a
+#: window (a rise with a later fall) has still risen.
+STILL_RISES = ("onset", "window")
+
+
 def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config,
              null: SiteNull | None = None, *, in_catalog: bool = True,
              baseline: Baseline | None = None,
@@ -463,7 +469,7 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
                          "its rise a new roof (a change of solar response without heat) "
                          f"explains as well (BIC gap {fit.nuisance_gap:.1f} < "
                          "persistence.change_bic_margin)")
-    if fit.pattern == "onset" and fit.season_pattern not in (None, "onset", "window"):
+    if fit.pattern == "onset" and fit.season_pattern not in (None, *STILL_RISES):
         return Rejection("own_season", season_reason(fit.season_pattern))
     if fit.pattern == "always" and not config.detection.always_on_candidates:
         return Rejection("always_on", always_on_reason(test))

@@ -360,9 +360,13 @@ def test_roof_gaps_labels_every_searched_onset_by_what_it_lies_over(tmp_path):
     recs = roof_gaps.onset_regions(spec, tmp_path, Config())
     assert "construction site" in {r["lies_over"] for r in recs}
     for r in recs:
-        assert {"world", "region", "lies_over", "object", "roof_gap", "judged"} <= set(r)
+        assert {"world", "region", "lies_over", "object", "roof_gap", "season_pattern",
+                "judged"} <= set(r)
+        # 16 looks span no year: the own season is not tested
+        assert r["season_pattern"] is None
         assert r["lies_over"] in roof_gaps.KINDS and r["region"].startswith("candidate-")
         assert (r["object"] is None) == (r["lies_over"] == "plain land")
     summary = roof_gaps.summarise(recs, 10.0)
     assert sum(s["regions"] for s in summary.values()) == len(recs)
+    assert all(s["season_tested"] == 0 for s in summary.values())
     assert roof_gaps.markdown(summary, 10.0).startswith("| searched onset over |")
