@@ -249,6 +249,35 @@ def roof_sentence(site: SiteRow, margin: float | None) -> str | None:
             "not because the series rules a roof out.")
 
 
+def season_sentence(site: SiteRow) -> str | None:
+    """Say how a new site's power-on step met a season of its own footprint.
+
+    A searched onset whose looks span a year was fitted once more with its footprint's own
+    annual cycle as no heat (a field whose season lags the sun's); a candidate still rose
+    there. Over less than a year that test cannot be made, and the report says so.
+
+    Examples
+    --------
+    >>> site = {"in_catalog": False, "status": "candidate", "pattern": "onset",
+    ...         "own_season": "onset"}
+    >>> "still rises" in season_sentence(site)
+    True
+    >>> "not tested" in season_sentence({**site, "own_season": None})
+    True
+    >>> season_sentence({**site, "in_catalog": True}) is None
+    True
+    """
+    if site.get("in_catalog") or site.get("pattern") != "onset":
+        return None
+    if site.get("own_season") is None:
+        return ("Its looks span less than a year, so its rise was not tested against a "
+                "season of its own (a field whose season lags the sun's); a year of looks "
+                "would tell them apart: a season repeats, a power-on does not.")
+    return ("Fitted with its footprint's own annual cycle as no heat (a field whose season "
+            f"lags the sun's), its series still rises ({fmt(site['own_season'])}): a season "
+            "repeats a year on, a power-on does not.")
+
+
 def listing_sentence(site: SiteRow) -> str | None:
     """Say when a listed site's onset is ``active`` with no null that could judge its rise.
 
@@ -331,7 +360,7 @@ def verdict_text(site: SiteRow, margin: float | None = None) -> str:
         parts.append(declared)
     # where the heat stands against its null, and what a listed onset's status rests on
     parts += [text for text in (null_sentence(site), roof_sentence(site, margin),
-                                listing_sentence(site)) if text]
+                                season_sentence(site), listing_sentence(site)) if text]
     if site.get("status") == "undetermined":
         parts.append(undetermined_sentence(site))
     if _no_compute(site):

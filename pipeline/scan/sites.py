@@ -228,6 +228,9 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         # below persistence.change_bic_margin the series cannot tell the fitted change (or its
         # absence) from a change of solar response without heat: a new roof, a cleared field
         "roof_gap": round_or_none(fit.nuisance_gap, 1),
+        # a searched onset over a year of looks, fitted with its footprint's own annual cycle:
+        # a rise that no longer rises there is a season (fit_site, new_site_rejection)
+        "own_season": fit.season_pattern,
         "n_clear": int(fit.n_clear),
         "n_looks": len(series),
         "excess_k_m2": round_or_none(fit.heat_k_m2 if fit.ever_active else 0.0, 0),

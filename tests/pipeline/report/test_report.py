@@ -284,6 +284,23 @@ def test_a_listed_onset_a_roof_explains_as_well_says_so(out: Path) -> None:
     assert "roof gap" not in clear.split("<h2>")[0]  # not in the verdict paragraph
 
 
+def test_a_new_onset_says_how_it_met_a_season_of_its_own(out: Path) -> None:
+    # a searched onset over a year of looks still rose with its own annual cycle fitted; over
+    # less than a year the test was not made, and the report says so
+    from pipeline.report.build import site_report_html
+
+    scan = load_scan(out)
+    campus = next(s for s in scan.records if s["site_id"] == CAMPUS)
+    found = {**campus, "in_catalog": False, "status": "candidate", "pattern": "onset",
+             "own_season": "window"}
+    page = site_report_html(found, scan, figure=None).split("<h2>")[0]
+    assert "its series still rises (window)" in page
+    short = site_report_html({**found, "own_season": None}, scan, figure=None).split("<h2>")[0]
+    assert "not tested against a season of its own" in short
+    listed = site_report_html({**found, "in_catalog": True}, scan, figure=None).split("<h2>")[0]
+    assert "season of its own" not in listed
+
+
 def test_a_listed_onset_says_what_its_status_rests_on(out: Path) -> None:
     # issue 18: a listed onset is active only outside its land's rises where its placebos
     # cover 10 footprints of distinct land; with fewer the status rests on the listing, and a
