@@ -270,9 +270,10 @@ def season_sentence(site: SiteRow) -> str | None:
     if site.get("in_catalog") or site.get("pattern") != "onset":
         return None
     if site.get("own_season") is None:
-        return ("Its looks span less than a year, so its rise was not tested against a "
-                "season of its own (a field whose season lags the sun's); a year of looks "
-                "would tell them apart: a season repeats, a power-on does not.")
+        return ("Its rise was not tested against a season of its own (a field whose season "
+                "lags the sun's): its looks span less than a year, or its solar index cannot be "
+                "told from an annual cycle; a year of looks would tell them apart: a season "
+                "repeats, a power-on does not.")
     return ("Fitted with its footprint's own annual cycle as no heat (a field whose season "
             f"lags the sun's), its series still rises ({fmt(site['own_season'])}): a season "
             "repeats a year on, a power-on does not.")
