@@ -216,14 +216,18 @@ class SiteNull:
         if not np.isfinite(v) or ref.size < 10:
             return 1.0
         counted = self._counted(statistic)
+        u = float(np.quantile(ref, TAIL_QUANTILE))
         if not counted.all():  # gated by roof: the joint chance, its empirical share a floor
-            # the share of placebos whose change is a step, in footprints of distinct land (a
-            # few places drawn again tell no more than those few), one added as its prior
-            places = self.n_independent * ref.size / max(self.n, 1)
-            share = (1.0 + counted.mean() * places) / (1.0 + places)
+            # the share of steps among the placebos the tail is fitted on (their top fifth):
+            # a change near the noise cannot be told from a roof, so over all placebos the
+            # share falls with their size, and it is the large changes the site is set against;
+            # counted in footprints of distinct land (a few places drawn again tell no more
+            # than those few), one added as its prior
+            top = ref >= u
+            places = self.n_independent * top.sum() / max(self.n, 1)
+            share = (1.0 + counted[top].mean() * places) / (1.0 + places)
             raw = replace(self, roof_gated=False).tail_p(statistic)
             return max(raw * share, float(np.mean((ref >= v) & counted)))
-        u = float(np.quantile(ref, TAIL_QUANTILE))
         if v <= u:
             return float(np.mean(ref >= v))
         scale = float(np.mean(ref[ref > u] - u)) if np.any(ref > u) else 0.0
