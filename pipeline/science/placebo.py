@@ -69,11 +69,14 @@ class SiteNull:
     explain it as well; ``beyond_roof`` holds, per statistic, which placebos' changes pass that
     same choice (:func:`rises_beyond_roof`). In the view :meth:`gated_by_roof` returns, a
     placebo whose change a roof explains counts as no exceedance: the rank p-value counts only
-    the others, and the modelled tail is scaled by their share (the joint chance that land
-    makes a change this large *and* a step rather than a roof; the empirical joint share is
-    its floor). That share is counted in footprints of distinct land
-    (:attr:`n_independent`), plus one: where no placebo's change is a step, the tail drops by
-    one over one more than the distinct places, never to nothing.
+    the others, and the modelled tail is scaled by their share among the placebos the tail is
+    fitted on, its top fifth (the joint chance that land makes a change this large *and* a
+    step rather than a roof; the empirical joint share is its floor). The share is taken there
+    because a change near the noise cannot beat a roof by a BIC margin whatever its shape: over
+    all placebos it would mostly count how small their changes are. It is counted in
+    footprints of distinct land (:attr:`n_independent`), plus one: where no change in the top
+    fifth is a step, the tail drops by one over one more than the distinct places there,
+    never to nothing.
     """
 
     site: dict[str, float]
