@@ -1,5 +1,7 @@
 """Site statuses say what the evidence supports (pipeline.scan.sites.site_status, null_test)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -302,6 +304,7 @@ def test_a_new_onset_meets_only_the_placebo_rises_that_are_steps():
     # calls no heat); only three small placebo rises are steps that beat a roof
     ref = np.random.default_rng(0).normal(0.0, 1e5, 100)
     ref[:5] = np.linspace(8e5, 9e5, 5)
+    ref[[10, 11, 12]] = 0.0
     steps = np.zeros(100, dtype=bool)
     steps[[10, 11, 12]] = True
     site = {"always": 0.0, "onset": 1.4e6, "shutdown": 0.0, "window": 1.4e6}
@@ -311,10 +314,17 @@ def test_a_new_onset_meets_only_the_placebo_rises_that_are_steps():
     raw = null.search_false_alarms_per_1000_km2("onset")
     assert raw > CFG.detection.false_alarm_per_1000km2  # the roofs' tail vetoes it
     test = null_test(on, null, CFG)
-    # the land's chance of a step that large: the tail times the share of steps, (1 + 3) in
-    # (1 + 100) places
-    assert test["null_false_alarm_per_1000km2"] == pytest.approx(raw * 4 / 101)
+    # the land's chance of a step that large: the tail times the share of steps among the
+    # top fifth the tail is fitted on (20 placebos, none of them a step): 1 in 1 + 20
+    assert test["null_false_alarm_per_1000km2"] == pytest.approx(raw / 21)
     assert test["null_passed"]
+    # were three of the largest rises steps, (1 + 3) in (1 + 20): land makes large steps
+    # here, and the site no longer stands outside them
+    large = np.zeros(100, dtype=bool)
+    large[[0, 1, 2]] = True
+    stepped = null_test(on, replace(null, beyond_roof={"onset": large}), CFG)
+    assert stepped["null_false_alarm_per_1000km2"] == pytest.approx(raw * 4 / 21)
+    assert not stepped["null_passed"]
     # a catalogued campus is one hypothesis, judged on the raw null as before
     cat = null_test(on, null, CFG, searched=False)
     assert cat["null_false_alarm_per_1000km2"] == pytest.approx(raw / 4)
