@@ -167,18 +167,18 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     evidence = null_test(fit, null, config, searched=not in_catalog)
 
     def fitted_heat(cal: Calibration) -> HeatEstimate:
-        est = site_heat(fit, cooling, cal, config, land_k_m2=land)
+        est = site_heat(fit, cooling, cal, config, land_k_m2=land, hidden=hidden)
         if known is None:
             # Cooling unknown: the central value assumes the default; the interval reaches up
             # to what the least visible cooling type (evaporative towers) would imply.
-            alt = site_heat(fit, WORST, cal, config, land_k_m2=land)
+            alt = site_heat(fit, WORST, cal, config, land_k_m2=land, hidden=hidden)
             est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
         return est
 
     def heat_of(cal: Calibration) -> HeatEstimate:
         return maybe_land(fitted_heat(cal), evidence, undetermined=undetermined)
 
-    undetermined = False  # set below once the status is known
+    undetermined = hidden = False  # set below once the status is known
 
     # never fitted on this site's own declaration (leave-one-out), or physics-only
     calibration = calibrations.for_site(str(row.site_id))
@@ -197,6 +197,12 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
                                              searched=not in_catalog),
                          end_limit_mw=end_limit_mw(fit, null, cooling, calibration, config),
                          rise_test=evidence if in_catalog and baseline is None else None)
+    if in_catalog and status == "undetermined":
+        # running cannot be told from a static offset: the heat an always-on term could hide
+        # is within the upper end (a searched site's status is its search verdict instead)
+        hidden = True
+        fitted = fitted_heat(calibration)
+        est = maybe_land(fitted, evidence)
     if heat_may_be_land(status, fit.pattern):
         # running cannot be told from land here (a static offset, a bump of land): the
         # fitted heat may be all land
@@ -671,20 +677,42 @@ def land_se(fit: ActivityFit, null: SiteNull | None) -> float:
 
 
 def site_heat(fit: ActivityFit, cooling: str, calibration: Calibration, config: Config, *,
-              land_k_m2: float = 0.0) -> HeatEstimate:
+              land_k_m2: float = 0.0, hidden: bool = False) -> HeatEstimate:
     """Heat (MW) of a site with its 90% interval.
 
     The heat term's standard error is the fit's combined with ``land_k_m2``, what land alone
     gives the same statistic (:func:`land_se`). A site without detected heat gets 0 MW with an
     upper limit: the heat an always-on term could hide in its series
-    (:attr:`ActivityFit.undetected_k_m2`), so "not seen" below the detection limit never reads
+    (:attr:`ActivityFit.always_k_m2`), so "not seen" below the detection limit never reads
     as "proven idle" against a declared power.
+
+    ``hidden``: the site's running cannot be told from a static offset (status
+    ``undetermined``, docs/statuses.md), so its upper end holds that always-on heat as well.
+    A change fitted over a bump of land (a winter's low sun, a green season) on a campus
+    running all series puts the campus's level into the fit's static offset; its heat would
+    otherwise fall out of the interval, which then reads as a limit the evidence does not set.
+
+    Examples
+    --------
+    >>> from pipeline.core.config import Config
+    >>> from pipeline.science.power import physics_calibration
+    >>> cfg = Config()
+    >>> cal = physics_calibration(cfg.power)
+    >>> bump = ActivityFit("onset", 3e5, 1e5, 5e5, 7e5, 30, 40, 40, 0.3, 0.9, np.zeros(40),
+    ...                    always_k_m2=1e6, always_se_k_m2=1e5)
+    >>> plain, held = (site_heat(bump, "dry", cal, cfg, hidden=h) for h in (False, True))
+    >>> held.mw == plain.mw and held.low == plain.low and held.high > 2 * plain.high
+    True
     """
+    bound = heat_mw(max(fit.always_k_m2, 0.0), fit.always_se_k_m2 if fit.ever_active
+                    else fit.heat_se_k_m2, cooling=cooling, calibration=calibration,
+                    config=config.power)
     if fit.ever_active:
-        return heat_mw(fit.heat_k_m2, float(np.hypot(fit.heat_se_k_m2, land_k_m2)),
-                       cooling=cooling, calibration=calibration, config=config.power)
-    bound = heat_mw(max(fit.undetected_k_m2, 0.0), fit.heat_se_k_m2, cooling=cooling,
-                    calibration=calibration, config=config.power)
+        est = heat_mw(fit.heat_k_m2, float(np.hypot(fit.heat_se_k_m2, land_k_m2)),
+                      cooling=cooling, calibration=calibration, config=config.power)
+        if hidden and np.isfinite(bound.high):
+            est = HeatEstimate(est.mw, est.low, max(est.high, bound.high))
+        return est
     return HeatEstimate(0.0 if np.isfinite(bound.high) else float("nan"), 0.0, bound.high)
 
 

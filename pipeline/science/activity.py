@@ -70,11 +70,14 @@ class ActivityFit:
     persistence: float
     stability: float
     residual_heat: np.ndarray
-    #: For a site without detected heat (``never``): the always-on heat term fitted anyway (K m2,
-    #: may be negative). With ``heat_se_k_m2`` (its standard error, static-offset prior included)
-    #: it bounds the heat the site could run undetected: a site below the detection limit is
-    #: "not seen", not "proven idle".
-    undetected_k_m2: float = 0.0
+    #: The always-on heat term fitted whatever the pattern (K m2, may be negative; with a
+    #: declared baseline, the earliest onset's), and its standard error with the static-offset
+    #: prior (:attr:`always_se_k_m2`). They bound the heat a site could run unseen: for a site
+    #: without detected heat (``never``, whose ``heat_se_k_m2`` is that error), so "not seen"
+    #: is not "proven idle"; and for one whose running cannot be told from a static offset
+    #: (``undetermined``, :func:`pipeline.scan.sites.site_heat`).
+    always_k_m2: float = 0.0
+    always_se_k_m2: float = float("nan")
     #: For a site running at the end: index (among the clear looks) of the first of the last
     #: clear looks that all show no heat, too few to make a shutdown (see
     #: :func:`unconfirmed_stop`); None when the last clear look shows heat.
@@ -393,13 +396,22 @@ def fit_activity(
     gap = _nuisance_gap(fits, chosen, max(sigma_mad(chosen.resid), floor), n)
     land = nuis @ chosen.coef[-q:] if nuis is not None else 0.0
     fit = _result(chosen.cand, chosen.coef, chosen.cov, e - land, s, area_m2, baseline_offset_k)
-    if fit.pattern == "never" and always is not None:
-        coef, cov = always
-        se = _heat_se(cov, 0.0 if baseline_looks else baseline_offset_k * area_m2)
-        fit = replace(fit, heat_se_k_m2=se, undetected_k_m2=float(coef[1]))
+    fit = _with_always(fit, always, 0.0 if baseline_looks else baseline_offset_k * area_m2)
     return replace(fit, nuisance_gap=gap,
                    unconfirmed_stop=unconfirmed_stop(fit, significance=significance,
                                                      min_looks=min_looks))
+
+
+def _with_always(fit: ActivityFit, always: tuple[np.ndarray, np.ndarray] | None,
+                 offset_prior_k_m2: float) -> ActivityFit:
+    """Return ``fit`` with the always-on heat term and its error (the bound of unseen heat)."""
+    if always is None:
+        return fit
+    coef, cov = always
+    se = _heat_se(cov, offset_prior_k_m2)
+    fit = replace(fit, always_k_m2=float(coef[1]), always_se_k_m2=se)
+    # a site without detected heat: its heat's error is the one of what it could hide
+    return replace(fit, heat_se_k_m2=se) if fit.pattern == "never" else fit
 
 
 def _offset_priors(baseline_offset_k: float, area_m2: float, max_baseline_k_m2: float | None,

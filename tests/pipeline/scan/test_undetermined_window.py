@@ -94,3 +94,22 @@ def test_a_null_just_short_of_enough_land_never_reads_as_enough():
     assert "only 9.9 footprints of distinct land" in listing_sentence(row)
     judged = _row(onset, site_sd=1.0, independent=10.0)
     assert judged["status"] == "undetermined" and judged["null_n_independent"] == 10.0
+
+
+def test_an_undetermined_change_keeps_the_heat_a_static_offset_may_hide():
+    # a listed campus running all series whose fit found a rise land makes as often (a winter
+    # bump): the fit's static offset holds the campus's level, and an always-on term takes
+    # 3e6 K m2 (982 MW at the physics coefficient, 3,055 K m2/MW). "Undetermined" says the
+    # series cannot tell which reading is right, so the upper end holds that heat too
+    bump = ActivityFit("onset", 6e5, 5e4, 1e5, 2.4e6, 10, None, N, 0.9, 0.9, np.zeros(N),
+                       nuisance_gap=30.0, always_k_m2=3e6, always_se_k_m2=2e5)
+    land = _row(bump, site_sd=1.0)
+    assert land["status"] == "undetermined"
+    assert land["heat_mw_high"] >= 3e6 / 3055.0
+    assert land["heat_mw"] < 6e5 / 1649.0 + 1  # the central value is still the rise's
+    # not refuted as over-declared by an upper end the evidence does not set
+    assert not str(land["verdict"]).startswith("refuted: over")
+    # the same rise outside its null is heat, and the level before it land: no such widening
+    active = _row(bump)
+    assert active["status"] == "active" and active["heat_mw_high"] < 3e6 / 3055.0
+    assert active["heat_mw"] == land["heat_mw"]

@@ -123,8 +123,8 @@ def test_heat_below_the_detection_limit_is_bounded_not_ruled_out() -> None:
     assert fit.pattern == "never" and fit.heat_k_m2 == 0.0
     # the static-offset prior alone (0.2 K over the area) bounds what a steady term can hide
     assert fit.heat_se_k_m2 >= 0.2 * AREA * 0.99
-    assert fit.undetected_k_m2 == pytest.approx(heat, abs=3 * 1e4)
-    assert fit.undetected_k_m2 + 1.6449 * fit.heat_se_k_m2 > heat
+    assert fit.always_k_m2 == pytest.approx(heat, abs=3 * 1e4)
+    assert fit.always_k_m2 + 1.6449 * fit.heat_se_k_m2 > heat
 
 
 def test_pure_solar_series_has_an_upper_limit_near_the_offset_prior() -> None:
@@ -133,9 +133,26 @@ def test_pure_solar_series_has_an_upper_limit_near_the_offset_prior() -> None:
     e = 1.2e6 * s * (1 + rng.normal(0, 0.01, s.size))
     fit = fit_activity(e, s, area_m2=AREA)
     assert fit.pattern == "never"
-    assert abs(fit.undetected_k_m2) < 0.1 * 0.2 * AREA
+    assert abs(fit.always_k_m2) < 0.1 * 0.2 * AREA
     # se: the prior (1e5) and the regression's own error (small here), in quadrature
     assert 0.2 * AREA <= fit.heat_se_k_m2 < 1.2 * 0.2 * AREA
+    assert fit.always_se_k_m2 == fit.heat_se_k_m2
+
+
+def test_every_fit_carries_the_always_on_term_it_could_hide():
+    # a campus running all series (1e6 K m2) with a late bump of land (3e5 K m2 from look 22),
+    # on land whose static offsets reach 2e6 K m2 (the bound the scan takes from placebos):
+    # the bump is fitted as an onset over a static offset that holds the campus's level, and
+    # the always-on term fitted anyway is that level (its robust loss gives the bump's looks
+    # less weight)
+    s = _solar(30, seed=5)
+    rng = np.random.default_rng(5)
+    e = 6e5 * s + 1e6 + 3e5 * (np.arange(30) >= 22) + rng.normal(0, 1e4, 30)
+    fit = fit_activity(e, s, area_m2=AREA, max_baseline_k_m2=2e6)
+    assert fit.pattern == "onset" and fit.heat_k_m2 == pytest.approx(3e5, rel=0.1)
+    assert fit.always_k_m2 == pytest.approx(1e6, rel=0.05)
+    # its error holds the static-offset prior (0.2 K over the area) at least
+    assert fit.always_se_k_m2 >= 0.2 * AREA * 0.99
 
 
 @pytest.mark.parametrize("seed", [9, 12, 13])
