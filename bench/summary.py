@@ -169,6 +169,42 @@ def missed_table(results: Path = RESULTS) -> str:
     return markdown_table(head, rows, "l" + "r" * len(docs))
 
 
+#: Visible-heat bands (MW of dry cooling) of the catalogued changes' table; the new-onset bar
+#: counts campuses from 100 MW.
+VISIBLE_BANDS = ((0.0, 40.0), (40.0, 100.0), (100.0, float("inf")))
+
+
+def _band(lo: float, hi: float) -> str:
+    return f"{lo:g}+ MW" if hi == float("inf") else f"{lo:g}-{hi:g} MW"
+
+
+def change_status_table(results: Path = RESULTS) -> str:
+    """Catalogued campuses that power on or shut down: right final status by visible heat.
+
+    Read from each widened split's per-campus records (``worlds``); the right status is the
+    criterion's (``active`` when running at the end, ``inactive`` after a shutdown). Empty
+    when no stored run has the records.
+    """
+    docs = [(stem, label, d) for stem, label in WIDE
+            if (d := _load(results, stem)) is not None and d.get("worlds")]
+    if not docs:
+        return ""
+
+    def cell(doc: dict[str, Any], lo: float, hi: float) -> str:
+        changed = [c for w in doc["worlds"] for c in w["campuses"]
+                   if c.get("in_catalog") and (c.get("onset_in_series") or c.get("shut_down"))
+                   and lo <= c.get("visible_mw", -1.0) < hi]
+        right = sum(c.get("status") == ("inactive" if c.get("shut_down") else "active")
+                    for c in changed)
+        return f"{right}/{len(changed)}" if changed else "-"
+
+    head = ["catalogued power-on/shutdown, right final status, by visible heat"] + [
+        label + (" *" if stem in HELD_OUT else "") for stem, label, _ in docs]
+    rows = [[_band(lo, hi)] + [cell(d, lo, hi) for _, _, d in docs]
+            for lo, hi in VISIBLE_BANDS]
+    return markdown_table(head, rows, "l" + "r" * len(docs))
+
+
 #: File suffix of a suite re-run with another draw of placebos (``--placebo-seed 1``).
 SECOND_DRAW = "-placebo-seed1"
 
@@ -363,6 +399,7 @@ def render(results: Path = RESULTS) -> str:
              "yard heat, halls built before power-on; * = held out):", "",
              widened_table(results), "",
              *([missed, ""] if (missed := missed_table(results)) else []),
+             *([changes, ""] if (changes := change_status_table(results)) else []),
              *(["**The same suites with a second draw of placebos** "
                 "(`python bench/accuracy.py [suite] --placebo-seed 1`: the same worlds, code "
                 "and rules; the placebo footprints drawn with another seed):", "", draw, ""]

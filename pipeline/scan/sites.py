@@ -696,11 +696,11 @@ def site_heat(fit: ActivityFit, cooling: str, calibration: Calibration, config: 
     --------
     >>> from pipeline.core.config import Config
     >>> from pipeline.science.power import physics_calibration
-    >>> cfg = Config()
-    >>> cal = physics_calibration(cfg.power)
     >>> bump = ActivityFit("onset", 3e5, 1e5, 5e5, 7e5, 30, 40, 40, 0.3, 0.9, np.zeros(40),
     ...                    always_k_m2=1e6, always_se_k_m2=1e5)
-    >>> plain, held = (site_heat(bump, "dry", cal, cfg, hidden=h) for h in (False, True))
+    >>> cfg = Config()  # the physics coefficient: no declared site
+    >>> plain, held = (site_heat(bump, "dry", physics_calibration(cfg.power), cfg, hidden=h)
+    ...                for h in (False, True))
     >>> held.mw == plain.mw and held.low == plain.low and held.high > 2 * plain.high
     True
     """

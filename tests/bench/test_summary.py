@@ -124,3 +124,26 @@ def test_false_candidates_pool_over_the_widened_splits_with_a_poisson_interval(t
     assert "(3,500 km2; bar 0.5 per 1,000 km2): 1 at seed 0 (0.29 per 1,000 km2, " \
            "90% interval 0.01-1.36)." in line
     assert "seed 1" not in line  # no second draw stored
+
+
+def test_the_catalogued_changes_are_tabled_by_visible_heat(tmp_path):
+    # a shutdown called inactive (right), a power-on left undetermined (wrong), a campus
+    # running all series (not a change), an uncatalogued one (not catalogued): by hand, 1/1 in
+    # the 100+ band and 0/1 in 0-40; 40-100 holds none
+    doc = _accuracy(3, 4, 0, 500.0)
+    camp = [
+        {"in_catalog": True, "shut_down": True, "onset_in_series": False, "visible_mw": 250.0,
+         "status": "inactive"},
+        {"in_catalog": True, "shut_down": False, "onset_in_series": True, "visible_mw": 12.0,
+         "status": "undetermined"},
+        {"in_catalog": True, "shut_down": False, "onset_in_series": False, "visible_mw": 60.0,
+         "status": "active"},
+        {"in_catalog": False, "shut_down": False, "onset_in_series": True, "visible_mw": 70.0,
+         "status": "candidate"},
+    ]
+    doc["worlds"] = [{"world": "w1", "campuses": camp}]
+    (tmp_path / "accuracy-wide-onset.json").write_text(json.dumps(doc))
+    lines = summary.change_status_table(tmp_path).splitlines()
+    assert lines[0].endswith("| new-onset dev |")
+    assert lines[2:] == ["| 0-40 MW | 0/1 |", "| 40-100 MW | - |", "| 100+ MW | 1/1 |"]
+    assert summary.change_status_table(tmp_path / "none") == ""
