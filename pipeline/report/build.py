@@ -386,13 +386,15 @@ def undetermined_sentence(site: SiteRow) -> str:
         # a listed campus's rise within its null (docs/statuses.md)
         return ("<b>Undetermined</b>: its rise does not stand outside the rises its scene's "
                 "land makes by itself (placebo footprints, above), so the listing alone does "
-                "not show it running; see the upper limit.")
+                "not show it running; see the upper limit, which holds the heat a campus "
+                "running all series could hide here.")
     if site.get("pattern") in ("shutdown", "window"):
         # a fitted stop not shown to be one (pipeline.scan.sites.site_status)
         return ("<b>Undetermined</b>: its heat fell, but the fall does not stand outside the "
                 "falls its scene's land makes by itself, a change of solar response without "
                 "heat explains it as well (roof gap), or the level it fell to could still hide "
-                "the site's heat; see the upper limit.")
+                "the site's heat; see the upper limit, which holds the heat a campus running "
+                "all series could hide here.")
     return ("<b>Undetermined</b>: this series cannot tell running from a static temperature "
             "offset of the footprint (no baseline before or after), so the site is neither "
             "shown running nor idle; see the upper limit.")
