@@ -3,7 +3,8 @@
 Both benchmarks (:mod:`bench.accuracy`, :mod:`bench.throughput`) record the machine they ran on
 (platform, CPU count, load average before and after, Python and library versions) beside their
 figures, because a timing without its machine and load is not a figure. Results are written
-atomically as JSON under ``bench/results/``.
+atomically as JSON under ``bench/results/``; the accuracy criteria and the README's tables read
+their campus records alike (:func:`catalogued_change`, :func:`right_final_status`).
 """
 
 from __future__ import annotations
@@ -194,6 +195,20 @@ def quantile(values: list[float] | np.ndarray, q: float) -> float:
     a = np.asarray(values, dtype=float)
     a = a[np.isfinite(a)]
     return float(np.quantile(a, q)) if a.size else float("nan")
+
+
+#: Visible heat (MW of dry cooling) from which a new campus powering on must be found.
+ONSET_VISIBLE_MW = 100.0
+
+
+def catalogued_change(campus: dict[str, Any]) -> bool:
+    """Whether a campus record is a catalogued campus that powers on or shuts down."""
+    return bool(campus["in_catalog"] and (campus["onset_in_series"] or campus["shut_down"]))
+
+
+def right_final_status(campus: dict[str, Any]) -> bool:
+    """Whether a campus record's status is its right final one (``inactive`` after a stop)."""
+    return bool(campus["status"] == ("inactive" if campus["shut_down"] else "active"))
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]], align: str | None = None) -> str:

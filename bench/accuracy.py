@@ -66,13 +66,16 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
 
 from bench import misclaim
 from bench._common import (
+    ONSET_VISIBLE_MW,
     RESULTS,
+    catalogued_change,
     envelope,
     finish,
     log,
     markdown_table,
     publish,
     quantile,
+    right_final_status,
 )
 from models.energy_check import OVER, REFUTED, UNDER
 from pipeline.core.config import PersistenceConfig
@@ -854,9 +857,6 @@ def _possible_shutdowns(camp: list[dict[str, Any]]) -> dict[str, int]:
             "of_which_flagged": sum(1 for r in running if "possible_shutdown_since" in r)}
 
 
-#: Visible heat (MW of dry cooling) from which a new campus powering on must be found.
-ONSET_VISIBLE_MW = 100.0
-
 
 def _share(flags: list[bool]) -> dict[str, Any]:
     return {"n": len(flags), "k": int(sum(flags)),
@@ -887,8 +887,8 @@ def criteria(camp: list[dict[str, Any]], false: list[dict[str, Any]],
     """
     new_on = [r for r in camp if not r["in_catalog"] and r["onset_in_series"]
               and r["visible_mw"] >= ONSET_VISIBLE_MW]
-    changed = [r for r in camp if r["in_catalog"] and (r["onset_in_series"] or r["shut_down"])]
-    right = [r for r in changed if r["status"] == ("inactive" if r["shut_down"] else "active")]
+    changed = [r for r in camp if catalogued_change(r)]
+    right = [r for r in changed if right_final_status(r)]
     steady = [r for r in camp if r["in_catalog"] and not r["onset_in_series"]
               and not r["shut_down"] and r["status"] is not None]
     held = [r for r in steady if r.get("heat_mw_low") is not None
