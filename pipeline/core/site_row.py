@@ -183,7 +183,8 @@ class SiteRow(DensityColumns, EnergyColumns, CalibrationColumns, NullColumns,
     persistence: float | None  # share of active looks whose heat exceeds half the fitted heat
     stability: float | None  # 1 - robust spread of the active looks' heat over the heat
     roof_gap: float | None  # BIC by which the fit beats a roof built or removed (None: none fitted)
-    own_season: str | None  # pattern with its own annual cycle fitted (None: not tested)
+    own_season: str | None  # an onset's pattern, its own annual cycle fitted (None: untested)
+    season_share: float | None  # share of a window's bump seen a year apart (None: untested)
     n_clear: int  # clear looks of the site
     n_looks: int  # looks of the site (clear or not)
     excess_k_m2: float | None  # fitted heat term, the footprint's integrated excess (K m2)

@@ -52,7 +52,7 @@ from pipeline.science.power import (
     heat_mw,
     site_coefficient,
 )
-from pipeline.science.season import annual_cycle, beyond_sun, spans_a_year
+from pipeline.science.season import annual_cycle, beyond_sun, comes_back, spans_a_year
 
 
 def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -71,6 +71,12 @@ def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
 #: window (a rise with a later fall) has still risen.
 STILL_RISES = ("onset", "window")
 
+#: Share of a searched window's bump that the same weeks of another year may show before the
+#: bump is called a season of its own (:func:`pipeline.science.season.comes_back`): half. A
+#: season comes back whole but for its year-to-year spread; heat that came and went once
+#: leaves those weeks at the land's level, 0 but for the looks' noise.
+COMES_BACK_SHARE = 0.5
+
 
 def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config,
              null: SiteNull | None = None, *, in_catalog: bool = True,
@@ -88,9 +94,12 @@ def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: 
     own annual cycle as terms of no heat (a field whose season lags the sun's: the part of
     the cycle the solar response does not make, :func:`pipeline.science.season.beyond_sun`);
     what that fit selects is its ``season_pattern``, and :func:`new_site_rejection` keeps the
-    rise only when it still rises there. A catalogued site is one hypothesis, not a
-    search, and is not put to this choice (its halls may stand before it powers on, as for
-    the roof).
+    rise only when it still rises there. A searched ``window`` (heat that came and went)
+    whose weeks are seen again in another year carries the share of its bump those weeks show
+    there (its ``season_share``, :func:`pipeline.science.season.comes_back`): a season comes
+    back, a campus that ran for a while and stopped does not. A catalogued site is one
+    hypothesis, not a search, and is not put to this choice (its halls may stand before it
+    powers on, as for the roof).
     """
     looks = (np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])).to_numpy()
     clear = series[looks]
@@ -116,7 +125,12 @@ def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: 
 
     chosen = fit(modes)
     dates = clear["date"].to_numpy() if "date" in clear else np.array([], "datetime64[D]")
-    if in_catalog or chosen.pattern != "onset" or not spans_a_year(dates):
+    if in_catalog:
+        return chosen
+    if chosen.pattern == "window" and chosen.start is not None and chosen.stop is not None:
+        return replace(chosen, season_share=comes_back(
+            dates, chosen.residual_heat, chosen.start, chosen.stop))
+    if chosen.pattern != "onset" or not spans_a_year(dates):
         return chosen
     cycle = beyond_sun(clear["solar_loading"].to_numpy(), annual_cycle(dates))
     if cycle is None:
@@ -237,6 +251,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         # a searched onset over a year of looks, fitted with its footprint's own annual cycle:
         # a rise that no longer rises there is a season (fit_site, new_site_rejection)
         "own_season": fit.season_pattern,
+        "season_share": fit.season_share,
         "n_clear": int(fit.n_clear),
         "n_looks": len(series),
         "excess_k_m2": round_or_none(fit.heat_k_m2 if fit.ever_active else 0.0, 0),
@@ -480,6 +495,9 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
                          "persistence.change_bic_margin)")
     if fit.pattern == "onset" and fit.season_pattern not in (None, *STILL_RISES):
         return Rejection("own_season", season_reason(fit.season_pattern))
+    share = fit.season_share if fit.pattern == "window" else None
+    if share is not None and share >= COMES_BACK_SHARE:
+        return Rejection("own_season", season_reason(share))
     if fit.pattern == "always" and not config.detection.always_on_candidates:
         return Rejection("always_on", always_on_reason(test))
     if test is not None and not test["null_passed"]:
@@ -487,8 +505,11 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     return None
 
 
-def season_reason(pattern: str) -> str:
-    """Return why a new site's rise that its own annual cycle explains is no candidate.
+def season_reason(pattern: str | float) -> str:
+    """Return why a new site's change that its own season explains is no candidate.
+
+    ``pattern`` is what an onset's fit with the footprint's own annual cycle selects, or, for
+    a window (a bump), the share of its height the same weeks of another year show.
 
     Examples
     --------
@@ -496,7 +517,13 @@ def season_reason(pattern: str) -> str:
     'an annual cycle of its own (a field whose season l'
     >>> "shows a fall, no rise" in season_reason("shutdown")
     True
+    >>> season_reason(0.83)[:62]
+    'its bump comes back in the same weeks of another year at 83% o'
     """
+    if isinstance(pattern, float):
+        return (f"its bump comes back in the same weeks of another year at {pattern:.0%} of its "
+                f"height (at least {COMES_BACK_SHARE:.0%}): a season of its own (a field whose "
+                "season lags the sun's), not heat that came and went once")
     shows = {"never": "no heat", "always": "heat that ran all series, no step",
              "shutdown": "a fall, no rise"}.get(pattern, f"a {pattern}")
     return ("an annual cycle of its own (a field whose season lags the sun's) explains its rise "

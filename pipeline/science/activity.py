@@ -91,6 +91,10 @@ class ActivityFit:
     #: of no heat (:mod:`pipeline.science.season`): a searched onset's rise is kept only when
     #: it still rises there (:func:`pipeline.scan.sites.fit_site`). None: not tested.
     season_pattern: str | None = None
+    #: For a searched window whose weeks are seen again in another year: the share of its
+    #: bump those weeks show there (:func:`pipeline.science.season.comes_back`; near 1 for a
+    #: season, near 0 for heat that came and went once). None: not tested.
+    season_share: float | None = None
 
     @property
     def active_at_end(self) -> bool:

@@ -11,7 +11,9 @@ A campus that powers on does not; its step stays when the cycle is fitted too.
 
 :func:`annual_cycle` gives the cycle's two terms (a sine and a cosine of the day of the year);
 :func:`spans_a_year` says whether a series covers enough of a year for them to be told from a
-step (over a few months a part of a sine is a ramp, and would take up any step), and
+step (over a few months a part of a sine is a ramp, and would take up any step),
+:func:`comes_back` how much of a bump (heat that came and went) the same weeks of other years
+show, so that a season, which comes back, can be told from heat that came and went once, and
 :func:`beyond_sun` the part of the cycle the solar response does not already make (its lag),
 which is what the activity fit takes as a footprint's own season.
 """
@@ -29,6 +31,12 @@ YEAR_DAYS = 365.25
 #: Least span of the looks (days) over which an annual cycle is fitted beside a step: a year
 #: less 5 weeks (Landsat 8 and 9 together revisit every 8 days; clouds take whole weeks).
 MIN_SPAN_DAYS = YEAR_DAYS - 35.0
+
+#: How far (days) a look may fall from a whole number of years before or after a look of a
+#: bump and still show the same weeks again: two revisits of Landsat 8 and 9 together. Within
+#: one year's series of 8-day looks no look of a bump has such a twin (a bump starts and ends
+#: at least three clear looks in from the series' ends).
+AGAIN_DAYS = 16.0
 
 
 def _days(dates: Sequence[object] | np.ndarray) -> np.ndarray:
@@ -66,6 +74,82 @@ def spans_a_year(dates: Sequence[object] | np.ndarray, min_days: float = MIN_SPA
     days = _days(dates)
     return bool(days.size and days.max() - days.min() >= min_days)
 
+
+def _twins(days: np.ndarray, start: int, stop: int, tol_days: float) -> np.ndarray:
+    """Return, per look of ``days[start:stop]``, its nearest twin a whole number of years away.
+
+    The twin is a look outside the bump within ``tol_days`` of that distance; -1 where none is.
+    """
+    outside = np.r_[0:start, stop:days.size]
+    gap = days[outside][None, :] - days[start:stop, None]
+    off = np.abs(gap - np.round(gap / YEAR_DAYS) * YEAR_DAYS)
+    off[(np.round(gap / YEAR_DAYS) == 0) | (off > tol_days)] = np.inf
+    if not outside.size:
+        return np.full(stop - start, -1)
+    best = np.argmin(off, axis=1)
+    return np.where(np.isfinite(off[np.arange(best.size), best]), outside[best], -1)
+
+
+def seen_a_year_apart(dates: Sequence[object] | np.ndarray, start: int, stop: int,
+                      tol_days: float = AGAIN_DAYS) -> bool:
+    """Return True when the weeks of ``dates[start:stop]`` are seen again in another year.
+
+    At least half the looks of the bump must each have a look outside it a whole number of
+    years away (within ``tol_days``). Only then can a season, which comes back in the same
+    weeks, be told from heat that came and went once.
+
+    Examples
+    --------
+    >>> days = np.arange(0, 730, 8).astype("timedelta64[D]")
+    >>> dates = np.datetime64("2023-01-05") + days
+    >>> seen_a_year_apart(dates, 5, 12)  # early February of the first year, seen in the second
+    True
+    >>> seen_a_year_apart(dates[:46], 5, 12)  # one year of looks: not seen again
+    False
+    >>> seen_a_year_apart(np.delete(dates, range(48, 58)), 5, 12)  # next year clouded then
+    False
+    """
+    days = _days(dates)
+    if not 0 <= start < stop <= days.size or stop - start == days.size:
+        return False
+    twins = _twins(days, start, stop, tol_days)
+    return bool(2 * np.sum(twins >= 0) >= twins.size)
+
+
+def comes_back(dates: Sequence[object] | np.ndarray, residual: np.ndarray, start: int,
+               stop: int, tol_days: float = AGAIN_DAYS) -> float | None:
+    """Return the share of a bump's height that the same weeks of other years show.
+
+    ``residual`` is a series' excess less its fitted offset and solar response (the heat of a
+    window fit stays in it), and the bump is ``residual[start:stop]``. Each look of the bump is
+    paired with its nearest look outside it a whole number of years away (within
+    ``tol_days``); the share is the sum over the pairs of the twins over that of the bump's:
+    near 1 for a season that comes back whatever its shape, near 0 for heat that came and went
+    once. None when the bump's weeks are not seen
+    again (:func:`seen_a_year_apart`) or the bump has no height.
+
+    Examples
+    --------
+    >>> days = np.arange(0, 730, 8)
+    >>> dates = np.datetime64("2023-01-05") + days.astype("timedelta64[D]")
+    >>> season = np.where((days % 365 > 40) & (days % 365 < 90), 1e6, 0.0)
+    >>> round(comes_back(dates, season, 5, 12), 2)
+    1.0
+    >>> once = np.where((days > 40) & (days < 90), 1e6, 0.0)
+    >>> round(comes_back(dates, once, 5, 12), 2)
+    0.0
+    >>> comes_back(dates[:46], once[:46], 5, 12) is None
+    True
+    """
+    r = np.asarray(residual, dtype=np.float64)
+    if not seen_a_year_apart(dates, start, stop, tol_days):
+        return None
+    twins = _twins(_days(dates), start, stop, tol_days)
+    paired = twins >= 0
+    height = float(np.sum(r[start:stop][paired]))
+    if not height > 0.0:
+        return None
+    return float(np.sum(r[twins[paired]]) / height)
 
 
 def beyond_sun(solar: np.ndarray, cycle: np.ndarray) -> np.ndarray | None:
