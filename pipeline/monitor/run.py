@@ -59,7 +59,15 @@ from pipeline.monitor.alerts import Alert, AlertRule, Delivery, alert_sequence, 
 from pipeline.monitor.store import HistoryStore, RunRecord, store_exists
 from pipeline.scan.area import imagery_footprint
 from pipeline.scan.run import apply_solar_index, run_scan
-from pipeline.scan.sites import annotate_series, catalog_frame, fit_site, site_row
+from pipeline.scan.sites import (
+    annotate_series,
+    catalog_frame,
+    fit_site,
+    known_cooling,
+    land_se,
+    site_interval,
+    site_row,
+)
 from pipeline.science.activity import ActivityFit
 from pipeline.science.declared import declaration_on
 from pipeline.science.power import (
@@ -171,7 +179,11 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
             site = site_row(row, True, fit, series, cal, config,
                              footprint_m2=result.masks[sid].footprint_area_px * pixel_area,
                              null=null, baseline=baseline)
-            site = stored_status(site, _heat_now(row, fit, cal, config), alert_rule(config))
+            # what an always-on term could hide, should the stop be stored undetermined
+            hides = site_interval(fit, known_cooling(row), cal.for_site(sid), config,
+                                  land_k_m2=land_se(fit, null), hidden=True)
+            site = stored_status(site, _heat_now(row, fit, cal, config), alert_rule(config),
+                                 may_hide_mw=hides.high)
             out.append({"site_id": site["site_id"], "as_of_date": day,
                         "status": site["status"], "pattern": site["pattern"],
                         "heat_mw": site["heat_mw"], "heat_mw_low": site["heat_mw_low"],
@@ -210,8 +222,7 @@ def _heat_now(row: Any, fit: ActivityFit, cal: CalibrationSet,
         return None
     mean = float(np.mean(after))
     se = float(sigma_mad(after) / np.sqrt(after.size)) if after.size > 1 else abs(mean)
-    known = getattr(row, "cooling", None)
-    known = known if isinstance(known, str) and known else None
+    known = known_cooling(row)
     calibration = cal.for_site(str(row.site_id))  # never fitted on the site's own declaration
     coolings = [known] if known else [config.power.default_cooling, min(
         config.power.default_k_m2_per_mw,
@@ -227,8 +238,8 @@ class NotedSite(SiteRow):
     status_note: str | None  # the reason, None when the status stands as the scan made it
 
 
-def stored_status(site: SiteRow, heat_now: HeatEstimate | None,
-                  rule: AlertRule) -> NotedSite:
+def stored_status(site: SiteRow, heat_now: HeatEstimate | None, rule: AlertRule, *,
+                  may_hide_mw: float | None = None) -> NotedSite:
     """Return a status row whose status and heat interval agree, as the history stores it.
 
     A seen stop (``heat_now``: the heat of the looks after it) is stored ``inactive`` only when
@@ -238,7 +249,9 @@ def stored_status(site: SiteRow, heat_now: HeatEstimate | None,
     then shows the heat *as of its date*, that after the stop. Otherwise it is stored
     ``undetermined`` with the fit's interval (the heat the site may be running) and the reason
     in ``status_note``. So ``inactive`` never stands beside an interval whose low end is above
-    the threshold.
+    the threshold. As every ``undetermined`` row's, its upper end is then at least
+    ``may_hide_mw``: the upper limit of what an always-on term could hide in the series
+    (:func:`pipeline.scan.sites.site_heat`, ``hidden``; docs/statuses.md).
 
     Examples
     --------
@@ -249,6 +262,9 @@ def stored_status(site: SiteRow, heat_now: HeatEstimate | None,
     'undetermined'
     >>> out["status_note"]
     'a stop was fitted, but the heat before it [16-1878 MW] does not stand above 22 MW'
+    >>> stored_status(row, HeatEstimate(1.0, 0.0, 42.0), AlertRule(),
+    ...               may_hide_mw=2500.0)["heat_mw_high"]
+    2500.0
     >>> out = stored_status({**row, "heat_mw_low": 80.0}, HeatEstimate(1.0, 0.0, 9.0), AlertRule())
     >>> out["status"], out["heat_mw"], out["heat_mw_high"]
     ('inactive', 1.0, 9.0)
@@ -268,6 +284,9 @@ def stored_status(site: SiteRow, heat_now: HeatEstimate | None,
         out.update({"heat_mw": round(heat_now.mw, 1), "heat_mw_low": round(heat_now.low, 1),
                     "heat_mw_high": round(heat_now.high, 1)})
         return out
+    if may_hide_mw is not None and np.isfinite(may_hide_mw) and not (
+            isinstance(high, int | float) and high >= may_hide_mw):
+        out["heat_mw_high"] = round(float(may_hide_mw), 1)
     return {**out, "status": "undetermined", "status_note": note}
 
 

@@ -171,8 +171,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     force on the last look and the energy cross-reference, with the physics coefficient's
     verdict beside the one used (:func:`pipeline.scan.verdicts.calibration_columns`).
     """
-    known = getattr(row, "cooling", None)
-    known = known if isinstance(known, str) and known else None
+    known = known_cooling(row)
     cooling = known or config.power.default_cooling
 
     # the heat's uncertainty includes what land alone does to its statistic (placebos), and
@@ -181,13 +180,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     evidence = null_test(fit, null, config, searched=not in_catalog)
 
     def fitted_heat(cal: Calibration) -> HeatEstimate:
-        est = site_heat(fit, cooling, cal, config, land_k_m2=land, hidden=hidden)
-        if known is None:
-            # Cooling unknown: the central value assumes the default; the interval reaches up
-            # to what the least visible cooling type (evaporative towers) would imply.
-            alt = site_heat(fit, WORST, cal, config, land_k_m2=land, hidden=hidden)
-            est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
-        return est
+        return site_interval(fit, known, cal, config, land_k_m2=land, hidden=hidden)
 
     def heat_of(cal: Calibration) -> HeatEstimate:
         return maybe_land(fitted_heat(cal), evidence, undetermined=undetermined)
@@ -741,6 +734,40 @@ def site_heat(fit: ActivityFit, cooling: str, calibration: Calibration, config: 
             est = HeatEstimate(est.mw, est.low, max(est.high, bound.high))
         return est
     return HeatEstimate(0.0 if np.isfinite(bound.high) else float("nan"), 0.0, bound.high)
+
+
+def known_cooling(row: Any) -> str | None:
+    """Return a site's declared cooling type, None where its catalogue row gives none."""
+    known = getattr(row, "cooling", None)
+    return known if isinstance(known, str) and known else None
+
+
+def site_interval(fit: ActivityFit, known: str | None, calibration: Calibration,
+                  config: Config, *, land_k_m2: float = 0.0,
+                  hidden: bool = False) -> HeatEstimate:
+    """Heat (MW) of a site whose cooling may be unknown, with its 90% interval.
+
+    :func:`site_heat` at the site's cooling; with the cooling unknown (``known`` None), the
+    central value assumes ``power.default_cooling`` and the interval reaches up to what the
+    least visible cooling type (evaporative towers) would imply.
+
+    Examples
+    --------
+    >>> from pipeline.core.config import Config
+    >>> from pipeline.science.power import physics_calibration
+    >>> on = ActivityFit("onset", 1e6, 1e5, 5e5, 0.0, 10, 40, 40, 0.9, 0.9, np.zeros(40))
+    >>> cfg = Config()
+    >>> dry = site_interval(on, "dry", physics_calibration(cfg.power), cfg)
+    >>> unknown = site_interval(on, None, physics_calibration(cfg.power), cfg)
+    >>> unknown.mw == dry.mw and unknown.high > dry.high
+    True
+    """
+    est = site_heat(fit, known or config.power.default_cooling, calibration, config,
+                    land_k_m2=land_k_m2, hidden=hidden)
+    if known is None:
+        alt = site_heat(fit, WORST, calibration, config, land_k_m2=land_k_m2, hidden=hidden)
+        est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
+    return est
 
 
 #: The energy columns of a place that implies no accelerators (no heat, excluded, rejected).

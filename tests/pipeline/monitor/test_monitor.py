@@ -512,6 +512,23 @@ def test_stored_status_agrees_with_its_interval() -> None:
     assert stored_status(never, None, rule)["status"] == "inactive"
 
 
+def test_a_stop_stored_undetermined_keeps_the_heat_a_static_offset_may_hide() -> None:
+    """As every undetermined row's (docs/statuses.md), its upper end holds what an always-on
+    term could hide in the series; a supported stop's row is the heat after it, unchanged."""
+    rule = AlertRule()
+    stop = {"status": "inactive", "pattern": "shutdown", "heat_mw": 170.0,
+            "heat_mw_low": 30.0, "heat_mw_high": 400.0, "reported_power_mw": 100.0}
+    row = stored_status(stop, HeatEstimate(5.0, 0.0, 20.0), rule, may_hide_mw=950.0)
+    assert row["status"] == "undetermined"
+    assert (row["heat_mw"], row["heat_mw_low"], row["heat_mw_high"]) == (170.0, 30.0, 950.0)
+    # a bound below the fit's own upper end takes nothing away
+    low = stored_status(stop, HeatEstimate(5.0, 0.0, 20.0), rule, may_hide_mw=250.0)
+    assert low["heat_mw_high"] == 400.0
+    supported = stored_status({**stop, "heat_mw_low": 80.0}, HeatEstimate(2.0, 0.0, 20.0),
+                              rule, may_hide_mw=950.0)
+    assert supported["status"] == "inactive" and supported["heat_mw_high"] == 20.0
+
+
 def test_jsonl_sink_writes_each_alert_once_and_survives_a_torn_line(tmp_path: Path) -> None:
     path = tmp_path / "alerts.jsonl"
     a, b = (Alert(alert_id(k, "s", "2024-01-01"), "s", k, "2024-01-01", k)
