@@ -252,10 +252,11 @@ def roof_sentence(site: SiteRow, margin: float | None) -> str | None:
 def season_sentence(site: SiteRow) -> str | None:
     """Say how a new site's power-on step or bump met a season of its own footprint.
 
-    A searched onset whose looks span a year, or a searched window (heat that came and went)
-    whose weeks are seen again in another year, was fitted once more with its footprint's own
+    A searched onset whose looks span a year was fitted once more with its footprint's own
     annual cycle as no heat (a field whose season lags the sun's); a candidate still rose
-    there. Where that test cannot be made, the report says so.
+    there. A searched window (heat that came and went) whose weeks are seen again in another
+    year was set against those weeks (its ``season_share``); a candidate's came back at less
+    than half its height. Where a test cannot be made, the report says so.
 
     Examples
     --------
@@ -265,22 +266,24 @@ def season_sentence(site: SiteRow) -> str | None:
     True
     >>> "not tested" in season_sentence({**site, "own_season": None})
     True
-    >>> "another year" in season_sentence({**site, "pattern": "window", "own_season": None})
+    >>> window = {**site, "pattern": "window", "own_season": None}
+    >>> "not tested" in season_sentence({**window, "season_share": None})
     True
+    >>> season_sentence({**window, "season_share": 0.12})[:49]
+    'The same weeks of another year show 12% of its bu'
     >>> season_sentence({**site, "in_catalog": True}) is None
     True
     """
     if site.get("in_catalog") or site.get("pattern") not in ("onset", "window"):
         return None
     if site.get("pattern") == "window":
-        if site.get("own_season") is None:
+        share = site.get("season_share")
+        if share is None:
             return ("Its bump was not tested against a season of its own (a field whose season "
                     "lags the sun's): its weeks are not seen again in another year of looks; a "
                     "season comes back a year on, heat that came and went once does not.")
-        return ("Its bump's weeks are seen again in another year; fitted with its footprint's "
-                "own annual cycle as no heat, its series still rises "
-                f"({fmt(site['own_season'])}): a season comes back a year on, heat that came "
-                "and went once does not.")
+        return (f"The same weeks of another year show {share:.0%} of its bump (a season of "
+                "its own comes back at half or more; heat that came and went once does not).")
     if site.get("own_season") is None:
         return ("Its rise was not tested against a season of its own (a field whose season "
                 "lags the sun's): its looks span less than a year, or its solar index cannot be "

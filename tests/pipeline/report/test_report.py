@@ -299,6 +299,12 @@ def test_a_new_onset_says_how_it_met_a_season_of_its_own(out: Path) -> None:
     assert "not tested against a season of its own" in short
     listed = site_report_html({**found, "in_catalog": True}, scan, figure=None).split("<h2>")[0]
     assert "season of its own" not in listed
+    # a searched window: the share of its bump the same weeks of another year show
+    window = {**found, "pattern": "window", "own_season": None, "season_share": 0.08}
+    page = site_report_html(window, scan, figure=None).split("<h2>")[0]
+    assert "The same weeks of another year show 8% of its bump" in page
+    once = site_report_html({**window, "season_share": None}, scan, figure=None)
+    assert "its weeks are not seen again in another year" in once.split("<h2>")[0]
 
 
 def test_a_listed_onset_says_what_its_status_rests_on(out: Path) -> None:
