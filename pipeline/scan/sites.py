@@ -463,7 +463,9 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     ``persistence.change_bic_margin``, and that its footprint's own annual cycle does not
     explain either (its ``season_pattern``, :func:`fit_site`, still an onset or a window). A
     catalogued campus's halls may stand before it powers on, so there the step is kept; a new
-    site is a search, and "a roof built mid-series must stay inactive" (issue 18).
+    site is a search, and "a roof built mid-series must stay inactive" (issue 18). When that
+    heat came and went (a ``window``) and its weeks are seen again in another year, those
+    weeks must show less than :data:`COMES_BACK_SHARE` of its bump (its ``season_share``).
 
     Examples
     --------
