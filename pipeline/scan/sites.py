@@ -492,7 +492,7 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
         return Rejection("own_season", season_reason(fit.season_pattern))
     share = fit.season_share if fit.pattern == "window" else None
     if share is not None and share >= COMES_BACK_SHARE:
-        return Rejection("own_season", season_reason(share))
+        return Rejection("own_season", comes_back_reason(share))
     if fit.pattern == "always" and not config.detection.always_on_candidates:
         return Rejection("always_on", always_on_reason(test))
     if test is not None and not test["null_passed"]:
@@ -500,11 +500,10 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     return None
 
 
-def season_reason(pattern: str | float) -> str:
-    """Return why a new site's change that its own season explains is no candidate.
+def season_reason(pattern: str) -> str:
+    """Return why a new site's rise that its own annual cycle explains is no candidate.
 
-    ``pattern`` is what an onset's fit with the footprint's own annual cycle selects, or, for
-    a window (a bump), the share of its height the same weeks of another year show.
+    ``pattern`` is what the onset's fit with the footprint's own annual cycle selects.
 
     Examples
     --------
@@ -512,18 +511,25 @@ def season_reason(pattern: str | float) -> str:
     'an annual cycle of its own (a field whose season l'
     >>> "shows a fall, no rise" in season_reason("shutdown")
     True
-    >>> season_reason(0.83)[:62]
-    'its bump comes back in the same weeks of another year at 83% o'
     """
-    if isinstance(pattern, float):
-        return (f"its bump comes back in the same weeks of another year at {pattern:.0%} of its "
-                f"height (at least {COMES_BACK_SHARE:.0%}): a season of its own (a field whose "
-                "season lags the sun's), not heat that came and went once")
     shows = {"never": "no heat", "always": "heat that ran all series, no step",
              "shutdown": "a fall, no rise"}.get(pattern, f"a {pattern}")
     return ("an annual cycle of its own (a field whose season lags the sun's) explains its rise "
             f"as well: with one fitted as no heat, its series shows {shows}; a step stays when "
             "a season repeats, so scan a longer series (more than a year) to tell them apart")
+
+
+def comes_back_reason(share: float) -> str:
+    """Return why a new site's bump that the same weeks of another year show again is none.
+
+    Examples
+    --------
+    >>> comes_back_reason(0.83)[:62]
+    'its bump comes back in the same weeks of another year at 83% o'
+    """
+    return (f"its bump comes back in the same weeks of another year at {share:.0%} of its "
+            f"height (at least {COMES_BACK_SHARE:.0%}): a season of its own (a field whose "
+            "season lags the sun's), not heat that came and went once")
 
 
 def always_on_reason(test: dict[str, Any] | None) -> str:
