@@ -75,19 +75,25 @@ def spans_a_year(dates: Sequence[object] | np.ndarray, min_days: float = MIN_SPA
     return bool(days.size and days.max() - days.min() >= min_days)
 
 
-def _twins(days: np.ndarray, start: int, stop: int, tol_days: float) -> np.ndarray:
-    """Return, per look of ``days[start:stop]``, its nearest twin a whole number of years away.
+def _twins(dates: Sequence[object] | np.ndarray, start: int, stop: int,
+           tol_days: float) -> np.ndarray | None:
+    """Return, per look of ``dates[start:stop]``, its nearest twin a whole number of years away.
 
-    The twin is a look outside the bump within ``tol_days`` of that distance; -1 where none is.
+    The twin is the index of a look outside the bump within ``tol_days`` of that distance, -1
+    where none is; None unless at least half the bump's looks have one (its weeks are not
+    seen again).
     """
+    days = _days(dates)
+    if not 0 <= start < stop <= days.size or stop - start == days.size:
+        return None
     outside = np.r_[0:start, stop:days.size]
     gap = days[outside][None, :] - days[start:stop, None]
-    off = np.abs(gap - np.round(gap / YEAR_DAYS) * YEAR_DAYS)
-    off[(np.round(gap / YEAR_DAYS) == 0) | (off > tol_days)] = np.inf
-    if not outside.size:
-        return np.full(stop - start, -1)
+    years = np.round(gap / YEAR_DAYS)
+    off = np.abs(gap - years * YEAR_DAYS)
+    off[(years == 0) | (off > tol_days)] = np.inf
     best = np.argmin(off, axis=1)
-    return np.where(np.isfinite(off[np.arange(best.size), best]), outside[best], -1)
+    twins = np.where(np.isfinite(off[np.arange(best.size), best]), outside[best], -1)
+    return twins if 2 * np.sum(twins >= 0) >= twins.size else None
 
 
 def seen_a_year_apart(dates: Sequence[object] | np.ndarray, start: int, stop: int,
@@ -109,11 +115,7 @@ def seen_a_year_apart(dates: Sequence[object] | np.ndarray, start: int, stop: in
     >>> seen_a_year_apart(np.delete(dates, range(48, 58)), 5, 12)  # next year clouded then
     False
     """
-    days = _days(dates)
-    if not 0 <= start < stop <= days.size or stop - start == days.size:
-        return False
-    twins = _twins(days, start, stop, tol_days)
-    return bool(2 * np.sum(twins >= 0) >= twins.size)
+    return _twins(dates, start, stop, tol_days) is not None
 
 
 def comes_back(dates: Sequence[object] | np.ndarray, residual: np.ndarray, start: int,
@@ -125,8 +127,8 @@ def comes_back(dates: Sequence[object] | np.ndarray, residual: np.ndarray, start
     paired with its nearest look outside it a whole number of years away (within
     ``tol_days``); the share is the sum over the pairs of the twins over that of the bump's:
     near 1 for a season that comes back whatever its shape, near 0 for heat that came and went
-    once. None when the bump's weeks are not seen
-    again (:func:`seen_a_year_apart`) or the bump has no height.
+    once. None when the bump's weeks are not seen again (:func:`seen_a_year_apart`) or the
+    bump has no height.
 
     Examples
     --------
@@ -141,10 +143,10 @@ def comes_back(dates: Sequence[object] | np.ndarray, residual: np.ndarray, start
     >>> comes_back(dates[:46], once[:46], 5, 12) is None
     True
     """
-    r = np.asarray(residual, dtype=np.float64)
-    if not seen_a_year_apart(dates, start, stop, tol_days):
+    twins = _twins(dates, start, stop, tol_days)
+    if twins is None:
         return None
-    twins = _twins(_days(dates), start, stop, tol_days)
+    r = np.asarray(residual, dtype=np.float64)
     paired = twins >= 0
     height = float(np.sum(r[start:stop][paired]))
     if not height > 0.0:
