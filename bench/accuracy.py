@@ -857,7 +857,6 @@ def _possible_shutdowns(camp: list[dict[str, Any]]) -> dict[str, int]:
             "of_which_flagged": sum(1 for r in running if "possible_shutdown_since" in r)}
 
 
-
 def _share(flags: list[bool]) -> dict[str, Any]:
     return {"n": len(flags), "k": int(sum(flags)),
             "share": float(np.mean(flags)) if flags else None}

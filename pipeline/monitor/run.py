@@ -40,6 +40,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -179,11 +180,8 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
             site = site_row(row, True, fit, series, cal, config,
                              footprint_m2=result.masks[sid].footprint_area_px * pixel_area,
                              null=null, baseline=baseline)
-            # what an always-on term could hide, should the stop be stored undetermined
-            hides = site_interval(fit, known_cooling(row), cal.for_site(sid), config,
-                                  land_k_m2=land_se(fit, null), hidden=True)
             site = stored_status(site, _heat_now(row, fit, cal, config), alert_rule(config),
-                                 may_hide_mw=hides.high)
+                                 may_hide=partial(_may_hide_mw, row, fit, null, cal, config))
             out.append({"site_id": site["site_id"], "as_of_date": day,
                         "status": site["status"], "pattern": site["pattern"],
                         "heat_mw": site["heat_mw"], "heat_mw_low": site["heat_mw_low"],
@@ -232,6 +230,17 @@ def _heat_now(row: Any, fit: ActivityFit, cal: CalibrationSet,
     return HeatEstimate(ests[0].mw, min(e.low for e in ests), max(e.high for e in ests))
 
 
+def _may_hide_mw(row: Any, fit: ActivityFit, null: Any, cal: CalibrationSet,
+                 config: Config) -> float:
+    """Return the upper limit (MW) of what an always-on term could hide in a site's series.
+
+    The scan's own bound of an ``undetermined`` catalogued site
+    (:func:`pipeline.scan.sites.site_interval` with ``hidden``).
+    """
+    return site_interval(fit, known_cooling(row), cal.for_site(str(row.site_id)), config,
+                         land_k_m2=land_se(fit, null), hidden=True).high
+
+
 class NotedSite(SiteRow):
     """A site row as the monitor stores it: with why a fitted stop is ``undetermined``."""
 
@@ -239,7 +248,7 @@ class NotedSite(SiteRow):
 
 
 def stored_status(site: SiteRow, heat_now: HeatEstimate | None, rule: AlertRule, *,
-                  may_hide_mw: float | None = None) -> NotedSite:
+                  may_hide: Callable[[], float] | None = None) -> NotedSite:
     """Return a status row whose status and heat interval agree, as the history stores it.
 
     A seen stop (``heat_now``: the heat of the looks after it) is stored ``inactive`` only when
@@ -250,8 +259,9 @@ def stored_status(site: SiteRow, heat_now: HeatEstimate | None, rule: AlertRule,
     ``undetermined`` with the fit's interval (the heat the site may be running) and the reason
     in ``status_note``. So ``inactive`` never stands beside an interval whose low end is above
     the threshold. As every ``undetermined`` row's, its upper end is then at least
-    ``may_hide_mw``: the upper limit of what an always-on term could hide in the series
-    (:func:`pipeline.scan.sites.site_heat`, ``hidden``; docs/statuses.md).
+    ``may_hide()``: the upper limit of what an always-on term could hide in the series
+    (:func:`pipeline.scan.sites.site_heat`, ``hidden``; docs/statuses.md), asked for only
+    then.
 
     Examples
     --------
@@ -263,7 +273,7 @@ def stored_status(site: SiteRow, heat_now: HeatEstimate | None, rule: AlertRule,
     >>> out["status_note"]
     'a stop was fitted, but the heat before it [16-1878 MW] does not stand above 22 MW'
     >>> stored_status(row, HeatEstimate(1.0, 0.0, 42.0), AlertRule(),
-    ...               may_hide_mw=2500.0)["heat_mw_high"]
+    ...               may_hide=lambda: 2500.0)["heat_mw_high"]
     2500.0
     >>> out = stored_status({**row, "heat_mw_low": 80.0}, HeatEstimate(1.0, 0.0, 9.0), AlertRule())
     >>> out["status"], out["heat_mw"], out["heat_mw_high"]
@@ -284,9 +294,9 @@ def stored_status(site: SiteRow, heat_now: HeatEstimate | None, rule: AlertRule,
         out.update({"heat_mw": round(heat_now.mw, 1), "heat_mw_low": round(heat_now.low, 1),
                     "heat_mw_high": round(heat_now.high, 1)})
         return out
-    if may_hide_mw is not None and np.isfinite(may_hide_mw) and not (
-            isinstance(high, int | float) and high >= may_hide_mw):
-        out["heat_mw_high"] = round(float(may_hide_mw), 1)
+    bound = may_hide() if may_hide is not None else float("nan")
+    if np.isfinite(bound) and not (isinstance(high, int | float) and high >= bound):
+        out["heat_mw_high"] = round(float(bound), 1)
     return {**out, "status": "undetermined", "status_note": note}
 
 

@@ -732,15 +732,17 @@ def site_heat(fit: ActivityFit, cooling: str, calibration: Calibration, config: 
     >>> held.mw == plain.mw and held.low == plain.low and held.high > 2 * plain.high
     True
     """
-    bound = heat_mw(max(fit.always_k_m2, 0.0), fit.always_se_k_m2 if fit.ever_active
-                    else fit.heat_se_k_m2, cooling=cooling, calibration=calibration,
-                    config=config.power)
+    def hides() -> HeatEstimate:  # the always-on term: what the site could run unseen
+        return heat_mw(max(fit.always_k_m2, 0.0), fit.always_se_k_m2 if fit.ever_active
+                       else fit.heat_se_k_m2, cooling=cooling, calibration=calibration,
+                       config=config.power)
+
     if fit.ever_active:
         est = heat_mw(fit.heat_k_m2, float(np.hypot(fit.heat_se_k_m2, land_k_m2)),
                       cooling=cooling, calibration=calibration, config=config.power)
-        if hidden and np.isfinite(bound.high):
-            est = HeatEstimate(est.mw, est.low, max(est.high, bound.high))
-        return est
+        high = hides().high if hidden else float("nan")
+        return HeatEstimate(est.mw, est.low, max(est.high, high)) if np.isfinite(high) else est
+    bound = hides()
     return HeatEstimate(0.0 if np.isfinite(bound.high) else float("nan"), 0.0, bound.high)
 
 

@@ -518,15 +518,17 @@ def test_a_stop_stored_undetermined_keeps_the_heat_a_static_offset_may_hide() ->
     rule = AlertRule()
     stop = {"status": "inactive", "pattern": "shutdown", "heat_mw": 170.0,
             "heat_mw_low": 30.0, "heat_mw_high": 400.0, "reported_power_mw": 100.0}
-    row = stored_status(stop, HeatEstimate(5.0, 0.0, 20.0), rule, may_hide_mw=950.0)
+    row = stored_status(stop, HeatEstimate(5.0, 0.0, 20.0), rule, may_hide=lambda: 950.0)
     assert row["status"] == "undetermined"
     assert (row["heat_mw"], row["heat_mw_low"], row["heat_mw_high"]) == (170.0, 30.0, 950.0)
     # a bound below the fit's own upper end takes nothing away
-    low = stored_status(stop, HeatEstimate(5.0, 0.0, 20.0), rule, may_hide_mw=250.0)
+    low = stored_status(stop, HeatEstimate(5.0, 0.0, 20.0), rule, may_hide=lambda: 250.0)
     assert low["heat_mw_high"] == 400.0
+    asked: list[int] = []
     supported = stored_status({**stop, "heat_mw_low": 80.0}, HeatEstimate(2.0, 0.0, 20.0),
-                              rule, may_hide_mw=950.0)
+                              rule, may_hide=lambda: asked.append(1) or 950.0)
     assert supported["status"] == "inactive" and supported["heat_mw_high"] == 20.0
+    assert not asked  # the bound is worked out only for a row stored undetermined
 
 
 def test_jsonl_sink_writes_each_alert_once_and_survives_a_torn_line(tmp_path: Path) -> None:
