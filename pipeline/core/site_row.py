@@ -182,7 +182,7 @@ class SiteRow(DensityColumns, EnergyColumns, CalibrationColumns, NullColumns,
     pattern: str  # activity pattern: never, always, onset, shutdown, window, insufficient
     persistence: float | None  # share of active looks whose heat exceeds half the fitted heat
     stability: float | None  # 1 - robust spread of the active looks' heat over the heat
-    roof_gap: float | None  # BIC by which the fit beats a roof built or removed (None: none fitted)
+    roof_gap: float | None  # BIC lead over a new or removed roof (< 0: the roof leads; None: none)
     own_season: str | None  # an onset's pattern, its own annual cycle fitted (None: untested)
     season_share: float | None  # share of a window's bump seen a year apart (None: untested)
     n_clear: int  # clear looks of the site

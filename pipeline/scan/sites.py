@@ -86,8 +86,10 @@ def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: 
 
     The placebo null bounds the static offset a baseline may take and gives the land's own
     temporal modes (``persistence.land_modes``); a declared baseline's looks are known
-    inactive; a catalogued site resolves a change the model cannot tell from a new roof as
-    heat, a searched one as nuisance (:func:`pipeline.science.activity.fit_activity`).
+    inactive. A power-on step the model cannot tell from a new roof is fitted as a step with
+    the roof's lead in its ``nuisance_gap`` (:func:`pipeline.science.activity.fit_activity`):
+    a catalogued site's halls may stand before it powers on, so its step stands; a searched
+    site's is rejected (:func:`new_site_rejection`).
 
     A searched site fitted as an onset, over looks that span a year
     (:func:`pipeline.science.season.spans_a_year`), is fitted once more with its footprint's
@@ -121,7 +123,7 @@ def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: 
             baseline_offset_k=p.baseline_offset_k, change_bic_margin=p.change_bic_margin,
             max_baseline_k_m2=None if null is None else null.offset_bound(p.significance),
             offset_sd_k_m2=None if null is None else null.offset_bound(1.0),
-            ambiguous_change="heat" if in_catalog else "nuisance", nuisance=nuisance)
+            nuisance=nuisance)
 
     chosen = fit(modes)
     dates = clear["date"].to_numpy() if "date" in clear else np.array([], "datetime64[D]")
@@ -484,9 +486,10 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     if est.mw < config.power.min_candidate_mw:
         return Rejection("below_min_mw", f"heat {est.mw:.0f} MW below min_candidate_mw")
     if fit.pattern == "onset" and fit.nuisance_gap < config.persistence.change_bic_margin:
+        better = " or better" if fit.nuisance_gap < 0 else ""
         return Rejection("roof_explains",
                          "its rise a new roof (a change of solar response without heat) "
-                         f"explains as well (BIC gap {fit.nuisance_gap:.1f} < "
+                         f"explains as well{better} (BIC gap {fit.nuisance_gap:.1f} < "
                          "persistence.change_bic_margin)")
     if fit.pattern == "onset" and fit.season_pattern not in (None, *STILL_RISES):
         return Rejection("own_season", season_reason(fit.season_pattern))

@@ -13,7 +13,12 @@ more; Huber-reweighted so one odd look cannot make or hide a change) and compare
 together with nuisance patterns without heat whose solar response changes once
 (``E_i = a * s_i + a' * s_i * R_i``, with or without ``+ b``: a roof built on a construction
 site adds excess that follows the sun, which must not read as compute heat). A change point
-must beat the best steady pattern by ``change_bic_margin``. All patterns are compared on one
+must beat the best steady pattern by ``change_bic_margin``. Where a roof leads but a power-on
+step fits within that margin of it, the step is kept and ``nuisance_gap`` says by how much
+the roof led (negative): the evidence does not tell them apart, and what follows from that
+is the caller's rule, not the fit's (a catalogued campus's halls stand before it powers on, so
+its step stands; a searched site's is rejected, :func:`pipeline.scan.sites.new_site_rejection`).
+All patterns are compared on one
 robust loss at one noise scale (:func:`_deviance`); each fit's own Huber weights would favour
 the worse pattern, whose misfit looks they down-weight.
 
@@ -86,6 +91,7 @@ class ActivityFit:
     #: best change of solar response without heat (a roof built or removed, a ring whose land
     #: changed); infinite when no such change was fitted. Below ``change_bic_margin`` the
     #: series cannot tell the two apart: the seasonal shape of the change is not seen.
+    #: Negative for a power-on step that a roof fits better, by less than that margin.
     nuisance_gap: float = float("inf")
     #: The pattern selected when the footprint's own annual cycle is fitted as well, as terms
     #: of no heat (:mod:`pipeline.science.season`): a searched onset's rise is kept only when
@@ -278,7 +284,6 @@ def fit_activity(
     baseline_offset_k: float = 0.2,
     change_bic_margin: float = 10.0,
     max_baseline_k_m2: float | None = None,
-    ambiguous_change: str = "nuisance",
     night: np.ndarray | None = None,
     baseline_looks: int = 0,
     nuisance: np.ndarray | None = None,
@@ -309,12 +314,6 @@ def fit_activity(
         prior ``baseline_offset_k`` x area. The scan passes the spread of static offsets of
         its placebo footprints (:mod:`pipeline.science.placebo`) when that is larger: on land with
         more static structure, a power-on step over a footprint with an offset must be kept.
-    ambiguous_change
-        Which explanation wins when a change of solar response (a new roof) and a heat step
-        fit within ``change_bic_margin`` of each other: ``"nuisance"`` (no heat: for new
-        sites, so a late roof is no candidate) or ``"heat"`` (for catalogued campuses, whose
-        halls stand before they power on). The seasonal shape of the change decides whenever
-        the evidence can tell them apart.
     night
         True for night looks (``solar`` 0 there: no sun, no land-cover solar pattern). Their
         noise has no solar part but keeps its weather and atmosphere part, unknown here; each
@@ -386,12 +385,10 @@ def fit_activity(
     # the scale of the selected model until the selection settles (a relative floor keeps
     # noise-free synthetic inputs finite).
     floor = 1e-6 * max(float(np.median(np.abs(e))), 1.0)
-    heat_wins = ambiguous_change == "heat"
     chosen = _select(fits, max(min(sigma_mad(f.resid) for f in fits), floor), n,
-                     change_bic_margin, heat_wins)
+                     change_bic_margin)
     for _ in range(SCALE_ITERATIONS):
-        again = _select(fits, max(sigma_mad(chosen.resid), floor), n, change_bic_margin,
-                        heat_wins)
+        again = _select(fits, max(sigma_mad(chosen.resid), floor), n, change_bic_margin)
         if again is chosen:
             break
         chosen = again
@@ -517,8 +514,7 @@ def _nuisance_gap(fits: list[_Fit], chosen: _Fit, scale: float, n: int) -> float
     return float(min(roofs) - _bic(chosen, scale, n)) if roofs else float("inf")
 
 
-def _select(fits: list[_Fit], scale: float, n: int, change_bic_margin: float,
-            heat_wins: bool = False) -> _Fit:
+def _select(fits: list[_Fit], scale: float, n: int, change_bic_margin: float) -> _Fit:
     def bic(f: _Fit) -> float:
         return _deviance(f.resid, scale) + _n_params(f.cand) * np.log(n)
 
@@ -528,11 +524,12 @@ def _select(fits: list[_Fit], scale: float, n: int, change_bic_margin: float,
     if changes:
         change = min(changes, key=bic)
         heats = [f for f in changes if f.cand.pattern == "onset"]
-        if heat_wins and change.cand.pattern == "roof" and heats:
-            # a new roof and a power-on step that the evidence cannot tell apart: on a
-            # catalogued campus the halls stand before power-on, so the step is kept (not a
-            # fall: a campus that shuts down keeps its roofs, so a fall that a change of solar
-            # response explains as well is no evidence of a shutdown)
+        if change.cand.pattern == "roof" and heats:
+            # a new roof and a power-on step that the evidence cannot tell apart: the step is
+            # kept, with the roof's lead in its nuisance_gap, and the caller decides (a
+            # catalogued campus's halls stand before power-on; a searched site's rise is
+            # rejected). Not a fall: a campus that shuts down keeps its roofs, so a fall that
+            # a change of solar response explains as well is no evidence of a shutdown
             step = min(heats, key=bic)
             if bic(step) < bic(change) + change_bic_margin:
                 change = step
