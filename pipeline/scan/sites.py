@@ -181,18 +181,10 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     land = land_se(fit, null)
     evidence = null_test(fit, null, config, searched=not in_catalog)
 
-    def fitted_heat(cal: Calibration) -> HeatEstimate:
-        return site_interval(fit, known, cal, config, land_k_m2=land, hidden=hidden)
-
-    def heat_of(cal: Calibration) -> HeatEstimate:
-        return maybe_land(fitted_heat(cal), evidence, undetermined=undetermined)
-
-    undetermined = hidden = False  # set below once the status is known
-
     # never fitted on this site's own declaration (leave-one-out), or physics-only
     calibration = calibrations.for_site(str(row.site_id))
-    fitted = fitted_heat(calibration)
-    est = maybe_land(fitted, evidence)
+    # the interval the status is judged on: what the fit and land's spread allow
+    est = maybe_land(site_interval(fit, known, calibration, config, land_k_m2=land), evidence)
     active_dates = series.loc[series["active"], "date"]
     clear_dates = series.loc[series["clear"], "date"]
     stop = fit.unconfirmed_stop
@@ -206,17 +198,19 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
                                              searched=not in_catalog),
                          end_limit_mw=end_limit_mw(fit, null, cooling, calibration, config),
                          rise_test=evidence if in_catalog and baseline is None else None)
-    if in_catalog and status == "undetermined":
-        # running cannot be told from a static offset: the heat an always-on term could hide
-        # is within the upper end (a searched site's status is its search verdict instead)
-        hidden = True
-        fitted = fitted_heat(calibration)
-        est = maybe_land(fitted, evidence)
-    if heat_may_be_land(status, fit.pattern):
-        # running cannot be told from land here (a static offset, a bump of land): the
-        # fitted heat may be all land
-        undetermined = True
-        est = maybe_land(fitted, evidence, undetermined=True)
+    # running cannot be told from a static offset: the heat an always-on term could hide is
+    # within the upper end (a searched site's status is its search verdict instead)
+    hidden = in_catalog and status == "undetermined"
+    # running cannot be told from land here (a static offset, a bump of land): the fitted
+    # heat may be all land
+    undetermined = heat_may_be_land(status, fit.pattern)
+
+    def heat_of(cal: Calibration) -> HeatEstimate:
+        """Return the row's heat under a coefficient: the interval its status leaves."""
+        return maybe_land(site_interval(fit, known, cal, config, land_k_m2=land, hidden=hidden),
+                          evidence, undetermined=undetermined)
+
+    est = heat_of(calibration)
     rejected = None
     exclusion = getattr(row, "exclusion", None)
     exclusion = exclusion if isinstance(exclusion, str) and exclusion else None
