@@ -293,6 +293,27 @@ def seen_longer(spec: Any, earlier: int) -> Any:
         "name": f"{spec.name}-plus{earlier}"})
 
 
+def crops_vary(spec: Any, days: int) -> Any:
+    """Return widened world ``spec`` whose crop seasons come up to ``days`` early or late each year.
+
+    Every year's green season of the world's crops shifts by one draw within +-``days``
+    (:class:`models.world_spec.LandSpec` ``crop_year_days``), as planting follows the weather
+    of each spring. Over a one-year series that moves one season; seen over two years
+    (:func:`seen_longer`), a season no longer comes back in exactly the same weeks.
+
+    Examples
+    --------
+    >>> from models.world_spec import random_spec, widen
+    >>> spec = widen(random_spec(3, size_px=200))
+    >>> moved = crops_vary(spec, 14)
+    >>> moved.land.crop_year_days, moved.name, moved.campuses == spec.campuses
+    (14.0, 'random-3-wide-crops14', True)
+    """
+    land = spec.land.model_copy(update={"crop_year_days": float(days)})
+    return spec.model_validate(spec.model_dump() | {
+        "land": land.model_dump(), "name": f"{spec.name}-crops{days}"})
+
+
 def suite(*, quick: bool = False, holdout: bool = False, short: bool = False) -> list[Any]:
     """The benchmark worlds: 24 ladder + 16 random (full) or 2 + 2 smaller ones (quick).
 
@@ -1249,6 +1270,12 @@ def _check_args(ap: argparse.ArgumentParser, args: argparse.Namespace,
         ap.error(f"--earlier-looks {args.earlier_looks}: choose 1 to 200 acquisitions")
     if args.placebo_seed is not None and args.placebo_seed < 0:
         ap.error(f"--placebo-seed {args.placebo_seed}: choose a seed of 0 or more")
+    if args.crop_year_days is not None and not 1 <= args.crop_year_days <= 60:
+        ap.error(f"--crop-year-days {args.crop_year_days}: choose 1 to 60 days")
+    if args.crop_year_days is not None and not any(
+            getattr(args, m) for m in modes if m.startswith("wide")):
+        ap.error("--crop-year-days needs a widened suite (--wide..., --wide-onset...): the "
+                 "classic worlds have no crops")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1286,6 +1313,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="draw the placebo footprints with this seed instead of the default "
                          "(detection.placebo_seed): how much a verdict rests on the draw "
                          "(an experiment)")
+    ap.add_argument("--crop-year-days", type=int, default=None,
+                    help="the chosen widened worlds with crop seasons that come up to this "
+                         "many days early or late each year (an experiment; with "
+                         "--earlier-looks, seasons that do not come back in the same weeks)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for accuracy.json/.png")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where worlds are generated (default: a temporary folder)")
@@ -1305,12 +1336,14 @@ def main(argv: list[str] | None = None) -> int:
         specs = [in_scene(spec, args.scene_px) for spec in specs]
     if args.earlier_looks:
         specs = [seen_longer(spec, args.earlier_looks) for spec in specs]
+    if args.crop_year_days:
+        specs = [crops_vary(spec, args.crop_year_days) for spec in specs]
     with tempfile.TemporaryDirectory(prefix="heatwatch-bench-") as tmp:
         doc = benchmark(specs, workdir=args.workdir or Path(tmp), overrides=None
                         if args.placebo_seed is None else
                         {"detection": {"placebo_seed": args.placebo_seed}})
     flag = next((" --" + k.replace("_", "-") for k in modes if getattr(args, k)), "")
-    for option in ("worlds", "scene_px", "earlier_looks", "placebo_seed"):
+    for option in ("worlds", "scene_px", "earlier_looks", "crop_year_days", "placebo_seed"):
         if getattr(args, option) is not None:
             flag += f" --{option.replace('_', '-')} {getattr(args, option)}"
     doc["command"] = "python bench/accuracy.py" + flag

@@ -126,6 +126,9 @@ GROUND_K = 13.0
 _LAND, _SCENE, _CAMPUS, _META, _STRUCTURE = 0, 1, 2, 3, 4
 #: Stream of the optional night scenes (``generate_world(night_looks=...)``), drawn only then.
 _NIGHT = 9
+#: Stream of the crop seasons' year-to-year shifts (``LandSpec.crop_year_days``), one draw per
+#: season year, drawn only when that is above 0.
+_CROP_YEARS = 10
 
 #: Band 10 Level-1 constants (RADIANCE_MULT, RADIANCE_ADD, K1, K2): Landsat 8 Data Users
 #: Handbook table 5-7 and the Landsat 9 MTL constants (shared Lahaina sample, L9 handbook).
@@ -259,15 +262,33 @@ class _Campus:
 
 @dataclass
 class _Crops:
-    """Seasonal crop pixels: their contrast lost at the season's peak and their peak day."""
+    """Seasonal crop pixels: their contrast lost at the season's peak and their peak day.
+
+    With ``year_days`` above 0 each season comes early or late by a shift drawn per season
+    year (uniform within +-``year_days``, all parcels alike: a wet spring delays the planting of
+    a whole region), the season's year being the one of the world's peak day nearest ``day``.
+    """
 
     mask: Mask
     loss_k: F32
     peak_doy: F32
+    world_peak_doy: float = 0.0
+    year_days: float = 0.0
+    seed: int = 0
 
-    def green(self, doy: int, season_days: float) -> F32:
-        """Greenness 0-1 of each crop pixel on day of year ``doy`` (raised-cosine season)."""
-        d = np.abs((doy - self.peak_doy + 182.625) % 365.25 - 182.625)
+    def year_shift(self, day: date) -> float:
+        """Days the season nearest ``day`` comes late (negative: early) in its year."""
+        if self.year_days <= 0:
+            return 0.0
+        off = day.timetuple().tm_yday - self.world_peak_doy
+        year = day.year + (1 if off > 182.625 else -1 if off < -182.625 else 0)
+        rng = np.random.default_rng([self.seed, _CROP_YEARS, year])
+        return float(rng.uniform(-1.0, 1.0)) * self.year_days
+
+    def green(self, day: date, season_days: float) -> F32:
+        """Greenness 0-1 of each crop pixel on ``day`` (raised-cosine season)."""
+        peak = self.peak_doy + np.float32(self.year_shift(day))
+        d = np.abs((day.timetuple().tm_yday - peak + 182.625) % 365.25 - 182.625)
         return np.where(d < season_days / 2, np.cos(np.pi * d / season_days) ** 2,
                         0.0).astype(np.float32)
 
@@ -304,7 +325,8 @@ def _structure(spec: WorldSpec, response: F32, parcel: F32, bare: Mask,
         mask = bare & is_crop[inverse.reshape(n, n)]
         loss = np.where(mask, land.crop_depth * np.maximum(response - VEGETATION_K, 0.0), 0.0)
         peak = (land.crop_peak_doy + shift[inverse.reshape(n, n)]).astype(np.float32)
-        crops = _Crops(mask, loss.astype(np.float32), peak)
+        crops = _Crops(mask, loss.astype(np.float32), peak, float(land.crop_peak_doy),
+                       land.crop_year_days, spec.seed)
     return static.astype(np.float32), crops
 
 
@@ -520,7 +542,7 @@ def _surface(world: _Static, day: date, t_air: float, sun: float, weather: F32,
     surf = (t_air + sun * world.response + world.static + weather).astype(np.float32)
     if world.crops is not None:
         m = world.crops.mask
-        green = world.crops.green(day.timetuple().tm_yday, season_days)
+        green = world.crops.green(day, season_days)
         surf[m] -= sun * green[m] * world.crops.loss_k[m]
     for r, win in world.construction:
         if r.built is not None and day >= r.built:

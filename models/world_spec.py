@@ -189,6 +189,12 @@ class LandSpec(_Frozen):
       (day of year ``crop_peak_doy``, each parcel +-``crop_jitter_days``) it loses
       ``crop_depth`` of its solar response above vegetation, over a green season of
       ``crop_season_days``. Its contrast then follows a season of its own, not the sun's.
+    * ``crop_year_days``: each year's season comes early or late by up to this many days, all
+      parcels alike (0: every year the same). Planting follows the weather of the spring:
+      USDA NASS Crop Progress puts US corn 55 % planted on 3 May 2015 against a five-year
+      average of 38 % for that date (about a week early; weekly report of 4 May 2015). No
+      :func:`widen` world draws it: the one-year suites stay as they were; the two-year
+      experiment sets it (``bench/accuracy.py --crop-year-days``).
     """
 
     static_k: float = Field(default=0.0, ge=0, le=3)
@@ -198,6 +204,7 @@ class LandSpec(_Frozen):
     crop_peak_doy: int = Field(default=190, ge=1, le=366)
     crop_season_days: float = Field(default=110.0, ge=20, le=300)
     crop_jitter_days: float = Field(default=20.0, ge=0, le=90)
+    crop_year_days: float = Field(default=0.0, ge=0, le=60)
 
 
 class WorldSpec(_Frozen):

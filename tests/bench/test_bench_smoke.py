@@ -253,11 +253,16 @@ def test_the_widened_splits_share_no_world():
 
 def test_accuracy_refuses_experiment_sizes_out_of_range(capsys):
     for argv in (["--earlier-looks", "0"], ["--earlier-looks", "201"], ["--scene-px", "32"],
-                 ["--placebo-seed", "-1"], ["--worlds", "0"]):
+                 ["--placebo-seed", "-1"], ["--worlds", "0"], ["--crop-year-days", "0"],
+                 ["--crop-year-days", "61"]):
         with pytest.raises(SystemExit) as exit_info:
-            accuracy.main(["--quick", *argv])
+            accuracy.main(["--wide-onset", *argv])
         assert exit_info.value.code == 2
         assert argv[0] in capsys.readouterr().err
+    # crops that vary from year to year need crops: the classic worlds have none
+    with pytest.raises(SystemExit) as exit_info:
+        accuracy.main(["--quick", "--crop-year-days", "14"])
+    assert exit_info.value.code == 2 and "widened" in capsys.readouterr().err
 
 
 def test_footprint_ceiling_judges_a_new_onset_on_its_true_polygon(tmp_path):

@@ -468,7 +468,9 @@ def test_night_looks_are_level1_night_scenes_beside_an_unchanged_world(tmp_path)
 
 #: Content hash (arrays, CRS, transform, MTL/JSON text) of a small southern world with a night
 #: look, measured on the code before the world's own grid became a pipeline.core.grid.Grid (#21).
-WORLD_CONTENT_SHA256 = "2430f5040d0f9b8860c6a88d6c3e408d2879803d48e20a6125473844fb5ffc84"
+#: Re-pinned when LandSpec gained ``crop_year_days``: truth.json's spec holds the new field
+#: (0.0); every other file, every TIFF included, is byte-identical to the world made before.
+WORLD_CONTENT_SHA256 = "a8432e771cfac134b617ee2823147bafffe0c471174efc5d96c658f605ad90a9"
 
 
 def test_world_grid_is_the_pipeline_grid_and_products_are_unchanged(tmp_path):
@@ -502,3 +504,34 @@ def test_truth_finds_a_campus_by_id_or_by_an_uncatalogued_site_over_it():
             {"site_id": "candidate-1", "in_catalog": False, "geometry": box(5.5, 5.5, 7, 7)}]
     found = [(c.site_id, None if r is None else r["site_id"]) for c, r in truth.found(rows)]
     assert found == [("A", "A"), ("NEW", "candidate-1"), ("LOST", None)]
+
+
+def test_a_crop_season_comes_early_or_late_from_year_to_year_only_when_asked():
+    """``LandSpec.crop_year_days``: each year's green season shifts by one draw for the whole
+    world, within the bound; at 0 every year's season is the same (the suites' worlds)."""
+    from models.world import _Crops
+
+    peak = np.array([[190.0, 200.0]], np.float32)
+    mask, loss = np.ones((1, 2), bool), np.ones((1, 2), np.float32)
+    same = _Crops(mask, loss, peak, 195.0, 0.0, seed=7)
+    moved = _Crops(mask, loss, peak, 195.0, 14.0, seed=7)
+    for year in (2023, 2024, 2025):
+        # the season of each parcel: a raised cosine of 100 days about its peak day
+        days = [date.fromordinal(date(year, 1, 1).toordinal() + k) for k in range(120, 270)]
+        g_same = np.array([same.green(d, 100.0)[0] for d in days])
+        g_moved = np.array([moved.green(d, 100.0)[0] for d in days])
+        doy = np.array([d.timetuple().tm_yday for d in days])
+        assert np.allclose(g_same[:, 0], np.where(abs(doy - 190) < 50,
+                                                  np.cos(np.pi * (doy - 190) / 100) ** 2, 0),
+                           atol=1e-6)
+        # moved: the same shape, peaking up to 14 days away, both parcels by the same days
+        top = doy[np.argmax(g_moved, axis=0)] - np.array([190, 200])
+        assert abs(top[0] - top[1]) <= 1 and abs(top[0]) <= 14
+        assert abs(top[0] - moved.year_shift(days[60])) <= 1
+    shifts = {moved.year_shift(date(y, 7, 14)) for y in range(2015, 2025)}
+    assert len(shifts) == 10 and all(-14 <= s <= 14 for s in shifts)
+    # the season's year is the one of the nearest peak: early January belongs to the year
+    # before for a peak in December (the world's peak day 350)
+    dec = _Crops(mask, loss, peak, 350.0, 14.0, seed=7)
+    assert dec.year_shift(date(2024, 1, 5)) == dec.year_shift(date(2023, 12, 1))
+    assert same.year_shift(date(2024, 7, 1)) == 0.0
