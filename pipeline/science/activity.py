@@ -18,9 +18,8 @@ step fits within that margin of it, the step is kept and ``nuisance_gap`` says b
 the roof led (negative): the evidence does not tell them apart, and what follows from that
 is the caller's rule, not the fit's (a catalogued campus's halls stand before it powers on, so
 its step stands; a searched site's is rejected, :func:`pipeline.scan.sites.new_site_rejection`).
-All patterns are compared on one
-robust loss at one noise scale (:func:`_deviance`); each fit's own Huber weights would favour
-the worse pattern, whose misfit looks they down-weight.
+All patterns are compared on one robust loss at one noise scale (:func:`_deviance`); each
+fit's own Huber weights would favour the worse pattern, whose misfit looks they down-weight.
 
 ``b`` (a static offset of the footprint against its surroundings) is identifiable only when
 the series holds inactive looks as a baseline; for a site active all series it is taken as
