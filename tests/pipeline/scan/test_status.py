@@ -184,7 +184,12 @@ def test_a_new_site_s_rise_a_roof_explains_as_well_is_no_candidate():
     clear = replace(_fit("onset"), nuisance_gap=margin + 6.0)
     why = new_site_rejection(ambiguous, est, passed, CFG)
     assert why is not None and why.kind == "roof_explains" and "roof" in why.reason
+    assert "or better" not in why.reason
     assert new_site_rejection(clear, est, passed, CFG) is None
+    # a roof that fits a little better than the step (the fit keeps the step, its gap
+    # negative): the same rejection, saying so; not "follows the sun, no compute heat"
+    behind = new_site_rejection(replace(_fit("onset"), nuisance_gap=-1.0), est, passed, CFG)
+    assert behind.kind == "roof_explains" and "as well or better (BIC gap -1.0" in behind.reason
     # the other reasons keep their order: no heat, too little heat, the null; each with its code
     never = new_site_rejection(_fit("never"), est, None, CFG)
     assert never.kind == "follows_sun" and "follows the sun" in never.reason
