@@ -270,6 +270,8 @@ def _rejected_features(scan: ScanFiles) -> dict[str, Any]:
         popup = (f"<b>{escape(str(r.get('site_id')))}</b> (rejected)<table>"
                  f"<tr><th>heat MW [90 %]</th><td>{_heat_html(r)}</td></tr>"
                  f"<tr><th>pattern</th><td>{_num(r.get('pattern'))}</td></tr>"
+                 f"<tr><th>heat seen</th><td>{_num(r.get('first_seen'))} to "
+                 f"{_num(r.get('last_seen'))}</td></tr>"
                  f"<tr><th>why</th><td>{_num(r.get('rejected_because'))}</td></tr></table>")
         feats.append({"type": "Feature",
                       "geometry": {"type": "Point", "coordinates": [lon, lat]},

@@ -615,9 +615,14 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
 
 
 def _rejected_entry(row: Any) -> dict[str, Any]:
-    """Return a rejected candidate for run.json: why, its heat, where it is (WGS84 degrees)."""
+    """Return a rejected candidate for run.json: why, its heat, where it is (WGS84 degrees).
+
+    With the first and last clear looks its fitted heat covers (``first_seen``,
+    ``last_seen``): for a rise a new roof explains as well, the date to fetch imagery from
+    before, where a power-on step would show.
+    """
     where = row.geometry.representative_point()
     keys = ("site_id", "rejected_because", "rejected_kind", "heat_mw", "heat_mw_low",
-            "heat_mw_high", "persistence", "pattern")
+            "heat_mw_high", "persistence", "pattern", "first_seen", "last_seen")
     return {**{k: json_value(row[k]) for k in keys},
             "lon": round(float(where.x), 6), "lat": round(float(where.y), 6)}

@@ -293,6 +293,11 @@ def test_a_campus_always_on_through_the_series_is_a_rejected_region_not_a_candid
             if campus.contains(Point(e["lon"], e["lat"]))]
     assert len(over) == 1 and over[0]["pattern"] == "always"
     assert over[0]["rejected_kind"] == "always_on"
+    # always on: its heat covers the series' first and last clear looks of the region
+    clear = result.series[over[0]["site_id"]]
+    dates = clear.loc[clear["clear"], "date"].astype(str)
+    assert (over[0]["first_seen"], over[0]["last_seen"]) == (dates.iloc[0], dates.iloc[-1])
+    assert over[0]["first_seen"] < over[0]["last_seen"]
     assert over[0]["heat_mw"] >= load_config(environ={}).power.min_candidate_mw
     why = over[0]["rejected_because"]
     assert why.startswith("always on through the series, no onset (robust z ")
