@@ -96,28 +96,6 @@ def _twins(dates: Sequence[object] | np.ndarray, start: int, stop: int,
     return twins if 2 * np.sum(twins >= 0) >= twins.size else None
 
 
-def seen_a_year_apart(dates: Sequence[object] | np.ndarray, start: int, stop: int,
-                      tol_days: float = AGAIN_DAYS) -> bool:
-    """Return True when the weeks of ``dates[start:stop]`` are seen again in another year.
-
-    At least half the looks of the bump must each have a look outside it a whole number of
-    years away (within ``tol_days``). Only then can a season, which comes back in the same
-    weeks, be told from heat that came and went once.
-
-    Examples
-    --------
-    >>> days = np.arange(0, 730, 8).astype("timedelta64[D]")
-    >>> dates = np.datetime64("2023-01-05") + days
-    >>> seen_a_year_apart(dates, 5, 12)  # early February of the first year, seen in the second
-    True
-    >>> seen_a_year_apart(dates[:46], 5, 12)  # one year of looks: not seen again
-    False
-    >>> seen_a_year_apart(np.delete(dates, range(48, 58)), 5, 12)  # next year clouded then
-    False
-    """
-    return _twins(dates, start, stop, tol_days) is not None
-
-
 def comes_back(dates: Sequence[object] | np.ndarray, residual: np.ndarray, start: int,
                stop: int, tol_days: float = AGAIN_DAYS) -> float | None:
     """Return the share of a bump's height that the same weeks of other years show.
@@ -127,8 +105,9 @@ def comes_back(dates: Sequence[object] | np.ndarray, residual: np.ndarray, start
     paired with its nearest look outside it a whole number of years away (within
     ``tol_days``); the share is the sum over the pairs of the twins over that of the bump's:
     near 1 for a season that comes back whatever its shape, near 0 for heat that came and went
-    once. None when the bump's weeks are not seen again (:func:`seen_a_year_apart`) or the
-    bump has no height.
+    once. None when the bump's weeks are not seen again (fewer than half its looks have such
+    a twin: only then can a season be told from heat that came and went once) or the bump has
+    no height.
 
     Examples
     --------
@@ -140,7 +119,10 @@ def comes_back(dates: Sequence[object] | np.ndarray, residual: np.ndarray, start
     >>> once = np.where((days > 40) & (days < 90), 1e6, 0.0)
     >>> round(comes_back(dates, once, 5, 12), 2)
     0.0
-    >>> comes_back(dates[:46], once[:46], 5, 12) is None
+    >>> comes_back(dates[:46], once[:46], 5, 12) is None  # one year of looks: not seen again
+    True
+    >>> comes_back(np.delete(dates, range(48, 58)), np.delete(season, range(48, 58)),
+    ...            5, 12) is None  # next year clouded in those weeks
     True
     """
     twins = _twins(dates, start, stop, tol_days)
