@@ -57,6 +57,7 @@ from pipeline.report.files import (
 )
 from pipeline.report.pdf import write_site_pdf
 from pipeline.report.webmap import write_webmap
+from pipeline.science.season import COMES_BACK_SHARE
 
 _REDACT = {"webhook_url"}
 
@@ -283,7 +284,8 @@ def season_sentence(site: SiteRow) -> str | None:
                     "lags the sun's): its weeks are not seen again in another year of looks; a "
                     "season comes back a year on, heat that came and went once does not.")
         return (f"The same weeks of another year show {share:.0%} of its bump (a season of "
-                "its own comes back at half or more; heat that came and went once does not).")
+                f"its own comes back at {COMES_BACK_SHARE:.0%} or more; heat that came and went "
+                "once does not).")
     if site.get("own_season") is None:
         return ("Its rise was not tested against a season of its own (a field whose season "
                 "lags the sun's): its looks span less than a year, or its solar index cannot be "

@@ -52,7 +52,13 @@ from pipeline.science.power import (
     heat_mw,
     site_coefficient,
 )
-from pipeline.science.season import annual_cycle, beyond_sun, comes_back, spans_a_year
+from pipeline.science.season import (
+    COMES_BACK_SHARE,
+    annual_cycle,
+    beyond_sun,
+    comes_back,
+    spans_a_year,
+)
 
 
 def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -70,13 +76,6 @@ def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
 #: rises (:func:`fit_site`, :func:`new_site_rejection`): a step that the cycle turns into a
 #: window (a rise with a later fall) has still risen.
 STILL_RISES = ("onset", "window")
-
-#: Share of a searched window's bump that the same weeks of another year may show before the
-#: bump is called a season of its own (:func:`pipeline.science.season.comes_back`): half. A
-#: season comes back whole but for its year-to-year spread; heat that came and went once
-#: leaves those weeks at the land's level, 0 but for the looks' noise.
-COMES_BACK_SHARE = 0.5
-
 
 def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config,
              null: SiteNull | None = None, *, in_catalog: bool = True,
