@@ -30,6 +30,7 @@ from typing import Any, Final, Literal, TypedDict, get_args, get_type_hints
 __all__ = [
     "BASELINE_COLUMNS",
     "CALIBRATION_COLUMNS",
+    "COMES_BACK_SHARE",
     "DENSITY_COLUMNS",
     "ENERGY_COLUMNS",
     "INCONCLUSIVE",
@@ -75,6 +76,13 @@ RejectionKind = Literal["too_few_looks", "follows_sun", "below_min_mw", "roof_ex
                         "window_without_step", "within_null"]
 #: Every rejection code, in the order :func:`pipeline.scan.sites.new_site_rejection` tests them.
 REJECTION_KINDS: tuple[RejectionKind, ...] = get_args(RejectionKind)
+
+#: The row's ``season_share`` at which a searched window's bump is a season of its own, not
+#: heat that came and went once (:func:`pipeline.science.season.comes_back`,
+#: :func:`pipeline.scan.sites.new_site_rejection`): half. A season comes back whole but for
+#: its year-to-year spread; heat that came and went once leaves those weeks at the land's
+#: level, 0 but for the looks' noise.
+COMES_BACK_SHARE: Final = 0.5
 
 #: The verdict of the energy model on a declaration (:mod:`models.energy_check`).
 Verdict = Literal["not refuted", "refuted: under-reported", "refuted: over-declared",

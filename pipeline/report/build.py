@@ -29,6 +29,7 @@ import pandas as pd
 from models.energy_data import load_facts
 from pipeline.core.outputs import sha256_file, write_png, write_text
 from pipeline.core.site_row import (
+    COMES_BACK_SHARE,
     MIN_PLACEBOS,
     STEP_RATE,
     SiteRow,
@@ -57,7 +58,6 @@ from pipeline.report.files import (
 )
 from pipeline.report.pdf import write_site_pdf
 from pipeline.report.webmap import write_webmap
-from pipeline.science.season import COMES_BACK_SHARE
 
 _REDACT = {"webhook_url"}
 

@@ -23,6 +23,7 @@ from models.energy_check import cross_reference
 from models.energy_types import Interval
 from pipeline.core.config import Config
 from pipeline.core.site_row import (
+    COMES_BACK_SHARE,
     MIN_PLACEBOS,
     STEP_RATE,
     DensityColumns,
@@ -52,13 +53,7 @@ from pipeline.science.power import (
     heat_mw,
     site_coefficient,
 )
-from pipeline.science.season import (
-    COMES_BACK_SHARE,
-    annual_cycle,
-    beyond_sun,
-    comes_back,
-    spans_a_year,
-)
+from pipeline.science.season import annual_cycle, beyond_sun, comes_back, spans_a_year
 
 
 def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:

@@ -38,12 +38,6 @@ MIN_SPAN_DAYS = YEAR_DAYS - 35.0
 #: at least three clear looks in from the series' ends).
 AGAIN_DAYS = 16.0
 
-#: Share of a searched window's bump that the same weeks of another year may show before the
-#: bump is called a season of its own (:func:`comes_back`): half. A season comes back whole
-#: but for its year-to-year spread; heat that came and went once leaves those weeks at the
-#: land's level, 0 but for the looks' noise.
-COMES_BACK_SHARE = 0.5
-
 
 def _days(dates: Sequence[object] | np.ndarray) -> np.ndarray:
     """Return the dates as days since 2000-01-01 (floats)."""
