@@ -193,6 +193,8 @@ class SiteRow(DensityColumns, EnergyColumns, CalibrationColumns, NullColumns,
     roof_gap: float | None  # BIC lead over a new or removed roof (< 0: the roof leads; None: none)
     own_season: str | None  # an onset's pattern, its own annual cycle fitted (None: untested)
     season_share: float | None  # share of a window's bump seen a year apart (None: untested)
+    shared_change_regions: int | None  # other searched regions with the same change (None: none)
+    searched_regions: int | None  # other searched regions in the scene (None: no change)
     n_clear: int  # clear looks of the site
     n_looks: int  # looks of the site (clear or not)
     excess_k_m2: float | None  # fitted heat term, the footprint's integrated excess (K m2)

@@ -296,6 +296,38 @@ def season_sentence(site: SiteRow) -> str | None:
             "repeats a year on, a power-on does not.")
 
 
+def shared_sentence(site: SiteRow) -> str | None:
+    """Say how many of the scene's other searched regions change as the site does.
+
+    A land event (fields harvested or greening across a district, a front) moves many places
+    at one look, and the search draws regions over several of them; a campus powers on or
+    stops where it stands (:mod:`pipeline.science.scene_events`). None for a site with no
+    fitted change.
+
+    Examples
+    --------
+    >>> site = {"pattern": "onset", "shared_change_regions": 15, "searched_regions": 55}
+    >>> shared_sentence(site)[:70]
+    '15 of the 55 other regions the search found in this scene rise at the '
+    >>> shared_sentence({**site, "shared_change_regions": 0})[:60]
+    'None of the 55 other regions the search found in this scene '
+    >>> shared_sentence({"pattern": "shutdown", "shared_change_regions": 1,
+    ...                  "searched_regions": 6})[:50]
+    '1 of the 6 other regions the search found in this '
+    >>> shared_sentence({"pattern": "always", "shared_change_regions": None}) is None
+    True
+    """
+    n, of = site.get("shared_change_regions"), site.get("searched_regions")
+    if n is None or not of:
+        return None
+    way = "fall" if site.get("pattern") == "shutdown" else "rise"
+    who = "None" if n == 0 else str(n)
+    return (f"{who} of the {of} other regions the search found in this scene {way} at the "
+            "same look as its heat, or one look before or after: a land event (fields "
+            "harvested or greening across a district, a front) moves many places at once; a "
+            "campus powers on or stops where it stands.")
+
+
 def listing_sentence(site: SiteRow) -> str | None:
     """Say when a listed site's onset is ``active`` with no null that could judge its rise.
 
@@ -378,7 +410,8 @@ def verdict_text(site: SiteRow, margin: float | None = None) -> str:
         parts.append(declared)
     # where the heat stands against its null, and what a listed onset's status rests on
     parts += [text for text in (null_sentence(site), roof_sentence(site, margin),
-                                season_sentence(site), listing_sentence(site)) if text]
+                                season_sentence(site), shared_sentence(site),
+                                listing_sentence(site)) if text]
     if site.get("status") == "undetermined":
         parts.append(undetermined_sentence(site))
     if _no_compute(site):

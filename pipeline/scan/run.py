@@ -67,6 +67,7 @@ from pipeline.science.power import (
     CalibrationSet,
     CalibrationSite,
 )
+from pipeline.science.scene_events import fit_changes, shared_changes
 from pipeline.science.solar import clear_sky_irradiance
 from pipeline.science.solar_index import choose_index, pattern_loading, pattern_mask, scene_contrast
 
@@ -577,6 +578,10 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
         series[sid]["baseline"] = (
             pd.to_datetime(series[sid]["date"]).dt.date <= declared.end).to_numpy() \
             if declared is not None else False
+    # the changes each site shares with the scene's searched regions (a land event moves many)
+    shared = shared_changes(
+        {sid: fit_changes(f.pattern, f.start, f.stop, series[sid]["clear"].to_numpy())
+         for sid, f in fits.items()}, searched=set(fits) - listed)
     cal_sites = []
     for row in catalog.itertuples():
         sid = str(row.site_id)
@@ -598,7 +603,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
             rows.append(site_row(row, in_catalog, fits[sid], series[sid], calibration, config,
                                   footprint_m2=masks[sid].footprint_area_px * pa, null=null,
                                   regions=None if in_catalog else regions,
-                                  baseline=baselines.get(sid)))
+                                  baseline=baselines.get(sid), shared=shared.get(sid)))
     table = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else empty_site_table()
     rejected = table[~table["in_catalog"].astype(bool)
                      & ~table["status"].isin(["candidate", "excluded"])]

@@ -53,6 +53,7 @@ from pipeline.science.power import (
     heat_mw,
     site_coefficient,
 )
+from pipeline.science.scene_events import Shared
 from pipeline.science.season import annual_cycle, beyond_sun, comes_back, spans_a_year
 
 
@@ -156,7 +157,7 @@ def annotate_series(series: pd.DataFrame, fit: ActivityFit) -> pd.DataFrame:
 def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
              calibrations: CalibrationSet, config: Config, *, footprint_m2: float,
              null: SiteNull | None = None, regions: RegionNull | None = None,
-             baseline: Baseline | None = None) -> SiteRow:
+             baseline: Baseline | None = None, shared: Shared | None = None) -> SiteRow:
     """Return one site's verdict: the row ``sites.geojson`` holds.
 
     Its columns, their types, units and meanings: :class:`pipeline.core.site_row.SiteRow`
@@ -166,6 +167,8 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     0 where the heat does not stand outside its null), the placebo test, the declaration in
     force on the last look and the energy cross-reference, with the physics coefficient's
     verdict beside the one used (:func:`pipeline.scan.verdicts.calibration_columns`).
+    ``shared``: how many of the scene's other searched regions change as the site does
+    (:func:`pipeline.science.scene_events.shared_changes`), reported, not judged on.
     """
     known = known_cooling(row)
     cooling = known or config.power.default_cooling
@@ -235,6 +238,9 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         # a rise that no longer rises there is a season (fit_site, new_site_rejection)
         "own_season": fit.season_pattern,
         "season_share": fit.season_share,
+        # a land event moves many places at one look, a campus its own
+        "shared_change_regions": None if shared is None else shared.regions,
+        "searched_regions": None if shared is None else shared.of,
         "n_clear": int(fit.n_clear),
         "n_looks": len(series),
         "excess_k_m2": round_or_none(fit.heat_k_m2 if fit.ever_active else 0.0, 0),

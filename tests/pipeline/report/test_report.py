@@ -307,6 +307,26 @@ def test_a_new_onset_says_how_it_met_a_season_of_its_own(out: Path) -> None:
     assert "its weeks are not seen again in another year" in once.split("<h2>")[0]
 
 
+def test_a_change_says_how_many_searched_regions_share_its_look(out: Path) -> None:
+    # a land event moves many of the scene's searched regions at one look, a campus its own
+    from pipeline.report.build import site_report_html
+
+    scan = load_scan(out)
+    campus = next(s for s in scan.records if s["site_id"] == CAMPUS)
+    found = {**campus, "in_catalog": False, "status": "candidate", "pattern": "onset",
+             "shared_change_regions": 15, "searched_regions": 55}
+    page = site_report_html(found, scan, figure=None).split("<h2>")[0]
+    assert "15 of the 55 other regions the search found in this scene rise at the same look" \
+        in page
+    stop = {**found, "pattern": "shutdown", "shared_change_regions": 0}
+    assert "None of the 55 other regions the search found in this scene fall" in \
+        site_report_html(stop, scan, figure=None).split("<h2>")[0]
+    steady = {**found, "pattern": "always", "shared_change_regions": None,
+              "searched_regions": None}
+    assert "other regions the search found" not in \
+        site_report_html(steady, scan, figure=None).split("<h2>")[0]
+
+
 def test_a_listed_onset_says_what_its_status_rests_on(out: Path) -> None:
     # issue 18: a listed onset is active only outside its land's rises where its placebos
     # cover 10 footprints of distinct land; with fewer the status rests on the listing, and a

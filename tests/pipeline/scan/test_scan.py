@@ -543,3 +543,21 @@ def test_a_searched_region_s_ring_leaves_out_every_listed_site(tmp_path):
         plain = site_masks(row, grid, cfg.persistence)[0]
         assert (plain.ring & zone).any()  # the case: a plain ring would hold the listed plot
         assert result.masks[sid].ring.any() and not (result.masks[sid].ring & zone).any()
+
+
+def test_each_change_says_how_many_searched_regions_share_its_look(world):
+    """A campus powers on where it stands: in the demo world nothing else rises with NEW-1,
+    and each change is set against every other region the search found (kept or rejected)."""
+    truth, result = world
+    sites = result.sites
+    searched = int((~sites["in_catalog"]).sum()) + len(result.run["rejected_candidates"])
+    new = sites[(~sites["in_catalog"]) & sites.intersects(truth.campus("NEW-1").footprint)]
+    row = new.iloc[0]
+    assert row["pattern"] == "onset"
+    assert row["shared_change_regions"] == 0 and row["searched_regions"] == searched - 1
+    # a listed stop is set against all the searched regions; an always-on site has no change
+    by_id = sites.set_index("site_id")
+    assert by_id.loc["DC-E", "searched_regions"] == searched
+    assert 0 <= by_id.loc["DC-E", "shared_change_regions"] <= searched
+    always = by_id[by_id["pattern"] == "always"]
+    assert len(always) and always["shared_change_regions"].isna().all()
