@@ -267,11 +267,15 @@ def _rejected_features(scan: ScanFiles) -> dict[str, Any]:
         lon, lat = r.get("lon"), r.get("lat")
         if not isinstance(lon, int | float) or not isinstance(lat, int | float):
             continue
+        # how many of the scene's other searched regions change at its look (a land event)
+        shared = (f"<tr><th>regions changing at its look</th><td>"
+                  f"{_num(r['shared_change_regions'])} of {_num(r.get('searched_regions'))}"
+                  "</td></tr>") if r.get("shared_change_regions") is not None else ""
         popup = (f"<b>{escape(str(r.get('site_id')))}</b> (rejected)<table>"
                  f"<tr><th>heat MW [90 %]</th><td>{_heat_html(r)}</td></tr>"
                  f"<tr><th>pattern</th><td>{_num(r.get('pattern'))}</td></tr>"
                  f"<tr><th>heat seen</th><td>{_num(r.get('first_seen'))} to "
-                 f"{_num(r.get('last_seen'))}</td></tr>"
+                 f"{_num(r.get('last_seen'))}</td></tr>{shared}"
                  f"<tr><th>why</th><td>{_num(r.get('rejected_because'))}</td></tr></table>")
         feats.append({"type": "Feature",
                       "geometry": {"type": "Point", "coordinates": [lon, lat]},

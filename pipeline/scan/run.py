@@ -624,10 +624,14 @@ def _rejected_entry(row: Any) -> dict[str, Any]:
 
     With the first and last clear looks its fitted heat covers (``first_seen``,
     ``last_seen``): for a rise a new roof explains as well, the date to fetch imagery from
-    before, where a power-on step would show.
+    before, where a power-on step would show. And how many of the scene's other searched
+    regions change as it does (``shared_change_regions`` of ``searched_regions``: a land event
+    moves many at one look), whole numbers as in ``sites.geojson``.
     """
     where = row.geometry.representative_point()
     keys = ("site_id", "rejected_because", "rejected_kind", "heat_mw", "heat_mw_low",
             "heat_mw_high", "persistence", "pattern", "first_seen", "last_seen")
+    counts = ("shared_change_regions", "searched_regions")  # a float column where one is None
     return {**{k: json_value(row[k]) for k in keys},
+            **{k: None if json_value(row[k]) is None else int(row[k]) for k in counts},
             "lon": round(float(where.x), 6), "lat": round(float(where.y), 6)}

@@ -561,3 +561,25 @@ def test_each_change_says_how_many_searched_regions_share_its_look(world):
     assert 0 <= by_id.loc["DC-E", "shared_change_regions"] <= searched
     always = by_id[by_id["pattern"] == "always"]
     assert len(always) and always["shared_change_regions"].isna().all()
+
+
+def test_a_rejected_region_carries_its_shared_change_as_whole_numbers():
+    """run.json's rejected regions: the counts a pandas column holds as floats (NaN where a
+    region has no change) are written as whole numbers, or None."""
+    from shapely.geometry import box
+
+    from pipeline.scan.run import _rejected_entry
+
+    table = gpd.GeoDataFrame(
+        {"site_id": ["candidate-1", "candidate-2"], "rejected_because": ["x", "y"],
+         "rejected_kind": ["roof_explains", "always_on"], "heat_mw": [120.0, 80.0],
+         "heat_mw_low": [60.0, 0.0], "heat_mw_high": [240.0, 300.0], "persistence": [1.0, 1.0],
+         "pattern": ["onset", "always"], "first_seen": ["2024-06-03", "2023-07-27"],
+         "last_seen": ["2024-07-21", "2024-07-21"], "shared_change_regions": [17, None],
+         "searched_regions": [55, None]},
+        geometry=[box(0, 0, 1, 1), box(2, 2, 3, 3)], crs=4326)
+    assert table["shared_change_regions"].dtype == float  # as the scan's table holds them
+    onset, always = (_rejected_entry(r) for _, r in table.iterrows())
+    assert (onset["shared_change_regions"], onset["searched_regions"]) == (17, 55)
+    assert type(onset["shared_change_regions"]) is int and type(onset["searched_regions"]) is int
+    assert always["shared_change_regions"] is None and always["searched_regions"] is None
