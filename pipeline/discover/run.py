@@ -555,6 +555,8 @@ def write_discover(result: DiscoverResult, out_dir: Path, *, region: Any) -> dic
     for col in CSV_COLUMNS:
         if col not in table:
             table[col] = None
+    # counts as whole numbers, as in candidates.geojson (a count column with a None is float)
+    table = table.astype({c: "Int64" for c in INTEGER_PROPERTIES if c in CSV_COLUMNS})
     written["csv"] = write_text(out_dir / "candidates.csv",
                                 table[CSV_COLUMNS].to_csv(index=False))
     written["overview"] = plot_overview(result, region, out_dir / "overview.png")

@@ -29,7 +29,13 @@ from shapely.geometry import box
 from pipeline.core.config import Config, DetectionConfig
 from pipeline.core.errors import ConfigError, NoDataError
 from pipeline.core.grid import Grid
-from pipeline.core.site_row import BASELINE_COLUMNS, MIN_PLACEBOS, SiteRow, pick
+from pipeline.core.site_row import (
+    BASELINE_COLUMNS,
+    INTEGER_PROPERTIES,
+    MIN_PLACEBOS,
+    SiteRow,
+    pick,
+)
 from pipeline.core.sites import SITE_COLUMNS, empty_site_table, split_covered
 from pipeline.io.reader import ProductFiles, discover_products
 from pipeline.io.source import ImagerySource, as_source
@@ -628,10 +634,14 @@ def _rejected_entry(row: Any) -> dict[str, Any]:
     regions change as it does (``shared_change_regions`` of ``searched_regions``: a land event
     moves many at one look), whole numbers as in ``sites.geojson``.
     """
+    def cell(key: str) -> Any:
+        # a count column holding a None is float in pandas: counts go back to whole numbers
+        v = json_value(row[key])
+        return int(v) if v is not None and key in INTEGER_PROPERTIES else v
+
     where = row.geometry.representative_point()
     keys = ("site_id", "rejected_because", "rejected_kind", "heat_mw", "heat_mw_low",
-            "heat_mw_high", "persistence", "pattern", "first_seen", "last_seen")
-    counts = ("shared_change_regions", "searched_regions")  # a float column where one is None
-    return {**{k: json_value(row[k]) for k in keys},
-            **{k: None if json_value(row[k]) is None else int(row[k]) for k in counts},
+            "heat_mw_high", "persistence", "pattern", "first_seen", "last_seen",
+            "shared_change_regions", "searched_regions")
+    return {**{k: cell(k) for k in keys},
             "lon": round(float(where.x), 6), "lat": round(float(where.y), 6)}

@@ -73,6 +73,7 @@ def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
 #: window (a rise with a later fall) has still risen.
 STILL_RISES = ("onset", "window")
 
+
 def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: Config,
              null: SiteNull | None = None, *, in_catalog: bool = True,
              baseline: Baseline | None = None,

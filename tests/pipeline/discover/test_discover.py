@@ -154,6 +154,10 @@ def test_outputs_are_written(discovered):
         assert key in props
     csv = pd.read_csv(out / "candidates.csv")
     assert list(csv.columns) == CSV_COLUMNS
+    # counts are whole numbers in the CSV too, also where a column holds a None
+    raw = pd.read_csv(out / "candidates.csv", dtype=str, keep_default_na=False)
+    for col in ("n_clear", "shared_change_regions", "searched_regions"):
+        assert raw[col].str.fullmatch(r"\d*").all(), (col, list(raw[col]))
     assert list(csv["rank"]) == list(range(1, len(csv) + 1))
     assert (out / "overview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     run = json.loads((out / "discover.json").read_text())
