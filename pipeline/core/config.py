@@ -107,6 +107,11 @@ class DetectionConfig(_Section):
     #: on too, and on widened land no null statistic told the two apart (docs/statuses.md).
     #: True: judged by its placebo null alone, like a new site's onset.
     always_on_candidates: bool = False
+    #: A new site's change that many other searched regions make at its look is a land event
+    #: (fields harvested or greening across a district), no candidate, when independent timing
+    #: would put as many at one look in at most this share of scenes and no other look of the
+    #: series holds as many (pipeline.science.scene_events.Shared.land_event).
+    land_event_p: float = Field(0.001, gt=0, lt=0.5)
     #: One-sided level at which a catalogued site's heat statistic must stand outside its
     #: placebo null (one hypothesis per site, not a search over the area).
     site_alpha: float = Field(0.001, gt=0, lt=0.5)

@@ -68,12 +68,13 @@ STATUSES: tuple[Status, ...] = get_args(Status)
 
 #: Why a searched place is no candidate, as a code (``rejected_kind``; its words and figures are
 #: ``rejected_because``): too few clear looks; excess that follows the sun; heat below
-#: ``power.min_candidate_mw``; a rise that a new roof explains as well; always on with no onset;
+#: ``power.min_candidate_mw``; a rise that a new roof explains as well; a season of its own; a
+#: change that many other searched regions make at its look (a land event); always on with no onset;
 #: too few placebo footprints, or too little distinct land under them, for a null; a window
 #: whose rise and fall do not stand out on their own; heat within its scene's null.
 RejectionKind = Literal["too_few_looks", "follows_sun", "below_min_mw", "roof_explains",
-                        "own_season", "always_on", "too_few_placebos", "too_little_land",
-                        "window_without_step", "within_null"]
+                        "own_season", "land_event", "always_on", "too_few_placebos",
+                        "too_little_land", "window_without_step", "within_null"]
 #: Every rejection code, in the order :func:`pipeline.scan.sites.new_site_rejection` tests them.
 REJECTION_KINDS: tuple[RejectionKind, ...] = get_args(RejectionKind)
 
@@ -195,6 +196,8 @@ class SiteRow(DensityColumns, EnergyColumns, CalibrationColumns, NullColumns,
     season_share: float | None  # share of a window's bump seen a year apart (None: untested)
     shared_change_regions: int | None  # other searched regions with the same change (None: none)
     searched_regions: int | None  # other searched regions in the scene (None: no change)
+    busiest_other_look_regions: int | None  # most regions sharing it at another look (None: none)
+    shared_change_p: float | None  # chance of as many under independent timing (None: no change)
     n_clear: int  # clear looks of the site
     n_looks: int  # looks of the site (clear or not)
     excess_k_m2: float | None  # fitted heat term, the footprint's integrated excess (K m2)

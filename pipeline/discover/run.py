@@ -65,7 +65,7 @@ CSV_COLUMNS = ["rank", "site_id", "tile_id", "status", "heat_mw", "heat_mw_low",
                "power_density_w_m2", "null_p_value", "null_false_alarm_per_1000km2",
                "null_resolved_per_1000km2", "null_region_z", "persistence", "pattern", "roof_gap",
                "own_season", "season_share", "shared_change_regions", "searched_regions",
-               "n_clear",
+               "busiest_other_look_regions", "shared_change_p", "n_clear",
                "first_seen", "last_seen", "possible_shutdown_since", "exclusion", "verdict",
                "lon", "lat", "tile_site_id"]
 #: Settings that change how tiles are run, not what they find (left out of the tile hash).

@@ -301,14 +301,18 @@ def shared_sentence(site: SiteRow) -> str | None:
 
     A land event (fields harvested or greening across a district, a front) moves many places
     at one look, and the search draws regions over several of them; a campus powers on or
-    stops where it stands (:mod:`pipeline.science.scene_events`). None for a site with no
-    fitted change.
+    stops where it stands (:mod:`pipeline.science.scene_events`). Where some share it, with
+    the two nulls a new site's change is judged on: the most at any other look of the series,
+    and the chance of as many under independent timing. None for a site with no fitted change.
 
     Examples
     --------
-    >>> site = {"pattern": "onset", "shared_change_regions": 15, "searched_regions": 55}
+    >>> site = {"pattern": "onset", "shared_change_regions": 15, "searched_regions": 55,
+    ...         "busiest_other_look_regions": 9, "shared_change_p": 2e-9}
     >>> shared_sentence(site)[:70]
     '15 of the 55 other regions the search found in this scene rise at the '
+    >>> "at most 9 at any other look" in shared_sentence(site)
+    True
     >>> shared_sentence({**site, "shared_change_regions": 0})[:60]
     'None of the 55 other regions the search found in this scene '
     >>> shared_sentence({"pattern": "shutdown", "shared_change_regions": 1,
@@ -322,8 +326,12 @@ def shared_sentence(site: SiteRow) -> str | None:
         return None
     way = "fall" if site.get("pattern") == "shutdown" else "rise"
     who = "None" if n == 0 else str(n)
+    busiest, p = site.get("busiest_other_look_regions"), site.get("shared_change_p")
+    nulls = (f" (at most {busiest} at any other look of the series; independent timing "
+             f"would put as many at one look with chance {p:.2g})"
+             if n and busiest is not None and p is not None else "")
     return (f"{who} of the {of} other regions the search found in this scene {way} at the "
-            "same look as its heat, or one look before or after: a land event (fields "
+            f"same look as its heat, or one look before or after{nulls}: a land event (fields "
             "harvested or greening across a district, a front) moves many places at once; a "
             "campus powers on or stops where it stands.")
 

@@ -268,9 +268,11 @@ def _rejected_features(scan: ScanFiles) -> dict[str, Any]:
         if not isinstance(lon, int | float) or not isinstance(lat, int | float):
             continue
         # how many of the scene's other searched regions change at its look (a land event)
+        busiest = r.get("busiest_other_look_regions")
         shared = (f"<tr><th>regions changing at its look</th><td>"
                   f"{_num(r['shared_change_regions'])} of {_num(r.get('searched_regions'))}"
-                  "</td></tr>") if r.get("shared_change_regions") is not None else ""
+                  + (f" (at most {_num(busiest)} at another look)" if busiest is not None else "")
+                  + "</td></tr>") if r.get("shared_change_regions") is not None else ""
         popup = (f"<b>{escape(str(r.get('site_id')))}</b> (rejected)<table>"
                  f"<tr><th>heat MW [90 %]</th><td>{_heat_html(r)}</td></tr>"
                  f"<tr><th>pattern</th><td>{_num(r.get('pattern'))}</td></tr>"

@@ -587,7 +587,7 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     # the changes each site shares with the scene's searched regions (a land event moves many)
     shared = shared_changes(
         {sid: fit_changes(f.pattern, f.start, f.stop, series[sid]["clear"].to_numpy())
-         for sid, f in fits.items()}, searched=set(fits) - listed)
+         for sid, f in fits.items()}, searched=set(fits) - listed, n_looks=len(state.scenes))
     cal_sites = []
     for row in catalog.itertuples():
         sid = str(row.site_id)
@@ -642,6 +642,7 @@ def _rejected_entry(row: Any) -> dict[str, Any]:
     where = row.geometry.representative_point()
     keys = ("site_id", "rejected_because", "rejected_kind", "heat_mw", "heat_mw_low",
             "heat_mw_high", "persistence", "pattern", "first_seen", "last_seen",
-            "shared_change_regions", "searched_regions")
+            "shared_change_regions", "searched_regions", "busiest_other_look_regions",
+            "shared_change_p")
     return {**{k: cell(k) for k in keys},
             "lon": round(float(where.x), 6), "lat": round(float(where.y), 6)}

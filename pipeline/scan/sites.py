@@ -169,7 +169,8 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     force on the last look and the energy cross-reference, with the physics coefficient's
     verdict beside the one used (:func:`pipeline.scan.verdicts.calibration_columns`).
     ``shared``: how many of the scene's other searched regions change as the site does
-    (:func:`pipeline.science.scene_events.shared_changes`), reported, not judged on.
+    (:func:`pipeline.science.scene_events.shared_changes`); a new site's change they share
+    beyond both nulls is a land event (:func:`new_site_rejection`).
     """
     known = known_cooling(row)
     cooling = known or config.power.default_cooling
@@ -216,7 +217,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         if exclusion:
             status = "excluded"
         else:
-            rejected = new_site_rejection(fit, est, test, config)
+            rejected = new_site_rejection(fit, est, test, config, shared=shared)
             if rejected is None:
                 status = "candidate"
     # a place near a known non-datacenter heat source, or rejected, implies no accelerators
@@ -242,6 +243,8 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         # a land event moves many places at one look, a campus its own
         "shared_change_regions": None if shared is None else shared.regions,
         "searched_regions": None if shared is None else shared.of,
+        "busiest_other_look_regions": None if shared is None else shared.busiest_other,
+        "shared_change_p": None if shared is None else float(f"{shared.p_value:.3g}"),
         "n_clear": int(fit.n_clear),
         "n_looks": len(series),
         "excess_k_m2": round_or_none(fit.heat_k_m2 if fit.ever_active else 0.0, 0),
@@ -448,7 +451,7 @@ def _null_reason(fit: ActivityFit, test: dict[str, Any]) -> Rejection:
 
 
 def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None,
-                       config: Config) -> Rejection | None:
+                       config: Config, *, shared: Shared | None = None) -> Rejection | None:
     """Return why a new (searched) site is no candidate, or None when it is one.
 
     A new site needs compute heat (an activity pattern with heat), at least
@@ -463,6 +466,9 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     site is a search, and "a roof built mid-series must stay inactive" (issue 18). When that
     heat came and went (a ``window``) and its weeks are seen again in another year, those
     weeks must show less than :data:`COMES_BACK_SHARE` of its bump (its ``season_share``).
+    A change that the scene's other searched regions share (``shared``) beyond independent
+    timing and more than at any other look (:meth:`Shared.land_event` at
+    ``detection.land_event_p``) is a land event, not a campus's own step.
 
     Examples
     --------
@@ -491,6 +497,8 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     share = fit.season_share if fit.pattern == "window" else None
     if share is not None and share >= COMES_BACK_SHARE:
         return Rejection("own_season", comes_back_reason(share))
+    if shared is not None and shared.land_event(config.detection.land_event_p):
+        return Rejection("land_event", land_event_reason(fit.pattern, shared))
     if fit.pattern == "always" and not config.detection.always_on_candidates:
         return Rejection("always_on", always_on_reason(test))
     if test is not None and not test["null_passed"]:
@@ -528,6 +536,25 @@ def comes_back_reason(share: float) -> str:
     return (f"its bump comes back in the same weeks of another year at {share:.0%} of its "
             f"height (at least {COMES_BACK_SHARE:.0%}): a season of its own (a field whose "
             "season lags the sun's), not heat that came and went once")
+
+
+def land_event_reason(pattern: str, shared: Shared) -> str:
+    """Return why a new site's change that many searched regions make at its look is none.
+
+    Examples
+    --------
+    >>> why = land_event_reason("onset", Shared(17, 55, busiest_other=9, p_value=2e-9))
+    >>> why.startswith("its rise is shared by 17 of the scene's 55 other searched regions")
+    True
+    >>> "at most 9" in why and "p 2e-09" in why
+    True
+    """
+    change = "fall" if pattern == "shutdown" else "rise"
+    return (f"its {change} is shared by {shared.regions} of the scene's {shared.of} other "
+            "searched regions (the same look or one either side), more than at any other look "
+            f"of the series (at most {shared.busiest_other}) and more than independent timing "
+            f"would put at one look (p {shared.p_value:.1g}): a land event across the scene "
+            "(fields harvested or greening, a front of dry soil), not a campus's own step")
 
 
 def always_on_reason(test: dict[str, Any] | None) -> str:

@@ -6,6 +6,11 @@ search draws regions over several of them: each may fit a rise at the same look.
 the scene's other searched regions change the same way at a site's look is evidence a reader
 can weigh beside the placebo null, which measures each placebo's largest change at whatever
 look it falls (docs/statuses.md).
+
+Two nulls say when a shared change is a land event rather than chance (:meth:`Shared.land_event`):
+independent timing (each other region that changes that way does so at a look of its own, so as
+many fall within reach of one look by chance: a binomial tail), and the series' own looks (no
+other look, where a season piles changes up, holds as many).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Collection, Mapping
 from typing import Literal, NamedTuple
 
 import numpy as np
+from scipy.stats import binom
 
 Direction = Literal["rise", "fall"]
 
@@ -26,10 +32,35 @@ class Change(NamedTuple):
 
 
 class Shared(NamedTuple):
-    """How many of the scene's other searched regions change as a site does, and of how many."""
+    """How many of the scene's other searched regions change as a site does, and the two nulls."""
 
     regions: int  # other searched regions with the same change within the reach
     of: int  # other searched regions in the scene
+    # the most other regions changing that way within the reach of any other look of the series
+    # (looks farther than twice the reach from the site's)
+    busiest_other: int = 0
+    # the chance that as many or more change within the reach of one look under independent
+    # timing: binomial tail over the other regions with a change that way, each at one of the
+    # series' looks (2 reach + 1 of them within reach)
+    p_value: float = 1.0
+
+    def land_event(self, p_max: float) -> bool:
+        """Whether the change is a land event: beyond independent timing and at the busiest look.
+
+        Both nulls must refuse it: as many regions changing with it would arise by chance in
+        at most ``p_max`` of scenes, and no other look of the series has as many (a season
+        that moves many regions at several looks is no one-look event).
+
+        Examples
+        --------
+        >>> Shared(17, 55, busiest_other=9, p_value=1e-9).land_event(0.001)
+        True
+        >>> Shared(17, 55, busiest_other=18, p_value=1e-9).land_event(0.001)  # a season
+        False
+        >>> Shared(1, 3, busiest_other=0, p_value=0.18).land_event(0.001)  # a campus
+        False
+        """
+        return self.regions > self.busiest_other and self.p_value <= p_max
 
 
 def fit_changes(pattern: str, start: int | None, stop: int | None,
@@ -61,34 +92,52 @@ def fit_changes(pattern: str, start: int | None, stop: int | None,
 
 
 def shared_changes(changes: Mapping[str, list[Change]], searched: Collection[str], *,
-                   reach: int = 1) -> dict[str, Shared]:
-    """Return, per site with a change, how many other searched regions share it.
+                   n_looks: int, reach: int = 1) -> dict[str, Shared]:
+    """Return, per site with a change, how many other searched regions share it, and its nulls.
 
     A site's change is the first of its ``changes`` (:func:`fit_changes`: a window's rise); a
     region shares it when one of its own changes goes the same way within ``reach`` looks of
     the scan's scene list (a look clouded at one place and clear at the next shows a land
     event one look later). Only the ``searched`` regions (the search's own, not the catalog)
-    are counted, never the site itself.
+    are counted, never the site itself. ``n_looks``: the scenes of the scan, whose looks the
+    nulls of :class:`Shared` range over.
 
     Examples
     --------
     >>> rise = lambda look: [Change("rise", look)]
     >>> changes = {"a": rise(20), "b": rise(21), "c": rise(20), "d": [Change("fall", 20)],
     ...            "e": rise(9), "DC-1": rise(20)}
-    >>> shared = shared_changes(changes, searched={"a", "b", "c", "d", "e", "f"})
-    >>> shared["a"], shared["e"]
-    (Shared(regions=2, of=5), Shared(regions=0, of=5))
-    >>> shared["DC-1"]  # a catalogued site set against all six searched regions
-    Shared(regions=3, of=6)
+    >>> shared = shared_changes(changes, searched={"a", "b", "c", "d", "e", "f"}, n_looks=30)
+    >>> shared["a"][:3], shared["e"][:3]
+    ((2, 5, 1), (0, 5, 3))
+    >>> shared["DC-1"][:3]  # a catalogued site set against all six searched regions
+    (3, 6, 1)
+    >>> # 2 of the 3 other rising regions within a look of 20, each there at 3 looks in 30:
+    >>> round(shared["a"].p_value, 3)  # 3 (0.1 ** 2)(0.9) + 0.1 ** 3
+    0.028
     """
     searched = set(searched)
+    n_looks = max(int(n_looks), 1)
+    within = min(1.0, (2 * reach + 1) / n_looks)  # share of the looks within reach of one
     out = {}
     for sid, own in changes.items():
         if not own:
             continue
         mine = own[0]
         others = searched - {sid}
-        regions = sum(any(c.direction == mine.direction and abs(c.look - mine.look) <= reach
-                          for c in changes.get(r, [])) for r in others)
-        out[sid] = Shared(regions, len(others))
+        # for each other region that changes this way, the looks its changes reach
+        hits: list[np.ndarray] = []
+        for r in others:
+            looks = [c.look for c in changes.get(r, []) if c.direction == mine.direction]
+            if looks:
+                near = np.zeros(n_looks, dtype=bool)
+                for look in looks:
+                    near[max(look - reach, 0):look + reach + 1] = True
+                hits.append(near)
+        counts = np.sum(hits, axis=0) if hits else np.zeros(n_looks, dtype=int)
+        regions = int(counts[mine.look]) if 0 <= mine.look < n_looks else 0
+        far = np.abs(np.arange(n_looks) - mine.look) > 2 * reach
+        busiest = int(counts[far].max()) if far.any() else 0
+        p = float(binom.sf(regions - 1, len(hits), within)) if regions else 1.0
+        out[sid] = Shared(regions, len(others), busiest, p)
     return out

@@ -37,12 +37,13 @@ def test_a_real_scan_writes_exactly_the_site_row_keys(out: Path) -> None:
     # counts are written as whole numbers (a pandas column of counts with a None is float)
     counts = {k: [f["properties"][k] for f in features] for k in INTEGER_PROPERTIES}
     assert set(counts) == {"null_n", "baseline_looks", "n_clear", "n_looks", "n_night_looks",
-                           "shared_change_regions", "searched_regions"}
+                           "shared_change_regions", "searched_regions",
+                           "busiest_other_look_regions"}
     for key, values in counts.items():
         assert all(v is None or type(v) is int for v in values), (key, values)
     assert any(v is not None for v in counts["null_n"])
-    # 73 properties plus the feature's geometry: counted by hand from the row the scan writes
-    assert len(SITE_PROPERTIES) == 73 and set(SiteRow.__annotations__) == {*SITE_PROPERTIES,
+    # 75 properties plus the feature's geometry: counted by hand from the row the scan writes
+    assert len(SITE_PROPERTIES) == 75 and set(SiteRow.__annotations__) == {*SITE_PROPERTIES,
                                                                            "geometry"}
 
 

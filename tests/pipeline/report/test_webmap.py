@@ -144,6 +144,7 @@ def test_rejected_regions_are_a_layer_with_their_reasons(out: Path) -> None:
          "heat_mw_low": 120.0, "heat_mw_high": 480.0, "pattern": "onset",
          "first_seen": "2024-04-12", "last_seen": "2024-10-21",
          "shared_change_regions": 15, "searched_regions": 55,
+         "busiest_other_look_regions": 9, "shared_change_p": 2e-9,
          "rejected_because": "its 200 placebo footprints cover only 4.0 footprints of "
                              "distinct background land <b>"},
         {"site_id": "candidate-4", "lon": None, "lat": None, "heat_mw": None,
@@ -155,7 +156,8 @@ def test_rejected_regions_are_a_layer_with_their_reasons(out: Path) -> None:
     assert "<b>candidate-3</b> (rejected)" in popup and "240 [120, 480]" in popup
     assert "4.0 footprints of distinct background land &lt;b&gt;" in popup
     assert "<th>heat seen</th><td>2024-04-12 to 2024-10-21</td>" in popup
-    assert "<th>regions changing at its look</th><td>15 of 55</td>" in popup
+    assert ("<th>regions changing at its look</th><td>15 of 55 (at most 9 at another look)"
+            "</td>") in popup
     assert "2 region(s) the search found and rejected" in _side_table(scan, "reports")
     scan.run["rejected_candidates"] = []
     assert _data(webmap_html(scan))["rejected"]["features"] == []

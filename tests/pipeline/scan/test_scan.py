@@ -576,10 +576,14 @@ def test_a_rejected_region_carries_its_shared_change_as_whole_numbers():
          "heat_mw_low": [60.0, 0.0], "heat_mw_high": [240.0, 300.0], "persistence": [1.0, 1.0],
          "pattern": ["onset", "always"], "first_seen": ["2024-06-03", "2023-07-27"],
          "last_seen": ["2024-07-21", "2024-07-21"], "shared_change_regions": [17, None],
-         "searched_regions": [55, None]},
+         "searched_regions": [55, None], "busiest_other_look_regions": [9, None],
+         "shared_change_p": [2e-9, None]},
         geometry=[box(0, 0, 1, 1), box(2, 2, 3, 3)], crs=4326)
     assert table["shared_change_regions"].dtype == float  # as the scan's table holds them
     onset, always = (_rejected_entry(r) for _, r in table.iterrows())
     assert (onset["shared_change_regions"], onset["searched_regions"]) == (17, 55)
     assert type(onset["shared_change_regions"]) is int and type(onset["searched_regions"]) is int
     assert always["shared_change_regions"] is None and always["searched_regions"] is None
+    assert onset["busiest_other_look_regions"] == 9 and onset["shared_change_p"] == 2e-9
+    assert type(onset["busiest_other_look_regions"]) is int
+    assert always["busiest_other_look_regions"] is None and always["shared_change_p"] is None
