@@ -60,10 +60,28 @@ def _load(results: Path, stem: str) -> dict[str, Any] | None:
 
 
 def _stamp(doc: dict[str, Any]) -> str:
-    """Commit and date of a run, e.g. ``d574de2, 2026-12-05``."""
-    rev = (doc.get("code") or {}).get("revision") or "?"
+    """Commit and date of a run, e.g. ``d574de2, 2026-12-05``.
+
+    A run from a working tree with changed files (its ``code.modified``) is marked ``+``: the
+    commit plus changes, which the result lists.
+
+    Examples
+    --------
+    >>> _stamp({"code": {"revision": "d574de2aa", "modified": []}, "measured_at": "2026-12-05T1"})
+    'd574de2, 2026-12-05'
+    >>> _stamp({"code": {"revision": "d3a314b27", "modified": ["pipeline/scan/sites.py"]},
+    ...         "measured_at": "2026-12-06T23:51:05+00:00"})
+    'd3a314b+, 2026-12-06'
+    """
+    code = doc.get("code") or {}
+    rev = (code.get("revision") or "?")[:7] + ("+" if code.get("modified") else "")
     when = str(doc.get("measured_at") or doc.get("date") or "?")[:10]
-    return f"{rev[:7]}, {when}"
+    return f"{rev}, {when}"
+
+
+def _rev(doc: dict[str, Any]) -> str:
+    """The commit of a run as :func:`_stamp` gives it, without the date."""
+    return _stamp(doc).split(",")[0]
 
 
 def _pct(share: float | None) -> str:
@@ -318,7 +336,7 @@ def draw_table(results: Path = RESULTS) -> str:
             ["verdicts that differ between the draws (a campus found or not, its status; "
              "a false candidate)", *(f"{d} of {n}" for d, n in
                                     (verdicts_differing(one, two) for _, _, one, two in docs))],
-            ["code", *(f"{_stamp(one)[:7]} ({_stamp(two)[:7]})" for _, _, one, two in docs)]]
+            ["code", *(f"{_rev(one)} ({_rev(two)})" for _, _, one, two in docs)]]
     head = ["placebo seed 0 (seed 1)"] + [
         label + (" *" if stem in HELD_OUT else "") for stem, label, _, _ in docs]
     return markdown_table(head, rows, "l" + "r" * len(docs))

@@ -119,21 +119,19 @@ def shared_changes(changes: Mapping[str, list[Change]], searched: Collection[str
     searched = set(searched)
     n_looks = max(int(n_looks), 1)
     within = min(1.0, (2 * reach + 1) / n_looks)  # share of the looks within reach of one
+    # per searched region and direction, the looks its changes that way reach
+    near: dict[tuple[str, Direction], np.ndarray] = {}
+    for r in searched:
+        for c in changes.get(r, []):
+            mask = near.setdefault((r, c.direction), np.zeros(n_looks, dtype=bool))
+            mask[max(c.look - reach, 0):c.look + reach + 1] = True
     out = {}
     for sid, own in changes.items():
         if not own:
             continue
         mine = own[0]
         others = searched - {sid}
-        # for each other region that changes this way, the looks its changes reach
-        hits: list[np.ndarray] = []
-        for r in others:
-            looks = [c.look for c in changes.get(r, []) if c.direction == mine.direction]
-            if looks:
-                near = np.zeros(n_looks, dtype=bool)
-                for look in looks:
-                    near[max(look - reach, 0):look + reach + 1] = True
-                hits.append(near)
+        hits = [near[r, mine.direction] for r in others if (r, mine.direction) in near]
         counts = np.sum(hits, axis=0) if hits else np.zeros(n_looks, dtype=int)
         regions = int(counts[mine.look]) if 0 <= mine.look < n_looks else 0
         far = np.abs(np.arange(n_looks) - mine.look) > 2 * reach
