@@ -151,15 +151,28 @@ def write_cog(path: str | Path, data: xr.DataArray | xr.Dataset) -> Path:
     return Path(path)
 
 
+def whole_numbers(frame: Any, integers: Iterable[str]) -> Any:
+    """Return ``frame`` with its count columns ``integers`` as whole numbers (null where missing).
+
+    Pandas stores a column of counts with a missing value as floats, which would write 200.0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> whole_numbers(pd.DataFrame({"n": [200, None], "x": [0.5, 1.0]}), ["n", "m"]).to_csv(
+    ...     index=False).split()
+    ['n,x', '200,0.5', ',1.0']
+    """
+    cast = {c: "Int64" for c in integers if c in frame}
+    return frame.astype(cast) if cast and len(frame) else frame
+
+
 def write_geojson(path: str | Path, gdf: Any, integers: Iterable[str] = ()) -> Path:
     """Write a GeoDataFrame as GeoJSON (EPSG:4326) atomically.
 
-    ``integers`` names count columns written as whole numbers (null where missing): pandas
-    stores a column of counts with a missing value as floats, which would write 200.0.
+    ``integers`` names count columns written as whole numbers (:func:`whole_numbers`).
     """
-    cast = [c for c in integers if c in gdf]
-    if cast and len(gdf):
-        gdf = gdf.astype({c: "Int64" for c in cast})
+    gdf = whole_numbers(gdf, integers)
     with atomic_path(path) as tmp:
         text = gdf.to_crs(4326).to_json(na="null", drop_id=True) if len(gdf) else json.dumps(
             {"type": "FeatureCollection", "features": []})

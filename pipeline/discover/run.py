@@ -49,7 +49,7 @@ from pipeline import __version__
 from pipeline.core.config import Config
 from pipeline.core.errors import HeatwatchError, NoDataError
 from pipeline.core.grid import Grid
-from pipeline.core.outputs import write_geojson, write_json, write_png, write_text
+from pipeline.core.outputs import whole_numbers, write_geojson, write_json, write_png, write_text
 from pipeline.core.site_row import INTEGER_PROPERTIES
 from pipeline.core.sites import empty_site_table, safe_name
 from pipeline.discover.tiles import Tile, merge_candidates, region_geometry, tile_region
@@ -555,10 +555,9 @@ def write_discover(result: DiscoverResult, out_dir: Path, *, region: Any) -> dic
     for col in CSV_COLUMNS:
         if col not in table:
             table[col] = None
-    # counts as whole numbers, as in candidates.geojson (a count column with a None is float)
-    table = table.astype({c: "Int64" for c in INTEGER_PROPERTIES if c in CSV_COLUMNS})
-    written["csv"] = write_text(out_dir / "candidates.csv",
-                                table[CSV_COLUMNS].to_csv(index=False))
+    # counts as whole numbers, as in candidates.geojson
+    written["csv"] = write_text(out_dir / "candidates.csv", whole_numbers(
+        table[CSV_COLUMNS], INTEGER_PROPERTIES).to_csv(index=False))
     written["overview"] = plot_overview(result, region, out_dir / "overview.png")
     result.run["outputs"] = {k: p.name for k, p in written.items()}
     written["run"] = write_json(out_dir / "discover.json", result.run)
