@@ -515,6 +515,7 @@ MISS_KINDS = {"always_on": "always on: no onset seen",
               "follows_sun": "fitted as following the sun",
               "roof_explains": "a new roof explains it as well",
               "own_season": "a season of its own explains it",
+              "brief_window": "came and went within less than a season",
               "land_event": "a land event: many regions change at its look",
               "below_min_mw": "below power.min_candidate_mw",
               "too_few_looks": "too few clear looks"}

@@ -112,6 +112,12 @@ class DetectionConfig(_Section):
     #: would put as many at one look in at most this share of scenes and no other look of the
     #: series holds as many (pipeline.science.scene_events.Shared.land_event).
     land_event_p: float = Field(0.001, gt=0, lt=0.5)
+    #: Fewest days a new site's heat that came and went (a ``window``) must be able to have
+    #: lasted, from the clear look before it to the one after it: a campus runs 24/7 for
+    #: months to years once powered on (its servers are written off over 5-6 years, e.g.
+    #: Microsoft's FY2023 10-K: six years), while a season of crops, snow or a flood comes and
+    #: goes within one. A quarter of a year: "months", not fitted to any benchmark.
+    min_window_days: float = Field(90.0, gt=0)
     #: One-sided level at which a catalogued site's heat statistic must stand outside its
     #: placebo null (one hypothesis per site, not a search over the area).
     site_alpha: float = Field(0.001, gt=0, lt=0.5)

@@ -73,8 +73,9 @@ STATUSES: tuple[Status, ...] = get_args(Status)
 #: too few placebo footprints, or too little distinct land under them, for a null; a window
 #: whose rise and fall do not stand out on their own; heat within its scene's null.
 RejectionKind = Literal["too_few_looks", "follows_sun", "below_min_mw", "roof_explains",
-                        "own_season", "land_event", "always_on", "too_few_placebos",
-                        "too_little_land", "window_without_step", "within_null"]
+                        "own_season", "brief_window", "land_event", "always_on",
+                        "too_few_placebos", "too_little_land", "window_without_step",
+                        "within_null"]
 #: Every rejection code, in the order :func:`pipeline.scan.sites.new_site_rejection` tests them.
 REJECTION_KINDS: tuple[RejectionKind, ...] = get_args(RejectionKind)
 

@@ -54,7 +54,13 @@ from pipeline.science.power import (
     site_coefficient,
 )
 from pipeline.science.scene_events import Shared
-from pipeline.science.season import annual_cycle, beyond_sun, comes_back, spans_a_year
+from pipeline.science.season import (
+    annual_cycle,
+    beyond_sun,
+    comes_back,
+    span_days,
+    spans_a_year,
+)
 
 
 def catalog_frame(sites: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -95,7 +101,9 @@ def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: 
     rise only when it still rises there. A searched ``window`` (heat that came and went)
     whose weeks are seen again in another year carries the share of its bump those weeks show
     there (its ``season_share``, :func:`pipeline.science.season.comes_back`): a season comes
-    back, a campus that ran for a while and stopped does not. A catalogued site is one
+    back, a campus that ran for a while and stopped does not. It also carries the longest its
+    heat can have lasted (its ``span_days``, :func:`pipeline.science.season.span_days`). A
+    catalogued site is one
     hypothesis, not a search, and is not put to this choice (its halls may stand before it
     powers on, as for the roof).
     """
@@ -127,7 +135,8 @@ def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: 
         return chosen
     if chosen.pattern == "window" and chosen.start is not None and chosen.stop is not None:
         return replace(chosen, season_share=comes_back(
-            dates, chosen.residual_heat, chosen.start, chosen.stop))
+            dates, chosen.residual_heat, chosen.start, chosen.stop),
+                       span_days=span_days(dates, chosen.start, chosen.stop))
     if chosen.pattern != "onset" or not spans_a_year(dates):
         return chosen
     cycle = beyond_sun(clear["solar_loading"].to_numpy(), annual_cycle(dates))
@@ -465,7 +474,9 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     catalogued campus's halls may stand before it powers on, so there the step is kept; a new
     site is a search, and "a roof built mid-series must stay inactive" (issue 18). When that
     heat came and went (a ``window``) and its weeks are seen again in another year, those
-    weeks must show less than :data:`COMES_BACK_SHARE` of its bump (its ``season_share``).
+    weeks must show less than :data:`COMES_BACK_SHARE` of its bump (its ``season_share``),
+    and it must be able to have lasted ``detection.min_window_days`` (its ``span_days``): a
+    campus runs for months once powered on, a season of land comes and goes within one.
     A change that the scene's other searched regions share (``shared``) beyond independent
     timing and more than at any other look (:meth:`Shared.land_event` at
     ``detection.land_event_p``) is a land event, not a campus's own step.
@@ -497,6 +508,10 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     share = fit.season_share if fit.pattern == "window" else None
     if share is not None and share >= COMES_BACK_SHARE:
         return Rejection("own_season", comes_back_reason(share))
+    span, min_days = fit.span_days if fit.pattern == "window" else None, \
+        config.detection.min_window_days
+    if span is not None and span < min_days:
+        return Rejection("brief_window", brief_window_reason(span, min_days))
     if shared is not None and shared.land_event(config.detection.land_event_p):
         return Rejection("land_event", land_event_reason(fit.pattern, shared))
     if fit.pattern == "always" and not config.detection.always_on_candidates:
@@ -536,6 +551,20 @@ def comes_back_reason(share: float) -> str:
     return (f"its bump comes back in the same weeks of another year at {share:.0%} of its "
             f"height (at least {COMES_BACK_SHARE:.0%}): a season of its own (a field whose "
             "season lags the sun's), not heat that came and went once")
+
+
+def brief_window_reason(span: float, min_days: float) -> str:
+    """Return why a new site's heat that came and went within less than a season is none.
+
+    Examples
+    --------
+    >>> brief_window_reason(56.0, 90.0)[:72]
+    'its heat came and went within at most 56 days (from the clear look befor'
+    """
+    return (f"its heat came and went within at most {span:.0f} days (from the clear look before "
+            f"it to the one after it), less than detection.min_window_days ({min_days:.0f}): a "
+            "campus runs for months once powered on, while a season of crops, snow or a flood "
+            "comes and goes within one")
 
 
 def land_event_reason(pattern: str, shared: Shared) -> str:

@@ -100,6 +100,10 @@ class ActivityFit:
     #: bump those weeks show there (:func:`pipeline.science.season.comes_back`; near 1 for a
     #: season, near 0 for heat that came and went once). None: not tested.
     season_share: float | None = None
+    #: For a searched window: the longest its heat can have lasted, in days from the clear look
+    #: before it to the one after it (:func:`pipeline.science.season.span_days`). None: not a
+    #: searched window.
+    span_days: float | None = None
 
     @property
     def active_at_end(self) -> bool:

@@ -46,6 +46,27 @@ def _days(dates: Sequence[object] | np.ndarray) -> np.ndarray:
     return (d - np.datetime64("2000-01-01", "D")).astype(np.float64)
 
 
+def span_days(dates: Sequence[object] | np.ndarray, start: int, stop: int) -> float:
+    """Return the longest a bump at looks ``start`` to ``stop - 1`` can have lasted (days).
+
+    From the look before it to the look after it: clouds may hide its first and last days,
+    so the bump is given every day it cannot be shown absent. Infinite when it reaches either
+    end of the series (it may have lasted beyond it).
+
+    Examples
+    --------
+    >>> dates = ["2024-01-01", "2024-01-17", "2024-02-02", "2024-03-05", "2024-04-06"]
+    >>> span_days(dates, 1, 3)  # seen 17 Jan and 2 Feb; absent 1 Jan and 5 Mar
+    64.0
+    >>> span_days(dates, 0, 3)
+    inf
+    """
+    if start <= 0 or stop >= len(dates):
+        return float("inf")
+    days = _days(dates)
+    return float(days[stop] - days[start - 1])
+
+
 def annual_cycle(dates: Sequence[object] | np.ndarray) -> np.ndarray:
     """Return the (n, 2) terms of an annual cycle at ``dates``: ``sin`` and ``cos`` of the year.
 
