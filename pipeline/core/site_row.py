@@ -68,8 +68,9 @@ STATUSES: tuple[Status, ...] = get_args(Status)
 
 #: Why a searched place is no candidate, as a code (``rejected_kind``; its words and figures are
 #: ``rejected_because``): too few clear looks; excess that follows the sun; heat below
-#: ``power.min_candidate_mw``; a rise that a new roof explains as well; a season of its own; a
-#: change that many other searched regions make at its look (a land event); always on with no onset;
+#: ``power.min_candidate_mw``; a rise that a new roof explains as well; a season of its own;
+#: heat that came and went within less than a season; a change that many other searched regions
+#: make at its look (a land event); always on with no onset;
 #: too few placebo footprints, or too little distinct land under them, for a null; a window
 #: whose rise and fall do not stand out on their own; heat within its scene's null.
 RejectionKind = Literal["too_few_looks", "follows_sun", "below_min_mw", "roof_explains",
@@ -78,6 +79,20 @@ RejectionKind = Literal["too_few_looks", "follows_sun", "below_min_mw", "roof_ex
                         "within_null"]
 #: Every rejection code, in the order :func:`pipeline.scan.sites.new_site_rejection` tests them.
 REJECTION_KINDS: tuple[RejectionKind, ...] = get_args(RejectionKind)
+
+def change_word(pattern: str | None) -> str:
+    """Return the word for a site's fitted change: "fall" after a shutdown, else "rise".
+
+    The rejection reason (:func:`pipeline.scan.sites.land_event_reason`) and the report's
+    sentence on a shared change (:func:`pipeline.report.build.shared_sentence`) say it alike.
+
+    Examples
+    --------
+    >>> change_word("shutdown"), change_word("onset"), change_word("window")
+    ('fall', 'rise', 'rise')
+    """
+    return "fall" if pattern == "shutdown" else "rise"
+
 
 #: The row's ``season_share`` at which a searched window's bump is a season of its own, not
 #: heat that came and went once (:func:`pipeline.science.season.comes_back`,

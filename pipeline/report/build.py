@@ -33,6 +33,7 @@ from pipeline.core.site_row import (
     MIN_PLACEBOS,
     STEP_RATE,
     SiteRow,
+    change_word,
     null_judges,
     rate_counts_steps,
 )
@@ -324,7 +325,7 @@ def shared_sentence(site: SiteRow) -> str | None:
     n, of = site.get("shared_change_regions"), site.get("searched_regions")
     if n is None or not of:
         return None
-    way = "fall" if site.get("pattern") == "shutdown" else "rise"
+    way = change_word(site.get("pattern"))
     who = "None" if n == 0 else str(n)
     busiest, p = site.get("busiest_other_look_regions"), site.get("shared_change_p")
     nulls = (f" (at most {busiest} at any other look of the series; independent timing "

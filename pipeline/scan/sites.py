@@ -32,6 +32,7 @@ from pipeline.core.site_row import (
     RejectionKind,
     SiteRow,
     Status,
+    change_word,
     null_judges,
     rate_counts_steps,
 )
@@ -578,12 +579,12 @@ def land_event_reason(pattern: str, shared: Shared) -> str:
     >>> "at most 9" in why and "p 2e-09" in why
     True
     """
-    change = "fall" if pattern == "shutdown" else "rise"
-    return (f"its {change} is shared by {shared.regions} of the scene's {shared.of} other "
-            "searched regions (the same look or one either side), more than at any other look "
-            f"of the series (at most {shared.busiest_other}) and more than independent timing "
-            f"would put at one look (p {shared.p_value:.1g}): a land event across the scene "
-            "(fields harvested or greening, a front of dry soil), not a campus's own step")
+    return (f"its {change_word(pattern)} is shared by {shared.regions} of the scene's "
+            f"{shared.of} other searched regions (the same look or one either side), more "
+            f"than at any other look of the series (at most {shared.busiest_other}) and more "
+            f"than independent timing would put at one look (p {shared.p_value:.1g}): a land "
+            "event across the scene (fields harvested or greening, a front of dry soil), not a "
+            "campus's own step")
 
 
 def always_on_reason(test: dict[str, Any] | None) -> str:
