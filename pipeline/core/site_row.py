@@ -80,6 +80,7 @@ RejectionKind = Literal["too_few_looks", "follows_sun", "below_min_mw", "roof_ex
 #: Every rejection code, in the order :func:`pipeline.scan.sites.new_site_rejection` tests them.
 REJECTION_KINDS: tuple[RejectionKind, ...] = get_args(RejectionKind)
 
+
 def change_word(pattern: str | None) -> str:
     """Return the word for a site's fitted change: "fall" after a shutdown, else "rise".
 

@@ -104,9 +104,8 @@ def fit_site(series: pd.DataFrame, masks: SiteMasks, pixel_area: float, config: 
     there (its ``season_share``, :func:`pipeline.science.season.comes_back`): a season comes
     back, a campus that ran for a while and stopped does not. It also carries the longest its
     heat can have lasted (its ``span_days``, :func:`pipeline.science.season.span_days`). A
-    catalogued site is one
-    hypothesis, not a search, and is not put to this choice (its halls may stand before it
-    powers on, as for the roof).
+    catalogued site is one hypothesis, not a search, and is not put to this choice (its halls
+    may stand before it powers on, as for the roof).
     """
     looks = (np.isfinite(series["excess_k_m2"]) & np.isfinite(series["solar_loading"])).to_numpy()
     clear = series[looks]
@@ -509,10 +508,10 @@ def new_site_rejection(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any]
     share = fit.season_share if fit.pattern == "window" else None
     if share is not None and share >= COMES_BACK_SHARE:
         return Rejection("own_season", comes_back_reason(share))
-    span, min_days = fit.span_days if fit.pattern == "window" else None, \
-        config.detection.min_window_days
-    if span is not None and span < min_days:
-        return Rejection("brief_window", brief_window_reason(span, min_days))
+    span = fit.span_days if fit.pattern == "window" else None
+    if span is not None and span < config.detection.min_window_days:
+        return Rejection("brief_window",
+                         brief_window_reason(span, config.detection.min_window_days))
     if shared is not None and shared.land_event(config.detection.land_event_p):
         return Rejection("land_event", land_event_reason(fit.pattern, shared))
     if fit.pattern == "always" and not config.detection.always_on_candidates:
