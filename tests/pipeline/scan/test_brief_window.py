@@ -5,51 +5,33 @@ crop's short season) comes and goes within weeks. Each series is fitted as the s
 searched region (:func:`pipeline.scan.sites.fit_site`) and judged as it judges a new site.
 """
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from pipeline.core.config import Config
 from pipeline.core.site_row import REJECTION_KINDS
 from pipeline.scan.sites import fit_site, new_site_rejection
-from pipeline.science.footprint import SiteMasks
 from pipeline.science.power import HeatEstimate
+from tests.support.searched_year import LOOK_DAYS, region_masks, year_of_looks
 
 CFG = Config()
 SEEDS = range(10)
-#: Heat of the bump (K m2) and its looks' noise: ten sigma, well above min_active_k_m2.
-BUMP, NOISE = 2.5e5, 2.0e4
+#: Heat of the bump (K m2): ten times the looks' noise, well above min_active_k_m2.
+BUMP = 2.5e5
 HEAT = HeatEstimate(120.0, 80.0, 160.0)  # above min_candidate_mw, whatever the coefficient
 
 
-def _masks(sid: str = "region-1") -> SiteMasks:
-    footprint = np.zeros((40, 40), dtype=bool)
-    footprint[10:30, 10:30] = True
-    ring = np.zeros_like(footprint)
-    ring[5:35, 5:35] = True
-    return SiteMasks(sid, footprint, footprint, ring & ~footprint)
-
-
 def _series(seed: int, first_day: int, last_day: int) -> pd.DataFrame:
-    """A year of 8-day looks from 2023-04-13; heat from ``first_day`` to ``last_day`` (days
-    after the first look), the region's sunlit contrast and look-to-look weather."""
-    rng = np.random.default_rng(seed)
-    days = np.arange(0, 8 * 46, 8)
-    dates = np.datetime64("2023-04-13") + days.astype("timedelta64[D]")
-    doy = (dates - np.datetime64("2023-01-01")).astype(float)
-    solar = (0.65 + 0.25 * np.cos(2 * np.pi * (doy - 172) / 365.25)) * (
-        1 + 0.08 * rng.normal(size=days.size))
-    heat = BUMP * ((days >= first_day) & (days <= last_day))
-    excess = 3.0e5 * solar + heat + rng.normal(0, NOISE, days.size)
-    return pd.DataFrame({"date": dates.astype(str), "excess_k_m2": excess,
-                         "solar_loading": solar})
+    """A year of 8-day looks from 2023-04-13 with heat from ``first_day`` to ``last_day``
+    (days after the first look)."""
+    return year_of_looks(seed, BUMP * ((LOOK_DAYS >= first_day) & (LOOK_DAYS <= last_day)))
 
 
 def test_a_bump_of_five_weeks_is_no_new_site():
     # heat on the looks of days 240-272 (five looks): absent on days 232 and 280, so it can
     # have lasted at most 48 days
     for seed in SEEDS:
-        fit = fit_site(_series(seed, 240, 272), _masks(), 900.0, CFG, in_catalog=False)
+        fit = fit_site(_series(seed, 240, 272), region_masks(), 900.0, CFG, in_catalog=False)
         assert fit.pattern == "window" and fit.span_days == 48.0
         why = new_site_rejection(fit, HEAT, None, CFG)
         assert why is not None and why.kind == "brief_window"
@@ -59,13 +41,13 @@ def test_a_bump_of_five_weeks_is_no_new_site():
 def test_a_campus_that_ran_five_months_and_stopped_is_kept():
     # heat on days 120-272 (20 looks): at most 168 days, at least 152
     for seed in SEEDS:
-        fit = fit_site(_series(seed, 120, 272), _masks(), 900.0, CFG, in_catalog=False)
+        fit = fit_site(_series(seed, 120, 272), region_masks(), 900.0, CFG, in_catalog=False)
         assert fit.pattern == "window" and fit.span_days == 168.0
         assert new_site_rejection(fit, HEAT, None, CFG) is None
 
 
 def test_the_shortest_window_is_a_setting():
-    fit = fit_site(_series(0, 240, 272), _masks(), 900.0, CFG, in_catalog=False)
+    fit = fit_site(_series(0, 240, 272), region_masks(), 900.0, CFG, in_catalog=False)
     shorter = Config.model_validate({"detection": {"min_window_days": 40.0}})
     assert new_site_rejection(fit, HEAT, None, shorter) is None
     with pytest.raises(ValueError, match="min_window_days"):
@@ -74,10 +56,10 @@ def test_the_shortest_window_is_a_setting():
 
 def test_only_a_searched_window_is_put_to_its_length():
     # a catalogued campus is one hypothesis (it may run a short trial and stop): not tested
-    listed = fit_site(_series(0, 240, 272), _masks(), 900.0, CFG, in_catalog=True)
+    listed = fit_site(_series(0, 240, 272), region_masks(), 900.0, CFG, in_catalog=True)
     assert listed.pattern == "window" and listed.span_days is None
     # a rise that runs to the end of the series may last beyond it
-    onset = fit_site(_series(0, 240, 400), _masks(), 900.0, CFG, in_catalog=False)
+    onset = fit_site(_series(0, 240, 400), region_masks(), 900.0, CFG, in_catalog=False)
     assert onset.pattern == "onset" and onset.span_days is None
 
 

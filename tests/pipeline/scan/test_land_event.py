@@ -12,41 +12,24 @@ import pytest
 
 from pipeline.core.config import Config
 from pipeline.scan.sites import fit_site, new_site_rejection
-from pipeline.science.footprint import SiteMasks
 from pipeline.science.power import HeatEstimate
 from pipeline.science.scene_events import fit_changes, shared_changes
+from tests.support.searched_year import N_LOOKS, region_masks, year_of_looks
 
 CFG = Config()
-N_LOOKS = 46  # a year of 8-day looks
 #: a step of heat (K m2) ten times its looks' noise, as in tests/pipeline/scan/test_own_season
-STEP, NOISE = 2.5e5, 2.0e4
+STEP = 2.5e5
 HEAT = HeatEstimate(120.0, 80.0, 160.0)  # above min_candidate_mw, whatever the coefficient
 
 
-def _masks(sid: str) -> SiteMasks:
-    footprint = np.zeros((40, 40), dtype=bool)
-    footprint[10:30, 10:30] = True
-    ring = np.zeros_like(footprint)
-    ring[5:35, 5:35] = True
-    return SiteMasks(sid, footprint, footprint, ring & ~footprint)
-
-
 def _series(seed: int, step_at: int) -> pd.DataFrame:
-    """A year of looks: the region's sunlit contrast, look-to-look weather, a step of heat."""
-    rng = np.random.default_rng(seed)
-    dates = np.datetime64("2023-04-13") + np.arange(0, 8 * N_LOOKS, 8).astype("timedelta64[D]")
-    day = (dates - np.datetime64("2023-01-01")).astype(float)
-    solar = (0.65 + 0.25 * np.cos(2 * np.pi * (day - 172) / 365.25)) * (
-        1 + 0.08 * rng.normal(size=day.size))
-    excess = (3.0e5 * solar + STEP * (np.arange(day.size) >= step_at)
-              + rng.normal(0, NOISE, day.size))
-    return pd.DataFrame({"date": dates.astype(str), "excess_k_m2": excess,
-                         "solar_loading": solar})
+    """A year of looks with a step of heat at look ``step_at``."""
+    return year_of_looks(seed, STEP * (np.arange(N_LOOKS) >= step_at))
 
 
 def _judge(steps: dict[str, int], land_event_p: float = CFG.detection.land_event_p):
     config = Config.model_validate({"detection": {"land_event_p": land_event_p}})
-    fits = {sid: fit_site(_series(i, at), _masks(sid), 900.0, config, in_catalog=False)
+    fits = {sid: fit_site(_series(i, at), region_masks(sid), 900.0, config, in_catalog=False)
             for i, (sid, at) in enumerate(steps.items())}
     clear = np.ones(N_LOOKS, dtype=bool)
     shared = shared_changes({sid: fit_changes(f.pattern, f.start, f.stop, clear)
