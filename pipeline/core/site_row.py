@@ -297,6 +297,25 @@ def null_judges(test: Mapping[str, Any]) -> bool:
                 and independent >= MIN_PLACEBOS)
 
 
+def land_coverage(test: Mapping[str, Any]) -> str:
+    """Say why a site's placebo null cannot judge it (:func:`null_judges` False).
+
+    Examples
+    --------
+    >>> land_coverage({"null_z": 0.4, "null_n_independent": 3.3})
+    'its placebos cover only 3.3 footprints of distinct land, fewer than 10'
+    >>> land_coverage({"null_z": float("nan"), "null_n_independent": 0.0})
+    'no placebo footprint of its size fits on its land'
+    """
+    distinct = test.get("null_n_independent")
+    if not isinstance(distinct, int | float) or not distinct > 0:
+        return "no placebo footprint of its size fits on its land"
+    if distinct < MIN_PLACEBOS:
+        return (f"its placebos cover only {distinct:.1f} footprints of distinct land, fewer "
+                f"than {MIN_PLACEBOS}")
+    return "its statistic could not be set against its placebos"
+
+
 def rate_counts_steps(in_catalog: bool, pattern: str | None, statistic: str | None) -> bool:
     """Whether a site's null rate counts only the land's steps, not its roofs.
 

@@ -30,10 +30,10 @@ from models.energy_data import load_facts
 from pipeline.core.outputs import sha256_file, write_png, write_text
 from pipeline.core.site_row import (
     COMES_BACK_SHARE,
-    MIN_PLACEBOS,
     STEP_RATE,
     SiteRow,
     change_word,
+    land_coverage,
     null_judges,
     rate_counts_steps,
 )
@@ -341,8 +341,8 @@ def listing_sentence(site: SiteRow) -> str | None:
     """Say when a listed site's onset is ``active`` with no null that could judge its rise.
 
     A listed onset must stand outside its land's own rises wherever its placebos cover
-    :data:`MIN_PLACEBOS` footprints of distinct land (docs/statuses.md); where they cover
-    fewer, the status rests on the listing. A declared baseline needs no null.
+    :data:`pipeline.core.site_row.MIN_PLACEBOS` footprints of distinct land (docs/statuses.md);
+    where they cover fewer, the status rests on the listing. A declared baseline needs no null.
 
     Examples
     --------
@@ -359,13 +359,8 @@ def listing_sentence(site: SiteRow) -> str | None:
             or site.get("status") != "active" \
             or str(site.get("baseline") or "").startswith("declared") or null_judges(site):
         return None
-    distinct = site.get("null_n_independent")
-    where = (f"its placebos cover only {distinct:.1f} footprints of distinct land"
-             if isinstance(distinct, int | float) else "no placebo footprint of its size fits "
-             "on its land")
-    return (f"Its rise is not set against the land's own rises: {where}, fewer than "
-            f"{MIN_PLACEBOS}, too few to tell how often land rises as much. Its "
-            "<i>active</i> rests on the listing.")
+    return (f"Its rise is not set against the land's own rises: {land_coverage(site)}, too "
+            "few to tell how often land rises as much. Its <i>active</i> rests on the listing.")
 
 
 def roof_margin(run: dict[str, Any]) -> float | None:

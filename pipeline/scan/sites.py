@@ -38,7 +38,14 @@ from pipeline.core.site_row import (
 )
 from pipeline.core.sites import SITE_COLUMNS
 from pipeline.scan.baseline import Baseline, baseline_columns
-from pipeline.scan.verdicts import WORST, calibration_columns, heat_may_be_land, maybe_land
+from pipeline.scan.verdicts import (
+    WORST,
+    calibration_columns,
+    heat_may_be_land,
+    maybe_land,
+    unmeasured_land,
+    withheld,
+)
 from pipeline.science.activity import ActivityFit, fit_activity
 from pipeline.science.declared import Declaration, declaration_on, site_credit
 from pipeline.science.footprint import SiteMasks
@@ -231,8 +238,10 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
                 status = "candidate"
     # a place near a known non-datacenter heat source, or rejected, implies no accelerators
     compute = status != "excluded" and rejected is None
-    energy = _energy(est, rep, cooling, series, config,
-                     accelerator=site_accelerator(row, config)) if compute else NO_COMPUTE.copy()
+    # no under-reported verdict where the null could not measure what land adds to the heat
+    unmeasured = unmeasured_land(evidence, declared_baseline=baseline is not None)
+    energy = _energy(est, rep, cooling, series, config, accelerator=site_accelerator(row, config),
+                     unmeasured=unmeasured) if compute else NO_COMPUTE.copy()
     out: SiteRow = {
         "site_id": str(row.site_id),
         "name": getattr(row, "name", None),
@@ -281,7 +290,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         # which coefficient made the verdict, and the physics coefficient's heat and verdict
         **calibration_columns(str(row.site_id), heat_of, cooling=cooling,
                               verdict=energy["verdict"], declared_mw=rep if compute else None,
-                              calibrations=calibrations, config=config),
+                              calibrations=calibrations, config=config, unmeasured=unmeasured),
         # shown for every site; it decides for new sites (a catalogued one is no search, and
         # its test is the evidence above: searched=False)
         **_null_columns(test if not in_catalog else evidence),
@@ -860,11 +869,14 @@ def site_accelerator(row: Any, config: Config) -> tuple[str, str]:
 
 
 def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFrame,
-            config: Config, *, accelerator: tuple[str, str] | None = None) -> EnergyColumns:
+            config: Config, *, accelerator: tuple[str, str] | None = None,
+            unmeasured: str | None = None) -> EnergyColumns:
     """Energy-model cross-reference: implied H100-equivalents, FLOP/s and FLOP, verdict.
 
     ``accelerator`` is ``(accelerators, source)`` from :func:`site_accelerator`; the row says
     which accelerators its implied compute assumes (``accelerator``, ``accelerator_source``).
+    ``unmeasured``: why land's part in the heat was not measured (no under-reported verdict
+    then: :func:`pipeline.scan.verdicts.withheld`).
     """
     heat = Interval.from_heat(est.mw, est.low, est.high)
     if heat is None:
@@ -873,6 +885,9 @@ def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFr
     check = cross_reference(heat, declared_power_mw=reported_mw, cooling=cooling,
                             accelerator=acc)
     props = check.as_properties()
+    verdict, reason = withheld(check.verdict, check.reason, unmeasured)
+    if verdict != check.verdict:
+        props["verdict"], props["verdict_reason"], props["verdict_margin"] = verdict, reason, None
     active = series.loc[series["active"], "date"]
     days = ((pd.Timestamp(active.iloc[-1]) - pd.Timestamp(active.iloc[0])).days
             if len(active) > 1 else 0)

@@ -18,7 +18,15 @@ from typing import Any
 from models.energy_check import cross_reference
 from models.energy_types import Interval
 from pipeline.core.config import Config
-from pipeline.core.site_row import MIN_PLACEBOS, CalibrationColumns, Verdict
+from pipeline.core.site_row import (
+    INCONCLUSIVE,
+    MIN_PLACEBOS,
+    UNDER,
+    CalibrationColumns,
+    Verdict,
+    land_coverage,
+    null_judges,
+)
 from pipeline.science.power import (
     Z90,
     Calibration,
@@ -103,13 +111,68 @@ def maybe_land(est: HeatEstimate, evidence: Mapping[str, Any] | None, *,
     return HeatEstimate(est.mw, 0.0, est.high)
 
 
-def _verdict(est: HeatEstimate, declared_mw: float | None, cooling: str) -> tuple[Verdict, Any]:
+def unmeasured_land(evidence: Mapping[str, Any] | None, *,
+                    declared_baseline: bool = False) -> str | None:
+    """Say why the land's part in a site's heat was not measured; None where it was.
+
+    A site's heat statistic is its footprint's excess or step, and land adds to it. How much
+    land alone adds is read off the placebo footprints (the heat interval's land spread); a
+    null that cannot judge (:func:`pipeline.core.site_row.null_judges`: placebos over fewer
+    than ``MIN_PLACEBOS`` footprints of distinct land, or none) has not measured it. A declared
+    baseline measured the site's own land before it ran; no null (``evidence`` None: no heat
+    statistic, or no placebos drawn at all) leaves the fit's own interval to speak.
+
+    Examples
+    --------
+    >>> few = {"null_z": 9.0, "null_n_independent": 4.8, "null_passed": True, "null_n": 200}
+    >>> unmeasured_land(few)
+    'its placebos cover only 4.8 footprints of distinct land, fewer than 10'
+    >>> unmeasured_land(few, declared_baseline=True) is None
+    True
+    >>> unmeasured_land({**few, "null_n_independent": 30.0}) is None
+    True
+    """
+    if evidence is None or declared_baseline or null_judges(evidence):
+        return None
+    return land_coverage(evidence)
+
+
+def withheld(verdict: Verdict, reason: str, unmeasured: str | None) -> tuple[Verdict, str]:
+    """Return a verdict with an "under-reported" refutation withheld where land is unmeasured.
+
+    "Under-reported" says the heat's low end lies above what the declaration allows: that
+    land did not make the difference. Where the site's null could not measure what land adds
+    (``unmeasured``, from :func:`unmeasured_land`) nothing says so, and a land event in the
+    footprint (a field's harvest, a front) reads as heat: the verdict is ``inconclusive``, and
+    its reason says why and what settles it. An over-declared refutation (heat below the
+    declaration) rests on the upper end, which carries the land's static offsets (the
+    activity model's prior) and stands.
+
+    Examples
+    --------
+    >>> withheld("refuted: under-reported", "observed heat 900 MW lies above", "no placebo "
+    ...          "footprint of its size fits on its land")[0]
+    'inconclusive'
+    >>> withheld("refuted: under-reported", "observed heat 900 MW lies above", None)[0]
+    'refuted: under-reported'
+    """
+    if unmeasured is None or verdict != UNDER:
+        return verdict, reason
+    return INCONCLUSIVE, (f"{reason}; but {unmeasured}: how much of that heat land makes is "
+                          "not measured here, so no under-reported verdict rests on it (scan a "
+                          "larger area around the site, or declare a baseline from before it "
+                          "ran)")
+
+
+def _verdict(est: HeatEstimate, declared_mw: float | None, cooling: str,
+             unmeasured: str | None = None) -> tuple[Verdict, Any]:
 
     if not all(math.isfinite(v) for v in (est.mw, est.low, est.high)):
         return "inconclusive", None
     check = cross_reference(Interval(est.mw, est.low, max(est.high, est.mw)),
                             declared_power_mw=declared_mw, cooling=cooling)
-    return check.verdict, check.margin
+    verdict, _ = withheld(check.verdict, check.reason, unmeasured)
+    return verdict, check.margin if verdict == check.verdict else None
 
 
 def _refutes(verdict: str) -> str | None:
@@ -126,22 +189,26 @@ def _inside(fitted: Calibration, physics: Calibration, cooling: str, config: Con
 
 def calibration_columns(site_id: str, heat_of: Callable[[Calibration], HeatEstimate], *,
                         cooling: str, declared_mw: float | None, verdict: Verdict,
-                        calibrations: CalibrationSet, config: Config) -> CalibrationColumns:
+                        calibrations: CalibrationSet, config: Config,
+                        unmeasured: str | None = None) -> CalibrationColumns:
     """Return the physics heat and verdict of a site and the agreement of the two coefficients.
 
     ``heat_of`` turns a calibration into the site's heat interval; ``verdict`` is the verdict
-    already made with ``calibrations.for_site(site_id)``.
+    already made with ``calibrations.for_site(site_id)``; ``unmeasured`` says why land's part
+    in the heat was not measured (:func:`unmeasured_land`; each verdict is then
+    :func:`withheld` as that one was).
     """
     used = calibrations.for_site(site_id)
     phys = calibrations.physics
     fitted = calibrations.fitted_for(site_id)
     est_phys = heat_of(phys)
-    v_phys, _ = _verdict(est_phys, declared_mw, cooling)
+    v_phys, _ = _verdict(est_phys, declared_mw, cooling, unmeasured)
     if fitted.method == "physics":
         agreement, note = PHYSICS_ONLY, "no fitted coefficient without this site's declaration"
         v_fit = v_phys
     else:
-        v_fit = verdict if used is fitted else _verdict(heat_of(fitted), declared_mw, cooling)[0]
+        v_fit = verdict if used is fitted else _verdict(heat_of(fitted), declared_mw, cooling,
+                                                        unmeasured)[0]
         problems = []
         if not _inside(fitted, phys, cooling, config):
             lo, hi = phys.interval()
@@ -196,14 +263,19 @@ def recheck(rows: list[Mapping[str, Any]], declared: Mapping[str, float], config
             if str(row.get("cooling", "")).startswith("unknown"):  # as the scan: reach to
                 alt = heat_mw(ex, se, cooling=WORST, calibration=cal, config=config.power)
                 est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
-            # as the scan: heat inside its land null, or of an undetermined site, may be land
+            # as the scan: heat inside its land null, or of an undetermined site, may be land;
+            # no under-reported verdict where the null could not measure the land
             z = row.get("null_z")
-            est = maybe_land(est, {"null_passed": bool(row.get("null_passed")),
-                                   "null_n": row.get("null_n") or 0,
-                                   "null_z": float("nan") if z is None else float(z)},
-                             undetermined=heat_may_be_land(row.get("status"),
-                                                           row.get("pattern")))
-            v, m = _verdict(est, declared[sid], cooling)
+            evidence = {"null_passed": bool(row.get("null_passed")),
+                        "null_n": row.get("null_n") or 0,
+                        "null_n_independent": row.get("null_n_independent"),
+                        "null_z": float("nan") if z is None else float(z)}
+            est = maybe_land(est, evidence, undetermined=heat_may_be_land(row.get("status"),
+                                                                          row.get("pattern")))
+            judged_by = evidence if isinstance(row.get("null_statistic"), str) else None
+            own_baseline = str(row.get("baseline") or "").startswith("declared")
+            v, m = _verdict(est, declared[sid], cooling,
+                            unmeasured_land(judged_by, declared_baseline=own_baseline))
             fit = cs.fitted_for(sid)
             out.setdefault(sid, {})[mode] = {
                 "verdict": v, "margin": m, "heat_mw": [est.low, est.mw, est.high],

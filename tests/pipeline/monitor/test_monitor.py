@@ -86,6 +86,10 @@ def write_world(folder: Path, *, n_scenes: int = N_SCENES, seed: int = 0,
                              geometry=[cell_box(95, 120, 95, 120), cell_box(40, 60, 40, 60)],
                              crs=32615).to_crs(4326)
     sites.to_file(folder / "sites.geojson")
+    # the campus's land before it was built, declared as the STAC fetcher records it: its heat
+    # is then a before/after measurement, which a refutation may rest on (the tiny world holds
+    # no placebo footprint of its size: docs/statuses.md)
+    (out / "fetch.json").write_text(json.dumps({"baseline": {"campus": {"end": "2024-02-10"}}}))
     return folder
 
 
@@ -111,10 +115,12 @@ def products(imagery: Path) -> list[str]:
 
 
 def copy_products(src: Path, dst: Path, pids: list[str]) -> None:
+    """Copy some products and the fetch record (its declared baselines) to ``dst``."""
     dst.mkdir(parents=True, exist_ok=True)
     for pid in pids:
         for f in src.glob(f"{pid}_*"):
             shutil.copy2(f, dst / f.name)
+    shutil.copy2(src / "fetch.json", dst / "fetch.json")
 
 
 def snapshot(store_path: Path) -> dict[str, pd.DataFrame]:

@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
 from dataclasses import replace
 from datetime import date
 
 import numpy as np
-import pandas as pd
 import pytest
-from shapely.geometry import Point
 
-from pipeline.core.config import Config
 from pipeline.scan.baseline import Baseline
-from pipeline.scan.sites import site_row
 from pipeline.science.activity import ActivityFit
-from pipeline.science.placebo import SiteNull
-from pipeline.science.power import CalibrationSet
-
-CFG = Config()
-N = 30
-Row = namedtuple("Row", "site_id name operator cooling reported_power_mw geometry")
-
-
-def _row(fit: ActivityFit, *, site_sd: float = 12.0, baseline: Baseline | None = None,
-         independent: float | None = None) -> dict:
-    series = pd.DataFrame({"date": [f"2024-{1 + i // 3:02d}-{1 + 9 * (i % 3):02d}"
-                                    for i in range(N)],
-                           "clear": True, "active": False, "day_night": "DAY",
-                           "excess_k_m2": 1e5, "solar_loading": 0.6})
-    ref = np.random.default_rng(0).normal(0.0, 5e4, 200)
-    stats = ("always", "onset", "shutdown", "window")
-    # every statistic of the site 12 sd above its placebos: the null alone bounds nothing away
-    null = SiteNull(dict.fromkeys(stats, site_sd * 5e4), dict.fromkeys(stats, ref), 1.0,
-                    [(0, 0)] * 200, independent=independent)
-    # a catalogued 80 MW campus, physics coefficient (no other declaration to fit on)
-    out = site_row(Row("S1", "Campus", None, "dry", 80.0, Point(0, 0)), True, fit, series,
-                   CalibrationSet.build([], CFG.power, "fitted"), CFG, footprint_m2=1e6,
-                   null=null, baseline=baseline)
-    return dict(out)
+from tests.support.catalogued_row import N
+from tests.support.catalogued_row import catalogued_row as _row
 
 
 def test_a_window_the_land_explains_as_well_bounds_no_heat_from_below():
