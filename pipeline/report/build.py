@@ -175,6 +175,9 @@ def declared_sentence(site: SiteRow) -> str | None:
     True
     >>> "Nothing declared yet" in declared_sentence({**site, "reported_power_mw": 0.0})
     True
+    >>> unsure = {**site, "verdict": "inconclusive", "verdict_reason": "no land measured"}
+    >>> "verdict: <b>inconclusive</b>: no land measured." in declared_sentence(unsure)
+    True
     """
     mw = site.get("reported_power_mw")
     if mw is None:
@@ -189,9 +192,13 @@ def declared_sentence(site: SiteRow) -> str | None:
     if not mw > 0:
         return (f"Nothing declared yet: 0 MW{' ' + where if where else ''}{credit}, not yet "
                 "operating; the site is watched for switching on and no declaration is tested.")
+    # an inconclusive verdict says why in its own words (too wide an interval, or a land its
+    # null could not measure: pipeline.scan.verdicts.withheld)
+    why = (f": {fmt(site['verdict_reason'])}" if site.get("verdict") == "inconclusive"
+           and site.get("verdict_reason") else "")
     return (f"Declared power {fmt(mw, 0)} MW{', ' + where if where else ''}{credit}; "
             f"energy-model verdict: <b>{fmt(site.get('verdict'))}</b>"
-            f"{_margin_text(site)}. {calibration_sentence(site)}")
+            f"{_margin_text(site)}{why}. {calibration_sentence(site)}")
 
 
 def _margin_text(site: SiteRow) -> str:
