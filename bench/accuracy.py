@@ -485,14 +485,21 @@ def _flag_and_density(rows: Any, dates: list[date], active: list[bool],
 
 
 def _verdict_for(row: Any, declared_mw: float) -> str:
-    """The energy cross-reference verdict of a site's heat against a declared power."""
+    """The verdict the scan would give a site's heat against another declared power.
+
+    The energy cross-reference of its heat interval, with the scan's rule on top: no
+    under-reported verdict where the site's null could not measure its land
+    (:func:`pipeline.scan.verdicts.withheld`).
+    """
     from models.energy_check import cross_reference
     from models.energy_types import Interval
+    from pipeline.scan.verdicts import row_unmeasured, withheld
 
     heat = Interval.from_heat(*(float(row[k]) for k in ("heat_mw", "heat_mw_low", "heat_mw_high")))
     if heat is None:
         return "inconclusive"
-    return cross_reference(heat, declared_power_mw=declared_mw).verdict
+    check = cross_reference(heat, declared_power_mw=declared_mw)
+    return withheld(check.verdict, check.reason, row_unmeasured(row))[0]
 
 
 def _confuser_of(geom: Any, truth: Any) -> str:

@@ -137,6 +137,25 @@ def unmeasured_land(evidence: Mapping[str, Any] | None, *,
     return land_coverage(evidence)
 
 
+def row_unmeasured(row: Mapping[str, Any]) -> str | None:
+    """Return :func:`unmeasured_land` of a written site row (``sites.geojson``, ``run.json``).
+
+    Examples
+    --------
+    >>> row = {"null_statistic": "onset", "null_z": 9.0, "null_n_independent": 3.0,
+    ...        "baseline": "series"}
+    >>> row_unmeasured(row)
+    'its placebos cover only 3.0 footprints of distinct land, fewer than 10'
+    >>> row_unmeasured({**row, "baseline": "declared (fetch.json)"}) is None
+    True
+    >>> row_unmeasured({**row, "null_statistic": None}) is None  # no null drawn
+    True
+    """
+    judged_by = row if isinstance(row.get("null_statistic"), str) else None
+    return unmeasured_land(judged_by, declared_baseline=str(row.get("baseline") or "")
+                           .startswith("declared"))
+
+
 def withheld(verdict: Verdict, reason: str, unmeasured: str | None) -> tuple[Verdict, str]:
     """Return a verdict with an "under-reported" refutation withheld where land is unmeasured.
 
@@ -266,16 +285,12 @@ def recheck(rows: list[Mapping[str, Any]], declared: Mapping[str, float], config
             # as the scan: heat inside its land null, or of an undetermined site, may be land;
             # no under-reported verdict where the null could not measure the land
             z = row.get("null_z")
-            evidence = {"null_passed": bool(row.get("null_passed")),
-                        "null_n": row.get("null_n") or 0,
-                        "null_n_independent": row.get("null_n_independent"),
-                        "null_z": float("nan") if z is None else float(z)}
-            est = maybe_land(est, evidence, undetermined=heat_may_be_land(row.get("status"),
-                                                                          row.get("pattern")))
-            judged_by = evidence if isinstance(row.get("null_statistic"), str) else None
-            own_baseline = str(row.get("baseline") or "").startswith("declared")
-            v, m = _verdict(est, declared[sid], cooling,
-                            unmeasured_land(judged_by, declared_baseline=own_baseline))
+            est = maybe_land(est, {"null_passed": bool(row.get("null_passed")),
+                                   "null_n": row.get("null_n") or 0,
+                                   "null_z": float("nan") if z is None else float(z)},
+                             undetermined=heat_may_be_land(row.get("status"),
+                                                           row.get("pattern")))
+            v, m = _verdict(est, declared[sid], cooling, row_unmeasured(row))
             fit = cs.fitted_for(sid)
             out.setdefault(sid, {})[mode] = {
                 "verdict": v, "margin": m, "heat_mw": [est.low, est.mw, est.high],
