@@ -192,13 +192,13 @@ def declared_sentence(site: SiteRow) -> str | None:
     if not mw > 0:
         return (f"Nothing declared yet: 0 MW{' ' + where if where else ''}{credit}, not yet "
                 "operating; the site is watched for switching on and no declaration is tested.")
-    # an inconclusive verdict says why in its own words (too wide an interval, or a land its
-    # null could not measure: pipeline.scan.verdicts.withheld)
+    # an inconclusive verdict says why in its own words, its margin included (too wide an
+    # interval, or land its null could not measure: pipeline.scan.verdicts.withheld)
     why = (f": {fmt(site['verdict_reason'])}" if site.get("verdict") == "inconclusive"
-           and site.get("verdict_reason") else "")
+           and site.get("verdict_reason") else _margin_text(site))
     return (f"Declared power {fmt(mw, 0)} MW{', ' + where if where else ''}{credit}; "
-            f"energy-model verdict: <b>{fmt(site.get('verdict'))}</b>"
-            f"{_margin_text(site)}{why}. {calibration_sentence(site)}")
+            f"energy-model verdict: <b>{fmt(site.get('verdict'))}</b>{why}. "
+            f"{calibration_sentence(site)}")
 
 
 def _margin_text(site: SiteRow) -> str:
