@@ -499,7 +499,7 @@ def _verdict_for(row: Any, declared_mw: float) -> str:
     if heat is None:
         return "inconclusive"
     check = cross_reference(heat, declared_power_mw=declared_mw)
-    return withheld(check.verdict, check.reason, row_unmeasured(row))[0]
+    return withheld(check.verdict, check.reason, check.margin, row_unmeasured(row))[0]
 
 
 def _confuser_of(geom: Any, truth: Any) -> str:

@@ -885,9 +885,8 @@ def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFr
     check = cross_reference(heat, declared_power_mw=reported_mw, cooling=cooling,
                             accelerator=acc)
     props = check.as_properties()
-    verdict, reason = withheld(check.verdict, check.reason, unmeasured)
-    if verdict != check.verdict:
-        props["verdict"], props["verdict_reason"], props["verdict_margin"] = verdict, reason, None
+    props["verdict"], props["verdict_reason"], props["verdict_margin"] = withheld(
+        check.verdict, check.reason, check.margin, unmeasured)
     active = series.loc[series["active"], "date"]
     days = ((pd.Timestamp(active.iloc[-1]) - pd.Timestamp(active.iloc[0])).days
             if len(active) > 1 else 0)

@@ -156,31 +156,32 @@ def row_unmeasured(row: Mapping[str, Any]) -> str | None:
                            .startswith("declared"))
 
 
-def withheld(verdict: Verdict, reason: str, unmeasured: str | None) -> tuple[Verdict, str]:
-    """Return a verdict with an "under-reported" refutation withheld where land is unmeasured.
+def withheld(verdict: Verdict, reason: str, margin: float | None,
+             unmeasured: str | None) -> tuple[Verdict, str, float | None]:
+    """Return a verdict, its reason and margin, an under-reported one withheld where needed.
 
     "Under-reported" says the heat's low end lies above what the declaration allows: that
     land did not make the difference. Where the site's null could not measure what land adds
     (``unmeasured``, from :func:`unmeasured_land`) nothing says so, and a land event in the
     footprint (a field's harvest, a front) reads as heat: the verdict is ``inconclusive``, and
-    its reason says why and what settles it. An over-declared refutation (heat below the
-    declaration) rests on the upper end, which carries the land's static offsets (the
-    activity model's prior) and stands.
+    its reason says why and what settles it (no margin: no check decided it). An
+    over-declared refutation (heat below the declaration) rests on the upper end, which
+    carries the land's static offsets (the activity model's prior) and stands.
 
     Examples
     --------
-    >>> withheld("refuted: under-reported", "observed heat 900 MW lies above", "no placebo "
-    ...          "footprint of its size fits on its land")[0]
-    'inconclusive'
-    >>> withheld("refuted: under-reported", "observed heat 900 MW lies above", None)[0]
-    'refuted: under-reported'
+    >>> under = ("refuted: under-reported", "observed heat 900 MW lies above", 3.2)
+    >>> withheld(*under, "no placebo footprint of its size fits on its land")[::2]
+    ('inconclusive', None)
+    >>> withheld(*under, None)[::2]
+    ('refuted: under-reported', 3.2)
     """
     if unmeasured is None or verdict != UNDER:
-        return verdict, reason
+        return verdict, reason, margin
     return INCONCLUSIVE, (f"{reason}; but {unmeasured}: how much of that heat land makes is "
                           "not measured here, so no under-reported verdict rests on it (scan a "
                           "larger area around the site, or declare a baseline from before it "
-                          "ran)")
+                          "ran)"), None
 
 
 def _verdict(est: HeatEstimate, declared_mw: float | None, cooling: str,
@@ -190,8 +191,8 @@ def _verdict(est: HeatEstimate, declared_mw: float | None, cooling: str,
         return "inconclusive", None
     check = cross_reference(Interval(est.mw, est.low, max(est.high, est.mw)),
                             declared_power_mw=declared_mw, cooling=cooling)
-    verdict, _ = withheld(check.verdict, check.reason, unmeasured)
-    return verdict, check.margin if verdict == check.verdict else None
+    verdict, _, margin = withheld(check.verdict, check.reason, check.margin, unmeasured)
+    return verdict, margin
 
 
 def _refutes(verdict: str) -> str | None:
