@@ -180,6 +180,7 @@ class NullColumns(TypedDict):
     null_false_alarm_per_1000km2: float | None  # land reaching it per 1000 km2 (new onset: steps)
     null_resolved_per_1000km2: float | None  # lowest rate its placebos show without a tail
     null_region_z: float | None  # robust z above the other regions the same search found
+    null_fall_shape_z: float | None  # a listed fall's step shape: robust z among its land's falls
     null_passed: bool | None  # the statistic stands outside its null (docs/statuses.md)
 
 

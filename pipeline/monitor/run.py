@@ -162,7 +162,8 @@ def statuses_as_of(result: Any, catalog: gpd.GeoDataFrame, config: Config,
             raw["solar_loading"] = [s.solar for s in prefix]
             placebos = getattr(result, "placebos", {}).get(sid)
             null = None if placebos is None else placebos.null(
-                np.array([s.solar for s in prefix]), n, modes=config.persistence.land_modes)
+                np.array([s.solar for s in prefix]), n, modes=config.persistence.land_modes,
+                fall_shape=True)
             baseline = getattr(result, "baselines", {}).get(sid)
             fit = fit_site(raw, result.masks[sid], pixel_area, config, null, baseline=baseline,
                        placebos=placebos)

@@ -258,6 +258,33 @@ def roof_sentence(site: SiteRow, margin: float | None) -> str | None:
             "not because the series rules a roof out.")
 
 
+def stop_shape_sentence(site: SiteRow, margin: float | None) -> str | None:
+    """Say when a listed site's stop is seen by its fall's shape, not by the activity fit.
+
+    A change of solar response without heat fits the fall within ``margin`` (the run's
+    ``persistence.change_bic_margin``), but the fall is shaped as a step far beyond the falls
+    its land makes (``null_fall_shape_z``, docs/statuses.md).
+
+    Examples
+    --------
+    >>> site = {"in_catalog": True, "status": "inactive", "pattern": "shutdown",
+    ...         "roof_gap": 7.5, "null_fall_shape_z": 11.4}
+    >>> "(roof gap 7.5 BIC, below 10)" in stop_shape_sentence(site, 10.0)
+    True
+    >>> stop_shape_sentence({**site, "roof_gap": 31.0}, 10.0) is None
+    True
+    """
+    gap, z = site.get("roof_gap"), site.get("null_fall_shape_z")
+    if margin is None or site.get("status") != "inactive" or site.get("pattern") != "shutdown" \
+            or not isinstance(gap, (int, float)) or gap >= margin \
+            or not isinstance(z, (int, float)):
+        return None
+    return (f"A change of solar response without heat would fit its fall within the margin "
+            f"(roof gap {fmt(gap, 1)} BIC, below {fmt(margin, 0)}), but the fall is shaped as "
+            f"a step {fmt(z, 1)} robust deviations beyond the falls its land makes (placebo "
+            "footprints): the stop is taken as seen.")
+
+
 def season_sentence(site: SiteRow) -> str | None:
     """Say how a new site's power-on step or bump met a season of its own footprint.
 
@@ -421,8 +448,8 @@ def verdict_text(site: SiteRow, margin: float | None = None) -> str:
         parts.append(declared)
     # where the heat stands against its null, and what a listed onset's status rests on
     parts += [text for text in (null_sentence(site), roof_sentence(site, margin),
-                                season_sentence(site), shared_sentence(site),
-                                listing_sentence(site)) if text]
+                                stop_shape_sentence(site, margin), season_sentence(site),
+                                shared_sentence(site), listing_sentence(site)) if text]
     if site.get("status") == "undetermined":
         parts.append(undetermined_sentence(site))
     if _no_compute(site):

@@ -29,6 +29,9 @@ NULL_TABLE_COLUMNS: Final = {
     "onset_is_step": "a searched site's null: the placebo's rise is a step no new roof "
                      "explains as well (only those count against a found power-on step); "
                      "empty where not weighed",
+    "fall_step_gap": "a listed site's null: how much better (BIC) a step than a change of "
+                     "solar response fits the footprint's best-fitting fall (the site's robust z "
+                     "among the placebos' is its null_fall_shape_z); empty where not measured",
 }
 
 
@@ -49,6 +52,10 @@ def null_frame(null: SiteNull, resolution_m: float) -> pd.DataFrame:
     [['site', 0, 0.0, 0.0], ['placebo', 3, -30.0, -90.0], ['placebo', 0, 120.0, 0.0]]
     >>> t["onset_k_m2"].tolist(), t["onset_is_step"].tolist()
     ([9.0, 1.0, 2.0], [None, True, False])
+    >>> from dataclasses import replace
+    >>> null_frame(replace(null, fall_gaps=np.array([7.5, -0.4, 0.3])), 30.0)[
+    ...     "fall_step_gap"].tolist()
+    [7.5, -0.4, 0.3]
     """
     shifts = np.array([(0, 0), *null.offsets], dtype=np.int64).reshape(-1, 2)
     frame = pd.DataFrame({
@@ -66,4 +73,7 @@ def null_frame(null: SiteNull, resolution_m: float) -> pd.DataFrame:
     frame["onset_is_step"] = pd.Series(
         [None, *(bool(v) for v in steps)] if steps is not None and len(steps) == len(
             null.offsets) else [None] * len(frame), dtype=object)
+    falls = null.fall_gaps
+    frame["fall_step_gap"] = np.asarray(falls, dtype=float) if falls is not None and len(
+        falls) == len(frame) else np.nan
     return frame

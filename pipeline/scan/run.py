@@ -571,7 +571,8 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     # roofs, as the search itself chooses (placebo.rises_beyond_roof)
     nulls = {sid: measured[sid] if sid in measured else pl.null(
         solar, modes=config.persistence.land_modes,
-        roof_margin=None if sid in listed else config.persistence.change_bic_margin)
+        roof_margin=None if sid in listed else config.persistence.change_bic_margin,
+        fall_shape=sid in listed)  # a listed site's stop is judged by its fall's shape too
         for sid, pl in placebos.items()}
     regions = RegionNull.from_nulls([n for sid, n in nulls.items() if sid not in listed])
     for sid, m in masks.items():

@@ -351,7 +351,7 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
                 "null_p_value": 1.0, "null_n": null.n, "null_n_independent": independent,
                 "null_false_alarm_per_1000km2": float("inf"),
                 "null_resolved_per_1000km2": float("inf"), "null_region_z": float("nan"),
-                "null_passed": False}
+                "null_fall_shape_z": float("nan"), "null_passed": False}
     p, tail = null.p_value(stat), null.tail_p(stat)
     # a search picks the pattern: land has a chance on each statistic a pattern can rest on
     far = (null.search_false_alarms_per_1000_km2(stat) if searched
@@ -374,7 +374,9 @@ def null_test(fit: ActivityFit, null: SiteNull | None, config: Config,
             "null_false_alarm_per_1000km2": far,
             "null_resolved_per_1000km2": null.resolved_false_alarms_per_1000_km2(
                 searched=searched),
-            "null_region_z": region_z, "null_passed": bool(passed)}
+            "null_region_z": region_z,
+            "null_fall_shape_z": null.fall_shape_z() if stat == "shutdown" else float("nan"),
+            "null_passed": bool(passed)}
 
 
 def searched_test(fit: ActivityFit, null: SiteNull | None, config: Config,
@@ -415,7 +417,7 @@ def _null_columns(test: dict[str, Any] | None) -> NullColumns:
         return {"null_statistic": None, "null_z": None, "null_p_value": None,
                 "null_tail_p": None, "null_n": None, "null_n_independent": None,
                 "null_false_alarm_per_1000km2": None, "null_resolved_per_1000km2": None,
-                "null_region_z": None, "null_passed": None}
+                "null_region_z": None, "null_fall_shape_z": None, "null_passed": None}
     far, resolved = test["null_false_alarm_per_1000km2"], test["null_resolved_per_1000km2"]
     return {"null_statistic": test["null_statistic"], "null_z": round_or_none(test["null_z"], 2),
             "null_p_value": round_or_none(test["null_p_value"], 4),
@@ -426,6 +428,7 @@ def _null_columns(test: dict[str, Any] | None) -> NullColumns:
             "null_resolved_per_1000km2": float(f"{resolved:.3g}") if np.isfinite(resolved)
             else None,
             "null_region_z": round_or_none(test["null_region_z"], 2),
+            "null_fall_shape_z": round_or_none(test.get("null_fall_shape_z"), 2),
             "null_passed": test["null_passed"]}
 
 
@@ -663,8 +666,10 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
         return "insufficient_data"
     if fit.pattern in ("shutdown", "window"):
         # a fall that a change of solar response without heat explains as well (the season's
-        # shape of the change not seen) is no evidence of a stop
-        seen = fit.nuisance_gap >= config.persistence.change_bic_margin
+        # shape of the change not seen) is no evidence of a stop, unless its shape is a step
+        # far more clearly than the falls its land makes (fall_shape_seen)
+        seen = fit.nuisance_gap >= config.persistence.change_bic_margin or (
+            fit.pattern == "shutdown" and fall_shape_seen(stop_test, config))
         seen = seen and (stop_test is None or stop_test["null_passed"])
         if fit.pattern == "window":
             expected = declared_mw if declared_mw and declared_mw > 0 else \
@@ -690,6 +695,34 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
     if np.isfinite(est.high) and est.high < config.persistence.inactive_fraction * expected:
         return "inactive"
     return "undetermined"
+
+
+def fall_shape_seen(stop_test: dict[str, Any] | None, config: Config) -> bool:
+    """Whether a site's fall is shaped as a step far beyond the falls its land makes.
+
+    The activity fit asks a stop to beat a change of solar response without heat by
+    ``persistence.change_bic_margin``; on land whose own falls follow the sun, a real stop
+    may not. Its placebos set what land does instead: the fall's shape (how much better a
+    step than a change of solar response fits it,
+    :func:`pipeline.science.placebo.step_roof_gaps`) against that of its placebos' falls, in
+    robust deviations (``null_fall_shape_z``), at the one-sided ``detection.site_alpha`` of a
+    normal tail, where the null can judge (placebos over at least ``MIN_PLACEBOS`` footprints
+    of distinct land, :func:`null_judges`).
+
+    Examples
+    --------
+    >>> from pipeline.core.config import Config
+    >>> test = {"null_z": 9.0, "null_n_independent": 40.0, "null_fall_shape_z": 5.4}
+    >>> fall_shape_seen(test, Config()), fall_shape_seen({**test, "null_fall_shape_z": 0.9},
+    ...                                                  Config())
+    (True, False)
+    >>> fall_shape_seen({**test, "null_n_independent": 6.0}, Config())  # too little land
+    False
+    """
+    if stop_test is None or not null_judges(stop_test):
+        return False
+    z = stop_test.get("null_fall_shape_z", float("nan"))
+    return bool(np.isfinite(z) and z >= norm.isf(config.detection.site_alpha))
 
 
 def power_density(est: HeatEstimate, footprint_m2: float) -> DensityColumns:

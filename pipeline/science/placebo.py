@@ -43,7 +43,7 @@ from scipy.signal import fftconvolve
 from scipy.stats import norm
 
 from pipeline.science.footprint import MIN_RING_PIXELS, SiteMasks
-from pipeline.science.robust import MAD_TO_SIGMA
+from pipeline.science.robust import MAD_TO_SIGMA, sigma_mad
 
 #: The statistics measured on every footprint, in this order.
 STATISTICS = ("always", "onset", "shutdown", "window")
@@ -90,6 +90,10 @@ class SiteNull:
     beyond_roof: dict[str, np.ndarray] = field(default_factory=dict)
     #: Whether :meth:`p_value`, :meth:`exceeds_all` and :meth:`tail_p` use ``beyond_roof``.
     roof_gated: bool = False
+    #: The shape of each footprint's best-fitting fall, the site first, then its placebos: how
+    #: much better a step than a change of solar response fits it (BIC,
+    #: :func:`step_roof_gaps`). None: not measured (a searched site's null).
+    fall_gaps: np.ndarray | None = None
 
     def gated_by_roof(self) -> SiteNull:
         """Return this null as a search judges a power-on step (see the class).
@@ -182,6 +186,29 @@ class SiteNull:
         if ref.size < 10:
             return float("nan")
         return MAD_TO_SIGMA * float(np.median(np.abs(ref - np.median(ref))))
+
+    def fall_shape_z(self) -> float:
+        """Robust z of the site's fall shape (:attr:`fall_gaps`) against its placebos' falls.
+
+        A fall that a change of solar response explains within the activity fit's margin may
+        still be shaped as a step far more clearly than the falls its land makes by itself;
+        NaN when not measured or fewer than 10 placebos have a fall.
+
+        Examples
+        --------
+        >>> gaps = np.array([12.0, *np.linspace(-2.0, 2.0, 20)])  # the site's first
+        >>> null = SiteNull({}, {}, 1.0, [(0, 0)] * 20, fall_gaps=gaps)
+        >>> round(null.fall_shape_z(), 1)  # (12 - 0) / (MAD 1.05 x 1.4826)
+        7.7
+        """
+        if self.fall_gaps is None or not np.isfinite(self.fall_gaps[0]):
+            return float("nan")
+        ref = self.fall_gaps[1:][np.isfinite(self.fall_gaps[1:])]
+        if ref.size < 10:
+            return float("nan")
+        scale = sigma_mad(ref)
+        return (float(self.fall_gaps[0]) - float(np.median(ref))) / scale if scale > 0 \
+            else float("nan")
 
     def offset_bound(self, z: float) -> float:
         """Return ``z`` robust deviations of the placebos' always-on statistic (K m2).
@@ -432,19 +459,53 @@ def rises_beyond_roof(excess: np.ndarray, solar: np.ndarray, margin: float,
     >>> rises_beyond_roof(np.vstack([step, roof]), s, 10.0).tolist()
     [True, False]
     """
+    gap = step_roof_gaps(excess, solar, 1, nuisance)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(gap) & (gap >= margin)
+
+
+def step_roof_gaps(excess: np.ndarray, solar: np.ndarray, sign: int,
+                   nuisance: np.ndarray | None = None) -> np.ndarray:
+    """How much better a step than a change of solar response fits each series' change (BIC).
+
+    The best step of heat of the given ``sign`` (``+1`` a rise, ``-1`` a fall) of
+    ``E = a s + b + H [t >= k]`` against the best change of solar response
+    ``E = a s + b + d s [t >= k]``, both by weighted least squares over their change points
+    (and the land's modes): they have as many terms, so the BIC gap is the difference of their
+    residual sums of squares over the step's noise variance (:func:`rises_beyond_roof`).
+    Positive where the change is shaped as a step (a campus's heat), negative where the
+    seasonal shape of a change of solar response fits it better (a roof, a field's season).
+
+    Returns
+    -------
+    numpy.ndarray
+        One gap per series; NaN where no step of that sign fits (too few clear looks), +inf
+        where no change of solar response does.
+
+    Examples
+    --------
+    >>> s = 0.65 + 0.25 * np.sin(np.linspace(0, 2 * np.pi, 40))
+    >>> rng = np.random.default_rng(1)
+    >>> t, noise = np.arange(40), rng.normal(0, 0.02, (2, 40))
+    >>> stop = 1.0 * s + 0.5 * (t < 20) + noise[0]  # heat until look 20
+    >>> land = 1.0 * s - 0.8 * s * (t >= 20) + noise[1]  # a field greening from look 20
+    >>> gaps = step_roof_gaps(np.vstack([stop, land]), s, -1)
+    >>> bool(gaps[0] > 10), bool(gaps[1] < 0)
+    (True, True)
+    """
     w, y, ok, s0, extra = _terms(excess, solar, nuisance)
     p, n = w.shape
     if n < 2 * MIN_SIDE:
-        return np.zeros(p, dtype=bool)
+        return np.full(p, np.nan)
     steady = np.stack([s0, np.ones_like(s0), *extra], axis=-1)
     h, rss_step, ok_step = _step_fits(w, steady, y, ok, np.ones_like(s0))
     _, rss_roof, ok_roof = _step_fits(w, steady, y, ok, s0)
-    rise = np.min(np.where(ok_step & (h > 0), rss_step, np.inf), axis=1)
+    step = np.min(np.where(ok_step & (sign * h > 0), rss_step, np.inf), axis=1)
     roof = np.min(np.where(ok_roof, rss_roof, np.inf), axis=1)
     dof = np.maximum(ok.sum(1) - steady.shape[1] - 2, 1)
-    scale2 = np.maximum(rise / dof, 1e-12 * np.maximum(np.sum(w * y * y, axis=1), 1e-300))
+    scale2 = np.maximum(step / dof, 1e-12 * np.maximum(np.sum(w * y * y, axis=1), 1e-300))
     with np.errstate(invalid="ignore"):
-        return np.isfinite(rise) & ((roof - rise) >= margin * scale2)
+        return np.where(np.isfinite(step), (roof - step) / scale2, np.nan)
 
 
 def _always(w: np.ndarray, base: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -678,7 +739,7 @@ class PlaceboSeries:
                           np.asarray(solar, dtype=float)[looks], k)
 
     def null(self, solar: np.ndarray, n_looks: int | None = None, modes: int = 0,
-             roof_margin: float | None = None) -> SiteNull:
+             roof_margin: float | None = None, fall_shape: bool = False) -> SiteNull:
         """Return the site's statistics and its placebos' over the first ``n_looks`` looks.
 
         With ``modes`` the land's common modes over the site's clear looks
@@ -686,6 +747,8 @@ class PlaceboSeries:
         alike, as the activity fit takes them. With ``roof_margin`` (a searched site's
         ``persistence.change_bic_margin``) each placebo's rise is also put to the choice
         between a step and a roof (:func:`rises_beyond_roof`; :meth:`SiteNull.gated_by_roof`).
+        With ``fall_shape`` (a catalogued site) the shape of every footprint's best fall is
+        measured too (:attr:`SiteNull.fall_gaps`), each at its own place.
         """
         n = self.excess.shape[1] if n_looks is None else n_looks
         s = np.asarray(solar, dtype=float)[:n]
@@ -719,9 +782,10 @@ class PlaceboSeries:
                 both = np.column_stack([roofless["onset"], rises_beyond_roof(
                     moved, s, roof_margin, nuis).reshape(p, m)])
                 roofless["onset"] = np.where(keep, both[np.arange(p), pick], roofless["onset"])
+        falls = step_roof_gaps(self.excess[:, :n], s, -1, nuis) if fall_shape else None
         return SiteNull(site={k: float(v[0]) for k, v in stats.items()}, placebos=placebos,
                         footprint_km2=self.footprint_km2, offsets=self.offsets,
-                        independent=self.independent, beyond_roof=roofless)
+                        independent=self.independent, beyond_roof=roofless, fall_gaps=falls)
 
 
 def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarray, *,

@@ -43,7 +43,7 @@ def test_a_real_scan_writes_exactly_the_site_row_keys(out: Path) -> None:
         assert all(v is None or type(v) is int for v in values), (key, values)
     assert any(v is not None for v in counts["null_n"])
     # 75 properties plus the feature's geometry: counted by hand from the row the scan writes
-    assert len(SITE_PROPERTIES) == 75 and set(SiteRow.__annotations__) == {*SITE_PROPERTIES,
+    assert len(SITE_PROPERTIES) == 76 and set(SiteRow.__annotations__) == {*SITE_PROPERTIES,
                                                                            "geometry"}
 
 
@@ -72,14 +72,14 @@ def test_every_column_group_is_part_of_the_row() -> None:
     test = {"null_statistic": "onset", "null_z": 3.14159, "null_tail_p": 1.234e-5,
             "null_p_value": 0.012345, "null_n": 40, "null_n_independent": 7.3,
             "null_false_alarm_per_1000km2": np.inf, "null_resolved_per_1000km2": 421.05263,
-            "null_region_z": float("nan"), "null_passed": True}
+            "null_region_z": float("nan"), "null_fall_shape_z": 5.4321, "null_passed": True}
     assert list(_null_columns(test)) == list(NULL_COLUMNS)
     assert _null_columns(test) == {"null_statistic": "onset", "null_z": 3.14,
                                    "null_p_value": 0.0123, "null_tail_p": 1.23e-5, "null_n": 40,
                                    "null_n_independent": 7.3,
                                    "null_false_alarm_per_1000km2": None,
                                    "null_resolved_per_1000km2": 421.0, "null_region_z": None,
-                                   "null_passed": True}
+                                   "null_fall_shape_z": 5.43, "null_passed": True}
 
 
 def test_the_status_rows_the_monitor_stores_are_a_cut_of_the_site_row() -> None:
@@ -124,7 +124,7 @@ def nothing() -> NullColumns:
             "null_p_value": None, "null_tail_p": None,
             "null_n": None, "null_n_independent": None,
             "null_false_alarm_per_1000km2": None, "null_resolved_per_1000km2": None,
-            "null_region_z": None, "null_passed": None}
+            "null_region_z": None, "null_fall_shape_z": None, "null_passed": None}
 
 
 def fine(row: SiteRow, status: StatusRow) -> object:

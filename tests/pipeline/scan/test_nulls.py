@@ -17,6 +17,7 @@ from pipeline.scan.nulls import NULL_TABLE_COLUMNS, null_frame
 from pipeline.scan.output import write_scan
 from pipeline.scan.run import run_scan
 from pipeline.science.placebo import STATISTICS, SiteNull
+from tests.support.late_stop_world import SITE, write_late_stop_world
 from tests.support.worlds import make_spec
 
 
@@ -89,3 +90,26 @@ def test_a_site_s_placebos_do_not_depend_on_its_place_in_the_site_list(tmp_path:
     for sid in ("S1", "PLAIN"):
         assert len(shifts[0][sid]) >= 10
         assert shifts[0][sid] == shifts[1][sid]
+
+
+def test_a_listed_stop_s_fall_shape_recounts_from_its_table(tmp_path: Path) -> None:
+    # a listed 200 MW campus that stops 8 looks before the end of 24 (tests/support)
+    site = SITE
+    write_late_stop_world(tmp_path / "world", looks_after=8, size_px=256)
+    result = run_scan(tmp_path / "world", Config(),
+                      sites=read_sites(tmp_path / "world" / "sites.geojson"))
+    write_scan(result, tmp_path / "out", figures=False)
+    row = next(r for r in load_scan(tmp_path / "out").records if r["site_id"] == site)
+    table = pd.read_csv(tmp_path / "out" / "nulls" / f"{safe_name(site)}.csv")
+    gaps = table["fall_step_gap"].to_numpy(dtype=float)
+    # measured for the site and every placebo with room for a fall: the null its stop meets
+    assert np.isfinite(gaps[0]) and np.mean(np.isfinite(gaps[1:])) > 0.9
+    ref = gaps[1:][np.isfinite(gaps[1:])]
+    # its robust z by hand (median, MAD x 1.4826), as the row gives it
+    z = (gaps[0] - np.median(ref)) / (1.4826 * np.median(np.abs(ref - np.median(ref))))
+    # seen by the activity fit (its roof gap beyond the margin): the shape is not needed
+    # here, and with the summer's flat sun after the stop it tells a step from a roof no
+    # better than the land's own falls do
+    assert row["pattern"] == "shutdown" and row["status"] == "inactive"
+    assert row["roof_gap"] >= Config().persistence.change_bic_margin
+    assert row["null_fall_shape_z"] == pytest.approx(z, abs=0.006)

@@ -8,9 +8,10 @@ import pytest
 from pipeline.core.config import Config
 from pipeline.core.site_row import STATUSES
 from pipeline.scan.sites import new_site_rejection, null_test, searched_test, site_status
-from pipeline.science.activity import ActivityFit
+from pipeline.science.activity import ActivityFit, fit_activity
 from pipeline.science.placebo import SiteNull
 from pipeline.science.power import HeatEstimate
+from tests.support.sunlit_land import N_LOOKS, on_land, sun
 
 CFG = Config()
 #: an always-on new site judged by its placebo null alone (detection.always_on_candidates)
@@ -374,3 +375,57 @@ def test_a_listed_rise_within_land_s_own_rises_is_undetermined():
                        rise_test=few) == "active"
     # no rise test: a declared baseline is a before/after measurement of its own
     assert site_status(fit, est, None, declared_mw=None, config=CFG) == "active"
+
+
+def _shaped_null(site_gap: float, n: int = 100) -> SiteNull:
+    """A fall null whose placebos' fall shapes spread N(0, 1) and the site's is ``site_gap``."""
+    gaps = np.random.default_rng(1).normal(0.0, 1.0, n)
+    return replace(_null(8e5, "shutdown", n), fall_gaps=np.concatenate([[site_gap], gaps]))
+
+
+def test_a_stop_a_roof_explains_as_well_is_seen_when_shaped_beyond_its_land_s_falls():
+    est = HeatEstimate(100.0, 50.0, 200.0)
+    unseen = replace(_fit("shutdown"), nuisance_gap=3.0)  # a roof fits within the margin
+    beyond = null_test(unseen, _shaped_null(8.0), CFG, "shutdown", searched=False)
+    within = null_test(unseen, _shaped_null(1.5), CFG, "shutdown", searched=False)
+    assert beyond["null_fall_shape_z"] > 5.0 and within["null_fall_shape_z"] < 2.5
+    assert site_status(unseen, est, None, declared_mw=None, config=CFG,
+                       stop_test=beyond) == "inactive"
+    assert site_status(unseen, est, None, declared_mw=None, config=CFG,
+                       stop_test=within) == "undetermined"
+    # the fall itself must still stand outside the null of falls
+    small = null_test(unseen, replace(_shaped_null(8.0), site={
+        "always": 0.0, "onset": 0.0, "shutdown": 1e5}), CFG, "shutdown", searched=False)
+    assert not small["null_passed"]
+    assert site_status(unseen, est, None, declared_mw=None, config=CFG,
+                       stop_test=small) == "undetermined"
+    # placebos over too little distinct land cannot set what land's falls look like
+    few = null_test(unseen, replace(_shaped_null(8.0), independent=6.0), CFG, "shutdown",
+                    searched=False)
+    assert site_status(unseen, est, None, declared_mw=None, config=CFG,
+                       stop_test=few) == "undetermined"
+    # a window's end is judged as before: its level must also rule running out
+    window = replace(_fit("window"), nuisance_gap=3.0)
+    assert site_status(window, est, None, declared_mw=None, config=CFG, stop_test=beyond,
+                       end_limit_mw=1.0) == "undetermined"
+
+
+def test_a_fall_s_shape_is_measured_only_where_asked():
+    fit = _fit("shutdown")
+    assert np.isnan(null_test(fit, _null(8e5, "shutdown"), CFG, "shutdown")[
+        "null_fall_shape_z"])
+    assert np.isnan(null_test(fit, _shaped_null(8.0), CFG, "onset")["null_fall_shape_z"])
+
+
+def test_a_stop_the_fit_cannot_tell_from_a_roof_is_seen_by_its_shape():
+    # heat until look 28, as the sun climbs out of winter: the activity fit's roof (a change
+    # of solar response) comes within its margin, but no placebo's fall is as clearly a step
+    s, t = sun(), np.arange(N_LOOKS)
+    site, placebos = on_land(2, 3e5 * s + 1.5e5 * (t < 28))
+    fit = fit_activity(site, s, area_m2=3e5)
+    assert fit.pattern == "shutdown" and fit.stop == 28
+    assert fit.nuisance_gap < CFG.persistence.change_bic_margin
+    test = null_test(fit, placebos.null(s, fall_shape=True), CFG, "shutdown", searched=False)
+    assert test["null_passed"] and test["null_fall_shape_z"] > 5.0
+    assert site_status(fit, HeatEstimate(50.0, 20.0, 80.0), None, declared_mw=None,
+                       config=CFG, stop_test=test) == "inactive"

@@ -15,15 +15,11 @@ from pipeline.science.placebo import (
     placebo_offsets,
     placements,
 )
-
-
-def _sun(n: int = 40) -> np.ndarray:
-    # a year of 10:30 suns: the solar loading swings with the season
-    return 0.65 + 0.25 * np.sin(np.linspace(0, 2 * np.pi, n))
+from tests.support.sunlit_land import N_LOOKS, on_land, sun
 
 
 def test_static_offset_is_always_on_but_has_no_step():
-    s = _sun()
+    s = sun()
     offset = 4e5 + 9e5 * s  # a static offset of a sunlit footprint: no change in the series
     st = heat_statistics(offset[None, :], s)
     assert st["always"][0] == pytest.approx(4e5, rel=1e-9)
@@ -31,7 +27,7 @@ def test_static_offset_is_always_on_but_has_no_step():
 
 
 def test_step_is_measured_at_its_size_whatever_the_offset():
-    s = _sun()
+    s = sun()
     t = np.arange(s.size)
     for offset in (0.0, 7e5):
         on = offset + 9e5 * s + 3e5 * (t >= 25)
@@ -42,7 +38,7 @@ def test_step_is_measured_at_its_size_whatever_the_offset():
 
 
 def test_missing_looks_are_left_out():
-    s = _sun()
+    s = sun()
     e = 2e5 + 5e5 * s
     e[::3] = np.nan
     assert heat_statistics(e[None, :], s)["always"][0] == pytest.approx(2e5, rel=1e-9)
@@ -100,7 +96,7 @@ def test_false_alarm_rate_counts_the_footprints_in_1000_km2():
 def test_rate_holds_on_noise_only_footprints():
     # footprints on land with no heat: a threshold at the rate's level passes about that share
     rng = np.random.default_rng(5)
-    s = _sun()
+    s = sun()
     e = rng.laplace(0, 1e5, (6000, s.size)) + 8e5 * s
     always = heat_statistics(e, s)["always"]
     ref, test = always[:3000], always[3000:]
@@ -149,7 +145,7 @@ def test_placebos_stay_on_background_land_and_off_the_site():
 
 def test_a_hot_footprint_ranks_first_and_a_plain_one_does_not():
     rng = np.random.default_rng(1)
-    s = _sun(30)
+    s = sun(30)
     a = (rng.normal(0, 0.4, (30, 80, 80)) + 3.0 * s[:, None, None]).astype(np.float32)
     m = _masks()
     eligible = ~(m.integration | m.ring)
@@ -167,7 +163,7 @@ def test_a_hot_footprint_ranks_first_and_a_plain_one_does_not():
 
 
 def test_a_bump_of_heat_is_a_window_at_its_height():
-    s = _sun()
+    s = sun()
     t = np.arange(s.size)
     bump = 5e5 + 9e5 * s + 3e5 * ((t >= 12) & (t < 24))
     st = heat_statistics(bump[None, :], s)
@@ -181,7 +177,7 @@ def test_a_bump_of_heat_is_a_window_at_its_height():
 
 def test_land_modes_recover_a_shared_green_season_and_leave_offset_and_sun_alone():
     rng = np.random.default_rng(3)
-    s = _sun()
+    s = sun()
     season = np.exp(-((np.arange(s.size) - 20) / 5.0) ** 2)  # crops green up for ~10 looks
     placebos = (rng.normal(0, 2e5, (120, 1)) * season + rng.normal(0, 3e5, (120, 1))
                 + rng.normal(0, 5e5, (120, 1)) * s + rng.normal(0, 1e4, (120, s.size)))
@@ -206,7 +202,7 @@ def test_nearby_placebos_share_the_search_choice_of_place():
     # hot specks scattered over the land: the search puts a footprint on one, so the null must
     # count a placebo at its hottest nearby place, not only where it happened to fall
     rng = np.random.default_rng(4)
-    s = _sun(30)
+    s = sun(30)
     a = rng.normal(0, 0.3, (30, 80, 80)).astype(np.float32)
     specks = rng.random((80, 80)) < 0.01
     a[:, specks] += 4.0
@@ -229,7 +225,7 @@ def test_the_null_takes_out_the_land_modes_for_site_and_placebos_alike():
     from pipeline.science.placebo import PlaceboSeries
 
     rng = np.random.default_rng(5)
-    s = _sun(40)
+    s = sun(40)
     t = np.arange(40)
     season = 1.0 / (1.0 + np.exp(-(t - 30) / 2.0))  # a green-up that reads as a rise
     series = (rng.normal(0, 3e5, (201, 1)) * season + rng.normal(0, 2e5, (201, 1)) * s
@@ -247,7 +243,7 @@ def test_a_placebo_moved_nearby_stays_on_background_land():
     # reach must not land on it (it would measure the campus, not land, and make a real
     # site look ordinary), nor on the site itself
     rng = np.random.default_rng(6)
-    s = _sun(30)
+    s = sun(30)
     a = rng.normal(0, 0.3, (30, 80, 80)).astype(np.float32)
     campus = np.zeros((80, 80), dtype=bool)
     campus[50:70, 50:70] = True
@@ -275,7 +271,7 @@ def test_the_window_statistic_is_the_same_a_block_of_series_at_a_time(monkeypatc
     import pipeline.science.placebo as placebo
 
     rng = np.random.default_rng(8)
-    s = _sun(30)
+    s = sun(30)
     e = rng.normal(0, 1e5, (7, 30)) + 3e5 * (np.arange(30) >= 12)
     e[2, 5] = np.nan
     whole = heat_statistics(e, s)["window"]
@@ -296,7 +292,7 @@ def test_placebos_on_a_small_patch_of_land_count_as_the_few_places_they_are():
     # 54 placements fit on a 16 x 16 px patch of background land, but a 6 x 6 px footprint
     # moved over it (at most one px off it: 80% of the footprint on land) covers at most
     # 17 x 17 px: 8 footprints of distinct land, whatever the number of draws
-    s = _sun(30)
+    s = sun(30)
     a = np.random.default_rng(1).normal(0, 0.4, (30, 80, 80)).astype(np.float32)
     m = _masks()
     patch = np.zeros((80, 80), bool)
@@ -346,3 +342,18 @@ def test_the_roof_gate_counts_its_share_of_steps_in_distinct_land():
         assert null.gated_by_roof().tail_p("onset") == pytest.approx(raw * share)
     # the ungated null is untouched
     assert null.tail_p("onset") == raw
+
+
+def test_a_fall_that_follows_the_sun_is_no_step_however_large():
+    # a field greening from look 28 (its solar response falls), with no heat at all
+    s, t = sun(), np.arange(N_LOOKS)
+    _, placebos = on_land(1, 3e5 * s + 1.5e5 - 3.5e5 * s * (t >= 28))
+    null = placebos.null(s, fall_shape=True)
+    assert null.fall_gaps is not None and null.fall_gaps.shape == (201,)
+    assert null.fall_shape_z() < 0.0  # shaped as a change of solar response, not a step
+    # a step of heat that stops there is shaped as one, far beyond the land's falls
+    _, stop = on_land(2, 3e5 * s + 1.5e5 * (t < 28))
+    assert stop.null(s, fall_shape=True).fall_shape_z() > 5.0
+    # not measured unless asked (a searched site's null)
+    plain = placebos.null(s)
+    assert plain.fall_gaps is None and np.isnan(plain.fall_shape_z())
