@@ -116,7 +116,9 @@ class DetectionConfig(_Section):
     #: lasted, from the clear look before it to the one after it: a campus runs 24/7 for
     #: months to years once powered on (its servers are written off over 5-6 years, e.g.
     #: Microsoft's FY2023 10-K: six years), while a season of crops, snow or a flood comes and
-    #: goes within one. A quarter of a year: "months", not fitted to any benchmark.
+    #: goes within one. A quarter of a year: "months", not fitted to any benchmark. A listed
+    #: site's fall seen only by its shape must end heat seen for as long
+    #: (pipeline.scan.sites.fall_shape_seen): the end of such a bump is a step-shaped fall too.
     min_window_days: float = Field(90.0, gt=0)
     #: One-sided level at which a catalogued site's heat statistic must stand outside its
     #: placebo null (one hypothesis per site, not a search over the area).

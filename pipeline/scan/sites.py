@@ -212,7 +212,8 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
                          stop_test=null_test(fit, null, config, "shutdown",
                                              searched=not in_catalog),
                          end_limit_mw=end_limit_mw(fit, null, cooling, calibration, config),
-                         rise_test=evidence if in_catalog and baseline is None else None)
+                         rise_test=evidence if in_catalog and baseline is None else None,
+                         heat_days=days_between(active_dates))
     # running cannot be told from a static offset: the heat an always-on term could hide is
     # within the upper end (a searched site's status is its search verdict instead)
     hidden = in_catalog and status == "undetermined"
@@ -628,7 +629,8 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
                 declared_mw: float | None, config: Config,
                 stop_test: dict[str, Any] | None = None,
                 end_limit_mw: float = float("inf"),
-                rise_test: dict[str, Any] | None = None) -> Status:
+                rise_test: dict[str, Any] | None = None,
+                heat_days: float = 0.0) -> Status:
     """Return the status of a site from its activity fit, heat interval and placebo test.
 
     * ``active``: heat at the last clear look, from an onset in the series (a before/after
@@ -640,7 +642,9 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
     * ``inactive``: no heat at the end, and either its stop was seen (a shutdown whose fall
       stands outside the placebo null of falls, ``stop_test``), or its heat
       upper limit is below ``persistence.inactive_fraction`` of its declared power (else of
-      ``power.min_candidate_mw``). After a ``window`` (heat that came and went) both are
+      ``power.min_candidate_mw``). A fall that a change of solar response explains as well
+      is seen only by its shape (:func:`fall_shape_seen`, ``heat_days``: how long its heat
+      was seen before it). After a ``window`` (heat that came and went) both are
       needed: the level it fell back to is the level before it, which a site running all
       series holds as well (a land bump on top of running heat makes the same window), so
       the heat that level could hide, ``end_limit_mw`` (:func:`end_limit_mw`), must be below
@@ -669,7 +673,7 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
         # shape of the change not seen) is no evidence of a stop, unless its shape is a step
         # far more clearly than the falls its land makes (fall_shape_seen)
         seen = fit.nuisance_gap >= config.persistence.change_bic_margin or (
-            fit.pattern == "shutdown" and fall_shape_seen(stop_test, config))
+            fit.pattern == "shutdown" and fall_shape_seen(stop_test, config, heat_days))
         seen = seen and (stop_test is None or stop_test["null_passed"])
         if fit.pattern == "window":
             expected = declared_mw if declared_mw and declared_mw > 0 else \
@@ -697,7 +701,22 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
     return "undetermined"
 
 
-def fall_shape_seen(stop_test: dict[str, Any] | None, config: Config) -> bool:
+def days_between(dates: pd.Series) -> float:
+    """Return the days from the first to the last of ``dates`` (0 when fewer than two).
+
+    Examples
+    --------
+    >>> days_between(pd.Series(["2023-10-27", "2023-11-04", "2023-12-22"]))
+    56.0
+    """
+    if len(dates) < 2:
+        return 0.0
+    d = pd.to_datetime(dates)
+    return float((d.max() - d.min()).days)
+
+
+def fall_shape_seen(stop_test: dict[str, Any] | None, config: Config,
+                    heat_days: float) -> bool:
     """Whether a site's fall is shaped as a step far beyond the falls its land makes.
 
     The activity fit asks a stop to beat a change of solar response without heat by
@@ -707,19 +726,26 @@ def fall_shape_seen(stop_test: dict[str, Any] | None, config: Config) -> bool:
     :func:`pipeline.science.placebo.step_roof_gaps`) against that of its placebos' falls, in
     robust deviations (``null_fall_shape_z``), at the one-sided ``detection.site_alpha`` of a
     normal tail, where the null can judge (placebos over at least ``MIN_PLACEBOS`` footprints
-    of distinct land, :func:`null_judges`).
+    of distinct land, :func:`null_judges`). And the heat it ends must have been seen for at
+    least ``detection.min_window_days`` (``heat_days``, from the first to the last look with
+    heat): the end of a bump of land (a season of crops, a flood, weeks long) is a fall
+    shaped as a step too, and heat seen for less than a season cannot tell a stop from it.
 
     Examples
     --------
     >>> from pipeline.core.config import Config
     >>> test = {"null_z": 9.0, "null_n_independent": 40.0, "null_fall_shape_z": 5.4}
-    >>> fall_shape_seen(test, Config()), fall_shape_seen({**test, "null_fall_shape_z": 0.9},
-    ...                                                  Config())
-    (True, False)
-    >>> fall_shape_seen({**test, "null_n_independent": 6.0}, Config())  # too little land
+    >>> fall_shape_seen(test, Config(), 208.0)
+    True
+    >>> fall_shape_seen({**test, "null_fall_shape_z": 0.9}, Config(), 208.0)
+    False
+    >>> fall_shape_seen({**test, "null_n_independent": 6.0}, Config(), 208.0)  # little land
+    False
+    >>> fall_shape_seen(test, Config(), 56.0)  # heat seen for eight weeks: maybe a bump
     False
     """
-    if stop_test is None or not null_judges(stop_test):
+    if stop_test is None or not null_judges(stop_test) \
+            or not heat_days >= config.detection.min_window_days:
         return False
     z = stop_test.get("null_fall_shape_z", float("nan"))
     return bool(np.isfinite(z) and z >= norm.isf(config.detection.site_alpha))

@@ -389,25 +389,30 @@ def test_a_stop_a_roof_explains_as_well_is_seen_when_shaped_beyond_its_land_s_fa
     beyond = null_test(unseen, _shaped_null(8.0), CFG, "shutdown", searched=False)
     within = null_test(unseen, _shaped_null(1.5), CFG, "shutdown", searched=False)
     assert beyond["null_fall_shape_z"] > 5.0 and within["null_fall_shape_z"] < 2.5
-    assert site_status(unseen, est, None, declared_mw=None, config=CFG,
-                       stop_test=beyond) == "inactive"
-    assert site_status(unseen, est, None, declared_mw=None, config=CFG,
-                       stop_test=within) == "undetermined"
+
+    def status(fit: ActivityFit, test: dict, days: float = 200.0, **kw) -> str:
+        return site_status(fit, est, None, declared_mw=None, config=CFG, stop_test=test,
+                           heat_days=days, **kw)
+
+    assert status(unseen, beyond) == "inactive"
+    assert status(unseen, within) == "undetermined"
+    # heat seen for less than a season before the fall: the end of a bump of land is shaped
+    # as a step too
+    assert status(unseen, beyond, days=56.0) == "undetermined"
+    assert status(unseen, beyond, days=CFG.detection.min_window_days) == "inactive"
     # the fall itself must still stand outside the null of falls
     small = null_test(unseen, replace(_shaped_null(8.0), site={
         "always": 0.0, "onset": 0.0, "shutdown": 1e5}), CFG, "shutdown", searched=False)
-    assert not small["null_passed"]
-    assert site_status(unseen, est, None, declared_mw=None, config=CFG,
-                       stop_test=small) == "undetermined"
+    assert not small["null_passed"] and status(unseen, small) == "undetermined"
     # placebos over too little distinct land cannot set what land's falls look like
     few = null_test(unseen, replace(_shaped_null(8.0), independent=6.0), CFG, "shutdown",
                     searched=False)
-    assert site_status(unseen, est, None, declared_mw=None, config=CFG,
-                       stop_test=few) == "undetermined"
+    assert status(unseen, few) == "undetermined"
     # a window's end is judged as before: its level must also rule running out
     window = replace(_fit("window"), nuisance_gap=3.0)
-    assert site_status(window, est, None, declared_mw=None, config=CFG, stop_test=beyond,
-                       end_limit_mw=1.0) == "undetermined"
+    assert status(window, beyond, end_limit_mw=1.0) == "undetermined"
+    # and a stop the activity fit tells from a roof needs no shape, however brief its heat
+    assert status(replace(unseen, nuisance_gap=25.0), within, days=0.0) == "inactive"
 
 
 def test_a_fall_s_shape_is_measured_only_where_asked():
@@ -427,5 +432,6 @@ def test_a_stop_the_fit_cannot_tell_from_a_roof_is_seen_by_its_shape():
     assert fit.nuisance_gap < CFG.persistence.change_bic_margin
     test = null_test(fit, placebos.null(s, fall_shape=True), CFG, "shutdown", searched=False)
     assert test["null_passed"] and test["null_fall_shape_z"] > 5.0
+    # its heat seen from the first look to look 27 (8-day looks: 216 days)
     assert site_status(fit, HeatEstimate(50.0, 20.0, 80.0), None, declared_mw=None,
-                       config=CFG, stop_test=test) == "inactive"
+                       config=CFG, stop_test=test, heat_days=216.0) == "inactive"
