@@ -43,7 +43,7 @@ from scipy.signal import fftconvolve
 from scipy.stats import norm
 
 from pipeline.science.footprint import MIN_RING_PIXELS, SiteMasks
-from pipeline.science.robust import MAD_TO_SIGMA, sigma_mad
+from pipeline.science.robust import MAD_TO_SIGMA
 
 #: The statistics measured on every footprint, in this order.
 STATISTICS = ("always", "onset", "shutdown", "window")
@@ -201,14 +201,12 @@ class SiteNull:
         >>> round(null.fall_shape_z(), 1)  # (12 - 0) / (MAD 1.05 x 1.4826)
         7.7
         """
-        if self.fall_gaps is None or not np.isfinite(self.fall_gaps[0]):
+        if self.fall_gaps is None:
             return float("nan")
-        ref = self.fall_gaps[1:][np.isfinite(self.fall_gaps[1:])]
-        if ref.size < 10:
-            return float("nan")
-        scale = sigma_mad(ref)
-        return (float(self.fall_gaps[0]) - float(np.median(ref))) / scale if scale > 0 \
-            else float("nan")
+        # the same robust z as every statistic's (:meth:`z`), on the shapes
+        shapes = replace(self, site={"fall_shape": float(self.fall_gaps[0])},
+                         placebos={"fall_shape": np.asarray(self.fall_gaps[1:])})
+        return shapes.z("fall_shape")
 
     def offset_bound(self, z: float) -> float:
         """Return ``z`` robust deviations of the placebos' always-on statistic (K m2).
@@ -460,8 +458,7 @@ def rises_beyond_roof(excess: np.ndarray, solar: np.ndarray, margin: float,
     [True, False]
     """
     gap = step_roof_gaps(excess, solar, 1, nuisance)
-    with np.errstate(invalid="ignore"):
-        return ~np.isnan(gap) & (gap >= margin)
+    return ~np.isnan(gap) & (gap >= margin)
 
 
 def step_roof_gaps(excess: np.ndarray, solar: np.ndarray, sign: int,

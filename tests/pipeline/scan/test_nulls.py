@@ -94,13 +94,12 @@ def test_a_site_s_placebos_do_not_depend_on_its_place_in_the_site_list(tmp_path:
 
 def test_a_listed_stop_s_fall_shape_recounts_from_its_table(tmp_path: Path) -> None:
     # a listed 200 MW campus that stops 8 looks before the end of 24 (tests/support)
-    site = SITE
     write_late_stop_world(tmp_path / "world", looks_after=8, size_px=256)
     result = run_scan(tmp_path / "world", Config(),
                       sites=read_sites(tmp_path / "world" / "sites.geojson"))
     write_scan(result, tmp_path / "out", figures=False)
-    row = next(r for r in load_scan(tmp_path / "out").records if r["site_id"] == site)
-    table = pd.read_csv(tmp_path / "out" / "nulls" / f"{safe_name(site)}.csv")
+    row = next(r for r in load_scan(tmp_path / "out").records if r["site_id"] == SITE)
+    table = pd.read_csv(tmp_path / "out" / "nulls" / f"{safe_name(SITE)}.csv")
     gaps = table["fall_step_gap"].to_numpy(dtype=float)
     # measured for the site and every placebo with room for a fall: the null its stop meets
     assert np.isfinite(gaps[0]) and np.mean(np.isfinite(gaps[1:])) > 0.9
