@@ -66,6 +66,7 @@ from pipeline.science.season import (
     annual_cycle,
     beyond_sun,
     comes_back,
+    seen_days,
     span_days,
     spans_a_year,
 )
@@ -213,7 +214,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
                                              searched=not in_catalog),
                          end_limit_mw=end_limit_mw(fit, null, cooling, calibration, config),
                          rise_test=evidence if in_catalog and baseline is None else None,
-                         heat_days=days_between(active_dates))
+                         heat_days=seen_days(active_dates))
     # running cannot be told from a static offset: the heat an always-on term could hide is
     # within the upper end (a searched site's status is its search verdict instead)
     hidden = in_catalog and status == "undetermined"
@@ -699,20 +700,6 @@ def site_status(fit: ActivityFit, est: HeatEstimate, test: dict[str, Any] | None
     if np.isfinite(est.high) and est.high < config.persistence.inactive_fraction * expected:
         return "inactive"
     return "undetermined"
-
-
-def days_between(dates: pd.Series) -> float:
-    """Return the days from the first to the last of ``dates`` (0 when fewer than two).
-
-    Examples
-    --------
-    >>> days_between(pd.Series(["2023-10-27", "2023-11-04", "2023-12-22"]))
-    56.0
-    """
-    if len(dates) < 2:
-        return 0.0
-    d = pd.to_datetime(dates)
-    return float((d.max() - d.min()).days)
 
 
 def fall_shape_seen(stop_test: dict[str, Any] | None, config: Config,

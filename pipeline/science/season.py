@@ -67,6 +67,20 @@ def span_days(dates: Sequence[object] | np.ndarray, start: int, stop: int) -> fl
     return float(days[stop] - days[start - 1])
 
 
+def seen_days(dates: Sequence[object] | np.ndarray | pd.Series) -> float:
+    """Return the days from the first to the last of ``dates`` (0 when fewer than two).
+
+    How long heat was seen: a lower bound on how long it lasted.
+
+    Examples
+    --------
+    >>> seen_days(["2023-10-27", "2023-11-04", "2023-12-22"]), seen_days(["2024-01-01"])
+    (56.0, 0.0)
+    """
+    days = _days(dates)
+    return float(days.max() - days.min()) if days.size >= 2 else 0.0
+
+
 def annual_cycle(dates: Sequence[object] | np.ndarray) -> np.ndarray:
     """Return the (n, 2) terms of an annual cycle at ``dates``: ``sin`` and ``cos`` of the year.
 
