@@ -202,6 +202,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     # the interval the status is judged on: what the fit and land's spread allow
     est = maybe_land(site_interval(fit, known, calibration, config, land_k_m2=land), evidence)
     active_dates = series.loc[series["active"], "date"]
+    heat_days = seen_days(active_dates)  # how long its heat was seen (status, FLOP total)
     clear_dates = series.loc[series["clear"], "date"]
     stop = fit.unconfirmed_stop
     # the declaration in force on the last look (zero or none: nothing declared yet)
@@ -214,7 +215,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
                                              searched=not in_catalog),
                          end_limit_mw=end_limit_mw(fit, null, cooling, calibration, config),
                          rise_test=evidence if in_catalog and baseline is None else None,
-                         heat_days=seen_days(active_dates))
+                         heat_days=heat_days)
     # running cannot be told from a static offset: the heat an always-on term could hide is
     # within the upper end (a searched site's status is its search verdict instead)
     hidden = in_catalog and status == "undetermined"
@@ -242,7 +243,8 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     compute = status != "excluded" and rejected is None
     # no under-reported verdict where the null could not measure what land adds to the heat
     unmeasured = unmeasured_land(evidence, declared_baseline=baseline is not None)
-    energy = _energy(est, rep, cooling, series, config, accelerator=site_accelerator(row, config),
+    energy = _energy(est, rep, cooling, heat_days, config,
+                     accelerator=site_accelerator(row, config),
                      unmeasured=unmeasured) if compute else NO_COMPUTE.copy()
     out: SiteRow = {
         "site_id": str(row.site_id),
@@ -914,10 +916,12 @@ def site_accelerator(row: Any, config: Config) -> tuple[str, str]:
     return config.power.assumed_accelerator, ASSUMED
 
 
-def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFrame,
+def _energy(est: Any, reported_mw: float | None, cooling: str, active_days: float,
             config: Config, *, accelerator: tuple[str, str] | None = None,
             unmeasured: str | None = None) -> EnergyColumns:
     """Energy-model cross-reference: implied H100-equivalents, FLOP/s and FLOP, verdict.
+
+    ``active_days``: how long the site's heat was seen (the FLOP total's duration; 0: none).
 
     ``accelerator`` is ``(accelerators, source)`` from :func:`site_accelerator`; the row says
     which accelerators its implied compute assumes (``accelerator``, ``accelerator_source``).
@@ -933,10 +937,7 @@ def _energy(est: Any, reported_mw: float | None, cooling: str, series: pd.DataFr
     props = check.as_properties()
     props["verdict"], props["verdict_reason"], props["verdict_margin"] = withheld(
         check.verdict, check.reason, check.margin, unmeasured)
-    active = series.loc[series["active"], "date"]
-    days = ((pd.Timestamp(active.iloc[-1]) - pd.Timestamp(active.iloc[0])).days
-            if len(active) > 1 else 0)
-    total = inverse(heat, accelerator=acc, cooling=cooling, active_days=days or None)
+    total = inverse(heat, accelerator=acc, cooling=cooling, active_days=active_days or None)
     flop = total.flop_bf16
     return {**props, "implied_h100e": round_or_none(props["implied_h100e"], 0),
             "implied_h100e_low": round_or_none(props["implied_h100e_low"], 0),
