@@ -221,6 +221,7 @@ class SiteRow(DensityColumns, EnergyColumns, CalibrationColumns, NullColumns,
     excess_k_m2: float | None  # fitted heat term, the footprint's integrated excess (K m2)
     excess_se_k_m2: float | None  # its standard error, land's spread included (K m2)
     land_se_k_m2: float | None  # what land alone gives the same statistic (K m2)
+    land_unmeasured: str | None  # why land's part in the heat is not measured (no refutation)
     solar_k_m2: float | None  # fitted solar response per unit solar loading (K m2)
     heat_mw: float | None  # heat, central (MW)
     heat_mw_low: float | None  # low end of the 90% interval; 0 where it may be all land (MW)

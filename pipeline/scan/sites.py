@@ -241,8 +241,11 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
                 status = "candidate"
     # a place near a known non-datacenter heat source, or rejected, implies no accelerators
     compute = status != "excluded" and rejected is None
-    # no under-reported verdict where the null could not measure what land adds to the heat
-    unmeasured = unmeasured_land(evidence, declared_baseline=baseline is not None)
+    # no refutation where the null could not measure what land adds to or hides in the heat;
+    # a site without heat bounds it by its always-on term, whose land is the always-on null
+    land_test = evidence if evidence is not None or null is None else null_test(
+        fit, null, config, "always", searched=not in_catalog)
+    unmeasured = unmeasured_land(land_test, declared_baseline=baseline is not None)
     energy = _energy(est, rep, cooling, heat_days, config,
                      accelerator=site_accelerator(row, config),
                      unmeasured=unmeasured) if compute else NO_COMPUTE.copy()
@@ -272,6 +275,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         "excess_k_m2": round_or_none(fit.heat_k_m2 if fit.ever_active else 0.0, 0),
         "excess_se_k_m2": round_or_none(float(np.hypot(fit.heat_se_k_m2, land)), 0),
         "land_se_k_m2": round_or_none(land, 0),
+        "land_unmeasured": unmeasured,
         "solar_k_m2": round_or_none(fit.solar_k_m2, 0),
         "heat_mw": round_or_none(est.mw, 1),
         "heat_mw_low": round_or_none(est.low, 1),
@@ -925,8 +929,8 @@ def _energy(est: Any, reported_mw: float | None, cooling: str, active_days: floa
 
     ``accelerator`` is ``(accelerators, source)`` from :func:`site_accelerator`; the row says
     which accelerators its implied compute assumes (``accelerator``, ``accelerator_source``).
-    ``unmeasured``: why land's part in the heat was not measured (no under-reported verdict
-    then: :func:`pipeline.scan.verdicts.withheld`).
+    ``unmeasured``: why land's part in the heat was not measured (no refutation then:
+    :func:`pipeline.scan.verdicts.withheld`).
     """
     heat = Interval.from_heat(est.mw, est.low, est.high)
     if heat is None:

@@ -21,7 +21,7 @@ from pipeline.core.config import Config
 from pipeline.core.site_row import (
     INCONCLUSIVE,
     MIN_PLACEBOS,
-    UNDER,
+    REFUTED,
     CalibrationColumns,
     Verdict,
     land_coverage,
@@ -115,12 +115,14 @@ def unmeasured_land(evidence: Mapping[str, Any] | None, *,
                     declared_baseline: bool = False) -> str | None:
     """Say why the land's part in a site's heat was not measured; None where it was.
 
-    A site's heat statistic is its footprint's excess or step, and land adds to it. How much
-    land alone adds is read off the placebo footprints (the heat interval's land spread); a
+    A site's heat statistic is its footprint's excess or step, and land adds to it or takes
+    from it. How much is read off the placebo footprints (the heat interval's land spread); a
     null that cannot judge (:func:`pipeline.core.site_row.null_judges`: placebos over fewer
     than ``MIN_PLACEBOS`` footprints of distinct land, or none) has not measured it. A declared
-    baseline measured the site's own land before it ran; no null (``evidence`` None: no heat
-    statistic, or no placebos drawn at all) leaves the fit's own interval to speak.
+    baseline measured the site's own land before it ran; no null (``evidence`` None: no
+    placebos drawn at all) leaves the fit's own interval to speak. A site without heat is
+    judged by the null of its always-on excess, the term its upper limit rests on
+    (:func:`pipeline.scan.sites.site_row`).
 
     Examples
     --------
@@ -138,7 +140,10 @@ def unmeasured_land(evidence: Mapping[str, Any] | None, *,
 
 
 def row_unmeasured(row: Mapping[str, Any]) -> str | None:
-    """Return :func:`unmeasured_land` of a written site row (``sites.geojson``, ``run.json``).
+    """Return why land's part in a written site row's heat was not measured (None: it was).
+
+    The row's ``land_unmeasured`` (``sites.geojson``, ``run.json``); rows written before that
+    column existed are judged by their null columns (:func:`unmeasured_land`).
 
     Examples
     --------
@@ -148,9 +153,11 @@ def row_unmeasured(row: Mapping[str, Any]) -> str | None:
     'its placebos cover only 3.0 footprints of distinct land, fewer than 10'
     >>> row_unmeasured({**row, "baseline": "declared (fetch.json)"}) is None
     True
-    >>> row_unmeasured({**row, "null_statistic": None}) is None  # no null drawn
+    >>> row_unmeasured({**row, "land_unmeasured": None}) is None  # the scan's own word
     True
     """
+    if "land_unmeasured" in row:
+        return row["land_unmeasured"]
     judged_by = row if isinstance(row.get("null_statistic"), str) else None
     return unmeasured_land(judged_by, declared_baseline=str(row.get("baseline") or "")
                            .startswith("declared"))
@@ -158,15 +165,17 @@ def row_unmeasured(row: Mapping[str, Any]) -> str | None:
 
 def withheld(verdict: Verdict, reason: str, margin: float | None,
              unmeasured: str | None) -> tuple[Verdict, str, float | None]:
-    """Return a verdict, its reason and margin, an under-reported one withheld where needed.
+    """Return a verdict, its reason and margin, a refutation withheld where needed.
 
-    "Under-reported" says the heat's low end lies above what the declaration allows: that
-    land did not make the difference. Where the site's null could not measure what land adds
-    (``unmeasured``, from :func:`unmeasured_land`) nothing says so, and a land event in the
-    footprint (a field's harvest, a front) reads as heat: the verdict is ``inconclusive``, and
-    its reason says why and what settles it (no margin: no check decided it). An
-    over-declared refutation (heat below the declaration) rests on the upper end, which
-    carries the land's static offsets (the activity model's prior) and stands.
+    A refutation says the heat interval lies wholly above (under-reported) or below
+    (over-declared) what the declaration allows, land's part in it included. Where the site's
+    null could not measure what land adds or takes away (``unmeasured``, from
+    :func:`unmeasured_land`), nothing says how large that part is: a land event in the
+    footprint (a field's harvest, a front) reads as heat, and a footprint on land cooler than
+    its ring hides heat, by more than the activity model's static-offset prior
+    (``persistence.baseline_offset_k``) allows on real land. The verdict is then
+    ``inconclusive``, and its reason says why and what settles it (no margin: no check
+    decided it).
 
     Examples
     --------
@@ -175,11 +184,14 @@ def withheld(verdict: Verdict, reason: str, margin: float | None,
     ('inconclusive', None)
     >>> withheld(*under, None)[::2]
     ('refuted: under-reported', 3.2)
+    >>> over = ("refuted: over-declared", "observed heat 0 MW [0, 271] lies below", 1.06)
+    >>> withheld(*over, "no placebo footprint of its size fits on its land")[::2]
+    ('inconclusive', None)
     """
-    if unmeasured is None or verdict != UNDER:
+    if unmeasured is None or verdict not in REFUTED:
         return verdict, reason, margin
-    return INCONCLUSIVE, (f"{reason}; but {unmeasured}: how much of that heat land makes is "
-                          "not measured here, so no under-reported verdict rests on it (scan a "
+    return INCONCLUSIVE, (f"{reason}; but {unmeasured}: how much of that heat land makes or "
+                          "hides is not measured here, so no refutation rests on it (scan a "
                           "larger area around the site, or declare a baseline from before it "
                           "ran)"), None
 
@@ -284,7 +296,7 @@ def recheck(rows: list[Mapping[str, Any]], declared: Mapping[str, float], config
                 alt = heat_mw(ex, se, cooling=WORST, calibration=cal, config=config.power)
                 est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
             # as the scan: heat inside its land null, or of an undetermined site, may be land;
-            # no under-reported verdict where the null could not measure the land
+            # no refutation where the null could not measure the land
             z = row.get("null_z")
             est = maybe_land(est, {"null_passed": bool(row.get("null_passed")),
                                    "null_n": row.get("null_n") or 0,

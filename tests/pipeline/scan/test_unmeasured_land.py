@@ -1,10 +1,12 @@
-"""No under-reported verdict rests on heat whose land the site's null could not measure.
+"""No refutation rests on heat whose land the site's null could not measure.
 
 A catalogued 80 MW campus whose fitted heat reads about 2.5x that (6e5 K m2 at the physics
 coefficient of about 3,055 K m2/MW: 196 MW, its 90% interval's low end above 80 MW), far
 outside its 200 placebos. Over 40 footprints of distinct land the null has measured what land
 adds, and the heat refutes the declaration as under-reported; over 3 it has not (placebos drawn
-200 times over three places), and a land event in the footprint would read the same.
+200 times over three places), and a land event in the footprint would read the same. The same
+holds for heat below a declaration: a footprint on land cooler than its ring hides heat, and
+a site without heat bounds it by its always-on term, whose land is that term's null.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ UNDER = "refuted: under-reported"
 ONSET = ActivityFit("onset", 6e5, 5e4, 1e5, 0.0, 10, N, N, 0.9, 0.9, np.zeros(N),
                     nuisance_gap=30.0)
 ALWAYS = ActivityFit("always", 6e5, 5e4, 1e5, 0.0, 0, N, N, 1.0, 0.9, np.zeros(N))
+# no heat seen: what it could run unseen is its always-on term, 1e5 +- 5e4 K m2 (~33-60 MW)
+NEVER = ActivityFit("never", 0.0, 5e4, 0.0, 0.0, None, None, N, 0.0, float("nan"),
+                    np.zeros(N), always_k_m2=1e5, always_se_k_m2=5e4)
+OVER = "refuted: over-declared"
 
 
 def test_a_null_over_distinct_land_lets_the_heat_refute_the_declaration() -> None:
@@ -44,7 +50,7 @@ def test_a_null_over_three_places_withholds_the_under_reported_verdict() -> None
     reason = row["verdict_reason"]
     assert reason.startswith(judged["verdict_reason"])  # the heat and what the declaration allows
     assert "only 3.0 footprints of distinct land, fewer than 10" in reason
-    assert "no under-reported verdict rests on it" in reason
+    assert "no refutation rests on it" in reason
     # the energy model alone, on the same interval, would have refuted it
     heat = Interval(row["heat_mw"], row["heat_mw_low"], row["heat_mw_high"])
     assert cross_reference(heat, declared_power_mw=DECLARED_MW, cooling="dry").verdict == UNDER
@@ -62,10 +68,28 @@ def test_a_declared_baseline_measured_the_land_itself() -> None:
     assert row["baseline"].startswith("declared") and row["verdict"] == UNDER
 
 
-def test_heat_below_the_declaration_is_still_refuted_on_unmeasured_land() -> None:
-    # the over-declared side rests on the upper end: 196 MW [..] against a declared 2,000 MW
+def test_heat_below_the_declaration_is_withheld_on_unmeasured_land_too() -> None:
+    # 196 MW [..] against a declared 2,000 MW: refuted where the land was measured, not where
+    # a footprint on land cooler than its ring could hide the difference unmeasured
+    judged = catalogued_row(ONSET, independent=40.0, declared_mw=2000.0)
     row = catalogued_row(ONSET, independent=3.0, declared_mw=2000.0)
-    assert row["verdict"] == "refuted: over-declared"
+    assert judged["verdict"] == OVER and judged["land_unmeasured"] is None
+    assert row["verdict"] == "inconclusive" and row["verdict_physics"] == "inconclusive"
+    assert row["land_unmeasured"] == ("its placebos cover only 3.0 footprints of distinct "
+                                      "land, fewer than 10")
+    assert row["verdict_reason"].startswith(judged["verdict_reason"])
+
+
+def test_a_site_without_heat_is_judged_by_its_always_on_null() -> None:
+    # no heat statistic, so no null columns; its upper limit is its always-on term's
+    judged = catalogued_row(NEVER, independent=40.0, declared_mw=2000.0)
+    row = catalogued_row(NEVER, independent=0.0, declared_mw=2000.0)
+    for r in (judged, row):
+        assert r["pattern"] == "never" and r["null_statistic"] is None
+        assert 0 < r["heat_mw_high"] < 0.1 * 2000.0
+    assert judged["verdict"] == OVER and judged["verdict_physics"] == OVER
+    assert row["verdict"] == "inconclusive" and row["verdict_physics"] == "inconclusive"
+    assert row["land_unmeasured"] == "no placebo footprint of its size fits on its land"
 
 
 def test_recheck_withholds_it_as_the_scan_does() -> None:
