@@ -155,9 +155,12 @@ def row_unmeasured(row: Mapping[str, Any]) -> str | None:
     True
     >>> row_unmeasured({**row, "land_unmeasured": None}) is None  # the scan's own word
     True
+    >>> row_unmeasured({**row, "land_unmeasured": float("nan")}) is None
+    True
     """
-    if "land_unmeasured" in row:
-        return row["land_unmeasured"]
+    if "land_unmeasured" in row:  # a table read back may hold NaN for None
+        said = row["land_unmeasured"]
+        return said if isinstance(said, str) and said else None
     judged_by = row if isinstance(row.get("null_statistic"), str) else None
     return unmeasured_land(judged_by, declared_baseline=str(row.get("baseline") or "")
                            .startswith("declared"))
