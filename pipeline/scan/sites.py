@@ -216,9 +216,13 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
                          end_limit_mw=end_limit_mw(fit, null, cooling, calibration, config),
                          rise_test=evidence if in_catalog and baseline is None else None,
                          heat_days=heat_days)
-    # running cannot be told from a static offset: the heat an always-on term could hide is
-    # within the upper end (a searched site's status is its search verdict instead)
-    hidden = in_catalog and status == "undetermined"
+    # the heat an always-on term could hide is within a listed site's upper end wherever the
+    # level before or after its fitted change is not known to be land: running cannot be told
+    # from a static offset (undetermined), or a change fitted with no declared baseline (a
+    # rise or fall over a bump of land on a campus running all series puts the campus's level
+    # into the static offset). A searched site's status is its search verdict instead.
+    hidden = in_catalog and (status == "undetermined" or (
+        baseline is None and fit.pattern in ("onset", "shutdown", "window")))
     # running cannot be told from land here (a static offset, a bump of land): the fitted
     # heat may be all land
     undetermined = heat_may_be_land(status, fit.pattern)
@@ -829,11 +833,12 @@ def site_heat(fit: ActivityFit, cooling: str, calibration: Calibration, config: 
     (:attr:`ActivityFit.always_k_m2`), so "not seen" below the detection limit never reads
     as "proven idle" against a declared power.
 
-    ``hidden``: the site's running cannot be told from a static offset (status
-    ``undetermined``, docs/statuses.md), so its upper end holds that always-on heat as well.
-    A change fitted over a bump of land (a winter's low sun, a green season) on a campus
-    running all series puts the campus's level into the fit's static offset; its heat would
-    otherwise fall out of the interval, which then reads as a limit the evidence does not set.
+    ``hidden``: nothing says the level its fit gives to land is land (status
+    ``undetermined``, docs/statuses.md, or a listed site's change with no declared baseline:
+    :func:`site_row`), so its upper end holds that always-on heat as well. A change fitted
+    over a bump of land (a winter's low sun, a green season) on a campus running all series
+    puts the campus's level into the fit's static offset; its heat would otherwise fall out
+    of the interval, which then reads as a limit the evidence does not set.
 
     Examples
     --------

@@ -83,7 +83,29 @@ def test_an_undetermined_change_keeps_the_heat_a_static_offset_may_hide():
     assert land["heat_mw"] == pytest.approx(6e5 / 3055.0, rel=0.01)  # still the rise's
     # not refuted as over-declared by an upper end the evidence does not set
     assert not str(land["verdict"]).startswith("refuted: over")
-    # the same rise outside its null is heat, and the level before it land: no such widening
+    # the same rise outside its null is heat, but nothing says the level before it is land
+    # (a campus powering on in phases): the upper end holds it as well, unless a declared
+    # baseline measured that level as land
     active = _row(bump)
-    assert active["status"] == "active" and active["heat_mw_high"] < 3e6 / 3055.0
+    assert active["status"] == "active" and active["heat_mw_high"] >= 3e6 / 3055.0
     assert active["heat_mw"] == land["heat_mw"]
+    measured = _row(bump, baseline=Baseline(date(2024, 3, 1)))
+    assert measured["status"] == "active" and measured["heat_mw_high"] < 3e6 / 3055.0
+
+
+def test_a_listed_rise_over_running_heat_keeps_that_heat_within_reach():
+    # a campus running all series (8e5 K m2, ~260 MW at the physics coefficient) with a bump
+    # of land on top from look 20: the fit takes the bump (6e4 K m2, ~20 MW) for its onset and
+    # the campus's level for the static offset. Nothing declared says that level is land, so
+    # the upper end holds what an always-on term could hide, and the declared 250 MW is not
+    # refuted as over-declared by the bump alone.
+    bump = ActivityFit("onset", 6e4, 5e3, 0.0, 8e5, 20, None, N, 0.9, 0.9, np.zeros(N),
+                       nuisance_gap=30.0, always_k_m2=8.3e5, always_se_k_m2=3e4)
+    row = _row(bump, declared_mw=250.0)
+    assert row["status"] == "active" and row["heat_mw"] < 40.0
+    assert row["heat_mw_high"] > 250.0 and row["verdict"] != "refuted: over-declared"
+    # with a declared baseline the level before the rise was measured as land: the rise is
+    # the heat, and the declared 250 MW lies above its interval
+    declared = _row(bump, baseline=Baseline(date(2024, 3, 1)), declared_mw=250.0)
+    assert declared["status"] == "active" and declared["heat_mw_high"] < 250.0
+    assert declared["verdict"] == "refuted: over-declared"
