@@ -488,7 +488,7 @@ def _verdict_for(row: Any, declared_mw: float) -> str:
     """The verdict the scan would give a site's heat against another declared power.
 
     The energy cross-reference of its heat interval, with the scan's rule on top: no
-    under-reported verdict where the site's null could not measure its land
+    refutation where the site's null could not measure its land
     (:func:`pipeline.scan.verdicts.withheld`).
     """
     from models.energy_check import cross_reference

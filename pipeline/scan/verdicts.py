@@ -153,6 +153,8 @@ def row_unmeasured(row: Mapping[str, Any]) -> str | None:
     'its placebos cover only 3.0 footprints of distinct land, fewer than 10'
     >>> row_unmeasured({**row, "baseline": "declared (fetch.json)"}) is None
     True
+    >>> row_unmeasured({**row, "null_statistic": None}) is None  # no null drawn
+    True
     >>> row_unmeasured({**row, "land_unmeasured": None}) is None  # the scan's own word
     True
     >>> row_unmeasured({**row, "land_unmeasured": float("nan")}) is None

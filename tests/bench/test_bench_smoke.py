@@ -144,10 +144,15 @@ def test_verdict_for_a_site_row_checks_heat_against_a_declaration():
     assert accuracy._verdict_for(row, 33.0) == "refuted: under-reported"
     assert accuracy._verdict_for(row, 110.0) == "not refuted"
     assert accuracy._verdict_for({**row, "heat_mw_high": float("nan")}, 300.0) == "inconclusive"
-    # as the scan: no under-reported verdict where the site's null could not measure its land
+    # as the scan: no refutation where the site's null could not measure its land
     few = {**row, "null_statistic": "onset", "null_z": 9.0, "null_n_independent": 3.0}
     assert accuracy._verdict_for(few, 33.0) == "inconclusive"
-    assert accuracy._verdict_for(few, 300.0) == "refuted: over-declared"
+    assert accuracy._verdict_for(few, 300.0) == "inconclusive"
+    assert accuracy._verdict_for({**few, "null_n_independent": 30.0}, 300.0) == \
+        "refuted: over-declared"
+    # the scan's own word when the row carries it (a table read back gives NaN for None)
+    assert accuracy._verdict_for({**few, "land_unmeasured": float("nan")}, 300.0) == \
+        "refuted: over-declared"
     assert accuracy._verdict_for({**few, "null_n_independent": 30.0}, 33.0) == \
         "refuted: under-reported"
 
