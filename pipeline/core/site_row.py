@@ -222,6 +222,8 @@ class SiteRow(DensityColumns, EnergyColumns, CalibrationColumns, NullColumns,
     excess_se_k_m2: float | None  # its standard error, land's spread included (K m2)
     land_se_k_m2: float | None  # what land alone gives the same statistic (K m2)
     land_unmeasured: str | None  # why land's part in the heat is not measured (no refutation)
+    hidden_k_m2: float | None  # always-on term the upper end also holds (K m2; None: none)
+    hidden_se_k_m2: float | None  # its standard error (K m2)
     solar_k_m2: float | None  # fitted solar response per unit solar loading (K m2)
     heat_mw: float | None  # heat, central (MW)
     heat_mw_low: float | None  # low end of the 90% interval; 0 where it may be all land (MW)

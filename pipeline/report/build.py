@@ -721,7 +721,7 @@ def provenance(site: SiteRow, scan: ScanFiles) -> dict[str, Any]:
             **{f"{sub}/{name}.csv": scan.out_dir / sub / f"{name}.csv"
                for sub in ("series", "nulls")}}
     keys: Final = ("status", "heat_mw", "heat_mw_low", "heat_mw_high", "excess_k_m2",
-                   "excess_se_k_m2",
+                   "excess_se_k_m2", "hidden_k_m2", "hidden_se_k_m2",
             "k_m2_per_mw",
             "footprint_m2", "power_density_w_m2", "power_density_w_m2_low",
             "power_density_w_m2_high",

@@ -11,6 +11,7 @@ documented once in ``docs/statuses.md``.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any, NamedTuple
 
 import geopandas as gpd
@@ -39,10 +40,11 @@ from pipeline.core.site_row import (
 from pipeline.core.sites import SITE_COLUMNS
 from pipeline.scan.baseline import Baseline, baseline_columns
 from pipeline.scan.verdicts import (
-    WORST,
     calibration_columns,
     heat_may_be_land,
     maybe_land,
+    reach,
+    term_heat,
     unmeasured_land,
     withheld,
 )
@@ -223,6 +225,7 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
     # into the static offset). A searched site's status is its search verdict instead.
     hidden = in_catalog and (status == "undetermined" or (
         baseline is None and fit.pattern in ("onset", "shutdown", "window")))
+    held = hidden and fit.ever_active  # a site without heat: its upper end is that term
     # running cannot be told from land here (a static offset, a bump of land): the fitted
     # heat may be all land
     undetermined = heat_may_be_land(status, fit.pattern)
@@ -280,6 +283,9 @@ def site_row(row: Any, in_catalog: bool, fit: ActivityFit, series: pd.DataFrame,
         "excess_se_k_m2": round_or_none(float(np.hypot(fit.heat_se_k_m2, land)), 0),
         "land_se_k_m2": round_or_none(land, 0),
         "land_unmeasured": unmeasured,
+        # the always-on heat its upper end also holds (site_heat's hidden), for what-ifs
+        "hidden_k_m2": round_or_none(fit.always_k_m2, 0) if held else None,
+        "hidden_se_k_m2": round_or_none(fit.always_se_k_m2, 0) if held else None,
         "solar_k_m2": round_or_none(fit.solar_k_m2, 0),
         "heat_mw": round_or_none(est.mw, 1),
         "heat_mw_low": round_or_none(est.low, 1),
@@ -852,17 +858,13 @@ def site_heat(fit: ActivityFit, cooling: str, calibration: Calibration, config: 
     >>> held.mw == plain.mw and held.low == plain.low and held.high > 2 * plain.high
     True
     """
-    def hides() -> HeatEstimate:  # the always-on term: what the site could run unseen
-        return heat_mw(max(fit.always_k_m2, 0.0), fit.always_se_k_m2 if fit.ever_active
-                       else fit.heat_se_k_m2, cooling=cooling, calibration=calibration,
-                       config=config.power)
-
     if fit.ever_active:
-        est = heat_mw(fit.heat_k_m2, float(np.hypot(fit.heat_se_k_m2, land_k_m2)),
-                      cooling=cooling, calibration=calibration, config=config.power)
-        high = hides().high if hidden else float("nan")
-        return HeatEstimate(est.mw, est.low, max(est.high, high)) if np.isfinite(high) else est
-    bound = hides()
+        return term_heat(fit.heat_k_m2, float(np.hypot(fit.heat_se_k_m2, land_k_m2)), cooling,
+                         calibration, config,
+                         hidden=(fit.always_k_m2, fit.always_se_k_m2) if hidden else None)
+    # the always-on term: what the site could run unseen
+    bound = heat_mw(max(fit.always_k_m2, 0.0), fit.heat_se_k_m2, cooling=cooling,
+                    calibration=calibration, config=config.power)
     return HeatEstimate(0.0 if np.isfinite(bound.high) else float("nan"), 0.0, bound.high)
 
 
@@ -892,12 +894,9 @@ def site_interval(fit: ActivityFit, known: str | None, calibration: Calibration,
     >>> unknown.mw == dry.mw and unknown.high > dry.high
     True
     """
-    est = site_heat(fit, known or config.power.default_cooling, calibration, config,
-                    land_k_m2=land_k_m2, hidden=hidden)
-    if known is None:
-        alt = site_heat(fit, WORST, calibration, config, land_k_m2=land_k_m2, hidden=hidden)
-        est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
-    return est
+    return reach(partial(site_heat, fit, calibration=calibration, config=config,
+                         land_k_m2=land_k_m2, hidden=hidden),
+                 known or config.power.default_cooling, unknown=known is None)
 
 
 #: The energy columns of a place that implies no accelerators (no heat, excluded, rejected).

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from models.energy_check import cross_reference
@@ -57,6 +58,81 @@ def describe(cal: Calibration) -> str:
     if cal.method == "physics":
         return "physics (no declaration used)"
     return f"{cal.method} on the declarations of {', '.join(cal.sites)}"
+
+
+def term_heat(heat_k_m2: float, heat_se_k_m2: float, cooling: str, calibration: Calibration,
+              config: Config, *, hidden: tuple[float, float] | None = None) -> HeatEstimate:
+    """Heat (MW) of a site's heat term with its 90% interval, at one cooling type.
+
+    The conversion the scan (:func:`pipeline.scan.sites.site_heat`) and its what-ifs
+    (:func:`recheck`) share. ``hidden`` is an always-on term (K m2 and its standard error)
+    that the upper end also holds: the heat a site could run unseen where nothing says the
+    level its fit gives to land is land (docs/statuses.md). A negative term hides nothing.
+
+    Examples
+    --------
+    >>> from pipeline.science.power import physics_calibration
+    >>> cfg = Config()
+    >>> cal = physics_calibration(cfg.power)
+    >>> plain = term_heat(3e5, 1e5, "dry", cal, cfg)
+    >>> held = term_heat(3e5, 1e5, "dry", cal, cfg, hidden=(1e6, 1e5))
+    >>> held.mw == plain.mw and held.low == plain.low and held.high > 2 * plain.high
+    True
+    >>> term_heat(3e5, 1e5, "dry", cal, cfg, hidden=(-1e6, 1e5)) == plain
+    True
+    """
+    est = heat_mw(heat_k_m2, heat_se_k_m2, cooling=cooling, calibration=calibration,
+                  config=config.power)
+    if hidden is None:
+        return est
+    high = heat_mw(max(hidden[0], 0.0), hidden[1], cooling=cooling, calibration=calibration,
+                   config=config.power).high
+    return HeatEstimate(est.mw, est.low, max(est.high, high)) if math.isfinite(high) else est
+
+
+def reach(at: Callable[[str], HeatEstimate], cooling: str, *, unknown: bool) -> HeatEstimate:
+    """Return a site's heat at its cooling, reaching to :data:`WORST` where that is ``unknown``.
+
+    ``at`` gives the heat at one cooling type. With the cooling unknown the central value is
+    the assumed type's and the interval spans both types' (the least visible cooling type
+    implies the most power for the same heat).
+
+    Examples
+    --------
+    >>> at = {"dry": HeatEstimate(100.0, 50.0, 200.0),
+    ...       WORST: HeatEstimate(300.0, 150.0, 600.0)}.__getitem__
+    >>> reach(at, "dry", unknown=True)
+    HeatEstimate(mw=100.0, low=50.0, high=600.0)
+    >>> reach(at, "dry", unknown=False)
+    HeatEstimate(mw=100.0, low=50.0, high=200.0)
+    """
+    est = at(cooling)
+    if not unknown:
+        return est
+    alt = at(WORST)
+    return HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
+
+
+def row_hidden(row: Mapping[str, Any]) -> tuple[float, float] | None:
+    """Return the always-on term a written site row's upper end holds (None: it holds none).
+
+    The row's ``hidden_k_m2`` and ``hidden_se_k_m2`` (:func:`term_heat`); rows written
+    before those columns existed, and rows whose upper end does not hold the term, give None.
+
+    Examples
+    --------
+    >>> row_hidden({"hidden_k_m2": 9e5, "hidden_se_k_m2": 2e5})
+    (900000.0, 200000.0)
+    >>> row_hidden({"hidden_k_m2": float("nan"), "hidden_se_k_m2": float("nan")}) is None
+    True
+    >>> row_hidden({"excess_k_m2": 9e5}) is None  # written before the columns existed
+    True
+    """
+    k, se = row.get("hidden_k_m2"), row.get("hidden_se_k_m2")
+    if k is None or se is None:
+        return None
+    k, se = float(k), float(se)  # a table read back holds NaN for None
+    return (k, se) if math.isfinite(k) and math.isfinite(se) else None
 
 
 def heat_may_be_land(status: str | None, pattern: str | None) -> bool:
@@ -273,11 +349,13 @@ def recheck(rows: list[Mapping[str, Any]], declared: Mapping[str, float], config
     """Redo the verdicts of scanned, heat-bearing sites under other declarations.
 
     A what-if on one scan (no rescan): each row needs ``site_id``, ``excess_k_m2``,
-    ``excess_se_k_m2`` and ``cooling``; ``declared`` maps site ids to declared MW, and the
-    sites in ``calibration_sites`` (``run.json`` ``calibration.declarations_used``) are
-    fitted on, with those declarations. Returns per site the fitted (leave-one-out) and physics
-    verdicts with their margins, and whether the site's fitted coefficient lies outside the
-    physics interval (``coefficient_flagged``, the guard of :func:`calibration_columns`).
+    ``excess_se_k_m2`` and ``cooling``, and ``hidden_k_m2`` and ``hidden_se_k_m2`` to widen
+    the upper end as the scan does (:func:`row_hidden`); ``declared`` maps site ids to
+    declared MW, and the sites in ``calibration_sites`` (``run.json``
+    ``calibration.declarations_used``) are fitted on, with those declarations. Returns per
+    site the fitted (leave-one-out) and physics verdicts with their margins, and whether the
+    site's fitted coefficient lies outside the physics interval (``coefficient_flagged``, the
+    guard of :func:`calibration_columns`).
     """
     def cooling_of(row: Mapping[str, Any]) -> str:
         c = str(row.get("cooling") or config.power.default_cooling)
@@ -296,10 +374,11 @@ def recheck(rows: list[Mapping[str, Any]], declared: Mapping[str, float], config
             cooling = cooling_of(row)
             cal = cs.for_site(sid)
             ex, se = float(row["excess_k_m2"]), float(row["excess_se_k_m2"])
-            est = heat_mw(ex, se, cooling=cooling, calibration=cal, config=config.power)
-            if str(row.get("cooling", "")).startswith("unknown"):  # as the scan: reach to
-                alt = heat_mw(ex, se, cooling=WORST, calibration=cal, config=config.power)
-                est = HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
+            # as the scan: an unknown cooling reaches to the least visible type, and the
+            # upper end holds the always-on heat the scan's does
+            est = reach(partial(term_heat, ex, se, calibration=cal, config=config,
+                                hidden=row_hidden(row)),
+                        cooling, unknown=str(row.get("cooling", "")).startswith("unknown"))
             # as the scan: heat inside its land null, or of an undetermined site, may be land;
             # no refutation where the null could not measure the land
             z = row.get("null_z")

@@ -43,7 +43,7 @@ def test_a_real_scan_writes_exactly_the_site_row_keys(out: Path) -> None:
         assert all(v is None or type(v) is int for v in values), (key, values)
     assert any(v is not None for v in counts["null_n"])
     # 75 properties plus the feature's geometry: counted by hand from the row the scan writes
-    assert len(SITE_PROPERTIES) == 77 and set(SiteRow.__annotations__) == {*SITE_PROPERTIES,
+    assert len(SITE_PROPERTIES) == 79 and set(SiteRow.__annotations__) == {*SITE_PROPERTIES,
                                                                            "geometry"}
 
 

@@ -17,6 +17,7 @@ from pipeline.scan.run import run_scan
 from tests.support.report_world import CAMPUS, shared_scan
 
 KEYS = ("status", "heat_mw", "heat_mw_low", "heat_mw_high", "excess_k_m2", "excess_se_k_m2",
+        "hidden_k_m2", "hidden_se_k_m2",
         "k_m2_per_mw", "footprint_m2", "power_density_w_m2", "power_density_w_m2_low",
         "power_density_w_m2_high", "first_seen", "last_seen", "possible_shutdown_since", "n_clear",
         "implied_h100e", "implied_h100e_low", "implied_h100e_high")

@@ -8,7 +8,9 @@ from datetime import date
 import numpy as np
 import pytest
 
+from pipeline.core.config import Config
 from pipeline.scan.baseline import Baseline
+from pipeline.scan.verdicts import recheck
 from pipeline.science.activity import ActivityFit
 from tests.support.catalogued_row import N
 from tests.support.catalogued_row import catalogued_row as _row
@@ -109,3 +111,21 @@ def test_a_listed_rise_over_running_heat_keeps_that_heat_within_reach():
     declared = _row(bump, baseline=Baseline(date(2024, 3, 1)), declared_mw=250.0)
     assert declared["status"] == "active" and declared["heat_mw_high"] < 250.0
     assert declared["verdict"] == "refuted: over-declared"
+
+
+def test_the_what_ifs_read_the_heat_a_row_keeps_within_reach():
+    # recheck (bench/misclaim.py's false declarations) redoes a verdict from the written row
+    # alone. Given the row's own declaration and coefficient it must give the row's interval
+    # and verdict: a what-if that dropped the always-on heat would refute this honest 250 MW
+    # (the rise alone is under 40 MW) where the scan does not
+    bump = ActivityFit("onset", 6e4, 5e3, 0.0, 8e5, 20, None, N, 0.9, 0.9, np.zeros(N),
+                       nuisance_gap=30.0, always_k_m2=8.3e5, always_se_k_m2=3e4)
+    for baseline in (None, Baseline(date(2024, 3, 1))):
+        row = {**_row(bump, declared_mw=250.0, baseline=baseline), "site_id": "s"}
+        again = recheck([row], {"s": 250.0}, Config(), calibration_sites=[])["s"]["physics"]
+        assert again["heat_mw"] == pytest.approx(
+            [row["heat_mw_low"], row["heat_mw"], row["heat_mw_high"]], rel=0.01)
+        assert again["verdict"] == row["verdict"]
+        # the row says which always-on term its upper end holds, and only where it holds one
+        assert (row["hidden_k_m2"] == 8.3e5) is (baseline is None)
+    assert again["verdict"] == "refuted: over-declared"  # the measured baseline's
