@@ -449,13 +449,48 @@ def verdict_text(site: SiteRow, margin: float | None = None) -> str:
     # where the heat stands against its null, and what a listed onset's status rests on
     parts += [text for text in (null_sentence(site), roof_sentence(site, margin),
                                 stop_shape_sentence(site, margin), season_sentence(site),
-                                shared_sentence(site), listing_sentence(site)) if text]
+                                shared_sentence(site), listing_sentence(site),
+                                hidden_sentence(site)) if text]
     if site.get("status") == "undetermined":
         parts.append(undetermined_sentence(site))
     if _no_compute(site):
         parts.append(f"Not a datacenter candidate ({fmt(status_reason(site))}): no "
                      "accelerators or compute are implied for it.")
     return " ".join(parts)
+
+
+def hidden_sentence(site: SiteRow) -> str | None:
+    """Say why a listed change's upper limit holds what an always-on term could hide.
+
+    A listed site's rise or fall fitted with no declared baseline leaves the level before or
+    after it in the fit's static offset, which may be the campus running rather than land
+    (``hidden_k_m2``, :func:`pipeline.scan.sites.site_heat`; docs/statuses.md). An
+    ``undetermined`` site says so in :func:`undetermined_sentence`; a term of 0 or below
+    hides nothing.
+
+    Examples
+    --------
+    >>> site = {"status": "active", "pattern": "onset", "heat_mw_high": 412.0,
+    ...         "hidden_k_m2": 8.3e5, "hidden_se_k_m2": 3.0e4}
+    >>> hidden_sentence(site)[:60]
+    'Its upper limit (412 MW) also holds the heat an always-on te'
+    >>> "its rise was fitted with no declared baseline" in hidden_sentence(site)
+    True
+    >>> hidden_sentence({**site, "hidden_k_m2": -2.0e5}) is None
+    True
+    >>> hidden_sentence({**site, "status": "undetermined"}) is None
+    True
+    """
+    k = site.get("hidden_k_m2")
+    if not isinstance(k, (int, float)) or not k > 0 or site.get("status") == "undetermined":
+        return None
+    change = {"onset": "rise", "shutdown": "fall"}.get(str(site.get("pattern")), "rise and fall")
+    return (f"Its upper limit ({fmt(site.get('heat_mw_high'))} MW) also holds the heat an "
+            f"always-on term could hide ({fmt(float(k))} &plusmn; "
+            f"{fmt(site.get('hidden_se_k_m2'))} K m2): its {change} was fitted with no "
+            "declared baseline, so the level before or after it may be the campus running, "
+            "not land. A baseline declared from imagery before the site stood would measure "
+            "that level.")
 
 
 def undetermined_sentence(site: SiteRow) -> str:

@@ -348,3 +348,25 @@ def test_a_listed_onset_says_what_its_status_rests_on(out: Path) -> None:
     inside = verdict({**listed, "status": "undetermined", "null_n_independent": 24.0})
     assert "does not stand outside the rises its scene's land makes by itself" in inside
     assert "static temperature offset" not in inside
+
+
+def test_a_listed_change_says_why_its_upper_limit_holds_running_heat(out: Path) -> None:
+    # a listed rise fitted with no declared baseline keeps what an always-on term could hide
+    # within its upper end (hidden_k_m2); the report says so, and says what would narrow it
+    from pipeline.report.build import site_report_html
+
+    scan = load_scan(out)
+    campus = next(s for s in scan.records if s["site_id"] == CAMPUS)
+    listed = {**campus, "in_catalog": True, "pattern": "onset", "status": "active",
+              "heat_mw_high": 412.0, "hidden_k_m2": 8.3e5, "hidden_se_k_m2": 3.0e4}
+
+    def verdict(site: dict) -> str:
+        return " ".join(site_report_html(site, scan, figure=None).split("<h2>")[0].split())
+
+    page = verdict(listed)
+    assert "Its upper limit (412 MW) also holds the heat an always-on term could hide " \
+        "(830,000 &plusmn; 30,000 K m2)" in page
+    assert "its rise was fitted with no declared baseline" in page
+    assert "always-on term could hide" not in verdict({**listed, "hidden_k_m2": None})
+    stop = verdict({**listed, "pattern": "shutdown", "status": "inactive"})
+    assert "its fall was fitted with no declared baseline" in stop
