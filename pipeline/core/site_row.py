@@ -381,3 +381,26 @@ def pick(row: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     {'baseline': 'none', 'baseline_start': None, 'baseline_end': None, 'baseline_looks': 0}
     """
     return {k: row[k] for k in keys}
+
+
+def row_hidden(row: Mapping[str, Any]) -> tuple[float, float] | None:
+    """Return the always-on term a written site row's upper end holds (None: it holds none).
+
+    The row's ``hidden_k_m2`` and ``hidden_se_k_m2`` (:func:`pipeline.scan.verdicts.term_heat`):
+    read by the what-ifs (``recheck``) and the report. Rows written before those columns
+    existed, and rows whose upper end does not hold the term, give None.
+
+    Examples
+    --------
+    >>> row_hidden({"hidden_k_m2": 9e5, "hidden_se_k_m2": 2e5})
+    (900000.0, 200000.0)
+    >>> row_hidden({"hidden_k_m2": float("nan"), "hidden_se_k_m2": float("nan")}) is None
+    True
+    >>> row_hidden({"excess_k_m2": 9e5}) is None  # written before the columns existed
+    True
+    """
+    k, se = row.get("hidden_k_m2"), row.get("hidden_se_k_m2")
+    if k is None or se is None:
+        return None
+    k, se = float(k), float(se)  # a table read back holds NaN for None
+    return (k, se) if math.isfinite(k) and math.isfinite(se) else None

@@ -36,6 +36,7 @@ from pipeline.core.site_row import (
     land_coverage,
     null_judges,
     rate_counts_steps,
+    row_hidden,
 )
 from pipeline.core.sites import safe_name
 from pipeline.report.evidence import (
@@ -481,13 +482,13 @@ def hidden_sentence(site: SiteRow) -> str | None:
     >>> hidden_sentence({**site, "status": "undetermined"}) is None
     True
     """
-    k = site.get("hidden_k_m2")
-    if not isinstance(k, (int, float)) or not k > 0 or site.get("status") == "undetermined":
+    held = row_hidden(site)
+    if held is None or not held[0] > 0 or site.get("status") == "undetermined":
         return None
     change = {"onset": "rise", "shutdown": "fall"}.get(str(site.get("pattern")), "rise and fall")
     return (f"Its upper limit ({fmt(site.get('heat_mw_high'))} MW) also holds the heat an "
-            f"always-on term could hide ({fmt(float(k))} &plusmn; "
-            f"{fmt(site.get('hidden_se_k_m2'))} K m2): its {change} was fitted with no "
+            f"always-on term could hide ({fmt(held[0])} &plusmn; {fmt(held[1])} K m2): its "
+            f"{change} was fitted with no "
             "declared baseline, so the level before or after it may be the campus running, "
             "not land. A baseline declared from imagery before the site stood would measure "
             "that level.")

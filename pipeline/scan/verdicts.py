@@ -27,6 +27,7 @@ from pipeline.core.site_row import (
     Verdict,
     land_coverage,
     null_judges,
+    row_hidden,
 )
 from pipeline.science.power import (
     Z90,
@@ -111,28 +112,6 @@ def reach(at: Callable[[str], HeatEstimate], cooling: str, *, unknown: bool) -> 
         return est
     alt = at(WORST)
     return HeatEstimate(est.mw, min(est.low, alt.low), max(est.high, alt.high))
-
-
-def row_hidden(row: Mapping[str, Any]) -> tuple[float, float] | None:
-    """Return the always-on term a written site row's upper end holds (None: it holds none).
-
-    The row's ``hidden_k_m2`` and ``hidden_se_k_m2`` (:func:`term_heat`); rows written
-    before those columns existed, and rows whose upper end does not hold the term, give None.
-
-    Examples
-    --------
-    >>> row_hidden({"hidden_k_m2": 9e5, "hidden_se_k_m2": 2e5})
-    (900000.0, 200000.0)
-    >>> row_hidden({"hidden_k_m2": float("nan"), "hidden_se_k_m2": float("nan")}) is None
-    True
-    >>> row_hidden({"excess_k_m2": 9e5}) is None  # written before the columns existed
-    True
-    """
-    k, se = row.get("hidden_k_m2"), row.get("hidden_se_k_m2")
-    if k is None or se is None:
-        return None
-    k, se = float(k), float(se)  # a table read back holds NaN for None
-    return (k, se) if math.isfinite(k) and math.isfinite(se) else None
 
 
 def heat_may_be_land(status: str | None, pattern: str | None) -> bool:
