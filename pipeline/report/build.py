@@ -466,8 +466,9 @@ def hidden_sentence(site: SiteRow) -> str | None:
     A listed site's rise or fall fitted with no declared baseline leaves the level before or
     after it in the fit's static offset, which may be the campus running rather than land
     (``hidden_k_m2``, :func:`pipeline.scan.sites.site_heat`; docs/statuses.md). An
-    ``undetermined`` site says so in :func:`undetermined_sentence`; a term of 0 or below
-    hides nothing.
+    ``undetermined`` site says so in :func:`undetermined_sentence`. A term of 0 or below is
+    not named: it does not put the level above land's, though its error alone may still
+    raise the upper end a little.
 
     Examples
     --------

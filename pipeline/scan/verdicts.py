@@ -68,7 +68,8 @@ def term_heat(heat_k_m2: float, heat_se_k_m2: float, cooling: str, calibration: 
     The conversion the scan (:func:`pipeline.scan.sites.site_heat`) and its what-ifs
     (:func:`recheck`) share. ``hidden`` is an always-on term (K m2 and its standard error)
     that the upper end also holds: the heat a site could run unseen where nothing says the
-    level its fit gives to land is land (docs/statuses.md). A negative term hides nothing.
+    level its fit gives to land is land (docs/statuses.md). A negative term counts as 0: its
+    upper limit is then its error's alone.
 
     Examples
     --------
