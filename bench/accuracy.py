@@ -1266,17 +1266,55 @@ def plot(doc: dict[str, Any], path: Path) -> Path:
     return write_png(path, fig, dpi=110)
 
 
-def _check_args(ap: argparse.ArgumentParser, args: argparse.Namespace,
-                modes: tuple[str, ...]) -> None:
-    """Stop with a usage error on a combination or value the benchmark cannot run."""
-    if sum(bool(getattr(args, k)) for k in modes) > 1:
-        ap.error("choose one of --" + ", --".join(m.replace("_", "-") for m in modes))
+def add_world_options(ap: argparse.ArgumentParser) -> None:
+    """Add ``--scene-px`` and ``--earlier-looks``: the same worlds in larger scenes, seen longer.
+
+    Shared by the benchmarks that run the widened suites (this one and
+    ``bench/footprint_ceiling.py``); :func:`check_world_options` checks them and
+    :func:`with_world_options` applies them.
+    """
+    ap.add_argument("--scene-px", type=int, default=None,
+                    help="the chosen worlds in scenes of this many pixels a side, the same "
+                         "campuses and confusers with more land around them (an experiment)")
+    ap.add_argument("--earlier-looks", type=int, default=None,
+                    help="the chosen worlds seen this many acquisitions longer, before their "
+                         "first: the same campuses and dates with more seasons before them "
+                         "(an experiment)")
+
+
+def with_world_options(specs: list[Any], args: argparse.Namespace) -> list[Any]:
+    """Return ``specs`` in scenes of ``--scene-px`` and seen ``--earlier-looks`` longer."""
+    if args.scene_px:
+        specs = [in_scene(spec, args.scene_px) for spec in specs]
+    if args.earlier_looks:
+        specs = [seen_longer(spec, args.earlier_looks) for spec in specs]
+    return specs
+
+
+def check_world_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Stop with a usage error on ``--worlds``, ``--scene-px`` or ``--earlier-looks`` out of range.
+
+    Examples
+    --------
+    >>> ap = argparse.ArgumentParser(); add_world_options(ap)
+    >>> _ = ap.add_argument("--worlds", type=int)
+    >>> check_world_options(ap, ap.parse_args(["--scene-px", "500"])) is None
+    True
+    """
     if args.worlds is not None and args.worlds < 1:
         ap.error(f"--worlds {args.worlds}: choose 1 world or more")
     if args.scene_px is not None and not 64 <= args.scene_px <= 2000:
         ap.error(f"--scene-px {args.scene_px}: choose 64 to 2000 pixels")
     if args.earlier_looks is not None and not 1 <= args.earlier_looks <= 200:
         ap.error(f"--earlier-looks {args.earlier_looks}: choose 1 to 200 acquisitions")
+
+
+def _check_args(ap: argparse.ArgumentParser, args: argparse.Namespace,
+                modes: tuple[str, ...]) -> None:
+    """Stop with a usage error on a combination or value the benchmark cannot run."""
+    if sum(bool(getattr(args, k)) for k in modes) > 1:
+        ap.error("choose one of --" + ", --".join(m.replace("_", "-") for m in modes))
+    check_world_options(ap, args)
     if args.placebo_seed is not None and args.placebo_seed < 0:
         ap.error(f"--placebo-seed {args.placebo_seed}: choose a seed of 0 or more")
     if args.crop_year_days is not None and not 1 <= args.crop_year_days <= 60:
@@ -1311,13 +1349,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="17 more held-out widened worlds (second held-out split)")
     ap.add_argument("--wide-onset-second", action="store_true",
                     help="10 more widened worlds with a new campus powering on (development)")
-    ap.add_argument("--scene-px", type=int, default=None,
-                    help="the chosen worlds in scenes of this many pixels a side, the same "
-                         "campuses and confusers with more land around them (an experiment)")
-    ap.add_argument("--earlier-looks", type=int, default=None,
-                    help="the chosen worlds seen this many acquisitions longer, before their "
-                         "first: the same campuses and dates with more seasons before them "
-                         "(an experiment)")
+    add_world_options(ap)
     ap.add_argument("--placebo-seed", type=int, default=None,
                     help="draw the placebo footprints with this seed instead of the default "
                          "(detection.placebo_seed): how much a verdict rests on the draw "
@@ -1341,10 +1373,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         specs = suite(quick=args.quick, holdout=args.holdout, short=args.short)
     specs = specs[:args.worlds] if args.worlds else specs
-    if args.scene_px:
-        specs = [in_scene(spec, args.scene_px) for spec in specs]
-    if args.earlier_looks:
-        specs = [seen_longer(spec, args.earlier_looks) for spec in specs]
+    specs = with_world_options(specs, args)
     if args.crop_year_days:
         specs = [crops_vary(spec, args.crop_year_days) for spec in specs]
     with tempfile.TemporaryDirectory(prefix="heatwatch-bench-") as tmp:

@@ -4,6 +4,8 @@ Run from the repository root::
 
     python bench/footprint_ceiling.py                  # the widened new-onset development split
     python bench/footprint_ceiling.py --second         # its second development split
+    python bench/footprint_ceiling.py --scene-px 500   # in 15 km scenes (more land around)
+    python bench/footprint_ceiling.py --earlier-looks 46   # seen a year longer, before it
 
 A new campus that powers on mid-series can be missed by the scan for two reasons: the search
 drew a footprint that holds too much land beside the campus (or none at all), or the evidence
@@ -25,9 +27,14 @@ second scan of the same world: each new campus's polygon moved 2 km north, south
 (where it stays on the grid and 300 m clear of everything the world holds) and listed the same
 way.
 
+``--scene-px`` and ``--earlier-looks`` are ``bench/accuracy.py``'s: the same worlds with more
+land around them (a search's false-alarm rate needs room for placebos of a campus's size), or
+with more seasons before them (a step stays, a season comes back). The scan's own finds are
+then read from the accuracy results of the same options, where they have been run.
+
 Only the development splits are offered: the held-out ones stay out of every choice.
-Writes ``bench/results/footprint-ceiling-wide-onset[-second].json``; the benchmark reports,
-it tunes nothing.
+Writes ``bench/results/footprint-ceiling-wide-onset[-second][-scene-px N][-earlier-looks N].json``;
+the benchmark reports, it tunes nothing.
 """
 
 from __future__ import annotations
@@ -262,17 +269,28 @@ def summarise(records: list[dict[str, Any]],
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark on one development split and print one line per new onset."""
-    from bench.accuracy import ONSET_VISIBLE_MW, onset_suite
+    from bench.accuracy import (
+        ONSET_VISIBLE_MW,
+        add_world_options,
+        check_world_options,
+        onset_suite,
+        with_world_options,
+    )
     from pipeline.core.config import Config
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--second", action="store_true",
                     help="the second new-onset development split (seeds 500+)")
     ap.add_argument("--worlds", type=int, default=None, help="only the first N worlds")
+    add_world_options(ap)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    name = "wide-onset-second" if args.second else "wide-onset"
-    suite = onset_suite(second=args.second, n_worlds=args.worlds)
+    check_world_options(ap, args)
+    options = "".join(f" --{k.replace('_', '-')} {getattr(args, k)}"
+                      for k in ("scene_px", "earlier_looks") if getattr(args, k) is not None)
+    name = ("wide-onset-second" if args.second else "wide-onset") + options.replace(
+        " --", "-").replace(" ", "")
+    suite = with_world_options(onset_suite(second=args.second, n_worlds=args.worlds), args)
     found = _scan_found(args.out / f"accuracy-{name}.json")
     config, t0, records, land = Config(), time.perf_counter(), [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -294,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r['scan_found']}" + ("" if r["passes_as_searched"]
                                              else f"; {r['rejected_because']}"), flush=True)
     doc = envelope("footprint-ceiling", command="python bench/footprint_ceiling.py"
-                   + (" --second" if args.second else ""),
+                   + (" --second" if args.second else "") + options,
                    config={"split": name, "worlds": [s.name for s in suite],
                            "visible_mw": ONSET_VISIBLE_MW})
     doc.update(summary=summarise(records, land), records=records, land=land)

@@ -276,6 +276,32 @@ def test_accuracy_refuses_experiment_sizes_out_of_range(capsys):
     assert exit_info.value.code == 2 and "widened" in capsys.readouterr().err
 
 
+def test_footprint_ceiling_takes_the_accuracy_benchmarks_world_options(capsys, monkeypatch,
+                                                                       tmp_path):
+    from bench import footprint_ceiling
+
+    for argv in (["--earlier-looks", "0"], ["--scene-px", "32"], ["--worlds", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            footprint_ceiling.main(argv)
+        assert exit_info.value.code == 2
+        assert argv[0] in capsys.readouterr().err
+    # the worlds it measures are the accuracy benchmark's, in larger scenes and seen longer,
+    # and its result is named by the options (here with no world measured: too few MW)
+    seen = []
+    monkeypatch.setattr(footprint_ceiling, "measure_world",
+                        lambda spec, *a, **k: seen.append(spec) or ([], []))
+    assert footprint_ceiling.main(["--second", "--worlds", "1", "--scene-px", "300",
+                                   "--earlier-looks", "4", "--out", str(tmp_path)]) == 0
+    first = accuracy.onset_suite(second=True, n_worlds=1)[0]
+    assert [s.size_px for s in seen] == [300]
+    assert seen[0].n_acquisitions == first.n_acquisitions + 4
+    assert seen[0].campuses == accuracy.in_scene(first, 300).campuses
+    out = tmp_path / "footprint-ceiling-wide-onset-second-scene-px300-earlier-looks4.json"
+    assert out.exists()
+    assert '"command": "python bench/footprint_ceiling.py --second --scene-px 300 ' \
+           '--earlier-looks 4"' in out.read_text()
+
+
 def test_footprint_ceiling_judges_a_new_onset_on_its_true_polygon(tmp_path):
     from datetime import timedelta
 
