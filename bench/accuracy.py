@@ -1291,6 +1291,28 @@ def with_world_options(specs: list[Any], args: argparse.Namespace) -> list[Any]:
     return specs
 
 
+def option_flags(args: argparse.Namespace, names: tuple[str, ...]) -> str:
+    """Return the command-line flags of the options in ``names`` that ``args`` sets.
+
+    Examples
+    --------
+    >>> option_flags(argparse.Namespace(scene_px=500, earlier_looks=None), ("scene_px",
+    ...                                                                    "earlier_looks"))
+    ' --scene-px 500'
+    """
+    return "".join(f" --{k.replace('_', '-')} {getattr(args, k)}" for k in names
+                   if getattr(args, k) is not None)
+
+
+def flags_suffix(flags: str) -> str:
+    """Return the part of a result's file name that ``flags`` make.
+
+    >>> flags_suffix(" --wide-onset --scene-px 500")
+    '-wide-onset-scene-px500'
+    """
+    return flags.replace(" --", "-").replace(" ", "")
+
+
 def check_world_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Stop with a usage error on ``--worlds``, ``--scene-px`` or ``--earlier-looks`` out of range.
 
@@ -1381,11 +1403,10 @@ def main(argv: list[str] | None = None) -> int:
                         if args.placebo_seed is None else
                         {"detection": {"placebo_seed": args.placebo_seed}})
     flag = next((" --" + k.replace("_", "-") for k in modes if getattr(args, k)), "")
-    for option in ("worlds", "scene_px", "earlier_looks", "crop_year_days", "placebo_seed"):
-        if getattr(args, option) is not None:
-            flag += f" --{option.replace('_', '-')} {getattr(args, option)}"
+    flag += option_flags(args, ("worlds", "scene_px", "earlier_looks", "crop_year_days",
+                                "placebo_seed"))
     doc["command"] = "python bench/accuracy.py" + flag
-    name = "accuracy" + flag.replace(" --", "-").replace(" ", "")
+    name = "accuracy" + flags_suffix(flag)
     return publish(doc, name=name, out=args.out, plot=plot, markdown=markdown)
 
 

@@ -273,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         ONSET_VISIBLE_MW,
         add_world_options,
         check_world_options,
+        flags_suffix,
         onset_suite,
+        option_flags,
         with_world_options,
     )
     from pipeline.core.config import Config
@@ -286,10 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     check_world_options(ap, args)
-    options = "".join(f" --{k.replace('_', '-')} {getattr(args, k)}"
-                      for k in ("scene_px", "earlier_looks") if getattr(args, k) is not None)
-    name = ("wide-onset-second" if args.second else "wide-onset") + options.replace(
-        " --", "-").replace(" ", "")
+    options = option_flags(args, ("scene_px", "earlier_looks"))
+    name = ("wide-onset-second" if args.second else "wide-onset") + flags_suffix(options)
     suite = with_world_options(onset_suite(second=args.second, n_worlds=args.worlds), args)
     found = _scan_found(args.out / f"accuracy-{name}.json")
     config, t0, records, land = Config(), time.perf_counter(), [], []
