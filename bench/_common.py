@@ -211,6 +211,43 @@ def right_final_status(campus: dict[str, Any]) -> bool:
     return bool(campus["status"] == ("inactive" if campus["shut_down"] else "active"))
 
 
+#: What the scan's fitted pattern says, in the words of the wrong-status table
+#: (:func:`wrong_status_kind`; patterns of :mod:`pipeline.science.activity`).
+PATTERN_WORDS = {
+    "never": "no heat seen",
+    "always": "fitted as always on",
+    "onset": "fitted as a rise",
+    "shutdown": "fitted as a fall",
+    "window": "fitted as heat that came and went",
+    "insufficient": "too few clear looks",
+}
+
+
+def wrong_status_kind(campus: dict[str, Any]) -> str | None:
+    """What the scan said of a catalogued change whose final status is wrong; None otherwise.
+
+    The change the world made (``powered on`` or ``shut down``), the status the scan gave
+    (``none``: no site row) and what its fitted pattern says (:data:`PATTERN_WORDS`), so a
+    reader can tell "cannot tell" (``undetermined``) from a wrong claim (``active`` after a
+    stop).
+
+    Examples
+    --------
+    >>> wrong_status_kind({"in_catalog": True, "onset_in_series": False, "shut_down": True,
+    ...                    "status": "active", "pattern": "always"})
+    'shut down: `active`, fitted as always on'
+    >>> wrong_status_kind({"in_catalog": True, "onset_in_series": False, "shut_down": True,
+    ...                    "status": "inactive", "pattern": "shutdown"}) is None
+    True
+    """
+    if not catalogued_change(campus) or right_final_status(campus):
+        return None
+    change = "shut down" if campus["shut_down"] else "powered on"
+    pattern = campus.get("pattern")
+    words = PATTERN_WORDS.get(str(pattern), f"fitted as `{pattern}`") if pattern else "no fit"
+    return f"{change}: `{campus['status'] or 'none'}`, {words}"
+
+
 def markdown_table(headers: list[str], rows: list[list[Any]], align: str | None = None) -> str:
     """Render a Markdown table; ``align`` is one character per column (``l`` or ``r``)."""
     align = align or "l" + "r" * (len(headers) - 1)

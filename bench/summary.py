@@ -31,6 +31,7 @@ from bench._common import (
     catalogued_change,
     markdown_table,
     right_final_status,
+    wrong_status_kind,
 )
 
 README = ROOT / "README.md"
@@ -228,6 +229,62 @@ def change_status_table(results: Path = RESULTS) -> str:
     return markdown_table(head, rows, "l" + "r" * len(docs))
 
 
+def _wrong_docs(results: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(stem, label, d) for stem, label in WIDE
+            if (d := _load(results, stem)) is not None and d.get("worlds")]
+
+
+def _wrong(doc: dict[str, Any]) -> list[tuple[str, float]]:
+    """Each wrongly judged catalogued change of a split: what the scan said, its visible MW."""
+    return [(kind, c["visible_mw"]) for w in doc["worlds"] for c in w["campuses"]
+            if (kind := wrong_status_kind(c)) is not None]
+
+
+def wrong_status_table(results: Path = RESULTS) -> str:
+    """Catalogued changes with a wrong final status: what the scan said of each instead.
+
+    Rows are :func:`bench._common.wrong_status_kind`, most frequent first; a cell is how many
+    in that split, with how many of them show less than the first visible-heat band's top
+    (40 MW) in brackets. Empty when no stored run has the per-campus records.
+    """
+    docs = _wrong_docs(results)
+    small = VISIBLE_BANDS[0][1]
+    per_doc = [_wrong(d) for _, _, d in docs]
+    count: dict[str, int] = {}
+    for wrong in per_doc:
+        for kind, _ in wrong:
+            count[kind] = count.get(kind, 0) + 1
+    if not count:
+        return ""
+
+    def cell(wrong: list[tuple[str, float]], kind: str) -> str:
+        mw = [v for k, v in wrong if k == kind]
+        return f"{len(mw)} ({sum(v < small for v in mw)})" if mw else "-"
+
+    head = [f"catalogued change, wrong final status: what the scan said (under {small:g} MW "
+            "visible)"] + [label + (" *" if stem in HELD_OUT else "") for stem, label, _ in docs]
+    rows = [[kind] + [cell(w, kind) for w in per_doc]
+            for kind in sorted(count, key=lambda k: (-count[k], k))]
+    return markdown_table(head, rows, "l" + "r" * len(docs))
+
+
+def wrong_status_line(results: Path = RESULTS) -> str:
+    """One line: how the wrong final statuses over every widened split divide by status."""
+    pairs = [p for _, _, d in _wrong_docs(results) for p in _wrong(d)]
+    if not pairs:
+        return ""
+    small = VISIBLE_BANDS[0][1]
+    by: dict[str, int] = {}
+    for kind, _ in pairs:
+        status = kind.split("`")[1]
+        by[status] = by.get(status, 0) + 1
+    parts = ", ".join(f"{n} `{s}`" for s, n in sorted(by.items(), key=lambda kv: -kv[1]))
+    return (f"- Catalogued changes with a wrong final status over all {len(WIDE)} widened "
+            f"splits: {len(pairs)}; {parts}; {sum(mw < small for _, mw in pairs)} of them show "
+            f"under {small:g} MW of visible heat. `undetermined` says the scan cannot tell "
+            "running from a static offset there (docs/statuses.md); the bar counts it as wrong.")
+
+
 #: File suffix of a suite re-run with another draw of placebos (``--placebo-seed 1``).
 SECOND_DRAW = "-placebo-seed1"
 
@@ -423,6 +480,8 @@ def render(results: Path = RESULTS) -> str:
              widened_table(results), "",
              *([missed, ""] if (missed := missed_table(results)) else []),
              *([changes, ""] if (changes := change_status_table(results)) else []),
+             *([wrong, ""] if (wrong := wrong_status_table(results)) else []),
+             *([line, ""] if (line := wrong_status_line(results)) else []),
              *(["**The same suites with a second draw of placebos** "
                 "(`python bench/accuracy.py [suite] --placebo-seed 1`: the same worlds, code "
                 "and rules; the placebo footprints drawn with another seed):", "", draw, ""]

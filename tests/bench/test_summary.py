@@ -147,3 +147,32 @@ def test_the_catalogued_changes_are_tabled_by_visible_heat(tmp_path):
     assert lines[0].endswith("| new-onset dev |")
     assert lines[2:] == ["| 0-40 MW | 0/1 |", "| 40-100 MW | - |", "| 100+ MW | 1/1 |"]
     assert summary.change_status_table(tmp_path / "none") == ""
+
+
+def test_the_wrong_final_statuses_are_tabled_by_what_the_scan_said(tmp_path):
+    # by hand: two shutdowns called `active` with an always-on fit (one of 30 MW visible, one
+    # of 250), a power-on left `undetermined` with no heat seen (12 MW), a shutdown called
+    # `inactive` (right) and a campus running all series (no change): two rows, the `active`
+    # one first (2 of them), 3 wrong of which 2 under 40 MW
+    doc = _accuracy(3, 4, 0, 500.0)
+    change = {"in_catalog": True, "onset_in_series": False, "shut_down": True}
+    camp = [
+        {**change, "visible_mw": 30.0, "status": "active", "pattern": "always"},
+        {**change, "visible_mw": 250.0, "status": "active", "pattern": "always"},
+        {**change, "shut_down": False, "onset_in_series": True, "visible_mw": 12.0,
+         "status": "undetermined", "pattern": "never"},
+        {**change, "visible_mw": 90.0, "status": "inactive", "pattern": "shutdown"},
+        {**change, "shut_down": False, "visible_mw": 90.0, "status": "active",
+         "pattern": "always"},
+    ]
+    doc["worlds"] = [{"world": "w1", "campuses": camp}]
+    (tmp_path / "accuracy-wide.json").write_text(json.dumps(doc))
+    lines = summary.wrong_status_table(tmp_path).splitlines()
+    assert lines[0].endswith("(under 40 MW visible) | dev |")
+    assert lines[2:] == ["| shut down: `active`, fitted as always on | 2 (1) |",
+                         "| powered on: `undetermined`, no heat seen | 1 (1) |"]
+    line = summary.wrong_status_line(tmp_path)
+    assert "7 widened splits: 3; 2 `active`, 1 `undetermined`; 2 of them show under 40 MW" \
+        in line
+    assert summary.wrong_status_table(tmp_path / "none") == ""
+    assert summary.wrong_status_line(tmp_path / "none") == ""
