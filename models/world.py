@@ -97,7 +97,8 @@ from pipeline.io.c2write import ST_ADD, ST_MULT, product_id, write_l1_product, w
 from pipeline.science.qa import any_bits, encode
 from pipeline.science.solar import clear_sky_irradiance, sun_position
 
-__all__ = ["WorldSpec", "WorldTruth", "demo_spec", "generate_world", "random_spec"]
+__all__ = ["WorldSpec", "WorldTruth", "crop_loss", "demo_spec", "generate_world",
+           "random_spec"]
 
 F32 = NDArray[np.float32]
 Mask = NDArray[np.bool_]
@@ -744,6 +745,37 @@ def generate_world(
     if nights:
         _write_json(out / "night.json", nights)
     return truth
+
+
+def crop_loss(spec: WorldSpec, days: list[date]) -> tuple[F32, Affine]:
+    """Daytime contrast the crops of ``spec``'s land have lost on each of ``days``.
+
+    On a crop pixel the surface is ``sun * (response - loss)`` in its green season
+    (:class:`_Crops`, applied in :func:`_surface`); this is that ``loss`` (K per unit of sun,
+    the acquisition's ``solar_loading`` times its ``solar_factor``), shape
+    ``(len(days), size_px, size_px)``, zero off crops, inside campus windows and on land without
+    crop seasons. It is the truth a benchmark needs to tell how much of a site's excess is its
+    ring's season (``bench/ring_season.py``); no detector reads it.
+
+    Returns
+    -------
+    tuple of ndarray and Affine
+        The losses and the world grid's transform (the products' own).
+
+    Examples
+    --------
+    >>> spec = random_spec(1, size_px=32, n_acquisitions=2, n_campuses=0, confusers=False)
+    >>> loss, _ = crop_loss(spec, [date(2024, 7, 1)])
+    >>> loss.shape, float(loss.max())  # no crops on classic land
+    ((1, 32, 32), 0.0)
+    """
+    grid = _Grid.from_spec(spec)
+    crops = _static_world(spec, grid).crops
+    out = np.zeros((len(days), spec.size_px, spec.size_px), dtype=np.float32)
+    if crops is not None:
+        for i, day in enumerate(days):
+            out[i] = crops.green(day, spec.land.crop_season_days) * crops.loss_k
+    return out, grid.transform
 
 
 def _acquire_night(spec: WorldSpec, grid: _Grid, world: _Static, slot: _Slot,

@@ -382,6 +382,38 @@ def test_crops_lose_their_contrast_in_their_green_season(tmp_path):
     assert c.min() < -5.0
 
 
+def test_crop_loss_is_the_cooling_the_crops_put_in_the_imagery(tmp_path):
+    # the same world with and without crop seasons: the products differ by sun x loss seen
+    # through the sensor's PSF, on every clear pixel of every look, to the product's quantum
+    # (models.world.crop_loss); pixels beside clouds blend with the cloud top and are left out
+    from scipy.ndimage import gaussian_filter
+
+    from models.world import TIRS_PSF_SIGMA_M, crop_loss
+    from models.world_spec import LandSpec
+
+    land = LandSpec(crop_share=0.6, crop_depth=0.8, crop_peak_doy=196, crop_season_days=100,
+                    crop_jitter_days=10.0)
+    kw = dict(size_px=96, campuses=(CAMPUS,), start=date(2024, 5, 1), n_acquisitions=10,
+              revisit_days=8)
+    spec = make_spec(land=land, **kw)
+    crops = generate_world(spec, tmp_path / "a")
+    plain = generate_world(make_spec(**kw), tmp_path / "b")
+    loss, transform = crop_loss(spec, [a.date for a in crops.acquisitions])
+    assert tuple(transform)[:6] == crops.grid.transform
+    assert loss.max() > 5.0  # up to 0.8 x (12-17 - 4) K per unit sun at the season's peak
+    for i, (a, b) in enumerate(zip(crops.acquisitions, plain.acquisitions, strict=True)):
+        diff = kelvin(tmp_path / "a", a.product_id) - kelvin(tmp_path / "b", b.product_id)
+        expected = gaussian_filter(-a.solar_loading * a.solar_factor * loss[i],
+                                   TIRS_PSF_SIGMA_M / spec.pixel_m, mode="nearest")
+        ok = np.isfinite(diff) & bit_set(qa_pixel(tmp_path / "a", a.product_id), QABit.CLEAR)
+        assert ok.sum() > 1000 or a.cloud_cover > 50
+        assert np.abs(diff - expected)[ok].max() <= 2 * ST_MULT
+    # inside the campus's window and on land without crop seasons nothing is lost
+    win = pixel_window(crops, crops.campus("S1").footprint_utm)
+    assert not loss[(slice(None), *win)].any()
+    assert not crop_loss(make_spec(**kw), [date(2024, 7, 15)])[0].any()
+
+
 def test_rooftop_heat_spreads_over_the_footprint_yard_heat_concentrates(tmp_path):
     later = date(2030, 1, 1)
     peaks = {}

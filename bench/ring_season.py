@@ -1,0 +1,239 @@
+"""How much of a listed site's excess is the season of the crops in its ring.
+
+Run from the repository root::
+
+    python bench/ring_season.py               # the four widened development splits
+    python bench/ring_season.py --worlds 2    # the first 2 worlds of each
+
+A site's excess is its footprint less its ring (:func:`pipeline.science.footprint.measure_look`).
+A campus's footprint is paved and roofed; the land around it may be farmland. When the crops
+in the ring turn green they lose most of their daytime contrast, the ring cools, and the
+excess rises with no change of heat. The generator keeps crops out of campus windows, not out
+of their rings (``models.world``), as real campuses sit among fields.
+
+For every listed campus of the widened development splits (``bench.accuracy.wide_suite`` and
+``onset_suite``, first and second) it scans as ``bench/accuracy.py`` does and measures, from
+the world's own crop fields (:func:`models.world.crop_loss`), the ring's seasonal cooling over
+the site's clear looks: its range (largest less smallest) times the footprint's area, in MW of
+dry-cooled heat at the world's coefficient (:func:`ring_season_mw`), the same unit as the
+campus's visible heat. Per band of that size it counts the campuses, those running all series
+and how many of those the scan fitted with a change they did not make (a rise, a fall, heat
+that came and went), and the campuses that powered on or shut down with a wrong final status.
+
+Only development splits are offered: the held-out ones stay out of every choice. Writes
+``bench/results/ring-season.json``; the benchmark reports, it tunes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as ``python bench/ring_season.py``
+    sys.path.insert(0, str(ROOT))
+
+from bench._common import (  # noqa: E402
+    RESULTS,
+    envelope,
+    finish,
+    markdown_table,
+    right_final_status,
+    write_json,
+)
+
+#: Bands of the ring's seasonal cooling (MW of dry-cooled heat) the table counts by.
+BANDS = ((0.0, 25.0), (25.0, 75.0), (75.0, 150.0), (150.0, float("inf")))
+
+#: Fitted patterns that claim a change during the series.
+CHANGES = ("onset", "shutdown", "window")
+
+
+def on_world_grid(mask: np.ndarray, scan: Any, world: Any, shape: tuple[int, int]) -> np.ndarray:
+    """Place a mask on the scan's grid (affine ``scan``) onto the world's (``world``, ``shape``).
+
+    Both grids are north-up with the same pixel size; the scan's lies inside the world's.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> m = np.ones((2, 3), bool)
+    >>> out = on_world_grid(m, Affine(30, 0, 60, 0, -30, 900), Affine(30, 0, 0, 0, -30, 960),
+    ...                     (5, 6))
+    >>> np.argwhere(out)[[0, -1]].tolist()
+    [[2, 2], [3, 4]]
+    """
+    r0 = round((world.f - scan.f) / -world.e)
+    c0 = round((scan.c - world.c) / world.a)
+    h, w = mask.shape
+    if scan.a != world.a or r0 < 0 or c0 < 0 or r0 + h > shape[0] or c0 + w > shape[1]:
+        raise ValueError(f"the scan's grid ({scan}) does not lie inside the world's ({world})")
+    out = np.zeros(shape, dtype=bool)
+    out[r0:r0 + h, c0:c0 + w] = mask
+    return out
+
+
+def ring_season_mw(loss: np.ndarray, sun: np.ndarray, ring: np.ndarray, area_m2: float,
+                   k_m2_per_mw: float) -> float:
+    """Range of the ring's crop cooling over the looks, times the footprint's area, in MW.
+
+    ``loss`` (looks x rows x cols, K per unit of sun) times each look's ``sun``, averaged over
+    the ``ring``, is how much the crops cool the ring's mean on that look; a paved footprint
+    does not cool, so the excess rises by as much over ``area_m2``. Its largest less its
+    smallest value over the looks, over ``k_m2_per_mw``, is the heat the season could pass for.
+
+    Examples
+    --------
+    >>> loss = np.zeros((2, 2, 2)); loss[1, 0, :] = 4.0  # half the ring loses 4 K per sun
+    >>> ring = np.ones((2, 2), bool)
+    >>> ring_season_mw(loss, np.array([0.5, 0.5]), ring, 1.0e6, 5000.0)  # 1 K over 1 km2
+    200.0
+    """
+    cooling = loss[:, ring].mean(axis=1) * np.asarray(sun, dtype=float)
+    return float((cooling.max() - cooling.min()) * area_m2 / k_m2_per_mw) if cooling.size \
+        else float("nan")
+
+
+def change_kind(active: list[bool]) -> str:
+    """What a campus did over the series from its looks' activity.
+
+    Examples
+    --------
+    >>> [change_kind(a) for a in ([1, 1], [0, 1], [1, 0], [0, 0], [0, 1, 0])]
+    ['running all series', 'powers on', 'shuts down', 'off all series', 'other']
+    """
+    if all(active):
+        return "running all series"
+    if not any(active):
+        return "off all series"
+    first_on = active.index(True)
+    last_on = len(active) - 1 - active[::-1].index(True)
+    if all(active[first_on:last_on + 1]):
+        return "powers on" if first_on > 0 and last_on == len(active) - 1 else \
+            "shuts down" if first_on == 0 else "other"
+    return "other"
+
+
+def site_records(spec: Any, workdir: Path, config: Any) -> list[dict[str, Any]]:
+    """Scan one world; return a record per listed campus the scan measured."""
+    from bench.accuracy import scan_world, visible_mw
+    from models.world import crop_loss
+
+    truth, result, _ = scan_world(spec, workdir, config)
+    sites = result.sites.set_index(result.sites["site_id"].astype(str))
+    sun = {a.date: a.solar_loading * a.solar_factor for a in truth.acquisitions}
+    out = []
+    for c in truth.campuses:
+        sid = c.site_id
+        if not c.in_catalog or sid not in result.masks or sid not in sites.index:
+            continue
+        series = result.series[sid]
+        clear = [day for d in series.loc[series["clear"].astype(bool), "date"]
+                 if (day := date.fromisoformat(str(d)[:10])) in sun]
+        loss, world_transform = crop_loss(spec, clear)
+        shape = (spec.size_px, spec.size_px)
+        grid = result.state.grid
+        masks = result.masks[sid]
+        ring = on_world_grid(masks.ring, grid.transform, world_transform, shape)
+        area = float(masks.footprint.sum()) * grid.pixel_area
+        row = sites.loc[sid]
+        fitted = row["pattern"] if isinstance(row["pattern"], str) else None
+        kind = change_kind([lk.active for lk in c.looks])
+        rec = {"world": spec.name, "site": sid, "truth": kind,
+               "visible_mw": round(visible_mw(c, spec.k_m2_per_mw_dry), 1),
+               "ring_crop_share": round(float((loss > 0).any(axis=0)[ring].mean()), 2)
+               if loss.size else 0.0,
+               "ring_season_mw": round(ring_season_mw(loss, np.array([sun[d] for d in clear]),
+                                                      ring, area, spec.k_m2_per_mw_dry), 1),
+               "status": row["status"], "pattern": fitted,
+               "right_final_status": bool(right_final_status(
+                   {"status": row["status"], "shut_down": kind == "shuts down"}))
+               if kind in ("powers on", "shuts down") else None}
+        out.append(rec)
+    return out
+
+
+def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per band of ring season: campuses, those running all series and fitted with a change,
+    and the power-ons and shutdowns with a wrong final status.
+
+    Examples
+    --------
+    >>> recs = [{"ring_season_mw": m, "truth": t, "pattern": p, "right_final_status": r}
+    ...         for m, t, p, r in ((10.0, "running all series", "always", None),
+    ...                            (90.0, "running all series", "onset", None),
+    ...                            (90.0, "shuts down", "always", False))]
+    >>> for b in summarise(recs):
+    ...     print(b["band"], b["campuses"], b["running_all_series"], b["fitted_a_change"],
+    ...           b["changes"], b["wrong_status"])
+    0-25 MW 1 1 0 0 0
+    25-75 MW 0 0 0 0 0
+    75-150 MW 2 1 1 1 1
+    150+ MW 0 0 0 0 0
+    """
+    out = []
+    for lo, hi in BANDS:
+        here = [r for r in records if lo <= r["ring_season_mw"] < hi]
+        running = [r for r in here if r["truth"] == "running all series"]
+        changed = [r for r in here if r["right_final_status"] is not None]
+        out.append({"band": f"{lo:g}+ MW" if hi == float("inf") else f"{lo:g}-{hi:g} MW",
+                    "campuses": len(here), "running_all_series": len(running),
+                    "fitted_a_change": sum(r["pattern"] in CHANGES for r in running),
+                    "changes": len(changed),
+                    "wrong_status": sum(not r["right_final_status"] for r in changed)})
+    return out
+
+
+def markdown(summary: list[dict[str, Any]]) -> str:
+    """Render the summary as the table docs/benchmarks.md quotes."""
+    rows = [[b["band"], b["campuses"],
+             f"{b['fitted_a_change']} of {b['running_all_series']}",
+             f"{b['wrong_status']} of {b['changes']}"] for b in summary]
+    return markdown_table(["ring's crop season (MW of dry heat)", "listed campuses",
+                           "running all series: fitted a change",
+                           "powering on or shutting down: wrong final status"], rows, "lrrr")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Scan the development splits and print the table; write the records and summary."""
+    from bench.accuracy import onset_suite, wide_suite
+    from pipeline.core.config import Config
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--worlds", type=int, default=None,
+                    help="only the first N worlds of each split")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    if args.worlds is not None and args.worlds < 1:
+        ap.error(f"--worlds {args.worlds}: choose at least 1")
+    splits = {"wide": wide_suite(), "wide-second": wide_suite(second=True),
+              "wide-onset": onset_suite(), "wide-onset-second": onset_suite(second=True)}
+    config, t0, records = Config(), time.perf_counter(), []
+    for split, worlds in splits.items():
+        for i, spec in enumerate(worlds[:args.worlds]):
+            with tempfile.TemporaryDirectory() as tmp:  # one world's files at a time
+                here = site_records(spec, Path(tmp), config)
+            records += [{"split": split, **r} for r in here]
+            print(f"[{split} {i + 1}/{len(worlds[:args.worlds])}] {spec.name}: "
+                  f"{len(here)} listed campus(es)", file=sys.stderr, flush=True)
+    summary = summarise(records)
+    doc = envelope("ring-season", command="python bench/ring_season.py" + (
+        f" --worlds {args.worlds}" if args.worlds else ""),
+        config={"splits": {k: [s.name for s in v[:args.worlds]] for k, v in splits.items()},
+                "bands_mw": [list(b) for b in BANDS]})
+    doc.update(summary=summary, records=records)
+    finish(doc, t0)
+    write_json(doc, args.out / "ring-season.json")
+    print(markdown(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
