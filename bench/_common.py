@@ -201,6 +201,17 @@ def quantile(values: list[float] | np.ndarray, q: float) -> float:
 ONSET_VISIBLE_MW = 100.0
 
 
+def band_name(lo: float, hi: float) -> str:
+    """Label of a band of MW ("25-75 MW", "150+ MW" when it has no top).
+
+    Examples
+    --------
+    >>> band_name(25.0, 75.0), band_name(150.0, float("inf"))
+    ('25-75 MW', '150+ MW')
+    """
+    return f"{lo:g}+ MW" if hi == float("inf") else f"{lo:g}-{hi:g} MW"
+
+
 def catalogued_change(campus: dict[str, Any]) -> bool:
     """Whether a campus record is a catalogued campus that powers on or shuts down."""
     return bool(campus["in_catalog"] and (campus["onset_in_series"] or campus["shut_down"]))

@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from the repository root
     sys.path.insert(0, str(ROOT))
 
-from bench._common import RESULTS, envelope, finish, write_json  # noqa: E402
+from bench._common import RESULTS, band_name, envelope, finish, write_json  # noqa: E402
 from pipeline.core.grid import from_lonlat  # noqa: E402
 from pipeline.core.site_row import null_judges  # noqa: E402
 
@@ -161,6 +161,7 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
     """
     from bench.accuracy import _nearest_index
     from bench.accuracy import visible_mw as visible
+    from bench.ring_season import ring_season
     from models.world import generate_world
     from pipeline.scan.sites import new_site_rejection, searched_test
     from pipeline.science.power import HeatEstimate
@@ -203,6 +204,9 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
             "null_false_alarm_per_1000km2": None if test is None
             else float(test["null_false_alarm_per_1000km2"]),
             "null_n_independent": None if test is None else float(test["null_n_independent"]),
+            # the crop season of its ring (bench/ring_season.py), and how much of it falls
+            # across the power-on
+            **ring_season(spec, truth, result, sid, c.onset),
         })
     land = land_polygons(truth, campuses)
     if not land:
@@ -249,7 +253,16 @@ def summarise(records: list[dict[str, Any]],
     def n(key: str, want: Any = True) -> int:
         return sum(1 for r in records if r.get(key) == want)
 
+    from bench.ring_season import BANDS
+
+    def by_season(lo: float, hi: float) -> dict[str, int]:
+        here = [r for r in records if lo <= r.get("ring_season_mw", float("nan")) < hi]
+        return {"new_onsets": len(here),
+                "pass_on_true_footprint": sum(1 for r in here if r["passes_as_searched"])}
+
     return {"new_onsets": len(records), "pass_on_true_footprint": n("passes_as_searched"),
+            # by the crop season of the ring (bench/ring_season.py)
+            "by_ring_season": {band_name(lo, hi): by_season(lo, hi) for lo, hi in BANDS},
             "within_2_on_true_footprint": sum(
                 1 for r in records if r["passes_as_searched"]
                 and r["onset_error_acq"] is not None and abs(r["onset_error_acq"]) <= 2),

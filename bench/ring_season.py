@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:  # run as ``python bench/ring_season.py``
 
 from bench._common import (  # noqa: E402
     RESULTS,
+    band_name,
     envelope,
     finish,
     markdown_table,
@@ -121,42 +122,63 @@ def change_kind(active: list[bool]) -> str:
     return "other"
 
 
+def ring_season(spec: Any, truth: Any, result: Any, site_id: str,
+                onset: date | None = None) -> dict[str, float]:
+    """The ring's crop season of one measured site of a scan of ``spec``, from the truth.
+
+    Over the site's clear looks: ``ring_season_mw`` (:func:`ring_season_mw`),
+    ``ring_crop_share`` (share of ring pixels that are crops) and ``season_shift_mw``, the
+    ring's mean cooling from ``onset`` on less before it, in the same MW (positive: the season
+    adds a rise to a power-on step, negative: it takes one away; NaN without ``onset`` or
+    without a clear look on each side).
+    """
+    from models.world import crop_loss
+
+    sun = {a.date: a.solar_loading * a.solar_factor for a in truth.acquisitions}
+    series = result.series[site_id]
+    clear = [day for d in series.loc[series["clear"].astype(bool), "date"]
+             if (day := date.fromisoformat(str(d)[:10])) in sun]
+    loss, world_transform = crop_loss(spec, clear)
+    grid = result.state.grid
+    masks = result.masks[site_id]
+    ring = on_world_grid(masks.ring, grid.transform, world_transform,
+                         (spec.size_px, spec.size_px))
+    area = float(masks.footprint.sum()) * grid.pixel_area
+    light = np.array([sun[d] for d in clear])
+    cooling = loss[:, ring].mean(axis=1) * light if clear else np.zeros(0)
+    after = np.array([onset is not None and d >= onset for d in clear], dtype=bool)
+    shift = (cooling[after].mean() - cooling[~after].mean()) * area / spec.k_m2_per_mw_dry \
+        if after.any() and (~after).any() else float("nan")
+    return {"ring_season_mw": round(ring_season_mw(loss, light, ring, area,
+                                                   spec.k_m2_per_mw_dry), 1),
+            "ring_crop_share": round(float((loss > 0).any(axis=0)[ring].mean()), 2)
+            if clear else 0.0,
+            "season_shift_mw": round(float(shift), 1)}
+
+
 def site_records(spec: Any, workdir: Path, config: Any) -> list[dict[str, Any]]:
     """Scan one world; return a record per listed campus the scan measured."""
     from bench.accuracy import scan_world, visible_mw
-    from models.world import crop_loss
 
     truth, result, _ = scan_world(spec, workdir, config)
     sites = result.sites.set_index(result.sites["site_id"].astype(str))
-    sun = {a.date: a.solar_loading * a.solar_factor for a in truth.acquisitions}
     out = []
     for c in truth.campuses:
         sid = c.site_id
         if not c.in_catalog or sid not in result.masks or sid not in sites.index:
             continue
-        series = result.series[sid]
-        clear = [day for d in series.loc[series["clear"].astype(bool), "date"]
-                 if (day := date.fromisoformat(str(d)[:10])) in sun]
-        loss, world_transform = crop_loss(spec, clear)
-        shape = (spec.size_px, spec.size_px)
-        grid = result.state.grid
-        masks = result.masks[sid]
-        ring = on_world_grid(masks.ring, grid.transform, world_transform, shape)
-        area = float(masks.footprint.sum()) * grid.pixel_area
         row = sites.loc[sid]
         fitted = row["pattern"] if isinstance(row["pattern"], str) else None
         kind = change_kind([lk.active for lk in c.looks])
-        rec = {"world": spec.name, "site": sid, "truth": kind,
-               "visible_mw": round(visible_mw(c, spec.k_m2_per_mw_dry), 1),
-               "ring_crop_share": round(float((loss > 0).any(axis=0)[ring].mean()), 2)
-               if loss.size else 0.0,
-               "ring_season_mw": round(ring_season_mw(loss, np.array([sun[d] for d in clear]),
-                                                      ring, area, spec.k_m2_per_mw_dry), 1),
-               "status": row["status"], "pattern": fitted,
-               "right_final_status": bool(right_final_status(
-                   {"status": row["status"], "shut_down": kind == "shuts down"}))
-               if kind in ("powers on", "shuts down") else None}
-        out.append(rec)
+        season = ring_season(spec, truth, result, sid, c.onset)
+        out.append({"world": spec.name, "site": sid, "truth": kind,
+                    "visible_mw": round(visible_mw(c, spec.k_m2_per_mw_dry), 1),
+                    "ring_crop_share": season["ring_crop_share"],
+                    "ring_season_mw": season["ring_season_mw"],
+                    "status": row["status"], "pattern": fitted,
+                    "right_final_status": bool(right_final_status(
+                        {"status": row["status"], "shut_down": kind == "shuts down"}))
+                    if kind in ("powers on", "shuts down") else None})
     return out
 
 
@@ -183,7 +205,7 @@ def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         here = [r for r in records if lo <= r["ring_season_mw"] < hi]
         running = [r for r in here if r["truth"] == "running all series"]
         changed = [r for r in here if r["right_final_status"] is not None]
-        out.append({"band": f"{lo:g}+ MW" if hi == float("inf") else f"{lo:g}-{hi:g} MW",
+        out.append({"band": band_name(lo, hi),
                     "campuses": len(here), "running_all_series": len(running),
                     "fitted_a_change": sum(r["pattern"] in CHANGES for r in running),
                     "changes": len(changed),

@@ -28,6 +28,7 @@ from bench._common import (
     ONSET_VISIBLE_MW,
     RESULTS,
     ROOT,
+    band_name,
     catalogued_change,
     markdown_table,
     right_final_status,
@@ -200,10 +201,6 @@ def missed_table(results: Path = RESULTS) -> str:
 VISIBLE_BANDS = ((0.0, 40.0), (40.0, ONSET_VISIBLE_MW), (ONSET_VISIBLE_MW, float("inf")))
 
 
-def _band(lo: float, hi: float) -> str:
-    return f"{lo:g}+ MW" if hi == float("inf") else f"{lo:g}-{hi:g} MW"
-
-
 def change_status_table(results: Path = RESULTS) -> str:
     """Catalogued campuses that power on or shut down: right final status by visible heat.
 
@@ -224,7 +221,7 @@ def change_status_table(results: Path = RESULTS) -> str:
 
     head = ["catalogued power-on/shutdown, right final status, by visible heat"] + [
         label + (" *" if stem in HELD_OUT else "") for stem, label, _ in docs]
-    rows = [[_band(lo, hi)] + [cell(d, lo, hi) for _, _, d in docs]
+    rows = [[band_name(lo, hi)] + [cell(d, lo, hi) for _, _, d in docs]
             for lo, hi in VISIBLE_BANDS]
     return markdown_table(head, rows, "l" + "r" * len(docs))
 

@@ -333,16 +333,22 @@ def test_footprint_ceiling_judges_a_new_onset_on_its_true_polygon(tmp_path):
 def test_footprint_ceiling_counts_what_passes_on_the_true_footprint_and_what_the_scan_found():
     from bench import footprint_ceiling
 
+    # the last record was measured before the ring's season was: it falls in no band
     recs = [{"passes_as_searched": True, "onset_error_acq": 1, "scan_found": False,
-             "status_as_listed": "active"},
+             "status_as_listed": "active", "ring_season_mw": 10.0},
             {"passes_as_searched": True, "onset_error_acq": -3, "scan_found": True,
-             "status_as_listed": "active"},
+             "status_as_listed": "active", "ring_season_mw": 200.0},
             {"passes_as_searched": False, "onset_error_acq": None, "scan_found": True,
-             "status_as_listed": "undetermined"},
+             "status_as_listed": "undetermined", "ring_season_mw": 150.0},
             {"passes_as_searched": True, "onset_error_acq": None, "scan_found": None,
              "status_as_listed": "active"}]
     assert footprint_ceiling.summarise(recs) == {
         "new_onsets": 4, "pass_on_true_footprint": 3, "within_2_on_true_footprint": 1,
+        "by_ring_season": {
+            "0-25 MW": {"new_onsets": 1, "pass_on_true_footprint": 1},
+            "25-75 MW": {"new_onsets": 0, "pass_on_true_footprint": 0},
+            "75-150 MW": {"new_onsets": 0, "pass_on_true_footprint": 0},
+            "150+ MW": {"new_onsets": 2, "pass_on_true_footprint": 1}},
         "active_as_listed": 3, "found_by_scan": 2, "pass_on_true_footprint_missed_by_scan": 1,
         "land_listed": 0, "land_statuses": {}, "land_null_cannot_judge": 0}
     land = [{"status_as_listed": "active", "null_statistic": "onset", "null_z": 0.4,
