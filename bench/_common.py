@@ -9,13 +9,15 @@ their campus records alike (:func:`catalogued_change`, :func:`right_final_status
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
 import platform
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -257,6 +259,47 @@ def wrong_status_kind(campus: dict[str, Any]) -> str | None:
     pattern = campus.get("pattern")
     words = PATTERN_WORDS.get(str(pattern), f"fitted as `{pattern}`") if pattern else "no fit"
     return f"{change}: `{campus['status'] or 'none'}`, {words}"
+
+
+def dev_split_args(description: str, argv: list[str] | None) -> argparse.Namespace:
+    """Parse the options of a benchmark over the widened development splits.
+
+    ``--worlds N`` (only the first N worlds of each split, at least 1) and ``--out`` (the
+    results folder).
+    """
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--worlds", type=int, default=None,
+                    help="only the first N worlds of each split")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    if args.worlds is not None and args.worlds < 1:
+        ap.error(f"--worlds {args.worlds}: choose at least 1")
+    return args
+
+
+def over_dev_splits(measure: Callable[[Any, Path, Any], list[dict[str, Any]]], config: Any,
+                    worlds: int | None, what: str
+                    ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """Run ``measure(spec, workdir, config)`` on the four widened development splits.
+
+    The splits of ``bench.accuracy`` (``wide_suite`` and ``onset_suite``, first and second;
+    the held-out ones stay out of every choice), the first ``worlds`` of each, one world's
+    files at a time. Returns every record, marked with its ``split``, and each split's world
+    names; prints one progress line per world, counting its records as ``what``.
+    """
+    from bench.accuracy import onset_suite, wide_suite
+
+    splits = {"wide": wide_suite(), "wide-second": wide_suite(second=True),
+              "wide-onset": onset_suite(), "wide-onset-second": onset_suite(second=True)}
+    records: list[dict[str, Any]] = []
+    for split, specs in splits.items():
+        for i, spec in enumerate(specs[:worlds]):
+            with tempfile.TemporaryDirectory() as tmp:
+                here = measure(spec, Path(tmp), config)
+            records += [{"split": split, **r} for r in here]
+            print(f"[{split} {i + 1}/{len(specs[:worlds])}] {spec.name}: {len(here)} {what}",
+                  file=sys.stderr, flush=True)
+    return records, {k: [s.name for s in v[:worlds]] for k, v in splits.items()}
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]], align: str | None = None) -> str:

@@ -26,9 +26,7 @@ Only development splits are offered: the held-out ones stay out of every choice.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -41,11 +39,12 @@ if str(ROOT) not in sys.path:  # run as ``python bench/ring_season.py``
     sys.path.insert(0, str(ROOT))
 
 from bench._common import (  # noqa: E402
-    RESULTS,
     band_name,
+    dev_split_args,
     envelope,
     finish,
     markdown_table,
+    over_dev_splits,
     right_final_status,
     write_json,
 )
@@ -225,31 +224,16 @@ def markdown(summary: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Scan the development splits and print the table; write the records and summary."""
-    from bench.accuracy import onset_suite, wide_suite
     from pipeline.core.config import Config
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--worlds", type=int, default=None,
-                    help="only the first N worlds of each split")
-    ap.add_argument("--out", type=Path, default=RESULTS)
-    args = ap.parse_args(argv)
-    if args.worlds is not None and args.worlds < 1:
-        ap.error(f"--worlds {args.worlds}: choose at least 1")
-    splits = {"wide": wide_suite(), "wide-second": wide_suite(second=True),
-              "wide-onset": onset_suite(), "wide-onset-second": onset_suite(second=True)}
-    config, t0, records = Config(), time.perf_counter(), []
-    for split, worlds in splits.items():
-        for i, spec in enumerate(worlds[:args.worlds]):
-            with tempfile.TemporaryDirectory() as tmp:  # one world's files at a time
-                here = site_records(spec, Path(tmp), config)
-            records += [{"split": split, **r} for r in here]
-            print(f"[{split} {i + 1}/{len(worlds[:args.worlds])}] {spec.name}: "
-                  f"{len(here)} listed campus(es)", file=sys.stderr, flush=True)
+    args = dev_split_args(__doc__.splitlines()[0], argv)
+    t0 = time.perf_counter()
+    records, splits = over_dev_splits(site_records, Config(), args.worlds,
+                                      "listed campus(es)")
     summary = summarise(records)
     doc = envelope("ring-season", command="python bench/ring_season.py" + (
         f" --worlds {args.worlds}" if args.worlds else ""),
-        config={"splits": {k: [s.name for s in v[:args.worlds]] for k, v in splits.items()},
-                "bands_mw": [list(b) for b in BANDS]})
+        config={"splits": splits, "bands_mw": [list(b) for b in BANDS]})
     doc.update(summary=summary, records=records)
     finish(doc, t0)
     write_json(doc, args.out / "ring-season.json")

@@ -25,9 +25,7 @@ Only development splits are offered: the held-out ones stay out of every choice.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -39,7 +37,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as ``python bench/roof_gaps.py``
     sys.path.insert(0, str(ROOT))
 
-from bench._common import RESULTS, envelope, finish, markdown_table, write_json  # noqa: E402
+from bench._common import (  # noqa: E402
+    dev_split_args,
+    envelope,
+    finish,
+    markdown_table,
+    over_dev_splits,
+    write_json,
+)
 
 #: Least share of a truth object a region's footprint must cover to be matched to it.
 MIN_COVER = 0.2
@@ -160,32 +165,16 @@ def markdown(summary: dict[str, dict[str, Any]], margin: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Scan the development splits and print the table; write the records and summary."""
-    from bench.accuracy import onset_suite, wide_suite
     from pipeline.core.config import Config
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--worlds", type=int, default=None,
-                    help="only the first N worlds of each split")
-    ap.add_argument("--out", type=Path, default=RESULTS)
-    args = ap.parse_args(argv)
-    if args.worlds is not None and args.worlds < 1:
-        ap.error(f"--worlds {args.worlds}: choose at least 1")
-    splits = {"wide": wide_suite(), "wide-second": wide_suite(second=True),
-              "wide-onset": onset_suite(), "wide-onset-second": onset_suite(second=True)}
-    config, t0, records = Config(), time.perf_counter(), []
+    args = dev_split_args(__doc__.splitlines()[0], argv)
+    config, t0 = Config(), time.perf_counter()
     margin = config.persistence.change_bic_margin
-    for split, worlds in splits.items():
-        for i, spec in enumerate(worlds[:args.worlds]):
-            with tempfile.TemporaryDirectory() as tmp:  # one world's files at a time
-                here = onset_regions(spec, Path(tmp), config)
-            records += [{"split": split, **r} for r in here]
-            print(f"[{split} {i + 1}/{len(worlds[:args.worlds])}] {spec.name}: "
-                  f"{len(here)} searched onset(s)", file=sys.stderr, flush=True)
+    records, splits = over_dev_splits(onset_regions, config, args.worlds, "searched onset(s)")
     summary = summarise(records, margin)
     doc = envelope("roof-gaps", command="python bench/roof_gaps.py" + (
         f" --worlds {args.worlds}" if args.worlds else ""),
-        config={"splits": {k: [s.name for s in v[:args.worlds]] for k, v in splits.items()},
-                "change_bic_margin": margin, "min_cover": MIN_COVER})
+        config={"splits": splits, "change_bic_margin": margin, "min_cover": MIN_COVER})
     doc.update(summary=summary, records=records)
     finish(doc, t0)
     write_json(doc, args.out / "roof-gaps.json")

@@ -1,3 +1,4 @@
+import pytest
 
 
 def test_git_revision_reads_a_linked_worktree(tmp_path):
@@ -17,3 +18,12 @@ def test_git_revision_reads_a_linked_worktree(tmp_path):
     wt.mkdir()
     (wt / ".git").write_text(f"gitdir: {gitdir}\n")
     assert git_revision(wt) == sha
+
+
+def test_a_benchmark_over_the_development_splits_refuses_no_worlds(capsys):
+    from bench._common import dev_split_args
+
+    assert dev_split_args("x", ["--worlds", "2"]).worlds == 2
+    with pytest.raises(SystemExit):
+        dev_split_args("x", ["--worlds", "0"])
+    assert "choose at least 1" in capsys.readouterr().err
