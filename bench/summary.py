@@ -208,8 +208,7 @@ def change_status_table(results: Path = RESULTS) -> str:
     criterion's (``active`` when running at the end, ``inactive`` after a shutdown). Empty
     when no stored run has the records.
     """
-    docs = [(stem, label, d) for stem, label in WIDE
-            if (d := _load(results, stem)) is not None and d.get("worlds")]
+    docs = _record_docs(results)
     if not docs:
         return ""
 
@@ -226,14 +225,17 @@ def change_status_table(results: Path = RESULTS) -> str:
     return markdown_table(head, rows, "l" + "r" * len(docs))
 
 
-def _wrong_docs(results: Path) -> list[tuple[str, str, dict[str, Any]]]:
+def _record_docs(results: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    """The widened splits' stored runs that hold per-campus records: stem, label, document."""
     return [(stem, label, d) for stem, label in WIDE
             if (d := _load(results, stem)) is not None and d.get("worlds")]
 
 
-def _wrong(doc: dict[str, Any]) -> list[tuple[str, float]]:
-    """Each wrongly judged catalogued change of a split: what the scan said, its visible MW."""
-    return [(kind, c["visible_mw"]) for w in doc["worlds"] for c in w["campuses"]
+def _wrong(doc: dict[str, Any]) -> list[tuple[str, str, float]]:
+    """Each wrongly judged catalogued change of a split: what the scan said, its status and
+    its visible MW."""
+    return [(kind, str(c["status"] or "none"), c["visible_mw"])
+            for w in doc["worlds"] for c in w["campuses"]
             if (kind := wrong_status_kind(c)) is not None]
 
 
@@ -244,18 +246,18 @@ def wrong_status_table(results: Path = RESULTS) -> str:
     in that split, with how many of them show less than the first visible-heat band's top
     (40 MW) in brackets. Empty when no stored run has the per-campus records.
     """
-    docs = _wrong_docs(results)
+    docs = _record_docs(results)
     small = VISIBLE_BANDS[0][1]
     per_doc = [_wrong(d) for _, _, d in docs]
     count: dict[str, int] = {}
     for wrong in per_doc:
-        for kind, _ in wrong:
+        for kind, _, _ in wrong:
             count[kind] = count.get(kind, 0) + 1
     if not count:
         return ""
 
-    def cell(wrong: list[tuple[str, float]], kind: str) -> str:
-        mw = [v for k, v in wrong if k == kind]
+    def cell(wrong: list[tuple[str, str, float]], kind: str) -> str:
+        mw = [v for k, _, v in wrong if k == kind]
         return f"{len(mw)} ({sum(v < small for v in mw)})" if mw else "-"
 
     head = [f"catalogued change, wrong final status: what the scan said (under {small:g} MW "
@@ -267,17 +269,16 @@ def wrong_status_table(results: Path = RESULTS) -> str:
 
 def wrong_status_line(results: Path = RESULTS) -> str:
     """One line: how the wrong final statuses over every widened split divide by status."""
-    pairs = [p for _, _, d in _wrong_docs(results) for p in _wrong(d)]
-    if not pairs:
+    wrong = [w for _, _, d in _record_docs(results) for w in _wrong(d)]
+    if not wrong:
         return ""
     small = VISIBLE_BANDS[0][1]
     by: dict[str, int] = {}
-    for kind, _ in pairs:
-        status = kind.split("`")[1]
+    for _, status, _ in wrong:
         by[status] = by.get(status, 0) + 1
     parts = ", ".join(f"{n} `{s}`" for s, n in sorted(by.items(), key=lambda kv: -kv[1]))
     return (f"- Catalogued changes with a wrong final status over all {len(WIDE)} widened "
-            f"splits: {len(pairs)}; {parts}; {sum(mw < small for _, mw in pairs)} of them show "
+            f"splits: {len(wrong)}; {parts}; {sum(mw < small for _, _, mw in wrong)} of them show "
             f"under {small:g} MW of visible heat. `undetermined` says the scan cannot tell "
             "running from a static offset there (docs/statuses.md); the bar counts it as wrong.")
 
