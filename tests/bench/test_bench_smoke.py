@@ -326,6 +326,8 @@ def test_footprint_ceiling_judges_a_new_onset_on_its_true_polygon(tmp_path):
     assert isinstance(r["passes_as_searched"], bool)
     assert r["passes_as_searched"] == (r["rejected_because"] is None)
     assert r["status_as_listed"] in STATUSES
+    # classic land has no crop seasons: its ring's season is none, before or after the onset
+    assert (r["ring_season_mw"], r["ring_crop_share"], r["season_shift_mw"]) == (0.0, 0.0, 0.0)
     # a campus below the visible bar is not measured
     assert footprint_ceiling.measure_world(spec, tmp_path, Config(), visible_mw=1e4) == ([], [])
 

@@ -84,3 +84,23 @@ def test_a_listed_campus_among_crops_has_a_ring_season_and_none_without_them(tmp
     for r in seasonal:
         assert {"world", "site", "truth", "visible_mw", "status", "pattern",
                 "right_final_status"} <= set(r)
+
+
+def test_the_season_shift_is_the_ring_cooling_after_the_onset_less_before(tmp_path):
+    # crops at their peak on the last looks only: a power-on before them sees the ring cool
+    # after it (a positive shift, a rise added to its step); without an onset there is no shift
+    from bench.accuracy import scan_world
+    from models.world_spec import LandSpec, random_spec
+    from pipeline.core.config import Config
+
+    spec = random_spec(3, size_px=128, n_acquisitions=12, n_campuses=1, confusers=False)
+    spec = spec.model_validate(spec.model_dump() | {
+        "start": date(2024, 4, 1), "cloudiness": 0.0,
+        "land": LandSpec(crop_share=1.0, crop_depth=0.8, crop_peak_doy=200,
+                         crop_season_days=60, crop_jitter_days=0.0).model_dump()})
+    truth, result, _ = scan_world(spec, tmp_path, Config())
+    sid = truth.campuses[0].site_id
+    assert truth.campuses[0].in_catalog and sid in result.masks
+    after = ring_season.ring_season(spec, truth, result, sid, date(2024, 6, 1))
+    assert after["ring_season_mw"] > 0.0 and after["season_shift_mw"] > 0.0
+    assert np.isnan(ring_season.ring_season(spec, truth, result, sid)["season_shift_mw"])
