@@ -54,6 +54,7 @@ if str(ROOT) not in sys.path:  # run as a script from the repository root
     sys.path.insert(0, str(ROOT))
 
 from bench._common import RESULTS, band_name, envelope, finish, write_json  # noqa: E402
+from bench.ring_season import BANDS, ring_season  # noqa: E402
 from pipeline.core.grid import from_lonlat  # noqa: E402
 from pipeline.core.site_row import null_judges  # noqa: E402
 
@@ -161,7 +162,6 @@ def measure_world(spec: Any, workdir: Path, config: Any, visible_mw: float
     """
     from bench.accuracy import _nearest_index
     from bench.accuracy import visible_mw as visible
-    from bench.ring_season import ring_season
     from models.world import generate_world
     from pipeline.scan.sites import new_site_rejection, searched_test
     from pipeline.science.power import HeatEstimate
@@ -252,8 +252,6 @@ def summarise(records: list[dict[str, Any]],
     """
     def n(key: str, want: Any = True) -> int:
         return sum(1 for r in records if r.get(key) == want)
-
-    from bench.ring_season import BANDS
 
     def by_season(lo: float, hi: float) -> dict[str, int]:
         here = [r for r in records if lo <= r.get("ring_season_mw", float("nan")) < hi]

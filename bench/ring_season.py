@@ -26,6 +26,7 @@ Only development splits are offered: the held-out ones stay out of every choice.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from datetime import date
@@ -121,6 +122,13 @@ def change_kind(active: list[bool]) -> str:
     return "other"
 
 
+@functools.lru_cache(maxsize=2)
+def _world_loss(spec: Any, days: tuple[date, ...]) -> tuple[np.ndarray, Any]:
+    from models.world import crop_loss
+
+    return crop_loss(spec, list(days))
+
+
 def ring_season(spec: Any, truth: Any, result: Any, site_id: str,
                 onset: date | None = None) -> dict[str, float]:
     """The ring's crop season of one measured site of a scan of ``spec``, from the truth.
@@ -131,13 +139,13 @@ def ring_season(spec: Any, truth: Any, result: Any, site_id: str,
     adds a rise to a power-on step, negative: it takes one away; NaN without ``onset`` or
     without a clear look on each side).
     """
-    from models.world import crop_loss
-
     sun = {a.date: a.solar_loading * a.solar_factor for a in truth.acquisitions}
     series = result.series[site_id]
     clear = [day for d in series.loc[series["clear"].astype(bool), "date"]
              if (day := date.fromisoformat(str(d)[:10])) in sun]
-    loss, world_transform = crop_loss(spec, clear)
+    days = tuple(sun)
+    every, world_transform = _world_loss(spec, days)  # once per world, for all its sites
+    loss = every[[days.index(d) for d in clear]]
     grid = result.state.grid
     masks = result.masks[site_id]
     ring = on_world_grid(masks.ring, grid.transform, world_transform,
