@@ -394,6 +394,11 @@ def onset_in_series(campus: Any) -> bool:
     return any(active) and not active[0]
 
 
+def shut_down(campus: Any) -> bool:
+    """Whether a campus stops during the series: on at some acquisition, off at the last."""
+    return any(lk.active for lk in campus.looks) and campus.status_at_end != "active"
+
+
 def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
                    lat: float, grid: Any) -> dict[str, Any]:
     active = [lk.active for lk in c.looks]
@@ -402,7 +407,7 @@ def _campus_record(c: Any, sites: Any, dates: list[date], k_dry: float,
     rec: dict[str, Any] = {
         "site_id": c.site_id, "power_mw": c.power_mw, "cooling": c.cooling,
         "in_catalog": c.in_catalog, "reported": c.reported_power_mw is not None,
-        "eligible": ever, "shut_down": ever and not at_end,
+        "eligible": ever, "shut_down": shut_down(c),
         "onset_in_series": onset_in_series(c),
         "visible_mw": visible_mw(c, k_dry), "abs_lat": abs(lat),
         # with a catalog, scan covers the catalog plus grid.margin_m; a campus beyond that

@@ -102,24 +102,29 @@ def ring_season_mw(loss: np.ndarray, sun: np.ndarray, ring: np.ndarray, area_m2:
         else float("nan")
 
 
-def change_kind(active: list[bool]) -> str:
-    """What a campus did over the series from its looks' activity.
+def change_kind(campus: Any) -> str:
+    """What a campus did over the series, as the accuracy criteria count it.
+
+    ``shuts down`` (:func:`bench.accuracy.shut_down`: its right final status is
+    ``inactive``), else ``powers on`` (:func:`bench.accuracy.onset_in_series`), else
+    ``running all series`` when it ran at all, else ``off all series``.
 
     Examples
     --------
-    >>> [change_kind(a) for a in ([1, 1], [0, 1], [1, 0], [0, 0], [0, 1, 0])]
-    ['running all series', 'powers on', 'shuts down', 'off all series', 'other']
+    >>> from types import SimpleNamespace as N
+    >>> def campus(*on):
+    ...     return N(looks=[N(active=bool(a)) for a in on],
+    ...              status_at_end="active" if on[-1] else "inactive")
+    >>> [change_kind(campus(*a)) for a in ((1, 1), (0, 1), (1, 0), (0, 0), (0, 1, 0))]
+    ['running all series', 'powers on', 'shuts down', 'off all series', 'shuts down']
     """
-    if all(active):
-        return "running all series"
-    if not any(active):
-        return "off all series"
-    first_on = active.index(True)
-    last_on = len(active) - 1 - active[::-1].index(True)
-    if all(active[first_on:last_on + 1]):
-        return "powers on" if first_on > 0 and last_on == len(active) - 1 else \
-            "shuts down" if first_on == 0 else "other"
-    return "other"
+    from bench.accuracy import onset_in_series, shut_down
+
+    if shut_down(campus):
+        return "shuts down"
+    if onset_in_series(campus):
+        return "powers on"
+    return "running all series" if any(lk.active for lk in campus.looks) else "off all series"
 
 
 @functools.lru_cache(maxsize=2)
@@ -176,7 +181,7 @@ def site_records(spec: Any, workdir: Path, config: Any) -> list[dict[str, Any]]:
             continue
         row = sites.loc[sid]
         fitted = row["pattern"] if isinstance(row["pattern"], str) else None
-        kind = change_kind([lk.active for lk in c.looks])
+        kind = change_kind(c)
         season = ring_season(spec, truth, result, sid, c.onset)
         out.append({"world": spec.name, "site": sid, "truth": kind,
                     "visible_mw": round(visible_mw(c, spec.k_m2_per_mw_dry), 1),

@@ -42,12 +42,20 @@ def test_a_scan_mask_lands_on_the_world_grid_where_its_transform_puts_it():
                                   Affine(30, 0, 0, 0, -30, 960), (5, 6))
 
 
-def test_what_a_campus_did_is_read_from_its_looks():
-    kinds = [ring_season.change_kind(a) for a in
+def test_what_a_campus_did_is_read_as_the_accuracy_criteria_read_it():
+    from types import SimpleNamespace
+
+    def campus(*on: bool) -> SimpleNamespace:
+        return SimpleNamespace(looks=[SimpleNamespace(active=a) for a in on],
+                               status_at_end="active" if on[-1] else "inactive")
+
+    kinds = [ring_season.change_kind(campus(*a)) for a in
              ([True] * 3, [False, True, True], [True, True, False], [False] * 2,
               [False, True, False], [True, False, True])]
+    # heat that came and went ends off: a shutdown to the criteria (right status `inactive`);
+    # a gap inside the series that ends on is no change to them
     assert kinds == ["running all series", "powers on", "shuts down", "off all series",
-                     "other", "other"]
+                     "shuts down", "running all series"]
 
 
 def test_the_summary_counts_spurious_changes_and_wrong_statuses_by_band():
