@@ -272,9 +272,14 @@ def dev_split_args(description: str, argv: list[str] | None) -> argparse.Namespa
                     help="only the first N worlds of each split")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    if args.worlds is not None and args.worlds < 1:
-        ap.error(f"--worlds {args.worlds}: choose at least 1")
+    check_worlds(ap, args.worlds)
     return args
+
+
+def check_worlds(ap: argparse.ArgumentParser, worlds: int | None) -> None:
+    """Stop with a usage error when ``--worlds`` asks for fewer than one world."""
+    if worlds is not None and worlds < 1:
+        ap.error(f"--worlds {worlds}: choose 1 world or more")
 
 
 def over_dev_splits(measure: Callable[[Any, Path, Any], list[dict[str, Any]]], config: Any,

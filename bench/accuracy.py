@@ -69,6 +69,7 @@ from bench._common import (
     ONSET_VISIBLE_MW,
     RESULTS,
     catalogued_change,
+    check_worlds,
     envelope,
     finish,
     log,
@@ -1328,8 +1329,7 @@ def check_world_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -
     >>> check_world_options(ap, ap.parse_args(["--scene-px", "500"])) is None
     True
     """
-    if args.worlds is not None and args.worlds < 1:
-        ap.error(f"--worlds {args.worlds}: choose 1 world or more")
+    check_worlds(ap, args.worlds)
     if args.scene_px is not None and not 64 <= args.scene_px <= 2000:
         ap.error(f"--scene-px {args.scene_px}: choose 64 to 2000 pixels")
     if args.earlier_looks is not None and not 1 <= args.earlier_looks <= 200:

@@ -26,4 +26,4 @@ def test_a_benchmark_over_the_development_splits_refuses_no_worlds(capsys):
     assert dev_split_args("x", ["--worlds", "2"]).worlds == 2
     with pytest.raises(SystemExit):
         dev_split_args("x", ["--worlds", "0"])
-    assert "choose at least 1" in capsys.readouterr().err
+    assert "choose 1 world or more" in capsys.readouterr().err
