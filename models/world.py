@@ -3,7 +3,8 @@
 The worlds are written as real Landsat Collection 2 Level-2 products.
 
 Given a :class:`~models.world_spec.WorldSpec`, :func:`generate_world` writes one L2SP product
-(``ST_B10`` + ``QA_PIXEL`` + MTL in json/txt/xml in turn) per acquisition through
+(``ST_B10`` + ``QA_PIXEL`` + ``SR_B4`` + ``SR_B5`` + MTL in json/txt/xml in turn) per
+acquisition through
 :func:`pipeline.io.c2write.write_l2_product`, plus ``sites.geojson`` (the catalogued campuses),
 ``exclusions.geojson`` (power plants) and ``truth.json`` (:class:`WorldTruth`).
 
@@ -39,6 +40,13 @@ Physics (numbers from ``shared/SCIENCE.md`` and ``shared/data/energy_facts.yaml`
 * **Confusers.** Warehouses: roof only. Construction: bare ground, then a bare roof, never
   powered. Fire: +30-60 K over a few pixels on its dates. Power plant: persistent +20-30 K over
   ~0.05 km2, not solar-driven (energy_facts ``confusers``).
+* **Red and near-infrared** (``SR_B4``, ``SR_B5``, USGS scale). A linear mix of soil or paving
+  (0.18, 0.26) and canopy (0.04, 0.40) by canopy cover: vegetation 0.85, bare ground 0.05,
+  towns 0.15 (+-0.05 texture), roofs and paving 0; a crop's cover follows its season's leaf
+  area, ``1 - exp(-0.5 * 4 * greenness)``, so its NDVI saturates at the peak while its thermal
+  loss stays linear in greenness. Water (0.03, 0.015), clouds bright (0.6), shadows dark, noise
+  0.004. Drawn on a stream of its own after every thermal draw: band 10 and QA are those of a
+  world written without them.
 * **Sensor.** TIRS is 100 m native, delivered at 30 m: Gaussian PSF of sigma 42 m (1.4 px)
   over the whole temperature field (it preserves integrals); white noise ``noise_k``; Landsat 9
   scenes get ``+l9_offset_k`` over the whole scene (L8/L9 cross-calibration, ~0.6 K).
@@ -130,6 +138,25 @@ _NIGHT = 9
 #: Stream of the crop seasons' year-to-year shifts (``LandSpec.crop_year_days``), one draw per
 #: season year, drawn only when that is above 0.
 _CROP_YEARS = 10
+#: Stream of the red and near-infrared reflectance (SR_B4, SR_B5): its static texture and each
+#: scene's noise. Drawn after every thermal draw, so the thermal bands are those of a world
+#: written without them.
+_OPTICS = 11
+
+#: Surface reflectance (red, near-infrared) of bare soil or paving and of a full green canopy,
+#: typical of the USGS Spectral Library v7 (Kokaly et al. 2017, doi:10.3133/ds1035): soils
+#: 0.15-0.25 red, 0.2-0.3 NIR; green leaves 0.03-0.06 red, 0.35-0.5 NIR. Water absorbs both.
+SOIL_RED_NIR, CANOPY_RED_NIR, WATER_RED_NIR = (0.18, 0.26), (0.04, 0.40), (0.03, 0.015)
+#: Static canopy cover of the land covers (vegetation, bare ground and crops off season, towns);
+#: roofs and paving have none.
+VEGETATION_COVER, BARE_COVER, URBAN_COVER = 0.85, 0.05, 0.15
+#: A crop's canopy cover follows its leaf area, ``1 - exp(-K * LAI)`` (Beer-Lambert extinction,
+#: K = 0.5 for a spherical leaf distribution; Monsi & Saeki 1953), with LAI = ``CROP_LAI``
+#: times its greenness: NDVI saturates at the season's peak while the thermal loss keeps its
+#: linear shape, so a measured greenness is a proxy of the crops' cooling, not a copy of it.
+CANOPY_EXTINCTION, CROP_LAI = 0.5, 4.0
+#: Reflectance noise per band and pixel, and the cloud tops' reflectance.
+REFLECTANCE_NOISE, CLOUD_REFLECTANCE = 0.004, 0.6
 
 #: Band 10 Level-1 constants (RADIANCE_MULT, RADIANCE_ADD, K1, K2): Landsat 8 Data Users
 #: Handbook table 5-7 and the Landsat 9 MTL constants (shared Lahaina sample, L9 handbook).
@@ -304,6 +331,8 @@ class _Static:
     plants: list[tuple[PlantSpec, tuple[slice, slice]]]
     fires: list[tuple[FireSpec, tuple[slice, slice], Mask]]
     crops: _Crops | None = None
+    #: Static canopy cover 0-1 (crops off season; :func:`_reflectance` adds their season).
+    cover: F32 | None = None
 
 
 def _structure(spec: WorldSpec, response: F32, parcel: F32, bare: Mask,
@@ -331,7 +360,7 @@ def _structure(spec: WorldSpec, response: F32, parcel: F32, bare: Mask,
     return static.astype(np.float32), crops
 
 
-def _land(spec: WorldSpec) -> tuple[F32, F32, Mask, _Crops | None]:
+def _land(spec: WorldSpec) -> tuple[F32, F32, Mask, _Crops | None, F32]:
     rng = np.random.default_rng([spec.seed, _LAND])
     n = spec.size_px
     lake = _smooth(rng, n, 25.0)
@@ -347,7 +376,11 @@ def _land(spec: WorldSpec) -> tuple[F32, F32, Mask, _Crops | None]:
     response[water] = WATER_K
     static[water] = 0.0
     extra, crops = _structure(spec, response, parcel, bare, water)
-    return response.astype(np.float32), (static + extra).astype(np.float32), water, crops
+    cover = np.where(bare, BARE_COVER, np.where(urban, URBAN_COVER, VEGETATION_COVER))
+    texture = 0.05 * _smooth(np.random.default_rng([spec.seed, _OPTICS]), n, 3.0)
+    cover = np.clip(cover + texture, 0.0, 1.0).astype(np.float32)
+    return (response.astype(np.float32), (static + extra).astype(np.float32), water, crops,
+            cover)
 
 
 def _campus_layout(h: int, w: int, rng: np.random.Generator) -> tuple[NDArray[np.int16], Mask]:
@@ -381,7 +414,7 @@ def _campus_layout(h: int, w: int, rng: np.random.Generator) -> tuple[NDArray[np
 
 
 def _static_world(spec: WorldSpec, grid: _Grid) -> _Static:
-    response, static, water, crops = _land(spec)
+    response, static, water, crops, cover = _land(spec)
     campuses = []
     for i, c in enumerate(spec.campuses):
         rng = np.random.default_rng([spec.seed, _CAMPUS, i])
@@ -392,7 +425,7 @@ def _static_world(spec: WorldSpec, grid: _Grid) -> _Static:
         halls, yard = _campus_layout(h, w, rng)
         roof_k = rng.uniform(*CAMPUS_ROOF_K, size=int(halls.max()) + 1).astype(np.float32)
         response[win] = np.where(halls >= 0, roof_k[np.maximum(halls, 0)], URBAN_K)
-        water[win] = False
+        water[win], cover[win] = False, 0.0
         if crops is not None:
             crops.mask[win] = False
             crops.loss_k[win] = 0.0
@@ -405,8 +438,9 @@ def _static_world(spec: WorldSpec, grid: _Grid) -> _Static:
                                 float(heat.sum()) * grid.pixel**2, roofs, unbuilt))
     objects = ([grid.window(r.extent_m()) for r in (*spec.warehouses, *spec.construction)]
                + [grid.window(p.extent_m()) for p in spec.power_plants])
-    if crops is not None:
-        for win in objects:
+    for win in objects:
+        cover[win] = 0.0
+        if crops is not None:
             crops.mask[win], crops.loss_k[win] = False, 0.0
     for r in spec.warehouses:
         win = grid.window(r.extent_m())
@@ -430,7 +464,7 @@ def _static_world(spec: WorldSpec, grid: _Grid) -> _Static:
         r_c, c_c = (win[0].start + win[0].stop - 1) / 2, (win[1].start + win[1].stop - 1) / 2
         disk = (rr - r_c) ** 2 + (cc - c_c) ** 2 <= (f.radius_m / grid.pixel) ** 2 + 0.25
         fires.append((f, win, disk))
-    return _Static(response, static, water, campuses, construction, plants, fires, crops)
+    return _Static(response, static, water, campuses, construction, plants, fires, crops, cover)
 
 
 # One acquisition ------------------------------------------------------------------------------
@@ -562,6 +596,34 @@ def _surface(world: _Static, day: date, t_air: float, sun: float, weather: F32,
         if f.burning(day):
             surf[win][disk] += f.delta_k
     return surf
+
+
+def _reflectance(spec: WorldSpec, world: _Static, slot: _Slot, sky: _Sky) -> dict[int, F32]:
+    """Surface reflectance of bands 4 (red) and 5 (near-infrared); NaN where the scene is fill.
+
+    A linear mix of soil and canopy by canopy cover (crops' cover from their season's leaf area,
+    :data:`CROP_LAI`), water its own; clouds bright, their shadows dark. Native 30 m (no PSF).
+    """
+    assert world.cover is not None
+    cover = world.cover
+    if world.crops is not None:
+        m = world.crops.mask
+        green = world.crops.green(slot.acquired.date(), spec.land.crop_season_days)
+        cover = cover.copy()
+        cover[m] = np.maximum(cover[m], 1.0 - np.exp(-CANOPY_EXTINCTION * CROP_LAI * green[m]))
+    rng = np.random.default_rng([spec.seed, _OPTICS, slot.index])
+    out = {}
+    for band, soil, leaf, water in zip((4, 5), SOIL_RED_NIR, CANOPY_RED_NIR, WATER_RED_NIR,
+                                       strict=True):
+        r = (soil + (leaf - soil) * cover).astype(np.float32)
+        r[world.water] = water
+        r += REFLECTANCE_NOISE * rng.standard_normal(r.shape, dtype=np.float32)
+        r[sky.shadow] *= 0.35
+        r[sky.cirrus] += 0.05  # thin: it brightens, the ground shows through
+        r[sky.cloud] = CLOUD_REFLECTANCE
+        r[sky.fill] = np.nan
+        out[band] = r
+    return out
 
 
 def _excess(spec: WorldSpec, world: _Static, slot: _Slot) -> list[float]:
@@ -837,7 +899,7 @@ def _acquire(spec: WorldSpec, grid: _Grid, world: _Static, slot: _Slot,
     write_l2_product(out, pid=slot.pid, kelvin=kelvin, transform=grid.transform, crs=grid.epsg,
                      acquired=slot.acquired, sun_elevation=slot.elevation,
                      sun_azimuth=slot.azimuth, cloud_cover=cover, qa_pixel=qa,
-                     mtl_format=slot.fmt)
+                     mtl_format=slot.fmt, reflectance=_reflectance(spec, world, slot, sky))
     craft = f"LANDSAT_{slot.spacecraft}"
     acq = AcquisitionTruth(
         index=slot.index, product_id=slot.pid, spacecraft=craft, acquired=slot.acquired,

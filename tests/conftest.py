@@ -127,8 +127,12 @@ class ProductFactory:
         origin: tuple[float, float] = ORIGIN, res: float = RES, crs: CRS | int = CRS_UTM18N,
         qa: np.ndarray | bool | None = True, mtl_format: str = "json",
         folder: str | Path | None = None, seed: int = 0, cloud_cover: float = 0.0,
+        reflectance: dict[int, np.ndarray] | None = None,
     ) -> Made:
-        """Write an L2SP product; ``qa=True`` writes an all-clear QA band, ``None`` none."""
+        """Write an L2SP product; ``qa=True`` writes an all-clear QA band, ``None`` none.
+
+        ``reflectance``: surface reflectance by band number (4 red, 5 near-infrared).
+        """
         kelvin = smooth_field(seed=seed) if kelvin is None else np.asarray(kelvin)
         qa, pid, tr, crs = self._layout("L2SP", kelvin.shape, qa, spacecraft, wrs, acquired,
                                         origin, res, crs)
@@ -136,6 +140,7 @@ class ProductFactory:
             self._where(folder, pid), pid=pid, kelvin=kelvin, transform=tr, crs=crs,
             acquired=acquired, sun_elevation=55.0, cloud_cover=cloud_cover,
             qa_pixel=qa, mtl_format=mtl_format,  # type: ignore[arg-type]
+            reflectance=reflectance,
         )
         return Made(pid, files[0].parent, files, tr, crs, kelvin)
 

@@ -45,6 +45,13 @@ class ReaderConfig(_Section):
     reflective bands, dark at night. Their clouds are masked by temperature instead: the
     ``no_qa_plausible_min_k`` floor, and every pixel more than ``night_cloud_k`` colder than the
     scene's median (clouds at night are cold; the night land surface varies by a few K).
+
+    ``greenness`` reads a Level-2 product's red and near-infrared surface reflectance
+    (``SR_B4``, ``SR_B5``) where both lie beside band 10, as an ``ndvi`` variable, and the
+    scan then takes each footprint's crop season out of its excess
+    (:mod:`pipeline.science.greenness`). Off by default: on the development worlds it halves
+    the changes fitted to campuses that ran all series, but loses a power-on or a right final
+    status at the margin (docs/benchmarks.md, twenty-ninth session).
     """
 
     plausible_min_k: float = Field(220.0, gt=0, le=300)
@@ -52,6 +59,7 @@ class ReaderConfig(_Section):
     no_qa_plausible_min_k: float = Field(250.0, gt=0, lt=400)
     qa_mask_bits: tuple[int, ...] = (0, 1, 2, 3, 4)
     night_cloud_k: float = Field(6.0, gt=0, le=100)
+    greenness: bool = False
 
     @model_validator(mode="after")
     def _check_range(self) -> ReaderConfig:

@@ -18,6 +18,7 @@ from rasterio.crs import CRS
 from pipeline.core.outputs import atomic_path
 from pipeline.core.product_id import ProductId
 from pipeline.io.mtl import write_mtl
+from pipeline.science.calibrate import SR_ADD, SR_MULT
 
 #: Level-2 ST_B10 scale and offset published by USGS for Collection 2 (LSDS-1619, section 6).
 ST_MULT = 0.00341802
@@ -40,6 +41,14 @@ def kelvin_to_st_dn(kelvin: np.ndarray) -> np.ndarray:
     dn = np.rint((k - ST_ADD) / ST_MULT)
     dn = np.clip(np.nan_to_num(dn, nan=0.0), 0, 65535)
     dn[~np.isfinite(k)] = 0
+    return dn.astype(np.uint16)
+
+
+def reflectance_to_sr_dn(reflectance: np.ndarray) -> np.ndarray:
+    """Quantise surface reflectance to SR digital numbers (1-65535); NaN becomes fill DN 0."""
+    r = np.asarray(reflectance, dtype=np.float64)
+    dn = np.clip(np.rint((np.nan_to_num(r) - SR_ADD) / SR_MULT), 1, 65535)
+    dn[~np.isfinite(r)] = 0
     return dn.astype(np.uint16)
 
 
@@ -99,9 +108,12 @@ def _write_product(
     extra_files: dict[str, str], calibration: dict[str, dict[str, str]], transform: Affine,
     crs: CRS | str | int, acquired: datetime, sun_elevation: float, sun_azimuth: float,
     cloud_cover: float, qa_pixel: np.ndarray | None, mtl_format: str,
-    day_night: str | None = None,
+    day_night: str | None = None, more_bands: dict[str, tuple[str, np.ndarray]] | None = None,
 ) -> list[Path]:
-    """Write band 10 (``band`` = MTL key, file suffix, DN array), QA_PIXEL and the MTL."""
+    """Write band 10 (``band`` = MTL key, file suffix, DN array), QA_PIXEL and the MTL.
+
+    ``more_bands``: other bands to write beside it, as MTL key -> (file suffix, DN array).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     crs = CRS.from_user_input(crs)
@@ -113,6 +125,10 @@ def _write_product(
         files["FILE_NAME_QUALITY_L1_PIXEL"] = f"{pid}_QA_PIXEL.TIF"
         written.append(out / files["FILE_NAME_QUALITY_L1_PIXEL"])
         _write_tif(written[-1], np.asarray(qa_pixel, dtype=np.uint16), transform, crs, nodata=1)
+    for more_key, (more_suffix, more_dn) in (more_bands or {}).items():
+        files[more_key] = f"{pid}_{more_suffix}.TIF"
+        written.append(out / files[more_key])
+        _write_tif(written[-1], more_dn, transform, crs, nodata=0)
     files.update(extra_files)
     groups = _groups(pid, level=level, shape=dn.shape, transform=transform, crs=crs,
                      acquired=acquired, sun_elevation=sun_elevation, sun_azimuth=sun_azimuth,
@@ -135,11 +151,14 @@ def write_l2_product(
     cloud_cover: float = 0.0,
     qa_pixel: np.ndarray | None = None,
     mtl_format: Literal["json", "txt", "xml"] = "json",
+    reflectance: dict[int, np.ndarray] | None = None,
 ) -> list[Path]:
     """Write ``<pid>_ST_B10.TIF`` (+ ``_QA_PIXEL.TIF``) and ``<pid>_MTL.<fmt>`` into ``out_dir``.
 
-    ``kelvin`` is quantised with the USGS scale (NaN -> fill DN 0). Rasters are written to a
-    temporary file and renamed, so an interrupted write leaves no half file behind.
+    ``kelvin`` is quantised with the USGS scale (NaN -> fill DN 0). ``reflectance`` (band
+    number -> surface reflectance, NaN = fill) adds ``<pid>_SR_B<n>.TIF`` files and their
+    scale in the MTL. Rasters are written to a temporary file and renamed, so an interrupted
+    write leaves no half file behind.
 
     Returns
     -------
@@ -153,11 +172,18 @@ def write_l2_product(
         "QUANTIZE_CAL_MAXIMUM_BAND_ST_B10": "65535", "QUANTIZE_CAL_MINIMUM_BAND_ST_B10": "1",
         "TEMPERATURE_MULT_BAND_ST_B10": f"{ST_MULT}", "TEMPERATURE_ADD_BAND_ST_B10": f"{ST_ADD}",
     }}
+    more = {f"FILE_NAME_BAND_{b}": (f"SR_B{b}", reflectance_to_sr_dn(r))
+            for b, r in sorted((reflectance or {}).items())}
+    if more:
+        cal["LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"] = {
+            k: v for b in sorted(reflectance or {}) for k, v in (
+                (f"REFLECTANCE_MULT_BAND_{b}", f"{SR_MULT}"),
+                (f"REFLECTANCE_ADD_BAND_{b}", f"{SR_ADD}"))}
     return _write_product(
         out_dir, pid=pid, band=("FILE_NAME_BAND_ST_B10", "ST_B10", kelvin_to_st_dn(kelvin)),
         level="L2SP", extra_files=files, calibration=cal, transform=transform, crs=crs,
         acquired=acquired, sun_elevation=sun_elevation, sun_azimuth=sun_azimuth,
-        cloud_cover=cloud_cover, qa_pixel=qa_pixel, mtl_format=mtl_format)
+        cloud_cover=cloud_cover, qa_pixel=qa_pixel, mtl_format=mtl_format, more_bands=more)
 
 
 def write_l1_product(

@@ -1,10 +1,12 @@
 """Local imagery source: a folder of Landsat Collection 2 products, as USGS delivers them.
 
 A product is band 10 (Level-2 ``*_ST_B10.TIF`` or Level-1 ``*_B10.TIF``), its ``*_MTL.json``,
-``*_MTL.txt`` or ``*_MTL.xml``, and ``*_QA_PIXEL.TIF`` when present. :func:`read_scene` turns one
-product into an :class:`xarray.Dataset` with a ``temperature`` variable (K, NaN where masked)
-and a ``flags`` variable (see :mod:`pipeline.science.masking`), with CRS and transform written by
-rioxarray, optionally resampled onto a target :class:`~pipeline.core.grid.Grid`.
+``*_MTL.txt`` or ``*_MTL.xml``, and ``*_QA_PIXEL.TIF`` when present; a Level-2 product's red and
+near-infrared reflectance (``*_SR_B4.TIF``, ``*_SR_B5.TIF``) when both are there.
+:func:`read_scene` turns one product into an :class:`xarray.Dataset` with a ``temperature``
+variable (K, NaN where masked), a ``flags`` variable (see :mod:`pipeline.science.masking`) and,
+from the reflectance, an ``ndvi`` variable, with CRS and transform written by rioxarray,
+optionally resampled onto a target :class:`~pipeline.core.grid.Grid`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pipeline.core.grid import Bounds, Grid
 from pipeline.core.product_id import LENGTH as PID_LENGTH
 from pipeline.core.product_id import ProductId
 from pipeline.io.mtl import MTL_SUFFIXES, SceneMetadata, read_mtl
-from pipeline.science.calibrate import to_kelvin
+from pipeline.science.calibrate import SR_ADD, SR_MULT, ndvi_from_sr, to_kelvin
 from pipeline.science.masking import FLAG_ATTRS, MASKING, Flag, build_flags, night_clouds
 
 _BAND = re.compile(rf"^(?P<pid>.{{{PID_LENGTH}}})_(?P<kind>ST_B10|B10)\.tiff?$", re.IGNORECASE)
@@ -47,11 +49,14 @@ class ProductFiles:
     mtl: Path
     qa: Path | None
     level: str
+    #: The red and near-infrared surface reflectance (SR_B4, SR_B5), when both are there.
+    red_nir: tuple[Path, Path] | None = None
 
     @property
     def files(self) -> list[Path]:
         """All files of the product (for provenance)."""
-        return [p for p in (self.band, self.qa, self.mtl) if p is not None]
+        return [p for p in (self.band, self.qa, *(self.red_nir or ()), self.mtl)
+                if p is not None]
 
 
 @dataclass(frozen=True)
@@ -107,14 +112,21 @@ def discover_products(folder: str | Path) -> tuple[list[ProductFiles], list[Prob
             problems.append(Problem(path, f"no {pid}_MTL.json/.txt/.xml beside it; download the "
                                           "product's MTL file too"))
             continue
-        qa = next((q for q in (path.parent / f"{pid}_QA_PIXEL.TIF",
-                               path.parent / f"{pid}_QA_PIXEL.tif") if q.is_file()), None)
+        qa, red, nir = (_beside(path, pid, name) for name in ("QA_PIXEL", "SR_B4", "SR_B5"))
         if pid in products:
             problems.append(Problem(path, f"product {pid} found twice; using "
                                           f"{products[pid].band}: delete the other copy"))
             continue
-        products[pid] = ProductFiles(pid, path, mtl, qa, "L2" if kind == "ST_B10" else "L1")
+        level = "L2" if kind == "ST_B10" else "L1"
+        products[pid] = ProductFiles(pid, path, mtl, qa, level,
+                                     (red, nir) if red and nir and level == "L2" else None)
     return [products[k] for k in sorted(products)], problems
+
+
+def _beside(band: Path, pid: str, name: str) -> Path | None:
+    """Return the product's ``name`` band file beside its band 10, or None."""
+    return next((q for q in (band.parent / f"{pid}_{name}.TIF", band.parent / f"{pid}_{name}.tif")
+                 if q.is_file()), None)
 
 
 def product_extent(product: ProductFiles) -> tuple[CRS, Bounds]:
@@ -232,7 +244,9 @@ def read_scene(
     -------
     xarray.Dataset
         ``temperature`` (y, x) float32 in K with NaN where masked, ``flags`` (y, x) uint8,
-        CRS and transform through ``.rio``, and the scene metadata as attributes.
+        CRS and transform through ``.rio``, and the scene metadata as attributes; ``ndvi``
+        (y, x) float32, NaN where masked, for a day product with red and near-infrared
+        reflectance (``config.greenness``).
 
     Raises
     ------
@@ -278,11 +292,27 @@ def read_scene(
     kelvin = to_kelvin(dn, meta.calibration)
     flags = _flags(kelvin, dn, qa, meta, config)
     kelvin[(flags & MASKING) != 0] = np.nan
+    layers = [kelvin]
+    if product.red_nir is not None and config.greenness and not meta.night:
+        layers.append(_read_ndvi(product, product.red_nir, win, flags))
     win_tr = rasterio.windows.transform(win, tr)
     if grid is not None:
-        kelvin, flags = _resample(kelvin, flags, crs, win_tr, grid)
+        layers, flags = _resample(layers, flags, crs, win_tr, grid)
         crs, win_tr = grid.crs, grid.transform
-    return scene_dataset(kelvin, flags, crs=crs, transform=win_tr, meta=meta)
+    return scene_dataset(layers[0], flags, crs=crs, transform=win_tr, meta=meta,
+                         ndvi=layers[1] if len(layers) > 1 else None)
+
+
+def _read_ndvi(product: ProductFiles, red_nir: tuple[Path, Path], win: Window,
+               flags: np.ndarray) -> np.ndarray:
+    """NDVI of ``win`` from the product's SR_B4 and SR_B5, NaN where ``flags`` mask."""
+    red, nir = (_read_band(p, win) for p in red_nir)
+    if red.shape != flags.shape or nir.shape != flags.shape:
+        raise SceneReadError(f"{red_nir[0].name} or {red_nir[1].name} differs in size from "
+                             f"{product.band.name}; check the files")
+    ndvi = ndvi_from_sr(red, nir, mult=SR_MULT, add=SR_ADD)
+    ndvi[(flags & MASKING) != 0] = np.nan
+    return ndvi
 
 
 def _flags(kelvin: np.ndarray, dn: np.ndarray, qa: np.ndarray | None, meta: SceneMetadata,
@@ -309,30 +339,35 @@ def _flags(kelvin: np.ndarray, dn: np.ndarray, qa: np.ndarray | None, meta: Scen
     return flags
 
 
-def _resample(kelvin: np.ndarray, flags: np.ndarray, crs: CRS, tr: Affine,
-              grid: Grid) -> tuple[np.ndarray, np.ndarray]:
-    out_k = np.full(grid.shape, np.nan, dtype=np.float32)
+def _resample(layers: list[np.ndarray], flags: np.ndarray, crs: CRS, tr: Affine,
+              grid: Grid) -> tuple[list[np.ndarray], np.ndarray]:
+    """Put ``layers`` (temperature first, NaN = masked) and ``flags`` on ``grid``."""
+    outs = [np.full(grid.shape, np.nan, dtype=np.float32) for _ in layers]
     out_f = np.full(grid.shape, Flag.FILL, dtype=np.uint8)
     if grid.aligned_with(crs, tr):
         # same CRS, resolution and whole-pixel offset: nearest resampling is an exact copy of
         # the overlapping block, done here without a warp
-        dst, src = grid.overlap(tr, kelvin.shape)
-        out_k[dst] = kelvin[src]
+        dst, src = grid.overlap(tr, flags.shape)
+        for out, layer in zip(outs, layers, strict=True):
+            out[dst] = layer[src]
         out_f[dst] = flags[src]
     else:
-        reproject(kelvin, out_k, src_transform=tr, src_crs=crs, dst_transform=grid.transform,
-                  dst_crs=grid.crs, src_nodata=np.nan, dst_nodata=np.nan,
-                  resampling=Resampling.bilinear)
+        for out, layer in zip(outs, layers, strict=True):
+            reproject(layer, out, src_transform=tr, src_crs=crs, dst_transform=grid.transform,
+                      dst_crs=grid.crs, src_nodata=np.nan, dst_nodata=np.nan,
+                      resampling=Resampling.bilinear)
         reproject(flags, out_f, src_transform=tr, src_crs=crs, dst_transform=grid.transform,
                   dst_crs=grid.crs, resampling=Resampling.nearest, init_dest_nodata=False)
-    out_k[(out_f & MASKING) != 0] = np.nan
-    out_f[~np.isfinite(out_k) & ((out_f & MASKING) == 0)] |= Flag.FILL
-    return out_k, out_f
+    masked = (out_f & MASKING) != 0
+    for out in outs:
+        out[masked] = np.nan
+    out_f[~np.isfinite(outs[0]) & ~masked] |= Flag.FILL
+    return outs, out_f
 
 
 def scene_dataset(kelvin: np.ndarray, flags: np.ndarray, *, crs: CRS, transform: Affine,
-                  meta: SceneMetadata) -> xr.Dataset:
-    """Wrap calibrated arrays as a CF-attributed Dataset with CRS and transform."""
+                  meta: SceneMetadata, ndvi: np.ndarray | None = None) -> xr.Dataset:
+    """Wrap calibrated arrays (and an NDVI, if given) as a CF-attributed Dataset with CRS."""
     h, w = kelvin.shape
     # CF valid_max: the temperature of band 10's largest digital number (the product's ceiling,
     # 373.0 K for Level-2 ST); pixels there are flagged saturated and hold a lower bound
@@ -364,7 +399,12 @@ def scene_dataset(kelvin: np.ndarray, flags: np.ndarray, *, crs: CRS, transform:
         },
         attrs=meta.attrs(),
     )
-    for obj in (ds, ds["temperature"], ds["flags"]):
+    if ndvi is not None:
+        ds["ndvi"] = (("y", "x"), ndvi.astype(np.float32), {
+            "long_name": "normalized difference vegetation index from surface reflectance, "
+                         "(SR_B5 - SR_B4) / (SR_B5 + SR_B4)", "units": "1",
+            "valid_min": -1.0, "valid_max": 1.0})
+    for obj in (ds, *ds.data_vars.values()):
         obj.encoding["grid_mapping"] = GRID_MAPPING
     ds["temperature"].rio.write_nodata(np.nan, encoded=False, inplace=True)
     return ds

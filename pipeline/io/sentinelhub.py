@@ -18,7 +18,8 @@ Per site:
    minutes apart: adjacent WRS rows) form one acquisition, named after the item covering most of
    the grid. Level-2 ``L2SR`` items carry no thermal band and are left out.
 3. **Process.** One Process API request per acquisition: the evalscript in
-   ``pipeline/evalscripts`` returns ``B10``, ``BQA`` and ``dataMask`` as one FLOAT32 GeoTIFF
+   ``pipeline/evalscripts`` returns ``B10``, ``BQA`` and ``dataMask`` (and, at Level-2, the
+   red and near-infrared reflectance ``B04`` and ``B05``) as one FLOAT32 GeoTIFF
    (BQA is exact in float32) on the grid (bbox in the UTM CRS, 30 m, nearest resampling), with
    the time filter spanning the pass.
 
@@ -36,7 +37,10 @@ What Sentinel Hub returns for ``B10`` and how it is written back:
   The counts are an exact encoding of that temperature; they equal the USGS counts only in so far
   as Sentinel Hub used the same (per-instrument, fixed in Collection 2) constants.
 
-Where ``dataMask`` is 0, band 10 is written as fill (DN 0) and ``QA_PIXEL`` as the fill bit.
+Level-2 ``B04`` and ``B05`` are surface reflectance (their default unit), written back as
+``SR_B4`` and ``SR_B5`` digital numbers with the USGS scale (2.75e-5 per DN - 0.2). Where
+``dataMask`` is 0, band 10 and the reflectance are written as fill (DN 0) and ``QA_PIXEL`` as
+the fill bit.
 
 Caching, retries and secrets: every catalog and process answer goes through
 :class:`pipeline.io.fetch_cache.FetchCache`; a run whose answers are all cached sends no request,
@@ -353,13 +357,18 @@ def _processing_units(headers: dict[str, Any]) -> float:
         return 0.0
 
 
-def _decode(content: bytes, grid: Grid, what: str) -> np.ndarray:
-    """Read the 3-band float32 answer (B10, BQA, dataMask), checked against the grid."""
+#: The bands each collection's evalscript returns, in order.
+ANSWER_BANDS = {"LANDSAT_OT_L2": ("B10", "BQA", "dataMask", "B04", "B05"),
+                "LANDSAT_OT_L1": ("B10", "BQA", "dataMask")}
+
+
+def _decode(content: bytes, grid: Grid, what: str, bands: tuple[str, ...]) -> np.ndarray:
+    """Read the float32 answer (``bands``, in order), checked against the grid."""
     try:
         with MemoryFile(content) as mem, mem.open() as src:
-            if src.count != 3:
-                raise FetchError(f"{what}: the answer has {src.count} bands, not B10, BQA and "
-                                 "dataMask; check pipeline/evalscripts")
+            if src.count != len(bands):
+                raise FetchError(f"{what}: the answer has {src.count} bands, not "
+                                 f"{', '.join(bands)}; check pipeline/evalscripts")
             if (src.height, src.width) != grid.shape:
                 raise FetchError(f"{what}: the answer is {src.height}x{src.width} pixels, the "
                                  f"grid {grid.shape[0]}x{grid.shape[1]}")
@@ -399,7 +408,7 @@ def _overlap(item: dict[str, Any], area: BaseGeometry) -> float:
 
 
 def _write_product(acq: _Acquisition, bands: np.ndarray, collection: str) -> list[Path]:
-    b10, bqa, mask = bands
+    b10, bqa, mask = bands[:3]
     has_data = mask > 0.5
     valid = has_data & np.isfinite(b10) & (b10 > 0)
     kelvin = np.where(valid, b10, np.nan).astype(np.float64)
@@ -422,7 +431,9 @@ def _write_product(acq: _Acquisition, bands: np.ndarray, collection: str) -> lis
     }
     try:
         if collection == "LANDSAT_OT_L2":
-            return write_l2_product(acq.folder, kelvin=kelvin, **common)
+            red, nir = (np.where(has_data, r, np.nan) for r in bands[3:5])
+            return write_l2_product(acq.folder, kelvin=kelvin, reflectance={4: red, 5: nir},
+                                    **common)
         c = TIRS_B10[ProductId.parse(acq.product_id).spacecraft]
         return write_l1_product(acq.folder, counts=brightness_temperature_to_counts(kelvin, **c),
                                 radiance_mult=c["radiance_mult"], radiance_add=c["radiance_add"],
@@ -542,7 +553,7 @@ class _Fetcher:
         return features
 
     def process(self, acq: _Acquisition) -> np.ndarray:
-        """Return the (B10, BQA, dataMask) answer of one acquisition, cached or fetched."""
+        """Return the answer (:data:`ANSWER_BANDS`) of one acquisition, cached or fetched."""
         epsg = acq.grid.crs.to_epsg()
         request = SentinelHubRequest(
             evalscript=self.evalscript,
@@ -559,14 +570,14 @@ class _Fetcher:
         entry = self.cache.get(key)
         if entry is not None:
             self.report.n_cached += 1
-            return _decode(entry.read(), acq.grid, what)
+            return _decode(entry.read(), acq.grid, what, ANSWER_BANDS[self.config.collection])
         if self._client is None:
             self._client = SentinelHubDownloadClient(config=self.sh)
         client = self._client
         response = self._call(lambda: client.download([download], decode_data=False)[0], url)
         units = _processing_units(response.headers)
         self.report.processing_units += units
-        bands = _decode(response.content, acq.grid, what)
+        bands = _decode(response.content, acq.grid, what, ANSWER_BANDS[self.config.collection])
         self.cache.put(key, response.content, suffix=".tif", info={
             "url": url, "processing_units": units, "product_id": acq.product_id,
             "content_type": _header(response.headers, "content-type")})

@@ -4,6 +4,9 @@ Level-2 surface temperature (USGS LSDS-1619): ``K = DN * TEMPERATURE_MULT + TEMP
 Level-1 (USGS Landsat 8/9 Data Users Handbook, section 5): top-of-atmosphere radiance
 ``L = DN * RADIANCE_MULT + RADIANCE_ADD`` and brightness temperature ``T = K2 / ln(K1 / L + 1)``.
 DN 0 is fill and becomes NaN. Nothing here is hard-coded per mission.
+
+Level-2 surface reflectance (LSDS-1619, section 6): ``rho = DN * 2.75e-5 - 0.2`` for every
+Collection 2 band and mission; :func:`ndvi_from_sr` turns red and near-infrared into NDVI.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.core.errors import MetadataError
+
+#: Level-2 surface reflectance (SR_B1-SR_B7) scale and offset, the same for every Collection 2
+#: product (USGS LSDS-1619 Landsat 8-9 C2 Level 2 Science Product Guide, section 6).
+SR_MULT = 2.75e-05
+SR_ADD = -0.2
 
 
 @dataclass(frozen=True)
@@ -86,3 +94,27 @@ def to_kelvin(dn: np.ndarray, calibration: ThermalCalibration) -> np.ndarray:
         raise MetadataError("Level-1 MTL lacks RADIANCE_MULT/ADD_BAND_10 or K1/K2_CONSTANT_BAND_10")
     rad = counts_to_radiance(dn, mult=calibration.radiance_mult, add=calibration.radiance_add)  # type: ignore[arg-type]
     return radiance_to_brightness_temperature(rad, k1=calibration.k1, k2=calibration.k2)  # type: ignore[arg-type]
+
+
+def ndvi_from_sr(red: np.ndarray, nir: np.ndarray, *, mult: float = SR_MULT,
+                 add: float = SR_ADD) -> np.ndarray:
+    """NDVI ``(nir - red) / (nir + red)`` from Level-2 red and near-infrared digital numbers.
+
+    Fill (DN 0 in either band) and pixels whose two reflectances sum to under 0.01 (no
+    signal to take a ratio of) become NaN; the result is clipped to [-1, 1].
+
+    Examples
+    --------
+    >>> dn = lambda rho: np.array([round((rho + 0.2) / 2.75e-5)], dtype=np.uint16)
+    >>> round(float(ndvi_from_sr(dn(0.05), dn(0.45))[0]), 3)  # a green canopy
+    0.8
+    >>> bool(np.isnan(ndvi_from_sr(np.array([0], np.uint16), dn(0.3))[0]))
+    True
+    """
+    r = np.asarray(red, dtype=np.float32) * np.float32(mult) + np.float32(add)
+    n = np.asarray(nir, dtype=np.float32) * np.float32(mult) + np.float32(add)
+    total = n + r
+    ok = (np.asarray(red) > 0) & (np.asarray(nir) > 0) & (total >= 0.01)
+    out = np.full(r.shape, np.nan, dtype=np.float32)
+    np.divide(n - r, total, out=out, where=ok)
+    return np.clip(out, -1.0, 1.0)

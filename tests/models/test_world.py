@@ -50,7 +50,7 @@ def test_same_spec_gives_byte_identical_files(tmp_path):
     generate_world(spec, tmp_path / "a")
     generate_world(spec, tmp_path / "b")
     a, b = sha256_tree(tmp_path / "a"), sha256_tree(tmp_path / "b")
-    assert len(a) == 4 * 3 + 3
+    assert len(a) == 4 * 5 + 3  # band 10, QA, red, near-infrared and MTL per product
     assert a == b
 
 
@@ -414,6 +414,68 @@ def test_crop_loss_is_the_cooling_the_crops_put_in_the_imagery(tmp_path):
     assert not crop_loss(make_spec(**kw), [date(2024, 7, 15)])[0].any()
 
 
+def test_crops_green_up_in_the_red_and_near_infrared_with_their_season(tmp_path):
+    # the products carry SR_B4 and SR_B5: a crop parcel's NDVI rises with its season's leaf
+    # area and saturates (canopy cover 1 - exp(-0.5 LAI)); a campus is paved all year
+    from models.world import crop_loss
+    from models.world_spec import LandSpec
+    from pipeline.core.config import ReaderConfig
+    from pipeline.io.reader import discover_products, read_scene
+
+    land = LandSpec(crop_share=1.0, crop_depth=0.8, crop_peak_doy=196, crop_season_days=100,
+                    crop_jitter_days=0.0)
+    truth = generate_world(make_spec(land=land, size_px=96, campuses=(CAMPUS,),
+                                     start=date(2024, 5, 1), n_acquisitions=12, revisit_days=8,
+                                     cloudiness=0.0), tmp_path)
+    crop = crop_loss(truth.spec, [date(2024, 7, 14)])[0][0] > 0  # the crops, at their peak
+    assert crop.sum() > 500
+    win = pixel_window(truth, truth.campus("S1").footprint_utm)
+    by_pid = {p.product_id: p for p in discover_products(tmp_path)[0]}
+    crop_ndvi, campus_ndvi, green = [], [], []
+    for a in truth.acquisitions:
+        ndvi = read_scene(by_pid[a.product_id], config=ReaderConfig(greenness=True))["ndvi"].values
+        doy = a.date.timetuple().tm_yday
+        g = np.cos(np.pi * (doy - 196) / 100) ** 2 if abs(doy - 196) < 50 else 0.0
+        crop_ndvi.append(float(np.nanmedian(ndvi[crop])))
+        campus_ndvi.append(float(np.nanmedian(ndvi[win])))
+        green.append(g)
+    crop_ndvi, green = np.array(crop_ndvi), np.array(green)
+    # a linear mix of soil (0.18, 0.26) and canopy (0.04, 0.40) has NDVI (0.08 + 0.28 fc) / 0.44:
+    # bare parcels have 5 % cover, a crop at its peak 1 - exp(-0.5 x 4) = 86.5 %
+    soil, peak = (0.08 + 0.28 * 0.05) / 0.44, (0.08 + 0.28 * (1 - np.exp(-2.0))) / 0.44
+    assert crop_ndvi[green == 0].max() == pytest.approx(soil, abs=0.02)
+    assert crop_ndvi.max() == pytest.approx(peak, abs=0.03)
+    assert np.corrcoef(green, crop_ndvi)[0, 1] > 0.95
+    # saturation: at half the season's greenness the NDVI is well over half way
+    half = (crop_ndvi - soil) / (peak - soil)
+    mid = (green > 0.3) & (green < 0.7)
+    assert mid.any() and (half[mid] > green[mid] + 0.1).all()
+    assert max(campus_ndvi) < 0.08 / 0.44 + 0.02 and np.ptp(campus_ndvi) < 0.01  # paved
+
+
+def test_reflectance_leaves_the_thermal_bands_as_they_were(tmp_path):
+    # the reflectance draws come after every thermal draw, on a stream of their own: band 10
+    # and QA of a world are those written before the products carried SR_B4 and SR_B5
+    # (content hash of the world below, MTLs and reflectance left out, on 4f725ba)
+    import hashlib
+
+    spec = make_spec(n_acquisitions=2, center_lat=-33.9, center_lon=151.0)
+    generate_world(spec, tmp_path, night_looks=(1,))
+    h = hashlib.sha256()
+    for p in sorted(tmp_path.iterdir()):
+        if "_SR_B" in p.name or "_MTL." in p.name:
+            continue
+        h.update(p.name.encode())
+        if p.suffix == ".TIF":
+            with rasterio.open(p) as src:
+                h.update(src.read().tobytes())
+                h.update(repr((src.crs.to_epsg(), tuple(src.transform))).encode())
+        else:
+            h.update(p.read_bytes())
+    assert h.hexdigest() == "e6f326500b1d20b15dbc487163b906b43dd757f5c5c6210550c2398acb23aef5"
+    assert len(list(tmp_path.glob("*_SR_B[45].TIF"))) == 4  # two day products, no night one
+
+
 def test_rooftop_heat_spreads_over_the_footprint_yard_heat_concentrates(tmp_path):
     later = date(2030, 1, 1)
     peaks = {}
@@ -502,7 +564,9 @@ def test_night_looks_are_level1_night_scenes_beside_an_unchanged_world(tmp_path)
 #: look, measured on the code before the world's own grid became a pipeline.core.grid.Grid (#21).
 #: Re-pinned when LandSpec gained ``crop_year_days``: truth.json's spec holds the new field
 #: (0.0); every other file, every TIFF included, is byte-identical to the world made before.
-WORLD_CONTENT_SHA256 = "a8432e771cfac134b617ee2823147bafffe0c471174efc5d96c658f605ad90a9"
+#: Re-pinned when the day products gained SR_B4 and SR_B5 (and their MTL keys); band 10 and QA
+#: are unchanged (test_reflectance_leaves_the_thermal_bands_as_they_were).
+WORLD_CONTENT_SHA256 = "3a52e5729a1fc99626fd52fc8dc757a83be844ed9271dca8fbf249f940821969"
 
 
 def test_world_grid_is_the_pipeline_grid_and_products_are_unchanged(tmp_path):

@@ -54,6 +54,9 @@ class FakeScene:
     sun_elevation: float | None = 55.0
     sun_azimuth: float | None = 140.0
     data_mask: np.ndarray | None = None
+    #: Red and near-infrared surface reflectance (B04, B05); None: 0, as an empty band.
+    b04: np.ndarray | None = None
+    b05: np.ndarray | None = None
 
     @property
     def mask(self) -> np.ndarray:
@@ -271,25 +274,32 @@ class FakeSentinelHub:
         dst_tr = from_origin(x0, y1, resx, resy)
         tr = data["dataFilter"]["timeRange"]
         t0, t1 = isoparse(tr["from"]), isoparse(tr["to"])
-        out = np.zeros((3, height, width), dtype=np.float32)
+        # the bands the evalscript's setup() asks for, in its order (its output returns them so)
+        names = json.loads(re.search(r"bands:\s*(\[[^\]]*\])", body["evalscript"])[1])
+        out = np.zeros((len(names), height, width), dtype=np.float32)
         scenes = sorted((s for s in self.scenes if s.collection == data["type"]
                          and t0 <= s.when <= t1), key=lambda s: s.when)
         for s in scenes:  # oldest first, so the most recent wins (mostRecent mosaicking)
             layers = []
-            for src in (np.nan_to_num(s.b10).astype(np.float32), s.bqa.astype(np.float32),
-                        s.mask):
+            zero = np.zeros_like(s.mask)
+            have = {"B10": np.nan_to_num(s.b10).astype(np.float32),
+                    "BQA": s.bqa.astype(np.float32), "dataMask": s.mask,
+                    "B04": zero if s.b04 is None else s.b04.astype(np.float32),
+                    "B05": zero if s.b05 is None else s.b05.astype(np.float32)}
+            for src in (have[n] for n in names):
                 dst = np.zeros((height, width), dtype=np.float32)
                 reproject(src, dst, src_transform=s.transform, src_crs=s.crs,
                           dst_transform=dst_tr, dst_crs=crs, resampling=Resampling.nearest,
                           init_dest_nodata=False)
                 layers.append(dst)
-            has = layers[2] > 0
-            for i in range(3):
+            has = layers[names.index("dataMask")] > 0
+            for i in range(len(names)):
                 out[i][has] = layers[i][has]
-        units = round(max(width * height / 512.0 ** 2, 0.01) * 2.0, 6)  # 3 bands, FLOAT32
+        # FLOAT32 costs 2 units per 512 x 512 px and 3 bands; each further 3 bands, 1 more
+        units = round(max(width * height / 512.0 ** 2, 0.01) * 2.0 * len(names) / 3, 6)
         with self._lock:
             self.processing_units.append(units)
-        profile = {"driver": "GTiff", "width": width, "height": height, "count": 3,
+        profile = {"driver": "GTiff", "width": width, "height": height, "count": len(names),
                    "dtype": "float32", "crs": crs, "transform": dst_tr}
         with MemoryFile() as mem:
             with mem.open(**profile) as dst_file:
@@ -338,7 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def scene_from(made: Any, *, collection: str = "landsat-ot-l2", **kw: Any) -> FakeScene:
-    """What Sentinel Hub would serve for a local product: B10 in K, BQA, dataMask.
+    """What Sentinel Hub would serve for a local product: B10 in K, BQA, dataMask, B04, B05.
 
     ``made`` is anything with ``band``, ``qa`` (or None) and ``mtl`` paths: a product written
     by the tests' ``make_product`` or a :class:`pipeline.io.reader.ProductFiles`.
@@ -346,7 +356,7 @@ def scene_from(made: Any, *, collection: str = "landsat-ot-l2", **kw: Any) -> Fa
     import rasterio
 
     from pipeline.io.mtl import read_mtl
-    from pipeline.science.calibrate import to_kelvin
+    from pipeline.science.calibrate import SR_ADD, SR_MULT, to_kelvin
     from pipeline.science.qa import encode
 
     meta = read_mtl(made.mtl)
@@ -358,9 +368,16 @@ def scene_from(made: Any, *, collection: str = "landsat-ot-l2", **kw: Any) -> Fa
     else:
         qa = encode(shape=dn.shape)
     kelvin = np.nan_to_num(to_kelvin(dn, meta.calibration)).astype(np.float32)  # fill -> 0
+    reflectance = {}
+    for band in (4, 5):  # SR_B4 and SR_B5 beside band 10, when the product has them
+        path = made.band.with_name(made.band.name.replace("_ST_B10", f"_SR_B{band}"))
+        if "_ST_B10" in made.band.name and path.is_file():
+            with rasterio.open(path) as src:
+                sr = src.read(1)
+            reflectance[f"b0{band}"] = np.where(sr > 0, sr * SR_MULT + SR_ADD, 0.0)
     return FakeScene(meta.product_id, meta.acquired, kelvin, qa, tr, crs, collection=collection,
                      cloud_cover=meta.cloud_cover, sun_elevation=meta.sun_elevation,
-                     sun_azimuth=meta.sun_azimuth, data_mask=(dn != 0), **kw)
+                     sun_azimuth=meta.sun_azimuth, data_mask=(dn != 0), **reflectance, **kw)
 
 
 def isolate_sentinelhub(monkeypatch: Any, tmp_path: Any) -> Iterator[None]:

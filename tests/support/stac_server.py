@@ -33,7 +33,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.warp import transform_bounds
 
-from pipeline.io.c2write import kelvin_to_st_dn
+from pipeline.io.c2write import kelvin_to_st_dn, reflectance_to_sr_dn
 from pipeline.io.mtl import read_mtl_groups, write_mtl
 from pipeline.science.calibrate import brightness_temperature_to_radiance
 from tests.conftest import COLOMBIA, LAHAINA, shared_sample
@@ -54,6 +54,9 @@ class Scene:
     cloud_cover: float = 3.0
     sun_elevation: float = 40.0
     night: bool = False
+    #: Surface reflectance by band (4 red, 5 near-infrared): written as SR_B4/SR_B5 COGs and
+    #: served as ``red``/``nir08`` assets of the item (as Planetary Computer's items carry them).
+    reflectance: dict[int, np.ndarray] | None = None
 
     @property
     def level(self) -> str:
@@ -158,6 +161,9 @@ class StacWorld:
                       block=block)
             write_cog(self.root / f"{pid}_QA_PIXEL.TIF", qa, scene.transform, scene.crs,
                       block=block, nodata=1)
+            for band, rho in (scene.reflectance or {}).items():
+                write_cog(self.root / f"{pid}_SR_B{band}.TIF", reflectance_to_sr_dn(rho),
+                          scene.transform, scene.crs, block=block)
         write_mtl(groups, self.root / f"{pid}_MTL.json")
         write_mtl(groups, self.root / f"{pid}_MTL.txt")
         h, w = scene.kelvin.shape
@@ -200,7 +206,11 @@ class StacWorld:
                 "MTL.json": {"href": f"{href}_MTL.json", "type": "application/json",
                              "roles": ["metadata"]},
                 "MTL.txt": {"href": f"{href}_MTL.txt", "type": "text/plain",
-                            "roles": ["metadata"]}},
+                            "roles": ["metadata"]},
+                **{key: {"href": f"{href}_SR_B{band}.TIF", "type": cog,
+                         "roles": ["data", "reflectance"]}
+                   for band, key in ((4, "red"), (5, "nir08"))
+                   if band in (scene.reflectance or {})}},
             "links": []}
         self.items.setdefault(collection, []).append(item)
         return item

@@ -2,7 +2,8 @@
 
 :class:`StacFetcher` asks pystac-client for the items of a :class:`~pipeline.io.stac.items.
 StacRequest`, fetches each product's MTL whole and reads the window of band 10 and
-``QA_PIXEL`` covering a site's grid through GDAL's HTTP range requests; every answer goes through
+``QA_PIXEL`` (and of red and near-infrared reflectance, where the item has them) covering a
+site's grid through GDAL's HTTP range requests; every answer goes through
 :class:`pipeline.io.fetch_cache.FetchCache` (keys hold unsigned hrefs and the pixel window, so a
 re-run finds them without a request), and errors become
 :class:`~pipeline.core.errors.StacRequestError` with what to do. :func:`pipeline.io.stac.source.
@@ -315,10 +316,16 @@ class StacFetcher:
         band_key = "FILE_NAME_BAND_ST_B10" if look.assets.level == "L2" else "FILE_NAME_BAND_10"
         dn, transform, crs = self.window(look, look.assets.band)
         bands = {band_key: dn}
-        if look.assets.qa is not None:
-            qa, qa_tr, _ = self.window(look, look.assets.qa)
-            if qa.shape == dn.shape and qa_tr == transform:
-                bands["FILE_NAME_QUALITY_L1_PIXEL"] = qa
+        more = {"FILE_NAME_QUALITY_L1_PIXEL": look.assets.qa}
+        if look.assets.red_nir is not None:
+            more.update(zip(("FILE_NAME_BAND_4", "FILE_NAME_BAND_5"), look.assets.red_nir,
+                            strict=True))
+        for key, href in more.items():
+            if href is None:
+                continue
+            extra, extra_tr, _ = self.window(look, href)
+            if extra.shape == dn.shape and extra_tr == transform:  # on band 10's lattice
+                bands[key] = extra
         groups = read_mtl_groups(mtl_path)
         pid = groups["PRODUCT_CONTENTS"].get("LANDSAT_PRODUCT_ID")
         if pid != look.assets.product_id:

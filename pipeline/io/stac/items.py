@@ -2,7 +2,8 @@
 
 Nothing here touches the network. A :class:`StacRequest` is the declarative search (its JSON
 body is the cache key); :func:`pick_assets` finds band 10, ``QA_PIXEL`` and the MTL of an item
-whatever the catalog calls them; :func:`item_window` turns the item's ``proj:*`` fields into
+(and a Level-2 item's red and near-infrared reflectance, where the item has them) whatever the
+catalog calls them; :func:`item_window` turns the item's ``proj:*`` fields into
 the pixel window that covers a site's grid, so a cached window can be found again without
 opening the remote file; :func:`baseline_period` says which before-state a site gets.
 
@@ -11,7 +12,9 @@ Asset keys differ between catalogs (checked against their published items):
 * USGS LandsatLook (``landsat-c2l2-st``, ``landsat-c2l1``): ``lwir11``, ``qa_pixel``,
   ``MTL.json``/``MTL.txt``/``MTL.xml``;
 * Microsoft Planetary Computer (``landsat-c2-l2``): ``lwir11``, ``qa_pixel``,
-  ``mtl.json``/``mtl.txt``/``mtl.xml``.
+  ``mtl.json``/``mtl.txt``/``mtl.xml``, and ``red``/``nir08`` (``SR_B4``/``SR_B5``) in the same
+  item. LandsatLook keeps reflectance in separate items (``landsat-c2l2-sr``): its ST items give
+  no greenness, and a scan of them leaves that term out.
 
 The keys are tried first; the file name the asset points to decides (``*_ST_B10.TIF`` for
 Level-2, ``*_B10.TIF`` for Level-1, ``*_QA_PIXEL.TIF``, ``*_MTL.<fmt>``), so an unknown catalog
@@ -50,6 +53,8 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "band_L2": ("lwir11", "ST_B10", "st_b10"),
     "band_L1": ("lwir11", "B10", "b10"),
     "qa": ("qa_pixel", "QA_PIXEL"),
+    "red": ("red", "SR_B4", "sr_b4"),
+    "nir": ("nir08", "SR_B5", "sr_b5"),
     "mtl": ("MTL.json", "mtl.json", "MTL.txt", "mtl.txt", "MTL.xml", "mtl.xml"),
 }
 _LEVELS = {"L2": ("L2SP",), "L1": ("L1TP", "L1GT", "L1GS")}
@@ -57,6 +62,8 @@ _NAMES = {
     "band_L2": re.compile(r"_ST_B10\.TIF$", re.IGNORECASE),
     "band_L1": re.compile(r"(?<!_ST)_B10\.TIF$", re.IGNORECASE),
     "qa": re.compile(r"_QA_PIXEL\.TIF$", re.IGNORECASE),
+    "red": re.compile(r"_SR_B4\.TIF$", re.IGNORECASE),
+    "nir": re.compile(r"_SR_B5\.TIF$", re.IGNORECASE),
     "mtl": re.compile(r"_MTL\.(json|txt|xml)$", re.IGNORECASE),
 }
 
@@ -88,7 +95,7 @@ class StacRequest:
 
 @dataclass(frozen=True)
 class ItemAssets:
-    """The three assets of one item the pipeline needs, and what they say about the product."""
+    """The assets of one item the pipeline reads, and what they say about the product."""
 
     item_id: str
     product_id: str
@@ -97,6 +104,8 @@ class ItemAssets:
     qa: str | None
     mtl: str
     mtl_format: str
+    #: Red and near-infrared reflectance (SR_B4, SR_B5) of a Level-2 item that has both.
+    red_nir: tuple[str, str] | None = None
 
     @property
     def acquisition(self) -> tuple[str, str, str]:
@@ -168,9 +177,10 @@ def pick_assets(item: dict[str, Any], level: Level) -> ItemAssets | str:
     if m is None or not m.has_band10 or m.level not in _LEVELS[level]:
         return f"{name} is not a Landsat 8/9 Collection 2 {level} band 10 file"
     fmt = mtl.split("?")[0].rsplit(".", 1)[-1].lower()
-    qa = _href(assets, "qa")
-    qa = qa if qa and qa.startswith(("http://", "https://")) else None
-    return ItemAssets(str(item.get("id")), pid, level, band, qa, mtl, fmt)
+    qa, red, nir = (h if h and h.startswith(("http://", "https://")) else None
+                    for h in (_href(assets, k) for k in ("qa", "red", "nir")))
+    red_nir = (red, nir) if red and nir and level == "L2" else None
+    return ItemAssets(str(item.get("id")), pid, level, band, qa, mtl, fmt, red_nir)
 
 
 def _proj(item: dict[str, Any], asset_key_href: str) -> tuple[CRS, Affine, tuple[int, int]] | None:

@@ -12,6 +12,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.warp import transform as warp_transform
 
+from pipeline.core.config import ReaderConfig
 from pipeline.core.errors import (
     HeatwatchWarning,
     MetadataError,
@@ -354,3 +355,70 @@ def test_night_level1_scene_is_read_flagged_and_masked_by_cold(tmp_path: Path) -
     assert np.isfinite(t[30:38, 30:38]).all()
     # QA's fill bit still counts
     assert np.isnan(t[0, 0]) and flags[0, 0] & Flag.FILL
+
+
+# Red and near-infrared ---------------------------------------------------------------------
+
+#: The reader with red and near-infrared switched on (reader.greenness).
+GREEN = ReaderConfig(greenness=True)
+
+
+def _red_nir(shape: tuple[int, int]) -> dict[int, np.ndarray]:
+    """Soil (0.18, 0.26) with a green canopy square (0.04, 0.40) in its upper left."""
+    red, nir = np.full(shape, 0.18), np.full(shape, 0.26)
+    red[:20, :20], nir[:20, :20] = 0.04, 0.40
+    return {4: red, 5: nir}
+
+
+def test_red_and_near_infrared_give_an_ndvi_masked_like_the_temperature(make_product) -> None:
+    cloud = np.zeros((SIZE, SIZE), bool)
+    cloud[40:50, 40:50] = True
+    made = make_product.l2(reflectance=_red_nir((SIZE, SIZE)),
+                           qa=c2write_qa((SIZE, SIZE), cloud=cloud))
+    (product,), _ = discover_products(make_product.root)
+    assert product.red_nir is not None and product.red_nir[0].name.endswith("_SR_B4.TIF")
+    assert set(product.files) == set(made.files)  # provenance names every file read
+    ds = read_scene(product, config=GREEN)
+    ndvi = ds["ndvi"].values
+    np.testing.assert_allclose(ndvi[5, 5], 0.36 / 0.44, atol=2e-4)  # canopy
+    np.testing.assert_allclose(ndvi[30, 30], 0.08 / 0.44, atol=2e-4)  # soil
+    assert np.isnan(ndvi[cloud]).all() and np.isfinite(ndvi[~cloud]).all()
+    assert ds["ndvi"].attrs["units"] == "1" and ds["ndvi"].rio.crs == ds["temperature"].rio.crs
+
+
+def test_ndvi_follows_the_temperature_onto_the_grid(make_product) -> None:
+    make_product.l2(reflectance=_red_nir((SIZE, SIZE)))
+    (product,), _ = discover_products(make_product.root)
+    src = read_scene(product, config=GREEN)
+    # a grid shifted by half a pixel: resampled, not copied; a canopy pixel stays canopy
+    tr = src.rio.transform()
+    grid = Grid(src.rio.crs, Affine(RES, 0, tr.c + RES / 2, 0, -RES, tr.f - RES / 2),
+                (SIZE - 2, SIZE - 2))
+    ds = read_scene(product, config=GREEN, grid=grid)
+    assert ds["ndvi"].shape == grid.shape
+    np.testing.assert_allclose(ds["ndvi"].values[5, 5], 0.36 / 0.44, atol=1e-3)
+    assert (np.isnan(ds["ndvi"].values) == np.isnan(ds["temperature"].values)).all()
+
+
+def test_no_ndvi_without_both_bands_or_unless_switched_on(make_product) -> None:
+    make_product.l2(reflectance={4: _red_nir((SIZE, SIZE))[4]}, folder="red-only")
+    make_product.l2(reflectance=_red_nir((SIZE, SIZE)), folder="both", wrs=(13, 31))
+    products, _ = discover_products(make_product.root)
+    by_folder = {p.band.parent.name: p for p in products}
+    assert by_folder["red-only"].red_nir is None
+    assert "ndvi" not in read_scene(by_folder["red-only"], config=GREEN)
+    assert "ndvi" not in read_scene(by_folder["both"])  # reader.greenness is off by default
+    assert "ndvi" in read_scene(by_folder["both"], config=GREEN)
+
+
+def test_a_reflectance_band_of_another_size_is_refused(make_product) -> None:
+    made = make_product.l2(reflectance=_red_nir((SIZE, SIZE)))
+    small = next(p for p in made.files if p.name.endswith("_SR_B5.TIF"))
+    with rasterio.open(small) as src:
+        profile, data = src.profile, src.read(1)
+    profile.update(width=SIZE - 4)
+    with rasterio.open(small, "w", **profile) as dst:
+        dst.write(data[:, :SIZE - 4], 1)
+    (product,), _ = discover_products(make_product.root)
+    with pytest.raises(SceneReadError, match="differs in size"):
+        read_scene(product, config=GREEN)

@@ -186,7 +186,7 @@ def test_requests_carry_collection_bands_bbox_crs_resolution_and_filters(server,
         assert body["output"]["responses"] == [{"identifier": "default",
                                                 "format": {"type": "image/tiff"}}]
         assert body["evalscript"] == load_evalscript("LANDSAT_OT_L2")
-        assert 'bands: ["B10", "BQA", "dataMask"]' in body["evalscript"]
+        assert 'bands: ["B10", "BQA", "dataMask", "B04", "B05"]' in body["evalscript"]
         assert 'sampleType: "FLOAT32"' in body["evalscript"]
 
 
@@ -290,6 +290,36 @@ def test_data_mask_zero_becomes_fill(make_product, tmp_path):
     west = (np.arange(grid.shape[1]) * 30 + grid.transform.c + 15) < ORIGIN[0] + 32 * 30
     assert (dn[:, west] == 0).all() and (bits[:, west] == 1).all()
     assert (dn[:, ~west] > 0).all() and not (bits[:, ~west] & 1).any()
+
+
+def test_level2_red_and_near_infrared_come_back_as_the_usgs_reflectance(make_product, tmp_path):
+    # B04 and B05 (reflectance) are written as SR_B4 and SR_B5 with the USGS scale: the same
+    # digital numbers as the local product's, fill where dataMask is 0, and the same NDVI
+    from pipeline.core.config import ReaderConfig
+    from pipeline.io.reader import discover_products, read_scene
+
+    rng = np.random.default_rng(4)
+    red_nir = {4: rng.uniform(0.03, 0.2, (64, 64)), 5: rng.uniform(0.2, 0.45, (64, 64))}
+    made = make_product.l2(origin=ORIGIN, acquired=JUNE_1.replace(tzinfo=None),
+                           reflectance=red_nir)
+    scene = scene_from(made)
+    scene.data_mask = np.ones(scene.b10.shape, bool)
+    scene.data_mask[:, :32] = False
+    with FakeSentinelHub([scene]) as srv:
+        report = run(srv, tmp_path)
+    folder = report.site_dirs["site-a"]
+    grid = fetch_grid(SITE_A[1], margin_m=MARGIN)
+    west = (np.arange(grid.shape[1]) * 30 + grid.transform.c + 15) < ORIGIN[0] + 32 * 30
+    for band in (4, 5):
+        local = next(f for f in made.files if f.name.endswith(f"_SR_B{band}.TIF"))
+        with rasterio.open(folder / f"{made.pid}_SR_B{band}.TIF") as got, \
+                rasterio.open(local) as ref:
+            dn, want = got.read(1), ref.read(1, window=ref.window(*grid.bounds))
+        assert (dn[:, west] == 0).all()
+        np.testing.assert_array_equal(dn[:, ~west], want[:, ~west])
+    (fetched,), _ = discover_products(folder)
+    ndvi = read_scene(fetched, config=ReaderConfig(greenness=True))["ndvi"].values
+    assert np.isnan(ndvi[:, west]).all() and np.isfinite(ndvi[:, ~west]).all()
 
 
 def test_fetched_stack_equals_local_stack(server, tmp_path, pair, make_product):

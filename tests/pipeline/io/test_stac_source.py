@@ -19,7 +19,7 @@ from rasterio.crs import CRS
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from pipeline.core.config import StacConfig
+from pipeline.core.config import ReaderConfig, StacConfig
 from pipeline.core.errors import StacRequestError, StacTimeoutError
 from pipeline.io.mtl import read_mtl, read_mtl_groups
 from pipeline.io.reader import discover_products, read_scene
@@ -62,6 +62,8 @@ DAYS = [(f"LC08_L2SP_022035_{d:%Y%m%d}_{d:%Y%m%d}_02_T1", d, 290 + 8 * np.sin(d.
                      (utc(2024, 5, 25), 6.0), (utc(2024, 7, 12), 6.0), (utc(2024, 8, 29), 6.0),
                      (utc(2024, 10, 16), 6.0), (utc(2024, 11, 17), 6.0)]]
 NIGHT = ("LC09_L1TP_148214_20240615_20240616_02_T1", utc(2024, 6, 15, 4, 12))
+#: Red and near-infrared of one look (DAYS[7]): soil, NDVI 0.08 / 0.44
+RED_NIR = {4: np.full((SIDE, SIDE), 0.18), 5: np.full((SIDE, SIDE), 0.26)}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StacWorld]:
     w = StacWorld(root)
     tr = _scene_transform()
     for i, (pid, when, base, hot) in enumerate(DAYS):
-        w.add(Scene(pid, when, _kelvin(i, base, hot), tr, CRS16), L2)
+        w.add(Scene(pid, when, _kelvin(i, base, hot), tr, CRS16,
+                    reflectance=RED_NIR if i == 7 else None), L2)
     # a day Level-1 look that has its Level-2 product: "both" keeps only the Level-2 one
     pid, when, base, hot = DAYS[6]
     w.add(Scene(pid.replace("L2SP", "L1TP"), when, _kelvin(6, base, hot), tr, CRS16), L1)
@@ -162,6 +165,11 @@ def test_fetch_writes_c2_windows_the_reader_reads_with_baseline_and_night(
     ds = read_scene(day)
     k = ds["temperature"].values
     assert np.nanmax(k) > np.nanmedian(k) + 4.0  # the 6 K heat source is in the window
+    # its item has red and near-infrared assets: windows of them too, for the ring greenness
+    assert day.red_nir is not None
+    green = read_scene(day, config=ReaderConfig(greenness=True))
+    np.testing.assert_allclose(green["ndvi"].values, 0.08 / 0.44, atol=2e-4)
+    assert all(p.red_nir is None for p in products if p.product_id != DAYS[7][0])
     # the contract with the scan: the before-construction period per site
     doc = report.to_dict()
     assert doc["baseline"] == {"test-campus": {"start": "2023-01-01", "end": "2024-02-29"}}

@@ -9,9 +9,12 @@ import rasterio
 from pipeline.core.errors import MetadataError
 from pipeline.io.mtl import read_mtl
 from pipeline.science.calibrate import (
+    SR_ADD,
+    SR_MULT,
     ThermalCalibration,
     brightness_temperature_to_radiance,
     counts_to_radiance,
+    ndvi_from_sr,
     radiance_to_brightness_temperature,
     st_to_kelvin,
     to_kelvin,
@@ -102,3 +105,15 @@ def test_non_positive_radiance_has_no_temperature() -> None:
 def test_missing_constants_are_metadata_errors(cal: ThermalCalibration) -> None:
     with pytest.raises(MetadataError):
         to_kelvin(np.array([1000], dtype=np.uint16), cal)
+
+
+def test_ndvi_from_level2_reflectance_digital_numbers() -> None:
+    # LSDS-1619: reflectance = DN * 2.75e-5 - 0.2 for every Collection 2 band
+    assert (SR_MULT, SR_ADD) == (2.75e-05, -0.2)
+    red = np.array([7273 + 1818, 7273 + 14545, 0, 7273 + 1000, 7273], dtype=np.uint16)
+    nir = np.array([7273 + 14545, 7273 + 1818, 9000, 0, 7273 + 200], dtype=np.uint16)
+    got = ndvi_from_sr(red, nir)
+    # 7273 is reflectance 0.0; 1818 DN is 0.05, 14545 DN is 0.4: (0.4 - 0.05) / 0.45
+    np.testing.assert_allclose(got[:2], [0.35 / 0.45, -0.35 / 0.45], atol=2e-4)
+    assert np.isnan(got[2]) and np.isnan(got[3])  # fill in either band
+    assert np.isnan(got[4])  # 0.0 + 0.0055: too dark to take a ratio of
