@@ -261,16 +261,21 @@ def wrong_status_kind(campus: dict[str, Any]) -> str | None:
     return f"{change}: `{campus['status'] or 'none'}`, {words}"
 
 
-def dev_split_args(description: str, argv: list[str] | None) -> argparse.Namespace:
+def dev_split_args(description: str, argv: list[str] | None, *,
+                   greenness: bool = False) -> argparse.Namespace:
     """Parse the options of a benchmark over the widened development splits.
 
     ``--worlds N`` (only the first N worlds of each split, at least 1) and ``--out`` (the
-    results folder).
+    results folder); with ``greenness``, also ``--greenness`` (scan with
+    ``reader.greenness`` on).
     """
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--worlds", type=int, default=None,
                     help="only the first N worlds of each split")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    if greenness:
+        ap.add_argument("--greenness", action="store_true",
+                        help="scan with the red and near-infrared bands (reader.greenness)")
     args = ap.parse_args(argv)
     check_worlds(ap, args.worlds)
     return args

@@ -1385,6 +1385,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="the chosen widened worlds with crop seasons that come up to this "
                          "many days early or late each year (an experiment; with "
                          "--earlier-looks, seasons that do not come back in the same weeks)")
+    ap.add_argument("--greenness", action="store_true",
+                    help="read the products' red and near-infrared bands and take each "
+                         "footprint's crop season out of its excess (reader.greenness; off by "
+                         "default, docs/benchmarks.md)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="folder for accuracy.json/.png")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where worlds are generated (default: a temporary folder)")
@@ -1404,12 +1408,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.crop_year_days:
         specs = [crops_vary(spec, args.crop_year_days) for spec in specs]
     with tempfile.TemporaryDirectory(prefix="heatwatch-bench-") as tmp:
-        doc = benchmark(specs, workdir=args.workdir or Path(tmp), overrides=None
-                        if args.placebo_seed is None else
-                        {"detection": {"placebo_seed": args.placebo_seed}})
+        overrides: dict[str, Any] = {}
+        if args.placebo_seed is not None:
+            overrides["detection"] = {"placebo_seed": args.placebo_seed}
+        if args.greenness:
+            overrides["reader"] = {"greenness": True}
+        doc = benchmark(specs, workdir=args.workdir or Path(tmp), overrides=overrides or None)
     flag = next((" --" + k.replace("_", "-") for k in modes if getattr(args, k)), "")
     flag += option_flags(args, ("worlds", "scene_px", "earlier_looks", "crop_year_days",
                                 "placebo_seed"))
+    flag += " --greenness" if args.greenness else ""
     doc["command"] = "python bench/accuracy.py" + flag
     name = "accuracy" + flags_suffix(flag)
     return publish(doc, name=name, out=args.out, plot=plot, markdown=markdown)

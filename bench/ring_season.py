@@ -21,7 +21,9 @@ and how many of those the scan fitted with a change they did not make (a rise, a
 that came and went), and the campuses that powered on or shut down with a wrong final status.
 
 Only development splits are offered: the held-out ones stay out of every choice. Writes
-``bench/results/ring-season.json``; the benchmark reports, it tunes nothing.
+``bench/results/ring-season.json`` (with ``--greenness``, scanned with ``reader.greenness`` on:
+``ring-season-greenness.json``, with each campus's season left once the scan took its
+greenness out); the benchmark reports, it tunes nothing.
 """
 
 from __future__ import annotations
@@ -139,15 +141,18 @@ def ring_season(spec: Any, truth: Any, result: Any, site_id: str,
     """The ring's crop season of one measured site of a scan of ``spec``, from the truth.
 
     Over the site's clear looks: ``ring_season_mw`` (:func:`ring_season_mw`),
-    ``ring_crop_share`` (share of ring pixels that are crops) and ``season_shift_mw``, the
+    ``ring_crop_share`` (share of ring pixels that are crops), ``season_shift_mw``, the
     ring's mean cooling from ``onset`` on less before it, in the same MW (positive: the season
     adds a rise to a power-on step, negative: it takes one away; NaN without ``onset`` or
-    without a clear look on each side).
+    without a clear look on each side), and ``ring_season_left_mw``: the season's range once
+    what the scan took out of the excess as greenness (its ``greenness_k_m2``) is subtracted,
+    NaN where it took nothing out (products without red and near-infrared).
     """
     sun = {a.date: a.solar_loading * a.solar_factor for a in truth.acquisitions}
     series = result.series[site_id]
-    clear = [day for d in series.loc[series["clear"].astype(bool), "date"]
-             if (day := date.fromisoformat(str(d)[:10])) in sun]
+    looks = series[series["clear"].astype(bool)]
+    seen = np.array([date.fromisoformat(str(d)[:10]) in sun for d in looks["date"]], dtype=bool)
+    clear = [date.fromisoformat(str(d)[:10]) for d in looks["date"][seen]]
     days = tuple(sun)
     every, world_transform = _world_loss(spec, days)  # once per world, for all its sites
     loss = every[[days.index(d) for d in clear]]
@@ -158,6 +163,13 @@ def ring_season(spec: Any, truth: Any, result: Any, site_id: str,
     area = float(masks.footprint.sum()) * grid.pixel_area
     light = np.array([sun[d] for d in clear])
     cooling = loss[:, ring].mean(axis=1) * light if clear else np.zeros(0)
+    # what the scan took out (its greenness, in K m2 over the integration region), brought to
+    # the footprint's area as the season is: the season left is the range of the difference
+    left = float("nan")
+    if "greenness_k_m2" in looks and clear:
+        removed = looks["greenness_k_m2"].to_numpy()[seen] * area / (
+            masks.integration_area_px * grid.pixel_area)
+        left = float(np.ptp(cooling * area - removed)) / spec.k_m2_per_mw_dry
     after = np.array([onset is not None and d >= onset for d in clear], dtype=bool)
     shift = (cooling[after].mean() - cooling[~after].mean()) * area / spec.k_m2_per_mw_dry \
         if after.any() and (~after).any() else float("nan")
@@ -165,7 +177,8 @@ def ring_season(spec: Any, truth: Any, result: Any, site_id: str,
                                                    spec.k_m2_per_mw_dry), 1),
             "ring_crop_share": round(float((loss > 0).any(axis=0)[ring].mean()), 2)
             if clear else 0.0,
-            "season_shift_mw": round(float(shift), 1)}
+            "season_shift_mw": round(float(shift), 1),
+            "ring_season_left_mw": round(left, 1)}
 
 
 def site_records(spec: Any, workdir: Path, config: Any) -> list[dict[str, Any]]:
@@ -187,6 +200,7 @@ def site_records(spec: Any, workdir: Path, config: Any) -> list[dict[str, Any]]:
                     "visible_mw": round(visible_mw(c, spec.k_m2_per_mw_dry), 1),
                     "ring_crop_share": season["ring_crop_share"],
                     "ring_season_mw": season["ring_season_mw"],
+                    "ring_season_left_mw": season["ring_season_left_mw"],
                     "status": row["status"], "pattern": fitted,
                     "right_final_status": bool(right_final_status(
                         {"status": row["status"], "shut_down": kind == "shuts down"}))
@@ -225,6 +239,31 @@ def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def left_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median ring season before and after the scan's greenness correction, MW.
+
+    Over the campuses whose scan took greenness out (``ring_season_left_mw`` not NaN); also
+    how many of them have a season of at least their visible heat, before and after.
+
+    Examples
+    --------
+    >>> recs = [{"ring_season_mw": a, "ring_season_left_mw": b, "visible_mw": v}
+    ...         for a, b, v in ((120.0, 20.0, 100.0), (40.0, 30.0, 35.0),
+    ...                         (10.0, float("nan"), 5.0))]
+    >>> list(left_summary(recs).values())
+    [2, 80.0, 25.0, 2, 0]
+    """
+    done = [r for r in records if np.isfinite(r["ring_season_left_mw"])]
+    return {"campuses": len(done),
+            "median_season_mw": float(np.median([r["ring_season_mw"] for r in done]))
+            if done else float("nan"),
+            "median_left_mw": float(np.median([r["ring_season_left_mw"] for r in done]))
+            if done else float("nan"),
+            "at_least_visible_before": sum(r["ring_season_mw"] >= r["visible_mw"] for r in done),
+            "at_least_visible_after": sum(r["ring_season_left_mw"] >= r["visible_mw"]
+                                          for r in done)}
+
+
 def markdown(summary: list[dict[str, Any]]) -> str:
     """Render the summary as the table docs/benchmarks.md quotes."""
     rows = [[b["band"], b["campuses"],
@@ -237,20 +276,31 @@ def markdown(summary: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Scan the development splits and print the table; write the records and summary."""
-    from pipeline.core.config import Config
+    from pipeline.core.config import Config, ReaderConfig
 
-    args = dev_split_args(__doc__.splitlines()[0], argv)
+    args = dev_split_args(__doc__.splitlines()[0], argv, greenness=True)
     t0 = time.perf_counter()
-    records, splits = over_dev_splits(site_records, Config(), args.worlds,
+    config = Config(reader=ReaderConfig(greenness=args.greenness))
+    records, splits = over_dev_splits(site_records, config, args.worlds,
                                       "listed campus(es)")
     summary = summarise(records)
-    doc = envelope("ring-season", command="python bench/ring_season.py" + (
-        f" --worlds {args.worlds}" if args.worlds else ""),
-        config={"splits": splits, "bands_mw": [list(b) for b in BANDS]})
+    flags = (f" --worlds {args.worlds}" if args.worlds else "") + (
+        " --greenness" if args.greenness else "")
+    doc = envelope("ring-season", command="python bench/ring_season.py" + flags,
+                   config={"splits": splits, "bands_mw": [list(b) for b in BANDS],
+                           "greenness": args.greenness})
     doc.update(summary=summary, records=records)
+    if args.greenness:
+        doc["greenness"] = left = left_summary(records)
     finish(doc, t0)
-    write_json(doc, args.out / "ring-season.json")
+    write_json(doc, args.out / ("ring-season-greenness.json" if args.greenness
+                                else "ring-season.json"))
     print(markdown(summary))
+    if args.greenness:
+        print(f"after the scan's greenness correction ({left['campuses']} campuses): median "
+              f"ring season {left['median_season_mw']:.0f} -> {left['median_left_mw']:.0f} MW; "
+              f"at least the campus's visible heat {left['at_least_visible_before']} -> "
+              f"{left['at_least_visible_after']}")
     return 0
 
 

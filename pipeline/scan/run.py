@@ -62,6 +62,13 @@ from pipeline.science.detect import (
     significant_excess,
 )
 from pipeline.science.footprint import Look, SiteMasks, measure_look, site_masks
+from pipeline.science.greenness import (
+    cover_endpoints,
+    cover_slope,
+    fill_slopes,
+    greenness_excess,
+    vegetation_cover,
+)
 from pipeline.science.placebo import (
     PlaceboSeries,
     RegionNull,
@@ -119,6 +126,11 @@ class ScanState:
     overlays: list[tuple[str, str, np.ndarray, np.ndarray]] = field(default_factory=list)
     water: np.ndarray | None = None
     nonsolar_k: np.ndarray | None = None
+    #: NDVI per scene on the grid (disk-backed float16, NaN where not measured), when any
+    #: product carries red and near-infrared reflectance (``reader.greenness``); turned into
+    #: vegetation cover in place by :func:`_greenness`, with each scene's slope against it.
+    ndvi: np.ndarray | None = None
+    cover_slopes: np.ndarray | None = None
 
 
 @dataclass
@@ -165,6 +177,8 @@ def _accumulate(state: ScanState, idx: int, ds: Any, catalog_zone: np.ndarray,
     assert state.anomalies is not None
     state.anomalies[idx] = np.where(clear, a, np.nan)
     state.water |= (flags & 32) != 0
+    if state.ndvi is not None:
+        state.ndvi[idx] = ds["ndvi"].values if "ndvi" in ds else np.nan
     elev = float(ds.attrs["sun_elevation"])
     # a night look has no solar loading (and its contrast is not the sun's: left out)
     irr = 0.0 if night else float(clear_sky_irradiance(elev)) / 1000.0
@@ -197,6 +211,9 @@ def _stream(products: list[ProductFiles], grid: Grid, masks: list[SiteMasks], co
                                             shape=(max(len(products), 1), h, w))
     state.anomalies = np.lib.format.open_memmap(workdir / "anomalies.npy", mode="w+",
                                                 dtype=np.float32, shape=state.temps.shape)
+    if config.reader.greenness and any(p.red_nir is not None for p in products):
+        state.ndvi = np.lib.format.open_memmap(workdir / "ndvi.npy", mode="w+",
+                                               dtype=np.float16, shape=state.temps.shape)
     catalog_zone = np.logical_or.reduce([m.integration for m in masks]) if masks else None
     scenes = iter_scenes(products, grid, config=config.reader, log=log,
                          on_scene=(lambda p: progress(p.product_id)) if progress else None)
@@ -400,6 +417,7 @@ def run_scan(
             np.zeros(grid.shape, dtype=bool)
         solar_index = choose_solar_index(state, catalog_zone, config)
         state.nonsolar_k = _nonsolar_hot(state, config)
+        _greenness(state, catalog_zone)
         candidates = _candidate_sites(state, catalog_zone, config)
         # a candidate's ring leaves out the catalogued sites as well as the other candidates:
         # a listed campus in it steps the candidate's excess when it starts or stops. A listed
@@ -499,6 +517,32 @@ def choose_solar_index(state: ScanState, catalog_zone: np.ndarray, config: Confi
     return apply_solar_index(state.scenes, config.persistence.solar_index)
 
 
+def _greenness(state: ScanState, catalog_zone: np.ndarray) -> None:
+    """Turn the NDVI stack into vegetation cover and measure each scene's slope against it.
+
+    Bare soil and full cover are the land's NDVI percentiles over every scene
+    (:func:`pipeline.science.greenness.cover_endpoints`); the slopes are measured on each
+    scene's anomalies over clear land off the sites, water and every pixel ever hot, and
+    filled per unit of sun where a scene has none (:func:`~pipeline.science.greenness.
+    fill_slopes`). Nothing is done without an NDVI.
+    """
+    if state.ndvi is None or state.temps is None or state.present is None:
+        return
+    n = len(state.scenes)
+    land = ~catalog_zone & ~state.water & (state.present == 0) if state.water is not None \
+        else ~catalog_zone
+    step = max(1, int(np.sqrt(land.size / 20000)))  # ~20,000 pixels of each scene
+    sample = land[::step, ::step]
+    soil, full = cover_endpoints(np.concatenate(
+        [np.asarray(state.ndvi[i][::step, ::step][sample], dtype=np.float32) for i in range(n)]))
+    slopes = np.full(n, np.nan)
+    if np.isfinite(soil) and full > soil:
+        for i in range(n):
+            state.ndvi[i] = cover = vegetation_cover(state.ndvi[i], soil, full)
+            slopes[i] = cover_slope(state.temps[i], cover, land)
+    state.cover_slopes = fill_slopes(slopes, np.array([sc.irradiance for sc in state.scenes]))
+
+
 def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Config,
                           catalogued: frozenset[str] = frozenset()
                           ) -> tuple[dict[str, PlaceboSeries], dict[str, SiteNull]]:
@@ -532,13 +576,16 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Conf
     reach = max(1, round(d.candidate_buffer_m / state.grid.resolution))
     solar = np.array([sc.solar for sc in state.scenes], dtype=float)
     out, nulls = {}, {}
+    # with an NDVI, every footprint's greenness is taken out of its excess (science.greenness)
+    green = None if state.ndvi is None or state.cover_slopes is None else (
+        state.ndvi[:len(state.scenes)], state.cover_slopes)
     for m in masks:
         def measure(r: int, m: SiteMasks = m) -> PlaceboSeries:
             return measure_placebos(
                 anomalies, m, eligible, pixel_area=state.grid.pixel_area,
                 min_clear_fraction=config.persistence.min_clear_fraction,
                 n_placebos=d.n_placebos, rng=placebo_rng(d.placebo_seed, m.site_id),
-                reach=r)
+                reach=r, greenness=green)
         out[m.site_id] = measure(0)
         if m.site_id not in catalogued:
             plain = out[m.site_id].null(solar, modes=config.persistence.land_modes,
@@ -577,6 +624,12 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     regions = RegionNull.from_nulls([n for sid, n in nulls.items() if sid not in listed])
     for sid, m in masks.items():
         raw = _series(state, sid)
+        g = placebos[sid].cover_excess if sid in placebos else None
+        if g is not None and state.cover_slopes is not None:
+            # the excess the footprint's greenness explains (science.greenness), taken out
+            raw["ring_cover_less_footprint"] = np.round(-g[0] / (m.integration_area_px * pa), 4)
+            raw["greenness_k_m2"] = greenness_excess(g[0], state.cover_slopes)
+            raw["excess_k_m2"] -= raw["greenness_k_m2"]
         fits[sid] = fit_site(raw, m, pa, config, nulls.get(sid), in_catalog=sid in listed,
                          baseline=baselines.get(sid), placebos=placebos.get(sid))
         series[sid] = annotate_series(raw, fits[sid])

@@ -43,6 +43,7 @@ from scipy.signal import fftconvolve
 from scipy.stats import norm
 
 from pipeline.science.footprint import MIN_RING_PIXELS, SiteMasks
+from pipeline.science.greenness import greenness_excess
 from pipeline.science.robust import MAD_TO_SIGMA
 
 #: The statistics measured on every footprint, in this order.
@@ -728,6 +729,10 @@ class PlaceboSeries:
     nearby: np.ndarray | None = None
     #: How many footprints of distinct land the placebos cover (:func:`independent_footprints`).
     independent: float | None = None
+    #: The vegetation cover of the site (row 0) and its placebos integrated like their excess,
+    #: whose greenness was taken out of ``excess`` (:mod:`pipeline.science.greenness`); None:
+    #: no cover measured.
+    cover_excess: np.ndarray | None = None
 
     def modes(self, looks: np.ndarray, solar: np.ndarray, k: int) -> np.ndarray:
         """Return the land's ``k`` common modes (:func:`land_modes`) over the ``looks`` (mask)."""
@@ -787,8 +792,14 @@ class PlaceboSeries:
 
 def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarray, *,
                      pixel_area: float, min_clear_fraction: float, n_placebos: int,
-                     rng: np.random.Generator, reach: int = 0) -> PlaceboSeries:
+                     rng: np.random.Generator, reach: int = 0,
+                     greenness: tuple[np.ndarray, np.ndarray] | None = None) -> PlaceboSeries:
     """Measure a site and its placebo footprints in the scan's anomaly stack (n, rows, cols).
+
+    ``greenness``: the scan's vegetation cover stack (n, rows, cols) and each scene's slope of
+    temperature against it (n,); every footprint's cover is integrated like its excess, and
+    the excess its greenness explains is taken out of it
+    (:func:`pipeline.science.greenness.greenness_excess`).
 
     Examples
     --------
@@ -827,8 +838,21 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
     base = (rr + rows.start) * n_cols + (cc + cols.start)
     shifts = np.array([(0, 0), *offsets], dtype=np.int64)
     n_region = int(region.sum())
-    out = _gather(flat, shifts, base, in_region, n_cols=n_cols, n_region=n_region,
-                  pixel_area=pixel_area, min_clear_fraction=min_clear_fraction)
+
+    def gather(at: np.ndarray) -> np.ndarray:
+        """Excess (placements, looks) at ``at`` shifts, less what their cover explains."""
+        e = _gather(flat, at, base, in_region, n_cols=n_cols, n_region=n_region,
+                    pixel_area=pixel_area, min_clear_fraction=min_clear_fraction)
+        if greenness is None:
+            return e
+        g = _gather(greenness[0].reshape(n_looks, -1), at, base, in_region, n_cols=n_cols,
+                    n_region=n_region, pixel_area=pixel_area,
+                    min_clear_fraction=min_clear_fraction)
+        gathered.append(g)
+        return e - greenness_excess(g, greenness[1])
+
+    gathered: list[np.ndarray] = []
+    out = gather(shifts)
     nearby = None
     if reach > 0 and offsets:
         jit = np.array(JITTER, dtype=np.int64) * reach
@@ -839,16 +863,14 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
         inside = (r >= 0) & (r < allowed.shape[0]) & (c >= 0) & (c < allowed.shape[1])
         inside[inside] = allowed[r[inside], c[inside]]
         got = np.full((len(moved), n_looks), np.nan)
-        got[inside] = _gather(flat, moved[inside], base, in_region, n_cols=n_cols,
-                              n_region=n_region, pixel_area=pixel_area,
-                              min_clear_fraction=min_clear_fraction)
+        got[inside] = gather(moved[inside])
         nearby = got.reshape(len(offsets), len(jit), n_looks)
     # the region is a mask of the window; a placebo's offset moves the window
     independent = independent_footprints(
         region, [(rows.start + dy, cols.start + dx) for dy, dx in offsets],
         anomalies.shape[1:])
     return PlaceboSeries(out, masks.integration_area_px * pixel_area / 1e6, offsets, nearby,
-                         independent)
+                         independent, gathered[0] if gathered else None)
 
 
 #: Shifts (in units of the search's reach) at which a placebo is also measured, for the null of

@@ -1,0 +1,156 @@
+"""Crop seasons out of a footprint's excess, with the scene's own temperature-greenness slope.
+
+A campus's footprint is paved; its ring of surroundings is often farmland. When the ring's crops
+turn green they cool by day (transpiration), and "footprint less ring" rises with no change of
+heat; at harvest it falls. Over a series that season can be worth more than a campus's own heat
+(``bench/ring_season.py``: a median of 55 MW of dry-cooled heat on the development worlds), and
+a no-heat term with a free coefficient absorbs power-on steps as readily as seasons.
+
+Here nothing is fitted per site. NDVI becomes a fractional vegetation cover, the scaled NDVI
+squared (:func:`vegetation_cover`; Carlson & Ripley 1997, Remote Sens. Environ. 62:241: NDVI
+saturates as a canopy closes, its square scaled between bare soil and full cover is close to
+linear in the cover), and each scene gives its own slope of land-surface temperature against
+that cover across its clear land (:func:`cover_slope`; negative by day, its size set by the sun
+and the land: the basis of the "triangle" methods, e.g. Sandholt et al. 2002, Remote Sens.
+Environ. 79:213). A footprint's cover excess (region less ring, integrated like the thermal
+excess) departs from its usual value when the ring's crops green up; that departure times the
+scene's slope is the excess the greenness explains (:func:`greenness_excess`), and the scan
+takes it out for the site and every placebo footprint alike. The footprint's usual contrast
+(paving against fields) is not removed: it is part of the solar response the fits already take.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+#: A scene's slope is measured only on at least this many clear land pixels with a cover.
+MIN_SLOPE_PIXELS = 500
+#: ... holding both ends of the cover range: 5% of them at or below the first value (bare
+#: ground), 5% at or above the second (full cover). A scene whose crops are all green has no
+#: bare end; the slope measured inside a narrow range is that of whatever else differs there.
+BOTH_ENDS = (0.25, 0.75)
+#: Quantile bins of cover whose median temperatures the slope is fitted through.
+SLOPE_BINS = 10
+#: Percentiles of the land's NDVI, over every scene of a scan, taken as bare soil and full cover.
+SOIL_FULL_PERCENTILES = (2.0, 98.0)
+
+
+def cover_endpoints(ndvi_samples: np.ndarray) -> tuple[float, float]:
+    """Return the NDVI of bare soil and of full cover: the land's 2nd and 98th percentiles.
+
+    ``ndvi_samples``: clear land pixels of every scene of the scan (a scene whose crops are all
+    green, or all bare, alone would not hold both ends). NaN, NaN without samples.
+
+    Examples
+    --------
+    >>> cover_endpoints(np.linspace(0.1, 0.9, 101))
+    (0.116, 0.884)
+    """
+    v = np.asarray(ndvi_samples, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return float("nan"), float("nan")
+    lo, hi = np.percentile(v, SOIL_FULL_PERCENTILES)
+    return round(float(lo), 6), round(float(hi), 6)
+
+
+def vegetation_cover(ndvi: np.ndarray, soil: float, full: float) -> np.ndarray:
+    """Return the fractional vegetation cover ``((NDVI - soil) / (full - soil))**2`` in [0, 1].
+
+    Carlson & Ripley (1997): the scaled NDVI squared. NaN stays NaN.
+
+    Examples
+    --------
+    >>> vegetation_cover(np.array([0.1, 0.2, 0.5, 0.8, 0.9, np.nan]), 0.2, 0.8).round(3).tolist()
+    [0.0, 0.0, 0.25, 1.0, 1.0, nan]
+    """
+    scaled = (np.asarray(ndvi, dtype=np.float32) - np.float32(soil)) / np.float32(full - soil)
+    return np.clip(scaled, 0.0, 1.0) ** 2
+
+
+def cover_slope(temperature: np.ndarray, cover: np.ndarray, usable: np.ndarray) -> float:
+    """Return the scene's slope of temperature (or anomaly) against cover, K per unit cover.
+
+    The pixels ``usable`` with both values are cut into :data:`SLOPE_BINS` quantile bins of
+    cover; a line through the bins' median cover and median temperature (weighted by their
+    pixel counts) gives the slope. Medians keep hot sources and cloud edges from steering it.
+    NaN when there are fewer than :data:`MIN_SLOPE_PIXELS` pixels or they do not hold both ends
+    of the cover range (:data:`BOTH_ENDS`).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> v = rng.uniform(0.0, 1.0, (100, 100))
+    >>> t = 300.0 - 12.0 * v + rng.normal(0, 0.5, v.shape)
+    >>> t[:5, :5] += 40.0  # a fire does not move it
+    >>> round(cover_slope(t, v, np.ones(v.shape, bool)), 1)
+    -12.0
+    >>> bool(np.isnan(cover_slope(t, np.full(v.shape, 0.4), np.ones(v.shape, bool))))
+    True
+    """
+    ok = usable & np.isfinite(temperature) & np.isfinite(cover)
+    v, t = np.asarray(cover)[ok].astype(np.float64), np.asarray(temperature)[ok].astype(np.float64)
+    if v.size < MIN_SLOPE_PIXELS:
+        return float("nan")
+    lo, hi = np.quantile(v, [0.05, 0.95])
+    if lo > BOTH_ENDS[0] or hi < BOTH_ENDS[1]:
+        return float("nan")
+    edges = np.unique(np.quantile(v, np.linspace(0.0, 1.0, SLOPE_BINS + 1)))
+    which = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, edges.size - 2)
+    xs, ys, ws = [], [], []
+    for b in range(edges.size - 1):
+        sel = which == b
+        if sel.any():
+            xs.append(np.median(v[sel]))
+            ys.append(np.median(t[sel]))
+            ws.append(sel.sum())
+    if len(xs) < 3:
+        return float("nan")
+    return float(np.polyfit(xs, ys, 1, w=np.sqrt(ws))[0])
+
+
+def fill_slopes(slopes: np.ndarray, sun: np.ndarray) -> np.ndarray:
+    """Return each scene's slope, those not measurable filled from the others per unit of sun.
+
+    A scene whose land is all one greenness (every crop at its peak) has no slope to read
+    (:func:`cover_slope` NaN); its slope is the median of the measured ones' ``slope / sun``
+    times its own ``sun`` (clear-sky irradiance: the contrast of greenness scales with it).
+    A scene without sun (night) has none. All NaN when no scene gave a slope.
+
+    Examples
+    --------
+    >>> fill_slopes(np.array([-8.0, np.nan, -12.0, np.nan]), np.array([0.4, 0.5, 0.6, 0.0]))
+    array([ -8., -10., -12.,  nan])
+    """
+    k = np.asarray(slopes, dtype=np.float64)
+    s = np.asarray(sun, dtype=np.float64)
+    day = s > 0
+    known = np.isfinite(k) & day
+    if not known.any():
+        return np.full(k.shape, np.nan)
+    per_sun = float(np.median(k[known] / s[known]))
+    return np.where(known, k, np.where(day, per_sun * s, np.nan))
+
+
+def greenness_excess(cover_excess: np.ndarray, slope_k: np.ndarray) -> np.ndarray:
+    """Return the excess (K m2) a footprint's greenness explains at each look.
+
+    ``cover_excess`` (..., looks) is the footprint's vegetation cover integrated like its
+    thermal excess (region less ring, times the region's area); ``slope_k`` (looks,) each
+    scene's :func:`cover_slope`. The greenness explains ``slope * (cover_excess - its median
+    over the looks)``: only departures from the footprint's usual contrast. Zero where either
+    is NaN.
+
+    Examples
+    --------
+    >>> g = np.array([-4e5, -4e5, -5e5, -4e5])  # the ring greener than usual at look 2
+    >>> greenness_excess(g, np.array([-10.0, -10.0, -12.0, np.nan])).tolist()
+    [0.0, 0.0, 1200000.0, 0.0]
+    """
+    g = np.asarray(cover_excess, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a footprint with no NDVI at all
+        usual = np.nanmedian(g, axis=-1, keepdims=True)
+    return np.nan_to_num(np.asarray(slope_k, dtype=np.float64) * (g - usual)) + 0.0  # no -0.0

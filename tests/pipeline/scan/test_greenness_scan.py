@@ -1,0 +1,63 @@
+"""The scan takes a ring's crop season out of a catalogued campus's excess, from the products'
+own red and near-infrared bands (issue 18, crop phenology)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from aoi.sites import read_sites
+from models.world import crop_loss, generate_world
+from models.world_spec import LandSpec
+from pipeline.core.config import load_config
+from pipeline.scan.run import run_scan
+from tests.support.worlds import CAMPUS, make_spec
+
+LAND = LandSpec(crop_share=0.9, crop_depth=0.8, crop_peak_doy=196, crop_season_days=90,
+                crop_jitter_days=0.0)
+
+
+@pytest.fixture(scope="module")
+def crops_world(tmp_path_factory):
+    spec = make_spec(land=LAND, size_px=160, campuses=(CAMPUS,), start=date(2024, 4, 1),
+                     n_acquisitions=24, revisit_days=8, noise_k=0.3)
+    out = tmp_path_factory.mktemp("crops")
+    truth = generate_world(spec, out)
+    return spec, truth, out
+
+
+def test_the_ring_s_crop_season_is_taken_out_of_the_excess(crops_world):
+    spec, truth, out = crops_world
+    green = load_config(overrides={"reader": {"greenness": True}}, environ={})
+    result = run_scan(out, green, sites=read_sites(out / "sites.geojson"))
+    series = result.series["S1"]
+    clear = series["clear"].astype(bool).to_numpy()
+    removed = series["greenness_k_m2"].to_numpy()[clear]
+    # the truth: how much the crops cool the ring (less the region) on each look, times the
+    # region's area; the scan saw it only through NDVI and each scene's slope
+    days = [a.date for a in truth.acquisitions]
+    loss, _ = crop_loss(spec, days)
+    masks, grid = result.masks["S1"], result.state.grid
+    assert grid.shape == (spec.size_px, spec.size_px)  # the scan's grid is the world's here
+    sun = np.array([a.solar_loading * a.solar_factor for a in truth.acquisitions])
+    cooling = (loss[:, masks.ring].mean(axis=1) - loss[:, masks.integration].mean(axis=1)) \
+        * sun * masks.integration_area_px * grid.pixel_area
+    truth_swing = cooling[clear] - np.median(cooling[clear])
+    assert np.ptp(truth_swing) > 1.0e6  # a season worth a few hundred MW
+    # what was taken out follows the truth's season to within a fifth of its range
+    assert np.abs(removed - truth_swing).max() < 0.2 * np.ptp(truth_swing)
+    assert np.corrcoef(removed, truth_swing)[0, 1] > 0.95
+    # the series says what it took out and what it saw
+    assert {"ring_cover_less_footprint", "greenness_k_m2"} <= set(series.columns)
+    # paving has no cover; the ring's crops add half a cover at their peak
+    assert series["ring_cover_less_footprint"].max() > 0.45
+
+
+def test_without_greenness_the_scan_reads_band_10_only(crops_world):
+    # reader.greenness is off by default: no NDVI, no greenness column, the raw excess
+    _, _, out = crops_world
+    result = run_scan(out, load_config(environ={}), sites=read_sites(out / "sites.geojson"))
+    assert result.state.ndvi is None
+    assert "greenness_k_m2" not in result.series["S1"]
