@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -28,14 +29,16 @@ def sha256_tree(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-def content_sha256(folder: Path) -> str:
+def content_sha256(folder: Path, skip: Callable[[str], bool] = lambda name: False) -> str:
     """One sha256 of a world's content: pixel arrays, CRS and transform of TIFFs, other bytes.
 
     Independent of how GDAL lays a TIFF out, so a pinned value survives library upgrades
-    that change no pixel.
+    that change no pixel. Files whose name ``skip`` accepts are left out.
     """
     h = hashlib.sha256()
     for p in sorted(folder.iterdir()):
+        if skip(p.name):
+            continue
         h.update(p.name.encode())
         if p.suffix == ".TIF":
             with rasterio.open(p) as src:
