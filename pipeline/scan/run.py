@@ -522,9 +522,10 @@ def _greenness(state: ScanState, catalog_zone: np.ndarray) -> None:
 
     Bare soil and full cover are the land's NDVI percentiles over every scene
     (:func:`pipeline.science.greenness.cover_endpoints`); the slopes are measured on each
-    scene's anomalies over clear land off the sites, water and every pixel ever hot, and
+    scene's temperatures over clear land off the sites, water and every pixel ever hot, and
     filled per unit of sun where a scene has none (:func:`~pipeline.science.greenness.
-    fill_slopes`). Nothing is done without an NDVI.
+    fill_slopes`). Nothing is done (``cover_slopes`` stays None) without an NDVI, or when the
+    land's NDVI has no range to scale.
     """
     if state.ndvi is None or state.temps is None or state.present is None:
         return
@@ -535,11 +536,12 @@ def _greenness(state: ScanState, catalog_zone: np.ndarray) -> None:
     sample = land[::step, ::step]
     soil, full = cover_endpoints(np.concatenate(
         [np.asarray(state.ndvi[i][::step, ::step][sample], dtype=np.float32) for i in range(n)]))
+    if not full > soil:  # NaN too: no land with an NDVI
+        return
     slopes = np.full(n, np.nan)
-    if np.isfinite(soil) and full > soil:
-        for i in range(n):
-            state.ndvi[i] = cover = vegetation_cover(state.ndvi[i], soil, full)
-            slopes[i] = cover_slope(state.temps[i], cover, land)
+    for i in range(n):
+        state.ndvi[i] = cover = vegetation_cover(state.ndvi[i], soil, full)
+        slopes[i] = cover_slope(state.temps[i], cover, land)
     state.cover_slopes = fill_slopes(slopes, np.array([sc.irradiance for sc in state.scenes]))
 
 

@@ -839,20 +839,18 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
     shifts = np.array([(0, 0), *offsets], dtype=np.int64)
     n_region = int(region.sum())
 
-    def gather(at: np.ndarray) -> np.ndarray:
-        """Excess (placements, looks) at ``at`` shifts, less what their cover explains."""
+    def gather(at: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Excess (placements, looks) at ``at`` shifts less what their cover explains; cover."""
         e = _gather(flat, at, base, in_region, n_cols=n_cols, n_region=n_region,
                     pixel_area=pixel_area, min_clear_fraction=min_clear_fraction)
         if greenness is None:
-            return e
+            return e, None
         g = _gather(greenness[0].reshape(n_looks, -1), at, base, in_region, n_cols=n_cols,
                     n_region=n_region, pixel_area=pixel_area,
                     min_clear_fraction=min_clear_fraction)
-        gathered.append(g)
-        return e - greenness_excess(g, greenness[1])
+        return e - greenness_excess(g, greenness[1]), g
 
-    gathered: list[np.ndarray] = []
-    out = gather(shifts)
+    out, cover = gather(shifts)
     nearby = None
     if reach > 0 and offsets:
         jit = np.array(JITTER, dtype=np.int64) * reach
@@ -863,14 +861,14 @@ def measure_placebos(anomalies: np.ndarray, masks: SiteMasks, eligible: np.ndarr
         inside = (r >= 0) & (r < allowed.shape[0]) & (c >= 0) & (c < allowed.shape[1])
         inside[inside] = allowed[r[inside], c[inside]]
         got = np.full((len(moved), n_looks), np.nan)
-        got[inside] = gather(moved[inside])
+        got[inside] = gather(moved[inside])[0]
         nearby = got.reshape(len(offsets), len(jit), n_looks)
     # the region is a mask of the window; a placebo's offset moves the window
     independent = independent_footprints(
         region, [(rows.start + dy, cols.start + dx) for dy, dx in offsets],
         anomalies.shape[1:])
     return PlaceboSeries(out, masks.integration_area_px * pixel_area / 1e6, offsets, nearby,
-                         independent, gathered[0] if gathered else None)
+                         independent, cover)
 
 
 #: Shifts (in units of the search's reach) at which a placebo is also measured, for the null of

@@ -7,12 +7,15 @@ from datetime import date
 
 import numpy as np
 import pytest
+from affine import Affine
+from rasterio.crs import CRS
 
 from aoi.sites import read_sites
 from models.world import crop_loss, generate_world
 from models.world_spec import LandSpec
 from pipeline.core.config import load_config
-from pipeline.scan.run import run_scan
+from pipeline.core.grid import Grid
+from pipeline.scan.run import ScanState, SceneRecord, _greenness, run_scan
 from tests.support.worlds import CAMPUS, make_spec
 
 LAND = LandSpec(crop_share=0.9, crop_depth=0.8, crop_peak_doy=196, crop_season_days=90,
@@ -61,3 +64,31 @@ def test_without_greenness_the_scan_reads_band_10_only(crops_world):
     result = run_scan(out, load_config(environ={}), sites=read_sites(out / "sites.geojson"))
     assert result.state.ndvi is None
     assert "greenness_k_m2" not in result.series["S1"]
+
+
+def _state(ndvi: np.ndarray) -> ScanState:
+    """A scan's state after the stream: three scenes of land with the NDVI given."""
+    n, h, w = ndvi.shape
+    state = ScanState(grid=Grid(CRS.from_epsg(32614), Affine(30, 0, 0, 0, -30, 0), (h, w)))
+    state.scenes = [SceneRecord(f"p{i}", f"2024-06-0{i + 1}", "LANDSAT_8", 60.0, 0.9, 5.0, 5.0,
+                                1.0) for i in range(n)]
+    state.ndvi = ndvi.astype(np.float16)
+    state.temps = (300.0 - 10.0 * ndvi).astype(np.float32)
+    state.present = np.zeros((h, w), np.int32)
+    state.water = np.zeros((h, w), bool)
+    return state
+
+
+def test_the_ndvi_stack_becomes_cover_with_a_slope_per_scene():
+    rng = np.random.default_rng(0)
+    ndvi = rng.uniform(0.1, 0.9, (3, 60, 60))
+    state = _state(ndvi)
+    _greenness(state, np.zeros((60, 60), bool))
+    assert state.cover_slopes is not None and (state.cover_slopes < 0).all()
+    assert np.nanmax(np.asarray(state.ndvi, np.float32)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_land_of_one_greenness_leaves_the_excess_alone():
+    state = _state(np.full((3, 60, 60), 0.5))
+    _greenness(state, np.zeros((60, 60), bool))
+    assert state.cover_slopes is None  # no range to scale: no greenness term, no columns
