@@ -54,9 +54,13 @@ class ProductFiles:
 
     @property
     def files(self) -> list[Path]:
-        """All files of the product (for provenance)."""
-        return [p for p in (self.band, self.qa, *(self.red_nir or ()), self.mtl)
-                if p is not None]
+        """All files of the product found (to link or copy it whole)."""
+        return self.files_read(greenness=True)
+
+    def files_read(self, *, greenness: bool) -> list[Path]:
+        """Return the files a read takes (provenance): the reflectance only with ``greenness``."""
+        return [p for p in (self.band, self.qa, *((self.red_nir or ()) if greenness else ()),
+                            self.mtl) if p is not None]
 
 
 @dataclass(frozen=True)

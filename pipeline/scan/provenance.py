@@ -44,12 +44,16 @@ def run_provenance(source: ImagerySource, config: Config, seconds: float,
             "config": config.as_dict(), "seconds": round(seconds, 2)}
 
 
-def product_inputs(folder: Path, products: Sequence[ProductFiles],
-                   used: set[str]) -> list[dict[str, Any]]:
-    """Return every file of ``products``: path (relative to ``folder``), sha256, product, used."""
+def product_inputs(folder: Path, products: Sequence[ProductFiles], used: set[str], *,
+                   greenness: bool = False) -> list[dict[str, Any]]:
+    """Return every file read of ``products``: path (relative to ``folder``), sha256, product.
+
+    ``used``: the products read; red and near-infrared count only with ``greenness``
+    (``reader.greenness``), since only then does the reader open them.
+    """
     inputs = []
     for p in products:
-        for f in p.files:
+        for f in p.files_read(greenness=greenness):
             try:
                 digest: str | None = sha256_file(f)
             except OSError:  # unreadable input: already skipped and reported by the reader
@@ -69,7 +73,7 @@ def scan_provenance(source: ImagerySource, folder: Path, products: Sequence[Prod
     """
     used = {u["product_id"] for u in log.used}
     return run_provenance(source, config, seconds, {
-        "inputs": product_inputs(folder, products, used),
+        "inputs": product_inputs(folder, products, used, greenness=config.reader.greenness),
         "scenes": log.used,
         "skipped": [{"path": str(s.path), "message": s.message} for s in log.skipped],
         "grid": {"crs": grid.crs.to_string(), "transform": list(grid.transform)[:6],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 from affine import Affine
 from rasterio.crs import CRS
 
@@ -80,3 +81,18 @@ def test_site_and_exclusion_files_are_named_and_the_sites_hashed(tmp_path: Path)
     assert input_files(sites, tmp_path / "x.geojson") == {
         "sites_file": str(sites), "exclusions_file": str(tmp_path / "x.geojson"),
         "sites_sha256": hashlib.sha256(sites.read_bytes()).hexdigest()}
+
+
+def test_red_and_near_infrared_are_inputs_only_when_read(make_product) -> None:
+    from pipeline.io.reader import discover_products
+    from pipeline.scan.provenance import product_inputs
+
+    make_product.l2(reflectance={4: np.full((64, 64), 0.1), 5: np.full((64, 64), 0.3)})
+    (product,), _ = discover_products(make_product.root)
+    plain = {Path(i["path"]).name[-10:] for i in product_inputs(
+        make_product.root, [product], {product.product_id})}
+    green = {Path(i["path"]).name[-10:] for i in product_inputs(
+        make_product.root, [product], {product.product_id}, greenness=True)}
+    assert not any("SR_B" in n for n in plain)  # reader.greenness off: never opened
+    assert green - plain == {"_SR_B4.TIF", "_SR_B5.TIF"}
+    assert len(product.files) == 5  # all of it, to link or copy the product whole
