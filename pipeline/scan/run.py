@@ -67,6 +67,7 @@ from pipeline.science.greenness import (
     cover_slope,
     fill_slopes,
     greenness_excess,
+    seasonal_slope,
     vegetation_cover,
 )
 from pipeline.science.placebo import (
@@ -521,11 +522,14 @@ def _greenness(state: ScanState, catalog_zone: np.ndarray) -> None:
     """Turn the NDVI stack into vegetation cover and measure each scene's slope against it.
 
     Bare soil and full cover are the land's NDVI percentiles over every scene
-    (:func:`pipeline.science.greenness.cover_endpoints`); the slopes are measured on each
-    scene's temperatures over clear land off the sites, water and every pixel ever hot, and
-    filled per unit of sun where a scene has none (:func:`~pipeline.science.greenness.
-    fill_slopes`). Nothing is done (``cover_slopes`` stays None) without an NDVI, or when the
-    land's NDVI has no range to scale.
+    (:func:`pipeline.science.greenness.cover_endpoints`). The slope is the land's own over
+    time where it has seasonal pixels (:func:`~pipeline.science.greenness.seasonal_slope`:
+    how much a crop cools as it greens, times each scene's sun); else each scene's across its
+    land covers, over clear land off the sites, water and every pixel ever hot
+    (:func:`~pipeline.science.greenness.cover_slope`), filled per unit of sun where a scene
+    has none (:func:`~pipeline.science.greenness.fill_slopes`). Nothing is done
+    (``cover_slopes`` stays None) without an NDVI, or when the land's NDVI has no range to
+    scale.
     """
     if state.ndvi is None or state.temps is None or state.present is None:
         return
@@ -542,7 +546,15 @@ def _greenness(state: ScanState, catalog_zone: np.ndarray) -> None:
     for i in range(n):
         state.ndvi[i] = cover = vegetation_cover(state.ndvi[i], soil, full)
         slopes[i] = cover_slope(state.temps[i], cover, land)
-    state.cover_slopes = fill_slopes(slopes, np.array([sc.irradiance for sc in state.scenes]))
+    sun = np.array([sc.irradiance for sc in state.scenes])
+    # the crops' own relation over time, where the land has crops; else each scene's across
+    # its land covers
+    own = seasonal_slope(
+        np.stack([state.temps[i][::step, ::step][sample] for i in range(n)]),
+        np.stack([np.asarray(state.ndvi[i][::step, ::step][sample], np.float32)
+                  for i in range(n)]), sun)
+    state.cover_slopes = np.where(sun > 0, own * sun, np.nan) if np.isfinite(own) else \
+        fill_slopes(slopes, sun)
 
 
 def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Config,

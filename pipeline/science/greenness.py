@@ -33,6 +33,10 @@ MIN_SLOPE_PIXELS = 500
 BOTH_ENDS = (0.25, 0.75)
 #: Quantile bins of cover whose median temperatures the slope is fitted through.
 SLOPE_BINS = 10
+#: A pixel whose cover ranges over at least this much across the looks is seasonal (a crop).
+SEASONAL_RANGE = 0.3
+#: The static pixels a look's reference temperature is the median of: at least this many.
+MIN_STATIC_PIXELS = 100
 #: Percentiles of the land's NDVI, over every scene of a scan, taken as bare soil and full cover.
 SOIL_FULL_PERCENTILES = (2.0, 98.0)
 
@@ -97,6 +101,22 @@ def cover_slope(temperature: np.ndarray, cover: np.ndarray, usable: np.ndarray) 
     lo, hi = np.quantile(v, [0.05, 0.95])
     if lo > BOTH_ENDS[0] or hi < BOTH_ENDS[1]:
         return float("nan")
+    return binned_slope(v, t)
+
+
+def binned_slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Return the slope of ``y`` against ``x`` through the medians of :data:`SLOPE_BINS` bins.
+
+    The bins are quantiles of ``x``; the line is fitted to the bins' median ``x`` and median
+    ``y``, weighted by the square root of their counts. NaN with fewer than 3 bins.
+
+    Examples
+    --------
+    >>> x = np.linspace(-0.5, 0.5, 1000); y = 3.0 * x; y[::50] += 100.0
+    >>> round(binned_slope(x, y), 2)
+    3.0
+    """
+    v, t = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     edges = np.unique(np.quantile(v, np.linspace(0.0, 1.0, SLOPE_BINS + 1)))
     which = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, edges.size - 2)
     xs, ys, ws = [], [], []
@@ -109,6 +129,55 @@ def cover_slope(temperature: np.ndarray, cover: np.ndarray, usable: np.ndarray) 
     if len(xs) < 3:
         return float("nan")
     return float(np.polyfit(xs, ys, 1, w=np.sqrt(ws))[0])
+
+
+def seasonal_slope(temperature: np.ndarray, cover: np.ndarray, sun: np.ndarray) -> float:
+    """Return the land's own slope over time: K per unit sun per unit of cover.
+
+    ``temperature`` and ``cover`` are (looks, pixels) of land off the sites, ``sun`` (looks,)
+    the clear-sky irradiance; night looks (``sun`` at or below 0.05) are left out. The
+    seasonal pixels (cover range at least :data:`SEASONAL_RANGE` over the looks: crops) are
+    measured against the median of the other, static pixels of the same look (which carries
+    the day's air and weather, not the crops; a local background would green with them), per
+    unit sun; their departures from their own medians over the looks, against their covers'
+    departures, are pooled and the slope read through binned medians (:func:`binned_slope`).
+    This is how much a crop cools as it greens, which a scene's slope across its land covers
+    (:func:`cover_slope`) need not be: a crop at full cover may stay warmer than a forest.
+    NaN with fewer than :data:`MIN_SLOPE_PIXELS` seasonal pixel-looks or
+    :data:`MIN_STATIC_PIXELS` static pixels.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> s = np.linspace(0.5, 0.9, 20)
+    >>> green = np.clip(np.sin(np.linspace(0, np.pi, 20))[:, None]
+    ...                 + rng.normal(0, 0.1, (20, 300)), 0, 1)  # 300 crop pixels
+    >>> crops = s[:, None] * (rng.uniform(5, 10, 300) - 4.0 * green)  # 4 K per sun at full
+    >>> static = s[:, None] * rng.uniform(2, 6, 200) + rng.normal(0, 0.2, (20, 200))
+    >>> air = 290.0 + rng.normal(0, 3, (20, 1))  # the day's air, everywhere
+    >>> t = air + np.hstack([crops, static])
+    >>> cover = np.hstack([green, np.full((20, 200), 0.9)])
+    >>> round(seasonal_slope(t, cover, s))
+    -4
+    """
+    s = np.asarray(sun, dtype=np.float64)
+    day = s > 0.05
+    t = np.asarray(temperature, dtype=np.float64)[day]
+    c = np.asarray(cover, dtype=np.float64)[day]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # pixels never clear
+        seasonal = (np.nanmax(c, axis=0) - np.nanmin(c, axis=0)) >= SEASONAL_RANGE
+        static = ~seasonal & np.isfinite(c).any(axis=0)
+        if static.sum() < MIN_STATIC_PIXELS or not seasonal.any():
+            return float("nan")
+        y = (t[:, seasonal] - np.nanmedian(t[:, static], axis=1)[:, None]) / s[day, None]
+        x = c[:, seasonal]
+        dy = (y - np.nanmedian(y, axis=0)).ravel()
+        dx = (x - np.nanmedian(x, axis=0)).ravel()
+    ok = np.isfinite(dx) & np.isfinite(dy)
+    if ok.sum() < MIN_SLOPE_PIXELS:
+        return float("nan")
+    return binned_slope(dx[ok], dy[ok])
 
 
 def fill_slopes(slopes: np.ndarray, sun: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from pipeline.science.greenness import (
     cover_slope,
     fill_slopes,
     greenness_excess,
+    seasonal_slope,
 )
 from pipeline.science.placebo import measure_placebos
 
@@ -104,3 +105,32 @@ def test_a_power_on_step_stands_whatever_the_crops_do():
                            greenness=(ndvi, slope))
     step = got.excess[0, 8:].mean() - got.excess[0, :8].mean()
     assert step == pytest.approx(2.0 * 64 * 900.0, rel=0.1)
+
+
+def test_the_crops_own_slope_is_not_the_scene_s_across_its_covers():
+    # crops that keep half their bare contrast at full cover next to a cool forest: across the
+    # scene, cover explains 10 K per sun; over time a crop cools by only 4 K per sun
+    rng = np.random.default_rng(6)
+    n = 24
+    sun = 0.6 + 0.3 * np.sin(np.linspace(0, np.pi, n))
+    green = np.clip(np.sin(np.linspace(-0.5, np.pi + 0.5, n))[:, None]
+                    + rng.normal(0, 0.05, (n, 400)), 0, 1)
+    crops = sun[:, None] * (10.0 - 4.0 * green)
+    forest = sun[:, None] * np.zeros((n, 300)) + rng.normal(0, 0.1, (n, 300))
+    air = 285.0 + rng.normal(0, 4.0, (n, 1))
+    t = air + np.hstack([crops, forest])
+    cover = np.hstack([green, np.ones((n, 300))])
+    assert seasonal_slope(t, cover, sun) == pytest.approx(-4.0, abs=0.2)
+    # the first look, crops bare and forest full: the scene's slope across its covers is
+    # 10 K per sun, and would take out two and a half times the crops' cooling
+    across = np.polyfit(cover[0], t[0], 1)[0]
+    assert across / sun[0] == pytest.approx(-10.0, abs=0.5)
+
+
+def test_no_seasonal_slope_without_crops_or_without_static_land():
+    sun = np.full(10, 0.8)
+    still = np.full((10, 300), 0.5)
+    t = 290.0 + np.random.default_rng(0).normal(0, 1, (10, 300))
+    assert np.isnan(seasonal_slope(t, still, sun))  # nothing greens
+    all_crops = np.linspace(0, 1, 10)[:, None].repeat(300, 1)
+    assert np.isnan(seasonal_slope(t, all_crops, sun))  # no static land to hold the day's air
