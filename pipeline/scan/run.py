@@ -542,10 +542,8 @@ def _greenness(state: ScanState, catalog_zone: np.ndarray) -> None:
         [np.asarray(state.ndvi[i][::step, ::step][sample], dtype=np.float32) for i in range(n)]))
     if not full > soil:  # NaN too: no land with an NDVI
         return
-    slopes = np.full(n, np.nan)
     for i in range(n):
-        state.ndvi[i] = cover = vegetation_cover(state.ndvi[i], soil, full)
-        slopes[i] = cover_slope(state.temps[i], cover, land)
+        state.ndvi[i] = vegetation_cover(state.ndvi[i], soil, full)
     sun = np.array([sc.irradiance for sc in state.scenes])
     # the crops' own relation over time, where the land has crops; else each scene's across
     # its land covers
@@ -554,7 +552,8 @@ def _greenness(state: ScanState, catalog_zone: np.ndarray) -> None:
         np.stack([np.asarray(state.ndvi[i][::step, ::step][sample], np.float32)
                   for i in range(n)]), sun)
     state.cover_slopes = np.where(sun > 0, own * sun, np.nan) if np.isfinite(own) else \
-        fill_slopes(slopes, sun)
+        fill_slopes(np.array([cover_slope(state.temps[i], np.asarray(state.ndvi[i], np.float32),
+                                          land) for i in range(n)]), sun)
 
 
 def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Config,
