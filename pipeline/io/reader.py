@@ -34,7 +34,7 @@ from pipeline.core.grid import Bounds, Grid
 from pipeline.core.product_id import LENGTH as PID_LENGTH
 from pipeline.core.product_id import ProductId
 from pipeline.io.mtl import MTL_SUFFIXES, SceneMetadata, read_mtl
-from pipeline.science.calibrate import SR_ADD, SR_MULT, ndvi_from_sr, to_kelvin
+from pipeline.science.calibrate import ndvi_from_sr, to_kelvin
 from pipeline.science.masking import FLAG_ATTRS, MASKING, Flag, build_flags, night_clouds
 
 _BAND = re.compile(rf"^(?P<pid>.{{{PID_LENGTH}}})_(?P<kind>ST_B10|B10)\.tiff?$", re.IGNORECASE)
@@ -298,7 +298,7 @@ def read_scene(
     kelvin[(flags & MASKING) != 0] = np.nan
     layers = [kelvin]
     if product.red_nir is not None and config.greenness and not meta.night:
-        layers.append(_read_ndvi(product, product.red_nir, win, flags))
+        layers.append(_read_ndvi(product, win, flags))
     win_tr = rasterio.windows.transform(win, tr)
     if grid is not None:
         layers, flags = _resample(layers, flags, crs, win_tr, grid)
@@ -307,14 +307,15 @@ def read_scene(
                          ndvi=layers[1] if len(layers) > 1 else None)
 
 
-def _read_ndvi(product: ProductFiles, red_nir: tuple[Path, Path], win: Window,
-               flags: np.ndarray) -> np.ndarray:
+def _read_ndvi(product: ProductFiles, win: Window, flags: np.ndarray) -> np.ndarray:
     """NDVI of ``win`` from the product's SR_B4 and SR_B5, NaN where ``flags`` mask."""
-    red, nir = (_read_band(p, win) for p in red_nir)
+    assert product.red_nir is not None
+    red_path, nir_path = product.red_nir
+    red, nir = _read_band(red_path, win), _read_band(nir_path, win)
     if red.shape != flags.shape or nir.shape != flags.shape:
-        raise SceneReadError(f"{red_nir[0].name} or {red_nir[1].name} differs in size from "
+        raise SceneReadError(f"{red_path.name} or {nir_path.name} differs in size from "
                              f"{product.band.name}; check the files")
-    ndvi = ndvi_from_sr(red, nir, mult=SR_MULT, add=SR_ADD)
+    ndvi = ndvi_from_sr(red, nir)
     ndvi[(flags & MASKING) != 0] = np.nan
     return ndvi
 
