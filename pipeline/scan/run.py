@@ -533,24 +533,25 @@ def _greenness(state: ScanState, catalog_zone: np.ndarray) -> None:
     """
     if state.ndvi is None or state.temps is None or state.present is None:
         return
+    assert state.water is not None
     n = len(state.scenes)
-    land = ~catalog_zone & ~state.water & (state.present == 0) if state.water is not None \
-        else ~catalog_zone
+    land = ~catalog_zone & ~state.water & (state.present == 0)
     step = max(1, int(np.sqrt(land.size / 20000)))  # ~20,000 pixels of each scene
     sample = land[::step, ::step]
-    soil, full = cover_endpoints(np.concatenate(
-        [np.asarray(state.ndvi[i][::step, ::step][sample], dtype=np.float32) for i in range(n)]))
+    ndvi = np.stack([np.asarray(state.ndvi[i][::step, ::step][sample], dtype=np.float32)
+                     for i in range(n)])
+    soil, full = cover_endpoints(ndvi)
     if not full > soil:  # NaN too: no land with an NDVI
         return
     for i in range(n):
         state.ndvi[i] = vegetation_cover(state.ndvi[i], soil, full)
     sun = np.array([sc.irradiance for sc in state.scenes])
     # the crops' own relation over time, where the land has crops; else each scene's across
-    # its land covers
+    # its land covers. The sample's cover is what the stack now holds (float16), from the
+    # NDVI already read.
     own = seasonal_slope(
         np.stack([state.temps[i][::step, ::step][sample] for i in range(n)]),
-        np.stack([np.asarray(state.ndvi[i][::step, ::step][sample], np.float32)
-                  for i in range(n)]), sun)
+        vegetation_cover(ndvi, soil, full).astype(state.ndvi.dtype).astype(np.float32), sun)
     state.cover_slopes = np.where(sun > 0, own * sun, np.nan) if np.isfinite(own) else \
         fill_slopes(np.array([cover_slope(state.temps[i], np.asarray(state.ndvi[i], np.float32),
                                           land) for i in range(n)]), sun)
