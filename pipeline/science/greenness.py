@@ -1,4 +1,4 @@
-"""Crop seasons out of a footprint's excess, with the scene's own temperature-greenness slope.
+"""Crop seasons out of a footprint's excess, with the land's own temperature-greenness slope.
 
 A campus's footprint is paved; its ring of surroundings is often farmland. When the ring's crops
 turn green they cool by day (transpiration), and "footprint less ring" rises with no change of
@@ -9,14 +9,16 @@ a no-heat term with a free coefficient absorbs power-on steps as readily as seas
 Here nothing is fitted per site. NDVI becomes a fractional vegetation cover, the scaled NDVI
 squared (:func:`vegetation_cover`; Carlson & Ripley 1997, Remote Sens. Environ. 62:241: NDVI
 saturates as a canopy closes, its square scaled between bare soil and full cover is close to
-linear in the cover), and each scene gives its own slope of land-surface temperature against
-that cover across its clear land (:func:`cover_slope`; negative by day, its size set by the sun
-and the land: the basis of the "triangle" methods, e.g. Sandholt et al. 2002, Remote Sens.
-Environ. 79:213). A footprint's cover excess (region less ring, integrated like the thermal
-excess) departs from its usual value when the ring's crops green up; that departure times the
-scene's slope is the excess the greenness explains (:func:`greenness_excess`), and the scan
-takes it out for the site and every placebo footprint alike. The footprint's usual contrast
-(paving against fields) is not removed: it is part of the solar response the fits already take.
+linear in the cover). Land-surface temperature falls as cover rises (the basis of the
+"triangle" methods, e.g. Sandholt et al. 2002, Remote Sens. Environ. 79:213); how much is read
+from the land itself: over time, from its seasonal pixels (:func:`seasonal_slope`: how much a
+crop cools as it greens, per unit of sun), or, on land without crops, across each scene's land
+covers (:func:`cover_slope`, :func:`fill_slopes`). A footprint's cover excess (region less
+ring, integrated like the thermal excess) departs from its usual value when the ring's crops
+green up; that departure times the slope is the excess the greenness explains
+(:func:`greenness_excess`), and the scan takes it out for the site and every placebo footprint
+alike. The footprint's usual contrast (paving against fields) is not removed: it is part of the
+solar response the fits already take.
 """
 
 from __future__ import annotations
