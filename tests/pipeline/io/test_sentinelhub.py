@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import re
 import threading
 import time
 from datetime import date, datetime, timezone
@@ -32,6 +33,7 @@ from pipeline.io.c2write import ST_ADD, ST_MULT
 from pipeline.io.mtl import read_mtl
 from pipeline.io.reader import discover_products, read_scene
 from pipeline.io.sentinelhub import (
+    ANSWER_BANDS,
     TIRS_B10,
     brightness_temperature_to_counts,
     fetch_grid,
@@ -763,3 +765,14 @@ def test_a_tile_wider_than_one_request_names_the_setting_to_lower():
     narrow = gpd.GeoDataFrame({"site_id": ["t"]}, geometry=[box(-97.0, 36.0, -96.8, 36.1)],
                               crs=4326)
     check_tile_size(narrow, DiscoverConfig())
+
+
+@pytest.mark.parametrize("collection", sorted(ANSWER_BANDS))
+def test_the_decoded_bands_are_the_evalscript_s_own(collection):
+    # the decoder's band list and the evalscript's are written twice: they must agree, in order
+    script = load_evalscript(collection)
+    asked = json.loads(re.search(r"bands:\s*(\[[^\]]*\])", script)[1])
+    returned = re.search(r"return \[([^\]]*)\]", script)[1]
+    assert tuple(asked) == ANSWER_BANDS[collection]
+    assert [b.strip().removeprefix("sample.") for b in returned.split(",")] == asked
+    assert f"bands: {len(asked)}," in script
