@@ -104,6 +104,28 @@ def ring_season_mw(loss: np.ndarray, sun: np.ndarray, ring: np.ndarray, area_m2:
         else float("nan")
 
 
+def season_left_mw(cooling: np.ndarray, removed_k_m2: np.ndarray, area_m2: float,
+                   integration_m2: float, k_m2_per_mw: float) -> float:
+    """Range of the ring's season once what the scan took out is subtracted, in MW.
+
+    ``cooling`` (K, per look) is how much the crops cool the ring's mean, which over a paved
+    footprint of ``area_m2`` is that much excess; ``removed_k_m2`` what the scan took out of
+    each look as greenness (its ``greenness_k_m2``), integrated over its integration region of
+    ``integration_m2``, so brought to the footprint's area as the season is. The range of the
+    difference over ``k_m2_per_mw`` is the season the scan left.
+
+    Examples
+    --------
+    A 2 K season over 1 km2 (400 MW at 5,000 K m2 per MW); the scan took out 1.5e6 K m2 of
+    it over a region twice the footprint's area, so 0.75e6 over the footprint: 250 MW left.
+
+    >>> season_left_mw(np.array([0.0, 2.0]), np.array([0.0, 1.5e6]), 1.0e6, 2.0e6, 5000.0)
+    250.0
+    """
+    removed = np.asarray(removed_k_m2, dtype=float) * area_m2 / integration_m2
+    return float(np.ptp(np.asarray(cooling, dtype=float) * area_m2 - removed)) / k_m2_per_mw
+
+
 def change_kind(campus: Any) -> str:
     """What a campus did over the series, as the accuracy criteria count it.
 
@@ -163,13 +185,9 @@ def ring_season(spec: Any, truth: Any, result: Any, site_id: str,
     area = float(masks.footprint.sum()) * grid.pixel_area
     light = np.array([sun[d] for d in clear])
     cooling = loss[:, ring].mean(axis=1) * light if clear else np.zeros(0)
-    # what the scan took out (its greenness, in K m2 over the integration region), brought to
-    # the footprint's area as the season is: the season left is the range of the difference
-    left = float("nan")
-    if "greenness_k_m2" in looks and clear:
-        removed = looks["greenness_k_m2"].to_numpy()[seen] * area / (
-            masks.integration_area_px * grid.pixel_area)
-        left = float(np.ptp(cooling * area - removed)) / spec.k_m2_per_mw_dry
+    left = season_left_mw(cooling, looks["greenness_k_m2"].to_numpy()[seen], area,
+                          masks.integration_area_px * grid.pixel_area, spec.k_m2_per_mw_dry) \
+        if "greenness_k_m2" in looks and clear else float("nan")
     after = np.array([onset is not None and d >= onset for d in clear], dtype=bool)
     shift = (cooling[after].mean() - cooling[~after].mean()) * area / spec.k_m2_per_mw_dry \
         if after.any() and (~after).any() else float("nan")
