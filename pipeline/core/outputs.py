@@ -82,12 +82,31 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def _remove_tree(folder: Path) -> None:
-    """Remove ``folder``; an exception raised meanwhile (a signal) finishes the job first."""
+    """Remove ``folder``; an exception raised meanwhile (a signal) finishes the job first.
+
+    A signal that lands inside :func:`shutil.rmtree` between its closing a directory and
+    noting it closed makes rmtree close it again (CPython 3.11's ``_rmtree_safe_fd``): an
+    ``OSError`` (bad file descriptor) then replaces the signal's ``SystemExit`` or
+    ``KeyboardInterrupt``. The signal is what the caller must see, so it is raised instead.
+    """
     try:
         shutil.rmtree(folder, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(folder, ignore_errors=True)
+        interrupt = _interrupt_in(exc)
+        if interrupt is not None and interrupt is not exc:
+            raise interrupt from None
         raise
+
+
+def _interrupt_in(exc: BaseException) -> BaseException | None:
+    """Return the ``SystemExit`` or ``KeyboardInterrupt`` in ``exc`` or its context, if any."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, SystemExit | KeyboardInterrupt):
+            return seen
+        seen = seen.__context__
+    return None
 
 
 def write_bytes(path: str | Path, data: bytes, *, fsync: bool = False) -> Path:

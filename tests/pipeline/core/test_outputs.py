@@ -90,6 +90,33 @@ def test_signal_during_the_clean_up_still_removes_the_folder(
     assert _leftovers(tmp_path) == []
 
 
+def test_a_signal_inside_rmtree_s_double_close_still_exits_as_the_signal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # CPython 3.11's rmtree, hit by SIGTERM right after it closed a folder, closes it again in
+    # a finally: the OSError (bad file descriptor) replaces the signal's SystemExit
+    target = tmp_path / "report.json"
+    calls: list[Path] = []
+    real = outputs.shutil.rmtree
+
+    def double_close(folder: Path, *args: object, **kwargs: object) -> None:
+        calls.append(folder)
+        if len(calls) == 1:
+            try:
+                raise SystemExit(143)
+            finally:
+                raise OSError(errno.EBADF, "Bad file descriptor")
+        real(folder, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outputs.shutil, "rmtree", double_close)
+    with pytest.raises(SystemExit) as exit_info, atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise KeyboardInterrupt
+    monkeypatch.undo()
+    assert exit_info.value.code == 143
+    assert len(calls) == 2 and not target.exists()
+    assert _leftovers(tmp_path) == []
+
+
 def test_failed_rewrite_keeps_the_old_file(tmp_path: Path) -> None:
     target = write_text(tmp_path / "a.txt", "old")
     with pytest.raises(KeyError), atomic_path(target) as tmp:
