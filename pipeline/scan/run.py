@@ -67,7 +67,9 @@ from pipeline.science.greenness import (
     cover_slope,
     fill_slopes,
     greenness_excess,
+    seasonal,
     seasonal_slope,
+    thermal_footing,
     vegetation_cover,
 )
 from pipeline.science.placebo import (
@@ -99,6 +101,10 @@ class SceneRecord:
     solar: float
     clear_fraction: float
     pattern: float = float("nan")
+    #: The solar loading over all land where it differs from ``solar`` (None: it does not),
+    #: which is then the listed sites' alone, read on the land whose cover stays put
+    #: (:func:`choose_solar_index`); see :attr:`search_loading`.
+    search_solar: float | None = None
     #: "DAY" or "NIGHT" (see pipeline.io.mtl.day_night): a night look has no solar loading.
     day_night: str = "DAY"
 
@@ -106,6 +112,15 @@ class SceneRecord:
     def night(self) -> bool:
         """True for a night look."""
         return self.day_night == "NIGHT"
+
+    @property
+    def search_loading(self) -> float:
+        """The solar loading over all land, which the search and the sites it finds use.
+
+        The search for new sites regresses each pixel on it, and the sites it finds are fitted
+        and judged on it.
+        """
+        return self.solar if self.search_solar is None else self.search_solar
 
 
 @dataclass
@@ -277,7 +292,7 @@ def _nonsolar_hot(state: ScanState, config: Config) -> np.ndarray:
     spans = [(0, n), (0, n // 2), (n // 2, n)]
     hot = np.zeros(state.grid.shape, dtype=bool)
     for lo, hi in spans:
-        looks = ((state.anomalies[i], state.scenes[i].solar) for i in range(lo, hi))
+        looks = ((state.anomalies[i], state.scenes[i].search_loading) for i in range(lo, hi))
         beta, se, n_looks = nonsolar_excess(looks, state.grid.shape)
         hot |= significant_excess(beta, se, n_looks, min_k=d.nonsolar_min_k, min_z=d.min_z)
     return hotspot_mask(np.where(hot, 1.0, 0.0), np.where(hot, np.inf, 0.0),
@@ -308,6 +323,35 @@ def running_patterns(state: ScanState) -> Iterator[np.ndarray]:
             yield np.where(count > 0, total / count, np.nan)
 
 
+#: Least share of the land whose cover stays put for the listed sites' solar index to be read on
+#: it alone (:func:`static_land`).
+MIN_STATIC_SHARE = 0.1
+
+
+def static_land(state: ScanState, land: np.ndarray) -> np.ndarray | None:
+    """Return the pixels whose vegetation cover stayed put over the whole scan.
+
+    Pixels that are never seasonal (:func:`~pipeline.science.greenness.seasonal`) over every
+    scene's cover. None without a cover (``reader.greenness`` off, or no NDVI range) or when
+    they hold less than :data:`MIN_STATIC_SHARE` of ``land``: the index is then read over all
+    land. Over the whole stack, as the cover's own scale is (not the scenes so far, as the
+    running pattern is): a mask that grows as crops green would change the index's unit
+    mid-series.
+    """
+    if state.ndvi is None or state.cover_slopes is None:
+        return None
+    low = np.full(state.grid.shape, np.inf, dtype=np.float32)
+    high = np.full(state.grid.shape, -np.inf, dtype=np.float32)
+    for i in range(len(state.scenes)):
+        c = np.asarray(state.ndvi[i], dtype=np.float32)
+        np.fmin(low, c, out=low)  # NaN (no cover that day) is skipped
+        np.fmax(high, c, out=high)
+    static = ~seasonal(low, high)
+    if (static & land).sum() < MIN_STATIC_SHARE * max(int(land.sum()), 1):
+        return None
+    return static
+
+
 def _looks_from_temps(state: ScanState, masks: list[SiteMasks], config: Config) -> None:
     """Measure every look of ``masks`` from the stored scenes (see footprint.measure_look)."""
     assert state.temps is not None and state.water is not None
@@ -324,7 +368,8 @@ def _looks_from_temps(state: ScanState, masks: list[SiteMasks], config: Config) 
     state.looks.update(looks)
 
 
-def _series(state: ScanState, site_id: str) -> pd.DataFrame:
+def _series(state: ScanState, site_id: str, listed: bool = True) -> pd.DataFrame:
+    """Each scene's look of a site; a searched site (not ``listed``) gets the search's loading."""
     looks = state.looks.get(site_id, [])
     return pd.DataFrame({
         "date": [s.date for s in state.scenes],
@@ -334,7 +379,7 @@ def _series(state: ScanState, site_id: str) -> pd.DataFrame:
         "sun_elevation": [s.sun_elevation for s in state.scenes],
         "clear_sky_irradiance": [s.irradiance for s in state.scenes],
         "scene_contrast_k": [s.contrast_k for s in state.scenes],
-        "solar_loading": [s.solar for s in state.scenes],
+        "solar_loading": [s.solar if listed else s.search_loading for s in state.scenes],
         "clear_fraction": [lk.clear_fraction for lk in looks],
         "background_k": [lk.background_k for lk in looks],
         "mean_excess_k": [lk.mean_excess_k for lk in looks],
@@ -416,9 +461,9 @@ def run_scan(
                               f"({len(log.skipped)} problem(s)); see the messages above")
         catalog_zone = np.logical_or.reduce([m.integration for m in masks]) if masks else \
             np.zeros(grid.shape, dtype=bool)
+        _greenness(state, catalog_zone)
         solar_index = choose_solar_index(state, catalog_zone, config)
         state.nonsolar_k = _nonsolar_hot(state, config)
-        _greenness(state, catalog_zone)
         candidates = _candidate_sites(state, catalog_zone, config)
         # a candidate's ring leaves out the catalogued sites as well as the other candidates:
         # a listed campus in it steps the candidate's excess when it starts or stops. A listed
@@ -500,26 +545,53 @@ def apply_solar_index(scenes: list[SceneRecord], preferred: str) -> str:
 
 
 def choose_solar_index(state: ScanState, catalog_zone: np.ndarray, config: Config) -> str:
-    """Compute the pattern index if configured, then apply the best index (see solar_index)."""
+    """Compute the pattern index if configured, then apply the best index (see solar_index).
+
+    Every scene gets two loadings. ``search_loading`` is read over all land: the search for
+    new sites regresses every pixel on it, and the sites it finds are judged on it, with their
+    placebos. ``solar``, for the listed sites, is the same unless the scan has a vegetation
+    cover (``reader.greenness``): then it is read on the land whose cover stays put
+    (:func:`static_land`). A scene's crops greening lower its loading along the land-cover
+    pattern while the sun does not change, and a listed campus's roofs follow the sun, not
+    the crops: on the all-land index their solar excess falls short in the growing season and
+    the fit reads the bump as heat that came or went (docs/benchmarks.md, thirtieth session).
+    Returns the name of the index ``solar`` uses.
+    """
+    base = None
     if config.persistence.solar_index == "pattern" and state.anomalies is not None:
         assert state.water is not None
         base = ~catalog_zone & ~state.water
-        for i, (rec, pattern) in enumerate(zip(state.scenes, running_patterns(state),
-                                               strict=True)):
-            if rec.night:
-                continue  # no sun: its loading is 0 (apply_solar_index)
-            usable = pattern_mask(pattern, base)  # finite pixels only
-            # in units of its inter-quartile range, so the loadings keep one unit as the
-            # pattern of a growing scan changes
-            spread = scene_contrast(pattern, usable=usable, min_pixels=2)
-            rec.pattern = pattern_loading(
-                state.anomalies[i], pattern / spread, usable=usable,
-                min_pixels=config.persistence.min_contrast_pixels) if spread > 0 else np.nan
-    return apply_solar_index(state.scenes, config.persistence.solar_index)
+        _pattern_loadings(state, base, config)
+    name = apply_solar_index(state.scenes, config.persistence.solar_index)
+    static = static_land(state, base) if base is not None else None
+    for rec in state.scenes:  # the all-land loading, kept where the listed sites' will differ
+        rec.search_solar = None if static is None else rec.solar
+    if base is not None and static is not None:
+        _pattern_loadings(state, base & static, config)
+        name = apply_solar_index(state.scenes, config.persistence.solar_index)
+    return name
+
+
+def _pattern_loadings(state: ScanState, land: np.ndarray, config: Config) -> None:
+    """Set each day scene's ``pattern`` loading, read over ``land`` (see solar_index)."""
+    assert state.anomalies is not None
+    for i, (rec, pattern) in enumerate(zip(state.scenes, running_patterns(state), strict=True)):
+        if rec.night:
+            continue  # no sun: its loading is 0 (apply_solar_index)
+        usable = pattern_mask(pattern, land)  # finite pixels only
+        # in units of its inter-quartile range, so the loadings keep one unit as the
+        # pattern of a growing scan changes
+        spread = scene_contrast(pattern, usable=usable, min_pixels=2)
+        rec.pattern = pattern_loading(
+            state.anomalies[i], pattern / spread, usable=usable,
+            min_pixels=config.persistence.min_contrast_pixels) if spread > 0 else np.nan
 
 
 def _greenness(state: ScanState, catalog_zone: np.ndarray) -> None:
     """Turn the NDVI stack into vegetation cover and measure each scene's slope against it.
+
+    The cover is blurred as the thermal band is
+    (:func:`~pipeline.science.greenness.thermal_footing`) before anything reads it.
 
     Bare soil and full cover are the land's NDVI percentiles over every scene
     (:func:`pipeline.science.greenness.cover_endpoints`). The slope is the land's own over
@@ -544,14 +616,15 @@ def _greenness(state: ScanState, catalog_zone: np.ndarray) -> None:
     if not full > soil:  # NaN too: no land with an NDVI
         return
     for i in range(n):
-        state.ndvi[i] = vegetation_cover(state.ndvi[i], soil, full)
+        state.ndvi[i] = thermal_footing(vegetation_cover(state.ndvi[i], soil, full),
+                                        state.grid.resolution)
     sun = np.array([sc.irradiance for sc in state.scenes])
     # the crops' own relation over time, where the land has crops; else each scene's across
-    # its land covers. The sample's cover is what the stack now holds (float16), from the
-    # NDVI already read.
+    # its land covers
     own = seasonal_slope(
         np.stack([state.temps[i][::step, ::step][sample] for i in range(n)]),
-        vegetation_cover(ndvi, soil, full).astype(state.ndvi.dtype).astype(np.float32), sun)
+        np.stack([np.asarray(state.ndvi[i][::step, ::step][sample], dtype=np.float32)
+                  for i in range(n)]), sun)
     state.cover_slopes = np.where(sun > 0, own * sun, np.nan) if np.isfinite(own) else \
         fill_slopes(np.array([cover_slope(state.temps[i], np.asarray(state.ndvi[i], np.float32),
                                           land) for i in range(n)]), sun)
@@ -588,7 +661,7 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Conf
     # the rate of one statistic; the search's rate, four times it, would skip sites the
     # re-measured null passes: it is not stricter for every statistic)
     reach = max(1, round(d.candidate_buffer_m / state.grid.resolution))
-    solar = np.array([sc.solar for sc in state.scenes], dtype=float)
+    search = np.array([sc.search_loading for sc in state.scenes], dtype=float)
     out, nulls = {}, {}
     # with an NDVI, every footprint's greenness is taken out of its excess (science.greenness)
     green = None if state.ndvi is None or state.cover_slopes is None else (
@@ -602,7 +675,7 @@ def measure_site_placebos(state: ScanState, masks: list[SiteMasks], config: Conf
                 reach=r, greenness=green)
         out[m.site_id] = measure(0)
         if m.site_id not in catalogued:
-            plain = out[m.site_id].null(solar, modes=config.persistence.land_modes,
+            plain = out[m.site_id].null(search, modes=config.persistence.land_modes,
                                         roof_margin=config.persistence.change_bic_margin)
             null = plain.gated_by_roof()
             if null.n_independent >= MIN_PLACEBOS and any(
@@ -630,14 +703,15 @@ def _assemble(state: ScanState, catalog: gpd.GeoDataFrame, candidates: gpd.GeoDa
     listed = set(catalog["site_id"].astype(str))
     # a searched site's power-on step is judged against the placebo rises that are steps, not
     # roofs, as the search itself chooses (placebo.rises_beyond_roof)
+    search = np.array([sc.search_loading for sc in state.scenes], dtype=float)
     nulls = {sid: measured[sid] if sid in measured else pl.null(
-        solar, modes=config.persistence.land_modes,
+        solar if sid in listed else search, modes=config.persistence.land_modes,
         roof_margin=None if sid in listed else config.persistence.change_bic_margin,
         fall_shape=sid in listed)  # a listed site's stop is judged by its fall's shape too
         for sid, pl in placebos.items()}
     regions = RegionNull.from_nulls([n for sid, n in nulls.items() if sid not in listed])
     for sid, m in masks.items():
-        raw = _series(state, sid)
+        raw = _series(state, sid, sid in listed)
         g = placebos[sid].cover_excess if sid in placebos else None
         if g is not None and state.cover_slopes is not None:
             # the excess the footprint's greenness explains (science.greenness), taken out

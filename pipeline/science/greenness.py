@@ -9,7 +9,8 @@ a no-heat term with a free coefficient absorbs power-on steps as readily as seas
 Here nothing is fitted per site. NDVI becomes a fractional vegetation cover, the scaled NDVI
 squared (:func:`vegetation_cover`; Carlson & Ripley 1997, Remote Sens. Environ. 62:241: NDVI
 saturates as a canopy closes, its square scaled between bare soil and full cover is close to
-linear in the cover). Land-surface temperature falls as cover rises (the basis of the
+linear in the cover), blurred as the thermal band is (:func:`thermal_footing`: TIRS samples at
+100 m, the cover at 30 m). Land-surface temperature falls as cover rises (the basis of the
 "triangle" methods, e.g. Sandholt et al. 2002, Remote Sens. Environ. 79:213); how much is read
 from the land itself: over time, from its seasonal pixels (:func:`seasonal_slope`: how much a
 crop cools as it greens, per unit of sun), or, on land without crops, across each scene's land
@@ -41,6 +42,11 @@ SEASONAL_RANGE = 0.3
 MIN_STATIC_PIXELS = 100
 #: Percentiles of the land's NDVI, over every scene of a scan, taken as bare soil and full cover.
 SOIL_FULL_PERCENTILES = (2.0, 98.0)
+#: The thermal band's blur as a Gaussian sigma (m): TIRS samples at 100 m (Landsat 8 Data Users
+#: Handbook, LSDS-1574, sec. 1.3.2; USGS delivers it resampled to 30 m), taken as a Gaussian of
+#: that full width at half maximum (100 m / 2.355). The 30 m cover is blurred to match before it
+#: is set against temperature, or a parcel edge reads as cover the thermal band cannot see.
+THERMAL_BLUR_SIGMA_M = 100.0 / 2.355
 
 
 def cover_endpoints(ndvi_samples: np.ndarray) -> tuple[float, float]:
@@ -60,6 +66,33 @@ def cover_endpoints(ndvi_samples: np.ndarray) -> tuple[float, float]:
         return float("nan"), float("nan")
     lo, hi = np.percentile(v, SOIL_FULL_PERCENTILES)
     return round(float(lo), 6), round(float(hi), 6)
+
+
+def thermal_footing(cover: np.ndarray, pixel_m: float) -> np.ndarray:
+    """Blur a cover image to the thermal band's resolution (:data:`THERMAL_BLUR_SIGMA_M`).
+
+    A normalized convolution: pixels without a cover (NaN: cloud, fill) neither count nor get
+    one, so a cloud edge does not pull its neighbours towards zero.
+
+    Examples
+    --------
+    An edge between bare ground and full cover: half a pixel inside the cover it reads
+    Phi(0.5 px / 1.42 px) = 0.64, three and a half pixels outside Phi(-2.47) = 0.01.
+
+    >>> c = np.zeros((9, 9)); c[:, 4:] = 1.0; c[0, 0] = np.nan
+    >>> out = thermal_footing(c, 30.0)
+    >>> bool(np.isnan(out[0, 0])), round(float(out[4, 4]), 2), round(float(out[4, 0]), 2)
+    (True, 0.64, 0.01)
+    """
+    from scipy.ndimage import gaussian_filter
+
+    c = np.asarray(cover, dtype=np.float32)
+    ok = np.isfinite(c)
+    sigma = THERMAL_BLUR_SIGMA_M / pixel_m
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = gaussian_filter(np.where(ok, c, 0.0), sigma, mode="nearest") / \
+            gaussian_filter(ok.astype(np.float32), sigma, mode="nearest")
+    return np.where(ok, out, np.nan).astype(np.float32)
 
 
 def vegetation_cover(ndvi: np.ndarray, soil: float, full: float) -> np.ndarray:
@@ -133,6 +166,21 @@ def binned_slope(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(xs, ys, 1, w=np.sqrt(ws))[0])
 
 
+def seasonal(cover_low: np.ndarray, cover_high: np.ndarray) -> np.ndarray:
+    """Return the pixels whose cover ranged over at least :data:`SEASONAL_RANGE` (crops).
+
+    ``cover_low`` and ``cover_high`` are each pixel's least and greatest cover over the looks
+    (NaN, or infinite bounds of a pixel never measured: not seasonal).
+
+    Examples
+    --------
+    >>> seasonal(np.array([0.1, 0.1, np.nan]), np.array([0.7, 0.3, np.nan])).tolist()
+    [True, False, False]
+    """
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.asarray(cover_high) - np.asarray(cover_low) >= SEASONAL_RANGE)
+
+
 def seasonal_slope(temperature: np.ndarray, cover: np.ndarray, sun: np.ndarray) -> float:
     """Return the land's own slope over time: K per unit sun per unit of cover.
 
@@ -168,12 +216,12 @@ def seasonal_slope(temperature: np.ndarray, cover: np.ndarray, sun: np.ndarray) 
     c = np.asarray(cover, dtype=np.float64)[day]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pixels never clear
-        seasonal = (np.nanmax(c, axis=0) - np.nanmin(c, axis=0)) >= SEASONAL_RANGE
-        static = ~seasonal & np.isfinite(c).any(axis=0)
-        if static.sum() < MIN_STATIC_PIXELS or not seasonal.any():
+        crops = seasonal(np.nanmin(c, axis=0), np.nanmax(c, axis=0))
+        static = ~crops & np.isfinite(c).any(axis=0)
+        if static.sum() < MIN_STATIC_PIXELS or not crops.any():
             return float("nan")
-        y = (t[:, seasonal] - np.nanmedian(t[:, static], axis=1)[:, None]) / s[day, None]
-        x = c[:, seasonal]
+        y = (t[:, crops] - np.nanmedian(t[:, static], axis=1)[:, None]) / s[day, None]
+        x = c[:, crops]
         dy = (y - np.nanmedian(y, axis=0)).ravel()
         dx = (x - np.nanmedian(x, axis=0)).ravel()
     ok = np.isfinite(dx) & np.isfinite(dy)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from pipeline.science.footprint import SiteMasks
 from pipeline.science.greenness import (
@@ -12,6 +13,7 @@ from pipeline.science.greenness import (
     fill_slopes,
     greenness_excess,
     seasonal_slope,
+    thermal_footing,
 )
 from pipeline.science.placebo import measure_placebos
 
@@ -134,3 +136,23 @@ def test_no_seasonal_slope_without_crops_or_without_static_land():
     assert np.isnan(seasonal_slope(t, still, sun))  # nothing greens
     all_crops = np.linspace(0, 1, 10)[:, None].repeat(300, 1)
     assert np.isnan(seasonal_slope(t, all_crops, sun))  # no static land to hold the day's air
+
+
+def test_cover_is_blurred_as_the_thermal_band_sees_it_and_clouds_stay_out():
+    # a sharp edge between bare ground and full cover at 30 m: the thermal band's 100 m blur
+    # (a Gaussian of that full width at half maximum) spreads it as the normal CDF
+    c = np.zeros((40, 40), np.float32)
+    c[:, 20:] = 1.0
+    out = thermal_footing(c, 30.0)
+    sigma_px = 100.0 / 2.355 / 30.0
+    expect = norm.cdf((np.arange(40) - 19.5) / sigma_px)
+    np.testing.assert_allclose(out[20, 10:30], expect[10:30], atol=0.01)
+    # a cloud inside the cover gets no cover, and its edge does not pull the cover beside it
+    # towards zero
+    c[:, 30:33] = np.nan
+    out = thermal_footing(c, 30.0)
+    assert np.isnan(out[:, 30:33]).all()
+    np.testing.assert_allclose(out[:, [29, 33]], expect[[29, 33]][None, :].repeat(40, 0),
+                               atol=0.01)
+    # at a coarser pixel the same blur is fewer pixels wide
+    assert thermal_footing(np.where(np.isnan(c), 0.0, c), 90.0)[20, 20] > out[20, 20]
