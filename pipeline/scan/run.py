@@ -615,16 +615,16 @@ def _greenness(state: ScanState, catalog_zone: np.ndarray) -> None:
     soil, full = cover_endpoints(ndvi)
     if not full > soil:  # NaN too: no land with an NDVI
         return
+    cover = np.empty_like(ndvi)  # the sample again, as the stack now holds it (float16)
     for i in range(n):
         state.ndvi[i] = thermal_footing(vegetation_cover(state.ndvi[i], soil, full),
                                         state.grid.resolution)
+        cover[i] = state.ndvi[i][::step, ::step][sample]
     sun = np.array([sc.irradiance for sc in state.scenes])
     # the crops' own relation over time, where the land has crops; else each scene's across
     # its land covers
     own = seasonal_slope(
-        np.stack([state.temps[i][::step, ::step][sample] for i in range(n)]),
-        np.stack([np.asarray(state.ndvi[i][::step, ::step][sample], dtype=np.float32)
-                  for i in range(n)]), sun)
+        np.stack([state.temps[i][::step, ::step][sample] for i in range(n)]), cover, sun)
     state.cover_slopes = np.where(sun > 0, own * sun, np.nan) if np.isfinite(own) else \
         fill_slopes(np.array([cover_slope(state.temps[i], np.asarray(state.ndvi[i], np.float32),
                                           land) for i in range(n)]), sun)
