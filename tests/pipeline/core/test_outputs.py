@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -69,19 +70,30 @@ def test_a_signal_right_after_a_step_of_the_write_leaves_nothing(
     assert _leftovers(tmp_path) == []
 
 
-def test_signal_during_the_clean_up_still_removes_the_folder(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "report.json"
+def _interrupt_first_rmtree(monkeypatch: pytest.MonkeyPatch,
+                            interrupt: Callable[[], None]) -> list[Path]:
+    """Make the writer's first ``shutil.rmtree`` call ``interrupt`` instead; return the calls."""
     calls: list[Path] = []
     real = outputs.shutil.rmtree
 
     def cut_short(folder: Path, *args: object, **kwargs: object) -> None:
         calls.append(folder)
         if len(calls) == 1:
-            raise SystemExit(130)  # Ctrl-C before anything was removed
+            interrupt()
         real(folder, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(outputs.shutil, "rmtree", cut_short)
+    return calls
+
+
+def test_signal_during_the_clean_up_still_removes_the_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "report.json"
+
+    def ctrl_c() -> None:
+        raise SystemExit(130)  # Ctrl-C before anything was removed
+
+    calls = _interrupt_first_rmtree(monkeypatch, ctrl_c)
     with pytest.raises(SystemExit), atomic_path(target) as tmp:
         tmp.write_text("half")
         raise KeyboardInterrupt
@@ -95,19 +107,14 @@ def test_a_signal_inside_rmtree_s_double_close_still_exits_as_the_signal(
     # CPython 3.11's rmtree, hit by SIGTERM right after it closed a folder, closes it again in
     # a finally: the OSError (bad file descriptor) replaces the signal's SystemExit
     target = tmp_path / "report.json"
-    calls: list[Path] = []
-    real = outputs.shutil.rmtree
 
-    def double_close(folder: Path, *args: object, **kwargs: object) -> None:
-        calls.append(folder)
-        if len(calls) == 1:
-            try:
-                raise SystemExit(143)
-            finally:
-                raise OSError(errno.EBADF, "Bad file descriptor")
-        real(folder, *args, **kwargs)  # type: ignore[arg-type]
+    def double_close() -> None:
+        try:
+            raise SystemExit(143)
+        finally:
+            raise OSError(errno.EBADF, "Bad file descriptor")
 
-    monkeypatch.setattr(outputs.shutil, "rmtree", double_close)
+    calls = _interrupt_first_rmtree(monkeypatch, double_close)
     with pytest.raises(SystemExit) as exit_info, atomic_path(target) as tmp:
         tmp.write_text("half")
         raise KeyboardInterrupt
