@@ -49,9 +49,11 @@ class ReaderConfig(_Section):
     ``greenness`` reads a Level-2 product's red and near-infrared surface reflectance
     (``SR_B4``, ``SR_B5``) where both lie beside band 10, as an ``ndvi`` variable, and the
     scan then takes each footprint's crop season out of its excess
-    (:mod:`pipeline.science.greenness`). Off by default: on the development worlds it finds
-    more power-ons and right statuses, but calls one campus that ran all series inactive, and
-    it is not yet judged on the held-out worlds (docs/benchmarks.md, twenty-ninth session).
+    (:mod:`pipeline.science.greenness`), and reads a listed site's solar loading on the land
+    whose cover stays put. Off by default: on the development worlds it finds more power-ons
+    and right statuses and calls no campus that ran all series inactive, but it is not yet
+    judged on the held-out worlds, the other placebo draw or larger scenes (docs/benchmarks.md,
+    twenty-ninth and thirtieth sessions).
     """
 
     plausible_min_k: float = Field(220.0, gt=0, le=300)
